@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# build.sh - the one entry point of asok.
+#   ./build.sh          build into build/ (lib/libasok.so, include/asok.h,
+#                       lib/lua/<abi>/asok.so: an install-prefix layout)
+#   ./build.sh test     install missing Debian/Ubuntu packages, build, ctest
+#   ./build.sh demo     build, then run examples/echo_demo.lua
+#   ./build.sh clean    remove build/
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")"
+ROOT=$PWD
+BUILD=$ROOT/build
+PACKAGES=(cmake gcc make pkg-config lua5.1 lua5.2 lua5.3 lua5.4 luajit
+  liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev
+  libluajit-5.1-dev lua-socket)
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+usage() {
+  sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+  exit 2
+}
+
+# find_go puts go on PATH (falling back to /usr/local/go/bin).
+find_go() {
+  if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+    export PATH="$PATH:/usr/local/go/bin"
+  fi
+  command -v go >/dev/null 2>&1 ||
+    die "go (>= 1.21) not found on PATH or in /usr/local/go/bin; see https://go.dev/dl/"
+}
+
+# missing_packages prints the packages of PACKAGES that are not installed.
+missing_packages() {
+  local p
+  for p in "${PACKAGES[@]}"; do
+    if command -v dpkg >/dev/null 2>&1; then
+      dpkg -s "$p" >/dev/null 2>&1 || echo "$p"
+    else
+      case $p in *-dev | lua-socket) ;; *) command -v "$p" >/dev/null 2>&1 || echo "$p" ;; esac
+    fi
+  done
+}
+
+# install_deps installs what is missing (as root), or says how and stops.
+install_deps() {
+  local missing
+  missing=$(missing_packages | tr '\n' ' ')
+  missing=${missing% }
+  if [ -z "$missing" ]; then
+    say "dependencies present"
+    return
+  fi
+  command -v apt-get >/dev/null 2>&1 ||
+    die "missing: $missing (not a Debian/Ubuntu system: install them by hand)"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "build.sh: missing packages: $missing" >&2
+    echo "run: sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y $missing" >&2
+    exit 1
+  fi
+  say "installing: $missing"
+  apt-get update
+  # shellcheck disable=SC2086 # one word per package
+  DEBIAN_FRONTEND=noninteractive apt-get install -y $missing </dev/null
+}
+
+# build configures (first time or after changes) and builds everything.
+build() {
+  find_go
+  command -v cmake >/dev/null 2>&1 || die "cmake not found (./build.sh test installs it)"
+  say "configure build/ ($(go version | cut -d' ' -f3))"
+  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  say "build"
+  cmake --build "$BUILD" -j "$(nproc 2>/dev/null || echo 2)"
+  say "built: $BUILD/lib/libasok.so $BUILD/include/asok.h"
+  if [ -d "$BUILD/lib/lua" ]; then
+    say "Lua modules: $(cd "$BUILD/lib/lua" && ls -d */asok.so 2>/dev/null | tr '\n' ' ')"
+  fi
+}
+
+# check_go runs the static checks: gofmt and a cgo-free vet of core.
+check_go() {
+  local unformatted
+  say "gofmt, go vet"
+  unformatted=$(gofmt -l core capi)
+  [ -z "$unformatted" ] || die "not gofmt'ed: $unformatted"
+  CGO_ENABLED=0 go vet ./core/...
+  go vet ./capi/
+}
+
+# run_tests builds, then runs every ctest entry (independent: -j2).
+run_tests() {
+  install_deps
+  build
+  check_go
+  say "ctest"
+  (cd "$BUILD" && ctest --output-on-failure -j2)
+}
+
+# demo builds, then runs the echo demo with the best interpreter found.
+demo() {
+  local interp abi
+  build
+  [ -f "$ROOT/examples/echo_demo.lua" ] || die "examples/echo_demo.lua not found"
+  for interp in lua5.4 lua5.3 lua5.2 lua5.1 luajit lua; do
+    command -v "$interp" >/dev/null 2>&1 && break
+    interp=
+  done
+  [ -n "$interp" ] || die "no Lua interpreter found"
+  case $interp in
+    luajit) abi=5.1 ;;
+    lua) abi=$(lua -e 'print((_VERSION:gsub("Lua ", "")))') ;;
+    *) abi=${interp#lua} ;;
+  esac
+  [ -f "$BUILD/lib/lua/$abi/asok.so" ] || die "no asok module for Lua $abi in $BUILD/lib/lua"
+  say "$interp examples/echo_demo.lua"
+  LUA_CPATH="$BUILD/lib/lua/$abi/?.so;;" "$interp" "$ROOT/examples/echo_demo.lua"
+}
+
+case ${1:-build} in
+  build) build ;;
+  test) run_tests ;;
+  demo) demo ;;
+  clean) say "rm -rf build/"; rm -rf "$BUILD" ;;
+  -h | --help | help) usage ;;
+  *) echo "build.sh: unknown command: $1" >&2; usage ;;
+esac

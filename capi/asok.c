@@ -1,0 +1,155 @@
+/*
+ * asok.c - the public asok_* functions of include/asok.h.
+ *
+ * Each is a thin wrapper over its Go export asokgo_* (cgo exports cannot
+ * take const pointers, and this keeps cgo's generated header private).
+ * Version and error strings live here as static C data: nothing returned
+ * by these functions is ever allocated.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+
+#include "asok.h"
+#include "_cgo_export.h"
+
+/* Largest errno reported as -errno (asok.h: -1 .. -4095). */
+#define ASOK__MAXERRNO 4095
+
+/* asok__errmsg holds one string per ASOK_E* code, from ASOK_ERRNO_MAP. */
+static const char *const asok__errmsg[] = {
+#define XX(name, msg) msg,
+    ASOK_ERRNO_MAP(XX)
+#undef XX
+};
+
+/* asok__errnostr gives LuaSocket's string for errno e (usocket.c
+ * socket_strerror, pierror.h; EPIPE is "closed" as in its send path),
+ * else the C library's static description. */
+static const char *asok__errnostr(int e) {
+  const char *s;
+  switch (e) {
+  case EADDRINUSE: return "address already in use";
+  case EISCONN: return "already connected";
+  case EACCES: return "permission denied";
+  case ECONNREFUSED: return "connection refused";
+  case ECONNABORTED: return "closed";
+  case ECONNRESET: return "closed";
+  case EPIPE: return "closed";
+  case ETIMEDOUT: return "timeout";
+  }
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 32)
+  s = strerrordesc_np(e); /* static; strerror's text in the C locale */
+#else
+  s = NULL;
+#endif
+  return s ? s : "unknown error";
+}
+
+unsigned asok_version(void) { return ASOK_VERSION_HEX; }
+
+const char *asok_version_string(void) { return ASOK_VERSION_STRING; }
+
+const char *asok_strerror(int err) {
+  if (err == 0) return "success";
+  if (err > ASOK__EFIRST && err < ASOK__ELAST)
+    return asok__errmsg[err - ASOK__EFIRST - 1];
+  if (err < 0 && err >= -ASOK__MAXERRNO) return asok__errnostr(-err);
+  return "unknown error";
+}
+
+int asok_debug_handles(void) { return asokgo_debug_handles(); }
+
+int asok_loop_new(asok_loop **loop_out) {
+  return asokgo_loop_new((void **)loop_out);
+}
+
+int asok_loop_free(asok_loop *loop) { return asokgo_loop_free(loop); }
+
+int asok_loop_fd(asok_loop *loop, int *fd_out) {
+  return asokgo_loop_fd(loop, fd_out);
+}
+
+int asok_loop_timeout(asok_loop *loop, double *seconds_out) {
+  return asokgo_loop_timeout(loop, seconds_out);
+}
+
+int asok_loop_wake(asok_loop *loop) { return asokgo_loop_wake(loop); }
+
+int asok_select(asok_loop *loop, double timeout, asok_token *tokens_out,
+                int max) {
+  return asokgo_select(loop, timeout, tokens_out, max);
+}
+
+int asok_sleep(asok_loop *loop, double seconds, asok_token token) {
+  return asokgo_sleep(loop, seconds, token);
+}
+
+int asok_cancel(asok_loop *loop, asok_token token) {
+  return asokgo_cancel(loop, token);
+}
+
+int asok_wrap(asok_loop *loop, int fd, unsigned flags, asok_sock **sock_out) {
+  return asokgo_wrap(loop, fd, flags, (void **)sock_out);
+}
+
+int asok_tcp_new(asok_loop *loop, int family, asok_sock **sock_out) {
+  return asokgo_tcp_new(loop, family, (void **)sock_out);
+}
+
+int asok_bind(asok_sock *s, const char *ip, int port) {
+  return asokgo_bind(s, (char *)ip, port);
+}
+
+int asok_listen(asok_sock *s, int backlog) {
+  return asokgo_listen(s, backlog);
+}
+
+int asok_getsockname(asok_sock *s, char *ip_out, size_t iplen,
+                     int *port_out) {
+  return asokgo_getsockname(s, ip_out, iplen, port_out);
+}
+
+int asok_connect(asok_sock *s, const char *ip, int port, asok_token token) {
+  return asokgo_connect(s, (char *)ip, port, token);
+}
+
+int asok_accept(asok_sock *s, asok_token token, asok_sock **client_out) {
+  return asokgo_accept(s, token, (void **)client_out);
+}
+
+int asok_receive(asok_sock *s, int pattern, size_t n, asok_token token,
+                 const char **data, size_t *len) {
+  return asokgo_receive(s, pattern, n, token, (char **)data, len);
+}
+
+int asok_send(asok_sock *s, const char *data, size_t len, asok_token token,
+              size_t *sent) {
+  return asokgo_send(s, (char *)data, len, token, sent);
+}
+
+int asok_wait(asok_sock *s, int dir, asok_token token) {
+  return asokgo_wait(s, dir, token);
+}
+
+int asok_settimeout(asok_sock *s, double block, double total) {
+  return asokgo_settimeout(s, block, total);
+}
+
+int asok_unread(asok_sock *s, const char *data, size_t len) {
+  return asokgo_unread(s, (char *)data, len);
+}
+
+int asok_buffered(asok_sock *s, size_t *n_out) {
+  return asokgo_buffered(s, n_out);
+}
+
+int asok_sock_fd(asok_sock *s, int *fd_out) {
+  return asokgo_sock_fd(s, fd_out);
+}
+
+int asok_shutdown(asok_sock *s, int how) { return asokgo_shutdown(s, how); }
+
+int asok_close(asok_sock *s) { return asokgo_close(s); }
+
+int asok_sock_free(asok_sock *s) { return asokgo_sock_free(s); }

@@ -1,0 +1,97 @@
+package main
+
+/*
+#include "asok.h"
+*/
+import "C"
+
+import (
+	"unsafe"
+
+	"github.com/asok-lua/asok/core"
+)
+
+// asokgo_receive implements asok_receive: the result (or partial result)
+// is copied into the loop's C buffer.
+//
+//export asokgo_receive
+func asokgo_receive(h unsafe.Pointer, pattern C.int, n C.size_t, tok C.asok_token, data **C.char, length *C.size_t) (rc C.int) {
+	defer recoverTo(&rc)
+	sh, ok := lookup[*sockHandle](h)
+	if !ok {
+		return C.ASOK_EBADHANDLE
+	}
+	if data == nil || length == nil || !sizeOK(n) {
+		return C.ASOK_EINVAL
+	}
+	b, err := sh.sock.Receive(core.Pattern(pattern), int(n), uint64(tok))
+	p, ok := sh.lh.output(b)
+	if !ok {
+		return C.ASOK_ENOMEM
+	}
+	*data, *length = (*C.char)(p), C.size_t(len(b))
+	return code(err)
+}
+
+// asokgo_send implements asok_send; data is borrowed for the call only.
+//
+//export asokgo_send
+func asokgo_send(h unsafe.Pointer, data *C.char, n C.size_t, tok C.asok_token, sent *C.size_t) (rc C.int) {
+	defer recoverTo(&rc)
+	if sent != nil {
+		*sent = 0
+	}
+	sh, ok := lookup[*sockHandle](h)
+	if !ok {
+		return C.ASOK_EBADHANDLE
+	}
+	if sent == nil || (data == nil && n > 0) || !sizeOK(n) {
+		return C.ASOK_EINVAL
+	}
+	k, err := sh.sock.Send(bytesOf(data, n), uint64(tok))
+	*sent = C.size_t(k)
+	return code(err)
+}
+
+// asokgo_wait implements asok_wait.
+//
+//export asokgo_wait
+func asokgo_wait(h unsafe.Pointer, dir C.int, tok C.asok_token) (rc C.int) {
+	defer recoverTo(&rc)
+	sh, ok := lookup[*sockHandle](h)
+	if !ok {
+		return C.ASOK_EBADHANDLE
+	}
+	return code(sh.sock.Wait(int(dir), uint64(tok)))
+}
+
+// asokgo_unread implements asok_unread; data is copied by core.
+//
+//export asokgo_unread
+func asokgo_unread(h unsafe.Pointer, data *C.char, n C.size_t) (rc C.int) {
+	defer recoverTo(&rc)
+	sh, ok := lookup[*sockHandle](h)
+	if !ok {
+		return C.ASOK_EBADHANDLE
+	}
+	if (data == nil && n > 0) || !sizeOK(n) {
+		return C.ASOK_EINVAL
+	}
+	return code(sh.sock.Unread(bytesOf(data, n)))
+}
+
+// asokgo_buffered implements asok_buffered.
+//
+//export asokgo_buffered
+func asokgo_buffered(h unsafe.Pointer, n *C.size_t) (rc C.int) {
+	defer recoverTo(&rc)
+	sh, ok := lookup[*sockHandle](h)
+	if !ok {
+		return C.ASOK_EBADHANDLE
+	}
+	if n == nil {
+		return C.ASOK_EINVAL
+	}
+	*n = C.size_t(sh.sock.Buffered())
+	return C.ASOK_OK
+}

@@ -1,0 +1,121 @@
+package main
+
+/*
+#include <stdlib.h>
+#include <string.h>
+#include "asok.h"
+*/
+import "C"
+
+import (
+	"math"
+	"time"
+	"unsafe"
+
+	"github.com/asok-lua/asok/core"
+)
+
+// outInitial is the first size of a loop's receive output buffer.
+const outInitial = 4096
+
+// maxWait caps finite waits (about 146 years) so deadlines cannot overflow.
+const maxWait = time.Duration(1 << 62)
+
+// loopHandle is what an asok_loop * points at: the core loop, the C-owned
+// buffer asok_receive copies results into (valid until the next call on
+// the loop), and the loop's live socket handles (released by loop free).
+type loopHandle struct {
+	loop   *core.Loop
+	key    unsafe.Pointer
+	out    unsafe.Pointer
+	outCap int
+	socks  map[unsafe.Pointer]*sockHandle
+}
+
+// sockHandle is what an asok_sock * points at.
+type sockHandle struct {
+	sock *core.Socket
+	lh   *loopHandle
+	key  unsafe.Pointer
+}
+
+// newLoopHandle wraps l with a fresh output buffer; nil if malloc fails.
+func newLoopHandle(l *core.Loop) *loopHandle {
+	out := C.malloc(outInitial)
+	if out == nil {
+		return nil
+	}
+	return &loopHandle{loop: l, out: out, outCap: outInitial,
+		socks: make(map[unsafe.Pointer]*sockHandle)}
+}
+
+// addSock registers s as a socket of lh and returns its handle key.
+func (lh *loopHandle) addSock(s *core.Socket) unsafe.Pointer {
+	sh := &sockHandle{sock: s, lh: lh}
+	sh.key = register(sh)
+	lh.socks[sh.key] = sh
+	return sh.key
+}
+
+// output copies b into the loop's C buffer (grown as needed) and returns
+// it; false if the buffer cannot grow. Go memory never reaches C.
+func (lh *loopHandle) output(b []byte) (unsafe.Pointer, bool) {
+	if len(b) > lh.outCap {
+		size := lh.outCap
+		for size < len(b) {
+			size *= 2
+		}
+		p := C.realloc(lh.out, C.size_t(size))
+		if p == nil {
+			return nil, false
+		}
+		lh.out, lh.outCap = p, size
+	}
+	copy(unsafe.Slice((*byte)(lh.out), len(b)), b)
+	return lh.out, true
+}
+
+// free releases every socket handle of lh, closes the loop and frees the
+// output buffer. lh's own key must already be released.
+func (lh *loopHandle) free() {
+	for key := range lh.socks {
+		release(key)
+	}
+	lh.socks = nil
+	lh.loop.Close()
+	C.free(lh.out)
+	lh.out, lh.outCap = nil, 0
+}
+
+// duration converts C seconds to a Duration: NaN -> false, negative ->
+// -1 (no limit), past maxWait -> -1 if noLimit else maxWait.
+func duration(s float64, noLimit bool) (time.Duration, bool) {
+	switch {
+	case math.IsNaN(s):
+		return 0, false
+	case s < 0:
+		return -1, true
+	case s >= maxWait.Seconds():
+		if noLimit {
+			return -1, true
+		}
+		return maxWait, true
+	}
+	return time.Duration(s * float64(time.Second)), true
+}
+
+// cstring copies a C string into Go; ok is false for NULL.
+func cstring(p *C.char) (string, bool) {
+	if p == nil {
+		return "", false
+	}
+	return C.GoString(p), true
+}
+
+// bytesOf views n bytes of C memory as a slice (borrowed for the call).
+func bytesOf(p *C.char, n C.size_t) []byte {
+	if p == nil || n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))
+}

@@ -1,0 +1,137 @@
+/* test_loopfd.c - nesting an asok loop in a host loop: poll() the
+ * asok_loop_fd while a token waits, then asok_select(loop, 0, ...) hands it
+ * back; asok_loop_timeout paces timers; asok_loop_wake from another thread
+ * wakes a blocked asok_select and a host poll(). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "asok.h"
+#include "check.h"
+
+/* poll_fd polls fd for input, retrying on EINTR (Go's SIGURG). */
+static int poll_fd(int fd, int ms) {
+  struct pollfd p = {fd, POLLIN, 0};
+  int rc;
+  do rc = poll(&p, 1, ms);
+  while (rc < 0 && errno == EINTR);
+  CHECK(rc >= 0);
+  return rc;
+}
+
+/* now_s reads the monotonic clock (generous tolerances only). */
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* test_nested_accept: a parked accept token wakes the host's poll(). */
+static void test_nested_accept(asok_loop *loop, int efd) {
+  asok_sock *lsn, *c;
+  asok_token tok = 0;
+  struct sockaddr_in sa;
+  char ip[46];
+  int port, fd;
+
+  CHECK_EQ(asok_tcp_new(loop, 4, &lsn), 0);
+  CHECK_EQ(asok_bind(lsn, "127.0.0.1", 0), 0);
+  CHECK_EQ(asok_listen(lsn, 0), 0);
+  CHECK_EQ(asok_getsockname(lsn, ip, sizeof ip, &port), 0);
+  CHECK_EQ(asok_accept(lsn, 42, &c), ASOK_EWAIT);
+  CHECK_EQ(asok_select(loop, 0, &tok, 1), 0);
+
+  fd = socket(AF_INET, SOCK_STREAM, 0); /* a plain blocking client */
+  CHECK(fd >= 0);
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons((unsigned short)port);
+  CHECK_EQ(inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr), 1);
+  CHECK_EQ(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+
+  CHECK_EQ(poll_fd(efd, 10000), 1); /* the epoll fd became readable */
+  CHECK_EQ(asok_select(loop, 0, &tok, 1), 1);
+  CHECK_EQ(tok, 42);
+  CHECK_EQ(asok_accept(lsn, 42, &c), 0);
+  CHECK_EQ(asok_sock_free(c), 0);
+  CHECK_EQ(asok_sock_free(lsn), 0);
+  close(fd);
+}
+
+/* test_timeout_pacing: the host sleeps asok_loop_timeout(), then polls. */
+static void test_timeout_pacing(asok_loop *loop, int efd) {
+  asok_token toks[4];
+  double t;
+
+  CHECK_EQ(asok_select(loop, 0, toks, 4), 0); /* drain stale events */
+  CHECK_EQ(asok_loop_timeout(loop, &t), 0);
+  CHECK(t == -1); /* no timers */
+  CHECK_EQ(asok_sleep(loop, 0.05, 7), 0);
+  CHECK_EQ(asok_loop_timeout(loop, &t), 0);
+  CHECK(t > 0 && t <= 0.05);
+  CHECK_EQ(poll_fd(efd, (int)ceil(t * 1000) + 1), 0);
+  CHECK_EQ(asok_select(loop, 0, toks, 4), 1);
+  CHECK_EQ(toks[0], 7);
+
+  /* Ready tokens not copied out make the timeout 0. */
+  CHECK_EQ(asok_sleep(loop, 0, 8), 0);
+  CHECK_EQ(asok_sleep(loop, 0, 9), 0);
+  CHECK_EQ(asok_select(loop, 0, toks, 1), 1);
+  CHECK_EQ(asok_loop_timeout(loop, &t), 0);
+  CHECK(t == 0);
+  CHECK_EQ(asok_select(loop, 0, toks + 1, 1), 1);
+  CHECK((toks[0] == 8 && toks[1] == 9) || (toks[0] == 9 && toks[1] == 8));
+  CHECK_EQ(asok_loop_timeout(loop, &t), 0);
+  CHECK(t == -1);
+}
+
+/* waker calls asok_loop_wake after a short pause, from its own thread. */
+static void *waker(void *loop) {
+  usleep(100 * 1000);
+  CHECK_EQ(asok_loop_wake(loop), 0);
+  return NULL;
+}
+
+/* test_wake: another thread wakes a blocked asok_select, then a poll(). */
+static void test_wake(asok_loop *loop, int efd) {
+  pthread_t th;
+  asok_token tok;
+  double t0;
+
+  CHECK_EQ(asok_loop_wake(loop), 0); /* wakes the next select at once */
+  CHECK_EQ(asok_loop_wake(loop), 0);
+  CHECK_EQ(asok_select(loop, 30, &tok, 1), 0);
+
+  t0 = now_s();
+  CHECK_EQ(pthread_create(&th, NULL, waker, loop), 0);
+  CHECK_EQ(asok_select(loop, 30, &tok, 1), 0);
+  CHECK(now_s() - t0 < 20);
+  CHECK_EQ(pthread_join(th, NULL), 0);
+
+  CHECK_EQ(pthread_create(&th, NULL, waker, loop), 0);
+  CHECK_EQ(poll_fd(efd, 20000), 1);
+  CHECK_EQ(asok_select(loop, 0, &tok, 1), 0);
+  CHECK_EQ(pthread_join(th, NULL), 0);
+}
+
+int main(void) {
+  asok_loop *loop;
+  int efd = -1;
+
+  CHECK_EQ(asok_loop_new(&loop), 0);
+  CHECK_EQ(asok_loop_fd(loop, &efd), 0);
+  CHECK(efd >= 0);
+  test_nested_accept(loop, efd);
+  test_timeout_pacing(loop, efd);
+  test_wake(loop, efd);
+  CHECK_EQ(asok_loop_free(loop), 0);
+  CHECK_EQ(asok_loop_wake(loop), ASOK_EBADHANDLE);
+  CHECK_EQ(asok_debug_handles(), 0);
+  printf("loopfd ok\n");
+  return 0;
+}
