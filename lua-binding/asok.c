@@ -1,0 +1,250 @@
+/*=========================================================================*\
+* asok.c - luaopen_asok: the module entry point, the per-state loop and
+* the reactor primitives (select, sleep, clock) of the asok Lua binding.
+*
+* The user-facing module is written in Lua (asok.lua, embedded at build
+* time as asok_glue.h): it keeps the retry loop and the coroutine
+* bookkeeping where yielding works on every Lua version. This file hands it
+* a table of C primitives; none of them yields.
+\*=========================================================================*/
+#include <math.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "binding.h"
+#include "asok_glue.h" /* generated: static const unsigned char asok_glue[] */
+
+#define ASOK_MODULE_KEY "asok.module" /* registry: this state's module */
+#define SELECT_BATCH 256              /* tokens fetched per asok_select */
+
+/*=========================================================================*\
+* Internal function prototypes
+\*=========================================================================*/
+static lloop *checkloop(lua_State *L, int i);
+static int loop_gc(lua_State *L);
+static int loop_tostring(lua_State *L);
+static int prim_cancel(lua_State *L);
+static int prim_loop(lua_State *L);
+static int prim_meta(lua_State *L);
+static int prim_newsock(lua_State *L);
+static int prim_now(lua_State *L);
+static int prim_select(lua_State *L);
+static int prim_sleep(lua_State *L);
+static void newmeta(lua_State *L, const char *name, const luaL_Reg *meta);
+
+LUALIB_API int luaopen_asok(lua_State *L) __attribute__((visibility("default")));
+
+/* reactor primitives, handed to the glue (WAIT marker as upvalue 1) */
+static const luaL_Reg loopfuncs[] = {
+    {"cancel",  prim_cancel},
+    {"loop",    prim_loop},
+    {"meta",    prim_meta},
+    {"newsock", prim_newsock},
+    {"now",     prim_now},
+    {"select",  prim_select},
+    {"sleep",   prim_sleep},
+    {NULL,      NULL}
+};
+
+/* loop userdata metamethods */
+static const luaL_Reg loopmeta[] = {
+    {"__gc",       loop_gc},
+    {"__tostring", loop_tostring},
+    {NULL,         NULL}
+};
+
+/*=========================================================================*\
+* Shared helpers (binding.h)
+\*=========================================================================*/
+/* asok__errstr: asok_strerror, except that a handle gone with its loop
+ * reads as LuaSocket's "closed". */
+const char *asok__errstr(int rc) {
+  return rc == ASOK_EBADHANDLE ? "closed" : asok_strerror(rc);
+}
+
+/* asok__checktoken: tokens are positive integers below 2^53 (exact in a
+ * Lua 5.1 double), chosen by the glue. */
+asok_token asok__checktoken(lua_State *L, int i) {
+  lua_Number t = luaL_checknumber(L, i);
+  luaL_argcheck(L, t >= 1 && t < 9007199254740992.0, i, "invalid token");
+  return (asok_token) t;
+}
+
+/* asok__pushwait: the WAIT marker is upvalue 1 of every primitive. */
+int asok__pushwait(lua_State *L) {
+  lua_pushvalue(L, lua_upvalueindex(1));
+  return 1;
+}
+
+/*=========================================================================*\
+* Loop
+\*=========================================================================*/
+/* checkloop returns the loop userdata at i (raises if it is not one). */
+static lloop *checkloop(lua_State *L, int i) {
+  lloop *lp = (lloop *) luaL_checkudata(L, i, ASOK_LOOP_MT);
+  if (lp->loop == NULL) luaL_argerror(L, i, "asok loop already freed");
+  return lp;
+}
+
+/* loop(): this state's loop userdata, created on first use and anchored in
+ * the registry so that it outlives every socket until lua_close. */
+static int prim_loop(lua_State *L) {
+  lloop *lp;
+  int rc;
+  lua_getfield(L, LUA_REGISTRYINDEX, ASOK_LOOP_KEY);
+  if (!lua_isnil(L, -1)) return 1;
+  lua_pop(L, 1);
+  lp = (lloop *) lua_newuserdata(L, sizeof(lloop));
+  lp->loop = NULL;
+  luaL_getmetatable(L, ASOK_LOOP_MT);
+  lua_setmetatable(L, -2);
+  rc = asok_loop_new(&lp->loop);
+  if (rc != ASOK_OK) {
+    lp->loop = NULL;
+    return luaL_error(L, "asok: cannot create loop: %s", asok_strerror(rc));
+  }
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, ASOK_LOOP_KEY);
+  return 1;
+}
+
+/* __gc of the loop: asok_loop_free releases its sockets too. */
+static int loop_gc(lua_State *L) {
+  lloop *lp = (lloop *) luaL_checkudata(L, 1, ASOK_LOOP_MT);
+  if (lp->loop != NULL) asok_loop_free(lp->loop);
+  lp->loop = NULL;
+  return 0;
+}
+
+/* __tostring of the loop. */
+static int loop_tostring(lua_State *L) {
+  lloop *lp = (lloop *) luaL_checkudata(L, 1, ASOK_LOOP_MT);
+  lua_pushfstring(L, "asok.loop%s: %p", lp->loop ? "" : "{freed}", (void *) lp);
+  return 1;
+}
+
+/* newsock(loop, fd): registers LuaSocket's fd (not owned) with asok.
+ * Returns the socket userdata (a closed one for fd -1, LuaSocket's closed
+ * or not yet created socket), or nil, err. */
+static int prim_newsock(lua_State *L) {
+  lloop *lp = checkloop(L, 1);
+  int fd = (int) luaL_checkinteger(L, 2);
+  lsock *s = (lsock *) lua_newuserdata(L, sizeof(lsock));
+  int rc = ASOK_OK;
+  s->h = NULL;
+  s->lp = lp;
+  s->fd = fd;
+  s->block = -1;
+  s->total = -1;
+  luaL_getmetatable(L, ASOK_SOCK_MT);
+  lua_setmetatable(L, -2);
+  if (fd >= 0) rc = asok_wrap(lp->loop, fd, 0, &s->h); /* else: closed */
+  if (rc != ASOK_OK) {
+    s->h = NULL;
+    lua_pushnil(L);
+    lua_pushstring(L, asok__errstr(rc));
+    return 2;
+  }
+  return 1;
+}
+
+/*=========================================================================*\
+* Reactor primitives
+\*=========================================================================*/
+/* select(loop, timeout, buf): waits up to timeout seconds (negative: no
+ * limit) and stores the ready tokens in buf[1..n]. Returns n or nil, err. */
+static int prim_select(lua_State *L) {
+  asok_token toks[SELECT_BATCH];
+  lloop *lp = checkloop(L, 1);
+  double timeout = luaL_checknumber(L, 2);
+  int n, i;
+  luaL_checktype(L, 3, LUA_TTABLE);
+  n = asok_select(lp->loop, timeout, toks, SELECT_BATCH);
+  if (n < 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, asok__errstr(n));
+    return 2;
+  }
+  for (i = 0; i < n; i++) {
+    lua_pushinteger(L, (lua_Integer) toks[i]);
+    lua_rawseti(L, 3, i + 1);
+  }
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+/* sleep(loop, seconds, token): parks token for seconds. Returns WAIT. */
+static int prim_sleep(lua_State *L) {
+  lloop *lp = checkloop(L, 1);
+  double secs = luaL_checknumber(L, 2);
+  asok_token tok = asok__checktoken(L, 3);
+  int rc;
+  luaL_argcheck(L, !isnan(secs), 2, "number expected, got NaN");
+  rc = asok_sleep(lp->loop, secs, tok);
+  if (rc != ASOK_OK) return luaL_error(L, "asok.sleep: %s", asok_strerror(rc));
+  return asok__pushwait(L);
+}
+
+/* cancel(loop, token): forgets a parked token (abandoned operation). */
+static int prim_cancel(lua_State *L) {
+  lloop *lp = checkloop(L, 1);
+  asok_cancel(lp->loop, asok__checktoken(L, 2));
+  return 0;
+}
+
+/* meta(name): the registry metatable of a LuaSocket class, or nil. */
+static int prim_meta(lua_State *L) {
+  luaL_getmetatable(L, luaL_checkstring(L, 1));
+  return 1;
+}
+
+/* now(): a monotonic clock in seconds (for asok.select's deadline). */
+static int prim_now(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number) ts.tv_sec + (lua_Number) ts.tv_nsec * 1e-9);
+  return 1;
+}
+
+/*=========================================================================*\
+* Module
+\*=========================================================================*/
+/* newmeta creates (or reuses) the registry metatable name with meta. */
+static void newmeta(lua_State *L, const char *name, const luaL_Reg *meta) {
+  luaL_newmetatable(L, name);
+  luaL_setfuncs(L, meta, 0);
+  lua_pushliteral(L, "asok internal");
+  lua_setfield(L, -2, "__metatable");
+  lua_pop(L, 1);
+}
+
+/* luaopen_asok checks the library version, builds the primitives table
+ * and runs the embedded glue, which returns the module. One module per
+ * lua_State: a second load returns the same table. */
+LUALIB_API int luaopen_asok(lua_State *L) {
+  unsigned v = asok_version();
+  if ((v >> 16) != ASOK_VERSION_MAJOR)
+    return luaL_error(L, "asok: libasok %s is incompatible with this module "
+                      "(built for %s): major versions differ",
+                      asok_version_string(), ASOK_VERSION_STRING);
+  lua_getfield(L, LUA_REGISTRYINDEX, ASOK_MODULE_KEY);
+  if (!lua_isnil(L, -1)) return 1;
+  lua_pop(L, 1);
+  newmeta(L, ASOK_LOOP_MT, loopmeta);
+  newmeta(L, ASOK_SOCK_MT, asok__sockmeta);
+  if (luaL_loadbuffer(L, (const char *) asok_glue, sizeof(asok_glue), "=asok.lua") != 0)
+    return lua_error(L);
+  lua_newtable(L);                      /* glue, prims */
+  lua_newtable(L);                      /* glue, prims, WAIT */
+  lua_setfield(L, -2, "WAIT");
+  lua_getfield(L, -1, "WAIT");
+  luaL_setfuncs(L, loopfuncs, 1);
+  lua_getfield(L, -1, "WAIT");
+  luaL_setfuncs(L, asok__sockfuncs, 1);
+  lua_pushstring(L, asok_version_string());
+  lua_setfield(L, -2, "libversion");
+  lua_call(L, 1, 1);                    /* module */
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, ASOK_MODULE_KEY);
+  return 1;
+}

@@ -1,0 +1,59 @@
+/*=========================================================================*\
+* binding.h - internal declarations shared by the asok Lua binding's C files.
+* Everything here is hidden: the module exports luaopen_asok only.
+*
+* The C side never yields (cqueues' rule). Every operation takes a token
+* chosen by the Lua glue (asok.lua); when asok answers ASOK_EWAIT the C
+* function returns the private WAIT marker (upvalue 1 of every function)
+* and the glue parks the coroutine until asok_select hands the token back.
+\*=========================================================================*/
+#ifndef ASOK_BINDING_H
+#define ASOK_BINDING_H
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#include "asok.h"
+#include "compat.h"
+
+#pragma GCC visibility push(hidden)
+
+#define ASOK_LOOP_MT "asok.loop"  /* metatable of the loop userdata */
+#define ASOK_SOCK_MT "asok.sock"  /* metatable of the socket userdata */
+#define ASOK_LOOP_KEY "asok.loop.instance" /* registry: this state's loop */
+
+/* lloop is the loop userdata: one per lua_State, anchored in the registry,
+ * freed by __gc (loop set to NULL afterwards). */
+typedef struct lloop {
+  asok_loop *loop;
+} lloop;
+
+/* lsock is the socket userdata. h is NULL once freed; lp points at the
+ * state's loop userdata, which outlives it (registry anchor) or, during
+ * lua_close, is at least still in memory with lp->loop NULL. */
+typedef struct lsock {
+  asok_sock *h;
+  lloop *lp;
+  int fd;       /* the fd it was wrapped with (LuaSocket's) */
+  double block; /* asok timeouts, LuaSocket's two modes */
+  double total;
+} lsock;
+
+/* asok__errstr returns LuaSocket's message for an asok return code. */
+const char *asok__errstr(int rc);
+
+/* asok__checktoken reads the token argument i (a positive integer). */
+asok_token asok__checktoken(lua_State *L, int i);
+
+/* asok__pushwait pushes the private WAIT marker (upvalue 1); returns 1. */
+int asok__pushwait(lua_State *L);
+
+/* asok__sockfuncs are the socket primitives, registered by luaopen_asok. */
+extern const luaL_Reg asok__sockfuncs[];
+
+/* asok__sockmeta are the socket userdata's metamethods. */
+extern const luaL_Reg asok__sockmeta[];
+
+#pragma GCC visibility pop
+
+#endif /* ASOK_BINDING_H */

@@ -1,0 +1,257 @@
+/*=========================================================================*\
+* sock.c - socket primitives of the asok Lua binding (never yield).
+*
+* Each function is called by the Lua glue with an asok.sock userdata first
+* and, for operations that may wait, a token last. Results are LuaSocket's
+* (buffer.c: receive/send values, counts and error strings) or the WAIT
+* marker when asok parked the token.
+\*=========================================================================*/
+#include <stdint.h>
+#include <string.h>
+
+#include "binding.h"
+
+/*=========================================================================*\
+* Internal function prototypes
+\*=========================================================================*/
+static lsock *checksock(lua_State *L, int i);
+static int isopen(lsock *s);
+static int pusherror(lua_State *L, int rc);
+static int sock_buffered(lua_State *L);
+static int sock_close(lua_State *L);
+static int sock_fd(lua_State *L);
+static int sock_gc(lua_State *L);
+static int sock_gettimeout(lua_State *L);
+static int sock_receive(lua_State *L);
+static int sock_send(lua_State *L);
+static int sock_settimeout(lua_State *L);
+static int sock_tostring(lua_State *L);
+static int sock_unread(lua_State *L);
+static int sock_wait(lua_State *L);
+
+/* socket primitives, handed to the glue (WAIT marker as upvalue 1) */
+const luaL_Reg asok__sockfuncs[] = {
+    {"buffered",   sock_buffered},
+    {"close",      sock_close},
+    {"fd",         sock_fd},
+    {"gettimeout", sock_gettimeout},
+    {"receive",    sock_receive},
+    {"send",       sock_send},
+    {"settimeout", sock_settimeout},
+    {"unread",     sock_unread},
+    {"wait",       sock_wait},
+    {NULL,         NULL}
+};
+
+/* socket userdata metamethods */
+const luaL_Reg asok__sockmeta[] = {
+    {"__gc",       sock_gc},
+    {"__tostring", sock_tostring},
+    {NULL,         NULL}
+};
+
+/*-------------------------------------------------------------------------*\
+* Helpers
+\*-------------------------------------------------------------------------*/
+/* checksock returns the socket userdata at i (raises if it is not one). */
+static lsock *checksock(lua_State *L, int i) {
+  return (lsock *) luaL_checkudata(L, i, ASOK_SOCK_MT);
+}
+
+/* isopen says whether s and its loop are still alive. */
+static int isopen(lsock *s) {
+  return s->h != NULL && s->lp != NULL && s->lp->loop != NULL;
+}
+
+/* pusherror pushes nil, message; returns 2. */
+static int pusherror(lua_State *L, int rc) {
+  lua_pushnil(L);
+  lua_pushstring(L, asok__errstr(rc));
+  return 2;
+}
+
+/*-------------------------------------------------------------------------*\
+* receive(s, pattern, prefix, token): buffer.c buffer_meth_receive rules
+\*-------------------------------------------------------------------------*/
+static int sock_receive(lua_State *L) {
+  lsock *s = checksock(L, 1);
+  size_t plen, n = 0, len = 0;
+  const char *prefix = luaL_optlstring(L, 3, "", &plen);
+  const char *data = NULL;
+  int pattern, rc;
+  asok_token tok = asok__checktoken(L, 4);
+  luaL_Buffer b;
+  if (!lua_isnumber(L, 2)) {
+    const char *p = luaL_optstring(L, 2, "*l");
+    if (p[0] == '*' && p[1] == 'l') pattern = ASOK_LINE;
+    else if (p[0] == '*' && p[1] == 'a') pattern = ASOK_ALL;
+    else return luaL_argerror(L, 2, "invalid receive pattern");
+  } else {
+    double d = lua_tonumber(L, 2);
+    size_t wanted;
+    luaL_argcheck(L, d >= 0, 2, "invalid receive pattern");
+    wanted = d >= (double) (SIZE_MAX / 2) ? SIZE_MAX / 2 : (size_t) d;
+    if (plen != 0 && wanted <= plen) { /* the prefix already has it all */
+      lua_pushlstring(L, prefix, plen);
+      lua_pushnil(L);
+      lua_pushnil(L);
+      return 3;
+    }
+    pattern = ASOK_COUNT;
+    n = wanted - plen;
+  }
+  rc = isopen(s) ? asok_receive(s->h, pattern, n, tok, &data, &len)
+                 : ASOK_ECLOSED;
+  if (rc == ASOK_EWAIT) return asok__pushwait(L);
+  luaL_buffinit(L, &b);
+  luaL_addlstring(&b, prefix, plen);
+  if (len > 0) luaL_addlstring(&b, data, len);
+  luaL_pushresult(&b);                  /* result */
+  if (rc == ASOK_OK) {
+    lua_pushnil(L);
+    lua_pushnil(L);                     /* result, nil, nil */
+  } else {
+    lua_pushnil(L);
+    lua_pushstring(L, asok__errstr(rc));
+    lua_pushvalue(L, -3);               /* result, nil, err, partial */
+  }
+  return 3;
+}
+
+/*-------------------------------------------------------------------------*\
+* send(s, data, i, j, token): buffer.c buffer_meth_send rules, atomic
+\*-------------------------------------------------------------------------*/
+static int sock_send(lua_State *L) {
+  lsock *s = checksock(L, 1);
+  size_t size = 0, sent = 0;
+  const char *data = luaL_checklstring(L, 2, &size);
+  long start = (long) luaL_optnumber(L, 3, 1);
+  long end = (long) luaL_optnumber(L, 4, -1);
+  asok_token tok = asok__checktoken(L, 5);
+  int rc = ASOK_OK;
+  if (start < 0) start = (long) (size + start + 1);
+  if (end < 0) end = (long) (size + end + 1);
+  if (start < 1) start = (long) 1;
+  if (end > (long) size) end = (long) size;
+  if (start <= end) {
+    rc = isopen(s) ? asok_send(s->h, data + start - 1, (size_t) (end - start + 1),
+                               tok, &sent)
+                   : ASOK_ECLOSED;
+    if (rc == ASOK_EWAIT) return asok__pushwait(L);
+  }
+  if (rc != ASOK_OK) {
+    lua_pushnil(L);
+    lua_pushstring(L, asok__errstr(rc));
+    lua_pushnumber(L, (lua_Number) (sent + start - 1));
+  } else {
+    lua_pushnumber(L, (lua_Number) (sent + start - 1));
+    lua_pushnil(L);
+    lua_pushnil(L);
+  }
+  return 3;
+}
+
+/*-------------------------------------------------------------------------*\
+* wait(s, "r"|"w", token): readiness for I/O done by LuaSocket itself.
+* Returns true, WAIT, or nil, err.
+\*-------------------------------------------------------------------------*/
+static int sock_wait(lua_State *L) {
+  static const char *const dirs[] = {"r", "w", NULL};
+  lsock *s = checksock(L, 1);
+  int dir = luaL_checkoption(L, 2, NULL, dirs) == 0 ? ASOK_READ : ASOK_WRITE;
+  asok_token tok = asok__checktoken(L, 3);
+  int rc = isopen(s) ? asok_wait(s->h, dir, tok) : ASOK_ECLOSED;
+  if (rc == ASOK_EWAIT) return asok__pushwait(L);
+  if (rc != ASOK_OK) return pusherror(L, rc);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/*-------------------------------------------------------------------------*\
+* close(s): asok_close, waking every token parked on s. Idempotent.
+\*-------------------------------------------------------------------------*/
+static int sock_close(lua_State *L) {
+  lsock *s = checksock(L, 1);
+  if (isopen(s)) asok_close(s->h);
+  return 0;
+}
+
+/*-------------------------------------------------------------------------*\
+* settimeout(s, t, mode): LuaSocket's timeout_meth_settimeout, asok side
+\*-------------------------------------------------------------------------*/
+static int sock_settimeout(lua_State *L) {
+  lsock *s = checksock(L, 1);
+  double t = luaL_optnumber(L, 2, -1);
+  const char *mode = luaL_optstring(L, 3, "b");
+  switch (*mode) {
+    case 'b': s->block = t; break;
+    case 'r': case 't': s->total = t; break;
+    default: return luaL_argerror(L, 3, "invalid timeout mode");
+  }
+  if (isopen(s)) asok_settimeout(s->h, s->block, s->total);
+  lua_pushnumber(L, 1);
+  return 1;
+}
+
+/*-------------------------------------------------------------------------*\
+* gettimeout(s): block, total (LuaSocket's order)
+\*-------------------------------------------------------------------------*/
+static int sock_gettimeout(lua_State *L) {
+  lsock *s = checksock(L, 1);
+  lua_pushnumber(L, s->block);
+  lua_pushnumber(L, s->total);
+  return 2;
+}
+
+/*-------------------------------------------------------------------------*\
+* buffered(s): true if asok holds received bytes (LuaSocket's dirty())
+\*-------------------------------------------------------------------------*/
+static int sock_buffered(lua_State *L) {
+  lsock *s = checksock(L, 1);
+  size_t n = 0;
+  if (isopen(s) && asok_buffered(s->h, &n) != ASOK_OK) n = 0;
+  lua_pushboolean(L, n > 0);
+  return 1;
+}
+
+/*-------------------------------------------------------------------------*\
+* unread(s, data): puts bytes LuaSocket had buffered in front of asok's
+\*-------------------------------------------------------------------------*/
+static int sock_unread(lua_State *L) {
+  lsock *s = checksock(L, 1);
+  size_t len;
+  const char *data = luaL_checklstring(L, 2, &len);
+  int rc = isopen(s) ? asok_unread(s->h, data, len) : ASOK_ECLOSED;
+  if (rc != ASOK_OK) return pusherror(L, rc);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/*-------------------------------------------------------------------------*\
+* fd(s): the fd s was wrapped with
+\*-------------------------------------------------------------------------*/
+static int sock_fd(lua_State *L) {
+  lua_pushinteger(L, checksock(L, 1)->fd);
+  return 1;
+}
+
+/*-------------------------------------------------------------------------*\
+* __gc: asok_sock_free (closes and wakes first); skipped once the loop is
+* gone, since asok_loop_free already released every socket of the loop.
+\*-------------------------------------------------------------------------*/
+static int sock_gc(lua_State *L) {
+  lsock *s = checksock(L, 1);
+  if (isopen(s)) asok_sock_free(s->h);
+  s->h = NULL;
+  return 0;
+}
+
+/*-------------------------------------------------------------------------*\
+* __tostring: "asok.sock{fd}: 0x..." (or "closed")
+\*-------------------------------------------------------------------------*/
+static int sock_tostring(lua_State *L) {
+  lsock *s = checksock(L, 1);
+  if (isopen(s)) lua_pushfstring(L, "asok.sock{%d}: %p", s->fd, (void *) s);
+  else lua_pushfstring(L, "asok.sock{closed}: %p", (void *) s);
+  return 1;
+}
