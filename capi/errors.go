@@ -16,6 +16,9 @@ import (
 // -1..-4095 for them.
 const maxErrno = 4095
 
+// status is the C type of every export's return code.
+type status = C.int
+
 // code maps an error from core to an asok.h return code: nil -> ASOK_OK,
 // core sentinels -> ASOK_E*, a (wrapped) unix.Errno -> -errno, anything
 // else -> ASOK_EINTERNAL.
