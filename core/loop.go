@@ -1,0 +1,241 @@
+package core
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Token identifies a parked operation; chosen by the caller. Token 0 means
+// "do not wait" (LuaSocket's timeout 0).
+type Token = uint64
+
+// Pattern selects what Receive reads (LuaSocket's "*l", "*a", a count).
+type Pattern int
+
+// Receive patterns.
+const (
+	PatLine  Pattern = 1 // up to LF; every CR dropped; LF not returned
+	PatAll   Pattern = 2 // until the peer closes
+	PatCount Pattern = 3 // exactly n bytes
+)
+
+// Readiness directions for Wait.
+const (
+	DirRead  = 1
+	DirWrite = 2
+)
+
+// Loop is a single-threaded reactor: an epoll instance, an eventfd for
+// Wake, a timer heap, its sockets and the parked tokens.
+type Loop struct {
+	now    func() time.Duration
+	p      *poller
+	closed bool
+	nextID uint64
+	socks  map[uint64]*Socket // by never-reused id (the epoll data)
+	byFd   map[int]*Socket    // live sockets by fd number
+	byTok  map[Token]*waiter  // parked tokens
+	ready  []readyEntry       // delivered tokens, drained by Select
+	rhead  int                // first undrained entry of ready
+	free   []*waiter          // recycled waiters
+	timers timers
+	rx     rxEngine
+}
+
+// NewLoop creates a loop on the monotonic clock.
+func NewLoop() (*Loop, error) {
+	return NewLoopClock(monotonicClock())
+}
+
+// NewLoopClock creates a loop reading time from now (for tests); now must
+// be monotonic.
+func NewLoopClock(now func() time.Duration) (*Loop, error) {
+	if now == nil {
+		return nil, ErrInvalid
+	}
+	p, err := newPoller()
+	if err != nil {
+		return nil, err
+	}
+	return &Loop{
+		now:   now,
+		p:     p,
+		socks: make(map[uint64]*Socket),
+		byFd:  make(map[int]*Socket),
+		byTok: make(map[Token]*waiter),
+		rx:    newRxEngine(),
+	}, nil
+}
+
+// Close closes every socket of the loop (closing the fds it owns; parked
+// tokens are dropped, not delivered), then the epoll fd and the eventfd.
+// Idempotent.
+func (l *Loop) Close() error {
+	if l.closed {
+		return nil
+	}
+	l.closed = true
+	for _, s := range l.socks {
+		s.closeFd()
+		s.teardown(false)
+	}
+	clear(l.byTok)
+	clear(l.ready)
+	l.ready, l.rhead, l.free = nil, 0, nil
+	l.timers = timers{}
+	l.rx = rxEngine{}
+	return l.p.close()
+}
+
+// Fd returns the epoll fd: readable when Select has events to process.
+// It stays owned by the loop; -1 once closed.
+func (l *Loop) Fd() int {
+	if l.closed {
+		return -1
+	}
+	return l.p.epfd
+}
+
+// Wake makes a blocked (or the next) Select return. Safe from any
+// goroutine; repeated calls before Select drains it write only once.
+func (l *Loop) Wake() error {
+	return l.p.wake()
+}
+
+// NumSockets returns the number of live (not closed) sockets.
+func (l *Loop) NumSockets() int {
+	return len(l.socks)
+}
+
+// Timeout returns how long the host may wait before calling Select: 0 if
+// tokens are ready, the time to the earliest timer, -1 if there is none.
+func (l *Loop) Timeout() time.Duration {
+	if l.closed {
+		return -1
+	}
+	if l.hasReady() {
+		return 0
+	}
+	dl, ok := l.timers.next()
+	if !ok {
+		return -1
+	}
+	return max(dl-l.now(), 0)
+}
+
+// Sleep parks tok until d has passed (d <= 0: ready at the next Select).
+func (l *Loop) Sleep(d time.Duration, tok Token) error {
+	if l.closed {
+		return ErrClosed
+	}
+	if tok == 0 {
+		return ErrInvalid
+	}
+	if l.byTok[tok] != nil {
+		return ErrBusy
+	}
+	now := l.now()
+	w := l.newWaiter(tok, nil, now)
+	l.timers.set(w, addClamp(now, d))
+	return nil
+}
+
+// Cancel un-parks tok wherever it is; it will not be delivered. If tok was
+// the head of a socket queue, the next waiter gets its turn.
+func (l *Loop) Cancel(tok Token) {
+	if l.closed {
+		return
+	}
+	w := l.byTok[tok]
+	if w == nil {
+		l.dropReleased(tok)
+		return
+	}
+	q := w.q
+	wasHead := q != nil && q.head == w
+	l.release(w)
+	if wasHead {
+		l.deliver(q.head)
+	}
+}
+
+// Select waits up to timeout (< 0: no limit, 0: poll) for tokens to become
+// ready and copies at most len(out) of them to out; the rest stay ready for
+// the next call. It returns early, with 0, after Wake.
+func (l *Loop) Select(timeout time.Duration, out []Token) (int, error) {
+	if l.closed {
+		return 0, ErrClosed
+	}
+	var end time.Duration
+	if timeout >= 0 {
+		end = addClamp(l.now(), timeout)
+	}
+	for {
+		now := l.now()
+		l.expire(now)
+		wait := time.Duration(-1)
+		if l.hasReady() {
+			wait = 0
+		} else {
+			if timeout >= 0 {
+				wait = max(end-now, 0)
+			}
+			if dl, ok := l.timers.next(); ok {
+				if d := max(dl-now, 0); wait < 0 || d < wait {
+					wait = d
+				}
+			}
+		}
+		evs, err := l.p.wait(msCeil(wait))
+		if err != nil {
+			return 0, err
+		}
+		woke := l.dispatch(evs)
+		l.expire(l.now())
+		// Events that made no token ready (e.g. for a socket nobody
+		// waits on) do not end the wait; a timed-out epoll_wait does.
+		if l.hasReady() || woke || len(evs) == 0 || wait == 0 {
+			break
+		}
+	}
+	return l.drain(out), nil
+}
+
+// dispatch delivers the queue heads of the sockets named by evs and
+// reports whether a Wake was received. Events of unknown ids (a socket
+// closed since, whose fd number may be reused) are dropped.
+func (l *Loop) dispatch(evs []unix.EpollEvent) bool {
+	woke := false
+	for i := range evs {
+		ev := &evs[i]
+		id := eventID(ev)
+		if id == wakeID {
+			l.p.drainWake()
+			woke = true
+			continue
+		}
+		s := l.socks[id]
+		if s == nil {
+			continue
+		}
+		if ev.Events&readEvents != 0 {
+			l.deliver(s.rq.head)
+		}
+		if ev.Events&writeEvent != 0 {
+			l.deliver(s.wq.head)
+		}
+	}
+	return woke
+}
+
+// expire fires every timer whose deadline is <= now: sleepers are
+// delivered; socket waiters are marked expired and delivered.
+func (l *Loop) expire(now time.Duration) {
+	for w := l.timers.popExpired(now); w != nil; w = l.timers.popExpired(now) {
+		if w.sock != nil {
+			w.expired = true
+		}
+		l.deliver(w)
+	}
+}

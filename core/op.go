@@ -1,0 +1,100 @@
+package core
+
+// The waiter-token protocol shared by every socket operation. Each socket
+// has a read queue (Receive, Accept, Wait(DirRead)) and a write queue
+// (Send, Connect, Wait(DirWrite)); only a queue's head does I/O, and it
+// parks only after the kernel said "would block" (edge-triggered epoll:
+// the next arrival then fires an edge).
+
+import "time"
+
+// begin starts or resumes an operation of tok on queue q. It returns the
+// waiter of tok (nil if tok has none), the operation's start time, and a
+// non-nil error when the call must return now without doing I/O: ErrClosed,
+// ErrBusy, ErrTimeout (token 0 behind others, or an expired waiter that
+// never got its turn) or ErrWait (parked behind the head).
+func (s *Socket) begin(q *queue, tok Token) (*waiter, time.Duration, error) {
+	l := s.l
+	now := l.now()
+	if s.closed {
+		return nil, now, ErrClosed
+	}
+	if tok == 0 {
+		if q.head != nil {
+			return nil, now, ErrTimeout
+		}
+		return nil, now, nil
+	}
+	if w := l.byTok[tok]; w != nil {
+		switch {
+		case w.q != q:
+			return nil, now, ErrBusy
+		case q.head == w:
+			return w, w.start, nil
+		case w.expired:
+			l.release(w)
+			return nil, now, ErrTimeout
+		}
+		l.repark(w)
+		return nil, now, ErrWait
+	}
+	if q.head == nil {
+		return nil, now, nil
+	}
+	dl, ok := s.deadline(now, now)
+	if !ok {
+		return nil, now, ErrTimeout
+	}
+	w := l.newWaiter(tok, s, now)
+	q.push(w)
+	if dl != noDeadline {
+		l.timers.set(w, dl)
+	}
+	return nil, now, ErrWait
+}
+
+// block handles "would block" for the head operation of tok on q: it
+// parks tok as the queue head with a fresh deadline and returns ErrWait,
+// or returns ErrTimeout (token 0, expired waiter, deadline passed); the
+// caller then consumes its partial result and calls done.
+func (s *Socket) block(q *queue, w *waiter, tok Token, start time.Duration) (*waiter, error) {
+	l := s.l
+	if tok == 0 || (w != nil && w.expired) {
+		return w, ErrTimeout
+	}
+	dl, ok := s.deadline(start, l.now())
+	if !ok {
+		return w, ErrTimeout
+	}
+	if w == nil {
+		w = l.newWaiter(tok, s, start)
+		q.push(w)
+	}
+	l.repark(w)
+	if dl == noDeadline {
+		l.timers.stop(w)
+	} else {
+		l.timers.set(w, dl)
+	}
+	return w, ErrWait
+}
+
+// done ends the operation of w (nil: it never parked): pops it and, if
+// the queue is still non-empty, delivers the new head so it retries.
+func (s *Socket) done(q *queue, w *waiter) {
+	if w != nil {
+		s.l.release(w)
+	}
+	s.l.deliver(q.head)
+}
+
+// queueFor returns the queue of direction dir, nil if dir is invalid.
+func (s *Socket) queueFor(dir int) *queue {
+	switch dir {
+	case DirRead:
+		return &s.rq
+	case DirWrite:
+		return &s.wq
+	}
+	return nil
+}

@@ -1,0 +1,216 @@
+package core
+
+import "golang.org/x/sys/unix"
+
+// scratchSize is the size of the per-loop read buffer.
+const scratchSize = 64 << 10
+
+// Bounds of the per-loop pool of socket receive buffers.
+const (
+	minBuf     = 4 << 10
+	maxPoolBuf = 256 << 10
+	maxPool    = 32
+)
+
+// errAgain is the internal "would block" of a raw read.
+var errAgain = unix.EAGAIN
+
+// rawReader is a transport the receive engine reads from: n > 0 bytes,
+// (0, nil) at EOF, errAgain when it would block, or another error.
+type rawReader interface {
+	readRaw(p []byte) (int, error)
+}
+
+// rxEngine holds the per-loop scratch buffer all reads go into, and a pool
+// of socket buffers (allocated lazily, released when drained).
+type rxEngine struct {
+	scratch []byte
+	pool    [][]byte
+}
+
+// rxbuf is one socket's receive buffer: its data is buf[r:]; scan counts
+// leading data bytes known to hold no '\n'.
+type rxbuf struct {
+	buf  []byte
+	r    int
+	scan int
+}
+
+// newRxEngine makes an engine with its scratch buffer.
+func newRxEngine() rxEngine {
+	return rxEngine{scratch: make([]byte, scratchSize)}
+}
+
+// get returns an empty buffer with capacity >= need, from the pool if it can.
+func (e *rxEngine) get(need int) []byte {
+	for i := len(e.pool) - 1; i >= 0; i-- {
+		if b := e.pool[i]; cap(b) >= need {
+			e.pool[i] = e.pool[len(e.pool)-1]
+			e.pool[len(e.pool)-1] = nil
+			e.pool = e.pool[:len(e.pool)-1]
+			return b[:0]
+		}
+	}
+	return make([]byte, 0, max(need, minBuf))
+}
+
+// put gives a drained buffer back to the pool (small ones only).
+func (e *rxEngine) put(b []byte) {
+	if b != nil && cap(b) <= maxPoolBuf && len(e.pool) < maxPool {
+		e.pool = append(e.pool, b[:0])
+	}
+}
+
+// data returns the buffered bytes.
+func (b *rxbuf) data() []byte {
+	if b.buf == nil {
+		return nil
+	}
+	return b.buf[b.r:]
+}
+
+// consume drops k bytes from the front, releasing the buffer when drained.
+func (b *rxbuf) consume(e *rxEngine, k int) {
+	b.r += k
+	b.scan = 0
+	if b.r >= len(b.buf) {
+		b.release(e)
+	}
+}
+
+// release drops all buffered data and gives the buffer back.
+func (b *rxbuf) release(e *rxEngine) {
+	e.put(b.buf)
+	*b = rxbuf{}
+}
+
+// add appends p to the buffered data, compacting or growing as needed.
+func (b *rxbuf) add(e *rxEngine, p []byte) {
+	if b.buf == nil {
+		b.buf, b.r = e.get(len(p)), 0
+	}
+	if len(b.buf)+len(p) > cap(b.buf) {
+		live := len(b.buf) - b.r
+		if live+len(p) <= cap(b.buf) {
+			copy(b.buf, b.buf[b.r:])
+		} else {
+			nb := e.get(2 * (live + len(p)))
+			nb = append(nb, b.buf[b.r:]...)
+			e.put(b.buf)
+			b.buf = nb
+		}
+		b.buf, b.r = b.buf[:live], 0
+	}
+	b.buf = append(b.buf, p...)
+}
+
+// unread puts a copy of p in front of the buffered data.
+func (b *rxbuf) unread(e *rxEngine, p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	b.scan = 0
+	if b.buf != nil && b.r >= len(p) {
+		b.r -= len(p)
+		copy(b.buf[b.r:], p)
+		return
+	}
+	live := b.data()
+	nb := e.get(len(p) + len(live))
+	nb = append(nb, p...)
+	nb = append(nb, live...)
+	e.put(b.buf)
+	b.buf, b.r = nb, 0
+}
+
+// receive reads pattern p (count n) from rd through b. It returns the
+// result, or errAgain with nothing consumed (the caller parks or calls
+// partial), or at EOF / on a read error the partial result, consumed, with
+// ErrClosed or the error (see eofResult). The result aliases the scratch
+// buffer or b: valid until the next call on the loop.
+func (e *rxEngine) receive(rd rawReader, b *rxbuf, p Pattern, n int) ([]byte, error) {
+	for {
+		data := b.data()
+		if end, skip, ok, sc := matchEnd(p, n, data, b.scan); ok {
+			res := result(p, data[:end])
+			b.consume(e, end+skip)
+			return res, nil
+		} else {
+			b.scan = sc
+		}
+		k, err := rd.readRaw(e.scratch)
+		if err == errAgain {
+			return nil, errAgain
+		}
+		if err != nil {
+			return e.partial(b, p), err
+		}
+		if k == 0 {
+			res, err := eofResult(p, b.data())
+			b.release(e) // res stays valid: the pool reuses it only later
+			return res, err
+		}
+		chunk := e.scratch[:k]
+		if len(data) == 0 { // complete straight from scratch, copy only leftovers
+			if end, skip, ok, sc := matchEnd(p, n, chunk, 0); ok {
+				res := result(p, chunk[:end])
+				if rest := chunk[end+skip:]; len(rest) > 0 {
+					b.add(e, rest)
+				}
+				return res, nil
+			} else {
+				b.add(e, chunk)
+				b.scan = sc
+				continue
+			}
+		}
+		b.add(e, chunk)
+	}
+}
+
+// partial consumes and returns everything buffered as pattern p's partial
+// result (on timeout or error).
+func (e *rxEngine) partial(b *rxbuf, p Pattern) []byte {
+	res := result(p, b.data())
+	b.release(e)
+	return res
+}
+
+// readRaw reads from s's fd: EINTR retried, EAGAIN as errAgain.
+func (s *Socket) readRaw(p []byte) (int, error) {
+	for {
+		n, err := unix.Read(s.fd, p)
+		switch {
+		case err == nil:
+			return n, nil
+		case err == unix.EINTR:
+			continue
+		case isAgain(err):
+			return 0, errAgain
+		}
+		return 0, sysErr("read", err)
+	}
+}
+
+// Receive reads one LuaSocket pattern from s (buffer.c semantics): see
+// PatLine, PatAll, PatCount. On ErrTimeout, ErrClosed or a system error the
+// partial result is returned and consumed; on ErrWait nothing is consumed.
+// The result is valid until the next call on the same loop.
+func (s *Socket) Receive(p Pattern, n int, tok Token) ([]byte, error) {
+	if !validPattern(p, n) {
+		return nil, ErrInvalid
+	}
+	w, start, err := s.begin(&s.rq, tok)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.l.rx.receive(s, &s.rb, p, n)
+	if err == errAgain {
+		if w, err = s.block(&s.rq, w, tok, start); err == ErrWait {
+			return nil, ErrWait
+		}
+		res = s.l.rx.partial(&s.rb, p)
+	}
+	s.done(&s.rq, w)
+	return res, err
+}

@@ -1,0 +1,47 @@
+package core
+
+import "golang.org/x/sys/unix"
+
+// Send writes all of data to s with sendmsg(MSG_NOSIGNAL) (never write(2):
+// a dead peer must not raise SIGPIPE). If the kernel takes only part, tok
+// is parked and ErrWait returned: call again with the SAME data and token;
+// s remembers the progress. It returns the bytes of data sent so far by
+// this operation; EPIPE is ErrClosed. Sends of different tokens are served
+// whole, in FIFO order (atomic I/O).
+func (s *Socket) Send(data []byte, tok Token) (int, error) {
+	w, start, err := s.begin(&s.wq, tok)
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	if w != nil {
+		sent = w.progress
+	}
+	if sent > len(data) { // not the data of the first call
+		s.done(&s.wq, w)
+		return 0, ErrInvalid
+	}
+loop:
+	for sent < len(data) {
+		k, e := unix.SendmsgN(s.fd, data[sent:], nil, nil, unix.MSG_NOSIGNAL)
+		switch {
+		case e == nil:
+			sent += k
+			continue
+		case e == unix.EINTR:
+			continue
+		case isAgain(e):
+			if w, err = s.block(&s.wq, w, tok, start); err == ErrWait {
+				w.progress = sent
+				return sent, ErrWait
+			}
+		case e == unix.EPIPE:
+			err = ErrClosed
+		default:
+			err = sysErr("sendmsg", e)
+		}
+		break loop
+	}
+	s.done(&s.wq, w)
+	return sent, err
+}

@@ -1,0 +1,228 @@
+package core
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Socket is a non-blocking socket registered once with its loop's epoll.
+type Socket struct {
+	l          *Loop
+	id         uint64 // never reused; the epoll data
+	fd         int
+	owned      bool // close fd on Close
+	closed     bool
+	family     int // unix.AF_INET, AF_INET6, ...
+	typ        int // unix.SOCK_STREAM, ...
+	listening  bool
+	connecting bool // a non-blocking connect is in progress
+	rq, wq     queue
+	rb         rxbuf
+	tmBlock    time.Duration
+	tmTotal    time.Duration
+}
+
+// Wrap makes fd asynchronous on l: it is set non-blocking and registered
+// once (EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET). The kind is read from fd.
+// If owned, Close closes fd. A live socket with the same fd number is an fd
+// closed behind asok's back: it is marked closed (its waiters delivered).
+// Returns unix.EEXIST if fd is already wrapped; ErrInvalid if not a socket.
+func (l *Loop) Wrap(fd int, owned bool) (*Socket, error) {
+	if l.closed {
+		return nil, ErrClosed
+	}
+	if fd < 0 {
+		return nil, ErrInvalid
+	}
+	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+	if err == unix.ENOTSOCK {
+		return nil, ErrInvalid
+	} else if err != nil {
+		return nil, sysErr("getsockopt", err)
+	}
+	acc, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
+	if err != nil {
+		return nil, sysErr("getsockopt", err)
+	}
+	family := unix.AF_UNSPEC
+	if sa, err := unix.Getsockname(fd); err == nil {
+		family = sockaddrFamily(sa)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return nil, sysErr("fcntl", err)
+	}
+	l.nextID++
+	id := l.nextID
+	if err := l.p.add(fd, id); err == unix.EEXIST {
+		return nil, unix.EEXIST
+	} else if err != nil {
+		return nil, sysErr("epoll_ctl", err)
+	}
+	if old := l.byFd[fd]; old != nil {
+		old.teardown(true) // its fd was closed behind our back
+	}
+	s := &Socket{l: l, id: id, fd: fd, owned: owned, family: family, typ: typ,
+		listening: acc != 0, tmBlock: -1, tmTotal: -1}
+	l.socks[id] = s
+	l.byFd[fd] = s
+	return s, nil
+}
+
+// NewTCP creates a non-blocking, close-on-exec TCP socket owned by the
+// loop; family is 4 or 6 (IPv6 sockets are IPV6_V6ONLY, as LuaSocket's
+// inet_trycreate makes them).
+func (l *Loop) NewTCP(family int) (*Socket, error) {
+	var af int
+	switch family {
+	case 4:
+		af = unix.AF_INET
+	case 6:
+		af = unix.AF_INET6
+	default:
+		return nil, ErrInvalid
+	}
+	if l.closed {
+		return nil, ErrClosed
+	}
+	fd, err := unix.Socket(af, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, sysErr("socket", err)
+	}
+	if af == unix.AF_INET6 {
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1); err != nil {
+			unix.Close(fd)
+			return nil, sysErr("setsockopt", err)
+		}
+	}
+	s, err := l.Wrap(fd, true)
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes s: removed from epoll before its fd is closed (if owned),
+// buffered data dropped, every parked token delivered (their retries get
+// ErrClosed). Idempotent.
+func (s *Socket) Close() error {
+	if s.closed {
+		return nil
+	}
+	err := s.closeFd()
+	s.teardown(true)
+	return err
+}
+
+// closeFd removes s's fd from epoll and closes it if owned.
+func (s *Socket) closeFd() error {
+	s.l.p.del(s.fd) // ENOENT/EBADF: already gone with a close behind our back
+	if !s.owned {
+		return nil
+	}
+	return sysErr("close", unix.Close(s.fd))
+}
+
+// teardown marks s closed, forgets it, drops its buffer and releases all
+// its waiters, delivering their tokens if deliver is set.
+func (s *Socket) teardown(deliver bool) {
+	l := s.l
+	s.closed = true
+	delete(l.socks, s.id)
+	if l.byFd[s.fd] == s {
+		delete(l.byFd, s.fd)
+	}
+	s.fd = -1
+	s.rb.release(&l.rx)
+	for _, q := range [2]*queue{&s.rq, &s.wq} {
+		for w := q.head; w != nil; w = q.head {
+			tok, notified := w.tok, w.notified
+			if deliver && notified {
+				l.orphan(w) // keep its pending delivery, if any, valid
+			}
+			l.release(w)
+			if deliver && !notified {
+				l.deliverReleased(tok)
+			}
+		}
+	}
+}
+
+// Fd returns s's fd, -1 once closed.
+func (s *Socket) Fd() int {
+	return s.fd
+}
+
+// Shutdown shuts down receiving (0), sending (1) or both (2). Waiters are
+// not woken by it: the kernel's events will do.
+func (s *Socket) Shutdown(how int) error {
+	if s.closed {
+		return ErrClosed
+	}
+	var h int
+	switch how {
+	case 0:
+		h = unix.SHUT_RD
+	case 1:
+		h = unix.SHUT_WR
+	case 2:
+		h = unix.SHUT_RDWR
+	default:
+		return ErrInvalid
+	}
+	return sysErr("shutdown", unix.Shutdown(s.fd, h))
+}
+
+// Buffered returns the number of received bytes buffered in s
+// (LuaSocket's dirty()).
+func (s *Socket) Buffered() int {
+	return len(s.rb.data())
+}
+
+// Unread copies p in front of s's receive buffer, to be read first.
+func (s *Socket) Unread(p []byte) error {
+	if s.closed {
+		return ErrClosed
+	}
+	s.rb.unread(&s.l.rx, p)
+	return nil
+}
+
+// Wait parks tok until s is readable (DirRead) or writable (DirWrite), for
+// I/O done by others on the fd. It returns nil at once if s is ready now
+// (HUP and ERR count as ready); its retry after delivery returns nil once
+// the fd polls ready.
+func (s *Socket) Wait(dir int, tok Token) error {
+	q := s.queueFor(dir)
+	if q == nil {
+		return ErrInvalid
+	}
+	w, start, err := s.begin(q, tok)
+	if err != nil {
+		return err
+	}
+	if !s.pollReady(dir) {
+		if w, err = s.block(q, w, tok, start); err == ErrWait {
+			return ErrWait
+		}
+	}
+	s.done(q, w)
+	return err
+}
+
+// pollReady polls s's fd without waiting for direction dir.
+func (s *Socket) pollReady(dir int) bool {
+	ev := int16(unix.POLLIN)
+	if dir == DirWrite {
+		ev = unix.POLLOUT
+	}
+	fds := [1]unix.PollFd{{Fd: int32(s.fd), Events: ev}}
+	for {
+		n, err := unix.Poll(fds[:], 0)
+		if err == unix.EINTR {
+			continue
+		}
+		return err == nil && n > 0 && fds[0].Revents != 0
+	}
+}

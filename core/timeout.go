@@ -1,0 +1,43 @@
+package core
+
+import "time"
+
+// noDeadline marks an operation without a time limit.
+const noDeadline = time.Duration(-1)
+
+// retryDeadline computes the deadline of a park, LuaSocket timeout.c
+// getretry on a monotonic clock: block and total (negative: no limit) are
+// measured from start, the time of the operation's first call.
+//   - none/none: no deadline (noDeadline)
+//   - block only: start+block
+//   - total only: start+total
+//   - both: now + min(block, max(start+total-now, 0))
+//
+// ok is false when the deadline is already <= now: time out at once.
+func retryDeadline(block, total, start, now time.Duration) (dl time.Duration, ok bool) {
+	switch {
+	case block < 0 && total < 0:
+		return noDeadline, true
+	case total < 0:
+		dl = addClamp(start, block)
+	case block < 0:
+		dl = addClamp(start, total)
+	default:
+		left := max(addClamp(start, total)-now, 0)
+		dl = addClamp(now, min(block, left))
+	}
+	return dl, dl > now
+}
+
+// SetTimeout sets how long operations on s may wait, LuaSocket's way:
+// block limits each wait, total the whole call; negative: no limit (the
+// default). It applies to operations parked from now on.
+func (s *Socket) SetTimeout(block, total time.Duration) {
+	s.tmBlock, s.tmTotal = block, total
+}
+
+// deadline returns the deadline for a park of an operation started at
+// start, and false if it has already passed.
+func (s *Socket) deadline(start, now time.Duration) (time.Duration, bool) {
+	return retryDeadline(s.tmBlock, s.tmTotal, start, now)
+}

@@ -1,0 +1,179 @@
+package core
+
+import "time"
+
+// waiter is one parked token: on a socket queue (sock != nil) or sleeping.
+// Waiters are recycled through the loop's free list, so parking does not
+// allocate in steady state; gen changes at every park and release, which
+// invalidates ready-list entries of an earlier park.
+type waiter struct {
+	tok        Token
+	sock       *Socket // nil for a sleeper
+	q          *queue  // the socket queue holding it, nil for a sleeper
+	prev, next *waiter // queue links
+	start      time.Duration
+	deadline   time.Duration
+	seq        uint64
+	tidx       int // index in the timer heap, -1 if no timer
+	gen        uint32
+	notified   bool // delivered since its last park
+	expired    bool // its deadline passed
+	progress   int  // Send: bytes of the caller's data sent so far
+	connecting bool // Connect: the kernel connect is in progress
+}
+
+// queue is a FIFO of waiters (intrusive doubly linked list).
+type queue struct {
+	head, tail *waiter
+}
+
+// push appends w at the tail.
+func (q *queue) push(w *waiter) {
+	w.q = q
+	w.prev = q.tail
+	w.next = nil
+	if q.tail != nil {
+		q.tail.next = w
+	} else {
+		q.head = w
+	}
+	q.tail = w
+}
+
+// remove unlinks w from q.
+func (q *queue) remove(w *waiter) {
+	if w.prev != nil {
+		w.prev.next = w.next
+	} else {
+		q.head = w.next
+	}
+	if w.next != nil {
+		w.next.prev = w.prev
+	} else {
+		q.tail = w.prev
+	}
+	w.prev, w.next, w.q = nil, nil, nil
+}
+
+// readyEntry is one delivered token. w == nil marks a token whose waiter
+// was already released (socket closed): it is always valid.
+type readyEntry struct {
+	w    *waiter
+	gen  uint32
+	tok  Token
+	dead bool // cancelled after delivery
+}
+
+// valid reports whether the entry still belongs to its waiter's park.
+func (e readyEntry) valid() bool {
+	return !e.dead && (e.w == nil || e.w.gen == e.gen)
+}
+
+// newWaiter takes a waiter from the free list and registers it for tok.
+func (l *Loop) newWaiter(tok Token, s *Socket, start time.Duration) *waiter {
+	var w *waiter
+	if n := len(l.free); n > 0 {
+		w = l.free[n-1]
+		l.free[n-1] = nil
+		l.free = l.free[:n-1]
+	} else {
+		w = &waiter{tidx: -1}
+	}
+	w.tok, w.sock, w.start = tok, s, start
+	w.gen++
+	l.byTok[tok] = w
+	return w
+}
+
+// release unregisters w, stops its timer, unlinks it and recycles it.
+func (l *Loop) release(w *waiter) {
+	l.timers.stop(w)
+	if w.q != nil {
+		w.q.remove(w)
+	}
+	delete(l.byTok, w.tok)
+	gen := w.gen + 1
+	*w = waiter{tidx: -1, gen: gen}
+	l.free = append(l.free, w)
+}
+
+// repark starts a new park of w: it may be delivered once again.
+func (l *Loop) repark(w *waiter) {
+	w.notified = false
+	w.gen++
+}
+
+// deliver appends w's token to the ready list, at most once per park.
+func (l *Loop) deliver(w *waiter) {
+	if w == nil || w.notified {
+		return
+	}
+	w.notified = true
+	l.ready = append(l.ready, readyEntry{w: w, gen: w.gen, tok: w.tok})
+}
+
+// deliverReleased makes tok ready after its waiter was released.
+func (l *Loop) deliverReleased(tok Token) {
+	l.ready = append(l.ready, readyEntry{tok: tok})
+}
+
+// hasReady reports whether a valid token is ready, dropping stale entries
+// from the front of the list.
+func (l *Loop) hasReady() bool {
+	for l.rhead < len(l.ready) && !l.ready[l.rhead].valid() {
+		l.rhead++
+	}
+	if l.rhead == len(l.ready) {
+		l.ready = l.ready[:0]
+		l.rhead = 0
+		return false
+	}
+	return true
+}
+
+// drain copies up to len(out) ready tokens to out, in delivery order.
+// Sleepers are released as they are handed out; stale entries are skipped.
+func (l *Loop) drain(out []Token) int {
+	n := 0
+	for n < len(out) && l.rhead < len(l.ready) {
+		e := l.ready[l.rhead]
+		l.ready[l.rhead] = readyEntry{}
+		l.rhead++
+		if !e.valid() {
+			continue
+		}
+		out[n] = e.tok
+		n++
+		if e.w != nil && e.w.sock == nil {
+			l.release(e.w)
+		}
+	}
+	if l.hasReady() && l.rhead >= len(l.ready)/2 {
+		k := copy(l.ready, l.ready[l.rhead:])
+		clear(l.ready[k:])
+		l.ready = l.ready[:k]
+		l.rhead = 0
+	}
+	return n
+}
+
+// dropReleased removes ready entries of released waiters for tok.
+func (l *Loop) dropReleased(tok Token) {
+	for i := l.rhead; i < len(l.ready); i++ {
+		if e := l.ready[i]; e.w == nil && e.tok == tok {
+			l.ready[i].dead = true
+		}
+	}
+}
+
+// orphan turns a pending ready entry of w's current park into a released
+// one, so it stays valid after w is released. A notified waiter whose entry
+// was already drained has none: its owner will retry anyway.
+func (l *Loop) orphan(w *waiter) {
+	for i := l.rhead; i < len(l.ready); i++ {
+		if e := &l.ready[i]; e.w == w && e.gen == w.gen {
+			e.w = nil
+			return
+		}
+	}
+}
