@@ -1,0 +1,221 @@
+-- diff/peer.lua: the scripted peer of the differential suite.
+-- A pure-LuaSocket server (non-blocking, one coroutine per connection,
+-- driven by socket.select). It listens on TCP 127.0.0.1, TCP ::1, a unix
+-- stream socket and UDP 127.0.0.1, prints "PORTS <tcp4> <tcp6> <udp4> <unixpath>"
+-- on stdout, then serves. A TCP client first sends "<scenario name>\n", a UDP
+-- client first sends the datagram "<scenario name>"; the peer then runs that
+-- scenario's `peer` steps (see diff/scenarios.lua). The name "QUIT" stops it.
+-- Usage: lua diff/peer.lua <unix socket path>
+package.path = "diff/?.lua;" .. package.path
+local socket = require("socket")
+local unix = require("socket.unix")
+local scen = require("scenarios")
+
+local unixpath = assert(arg[1], "usage: peer.lua <unixpath>")
+local MAX_LIFE = tonumber(os.getenv("ASOK_DIFF_PEER_LIFE") or "") or 300
+
+local tasks = {}        -- coroutine -> {what = "r"|"w"|"t", sock = s, at = time}
+local running = true
+local bigcache = {}
+
+-- big returns a deterministic string of n bytes (cached).
+local function big(n)
+  if not bigcache[n] then
+    local unit = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ\n"
+    bigcache[n] = string.rep(unit, math.floor(n / #unit) + 1):sub(1, n)
+  end
+  return bigcache[n]
+end
+
+-- spawn starts f(...) as a peer task.
+local function spawn(f, ...)
+  local co = coroutine.create(f)
+  tasks[co] = { what = "t", at = 0, args = { n = select("#", ...), ... } }
+end
+
+-- wait parks the current task until sock is readable ("r") or writable ("w").
+local function wait(what, sock) coroutine.yield(what, sock) end
+
+-- sleep parks the current task for s seconds.
+local function sleep(s) coroutine.yield("t", socket.gettime() + s) end
+
+-- psend writes all of data to the non-blocking sock; returns true or nil, err.
+local function psend(sock, data)
+  local i = 1
+  while i <= #data do
+    local last, err, partial = sock:send(data, i)
+    if last then return true end
+    if err ~= "timeout" then return nil, err end
+    i = partial + 1
+    wait("w", sock)
+  end
+  return true
+end
+
+-- precv reads pattern from the non-blocking sock; returns like receive.
+-- "*a" collects pieces in a table (a growing prefix would copy O(n^2)).
+local function precv(sock, pattern)
+  local acc, parts = "", {}
+  while true do
+    local data, err, partial
+    if pattern == "*a" then data, err, partial = sock:receive("*a")
+    else data, err, partial = sock:receive(pattern, acc) end
+    if pattern == "*a" then
+      parts[#parts + 1] = data or partial
+      if data or err == "closed" then return table.concat(parts) end
+    elseif data then return data end
+    if err ~= "timeout" then return nil, err, partial end
+    if pattern ~= "*a" then acc = partial end
+    wait("r", sock)
+  end
+end
+
+-- hardclose resets the connection: linger 0 then close sends RST.
+local function hardclose(sock)
+  sock:setoption("linger", { on = true, timeout = 0 })
+  sock:close()
+end
+
+-- tcp_step runs one peer step on a TCP connection; returns true when done.
+local function tcp_step(c, st)
+  local op = st[1]
+  if op == "send" then psend(c, st[2])
+  elseif op == "big" then psend(c, big(st[2]))
+  elseif op == "pause" then sleep(st[2] / 1000)
+  elseif op == "shutdown" then c:shutdown("send")
+  elseif op == "close" then c:close(); return true
+  elseif op == "reset" then hardclose(c); return true
+  elseif op == "read" then precv(c, st[2])
+  elseif op == "echo" then
+    local d = precv(c, st[2]); if d then psend(c, d) end
+  elseif op == "slowread" then -- total bytes, chunk size, pause ms
+    local got = 0
+    while got < st[2] do
+      local d, err, part = c:receive(math.min(st[3], st[2] - got))
+      d = d or part
+      got = got + #d
+      if err == "closed" or (err and err ~= "timeout") then break end
+      if #d == 0 then wait("r", c) else sleep(st[4] / 1000) end
+    end
+  else error("peer: unknown tcp step " .. tostring(op)) end
+end
+
+-- serve_tcp runs the scenario named by the first line of connection c.
+local function serve_tcp(c)
+  c:settimeout(0)
+  local name = precv(c, "*l")
+  if name == "QUIT" then running = false; c:close(); return end
+  local s = name and scen.byname[name]
+  if not s then c:close(); return end
+  for _, st in ipairs(s.peer or {}) do
+    if tcp_step(c, st) then return end
+  end
+  precv(c, "*a")   -- script done: wait for the client to hang up
+  c:close()
+end
+
+-- acceptor accepts connections on server forever.
+local function acceptor(server)
+  server:settimeout(0)
+  while true do
+    local c = server:accept()
+    if c then spawn(serve_tcp, c) else wait("r", server) end
+  end
+end
+
+local udp_sessions = {}  -- "ip:port" -> {queue = {...}}
+
+-- serve_udp runs a UDP scenario for the client at ip, port.
+local function serve_udp(u, key, s, ip, port)
+  local sess = udp_sessions[key]
+  for _, st in ipairs(s.peer or {}) do
+    local op = st[1]
+    if op == "reply" then u:sendto(st[2], ip, port)
+    elseif op == "replybig" then u:sendto(big(st[2]), ip, port)
+    elseif op == "pause" then sleep(st[2] / 1000)
+    elseif op == "echo" then
+      while #sess.queue == 0 do sess.waiting = true; coroutine.yield("t", math.huge) end
+      u:sendto(table.remove(sess.queue, 1), ip, port)
+    else error("peer: unknown udp step " .. tostring(op)) end
+  end
+  udp_sessions[key] = nil
+end
+
+-- udp_loop receives datagrams: starts sessions and feeds running ones.
+local function udp_loop(u)
+  u:settimeout(0)
+  while true do
+    local d, ip, port = u:receivefrom()
+    if d then
+      local key = ip .. ":" .. port
+      local sess = udp_sessions[key]
+      if sess then
+        sess.queue[#sess.queue + 1] = d
+        if sess.waiting then sess.waiting = false; tasks[sess.co].at = 0 end
+      elseif d == "QUIT" then running = false
+      elseif scen.byname[d] then
+        local co = coroutine.create(serve_udp)
+        udp_sessions[key] = { queue = {}, co = co }
+        tasks[co] = { what = "t", at = 0, args = { n = 5, u, key, scen.byname[d], ip, port } }
+      end
+    else wait("r", u) end
+  end
+end
+
+-- unpack_args unpacks a {n=...} table.
+local function unpack_args(a) return (table.unpack or unpack)(a, 1, a.n) end
+
+-- resume runs task co once and records what it waits for next.
+local function resume(co, t)
+  local ok, what, arg
+  if t.args then
+    ok, what, arg = coroutine.resume(co, unpack_args(t.args))
+    t.args = nil
+  else
+    ok, what, arg = coroutine.resume(co)
+  end
+  if not ok then io.stderr:write("peer task failed: ", tostring(what), "\n") end
+  if coroutine.status(co) == "dead" then tasks[co] = nil; return end
+  t.what = what
+  if what == "t" then t.at, t.sock = arg, nil else t.sock, t.at = arg, nil end
+end
+
+local t4 = assert(socket.bind("127.0.0.1", 0))
+local t6 = assert(socket.tcp6())
+assert(t6:setoption("ipv6-v6only", true))
+assert(t6:setoption("reuseaddr", true))
+assert(t6:bind("::1", 0)); assert(t6:listen(64))
+os.remove(unixpath)
+local us = assert(unix.stream and unix.stream() or unix())
+assert(us:bind(unixpath)); assert(us:listen(64))
+local u4 = assert(socket.udp())
+assert(u4:setsockname("127.0.0.1", 0))
+local _, p4 = t4:getsockname()
+local _, p6 = t6:getsockname()
+local _, pu = u4:getsockname()
+io.stdout:write(string.format("PORTS %d %d %d %s\n", p4, p6, pu, unixpath))
+io.stdout:flush()
+spawn(acceptor, t4); spawn(acceptor, t6); spawn(acceptor, us); spawn(udp_loop, u4)
+
+local born = socket.gettime()
+while running and socket.gettime() - born < MAX_LIFE do
+  local now = socket.gettime()
+  local rset, wset, owner, soonest = {}, {}, {}, now + 0.05
+  for co, t in pairs(tasks) do
+    if t.what == "t" then
+      if t.at <= now then resume(co, t) elseif t.at < soonest then soonest = t.at end
+    end
+  end
+  for co, t in pairs(tasks) do
+    if t.what == "r" then rset[#rset + 1] = t.sock; owner[t.sock] = co
+    elseif t.what == "w" then wset[#wset + 1] = t.sock; owner[t.sock] = co end
+  end
+  local r, w = socket.select(rset, wset, math.max(0, soonest - socket.gettime()))
+  for _, set in ipairs({ r, w }) do
+    for _, s in ipairs(set) do
+      local co = owner[s]
+      if co and tasks[co] and tasks[co].sock == s then resume(co, tasks[co]) end
+    end
+  end
+end
+us:close(); os.remove(unixpath)

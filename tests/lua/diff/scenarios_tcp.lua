@@ -1,0 +1,89 @@
+-- diff/scenarios_tcp.lua: TCP receive patterns: line, all, count, prefix.
+local L = {}
+
+-- S adds one scenario.
+local function S(family, name, peer, client, opt)
+  local s = opt or {}
+  s.family, s.name, s.peer, s.client = family, name, peer, client
+  L[#L + 1] = s
+end
+
+-- line ('*l', the default pattern)
+S("line", "line_basic", { { "send", "hello\nworld\n" }, { "close" } },
+  { { "receive" }, { "receive", "*l" }, { "receive", "*l" } }, { main = true })
+S("line", "line_cr_dropped", { { "send", "a\r\nb\r\r\nc\rd\n\r\n" }, { "close" } },
+  { { "receive" }, { "receive" }, { "receive" }, { "receive" }, { "receive" } })
+S("line", "line_partial_at_close", { { "send", "abc" }, { "close" } },
+  { { "receive" }, { "receive" } })
+S("line", "line_empty_lines", { { "send", "\n\n\nx\n" }, { "close" } },
+  { { "receive" }, { "receive" }, { "receive" }, { "receive" }, { "receive" } })
+S("line", "line_in_pieces", { { "send", "he" }, { "pause", 40 }, { "send", "llo wo" },
+  { "pause", 40 }, { "send", "rld\r" }, { "pause", 40 }, { "send", "\nnext" }, { "close" } },
+  { { "receive" }, { "receive" } })
+S("line", "line_with_prefix", { { "send", "hello\n" }, { "close" } },
+  { { "receive", "*l", "pre-" }, { "receive", "*l", "x" } })
+S("line", "line_half_close", { { "send", "x\ny" }, { "shutdown" }, { "pause", 100 }, { "read", "*a" } },
+  { { "receive" }, { "receive" }, { "send", "bye" }, { "receive" } })
+S("line", "line_long", { { "big", 200000 }, { "close" } },
+  { { "receive" }, { "receive", "*l" }, { "receive", 70 }, { "receive", "*l" } })
+S("line", "line_then_count_then_all", { { "send", "line\n12345rest" }, { "close" } },
+  { { "receive", "*l" }, { "receive", 5 }, { "receive", "*a" } }, { main = true })
+S("line", "line_bad_pattern", { { "send", "x\n" }, { "close" } },
+  { { "receive", "xyz" } })
+S("line", "line_nil_pattern_prefix", { { "send", "tail\n" }, { "close" } },
+  { { "receive", nil, "head-", n = 3 } })
+S("line", "line_star_l_suffix", { { "send", "ab\ncd\n" }, { "close" } },
+  { { "receive", "*line" }, { "receive", "*lx" } })
+
+-- all ('*a')
+S("all", "all_basic", { { "send", "abc" }, { "close" } },
+  { { "receive", "*a" }, { "receive", "*a" } }, { main = true })
+S("all", "all_empty", { { "close" } }, { { "receive", "*a" }, { "receive" } })
+S("all", "all_in_pieces", { { "send", "a\r\n" }, { "pause", 40 }, { "send", "b" },
+  { "pause", 40 }, { "send", "c\n" }, { "close" } }, { { "receive", "*a" } })
+S("all", "all_with_prefix", { { "send", "abc" }, { "close" } },
+  { { "receive", "*a", "pre" } })
+S("all", "all_1mib", { { "big", 1048576 }, { "close" } }, { { "receive", "*a" } })
+S("all", "all_half_close_then_send", { { "send", "data" }, { "shutdown" }, { "read", "*l" }, { "close" } },
+  { { "receive", "*a" }, { "send", "ping\n" }, { "receive", "*l" }, { "receive", "*a" } })
+S("all", "all_star_all_word", { { "send", "xyz" }, { "close" } },
+  { { "receive", "*all" } })
+S("all", "all_after_line", { { "send", "l1\nl2\nrest" }, { "close" } },
+  { { "receive" }, { "receive", "*a" }, { "receive", "*l" } })
+
+-- count (a number of bytes)
+S("count", "count_basic", { { "send", "1234567890" }, { "close" } },
+  { { "receive", 3 }, { "receive", 0 }, { "receive", 4 }, { "receive", 5 }, { "receive", 1 } },
+  { main = true })
+S("count", "count_fraction", { { "send", "123456" }, { "close" } },
+  { { "receive", 2.7 }, { "receive", 0.5 }, { "receive", 3.99 } })
+S("count", "count_string_number", { { "send", "123456" }, { "close" } },
+  { { "receive", "5" }, { "receive", " 1 " } })
+S("count", "count_negative", { { "send", "123456" }, { "close" } },
+  { { "receive", -1 } })
+S("count", "count_in_pieces", { { "send", "ab" }, { "pause", 40 }, { "send", "cde" },
+  { "pause", 40 }, { "send", "fghij" }, { "close" } }, { { "receive", 10 } })
+S("count", "count_crlf_kept", { { "send", "a\r\nb\r\n" }, { "close" } },
+  { { "receive", 6 } })
+S("count", "count_exact_then_closed", { { "send", "abcd" }, { "close" } },
+  { { "receive", 4 }, { "receive", 1 }, { "receive", 0 } })
+S("count", "count_8mib", { { "big", 8388608 }, { "close" } },
+  { { "receive", 8388608 }, { "receive", 1 } })
+S("count", "count_huge_float", { { "send", "ab" }, { "close" } },
+  { { "receive", 1e10 } })
+
+-- prefix (the third argument, incl. accumulating partial results)
+S("prefix", "prefix_longer_than_count", { { "send", "xyz" }, { "close" } },
+  { { "receive", 2, "abcd" }, { "receive", 3, "abc" }, { "receive", 5, "ab" } })
+S("prefix", "prefix_empty_count_zero", { { "send", "xyz" }, { "close" } },
+  { { "receive", 0, "" }, { "receive", 0, "p" }, { "receive", 1, "" } })
+S("prefix", "prefix_accumulate_partial", { { "send", "abc" }, { "pause", 600 },
+  { "send", "defgh\n" }, { "close" } },
+  { { "settimeout", 0.15 }, { "receive", 8 }, { "settimeout", 2 }, { "receive", 8, "$P" },
+    { "receive", "*l" } })
+S("prefix", "prefix_number_prefix", { { "send", "abc\n" }, { "close" } },
+  { { "receive", "*l", 42 }, { "receive", "*a", 1.5 } })
+S("prefix", "prefix_with_closed", { { "send", "ab" }, { "close" } },
+  { { "receive", 5, "12" }, { "receive", "*l", "z" } })
+
+return L

@@ -1,0 +1,56 @@
+-- test_differential.lua: asok's differential test suite. Every scenario in
+-- diff/scenarios_*.lua runs once with plain blocking LuaSocket (reference,
+-- in child processes) and through asok (function style and wrapper style,
+-- all scenarios at once in coroutines, plus main=true scenarios from the main
+-- thread); every return value is compared: count, types, integer/float
+-- subtypes, byte-exact strings. Exits 1 on any difference.
+-- Knobs: ASOK_DIFF_ONLY=family,name,...  run a subset (default: everything)
+--        ASOK_DIFF_SELFCHECK=1  compare the reference with a second reference
+--                               run instead of asok (checks determinism)
+--        ASOK_DIFF_WORKERS=n    reference worker processes (default 8)
+package.path = "diff/?.lua;" .. package.path
+local H = require("harness")
+local R = require("runner")
+local scen = require("scenarios")
+
+local list = R.select_scenarios(scen)
+assert(#list > 0, "ASOK_DIFF_ONLY selected no scenario")
+local env, stop = R.start_peer()
+local ref = R.reference(list, env)
+
+local got, styles
+if os.getenv("ASOK_DIFF_SELFCHECK") == "1" then
+  got = { ref2 = R.reference(list, env) }
+  styles = function() return { "ref2" } end
+else
+  local ok, asok = pcall(require, "asok")
+  if not ok then
+    stop()
+    print("asok module not loadable: " .. tostring(asok))
+    os.exit(1)
+  end
+  got = require("asokside").run(asok, list, env, 90)
+  styles = function(s)
+    local st = {}
+    for _, x in ipairs(s.styles or { "fn", "wrap" }) do st[#st + 1] = x end
+    if s.main then st[#st + 1] = "mainfn"; st[#st + 1] = "mainwrap" end
+    return st
+  end
+end
+stop()
+
+local diffs, runs = {}, 0
+for _, s in ipairs(list) do
+  local want = ref[s.name]
+  if not want or #want == 0 then
+    diffs[#diffs + 1] = s.name .. ": the reference produced no result"
+  else
+    for _, st in ipairs(styles(s)) do
+      runs = runs + 1
+      for _, d in ipairs(H.compare(s.name, st, want, got[st][s.name] or {})) do
+        diffs[#diffs + 1] = d
+      end
+    end
+  end
+end
+os.exit(R.report(list, diffs, runs) == 0 and 0 or 1)
