@@ -8,6 +8,8 @@
 --        ASOK_DIFF_SELFCHECK=1  compare the reference with a second reference
 --                               run instead of asok (checks determinism)
 --        ASOK_DIFF_WORKERS=n    reference worker processes (default 8)
+--        ASOK_DIFF_TAMPER=1     deliberately alter the first value of the
+--                               first scenario's results (harness self-test)
 package.path = "diff/?.lua;" .. package.path
 local H = require("harness")
 local R = require("runner")
@@ -38,6 +40,12 @@ else
   end
 end
 stop()
+if os.getenv("ASOK_DIFF_TAMPER") == "1" then
+  for _, byname in pairs(got) do
+    local recs = byname[list[1].name]
+    if recs and recs[1] and recs[1].d then recs[1].d[1] = H.describe("tampered") end
+  end
+end
 
 local diffs, runs = {}, 0
 for _, s in ipairs(list) do
