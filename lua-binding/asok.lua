@@ -285,7 +285,8 @@ end
 -- ('b' per wait, 't' for the whole call; nil or negative: no limit).
 function M.settimeout(sok, t, mode)
   local raw = checkraw(sok, "settimeout")
-  return settimeout(handles[raw] or handle(raw), t, mode)
+  local one = settimeout(handles[raw] or handle(raw), t, mode) -- no tail call:
+  return one -- LuaJIT would name the function '?' in argument errors
 end
 
 --- asok.sleep(seconds): lets other coroutines run for seconds.

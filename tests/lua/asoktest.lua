@@ -1,0 +1,100 @@
+-- asoktest.lua - the tiny helper shared by tests/lua/test_*.lua (loaded
+-- with dofile from the working directory, tests/lua).
+--   local T = dofile("asoktest.lua")
+--   T.check(cond, what...)  T.eq(got, want, what)  T.pack(...)  T.same(a, b, what)
+--   T.pair()   -> connected server-side and client-side LuaSocket objects
+--   T.run(pred, seconds)    drives asok.select until pred() or the deadline
+--   T.done()   prints a summary and exits non-zero if anything failed
+local asok = require "asok"
+local socket = require "socket"
+
+local T = { failures = 0, checks = 0 }
+
+-- check records one assertion; prints what failed.
+function T.check(cond, ...)
+  T.checks = T.checks + 1
+  if not cond then
+    T.failures = T.failures + 1
+    local parts = {}
+    for i = 1, select("#", ...) do parts[#parts + 1] = tostring((select(i, ...))) end
+    io.stderr:write("FAIL: ", table.concat(parts, " "), "\n", debug.traceback("", 2), "\n")
+  end
+  return cond
+end
+
+-- eq checks got == want.
+function T.eq(got, want, what)
+  return T.check(got == want, what, ": got", T.show(got), "want", T.show(want))
+end
+
+-- show renders a value with its type (and integer/float subtype on 5.3+).
+function T.show(v)
+  if type(v) == "string" then return string.format("%q", v) end
+  if type(v) == "number" and math.type then return math.type(v) .. ":" .. tostring(v) end
+  return tostring(v)
+end
+
+-- pack captures all values and their count.
+function T.pack(...)
+  return { n = select("#", ...), ... }
+end
+
+-- showpack renders a pack.
+function T.showpack(p)
+  local parts = {}
+  for i = 1, p.n do parts[i] = T.show(p[i]) end
+  return "(" .. p.n .. ") " .. table.concat(parts, ", ")
+end
+
+-- same checks two packs: count, types, subtypes and values.
+function T.same(a, b, what)
+  local ok = a.n == b.n
+  for i = 1, math.max(a.n, b.n) do
+    if type(a[i]) ~= type(b[i]) or a[i] ~= b[i] then ok = false end
+    if math.type and math.type(a[i]) ~= math.type(b[i]) then ok = false end
+  end
+  return T.check(ok, what, ": got", T.showpack(a), "want", T.showpack(b))
+end
+
+-- listener returns a LuaSocket server on 127.0.0.1 and its port.
+function T.listener(backlog)
+  local server = assert(socket.bind("127.0.0.1", 0, backlog or 32))
+  local _, port = server:getsockname()
+  return server, tonumber(port)
+end
+
+-- pair returns a connected (accepted, client) pair of LuaSocket objects.
+function T.pair()
+  local server, port = T.listener()
+  local client = assert(socket.connect("127.0.0.1", port))
+  local accepted = assert(server:accept())
+  server:close()
+  return accepted, client
+end
+
+-- run drives asok.select until pred() is true or seconds have passed.
+function T.run(pred, seconds)
+  local deadline = socket.gettime() + (seconds or 10)
+  while not pred() do
+    if socket.gettime() > deadline then return false end
+    asok.select(nil, nil, 0.01)
+  end
+  return true
+end
+
+-- spawn creates and starts a coroutine; a failed first resume is a failure.
+function T.spawn(f, ...)
+  local co = coroutine.create(f)
+  local ok, err = coroutine.resume(co, ...)
+  T.check(ok, "coroutine failed:", err)
+  return co
+end
+
+-- done prints the summary and exits with 0 only if every check passed.
+function T.done(name)
+  print(string.format("%s: %d checks, %d failures (%s)", name, T.checks, T.failures,
+    jit and jit.version or _VERSION))
+  os.exit(T.failures == 0 and 0 or 1)
+end
+
+return T

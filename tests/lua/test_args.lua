@@ -1,0 +1,56 @@
+-- test_args.lua: every asok function checks its arguments and raises a
+-- Lua error naming the argument, LuaSocket style.
+local T = dofile("asoktest.lua")
+local asok = require "asok"
+
+local accepted, client = T.pair()
+local server = T.listener()
+
+-- raises checks that f(...) raises an error whose message contains pat.
+local function raises(pat, f, ...)
+  local ok, err = pcall(f, ...)
+  T.check(not ok, "expected an error matching", pat)
+  if not ok then
+    T.check(tostring(err):find(pat, 1, true), "message", tostring(err), "lacks", pat)
+  end
+end
+
+raises("bad argument #1 to 'receive' (tcp{client} expected, got number)", asok.receive, 42)
+raises("bad argument #1 to 'receive'", asok.receive, nil)
+raises("bad argument #1 to 'receive' (tcp{client} expected, got tcp{server})", asok.receive, server)
+raises("bad argument #2 to 'receive' (string expected, got table)", asok.receive, client, {})
+raises("bad argument #2 to 'receive' (invalid receive pattern)", asok.receive, client, "*x")
+raises("bad argument #2 to 'receive' (invalid receive pattern)", asok.receive, client, -1)
+raises("bad argument #3 to 'receive' (string expected, got table)", asok.receive, client, "*l", {})
+raises("bad argument #1 to 'send' (tcp{client} expected, got string)", asok.send, "x", "data")
+raises("bad argument #2 to 'send' (string expected, got", asok.send, client)
+raises("bad argument #3 to 'send' (number expected, got table)", asok.send, client, "x", {})
+raises("bad argument #4 to 'send' (number expected, got string)", asok.send, client, "x", 1, "z")
+raises("bad argument #1 to 'accept' (tcp{server} expected, got tcp{client})", asok.accept, client)
+raises("bad argument #1 to 'accept' (tcp{server} expected, got boolean)", asok.accept, true)
+raises("bad argument #1 to 'connect' (tcp{any} expected, got number)", asok.connect, 1, "h", 1)
+raises("bad argument #2 to 'connect' (string expected, got nil)", asok.connect, client, nil, 80)
+raises("bad argument #3 to 'connect' (string expected, got table)", asok.connect, client, "h", {})
+raises("bad argument #1 to 'close' (LuaSocket object expected, got table)", asok.close, {})
+raises("bad argument #1 to 'wrap' (LuaSocket object expected, got nil)", asok.wrap)
+raises("bad argument #2 to 'wrap' (number expected, got table)", asok.wrap, client, {})
+raises("bad argument #1 to 'settimeout' (LuaSocket object expected, got number)", asok.settimeout, 3)
+raises("bad argument #2 to 'settimeout' (number expected, got table)", asok.settimeout, client, {})
+raises("bad argument #3 to 'settimeout' (invalid timeout mode)", asok.settimeout, client, 1, "z")
+raises("bad argument #1 to 'sleep' (number expected, got string)", asok.sleep, "soon")
+raises("bad argument #1 to 'sleep' (number expected, got nil)", asok.sleep)
+raises("bad argument #1 to 'select'", asok.select, 42)
+raises("bad argument #2 to 'select'", asok.select, nil, true)
+raises("bad argument #3 to 'select' (number expected, got table)", asok.select, nil, nil, {})
+
+-- wrapper methods check too
+local w = asok.wrap(client)
+raises("bad argument #2 to 'receive' (invalid receive pattern)", w.receive, w, "?")
+raises("bad argument #2 to 'send' (string expected, got nil)", w.send, w, nil)
+raises("bad argument #1 to 'receive' (tcp{client} expected, got string)", w.receive, "w")
+
+-- valid calls still work after all those errors
+T.same(T.pack(asok.settimeout(client, 1, "t")), T.pack(client:settimeout(1, "t")), "settimeout value")
+T.eq(asok.send(accepted, "ok\n"), 3, "send after errors")
+T.same(T.pack(w:receive()), T.pack("ok", nil, nil), "receive after errors")
+T.done("test_args")

@@ -1,0 +1,49 @@
+-- test_close_wakes.lua: three coroutines parked in receive on one socket
+-- are all resumed with nil, 'closed' when the socket is closed by
+-- asok.close, by wrapper:close or by the raw LuaSocket object's close.
+local T = dofile("asoktest.lua")
+local asok = require "asok"
+
+-- closers: how the socket gets closed, given the raw object and a wrapper
+local closers = {
+  ["asok.close(raw)"] = function(raw) return asok.close(raw) end,
+  ["asok.close(wrapper)"] = function(_, w) return asok.close(w) end,
+  ["wrapper:close()"] = function(_, w) return w:close() end,
+  ["raw:close()"] = function(raw) return raw:close() end,
+}
+
+for how, closer in pairs(closers) do
+  local peer, raw = T.pair()
+  local w = asok.wrap(raw)
+  local results = {}
+  for i = 1, 3 do
+    T.spawn(function()
+      if i == 2 then results[i] = T.pack(w:receive("*l", "p"))
+      else results[i] = T.pack(asok.receive(raw, i == 3 and 10 or "*a")) end
+    end)
+  end
+  T.run(function() return false end, 0.05) -- all three are parked now
+  T.eq(next(results), nil, how .. ": nobody resumed before the close")
+  T.eq(closer(raw, w), 1, how .. ": close returns 1")
+  T.check(T.run(function() return #results == 3 end, 5), how .. ": all three resumed")
+  for i = 1, 3 do
+    T.same(results[i] or T.pack(), T.pack(nil, "closed", i == 2 and "p" or ""), how .. " waiter " .. i)
+  end
+  T.eq(raw:getfd(), -1, how .. ": LuaSocket closed the fd")
+  T.same(T.pack(asok.receive(raw)), T.pack(nil, "closed", ""), how .. ": receive after close")
+  T.same(T.pack(w:send("x")), T.pack(raw:send("x")), how .. ": send after close like LuaSocket")
+  peer:close()
+end
+
+-- the peer hanging up wakes every waiter too
+local peer, raw = T.pair()
+local n = 0
+for _ = 1, 3 do T.spawn(function()
+  local r = T.pack(asok.receive(raw))
+  T.same(r, T.pack(nil, "closed", ""), "peer hangup")
+  n = n + 1
+end) end
+peer:close()
+T.check(T.run(function() return n == 3 end, 5), "all woken by the hangup")
+raw:close()
+T.done("test_close_wakes")

@@ -1,0 +1,56 @@
+-- test_main_thread.lua: asok calls made from the main thread block like
+-- LuaSocket while the reactor keeps other coroutines running.
+local T = dofile("asoktest.lua")
+local asok = require "asok"
+local socket = require "socket"
+
+local ticks, stop = 0, false
+T.spawn(function()
+  while not stop do ticks = ticks + 1; asok.sleep(0.01) end
+end)
+
+-- receive: a peer coroutine sends the line only after 0.2 s
+local peer, raw = T.pair()
+T.spawn(function() asok.sleep(0.2); asok.send(peer, "hello\r\nworld\n") end)
+local before = ticks
+T.same(T.pack(asok.receive(raw, "*l")), T.pack("hello", nil, nil), "blocking receive")
+T.check(ticks - before >= 5, "ticker ran while main was blocked:", ticks - before)
+local w = asok.wrap(raw)
+T.same(T.pack(w:receive()), T.pack("world", nil, nil), "buffered line, wrapper")
+
+-- sleep from the main thread runs the others
+before = ticks
+asok.sleep(0.1)
+T.check(ticks - before >= 3, "ticker ran during main sleep:", ticks - before)
+
+-- accept and connect from the main thread
+local server, port = T.listener()
+local got
+T.spawn(function()
+  local c = socket.tcp()
+  T.eq(asok.connect(c, "127.0.0.1", port), 1, "coroutine connect")
+  got = T.pack(asok.receive(c, 5))
+  c:close()
+end)
+local client = asok.accept(server)
+T.eq(tostring(client):match("^tcp{client}") ~= nil, true, "accept returns a raw client")
+T.eq(asok.send(client, "12345"), 5, "send from main")
+T.check(T.run(function() return got ~= nil end, 5), "coroutine received")
+T.same(got or T.pack(), T.pack("12345", nil, nil), "main -> coroutine")
+
+local c2 = socket.tcp()
+local acc
+T.spawn(function() acc = asok.accept(server) end)
+T.eq(asok.connect(c2, "127.0.0.1", port), 1, "main connect")
+T.check(T.run(function() return acc ~= nil end, 5), "accepted in coroutine")
+
+-- a main-thread receive with an asok timeout returns LuaSocket's timeout
+asok.settimeout(c2, 0.1)
+local t0 = socket.gettime()
+T.same(T.pack(asok.receive(c2, "*l")), T.pack(nil, "timeout", ""), "main receive timeout")
+T.check(socket.gettime() - t0 >= 0.05, "the timeout waited")
+
+
+stop = true
+asok.select(nil, nil, 0.05)
+T.done("test_main_thread")

@@ -1,0 +1,69 @@
+-- test_wrap.lua: wrappers behave like the LuaSocket object (forwarding,
+-- class, tostring, socket.select), LuaSocket's buffered data survives
+-- wrapping, accept/connect results and errors match LuaSocket.
+local T = dofile("asoktest.lua")
+local asok = require "asok"
+local socket = require "socket"
+
+-- data LuaSocket buffered before the wrap is not lost
+local peer, raw = T.pair()
+peer:send("line1\nline2\nline3 partial")
+socket.sleep(0.05)
+T.eq(raw:receive("*l"), "line1", "LuaSocket read line1 (and buffered the rest)")
+T.eq(raw:dirty(), true, "LuaSocket buffer dirty")
+local w = asok.wrap(raw)
+T.eq(w:dirty(), true, "wrapper dirty: asok got the buffered bytes")
+T.eq(w.class, "tcp{client}", "class forwards")
+T.eq(w:getfd(), raw:getfd(), "getfd forwards")
+T.check(tostring(w):find("^asok{tcp{client}: "), "tostring:", tostring(w))
+T.same(T.pack(w:getpeername()), T.pack(raw:getpeername()), "getpeername forwards")
+T.same(T.pack((w:getstats())), T.pack((raw:getstats())), "getstats forwards (received)")
+local r = socket.select({ w }, nil, 0)
+T.eq(r[1], w, "socket.select sees the wrapper ready (dirty)")
+T.same(T.pack(w:receive()), T.pack("line2", nil, nil), "line2 after wrap")
+T.same(T.pack(w:receive(7)), T.pack("line3 p", nil, nil), "count after wrap")
+T.eq(w:dirty(), true, "still dirty")
+T.same(T.pack(w:receive(6)), T.pack("artial", nil, nil), "rest")
+T.eq(w:dirty(), false, "clean")
+T.eq(asok.wrap(w):getfd(), raw:getfd(), "wrap(wrapper) wraps the same socket")
+
+-- send return values like LuaSocket (a float on 5.3+), i/j handling
+local ref_peer, ref = T.pair()
+for _, args in ipairs({ { "abcdef" }, { "abcdef", 2 }, { "abcdef", 2, 4 }, { "abcdef", -2 },
+  { "abcdef", 5, 2 }, { "abcdef", -100, 100 }, { "", 1 }, { "abcdef", 3, -3 } }) do
+  local a = T.pack(w:send(args[1], args[2], args[3]))
+  local b = T.pack(ref:send(args[1], args[2], args[3]))
+  T.same(a, b, "send " .. table.concat({ tostring(args[2]), tostring(args[3]) }, ","))
+end
+T.same(T.pack(asok.receive(peer, 17)), T.pack(ref_peer:receive(17)), "what was sent")
+
+-- asok timeouts: wrap(sok, t) and settimeout
+T.same(T.pack(w:settimeout(0.05)), T.pack(ref:settimeout(0.05)), "settimeout result")
+T.same(T.pack(w:receive()), T.pack(nil, "timeout", ""), "receive times out")
+T.same(T.pack(w:gettimeout()), T.pack(0.05, -1.0), "gettimeout gives asok's")
+T.same(T.pack(w:settimeout(nil)), T.pack(1.0), "settimeout(nil)")
+local w2 = asok.wrap(ref, 0.05)
+T.same(T.pack(w2:receive(1)), T.pack(nil, "timeout", ""), "wrap timeout")
+
+-- accept: raw in, raw out; wrapper in, wrapper out
+local server, port = T.listener()
+local ws = asok.wrap(server)
+local c1, c2 = socket.tcp(), socket.tcp()
+local a1, a2
+T.spawn(function() a1 = asok.accept(server) end)
+T.spawn(function() a2 = ws:accept() end)
+T.spawn(function() T.eq(asok.connect(c1, "127.0.0.1", port), 1, "connect 1") end)
+T.spawn(function() T.eq(asok.wrap(c2):connect("localhost", port), 1, "connect 2 by name") end)
+T.check(T.run(function() return a1 and a2 end, 5), "both accepted")
+T.eq(getmetatable(a1 or {}) == getmetatable(raw), true, "asok.accept(raw) gives a raw client")
+T.check(tostring(a2):find("^asok{tcp{client}"), "wrapper:accept gives a wrapper", tostring(a2))
+T.eq(c1.class, "tcp{client}", "connect turned master into client")
+
+-- a refused connect returns LuaSocket's error
+server:close()
+local refused
+T.spawn(function() refused = T.pack(asok.connect(socket.tcp(), "127.0.0.1", port)) end)
+T.run(function() return refused end, 5)
+T.same(refused or T.pack(), T.pack(nil, "connection refused"), "refused")
+T.same(T.pack(asok.accept(server)), T.pack(server:accept()), "accept on closed server")
+T.done("test_wrap")
