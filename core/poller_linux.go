@@ -101,6 +101,7 @@ func (p *poller) wake() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
+		p.pending.Store(0)
 		return ErrClosed
 	}
 	var one [8]byte

@@ -1,0 +1,413 @@
+package core
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestEchoTCP runs a request/response round trip over loopback TCP.
+func TestEchoTCP(t *testing.T) {
+	l, _ := newTestLoop(t)
+	c, s := tcpPair(t, l)
+	for _, msg := range []string{"hello", "", "world with spaces"} {
+		if _, err := c.Send([]byte(msg+"\r\n"), 1); err != nil {
+			t.Fatal(err)
+		}
+		var line []byte
+		err := drive(t, l, 2, func() (e error) { line, e = s.Receive(PatLine, 0, 2); return e })
+		if err != nil || string(line) != msg {
+			t.Fatalf("server got %q, %v", line, err)
+		}
+		if n, err := s.Send(append(line, '\n'), 3); err != nil || n != len(msg)+1 {
+			t.Fatalf("echo send %d, %v", n, err)
+		}
+		err = drive(t, l, 4, func() (e error) { line, e = c.Receive(PatLine, 0, 4); return e })
+		if err != nil || string(line) != msg {
+			t.Fatalf("client got %q, %v", line, err)
+		}
+	}
+	ip, port, err := c.LocalAddr()
+	if err != nil || ip != "127.0.0.1" || port == 0 {
+		t.Fatalf("LocalAddr %q %d %v", ip, port, err)
+	}
+	if l.NumSockets() != 2 {
+		t.Fatalf("NumSockets = %d", l.NumSockets())
+	}
+	if err := s.Shutdown(1); err != nil {
+		t.Fatal(err)
+	}
+	var all []byte
+	if err := drive(t, l, 5, func() (e error) { all, e = c.Receive(PatAll, 0, 5); return e }); err != ErrClosed || len(all) != 0 {
+		t.Fatalf("after shutdown: %q %v", all, err)
+	}
+	if err := s.Shutdown(7); err != ErrInvalid {
+		t.Fatalf("bad how: %v", err)
+	}
+}
+
+// TestFIFOReaders parks 3 tokens on one socket: they get the lines in
+// order, each delivered only when it is the head.
+func TestFIFOReaders(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	for tok := Token(1); tok <= 3; tok++ {
+		if _, err := s.Receive(PatLine, 0, tok); err != ErrWait {
+			t.Fatalf("token %d: %v", tok, err)
+		}
+	}
+	peerWrite(t, peer, "a\nb\nc\n")
+	for i, want := range []string{"a", "b", "c"} {
+		tok := Token(i + 1)
+		if got := selectTokens(t, l, 1e9); !slices.Equal(got, []Token{tok}) {
+			t.Fatalf("select got %v, want [%d]", got, tok)
+		}
+		if i < 2 { // a later waiter retrying early still waits its turn
+			if _, err := s.Receive(PatLine, 0, tok+1); err != ErrWait {
+				t.Fatalf("early retry: %v", err)
+			}
+		}
+		line, err := s.Receive(PatLine, 0, tok)
+		if err != nil || string(line) != want {
+			t.Fatalf("token %d got %q, %v", tok, line, err)
+		}
+	}
+	if len(l.byTok) != 0 {
+		t.Fatalf("%d waiters left", len(l.byTok))
+	}
+}
+
+// TestFIFOSenders sends 4 distinct 4 MiB blocks from 4 tokens through one
+// socket while the peer reads: the peer sees 4 whole blocks, in order.
+func TestFIFOSenders(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	const size = 4 << 20
+	blocks := make([][]byte, 4)
+	for i := range blocks {
+		blocks[i] = bytes.Repeat([]byte{byte('A' + i)}, size)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		buf := make([]byte, 4*size)
+		n := 0
+		for n < len(buf) {
+			k, err := unix.Read(peer, buf[n:])
+			if err != nil || k == 0 {
+				break
+			}
+			n += k
+		}
+		got <- buf[:n]
+	}()
+	pending := map[Token]bool{}
+	var order []Token
+	try := func(tok Token) {
+		n, err := s.Send(blocks[tok-1], tok)
+		switch err {
+		case nil:
+			if n != size {
+				t.Errorf("token %d sent %d", tok, n)
+			}
+			order = append(order, tok)
+			delete(pending, tok)
+		case ErrWait:
+			pending[tok] = true
+		default:
+			t.Fatalf("token %d: %v", tok, err)
+		}
+	}
+	for tok := Token(1); tok <= 4; tok++ {
+		try(tok)
+	}
+	for rounds := 0; len(pending) > 0; rounds++ {
+		if rounds > 100000 {
+			t.Fatal("senders never finished")
+		}
+		for _, tok := range selectTokens(t, l, 1e9) {
+			try(tok)
+		}
+	}
+	data := <-got
+	if !slices.Equal(order, []Token{1, 2, 3, 4}) {
+		t.Fatalf("completion order %v", order)
+	}
+	if len(data) != 4*size {
+		t.Fatalf("peer read %d bytes", len(data))
+	}
+	for i := range blocks {
+		if !bytes.Equal(data[i*size:(i+1)*size], blocks[i]) {
+			t.Fatalf("block %d interleaved", i)
+		}
+	}
+}
+
+// TestCloseWakesReaders checks that Close delivers every parked token and
+// their retries get ErrClosed with an empty partial.
+func TestCloseWakesReaders(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	peerWrite(t, peer, "partial")
+	for tok := Token(1); tok <= 3; tok++ {
+		if _, err := s.Receive(PatLine, 0, tok); err != ErrWait {
+			t.Fatal(err)
+		}
+	}
+	if s.Buffered() != 7 {
+		t.Fatalf("Buffered = %d", s.Buffered())
+	}
+	fd := s.Fd()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second close: %v", err)
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != unix.EBADF {
+		t.Fatal("owned fd not closed")
+	}
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{1, 2, 3}) {
+		t.Fatalf("select got %v", got)
+	}
+	for tok := Token(1); tok <= 3; tok++ {
+		if res, err := s.Receive(PatLine, 0, tok); err != ErrClosed || len(res) != 0 {
+			t.Fatalf("retry %d: %q %v", tok, res, err)
+		}
+	}
+	if s.Fd() != -1 || s.Buffered() != 0 || l.NumSockets() != 0 || len(l.byTok) != 0 {
+		t.Fatal("socket state not cleared")
+	}
+	for _, err := range []error{s.Bind("*", 0), s.Listen(1), s.Unread([]byte("x")), s.Shutdown(2), s.Wait(DirRead, 1), s.Connect("127.0.0.1", 1, 1)} {
+		if err != ErrClosed {
+			t.Fatalf("op after close: %v", err)
+		}
+	}
+	if n, err := s.Send([]byte("x"), 1); n != 0 || err != ErrClosed {
+		t.Fatalf("send after close: %d %v", n, err)
+	}
+}
+
+// TestCloseDeliveredOnce checks that a token delivered (drained) before
+// Close is not delivered a second time by Close.
+func TestCloseDeliveredOnce(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	s.Receive(PatLine, 0, 1)
+	s.Receive(PatLine, 0, 2)
+	peerWrite(t, peer, "x")
+	if got := selectTokens(t, l, 1e9); !slices.Equal(got, []Token{1}) {
+		t.Fatalf("got %v", got)
+	}
+	s.Close() // token 1 was handed out already; token 2 was not
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{2}) {
+		t.Fatalf("got %v, want [2]", got)
+	}
+}
+
+// TestPeerHangupWakesAll checks that a peer close wakes the head, and each
+// retry's completion wakes the next, so no waiter stays parked.
+func TestPeerHangupWakesAll(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	for tok := Token(1); tok <= 3; tok++ {
+		s.Receive(PatLine, 0, tok)
+	}
+	peerWrite(t, peer, "tail")
+	unix.Close(peer)
+	want := []string{"tail", "", ""}
+	for i := range 3 {
+		tok := Token(i + 1)
+		waitFor(t, l, tok)
+		res, err := s.Receive(PatLine, 0, tok)
+		if err != ErrClosed || string(res) != want[i] {
+			t.Fatalf("token %d: %q %v", tok, res, err)
+		}
+	}
+}
+
+// TestPeerResetWakesAll resets a TCP connection under 3 parked readers.
+func TestPeerResetWakesAll(t *testing.T) {
+	l, _ := newTestLoop(t)
+	c, s := tcpPair(t, l)
+	for tok := Token(1); tok <= 3; tok++ {
+		if _, err := c.Receive(PatAll, 0, tok); err != ErrWait {
+			t.Fatal(err)
+		}
+	}
+	if err := unix.SetsockoptLinger(s.Fd(), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	var errs []error
+	for tok := Token(1); tok <= 3; tok++ {
+		waitFor(t, l, tok)
+		_, err := c.Receive(PatAll, 0, tok)
+		if err == nil || err == ErrWait {
+			t.Fatalf("token %d: %v", tok, err)
+		}
+		errs = append(errs, err)
+	}
+	if !isErrno(errs[0], unix.ECONNRESET) {
+		t.Fatalf("head got %v, want ECONNRESET", errs[0])
+	}
+	if len(l.byTok) != 0 {
+		t.Fatal("waiters left parked")
+	}
+}
+
+// TestFdReuse checks that an fd number reused after Close gets no stale
+// wake-up, and that a socket whose fd was closed behind asok's back is
+// marked closed when the number is wrapped again.
+func TestFdReuse(t *testing.T) {
+	l, _ := newTestLoop(t)
+	a, peerA := socketPair(t, l)
+	a.Receive(PatLine, 0, 1)
+	peerWrite(t, peerA, "x\n") // an event is pending for a's registration
+	oldFd, oldID := a.Fd(), a.id
+	a.Close()
+	b, _ := socketPair(t, l)
+	if b.Fd() != oldFd {
+		t.Skipf("fd %d not reused (got %d)", oldFd, b.Fd())
+	}
+	if _, err := b.Receive(PatLine, 0, 2); err != ErrWait {
+		t.Fatal(err)
+	}
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{1}) {
+		t.Fatalf("got %v, want only the close delivery [1]", got)
+	}
+	stale := []unix.EpollEvent{{Events: unix.EPOLLIN}}
+	setEventID(&stale[0], oldID)
+	l.dispatch(stale) // an event queued for the old id is dropped
+	if l.hasReady() {
+		t.Fatal("stale event delivered a token")
+	}
+
+	// b's fd closed behind asok's back, then the number reused.
+	fd := b.Fd()
+	unix.Close(fd)
+	fds, _ := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	defer unix.Close(fds[1])
+	if fds[0] != fd {
+		unix.Close(fds[0])
+		t.Skip("fd not reused")
+	}
+	c, err := l.Wrap(fds[0], true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Wrap(fds[0], true); err != unix.EEXIST {
+		t.Fatalf("double wrap: %v", err)
+	}
+	if b.Fd() != -1 || c.Fd() != fd {
+		t.Fatal("old socket not marked closed")
+	}
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{2}) {
+		t.Fatalf("got %v, want [2]", got)
+	}
+	if _, err := b.Receive(PatLine, 0, 2); err != ErrClosed {
+		t.Fatalf("old socket retry: %v", err)
+	}
+	b.Close() // must not DEL or close the fd number now owned by c
+	peerWrite(t, fds[1], "ok\n")
+	if line, err := c.Receive(PatLine, 0, 3); err != nil || string(line) != "ok" {
+		t.Fatalf("new socket: %q %v", line, err)
+	}
+}
+
+// TestWrapListenAccept wraps a listening fd made outside asok and accepts.
+func TestWrapListenAccept(t *testing.T) {
+	l, _ := newTestLoop(t)
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}})
+	unix.Listen(fd, 8)
+	ln, err := l.Wrap(fd, true)
+	if err != nil || !ln.listening {
+		t.Fatalf("wrap: %v listening=%v", err, ln != nil && ln.listening)
+	}
+	if _, err := ln.Accept(1); err != ErrWait {
+		t.Fatalf("accept: %v", err)
+	}
+	if _, err := ln.Accept(0); err != ErrTimeout {
+		t.Fatalf("token 0 behind a waiter: %v", err)
+	}
+	_, port, _ := ln.LocalAddr()
+	cfd, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	defer unix.Close(cfd)
+	if err := unix.Connect(cfd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, l, 1)
+	conn, err := ln.Accept(1)
+	if err != nil || conn.listening {
+		t.Fatalf("accept retry: %v", err)
+	}
+	if fl, _ := unix.FcntlInt(uintptr(conn.Fd()), unix.F_GETFL, 0); fl&unix.O_NONBLOCK == 0 {
+		t.Fatal("accepted socket is blocking")
+	}
+	peerWrite(t, cfd, "hi\n")
+	var line []byte
+	if err := drive(t, l, 2, func() (e error) { line, e = conn.Receive(PatLine, 0, 2); return e }); err != nil || string(line) != "hi" {
+		t.Fatalf("got %q %v", line, err)
+	}
+	if l.NumSockets() != 2 {
+		t.Fatalf("NumSockets = %d", l.NumSockets())
+	}
+	pfds := make([]int, 2) // not a socket
+	unix.Pipe2(pfds, unix.O_CLOEXEC)
+	defer unix.Close(pfds[0])
+	defer unix.Close(pfds[1])
+	if _, err := l.Wrap(pfds[0], false); err != ErrInvalid {
+		t.Fatalf("wrap pipe: %v", err)
+	}
+}
+
+// TestConnectRefused connects to a closed port: ECONNREFUSED after the wait.
+func TestConnectRefused(t *testing.T) {
+	l, _ := newTestLoop(t)
+	ln, port := listenTCP(t, l)
+	ln.Close()
+	c, _ := l.NewTCP(4)
+	err := drive(t, l, 1, func() error { return c.Connect("127.0.0.1", port, 1) })
+	if !isErrno(err, unix.ECONNREFUSED) || !errors.Is(err, unix.ECONNREFUSED) {
+		t.Fatalf("got %v, want ECONNREFUSED", err)
+	}
+	if err := c.Connect("localhost", port, 2); err != ErrInvalid {
+		t.Fatalf("name: %v", err)
+	}
+	if err := c.Connect("127.0.0.1", 70000, 2); err != ErrInvalid {
+		t.Fatalf("port: %v", err)
+	}
+	if err := c.Connect("::1", port, 2); err != ErrInvalid {
+		t.Fatalf("v6 address on v4 socket: %v", err)
+	}
+}
+
+// TestIPv6 binds and connects over ::1.
+func TestIPv6(t *testing.T) {
+	l, _ := newTestLoop(t)
+	ln, err := l.NewTCP(6)
+	if err != nil {
+		t.Skip(err)
+	}
+	if err := ln.Bind("::1", 0); err != nil {
+		t.Skip(err)
+	}
+	ln.Listen(0)
+	ip, port, _ := ln.LocalAddr()
+	if ip != "::1" {
+		t.Fatalf("ip %q", ip)
+	}
+	c, _ := l.NewTCP(6)
+	if err := drive(t, l, 1, func() error { return c.Connect("::1", port, 1) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.NewTCP(5); err != ErrInvalid {
+		t.Fatalf("family 5: %v", err)
+	}
+}
