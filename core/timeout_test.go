@@ -1,0 +1,288 @@
+package core
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestRetryDeadline checks LuaSocket timeout.c getretry, per mode.
+func TestRetryDeadline(t *testing.T) {
+	const s = time.Second
+	cases := []struct {
+		name                     string
+		block, total, start, now time.Duration
+		want                     time.Duration
+		ok                       bool
+	}{
+		{"none", -1, -1, 10 * s, 50 * s, noDeadline, true},
+		{"block", 2 * s, -1, 10 * s, 11 * s, 12 * s, true},
+		{"block passed", 2 * s, -1, 10 * s, 12 * s, 12 * s, false},
+		{"block zero", 0, -1, 10 * s, 10 * s, 10 * s, false},
+		{"total", -1, 5 * s, 10 * s, 11 * s, 15 * s, true},
+		{"total passed", -1, 5 * s, 10 * s, 16 * s, 15 * s, false},
+		{"both block first", 1 * s, 5 * s, 10 * s, 11 * s, 12 * s, true},
+		{"both total first", 3 * s, 5 * s, 10 * s, 14 * s, 15 * s, true},
+		{"both total gone", 3 * s, 5 * s, 10 * s, 16 * s, 16 * s, false},
+		{"huge", maxTime, -1, 10 * s, 11 * s, maxTime, true},
+	}
+	for _, c := range cases {
+		got, ok := retryDeadline(c.block, c.total, c.start, c.now)
+		if got != c.want || ok != c.ok {
+			t.Errorf("%s: got %v %v, want %v %v", c.name, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+// TestSocketTimeoutBlock checks a block timeout on the injected clock:
+// the token is delivered at the deadline and its retry gets ErrTimeout
+// with the partial line, consumed.
+func TestSocketTimeoutBlock(t *testing.T) {
+	l, clk := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	s.SetTimeout(time.Second, -1)
+	peerWrite(t, peer, "pa\rr")
+	if _, err := s.Receive(PatLine, 0, 1); err != ErrWait {
+		t.Fatal(err)
+	}
+	if got := l.Timeout(); got != time.Second {
+		t.Fatalf("Timeout = %v", got)
+	}
+	clk.t += 999 * time.Millisecond
+	if got := selectTokens(t, l, 0); len(got) != 0 {
+		t.Fatalf("early: %v", got)
+	}
+	clk.t += time.Millisecond
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{1}) {
+		t.Fatalf("got %v", got)
+	}
+	res, err := s.Receive(PatLine, 0, 1)
+	if err != ErrTimeout || string(res) != "par" || s.Buffered() != 0 {
+		t.Fatalf("got %q %v, buffered %d", res, err, s.Buffered())
+	}
+	s.SetTimeout(0, -1) // LuaSocket settimeout(0) with a token: no park
+	if res, err := s.Receive(PatCount, 4, 2); err != ErrTimeout || len(res) != 0 || len(l.byTok) != 0 {
+		t.Fatalf("timeout 0: %q %v, %d parked", res, err, len(l.byTok))
+	}
+}
+
+// TestSocketTimeoutTotal checks that total is measured from the first call
+// across re-parks, and the both-mode formula at each re-park.
+func TestSocketTimeoutTotal(t *testing.T) {
+	l, clk := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	s.SetTimeout(-1, 2*time.Second)
+	if _, err := s.Receive(PatLine, 0, 1); err != ErrWait {
+		t.Fatal(err)
+	}
+	clk.t += time.Second
+	peerWrite(t, peer, "x")
+	waitFor(t, l, 1)
+	if _, err := s.Receive(PatLine, 0, 1); err != ErrWait {
+		t.Fatalf("re-park: %v", err)
+	}
+	if got := l.Timeout(); got != time.Second {
+		t.Fatalf("Timeout after re-park = %v, want 1s", got)
+	}
+	clk.t += time.Second
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{1}) {
+		t.Fatalf("got %v", got)
+	}
+	if res, err := s.Receive(PatLine, 0, 1); err != ErrTimeout || string(res) != "x" {
+		t.Fatalf("got %q %v", res, err)
+	}
+
+	s.SetTimeout(time.Second, 1500*time.Millisecond)
+	if _, err := s.Receive(PatLine, 0, 2); err != ErrWait {
+		t.Fatal(err)
+	}
+	if got := l.Timeout(); got != time.Second {
+		t.Fatalf("both: Timeout = %v, want 1s", got)
+	}
+	clk.t += 800 * time.Millisecond
+	peerWrite(t, peer, "y")
+	waitFor(t, l, 2)
+	if _, err := s.Receive(PatLine, 0, 2); err != ErrWait {
+		t.Fatal(err)
+	}
+	if got := l.Timeout(); got != 700*time.Millisecond {
+		t.Fatalf("both after re-park: Timeout = %v, want 700ms", got)
+	}
+}
+
+// TestTimeoutQueuedWaiter checks that a waiter parked behind the head
+// times out on its own deadline, without disturbing the head.
+func TestTimeoutQueuedWaiter(t *testing.T) {
+	l, clk := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	s.Receive(PatLine, 0, 1)
+	s.SetTimeout(time.Second, -1)
+	if _, err := s.Receive(PatLine, 0, 2); err != ErrWait {
+		t.Fatal(err)
+	}
+	clk.t += time.Second
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{2}) {
+		t.Fatalf("got %v", got)
+	}
+	if res, err := s.Receive(PatLine, 0, 2); err != ErrTimeout || len(res) != 0 {
+		t.Fatalf("queued waiter: %q %v", res, err)
+	}
+	peerWrite(t, peer, "head\n")
+	waitFor(t, l, 1)
+	if line, err := s.Receive(PatLine, 0, 1); err != nil || string(line) != "head" {
+		t.Fatalf("head: %q %v", line, err)
+	}
+}
+
+// TestToken0 checks that token 0 never parks: would-block is ErrTimeout
+// with the partial result consumed, for Receive and Send.
+func TestToken0(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	peerWrite(t, peer, "par")
+	if res, err := s.Receive(PatLine, 0, 0); err != ErrTimeout || string(res) != "par" || s.Buffered() != 0 {
+		t.Fatalf("receive: %q %v", res, err)
+	}
+	if res, err := s.Receive(PatCount, 0, 0); err != ErrTimeout || len(res) != 0 {
+		t.Fatalf("receive(0): %q %v", res, err)
+	}
+	big := bytes.Repeat([]byte("z"), 8<<20)
+	n, err := s.Send(big, 0)
+	if err != ErrTimeout || n <= 0 || n >= len(big) {
+		t.Fatalf("send: %d %v", n, err)
+	}
+	if n2, err := s.Send(big, 7); err != ErrWait || n2 != 0 {
+		t.Fatalf("send with token: %d %v", n2, err)
+	}
+	if n3, err := s.Send([]byte("x"), 0); err != ErrTimeout || n3 != 0 {
+		t.Fatalf("token 0 behind a parked sender: %d %v", n3, err)
+	}
+	if len(l.byTok) != 1 {
+		t.Fatalf("%d parked, want 1", len(l.byTok))
+	}
+}
+
+// TestBusy checks that a token parked in one place cannot park elsewhere.
+func TestBusy(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s1, _ := socketPair(t, l)
+	s2, _ := socketPair(t, l)
+	l.Sleep(time.Second, 1)
+	if _, err := s1.Receive(PatLine, 0, 1); err != ErrBusy {
+		t.Fatalf("sleeping token: %v", err)
+	}
+	if _, err := s1.Receive(PatLine, 0, 2); err != ErrWait {
+		t.Fatal(err)
+	}
+	if _, err := s2.Receive(PatLine, 0, 2); err != ErrBusy {
+		t.Fatalf("other socket: %v", err)
+	}
+	if err := s1.Wait(DirWrite, 2); err != ErrBusy {
+		t.Fatalf("other queue: %v", err)
+	}
+	if err := l.Sleep(0, 2); err != ErrBusy {
+		t.Fatalf("sleep: %v", err)
+	}
+	if _, err := s1.Receive(PatLine, 0, 2); err != ErrWait {
+		t.Fatalf("same op again: %v", err)
+	}
+	if _, err := s1.Receive(9, 0, 3); err != ErrInvalid {
+		t.Fatalf("bad pattern: %v", err)
+	}
+}
+
+// TestUnreadBuffered checks that Unread puts bytes first.
+func TestUnreadBuffered(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	s.Unread([]byte("abc\n"))
+	if s.Buffered() != 4 {
+		t.Fatalf("Buffered = %d", s.Buffered())
+	}
+	peerWrite(t, peer, "def\n")
+	s.Unread([]byte("x"))
+	for _, want := range []string{"xabc", "def"} {
+		if line, err := s.Receive(PatLine, 0, 1); err != nil || string(line) != want {
+			t.Fatalf("got %q %v, want %q", line, err, want)
+		}
+	}
+	if s.Buffered() != 0 {
+		t.Fatalf("Buffered = %d", s.Buffered())
+	}
+}
+
+// TestReceiveZeroWaits checks receive(0) on an empty buffer: it parks,
+// then returns "" without consuming once data arrives; EOF gives closed.
+func TestReceiveZeroWaits(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	if _, err := s.Receive(PatCount, 0, 1); err != ErrWait {
+		t.Fatal(err)
+	}
+	peerWrite(t, peer, "abc")
+	waitFor(t, l, 1)
+	if res, err := s.Receive(PatCount, 0, 1); err != nil || len(res) != 0 || s.Buffered() != 3 {
+		t.Fatalf("got %q %v, buffered %d", res, err, s.Buffered())
+	}
+	if res, err := s.Receive(PatCount, 3, 1); err != nil || string(res) != "abc" {
+		t.Fatalf("got %q %v", res, err)
+	}
+	s.Shutdown(0)
+	if res, err := s.Receive(PatCount, 0, 1); err != ErrClosed || len(res) != 0 {
+		t.Fatalf("EOF: %q %v", res, err)
+	}
+}
+
+// TestWait checks readiness waits in both directions.
+func TestWait(t *testing.T) {
+	l, clk := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	if err := s.Wait(DirWrite, 1); err != nil {
+		t.Fatalf("writable: %v", err)
+	}
+	if err := s.Wait(DirRead, 1); err != ErrWait {
+		t.Fatalf("read wait: %v", err)
+	}
+	peerWrite(t, peer, "x")
+	waitFor(t, l, 1)
+	if err := s.Wait(DirRead, 1); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if s.Buffered() != 0 {
+		t.Fatal("Wait consumed data")
+	}
+	if err := s.Wait(3, 1); err != ErrInvalid {
+		t.Fatalf("bad dir: %v", err)
+	}
+	s2, _ := socketPair(t, l)
+	s2.SetTimeout(time.Second, -1)
+	if err := s2.Wait(DirRead, 2); err != ErrWait {
+		t.Fatal(err)
+	}
+	clk.t += time.Second
+	waitFor(t, l, 2)
+	if err := s2.Wait(DirRead, 2); err != ErrTimeout {
+		t.Fatalf("expired: %v", err)
+	}
+}
+
+// TestCancelHeadPassesTurn checks that cancelling the parked head delivers
+// the next waiter, which then reads.
+func TestCancelHeadPassesTurn(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	s.Receive(PatLine, 0, 1)
+	s.Receive(PatLine, 0, 2)
+	peerWrite(t, peer, "x\n")
+	if got := selectTokens(t, l, 1e9); !slices.Equal(got, []Token{1}) {
+		t.Fatalf("got %v", got)
+	}
+	l.Cancel(1)
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{2}) {
+		t.Fatalf("got %v, want [2]", got)
+	}
+	if line, err := s.Receive(PatLine, 0, 2); err != nil || string(line) != "x" {
+		t.Fatalf("got %q %v", line, err)
+	}
+}
