@@ -13,7 +13,7 @@ const (
 )
 
 // errAgain is the internal "would block" of a raw read.
-var errAgain = unix.EAGAIN
+const errAgain = unix.EAGAIN
 
 // rawReader is a transport the receive engine reads from: n > 0 bytes,
 // (0, nil) at EOF, errAgain when it would block, or another error.
