@@ -136,6 +136,9 @@ static int prim_newsock(lua_State *L) {
   s->fd = fd;
   s->block = -1;
   s->total = -1;
+  s->received = 0;
+  s->sent = 0;
+  s->birthday = asok__now();
   luaL_getmetatable(L, ASOK_SOCK_MT);
   lua_setmetatable(L, -2);
   if (fd >= 0) rc = asok_wrap(lp->loop, fd, 0, &s->h); /* else: closed */
@@ -198,11 +201,16 @@ static int prim_meta(lua_State *L) {
   return 1;
 }
 
-/* now(): a monotonic clock in seconds (for asok.select's deadline). */
-static int prim_now(lua_State *L) {
+/* asok__now: CLOCK_MONOTONIC in seconds. */
+double asok__now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  lua_pushnumber(L, (lua_Number) ts.tv_sec + (lua_Number) ts.tv_nsec * 1e-9);
+  return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
+}
+
+/* now(): a monotonic clock in seconds (for asok.select's deadline). */
+static int prim_now(lua_State *L) {
+  lua_pushnumber(L, (lua_Number) asok__now());
   return 1;
 }
 

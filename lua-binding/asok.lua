@@ -15,6 +15,7 @@ local loop = C.loop()
 local receive, send, wait, close = C.receive, C.send, C.wait, C.close
 local settimeout, gettimeout, buffered = C.settimeout, C.gettimeout, C.buffered
 local newsock, fdof, unread, now = C.newsock, C.fd, C.unread, C.now
+local getstats, setstats = C.getstats, C.setstats
 local cselect, csleep, classmeta = C.select, C.sleep, C.meta
 
 local type, error, tostring, tonumber = type, error, tostring, tonumber
@@ -147,6 +148,7 @@ local function register(raw)
   local h, err = newsock(loop, raw:getfd())
   if not h then return nil, err end
   handles[raw] = h
+  if classof(raw) == "tcp{client}" then setstats(h, raw:getstats()) end -- before the drain
   if raw.dirty and raw:dirty() then
     local data, _, partial = raw:receive("*a")
     data = data or partial
@@ -341,6 +343,19 @@ end
 function methods.gettimeout(self)
   local raw = checkraw(self, "gettimeout")
   return gettimeout(handles[raw] or handle(raw))
+end
+
+--- wrapper:getstats(): received, sent, age, counting asok's traffic.
+function methods.getstats(self)
+  local raw = checkraw(self, "getstats")
+  return getstats(handles[raw] or handle(raw))
+end
+
+--- wrapper:setstats(received, sent, age): LuaSocket's setstats, asok side.
+function methods.setstats(self, received, sent, age)
+  local raw = checkraw(self, "setstats")
+  local one = setstats(handles[raw] or handle(raw), received, sent, age)
+  return one
 end
 
 local forwarders = {}

@@ -37,6 +37,9 @@ typedef struct lsock {
   int fd;       /* the fd it was wrapped with (LuaSocket's) */
   double block; /* asok timeouts, LuaSocket's two modes */
   double total;
+  long received;   /* LuaSocket's getstats() counters, for wrappers */
+  long sent;
+  double birthday; /* asok__now() at creation (or per setstats) */
 } lsock;
 
 /* asok__errstr returns LuaSocket's message for an asok return code. */
@@ -44,6 +47,9 @@ const char *asok__errstr(int rc);
 
 /* asok__checktoken reads the token argument i (a positive integer). */
 asok_token asok__checktoken(lua_State *L, int i);
+
+/* asok__now returns a monotonic clock in seconds. */
+double asok__now(void);
 
 /* asok__pushwait pushes the private WAIT marker (upvalue 1); returns 1. */
 int asok__pushwait(lua_State *L);

@@ -21,9 +21,11 @@ static int sock_buffered(lua_State *L);
 static int sock_close(lua_State *L);
 static int sock_fd(lua_State *L);
 static int sock_gc(lua_State *L);
+static int sock_getstats(lua_State *L);
 static int sock_gettimeout(lua_State *L);
 static int sock_receive(lua_State *L);
 static int sock_send(lua_State *L);
+static int sock_setstats(lua_State *L);
 static int sock_settimeout(lua_State *L);
 static int sock_tostring(lua_State *L);
 static int sock_unread(lua_State *L);
@@ -34,9 +36,11 @@ const luaL_Reg asok__sockfuncs[] = {
     {"buffered",   sock_buffered},
     {"close",      sock_close},
     {"fd",         sock_fd},
+    {"getstats",   sock_getstats},
     {"gettimeout", sock_gettimeout},
     {"receive",    sock_receive},
     {"send",       sock_send},
+    {"setstats",   sock_setstats},
     {"settimeout", sock_settimeout},
     {"unread",     sock_unread},
     {"wait",       sock_wait},
@@ -103,6 +107,9 @@ static int sock_receive(lua_State *L) {
   rc = isopen(s) ? asok_receive(s->h, pattern, n, tok, &data, &len)
                  : ASOK_ECLOSED;
   if (rc == ASOK_EWAIT) return asok__pushwait(L);
+  /* LuaSocket counts consumed bytes: add the LF of a line (its CRs, if
+   * any, cannot be known here and are not counted) */
+  s->received += (long) len + (pattern == ASOK_LINE && rc == ASOK_OK ? 1 : 0);
   luaL_buffinit(L, &b);
   luaL_addlstring(&b, prefix, plen);
   if (len > 0) luaL_addlstring(&b, data, len);
@@ -138,6 +145,7 @@ static int sock_send(lua_State *L) {
                                tok, &sent)
                    : ASOK_ECLOSED;
     if (rc == ASOK_EWAIT) return asok__pushwait(L);
+    s->sent += (long) sent;
   }
   if (rc != ASOK_OK) {
     lua_pushnil(L);
@@ -201,6 +209,29 @@ static int sock_gettimeout(lua_State *L) {
   lua_pushnumber(L, s->block);
   lua_pushnumber(L, s->total);
   return 2;
+}
+
+/*-------------------------------------------------------------------------*\
+* getstats(s): received, sent, age (buffer.c buffer_meth_getstats)
+\*-------------------------------------------------------------------------*/
+static int sock_getstats(lua_State *L) {
+  lsock *s = checksock(L, 1);
+  lua_pushnumber(L, (lua_Number) s->received);
+  lua_pushnumber(L, (lua_Number) s->sent);
+  lua_pushnumber(L, asok__now() - s->birthday);
+  return 3;
+}
+
+/*-------------------------------------------------------------------------*\
+* setstats(s, received, sent, age): buffer.c buffer_meth_setstats
+\*-------------------------------------------------------------------------*/
+static int sock_setstats(lua_State *L) {
+  lsock *s = checksock(L, 1);
+  s->received = (long) luaL_optnumber(L, 2, (lua_Number) s->received);
+  s->sent = (long) luaL_optnumber(L, 3, (lua_Number) s->sent);
+  if (lua_isnumber(L, 4)) s->birthday = asok__now() - lua_tonumber(L, 4);
+  lua_pushnumber(L, 1);
+  return 1;
 }
 
 /*-------------------------------------------------------------------------*\
