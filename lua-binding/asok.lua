@@ -38,7 +38,11 @@ local RAW = {}      -- private key of a wrapper's raw object
 
 -- the LuaSocket classes whose close/__gc are patched on first use
 local CLASSNAMES = { "tcp{master}", "tcp{client}", "tcp{server}",
-  "udp{connected}", "udp{unconnected}" }
+  "udp{connected}", "udp{unconnected}",
+  "unixstream{master}", "unixstream{client}", "unixstream{server}" }
+
+-- classes accepted where LuaSocket wants a tcp{client} (stream clients)
+local STREAM = { ["tcp{client}"] = true, ["unixstream{client}"] = true }
 
 -- argerror raises "bad argument #n to 'fname' (msg)" at the given level
 -- (counted from argerror's caller, as error() does).
@@ -148,7 +152,7 @@ local function register(raw)
   local h, err = newsock(loop, raw:getfd())
   if not h then return nil, err end
   handles[raw] = h
-  if classof(raw) == "tcp{client}" then setstats(h, raw:getstats()) end -- before the drain
+  if STREAM[classof(raw)] then setstats(h, raw:getstats()) end -- before the drain
   if raw.dirty and raw:dirty() then
     local data, _, partial = raw:receive("*a")
     data = data or partial
@@ -178,7 +182,8 @@ local function checkraw(sok, fname, want)
   if not class then
     argerror(1, fname, (want or "LuaSocket object") .. " expected, got " .. type(sok), 3)
   end
-  if want and class ~= want and not (want == "tcp{any}" and class:sub(1, 4) == "tcp{") then
+  if want and class ~= want and not (want == "tcp{any}" and class:sub(1, 4) == "tcp{")
+      and not (want == "tcp{client}" and STREAM[class]) then
     argerror(1, fname, want .. " expected, got " .. class, 3)
   end
   return raw, w
