@@ -1,0 +1,302 @@
+/*
+ * asok.h - the public C API of asok, an asynchronous socket library.
+ *
+ * asok is a single-threaded reactor (edge-triggered epoll, a timer heap,
+ * non-blocking sockets) written in Go and exported through this hand-written
+ * C header. It is "pull" style, like curl's multi interface: an operation
+ * that cannot finish now parks a *token* of the caller's choosing and
+ * returns ASOK_EWAIT; asok_select() later hands back the batch of tokens
+ * whose socket became ready, whose deadline passed or whose socket closed;
+ * the caller then calls the same operation again with the same token and
+ * gets its answer. No callbacks: asok never calls into your code.
+ *
+ * Conventions (they hold for every function below unless it says otherwise)
+ *  - Return value: 0 (ASOK_OK) on success, a negative code on failure.
+ *    -1 .. -4095 are -errno values from the kernel; asok's own codes start at
+ *    ASOK_EBASE. asok_strerror() turns any code into LuaSocket's string.
+ *  - Results come back through *_out pointers, which must not be NULL unless
+ *    stated; an out pointer is written only on success unless stated.
+ *  - Handles (asok_loop *, asok_sock *) are opaque. NULL, freed, stale or
+ *    wrong-type handles are detected and answered with ASOK_EBADHANDLE;
+ *    they never crash the process. A Go panic inside asok is caught and
+ *    reported as ASOK_EINTERNAL.
+ *  - Threads: a loop and its sockets belong to one thread at a time; calls
+ *    on the same loop must not run concurrently. asok_loop_wake(),
+ *    asok_version*(), asok_strerror() and asok_debug_handles() may be
+ *    called from any thread at any time.
+ *  - Tokens: any non-zero 64-bit value the caller chooses. A token is
+ *    parked in at most one place and delivered by asok_select() at most once
+ *    per park. Token 0 means "do not wait": an operation that would block
+ *    behaves like LuaSocket with a zero timeout (ASOK_ETIMEOUT, partial
+ *    result consumed).
+ *  - Timeouts are in seconds (double). A negative value means no limit.
+ *  - fork(): the Go runtime runs threads; a child created by fork() without
+ *    exec must not call into asok.
+ */
+#ifndef ASOK_H
+#define ASOK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Versions with the same major number are ABI compatible. */
+#define ASOK_VERSION_MAJOR 0
+#define ASOK_VERSION_MINOR 1
+#define ASOK_VERSION_PATCH 0
+#define ASOK_VERSION_STRING "0.1.0"
+#define ASOK_VERSION_HEX \
+  ((ASOK_VERSION_MAJOR << 16) | (ASOK_VERSION_MINOR << 8) | ASOK_VERSION_PATCH)
+
+#if defined(__GNUC__)
+#define ASOK_API __attribute__((visibility("default")))
+#else
+#define ASOK_API
+#endif
+
+/* Error codes. 0 is success, failures are negative: -errno for system
+ * errors, ASOK_E* (below ASOK_EBASE) for asok's own. */
+#define ASOK_EBASE (-10000)
+#define ASOK_ERRNO_MAP(XX)                                                   \
+  XX(CLOSED, "closed")            /* socket closed (locally or by the peer) */ \
+  XX(TIMEOUT, "timeout")          /* deadline passed, or would block with token 0 */ \
+  XX(WAIT, "wait")                /* not done yet: token parked, call again */ \
+  XX(BADHANDLE, "invalid handle") /* NULL, freed, stale or wrong-type handle */ \
+  XX(INVAL, "invalid argument")   /* a bad argument (pattern, address, ...) */ \
+  XX(BUSY, "token in use")        /* token already parked elsewhere */        \
+  XX(NOMEM, "out of memory")                                                 \
+  XX(INTERNAL, "internal error")  /* a bug in asok */
+
+typedef enum asok_err {
+  ASOK_OK = 0,
+  ASOK__EFIRST = ASOK_EBASE - 1,
+#define XX(name, msg) ASOK_E##name,
+  ASOK_ERRNO_MAP(XX)
+#undef XX
+  ASOK__ELAST
+} asok_err;
+/* With ASOK_EBASE = -10000: ASOK_ECLOSED = -10000, ASOK_ETIMEOUT = -9999,
+ * ASOK_EWAIT = -9998, ... (consecutive, increasing). */
+
+typedef struct asok_loop asok_loop; /* opaque; never dereferenced by C */
+typedef struct asok_sock asok_sock; /* opaque; never dereferenced by C */
+typedef uint64_t asok_token;
+
+/* Receive patterns (LuaSocket's "*l", "*a" and a byte count). */
+enum asok_pattern {
+  ASOK_LINE = 1, /* up to LF; every CR dropped; LF not returned */
+  ASOK_ALL = 2,  /* until the peer closes */
+  ASOK_COUNT = 3 /* exactly n bytes (n = 0: wait until data is available) */
+};
+
+/* Readiness directions for asok_wait(). */
+enum asok_dir { ASOK_READ = 1, ASOK_WRITE = 2 };
+
+/* asok_wrap() flags. */
+#define ASOK_OWNFD 1u /* asok closes the fd when the socket is closed */
+
+/* ---- version and errors ------------------------------------------------ */
+
+/* asok_version returns ASOK_VERSION_HEX of the library actually loaded.
+ * Compare its major part with ASOK_VERSION_MAJOR to catch a header/library
+ * mismatch. Any thread. */
+ASOK_API unsigned asok_version(void);
+
+/* asok_version_string returns "MAJOR.MINOR.PATCH" (static storage). */
+ASOK_API const char *asok_version_string(void);
+
+/* asok_strerror returns a static, never NULL, string for ANY int:
+ *  0 -> "success"; ASOK_E* -> the strings above ("closed", "timeout", ...);
+ *  -errno -> LuaSocket's string for that errno ("connection refused",
+ *  "address already in use", ECONNRESET/ECONNABORTED/EPIPE -> "closed",
+ *  ETIMEDOUT -> "timeout", otherwise strerror's text); anything else ->
+ *  "unknown error". Never allocates. Any thread. */
+ASOK_API const char *asok_strerror(int err);
+
+/* asok_debug_handles returns how many asok handles (loops and sockets) are
+ * alive in the process: 0 once everything was freed. For leak checks. */
+ASOK_API int asok_debug_handles(void);
+
+/* ---- loop -------------------------------------------------------------- */
+
+/* asok_loop_new creates a loop (an epoll instance, an eventfd for wake-ups,
+ * a timer heap).
+ *   loop_out: caller-owned output; free it with asok_loop_free().
+ * Returns: 0; -errno (epoll_create1/eventfd failed); ASOK_EINVAL (NULL). */
+ASOK_API int asok_loop_new(asok_loop **loop_out);
+
+/* asok_loop_free closes every socket of the loop (closing the fds it owns;
+ * parked tokens are dropped, not delivered), then frees the loop. All of its
+ * asok_sock handles become invalid (later calls: ASOK_EBADHANDLE).
+ * Ownership: consumes loop; a second free returns ASOK_EBADHANDLE.
+ * Returns: 0; ASOK_EBADHANDLE. */
+ASOK_API int asok_loop_free(asok_loop *loop);
+
+/* asok_loop_fd gives the loop's epoll fd: it becomes readable when
+ * asok_select() has something to do, so an asok loop can be nested in
+ * another event loop (poll it, then call asok_select(loop, 0, ...)).
+ * The fd stays owned by the loop: do not close it.
+ * Returns: 0; ASOK_EBADHANDLE. */
+ASOK_API int asok_loop_fd(asok_loop *loop, int *fd_out);
+
+/* asok_loop_timeout gives how long the host may sleep before it must call
+ * asok_select(): 0 if tokens are already ready, the time to the earliest
+ * timer, or -1 if there is no timer. Pair it with asok_loop_fd().
+ * Returns: 0; ASOK_EBADHANDLE. */
+ASOK_API int asok_loop_timeout(asok_loop *loop, double *seconds_out);
+
+/* asok_loop_wake makes a blocked (or the next) asok_select() on loop return
+ * at once. Thread-safe and async-signal-unsafe; cheap when repeated.
+ * Returns: 0; ASOK_EBADHANDLE; -errno. */
+ASOK_API int asok_loop_wake(asok_loop *loop);
+
+/* asok_select waits up to timeout seconds (negative: no limit, 0: poll)
+ * for tokens to become ready and copies at most max of them to tokens_out
+ * (caller-owned array of max entries). Tokens not copied stay ready for the
+ * next call. A token is ready when its socket became ready in its direction,
+ * when its deadline (socket timeout or sleep) passed, or when its socket
+ * closed. Returns early, with 0, after asok_loop_wake().
+ * Returns: the number of tokens copied (>= 0); ASOK_EBADHANDLE;
+ * ASOK_EINVAL (tokens_out NULL with max > 0, or max < 0); -errno. */
+ASOK_API int asok_select(asok_loop *loop, double timeout, asok_token *tokens_out, int max);
+
+/* asok_sleep parks token until seconds have passed (<= 0: ready at the next
+ * asok_select). Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (token 0 or NaN);
+ * ASOK_EBUSY (token already parked). */
+ASOK_API int asok_sleep(asok_loop *loop, double seconds, asok_token token);
+
+/* asok_cancel removes a parked token from whatever it waits on (a socket
+ * queue, a sleep); it will not be delivered. An operation it was part of is
+ * abandoned (a partially sent buffer stays partially sent).
+ * Returns: 0 (removed or not parked); ASOK_EBADHANDLE. */
+ASOK_API int asok_cancel(asok_loop *loop, asok_token token);
+
+/* ---- sockets ----------------------------------------------------------- */
+
+/* asok_wrap makes an existing socket fd asynchronous on loop: it is set
+ * non-blocking and registered once with the loop's epoll. The kind (stream,
+ * datagram, listening) is read from the fd.
+ *   flags: ASOK_OWNFD to have asok close fd on asok_close()/asok_sock_free();
+ *          without it the fd stays the caller's (close it yourself, AFTER
+ *          asok_close()).
+ *   sock_out: caller-owned output; free with asok_sock_free().
+ * Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (not a socket); -errno. */
+ASOK_API int asok_wrap(asok_loop *loop, int fd, unsigned flags, asok_sock **sock_out);
+
+/* asok_tcp_new creates a non-blocking TCP socket owned by asok.
+ *   family: 4 (IPv4) or 6 (IPv6).
+ * Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL; -errno. */
+ASOK_API int asok_tcp_new(asok_loop *loop, int family, asok_sock **sock_out);
+
+/* asok_bind binds s to a numeric address ("127.0.0.1", "::1", "*" or
+ * "0.0.0.0" for any) and port (0: the kernel picks; see asok_getsockname).
+ * SO_REUSEADDR is set, as LuaSocket's bind does. ip: borrowed.
+ * Returns: 0; ASOK_EBADHANDLE; ASOK_ECLOSED; ASOK_EINVAL; -errno. */
+ASOK_API int asok_bind(asok_sock *s, const char *ip, int port);
+
+/* asok_listen starts listening (backlog <= 0: 32, as LuaSocket).
+ * Returns: 0; ASOK_EBADHANDLE; ASOK_ECLOSED; -errno. */
+ASOK_API int asok_listen(asok_sock *s, int backlog);
+
+/* asok_getsockname writes the local address of s: ip into ip_out (a caller
+ * buffer of iplen bytes, 46 is always enough; always NUL-terminated) and the
+ * port into *port_out. Returns: 0; ASOK_EBADHANDLE; ASOK_ECLOSED;
+ * ASOK_EINVAL (buffer too small); -errno. */
+ASOK_API int asok_getsockname(asok_sock *s, char *ip_out, size_t iplen, int *port_out);
+
+/* asok_connect connects s to a numeric ip and port without blocking.
+ * The first call starts the connection; if it cannot complete at once, the
+ * token is parked until the socket is writable and ASOK_EWAIT is returned;
+ * call again (same token) to get the outcome. ip: borrowed.
+ * Returns: 0 (connected); ASOK_EWAIT; ASOK_ETIMEOUT (socket timeout passed,
+ * or token 0 and still in progress); -ECONNREFUSED and other -errno;
+ * ASOK_EBADHANDLE; ASOK_ECLOSED; ASOK_EINVAL (bad address). */
+ASOK_API int asok_connect(asok_sock *s, const char *ip, int port, asok_token token);
+
+/* asok_accept accepts one connection on listening socket s. The new socket
+ * is non-blocking, owned by asok (ASOK_OWNFD) and registered on s's loop.
+ *   client_out: caller-owned output; free with asok_sock_free().
+ * Returns: 0; ASOK_EWAIT (token parked until a connection arrives);
+ * ASOK_ETIMEOUT; ASOK_EBADHANDLE; ASOK_ECLOSED; -errno (e.g. -EMFILE). */
+ASOK_API int asok_accept(asok_sock *s, asok_token token, asok_sock **client_out);
+
+/* asok_receive reads one LuaSocket pattern from s (buffered inside asok):
+ *   ASOK_LINE: a line, CRs dropped, LF consumed and not returned;
+ *   ASOK_ALL: everything until the peer closes (success even when the
+ *             peer closed, unless nothing at all was read);
+ *   ASOK_COUNT: exactly n bytes; n = 0 returns "" once data is available.
+ * Coroutine-style callers queue per socket in FIFO order: only the oldest
+ * parked token reads; the others wait their turn.
+ * On return, *data and *len hold the result (on success) or the partial result
+ * (on ASOK_ETIMEOUT, ASOK_ECLOSED or -errno), which is consumed. The bytes
+ * live in asok-owned memory, valid until the next call on the same loop.
+ * On ASOK_EWAIT, *len is 0 and nothing is consumed.
+ * Returns: 0; ASOK_EWAIT; ASOK_ETIMEOUT; ASOK_ECLOSED; -errno;
+ * ASOK_EBADHANDLE; ASOK_EINVAL (bad pattern). */
+ASOK_API int asok_receive(asok_sock *s, int pattern, size_t n, asok_token token,
+                          const char **data, size_t *len);
+
+/* asok_send writes all len bytes of data to s (MSG_NOSIGNAL: a dead peer
+ * never raises SIGPIPE). If the kernel takes only part, the token is parked
+ * until s is writable and ASOK_EWAIT is returned; call again with the SAME
+ * data, len and token: asok remembers how much of it was sent. Sends from
+ * different tokens on one socket are served whole, in FIFO order.
+ *   data: borrowed for the call only (asok keeps no pointer to it).
+ *   *sent: always written: the bytes of data sent so far by this operation
+ *          (LuaSocket's "last index" on error).
+ * Returns: 0 (all sent); ASOK_EWAIT; ASOK_ETIMEOUT; ASOK_ECLOSED (EPIPE);
+ * -errno (e.g. -ECONNRESET); ASOK_EBADHANDLE. */
+ASOK_API int asok_send(asok_sock *s, const char *data, size_t len, asok_token token,
+                       size_t *sent);
+
+/* asok_wait parks token until s is readable (ASOK_READ) or writable
+ * (ASOK_WRITE) - for I/O done by someone else on the fd (LuaSocket's own
+ * accept and connect, TLS libraries). Returns 0 at once if s is ready now.
+ * Returns: 0; ASOK_EWAIT; ASOK_ETIMEOUT; ASOK_ECLOSED; ASOK_EBADHANDLE;
+ * ASOK_EINVAL (bad direction). */
+ASOK_API int asok_wait(asok_sock *s, int dir, asok_token token);
+
+/* asok_settimeout sets how long operations on s may wait, LuaSocket's way:
+ * block limits each wait, total the whole call, both measured from the
+ * start of the call on a monotonic clock; negative: no limit (the default).
+ * Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (NaN). */
+ASOK_API int asok_settimeout(asok_sock *s, double block, double total);
+
+/* asok_unread puts data back in front of s's receive buffer, to be read
+ * before anything else (for bytes read by someone else before wrapping,
+ * such as LuaSocket's own buffer). data: borrowed, copied.
+ * Returns: 0; ASOK_EBADHANDLE; ASOK_ECLOSED. */
+ASOK_API int asok_unread(asok_sock *s, const char *data, size_t len);
+
+/* asok_buffered gives the number of received bytes buffered in asok
+ * (LuaSocket's dirty()). Returns: 0; ASOK_EBADHANDLE. */
+ASOK_API int asok_buffered(asok_sock *s, size_t *n_out);
+
+/* asok_sock_fd gives the fd of s (-1 once closed).
+ * Returns: 0; ASOK_EBADHANDLE. */
+ASOK_API int asok_sock_fd(asok_sock *s, int *fd_out);
+
+/* asok_shutdown shuts down the "receive" (0), "send" (1) or "both" (2)
+ * directions of s. Waiters are not woken by it (the kernel will wake them).
+ * Returns: 0; ASOK_EBADHANDLE; ASOK_ECLOSED; ASOK_EINVAL; -errno. */
+ASOK_API int asok_shutdown(asok_sock *s, int how);
+
+/* asok_close closes s: it is removed from epoll (before the fd is closed),
+ * the fd is closed if asok owns it, buffered data is dropped, and EVERY
+ * token parked on s is made ready; their retries return ASOK_ECLOSED. The
+ * handle stays valid (operations return ASOK_ECLOSED) until
+ * asok_sock_free(). Idempotent. Returns: 0; ASOK_EBADHANDLE. */
+ASOK_API int asok_close(asok_sock *s);
+
+/* asok_sock_free closes s (as asok_close) and releases the handle.
+ * Ownership: consumes s; a second free returns ASOK_EBADHANDLE.
+ * Returns: 0; ASOK_EBADHANDLE. */
+ASOK_API int asok_sock_free(asok_sock *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ASOK_H */
