@@ -84,8 +84,11 @@ function A.run(asok, list, env, deadline)
     end
   end
   local stop = os.time() + deadline
+  local gettime, longest = require("socket").gettime, 0
   while next(live) and os.time() < stop do
+    local t0 = gettime()
     local ok, err = pcall(asok.select, nil, nil, 0.05)
+    longest = math.max(longest, gettime() - t0)
     for co, recs in pairs(live) do
       if coroutine.status(co) == "dead" then
         live[co] = nil
@@ -94,6 +97,9 @@ function A.run(asok, list, env, deadline)
     end
     if not ok then io.stderr:write("asok.select raised: ", tostring(err), "\n") end
   end
+  -- a diagnostic for stalls: asok.select(nil, nil, 0.05) should return
+  -- after about 0.05 s; much longer means someone blocked the reactor
+  print(string.format("info: longest asok.select(nil, nil, 0.05) took %.3f s", longest))
   for co, recs in pairs(live) do
     recs[#recs + 1] = { err = "coroutine never finished (still " .. coroutine.status(co) .. ")" }
   end

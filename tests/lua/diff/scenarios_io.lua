@@ -27,11 +27,15 @@ S("timeout", "to_zero", { { "pause", 400 }, { "send", "x\n" }, { "close" } },
     { "settimeout", 3 }, { "receive" } }, { main = true })
 S("timeout", "to_total_partial", pieces,
   { { "settimeout", 0.6, "t" }, { "receive" }, { "settimeout", -1, "t" }, { "receive", "*l", "$P" } })
+-- LuaSocket 3.1.0 measures the 'b' timeout from the start of the call
+-- (timeout_getretry), not per wait: pieces 0.4 s apart still time out at 0.6
+S("timeout", "to_block_from_call_start", pieces,
+  { { "settimeout", 0.6, "b" }, { "receive" }, { "settimeout", -1 }, { "receive", "*l", "$P" } })
 S("timeout", "to_block_complete", pieces,
-  { { "settimeout", 0.6, "b" }, { "receive" }, { "receive" } })
+  { { "settimeout", 1.5, "b" }, { "receive" }, { "receive" } })
 S("timeout", "to_block_and_total", pieces,
   { { "settimeout", 0.6, "b" }, { "settimeout", 1.0, "t" }, { "receive", 9 },
-    { "settimeout", 0.6, "b" }, { "receive", 9, "$P" } })
+    { "settimeout", -1, "b" }, { "settimeout", -1, "t" }, { "receive", 9, "$P" } })
 S("timeout", "to_r_mode", pieces,
   { { "settimeout", 0.6, "r" }, { "receive", "*a" }, { "settimeout", 5, "r" }, { "receive", "*a" } })
 S("timeout", "to_bad_mode", { { "close" } }, { { "settimeout", 1, "x" } })
