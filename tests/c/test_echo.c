@@ -2,6 +2,7 @@
  * by asok_select tokens: accept, connect, send and receive park on
  * ASOK_EWAIT and are retried when their token comes back. Every byte is
  * verified and every handle freed. */
+#include <sys/socket.h>
 #include <time.h>
 
 #include "asok.h"
@@ -32,6 +33,7 @@ static client cli[NCLIENTS];
 static conn srv[NCLIENTS];
 static int nsrv, clients_done, srv_closed;
 static size_t echoed;
+static int waits[K_SSEND + 1]; /* ASOK_EWAIT seen, per kind */
 
 static void srv_recv(int j);
 
@@ -41,6 +43,7 @@ static void srv_send(int j) {
   int rc = asok_send(srv[j].s, srv[j].pend, srv[j].plen, TOK(j, K_SSEND), &sent);
   if (rc == ASOK_EWAIT) {
     CHECK(sent <= srv[j].plen);
+    waits[K_SSEND]++;
     return;
   }
   CHECK_EQ(rc, 0);
@@ -58,6 +61,7 @@ static void srv_recv(int j) {
     rc = asok_receive(srv[j].s, ASOK_COUNT, 0, TOK(j, K_SRECV), &data, &n);
     if (rc == ASOK_EWAIT) {
       CHECK_EQ(n, 0);
+      waits[K_SRECV]++;
       return;
     }
     CHECK_EQ(n, 0);
@@ -83,14 +87,29 @@ static void srv_recv(int j) {
   }
 }
 
+/* small_buffers shrinks the kernel buffers of s, so big sends go out in
+ * pieces and both sides see partial sends (ASOK_EWAIT). */
+static void small_buffers(asok_sock *s) {
+  int fd, size = 4096;
+  CHECK_EQ(asok_sock_fd(s, &fd), 0);
+  CHECK_EQ(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size), 0);
+  CHECK_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size), 0);
+}
+
 /* do_accept accepts every pending connection. */
 static void do_accept(void) {
   asok_sock *c;
   int rc;
-  while ((rc = asok_accept(lsn, TOK(0, K_ACCEPT), &c)) != ASOK_EWAIT) {
+  for (;;) {
+    rc = asok_accept(lsn, TOK(0, K_ACCEPT), &c);
+    if (rc == ASOK_EWAIT) {
+      waits[K_ACCEPT]++;
+      return;
+    }
     CHECK_EQ(rc, 0);
     CHECK(nsrv < NCLIENTS);
     srv[nsrv].s = c;
+    small_buffers(c);
     srv_recv(nsrv++);
   }
 }
@@ -107,7 +126,10 @@ static void cli_finish(int i) {
 static void cli_send(int i) {
   size_t sent;
   int rc = asok_send(cli[i].s, cli[i].msg, cli[i].len, TOK(i, K_CSEND), &sent);
-  if (rc == ASOK_EWAIT) return;
+  if (rc == ASOK_EWAIT) {
+    waits[K_CSEND]++;
+    return;
+  }
   CHECK_EQ(rc, 0);
   CHECK_EQ(sent, cli[i].len);
   cli[i].sent = 1;
@@ -121,6 +143,7 @@ static void cli_recv(int i) {
   int rc = asok_receive(cli[i].s, ASOK_COUNT, cli[i].len, TOK(i, K_CRECV), &data, &n);
   if (rc == ASOK_EWAIT) {
     CHECK_EQ(n, 0);
+    waits[K_CRECV]++;
     return;
   }
   CHECK_EQ(rc, 0);
@@ -133,7 +156,10 @@ static void cli_recv(int i) {
 /* cli_connect completes the connection, then sends and receives at once. */
 static void cli_connect(int i) {
   int rc = asok_connect(cli[i].s, "127.0.0.1", port, TOK(i, K_CONNECT));
-  if (rc == ASOK_EWAIT) return;
+  if (rc == ASOK_EWAIT) {
+    waits[K_CONNECT]++;
+    return;
+  }
   CHECK_EQ(rc, 0);
   cli_send(i);
   cli_recv(i);
@@ -185,6 +211,7 @@ int main(void) {
       cli[i].msg[k] = (char)((k * 31 + i * 7) ^ (k >> 9));
     total += cli[i].len;
     CHECK_EQ(asok_tcp_new(loop, 4, &cli[i].s), 0);
+    if (i % 2 == 0) small_buffers(cli[i].s);
     cli_connect(i);
   }
 
@@ -207,6 +234,12 @@ int main(void) {
     free(cli[i].msg);
     free(srv[i].pend);
   }
-  printf("echoed %zu bytes over %d connections\n", total, NCLIENTS);
+  printf("echoed %zu bytes over %d connections; EWAIT: accept %d connect %d "
+         "send %d/%d receive %d/%d (client/server)\n", total, NCLIENTS,
+         waits[K_ACCEPT], waits[K_CONNECT], waits[K_CSEND], waits[K_SSEND],
+         waits[K_CRECV], waits[K_SRECV]);
+  fflush(stdout);
+  CHECK(waits[K_ACCEPT] > 0 && waits[K_CRECV] > 0 && waits[K_SRECV] > 0);
+  CHECK(waits[K_CSEND] > 0 && waits[K_SSEND] > 0);
   return 0;
 }
