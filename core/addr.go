@@ -110,6 +110,9 @@ func (s *Socket) Connect(ip string, port int, tok Token) error {
 	}
 	w, start, err := s.begin(&s.wq, tok)
 	if err != nil {
+		if w != nil { // expired head; the kernel connect goes on
+			s.done(&s.wq, w)
+		}
 		return err
 	}
 	if !s.connecting {
@@ -148,6 +151,9 @@ func (s *Socket) Connect(ip string, port int, tok Token) error {
 func (s *Socket) Accept(tok Token) (*Socket, error) {
 	w, start, err := s.begin(&s.rq, tok)
 	if err != nil {
+		if w != nil { // expired head
+			s.done(&s.rq, w)
+		}
 		return nil, err
 	}
 	for {

@@ -142,3 +142,13 @@ func isErrno(err error, e unix.Errno) bool {
 	var got unix.Errno
 	return errors.As(err, &got) && got == e
 }
+
+// readFd reads once from a raw fd.
+func readFd(t testing.TB, fd int, buf []byte) int {
+	t.Helper()
+	n, err := unix.Read(fd, buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -11,8 +11,9 @@ import "time"
 // begin starts or resumes an operation of tok on queue q. It returns the
 // waiter of tok (nil if tok has none), the operation's start time, and a
 // non-nil error when the call must return now without doing I/O: ErrClosed,
-// ErrBusy, ErrTimeout (token 0 behind others, or an expired waiter that
-// never got its turn) or ErrWait (parked behind the head).
+// ErrBusy, ErrTimeout (token 0 behind others, or an expired waiter) or
+// ErrWait (parked behind the head). ErrTimeout with a non-nil waiter is an
+// expired head: the caller returns its partial result and calls done.
 func (s *Socket) begin(q *queue, tok Token) (*waiter, time.Duration, error) {
 	l := s.l
 	now := l.now()
@@ -29,6 +30,8 @@ func (s *Socket) begin(q *queue, tok Token) (*waiter, time.Duration, error) {
 		switch {
 		case w.q != q:
 			return nil, now, ErrBusy
+		case q.head == w && w.expired:
+			return w, w.start, ErrTimeout
 		case q.head == w:
 			return w, w.start, nil
 		case w.expired:

@@ -130,14 +130,10 @@ func (b *rxbuf) unread(e *rxEngine, p []byte) {
 // buffer or b: valid until the next call on the loop.
 func (e *rxEngine) receive(rd rawReader, b *rxbuf, p Pattern, n int) ([]byte, error) {
 	for {
-		data := b.data()
-		if end, skip, ok, sc := matchEnd(p, n, data, b.scan); ok {
-			res := result(p, data[:end])
-			b.consume(e, end+skip)
+		if res, ok := e.buffered(b, p, n); ok {
 			return res, nil
-		} else {
-			b.scan = sc
 		}
+		data := b.data()
 		k, err := rd.readRaw(e.scratch)
 		if err == errAgain {
 			return nil, errAgain
@@ -168,6 +164,19 @@ func (e *rxEngine) receive(rd rawReader, b *rxbuf, p Pattern, n int) ([]byte, er
 	}
 }
 
+// buffered completes pattern p from the buffered data alone, if it can.
+func (e *rxEngine) buffered(b *rxbuf, p Pattern, n int) ([]byte, bool) {
+	data := b.data()
+	end, skip, ok, sc := matchEnd(p, n, data, b.scan)
+	if !ok {
+		b.scan = sc
+		return nil, false
+	}
+	res := result(p, data[:end])
+	b.consume(e, end+skip)
+	return res, true
+}
+
 // partial consumes and returns everything buffered as pattern p's partial
 // result (on timeout or error).
 func (e *rxEngine) partial(b *rxbuf, p Pattern) []byte {
@@ -195,14 +204,27 @@ func (s *Socket) readRaw(p []byte) (int, error) {
 // Receive reads one LuaSocket pattern from s (buffer.c semantics): see
 // PatLine, PatAll, PatCount. On ErrTimeout, ErrClosed or a system error the
 // partial result is returned and consumed; on ErrWait nothing is consumed.
-// The result is valid until the next call on the same loop.
+// A parked call whose deadline passed returns, at its next call, ErrTimeout
+// with the partial result it had buffered, without reading more (unless the
+// buffered data completes the pattern). The result is valid until the next
+// call on the same loop.
 func (s *Socket) Receive(p Pattern, n int, tok Token) ([]byte, error) {
 	if !validPattern(p, n) {
 		return nil, ErrInvalid
 	}
 	w, start, err := s.begin(&s.rq, tok)
 	if err != nil {
-		return nil, err
+		if w == nil {
+			return nil, err
+		}
+		res, ok := s.l.rx.buffered(&s.rb, p, n) // expired: no more reads
+		if ok {
+			err = nil
+		} else {
+			res = s.l.rx.partial(&s.rb, p)
+		}
+		s.done(&s.rq, w)
+		return res, err
 	}
 	res, err := s.l.rx.receive(s, &s.rb, p, n)
 	if err == errAgain {

@@ -10,12 +10,15 @@ import "golang.org/x/sys/unix"
 // whole, in FIFO order (atomic I/O).
 func (s *Socket) Send(data []byte, tok Token) (int, error) {
 	w, start, err := s.begin(&s.wq, tok)
-	if err != nil {
-		return 0, err
-	}
 	sent := 0
 	if w != nil {
 		sent = w.progress
+	}
+	if err != nil {
+		if w != nil { // expired head
+			s.done(&s.wq, w)
+		}
+		return sent, err
 	}
 	if sent > len(data) { // not the data of the first call
 		s.done(&s.wq, w)

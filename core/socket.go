@@ -200,6 +200,9 @@ func (s *Socket) Wait(dir int, tok Token) error {
 	}
 	w, start, err := s.begin(q, tok)
 	if err != nil {
+		if w != nil { // expired head
+			s.done(q, w)
+		}
 		return err
 	}
 	if !s.pollReady(dir) {

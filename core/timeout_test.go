@@ -286,3 +286,41 @@ func TestCancelHeadPassesTurn(t *testing.T) {
 		t.Fatalf("got %q %v", line, err)
 	}
 }
+
+// TestExpiredHeadNoMoreIO checks that a retry after expiry returns
+// ErrTimeout with what it had, without reading or sending more: data that
+// arrived meanwhile stays for the next call.
+func TestExpiredHeadNoMoreIO(t *testing.T) {
+	l, clk := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	s.SetTimeout(time.Second, -1)
+	peerWrite(t, peer, "ab")
+	if _, err := s.Receive(PatCount, 4, 1); err != ErrWait {
+		t.Fatal(err)
+	}
+	clk.t += time.Second
+	peerWrite(t, peer, "cd")
+	waitFor(t, l, 1)
+	if res, err := s.Receive(PatCount, 4, 1); err != ErrTimeout || string(res) != "ab" {
+		t.Fatalf("expired: %q %v", res, err)
+	}
+	if res, err := s.Receive(PatCount, 2, 0); err != nil || string(res) != "cd" {
+		t.Fatalf("next call: %q %v", res, err)
+	}
+
+	big := bytes.Repeat([]byte("z"), 8<<20)
+	n1, err := s.Send(big, 2)
+	if err != ErrWait || n1 == 0 {
+		t.Fatalf("send: %d %v", n1, err)
+	}
+	clk.t += time.Second
+	waitFor(t, l, 2)
+	buf := make([]byte, 1<<16)
+	readFd(t, peer, buf) // room again, but the op has expired
+	if n2, err := s.Send(big, 2); err != ErrTimeout || n2 != n1 {
+		t.Fatalf("expired send: %d %v, want %d", n2, err, n1)
+	}
+	if len(l.byTok) != 0 {
+		t.Fatal("waiters left")
+	}
+}
