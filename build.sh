@@ -9,6 +9,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
 ROOT=$PWD
+SELF=$ROOT/$(basename "${BASH_SOURCE[0]}")
 BUILD=$ROOT/build
 PACKAGES=(cmake gcc make pkg-config lua5.1 lua5.2 lua5.3 lua5.4 luajit
   liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev
@@ -17,9 +18,14 @@ PACKAGES=(cmake gcc make pkg-config lua5.1 lua5.2 lua5.3 lua5.4 luajit
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
 
+# usage prints the commands; exit status $1 (2 = bad usage, to stderr).
 usage() {
-  sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
-  exit 2
+  if [ "${1:-2}" -eq 0 ]; then
+    sed -n '2,7p' "$SELF" | sed 's/^# \{0,1\}//'
+  else
+    sed -n '2,7p' "$SELF" | sed 's/^# \{0,1\}//' >&2
+  fi
+  exit "${1:-2}"
 }
 
 # find_go puts go on PATH (falling back to /usr/local/go/bin).
@@ -123,6 +129,6 @@ case ${1:-build} in
   test) run_tests ;;
   demo) demo ;;
   clean) say "rm -rf build/"; rm -rf "$BUILD" ;;
-  -h | --help | help) usage ;;
+  -h | --help | help) usage 0 ;;
   *) echo "build.sh: unknown command: $1" >&2; usage ;;
 esac
