@@ -16,16 +16,24 @@ local receive, send, wait, close = C.receive, C.send, C.wait, C.close
 local settimeout, gettimeout, buffered = C.settimeout, C.gettimeout, C.buffered
 local newsock, fdof, unread, now = C.newsock, C.fd, C.unread, C.now
 local getstats, setstats = C.getstats, C.setstats
-local cselect, csleep, classmeta = C.select, C.sleep, C.meta
+local cselect, csleep, classmeta, cancel = C.select, C.sleep, C.meta, C.cancel
 
 local type, error, tostring, tonumber = type, error, tostring, tonumber
 local getmetatable, setmetatable, rawget, next = getmetatable, setmetatable, rawget, next
 local running, yield, resume = coroutine.running, coroutine.yield, coroutine.resume
+local create, status = coroutine.create, coroutine.status
 local isyieldable = coroutine.isyieldable -- nil on 5.1 and 5.2
+local unpack = table.unpack or unpack
+local select, pcall, xpcall = select, pcall, xpcall
+local traceback = debug and debug.traceback
 
 local M = { _VERSION = "asok 0.1.0" }
 
 local handles = setmetatable({}, { __mode = "k" }) -- LuaSocket object -> asok.sock
+local probes = setmetatable({}, { __mode = "k" })  -- object watched by select only -> asok.sock
+local parents = setmetatable({}, { __mode = "k" }) -- asok.xpcall helper coroutine -> its driver
+local MAIN = {}     -- parents[] value: the driver cannot yield (main thread)
+local errorhandler  -- asok.seterrorhandler's function, nil: write to stderr
 local waiting = {}  -- token -> coroutine parked on it
 local blocking = {} -- token -> true while a blocked caller waits, false once delivered
 local classes = {}  -- LuaSocket metatable -> class name
@@ -58,11 +66,33 @@ local function newtoken()
   return t
 end
 
--- report prints a coroutine's error with its traceback to stderr.
+-- report hands a failed coroutine's error, with its traceback, to the
+-- error handler (asok.seterrorhandler) or writes it to stderr. A failing
+-- handler is reported to stderr too: asok.select never stops for it.
 local function report(co, err)
   local msg = tostring(err)
-  if debug and debug.traceback then msg = debug.traceback(co, msg) end
+  if traceback then msg = traceback(co, msg) end
+  if errorhandler then
+    local ok, herr = pcall(errorhandler, msg, co, err)
+    if ok then return end
+    msg = msg .. "\n(and the asok error handler failed: " .. tostring(herr) .. ")"
+  end
   if io and io.stderr then io.stderr:write("asok: error in coroutine: ", msg, "\n") end
+end
+
+-- wake resumes co with the given values and reports an error it raises.
+local function wake(co, ...)
+  local ok, err = resume(co, ...)
+  if not ok then report(co, err) end
+end
+
+-- wakeentry resumes what waits on a delivered token: a coroutine, or a
+-- select group (marked fired; its coroutine, if any, resumed once).
+local function wakeentry(w)
+  if type(w) == "thread" then return wake(w) end
+  w.fired = true
+  local co = w.co
+  if co then w.co = nil; wake(co) end
 end
 
 -- step runs one asok_select pass (timeout in seconds, negative: no limit)
@@ -78,11 +108,10 @@ local function step(timeout)
   end
   for i = 1, n do
     local t = buf[i]
-    local co = waiting[t]
-    if co then
+    local w = waiting[t]
+    if w then
       waiting[t] = nil
-      local ok, e = resume(co)
-      if not ok then report(co, e) end
+      wakeentry(w)
     elseif blocking[t] then
       blocking[t] = false
     end
@@ -90,14 +119,36 @@ local function step(timeout)
   depth = depth - 1
 end
 
+-- rootof returns the coroutine asok.select must resume to continue co:
+-- co itself, or the outermost driver of the asok.xpcall helper coroutines
+-- co runs in (Lua 5.1), or nil if that chain ends in a thread that cannot
+-- yield (then the caller blocks instead).
+local function rootof(co)
+  local p = parents[co]
+  while p do
+    if p == MAIN then return nil end
+    co = p
+    p = parents[co]
+  end
+  return co
+end
+
+-- yieldable returns the coroutine to park on tok's behalf, or nil if the
+-- running code cannot yield (main thread, non-yieldable C boundary).
+local function yieldable()
+  local co, ismain = running()
+  if co and not ismain and (isyieldable == nil or isyieldable()) then return rootof(co) end
+  return nil
+end
+
 -- park waits until tok is handed back: it yields WAIT in a yieldable
 -- coroutine, else it runs the reactor until tok comes back (blocking call).
 local function park(tok)
-  local co, ismain = running()
-  if co and not ismain and (isyieldable == nil or isyieldable()) then
-    waiting[tok] = co
+  local root = yieldable()
+  if root then
+    waiting[tok] = root
     yield(WAIT)
-    if waiting[tok] == co then waiting[tok] = nil end -- resumed by someone else
+    if waiting[tok] == root then waiting[tok] = nil end -- resumed by someone else
   else
     blocking[tok] = true
     while blocking[tok] do step(-1) end
@@ -128,16 +179,18 @@ local function patch(mt)
   local rawclose = type(idx) == "table" and rawget(idx, "close")
   if type(rawclose) == "function" then
     idx.close = function(raw, ...)
-      local h = handles[raw]
+      local h, p = handles[raw], probes[raw]
       if h then close(h) end
+      if p then close(p) end
       return rawclose(raw, ...)
     end
   end
   local gc = rawget(mt, "__gc")
   if type(gc) == "function" then
     mt.__gc = function(raw)
-      local h = handles[raw]
+      local h, p = handles[raw], probes[raw]
       if h then close(h) end
+      if p then close(p) end
       return gc(raw)
     end
   end
@@ -149,7 +202,10 @@ local function register(raw)
   for i = 1, #CLASSNAMES do patch(classmeta(CLASSNAMES[i])) end
   patch(getmetatable(raw))
   raw:settimeout(0)
-  local h, err = newsock(loop, raw:getfd())
+  local h, err = probes[raw], nil
+  probes[raw] = nil -- asok.select's watcher becomes the full handle
+  if h and fdof(h) ~= raw:getfd() then close(h); h = nil end
+  if not h then h, err = newsock(loop, raw:getfd()) end
   if not h then return nil, err end
   handles[raw] = h
   if STREAM[classof(raw)] then setstats(h, raw:getstats()) end -- before the drain
@@ -305,20 +361,231 @@ function M.sleep(seconds)
   park(tok)
 end
 
---- asok.select(nil, nil, timeout): resumes waiting coroutines until timeout
--- seconds have passed (nil or negative: until no coroutine waits).
--- Returns nil, 'timeout', as the original.
+--- asok.spawn(f, ...): creates a coroutine running f(...), starts it at
+-- once and returns it. An error it raises goes to the error handler.
+function M.spawn(...)
+  local f = ...
+  if type(f) ~= "function" then
+    argerror(1, "spawn", "function expected, got " .. (select("#", ...) == 0 and "no value" or type(f)), 2)
+  end
+  local co = create(f)
+  wake(co, select(2, ...))
+  return co
+end
+
+--- asok.seterrorhandler(f): f(msg_with_traceback, co, err) receives the
+-- errors of coroutines resumed by asok; nil restores the default (stderr).
+function M.seterrorhandler(...)
+  local f = ...
+  if f ~= nil and type(f) ~= "function" then
+    argerror(1, "seterrorhandler", "function or nil expected, got " .. type(f), 2)
+  elseif f == nil and select("#", ...) == 0 then
+    argerror(1, "seterrorhandler", "function or nil expected, got no value", 2)
+  end
+  errorhandler = f
+end
+
+-- identity is xpcall's default error handler: the error as it is (pcall).
+local function identity(e) return e end
+
+-- nativexpcall says whether xpcall takes arguments and lets its function
+-- yield (Lua 5.2+, LuaJIT): then asok.xpcall is xpcall.
+local nativexpcall = false
+do
+  local co = create(function(a) return xpcall(function(b) yield(b); return b end, identity, a) end)
+  local ok, v = resume(co, 7)
+  if ok and v == 7 and status(co) == "suspended" then
+    local ok2, r1, r2 = resume(co)
+    nativexpcall = ok2 and r1 == true and r2 == 7
+  end
+end
+
+-- pack2 returns its arguments as a table with their count in n.
+local function pack2(...) return { n = select("#", ...), ... } end
+
+-- helpercall runs f(...) in a helper coroutine (Lua 5.1's yield-safe
+-- pcall): its yields, asok's WAIT included, pass through the running
+-- coroutine to whoever resumes it, and resumes pass back down (park
+-- resumes the root of the parents chain). Returns a pack: false, err, co
+-- or true, results.
+local function helpercall(f, ...)
+  local body = f
+  if type(f) ~= "function" then body = function(...) return f(...) end end
+  local I = create(body)
+  local co, ismain = running()
+  local driver = (co and not ismain) and co or MAIN
+  parents[I] = driver
+  local r = pack2(resume(I, ...))
+  while r[1] and status(I) == "suspended" do
+    if driver == MAIN then
+      r = { n = 2, false, "attempt to yield from outside a coroutine" }
+      break
+    end
+    r = pack2(resume(I, yield(unpack(r, 2, r.n))))
+  end
+  parents[I] = nil
+  r.co = I
+  return r
+end
+
+--- asok.xpcall(f, err, ...): xpcall with pcall's arguments, in which f
+-- may wait in asok functions on every Lua version; err nil: the error as
+-- it is (like pcall).
+function M.xpcall(f, err, ...)
+  if err == nil then err = identity
+  elseif type(err) ~= "function" then
+    argerror(2, "xpcall", "function or nil expected, got " .. type(err), 2)
+  end
+  if nativexpcall then
+    local r = pack2(xpcall(f, err, ...))
+    return unpack(r, 1, r.n)
+  end
+  local r = helpercall(f, ...)
+  if r[1] then return unpack(r, 1, r.n) end
+  if err == identity then return false, r[2] end
+  if err == traceback then return false, traceback(r.co, r[2]) end -- at the error
+  local h = helpercall(err, r[2])
+  if h[1] then return false, h[2] end
+  return false, "error in error handling"
+end
+
+-- watcher returns the asok handle asok.select watches obj (a LuaSocket
+-- object, a wrapper or anything with getfd/dirty methods) with, whether it
+-- holds buffered data (LuaSocket's dirty()), and its fd; nil for an object
+-- without a valid fd (LuaSocket's select skips those). An object asok does
+-- not handle yet gets a watcher only: its LuaSocket timeout and buffer are
+-- left alone.
+local function watcher(obj, argn)
+  local raw = obj
+  if getmetatable(obj) == Wrapper then raw = rawget(obj, RAW) end
+  local t = type(raw)
+  if t ~= "userdata" and t ~= "table" then
+    argerror(argn, "select", "socket expected in set, got " .. t, 5)
+  end
+  if type(raw.getfd) ~= "function" then return nil end
+  local fd = tonumber(raw:getfd())
+  if not fd or fd < 0 then return nil end
+  local h = handles[raw]
+  if h then
+    if fdof(h) ~= fd then h = handle(raw, true) end
+  else
+    h = probes[raw]
+    if h and fdof(h) ~= fd then close(h); h = nil end
+    if not h then
+      local err
+      h, err = newsock(loop, fd)
+      if not h then argerror(argn, "select", "cannot watch " .. tostring(obj) .. ": " .. tostring(err), 5) end
+      probes[raw] = h
+      if classof(raw) then patch(getmetatable(raw)) end
+    end
+  end
+  local dirty = buffered(h)
+  if not dirty and type(raw.dirty) == "function" then dirty = raw:dirty() and true or false end
+  return h, dirty, fd
+end
+
+-- collect appends one entry per watchable object of set (argument argn)
+-- to list; dir is "r" or "w".
+local function collect(set, argn, dir, list)
+  if set == nil then return end
+  if type(set) ~= "table" then argerror(argn, "select", "table expected, got " .. type(set), 4) end
+  local i = 1
+  while true do
+    local obj = set[i]
+    if obj == nil then break end
+    local h, dirty, fd = watcher(obj, argn)
+    if h then list[#list + 1] = { obj = obj, h = h, dirty = dirty, fd = fd, dir = dir, tok = newtoken() } end
+    i = i + 1
+  end
+end
+
+-- arm asks asok whether entry e is ready now (true) or parks its token.
+local function arm(e)
+  local ok = wait(e.h, e.dir, e.tok)
+  e.parked = ok == WAIT
+  e.ready = ok == true
+  return e.ready
+end
+
+-- readylist returns LuaSocket's result table for entries of list that are
+-- ready, after out's first n (dirty) objects: by ascending fd, one object per
+-- fd (the last one given), plus the object -> index part (make_assoc).
+local function readylist(list, out, n)
+  local byfd, fds = {}, {}
+  for i = 1, #list do
+    local e = list[i]
+    if e.ready then
+      if not byfd[e.fd] then fds[#fds + 1] = e.fd end
+      byfd[e.fd] = e.obj
+    end
+  end
+  table.sort(fds)
+  for i = 1, #fds do out[n + i] = byfd[fds[i]] end
+  for i = 1, #out do out[out[i]] = i * ONE end
+  return out
+end
+
+-- selectsets is asok.select with socket sets: socket.select's results for
+-- the calling thread while the reactor keeps the other coroutines running.
+local function selectsets(rset, wset, t)
+  local list, rl, wl = {}, {}, {}
+  collect(rset, 1, "r", rl)
+  collect(wset, 2, "w", wl)
+  local rout, ndirty = {}, 0
+  for i = 1, #rl do
+    local e = rl[i]
+    if e.dirty then ndirty = ndirty + 1; rout[ndirty] = e.obj else list[#list + 1] = e end
+  end
+  for i = 1, #wl do list[#list + 1] = wl[i] end
+  local deadline = t and t >= 0 and now() + t or nil
+  local nready = 0
+  for i = 1, #list do if arm(list[i]) then nready = nready + 1 end end
+  while ndirty == 0 and nready == 0 do
+    local g, stok = { fired = false }, nil
+    for i = 1, #list do if list[i].parked then waiting[list[i].tok] = g end end
+    if deadline then
+      stok = newtoken()
+      csleep(loop, deadline - now(), stok)
+      waiting[stok] = g
+    end
+    local root = yieldable()
+    if root then
+      g.co = root
+      yield(WAIT)
+    else
+      while not g.fired do step(-1) end
+    end
+    g.co = nil
+    if stok then waiting[stok] = nil; cancel(loop, stok) end
+    for i = 1, #list do
+      local e = list[i]
+      waiting[e.tok] = nil
+      if e.parked then cancel(loop, e.tok) end
+      if arm(e) then nready = nready + 1 end
+    end
+    if deadline and now() >= deadline then break end
+  end
+  for i = 1, #list do if list[i].parked then cancel(loop, list[i].tok) end end
+  if ndirty == 0 and nready == 0 then return {}, {}, "timeout" end
+  local r = readylist(rl, rout, ndirty)
+  local w = readylist(wl, {}, 0)
+  return r, w
+end
+
+--- asok.select(rset, wset, timeout): with both sets nil, resumes waiting
+-- coroutines until timeout seconds have passed (nil or negative: until no
+-- coroutine waits) and returns nil, 'timeout', as the original. With sets,
+-- returns like socket.select as soon as one of their sockets is ready.
 function M.select(rset, wset, timeout)
-  if rset ~= nil and (type(rset) ~= "table" or next(rset) ~= nil) then
-    argerror(1, "select", "nil expected (socket sets are not supported yet)", 2)
-  end
-  if wset ~= nil and (type(wset) ~= "table" or next(wset) ~= nil) then
-    argerror(2, "select", "nil expected (socket sets are not supported yet)", 2)
-  end
   local t = timeout
   if t ~= nil then
     t = tonumber(t)
     if not t then argerror(3, "select", "number expected, got " .. type(timeout), 2) end
+  end
+  if rset ~= nil or wset ~= nil then
+    local r, w, e = selectsets(rset, wset, t)
+    if e then return r, w, e end
+    return r, w
   end
   if t == nil or t < 0 then
     while next(waiting) ~= nil do step(-1) end
