@@ -115,6 +115,21 @@ func TestHandles(t *testing.T) {
 	}
 }
 
+func TestWithHandle(t *testing.T) {
+	k := register(&loopHandle{})
+	ran := false
+	if !withHandle(k, func(*loopHandle) { ran = true }) || !ran {
+		t.Error("withHandle did not run on a live loop")
+	}
+	if withHandle(k, func(*sockHandle) { t.Error("ran on the wrong type") }) {
+		t.Error("withHandle accepted a wrong-type handle")
+	}
+	release(k)
+	if withHandle(k, func(*loopHandle) { t.Error("ran on a released handle") }) {
+		t.Error("withHandle accepted a released handle")
+	}
+}
+
 func TestQuarantine(t *testing.T) {
 	released := map[unsafe.Pointer]bool{}
 	for i := 0; i < 1000; i++ {

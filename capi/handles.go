@@ -48,6 +48,19 @@ func lookup[T any](key unsafe.Pointer) (T, bool) {
 	return t, ok
 }
 
+// withHandle runs fn on the live T behind key while holding the table's
+// read lock, so a concurrent release (and the free after it) waits for fn
+// to finish. For the calls allowed from any thread (asok_loop_wake).
+func withHandle[T any](key unsafe.Pointer, fn func(T)) bool {
+	handles.mu.RLock()
+	defer handles.mu.RUnlock()
+	t, ok := handles.live[key].(T)
+	if ok {
+		fn(t)
+	}
+	return ok
+}
+
 // release removes key from the live table and quarantines it; the oldest
 // quarantined key is freed. It returns false (and frees nothing) if key is
 // not live, so a double release can never double-free.

@@ -96,11 +96,11 @@ func asokgo_loop_timeout(h unsafe.Pointer, seconds *C.double) (rc C.int) {
 //export asokgo_loop_wake
 func asokgo_loop_wake(h unsafe.Pointer) (rc C.int) {
 	defer recoverTo(&rc)
-	lh, ok := lookup[*loopHandle](h)
-	if !ok {
-		return C.ASOK_EBADHANDLE
-	}
-	return code(lh.loop.Wake())
+	// Any thread: hold the handle table so asok_loop_free cannot close the
+	// eventfd (whose number could then be reused) in the middle of the write.
+	rc = C.ASOK_EBADHANDLE
+	withHandle(h, func(lh *loopHandle) { rc = code(lh.loop.Wake()) })
+	return rc
 }
 
 // asokgo_select implements asok_select.

@@ -1,7 +1,8 @@
 /* test_loopfd.c - nesting an asok loop in a host loop: poll() the
  * asok_loop_fd while a token waits, then asok_select(loop, 0, ...) hands it
  * back; asok_loop_timeout paces timers; asok_loop_wake from another thread
- * wakes a blocked asok_select and a host poll(). */
+ * wakes a blocked asok_select and a host poll(), and may race with
+ * asok_loop_free. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
@@ -119,6 +120,42 @@ static void test_wake(asok_loop *loop, int efd) {
   CHECK_EQ(pthread_join(th, NULL), 0);
 }
 
+static asok_loop *volatile shared_loop; /* the loop wake_spammer targets */
+static volatile int spamming;
+
+/* wake_spammer wakes whatever loop is current, as fast as it can. */
+static void *wake_spammer(void *arg) {
+  int rc;
+  (void)arg;
+  while (spamming) {
+    rc = asok_loop_wake(shared_loop);
+    CHECK(rc == 0 || rc == ASOK_EBADHANDLE);
+  }
+  return NULL;
+}
+
+/* test_wake_vs_free: wakes from another thread racing with loops being
+ * freed and created answer 0 or ASOK_EBADHANDLE, never crash. */
+static void test_wake_vs_free(void) {
+  pthread_t th;
+  asok_loop *l;
+  asok_token tok;
+  int i;
+  CHECK_EQ(asok_loop_new(&l), 0);
+  shared_loop = l;
+  spamming = 1;
+  CHECK_EQ(pthread_create(&th, NULL, wake_spammer, NULL), 0);
+  for (i = 0; i < 300; i++) {
+    CHECK(asok_select(l, 0, &tok, 1) >= 0);
+    CHECK_EQ(asok_loop_free(l), 0);
+    CHECK_EQ(asok_loop_new(&l), 0);
+    shared_loop = l;
+  }
+  spamming = 0;
+  CHECK_EQ(pthread_join(th, NULL), 0);
+  CHECK_EQ(asok_loop_free(l), 0);
+}
+
 int main(void) {
   asok_loop *loop;
   int efd = -1;
@@ -131,6 +168,7 @@ int main(void) {
   test_wake(loop, efd);
   CHECK_EQ(asok_loop_free(loop), 0);
   CHECK_EQ(asok_loop_wake(loop), ASOK_EBADHANDLE);
+  test_wake_vs_free();
   CHECK_EQ(asok_debug_handles(), 0);
   printf("loopfd ok\n");
   return 0;
