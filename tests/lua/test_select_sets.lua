@@ -1,0 +1,145 @@
+-- test_select_sets.lua: asok.select(rset, wset, timeout) returns what
+-- socket.select returns (array + object->index parts, timeout shape), early,
+-- while coroutines keep running; buffered data counts as readable; 2,000
+-- sockets (fds past FD_SETSIZE) with a few made ready give the exact sets.
+local T = dofile("asoktest.lua")
+local asok = require "asok"
+local socket = require "socket"
+
+-- raises checks that f(...) raises an error containing text.
+local function raises(text, f, ...)
+  local ok, err = pcall(f, ...)
+  T.check(not ok and tostring(err):find(text, 1, true), "want error", text, "got", err)
+end
+
+-- sameset checks a result table: array part equal to want (same objects in
+-- order), each object mapped to its index (number subtype as LuaSocket's),
+-- nothing else.
+local function sameset(got, want, ref, what)
+  T.eq(type(got), "table", what .. " is a table")
+  if type(got) ~= "table" then return end
+  local n = 0
+  for _ in pairs(got) do n = n + 1 end
+  T.eq(n, 2 * #want, what .. " entries")
+  for i, obj in ipairs(want) do
+    T.eq(got[i], obj, what .. " [" .. i .. "]")
+    T.eq(T.show(got[obj]), T.show(ref and ref[obj] or i * 1.0), what .. " index of " .. i)
+  end
+end
+
+-- pairs made by one listener
+local server, port = T.listener(4096)
+-- makepairs returns n (accepted, client) LuaSocket pairs.
+local function makepairs(n)
+  local acc, cli = {}, {}
+  for i = 1, n do
+    cli[i] = assert(socket.connect("127.0.0.1", port))
+    acc[i] = assert(server:accept())
+  end
+  return acc, cli
+end
+
+-- shapes against LuaSocket's own select, on low fds
+do
+  local acc, cli = makepairs(4)
+  cli[3]:send("x\n"); cli[1]:send("y\n")
+  socket.sleep(0.05)
+  local want = T.pack(socket.select({ acc[4], acc[3], acc[2], acc[1] }, { cli[2] }, 1))
+  local got = T.pack(asok.select({ acc[4], acc[3], acc[2], acc[1] }, { cli[2] }, 1))
+  T.eq(got.n, want.n, "result count as socket.select")
+  T.eq(#got[1], 2, "two readable")
+  local ref = want[1]
+  sameset(got[1], ref, ref, "readable vs socket.select")
+  sameset(got[2], want[2], want[2], "writable vs socket.select")
+  local wt = T.pack(socket.select({ acc[2] }, nil, 0))
+  local gt = T.pack(asok.select({ acc[2] }, nil, 0))
+  T.eq(gt.n, wt.n, "timeout result count")
+  T.eq(gt[3], "timeout", "timeout string")
+  sameset(gt[1], {}, nil, "timeout readable")
+  sameset(gt[2], {}, nil, "timeout writable")
+  -- LuaSocket state left alone: timeout and buffer of a raw object
+  T.same(T.pack(acc[3]:gettimeout()), T.pack(socket.tcp():gettimeout()), "timeout untouched")
+  T.eq(acc[3]:receive("*l"), "x", "raw receive after select")
+  -- LuaSocket's own buffer (dirty) counts as readable at once
+  cli[2]:send("a\nb\n")
+  socket.sleep(0.05)
+  T.eq(acc[2]:receive("*l"), "a", "first line via LuaSocket")
+  T.check(acc[2]:dirty(), "LuaSocket buffered the rest")
+  local r, w = asok.select({ acc[4], acc[2] }, nil, 5)
+  sameset(r, { acc[2] }, nil, "dirty raw socket readable")
+  sameset(w, {}, nil, "no writable")
+  T.eq(acc[2]:receive("*l"), "b", "buffered line still there")
+  -- a wrapper with data buffered by asok
+  local wr = asok.wrap(acc[4])
+  cli[4]:send("c\nd\n")
+  T.eq(wr:receive("*l"), "c", "wrapper receive")
+  r = asok.select({ wr }, nil, 5)
+  sameset(r, { wr }, nil, "wrapper with asok-buffered data")
+  -- a peer hang-up is readable; a closed socket is skipped
+  cli[1]:close()
+  acc[3]:close()
+  r = asok.select({ acc[3], acc[1] }, nil, 5)
+  sameset(r, { acc[1] }, nil, "hang-up readable, closed skipped")
+end
+
+-- 2,000 pairs: fds beyond 1024, a few made ready
+local N = 2000
+local acc, cli = makepairs(N)
+T.check(acc[N]:getfd() > 1024, "fds beyond FD_SETSIZE:", acc[N]:getfd())
+local rset = {}
+for i = 1, N do rset[i] = i % 2 == 0 and asok.wrap(acc[i]) or acc[i] end
+local got = T.pack(asok.select(rset, nil, 0))
+T.eq(got.n, 3, "nothing ready: three results")
+T.eq(got[3], "timeout", "nothing ready: timeout")
+
+local chosen = { 1999, 7, 1500, 42 }
+for _, i in ipairs(chosen) do cli[i]:send("x\n") end
+-- expected: by ascending fd
+local want = { rset[7], rset[42], rset[1500], rset[1999] }
+table.sort(want, function(x, y) return x:getfd() < y:getfd() end)
+local waited = T.pack(asok.select(rset, nil, 5))
+T.eq(waited.n, 2, "ready: two results")
+sameset(waited[1], want, nil, "readable among 2,000")
+sameset(waited[2], {}, nil, "no writable among 2,000")
+for _, i in ipairs(chosen) do T.eq(asok.receive(rset[i], "*l"), "x", "drain " .. i) end
+
+-- early return while other coroutines run; writable set
+local ticks = 0
+asok.spawn(function() while ticks < 1000 do asok.sleep(0.002); ticks = ticks + 1 end end)
+asok.spawn(function() asok.sleep(0.1); asok.send(cli[1234], "late\n") end)
+local t0 = socket.gettime()
+local r, w, e = asok.select(rset, { cli[77] }, 10)
+T.eq(e, nil, "no timeout")
+sameset(r, {}, nil, "writable first: nothing readable yet")
+sameset(w, { cli[77] }, nil, "writable client")
+r, w, e = asok.select(rset, nil, 10)
+T.check(socket.gettime() - t0 < 5, "returned early")
+T.check(ticks >= 5, "coroutines ran during select:", ticks)
+sameset(r, { rset[1234] }, nil, "late sender readable")
+T.eq(asok.receive(rset[1234], "*l"), "late", "late line")
+
+-- timeout with sets: nothing ready, coroutines still run
+local before = ticks
+t0 = socket.gettime()
+got = T.pack(asok.select(rset, nil, 0.1))
+T.check(socket.gettime() - t0 >= 0.09, "waited for the timeout")
+T.eq(got[3], "timeout", "timeout over 2,000")
+T.check(ticks > before, "ticks during timeout")
+ticks = 1000
+
+-- inside a coroutine: yields until ready
+local inco
+asok.spawn(function() inco = T.pack(asok.select({ rset[500], rset[501] }, nil, 5)) end)
+T.eq(inco, nil, "coroutine select waits")
+cli[501]:send("z\n")
+T.check(T.run(function() return inco end, 5), "coroutine select returned")
+sameset(inco and inco[1], { rset[501] }, nil, "coroutine select result")
+
+-- arguments
+raises("bad argument #1 to 'select' (table expected, got number)", asok.select, 42)
+raises("bad argument #2 to 'select' (table expected, got boolean)", asok.select, {}, true)
+raises("bad argument #1 to 'select' (socket expected in set, got number)", asok.select, { 1 }, nil, 0)
+raises("bad argument #3 to 'select' (number expected, got string)", asok.select, {}, nil, "x")
+for i = 1, N do cli[i]:close(); asok.close(rset[i]) end
+server:close()
+T.done("test_select_sets")
