@@ -208,11 +208,15 @@ local function register(raw)
   if not h then h, err = newsock(loop, raw:getfd()) end
   if not h then return nil, err end
   handles[raw] = h
-  if STREAM[classof(raw)] then setstats(h, raw:getstats()) end -- before the drain
   if raw.dirty and raw:dirty() then
     local data, _, partial = raw:receive("*a")
     data = data or partial
-    if data and #data > 0 then unread(h, data) end
+    if data and #data > 0 then
+      unread(h, data)
+      -- LuaSocket counted these bytes; asok counts them when it hands them out
+      local r, s, age = raw:getstats()
+      raw:setstats(r - #data, s, age)
+    end
   end
   return h
 end
@@ -790,16 +794,25 @@ function methods.gettimeout(self)
   return gettimeout(handles[raw] or handle(raw))
 end
 
---- wrapper:getstats(): received, sent, age, counting asok's traffic.
+--- wrapper:getstats(): received, sent, age: every byte through the socket,
+--- whether asok or LuaSocket itself moved it (LuaSocket's counters + asok's).
 function methods.getstats(self)
   local raw = checkraw(self, "getstats")
-  return getstats(handles[raw] or handle(raw))
+  local h = handles[raw] or handle(raw)
+  local r, s, age = raw:getstats()
+  local ar, as = getstats(h)
+  return r + ar, s + as, age
 end
 
---- wrapper:setstats(received, sent, age): LuaSocket's setstats, asok side.
+--- wrapper:setstats(received, sent, age): LuaSocket's setstats; asok's own
+--- counters restart from 0 so that getstats reports exactly these values.
 function methods.setstats(self, received, sent, age)
   local raw = checkraw(self, "setstats")
-  local one = setstats(handles[raw] or handle(raw), received, sent, age)
+  local h = handles[raw] or handle(raw)
+  local r, s = raw:getstats()
+  local ar, as = getstats(h)
+  local one = raw:setstats(received or r + ar, sent or s + as, age)
+  setstats(h, 0, 0)
   return one
 end
 

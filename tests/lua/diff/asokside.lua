@@ -50,7 +50,7 @@ end
 
 -- run_one opens s, runs it in style through asok, closes; fills recs.
 local function run_one(asok, s, style, env, recs, inco)
-  local sok = H.open(s, env)
+  local sok = H.open(s, env, inco and asok.connect or nil)
   local obj = sok
   if style == "wrap" then obj = asok.wrap(sok) end
   H.run(s, obj, api(asok, style, inco), env, recs)

@@ -150,12 +150,16 @@ end
 
 -- open connects a raw LuaSocket object for scenario s and announces it to
 -- the peer (setup, not compared). env holds the peer's ports and path.
-function H.open(s, env)
+-- connect defaults to LuaSocket's blocking connect (the reference side);
+-- the asok side passes asok.connect so that opening a connection never
+-- blocks the reactor the other scenarios run on.
+function H.open(s, env, connect)
+  connect = connect or function(c, ...) return c:connect(...) end
   local proto = s.proto or "tcp"
   local c
-  if proto == "tcp" then c = assert(socket.connect("127.0.0.1", env.tcp4))
+  if proto == "tcp" then c = assert(socket.tcp()); assert(connect(c, "127.0.0.1", env.tcp4))
   elseif proto == "tcp6" then
-    c = assert(socket.tcp6()); assert(c:connect("::1", env.tcp6))
+    c = assert(socket.tcp6()); assert(connect(c, "::1", env.tcp6))
   elseif proto == "unix" then
     local unix = require("socket.unix")
     c = assert(unix.stream and unix.stream() or unix()); assert(c:connect(env.unix))

@@ -180,14 +180,16 @@ local function resume(co, t)
   if what == "t" then t.at, t.sock = arg, nil else t.sock, t.at = arg, nil end
 end
 
-local t4 = assert(socket.bind("127.0.0.1", 0))
+-- backlog 1024: hundreds of scenarios connect at once; an overflowing SYN
+-- queue costs a 1 s retransmit, which would stall a whole reactor
+local t4 = assert(socket.bind("127.0.0.1", 0, 1024))
 local t6 = assert(socket.tcp6())
 assert(t6:setoption("ipv6-v6only", true))
 assert(t6:setoption("reuseaddr", true))
-assert(t6:bind("::1", 0)); assert(t6:listen(64))
+assert(t6:bind("::1", 0)); assert(t6:listen(1024))
 os.remove(unixpath)
 local us = assert(unix.stream and unix.stream() or unix())
-assert(us:bind(unixpath)); assert(us:listen(64))
+assert(us:bind(unixpath)); assert(us:listen(1024))
 local u4 = assert(socket.udp())
 assert(u4:setsockname("127.0.0.1", 0))
 local _, p4 = t4:getsockname()

@@ -15,15 +15,18 @@ end
 -- transfer under a 'b' timeout needs a limit far above its duration.
 local pieces = { { "send", "p1" }, { "pause", 400 }, { "send", "p2" }, { "pause", 400 },
   { "send", "p3" }, { "pause", 400 }, { "send", "p4\n" }, { "close" } }
-local late = { { "send", "ab" }, { "pause", 500 }, { "send", "cd\n" }, { "close" } }
+-- the first piece must arrive within the 0.3 s timeout and the second
+-- well after it: margins wider than the reactor's worst lag under the
+-- whole suite (tens of ms while 8 MiB scenarios run)
+local late = { { "send", "ab" }, { "pause", 1000 }, { "send", "cd\n" }, { "close" } }
 S("timeout", "to_line_block", late,
-  { { "settimeout", 0.1 }, { "receive" }, { "settimeout", 2 }, { "receive", "*l", "$P" } },
+  { { "settimeout", 0.3 }, { "receive" }, { "settimeout", 2 }, { "receive", "*l", "$P" } },
   { main = true })
 S("timeout", "to_count_block", late,
-  { { "settimeout", 0.1 }, { "receive", 4 }, { "receive", 4 }, { "settimeout", -1 },
+  { { "settimeout", 0.3 }, { "receive", 4 }, { "receive", 4 }, { "settimeout", -1 },
     { "receive", 3, "$P" }, { "receive", 1 } })
 S("timeout", "to_all_block", late,
-  { { "settimeout", 0.1 }, { "receive", "*a" }, { "settimeout", nil, n = 2 }, { "receive", "*a" } })
+  { { "settimeout", 0.3 }, { "receive", "*a" }, { "settimeout", nil, n = 2 }, { "receive", "*a" } })
 S("timeout", "to_zero", { { "pause", 400 }, { "send", "x\n" }, { "close" } },
   { { "settimeout", 0 }, { "receive" }, { "receive", 5 }, { "receive", "*a" },
     { "settimeout", 3 }, { "receive" } }, { main = true })

@@ -9,7 +9,10 @@ local function S(family, name, proto, peer, client, opt)
   L[#L + 1] = s
 end
 
-local late = { { "send", "ab" }, { "pause", 500 }, { "send", "cd\n" }, { "close" } }
+-- the first piece must arrive within the 0.3 s timeout and the second
+-- well after it: margins wider than the reactor's worst lag under the
+-- whole suite (tens of ms while 8 MiB scenarios run)
+local late = { { "send", "ab" }, { "pause", 1000 }, { "send", "cd\n" }, { "close" } }
 local echo = { { "echo", "*a" }, { "close" } }
 local reset3 = { { "send", "abc" }, { "pause", 300 }, { "reset" } }
 
@@ -19,7 +22,7 @@ S("ipv6", "ipv6_line", "tcp6", { { "send", "v6\r\nline\nx" }, { "close" } },
 S("ipv6", "ipv6_count_all", "tcp6", { { "send", "123456" }, { "close" } },
   { { "receive", 2 }, { "receive", "*a" }, { "receive", 1 } })
 S("ipv6", "ipv6_timeout", "tcp6", late,
-  { { "settimeout", 0.1 }, { "receive" }, { "settimeout", 2 }, { "receive", "*l", "$P" } })
+  { { "settimeout", 0.3 }, { "receive" }, { "settimeout", 2 }, { "receive", "*l", "$P" } })
 S("ipv6", "ipv6_send_echo", "tcp6", echo,
   { { "send", "abcdef", 2, -2 }, { "shutdown", "send" }, { "receive", "*a" } })
 S("ipv6", "ipv6_reset", "tcp6", reset3, { { "receive", "*a" } })
@@ -34,7 +37,7 @@ S("unix", "unix_line", "unix", { { "send", "u1\r\nu2\nu3" }, { "close" } },
 S("unix", "unix_count_all", "unix", { { "send", "123456" }, { "close" } },
   { { "receive", 4 }, { "receive", "*a" }, { "receive", "*a" } })
 S("unix", "unix_timeout", "unix", late,
-  { { "settimeout", 0.1 }, { "receive", 3 }, { "settimeout", 2 }, { "receive", 5, "$P" } })
+  { { "settimeout", 0.3 }, { "receive", 3 }, { "settimeout", 2 }, { "receive", 5, "$P" } })
 S("unix", "unix_send_echo", "unix", echo,
   { { "send", "abcdef", -3 }, { "send", { big = 300000 } }, { "shutdown", "send" }, { "receive", 9 } })
 S("unix", "unix_slow_reader", "unix", { { "slowread", 4194304, 131072, 5 }, { "send", "ok\n" }, { "read", "*a" } },
