@@ -10,7 +10,7 @@ local asok = require "asok"
 local socket = require "socket"
 
 local CLIENTS = tonumber(arg[1]) or 1000
-local LINES = tonumber(arg[2]) or 10
+local LINES = tonumber(arg[2]) or 100
 
 local server = asok.wrap(assert(socket.bind("127.0.0.1", 0, 1024)))
 local _, port = server:getsockname()
@@ -74,8 +74,8 @@ local last = t0
 while stats.done < CLIENTS do
   asok.select(nil, nil, 0.05)
   local now = socket.gettime()
-  if now - last >= 0.5 then
-    print(("  %d/%d clients done, %d round trips"):format(stats.done, CLIENTS, stats.trips))
+  if now - last >= 0.25 then
+    print(("  %5.2f s: %4d/%d clients done, %6d round trips so far"):format(now - t0, stats.done, CLIENTS, stats.trips))
     last = now
   end
   if now - t0 > 120 then io.stderr:write("echo_demo: timed out\n"); break end
