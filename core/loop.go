@@ -41,6 +41,7 @@ type Loop struct {
 	free   []*waiter          // recycled waiters
 	timers timers
 	rx     rxEngine
+	dg     dgramLoop // datagram receive state (udp.go)
 }
 
 // NewLoop creates a loop on the monotonic clock.
@@ -147,9 +148,11 @@ func (l *Loop) Cancel(tok Token) {
 	if l.closed {
 		return
 	}
+	// A delivery still owed for an earlier park of tok (its socket closed)
+	// is dropped too: after Cancel, tok is not delivered at all.
+	l.dropReleased(tok)
 	w := l.byTok[tok]
 	if w == nil {
-		l.dropReleased(tok)
 		return
 	}
 	q := w.q

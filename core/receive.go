@@ -207,10 +207,14 @@ func (s *Socket) readRaw(p []byte) (int, error) {
 // A parked call whose deadline passed returns, at its next call, ErrTimeout
 // with the partial result it had buffered, without reading more (unless the
 // buffered data completes the pattern). The result is valid until the next
-// call on the same loop.
+// call on the same loop. On a datagram socket only PatCount is valid: one
+// datagram truncated to n (see udp.go).
 func (s *Socket) Receive(p Pattern, n int, tok Token) ([]byte, error) {
-	if !validPattern(p, n) {
+	if !validPattern(p, n) || (s.isDgram() && p != PatCount) {
 		return nil, ErrInvalid
+	}
+	if s.isDgram() {
+		return s.receiveDgram(n, tok, false)
 	}
 	w, start, err := s.begin(&s.rq, tok)
 	if err != nil {

@@ -7,8 +7,12 @@ import "golang.org/x/sys/unix"
 // is parked and ErrWait returned: call again with the SAME data and token;
 // s remembers the progress. It returns the bytes of data sent so far by
 // this operation; EPIPE is ErrClosed. Sends of different tokens are served
-// whole, in FIFO order (atomic I/O).
+// whole, in FIFO order (atomic I/O). On a datagram socket data is one
+// datagram to the connected peer: all of it is sent or nothing (udp.go).
 func (s *Socket) Send(data []byte, tok Token) (int, error) {
+	if s.isDgram() {
+		return s.sendDgram(data, nil, tok)
+	}
 	w, start, err := s.begin(&s.wq, tok)
 	sent := 0
 	if w != nil {

@@ -21,6 +21,7 @@ type Socket struct {
 	rb         rxbuf
 	tmBlock    time.Duration
 	tmTotal    time.Duration
+	dg         *dgramState // datagram address caches, nil until used
 }
 
 // Wrap makes fd asynchronous on l: it is set non-blocking and registered
@@ -73,34 +74,7 @@ func (l *Loop) Wrap(fd int, owned bool) (*Socket, error) {
 // loop; family is 4 or 6 (IPv6 sockets are IPV6_V6ONLY, as LuaSocket's
 // inet_trycreate makes them).
 func (l *Loop) NewTCP(family int) (*Socket, error) {
-	var af int
-	switch family {
-	case 4:
-		af = unix.AF_INET
-	case 6:
-		af = unix.AF_INET6
-	default:
-		return nil, ErrInvalid
-	}
-	if l.closed {
-		return nil, ErrClosed
-	}
-	fd, err := unix.Socket(af, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, sysErr("socket", err)
-	}
-	if af == unix.AF_INET6 {
-		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1); err != nil {
-			unix.Close(fd)
-			return nil, sysErr("setsockopt", err)
-		}
-	}
-	s, err := l.Wrap(fd, true)
-	if err != nil {
-		unix.Close(fd)
-		return nil, err
-	}
-	return s, nil
+	return l.newOwned(family, unix.SOCK_STREAM)
 }
 
 // Close closes s: removed from epoll before its fd is closed (if owned),
@@ -181,9 +155,13 @@ func (s *Socket) Buffered() int {
 }
 
 // Unread copies p in front of s's receive buffer, to be read first.
+// Datagram sockets have no stream buffer: ErrInvalid.
 func (s *Socket) Unread(p []byte) error {
 	if s.closed {
 		return ErrClosed
+	}
+	if s.isDgram() {
+		return ErrInvalid
 	}
 	s.rb.unread(&s.l.rx, p)
 	return nil
