@@ -2,9 +2,10 @@
 // loop with a timer heap, non-blocking sockets, LuaSocket receive patterns
 // and FIFO waiter-token queues.
 //
-// It is pure Go (no cgo) and starts no goroutines. A Loop and its Sockets
-// belong to one goroutine/thread at a time; only Loop.Wake may be called
-// concurrently.
+// It is pure Go (no cgo) and starts no goroutines except one per name
+// lookup (Loop.Resolve), which hands its result back through Wake. A Loop
+// and its Sockets belong to one goroutine/thread at a time; only Loop.Wake
+// may be called concurrently.
 //
 // The model is "pull", like curl's multi interface: an operation that cannot
 // finish now parks a caller-chosen Token and returns ErrWait; Loop.Select

@@ -42,6 +42,7 @@ type Loop struct {
 	timers timers
 	rx     rxEngine
 	dg     dgramLoop // datagram receive state (udp.go)
+	res    resolver  // name lookups (resolve.go)
 }
 
 // NewLoop creates a loop on the monotonic clock.
@@ -77,6 +78,7 @@ func (l *Loop) Close() error {
 		return nil
 	}
 	l.closed = true
+	l.closeLookups()
 	for _, s := range l.socks {
 		s.closeFd()
 		s.teardown(false)
@@ -151,6 +153,7 @@ func (l *Loop) Cancel(tok Token) {
 	// A delivery still owed for an earlier park of tok (its socket closed)
 	// is dropped too: after Cancel, tok is not delivered at all.
 	l.dropReleased(tok)
+	l.forgetLookup(tok)
 	w := l.byTok[tok]
 	if w == nil {
 		return
@@ -176,6 +179,7 @@ func (l *Loop) Select(timeout time.Duration, out []Token) (int, error) {
 	}
 	for {
 		now := l.now()
+		l.collectLookups()
 		l.expire(now)
 		wait := time.Duration(-1)
 		if l.hasReady() {
@@ -195,6 +199,9 @@ func (l *Loop) Select(timeout time.Duration, out []Token) (int, error) {
 			return 0, err
 		}
 		woke := l.dispatch(evs)
+		if woke {
+			l.collectLookups()
+		}
 		l.expire(l.now())
 		// Events that made no token ready (e.g. for a socket nobody
 		// waits on) do not end the wait; a timed-out epoll_wait does.
