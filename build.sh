@@ -5,6 +5,7 @@
 #   ./build.sh test     install missing Debian/Ubuntu packages, build, ctest
 #   ./build.sh demo     build, then run examples/echo_demo.lua
 #   ./build.sh clean    remove build/
+#   ./build.sh bench    build, then bench/run.sh: asok vs peers, Go/C/memory figures
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -21,9 +22,9 @@ die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
 # usage prints the commands; exit status $1 (2 = bad usage, to stderr).
 usage() {
   if [ "${1:-2}" -eq 0 ]; then
-    sed -n '2,7p' "$SELF" | sed 's/^# \{0,1\}//'
+    sed -n '2,8p' "$SELF" | sed 's/^# \{0,1\}//'
   else
-    sed -n '2,7p' "$SELF" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,8p' "$SELF" | sed 's/^# \{0,1\}//' >&2
   fi
   exit "${1:-2}"
 }
@@ -128,6 +129,7 @@ case ${1:-build} in
   build) build ;;
   test) run_tests ;;
   demo) demo ;;
+  bench) build; "$ROOT/bench/run.sh" ;;
   clean) say "rm -rf build/"; rm -rf "$BUILD" ;;
   -h | --help | help) usage 0 ;;
   *) echo "build.sh: unknown command: $1" >&2; usage ;;

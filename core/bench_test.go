@@ -111,3 +111,77 @@ func BenchmarkTimers(b *testing.B) {
 		l.Cancel(tok)
 	}
 }
+
+// BenchmarkReceiveCount reads 512-byte records (PatCount), 8 per write:
+// the fixed-size pattern next to the line pattern above.
+func BenchmarkReceiveCount(b *testing.B) {
+	l, _ := newTestLoop(b)
+	s, peer := socketPair(b, l)
+	batch := bytes.Repeat([]byte("r"), 8*512)
+	b.ReportAllocs()
+	b.SetBytes(512)
+	i := 0
+	for b.Loop() {
+		if i%8 == 0 {
+			unix.Write(peer, batch)
+		}
+		i++
+		if res, err := s.Receive(PatCount, 512, 1); err != nil || len(res) != 512 {
+			b.Fatal(len(res), err)
+		}
+	}
+}
+
+// BenchmarkReceiveWouldBlock is the receive every pingpong round trip
+// makes before it yields: read(2) says EAGAIN and the token is (re)parked.
+func BenchmarkReceiveWouldBlock(b *testing.B) {
+	l, _ := newTestLoop(b)
+	s, _ := socketPair(b, l)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Receive(PatLine, 0, 1); err != ErrWait {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSelectManyReadySockets parks a line receive on each of 256
+// sockets, makes all of them readable, and collects the 256 tokens with
+// one Select (epoll events -> queue heads -> ready list); per op: one
+// socket's park, event and delivery.
+func BenchmarkSelectManyReadySockets(b *testing.B) {
+	const n = 256
+	l, _ := newTestLoop(b)
+	socks := make([]*Socket, n)
+	peers := make([]int, n)
+	for i := range socks {
+		socks[i], peers[i] = socketPair(b, l)
+	}
+	out := make([]Token, n)
+	msg := []byte("ping\n")
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		k := i % n
+		if _, err := socks[k].Receive(PatLine, 0, Token(k+1)); err != ErrWait {
+			b.Fatal(err)
+		}
+		unix.Write(peers[k], msg)
+		i++
+		if k == n-1 {
+			got := 0
+			for got < n {
+				m, err := l.Select(time.Second, out)
+				if err != nil {
+					b.Fatal(err)
+				}
+				got += m
+			}
+			for j := range socks {
+				if _, err := socks[j].Receive(PatLine, 0, Token(j+1)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+}
