@@ -153,3 +153,19 @@ int asok_shutdown(asok_sock *s, int how) { return asokgo_shutdown(s, how); }
 int asok_close(asok_sock *s) { return asokgo_close(s); }
 
 int asok_sock_free(asok_sock *s) { return asokgo_sock_free(s); }
+
+int asok_udp_new(asok_loop *loop, int family, asok_sock **sock_out) {
+  return asokgo_udp_new(loop, family, (void **)sock_out);
+}
+
+int asok_receivefrom(asok_sock *s, size_t n, asok_token token,
+                     const char **data, size_t *len, char *ip_out,
+                     size_t iplen, int *port_out) {
+  return asokgo_receivefrom(s, n, token, (char **)data, len, ip_out, iplen,
+                            port_out);
+}
+
+int asok_sendto(asok_sock *s, const char *data, size_t len, const char *ip,
+                int port, asok_token token, size_t *sent) {
+  return asokgo_sendto(s, (char *)data, len, (char *)ip, port, token, sent);
+}

@@ -296,6 +296,60 @@ ASOK_API int asok_close(asok_sock *s);
  * Returns: 0; ASOK_EBADHANDLE. */
 ASOK_API int asok_sock_free(asok_sock *s);
 
+/* ---- datagram sockets (UDP) -------------------------------------------- */
+
+/* Datagram sockets (asok_udp_new, or a SOCK_DGRAM fd given to asok_wrap)
+ * move one datagram per operation, with LuaSocket's udp.c semantics; the
+ * token, FIFO and timeout rules are those of the stream functions above.
+ *  - asok_receive(s, ASOK_COUNT, n, ...) receives one datagram truncated
+ *    to n bytes (the kernel discards the rest). An empty datagram is a
+ *    valid result of length 0; n = 0 waits for a datagram, consumes it and
+ *    returns length 0. Other patterns: ASOK_EINVAL. Datagrams have no
+ *    partial results: on any failure *len is 0. On a connected socket, a
+ *    refused peer (ICMP port unreachable) is -ECONNREFUSED.
+ *  - asok_send(s, ...) sends data as one datagram to the connected peer:
+ *    all len bytes or nothing (*sent is len or 0). -EMSGSIZE if too big.
+ *  - ASOK_ECLOSED means the socket was closed locally (or EPIPE after a
+ *    shutdown); LuaSocket reports it as "refused" for sends.
+ *  - asok_unread on a datagram socket: ASOK_EINVAL. */
+
+/* asok_udp_new creates a non-blocking UDP socket owned by asok.
+ *   family: 4 (IPv4) or 6 (IPv6; the socket is IPV6_V6ONLY, as LuaSocket's).
+ *   sock_out: caller-owned output; free with asok_sock_free().
+ * Bind it with asok_bind, connect it (asok_connect completes at once for
+ * UDP) to use asok_send/asok_receive.
+ * Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (family); -errno. */
+ASOK_API int asok_udp_new(asok_loop *loop, int family, asok_sock **sock_out);
+
+/* asok_receivefrom receives one datagram truncated to n bytes on datagram
+ * socket s, and its sender. *data and *len are always written: the datagram
+ * on success (asok-owned memory, valid until the next call on the same
+ * loop), length 0 otherwise. On success only, the sender's numeric ip is
+ * written to ip_out (a caller buffer of iplen >= 46 bytes, always
+ * NUL-terminated; "::ffff:a.b.c.d" for an IPv4 sender on a dual-stack
+ * socket, "%zone" appended to a scoped IPv6 address, the sender's path for
+ * a unix datagram socket; a longer address is truncated to iplen - 1) and
+ * its port to *port_out (0 for unix sockets). n = 0 consumes a datagram.
+ * Returns: 0; ASOK_EWAIT (token parked until a datagram arrives);
+ * ASOK_ETIMEOUT; ASOK_ECLOSED; -errno (-ECONNREFUSED on a connected socket);
+ * ASOK_EBADHANDLE; ASOK_EINVAL (not a datagram socket, NULL output, iplen
+ * < 46). */
+ASOK_API int asok_receivefrom(asok_sock *s, size_t n, asok_token token, const char **data,
+                              size_t *len, char *ip_out, size_t iplen, int *port_out);
+
+/* asok_sendto sends len bytes of data as one datagram to numeric ip and
+ * port (0..65535) on datagram socket s (connected or not). An IPv4 address
+ * on an IPv6 socket is sent IPv4-mapped; names and "*" are ASOK_EINVAL
+ * (resolve them first). If the send buffer is full the token is parked
+ * until s is writable and ASOK_EWAIT is returned; call again with the same
+ * arguments. data and ip: borrowed for the call only.
+ *   *sent: always written: len once sent, else 0.
+ * Returns: 0; ASOK_EWAIT; ASOK_ETIMEOUT; ASOK_ECLOSED; -errno (-EMSGSIZE,
+ * -ECONNREFUSED...); ASOK_EBADHANDLE; ASOK_EINVAL (bad address or port,
+ * not a datagram socket). */
+ASOK_API int asok_sendto(asok_sock *s, const char *data, size_t len, const char *ip, int port,
+                         asok_token token, size_t *sent);
+
 #ifdef __cplusplus
 }
 #endif
