@@ -154,6 +154,13 @@ int asok_close(asok_sock *s) { return asokgo_close(s); }
 
 int asok_sock_free(asok_sock *s) { return asokgo_sock_free(s); }
 
+int asok_resolve(asok_loop *loop, const char *host, int family,
+                 asok_token token, char *out, size_t outlen,
+                 size_t *len_out) {
+  return asokgo_resolve(loop, (char *)host, family, token, out, outlen,
+                        len_out);
+}
+
 int asok_udp_new(asok_loop *loop, int family, asok_sock **sock_out) {
   return asokgo_udp_new(loop, family, (void **)sock_out);
 }

@@ -156,5 +156,6 @@ func asokgo_cancel(h unsafe.Pointer, tok C.asok_token) (rc C.int) {
 		return C.ASOK_EBADHANDLE
 	}
 	lh.loop.Cancel(core.Token(tok))
+	delete(lh.held, tok) // an asok_resolve answer kept after -ERANGE
 	return C.ASOK_OK
 }

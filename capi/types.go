@@ -30,6 +30,7 @@ type loopHandle struct {
 	out    unsafe.Pointer
 	outCap int
 	socks  map[unsafe.Pointer]*sockHandle
+	held   map[C.asok_token]heldAnswer // asok_resolve answers kept after -ERANGE (resolve.go)
 }
 
 // sockHandle is what an asok_sock * points at.

@@ -68,7 +68,11 @@ extern "C" {
   XX(INVAL, "invalid argument")   /* a bad argument (pattern, address, ...) */ \
   XX(BUSY, "token in use")        /* token already parked elsewhere */        \
   XX(NOMEM, "out of memory")                                                 \
-  XX(INTERNAL, "internal error")  /* a bug in asok */
+  XX(INTERNAL, "internal error")  /* a bug in asok */                       \
+  XX(AI_NONAME, "host or service not provided, or not known") /* EAI_NONAME */ \
+  XX(AI_AGAIN, "temporary failure in name resolution")     /* EAI_AGAIN */  \
+  XX(AI_FAIL, "non-recoverable failure in name resolution") /* EAI_FAIL */  \
+  XX(AI_ADDRFAMILY, "Address family for hostname not supported") /* EAI_ADDRFAMILY */
 
 typedef enum asok_err {
   ASOK_OK = 0,
@@ -349,6 +353,41 @@ ASOK_API int asok_receivefrom(asok_sock *s, size_t n, asok_token token, const ch
  * not a datagram socket). */
 ASOK_API int asok_sendto(asok_sock *s, const char *data, size_t len, const char *ip, int port,
                          asok_token token, size_t *sent);
+
+/* ---- name resolution --------------------------------------------------- */
+
+/* asok_resolve gives the addresses of host without blocking the loop. A
+ * name is looked up by the system resolver on a thread of its own (never
+ * the loop's); its result is posted back to the loop, which wakes up. A
+ * numeric host ("127.0.0.1", "::1", "fe80::1%eth0", inet_aton forms such
+ * as "127.1") answers at once.
+ *   host:   borrowed for the call only.
+ *   family: 0 (any), 4 (IPv4 only) or 6 (IPv6 only).
+ *   out:    a caller buffer of outlen bytes. On success it holds the
+ *           addresses, preferred first, as numeric strings each ending in
+ *           NUL, then an empty string: "127.0.0.1\0::1\0\0" (IPv4 ones are
+ *           never v4-mapped). Walk it with: for (p = out; *p; p += strlen(p) + 1).
+ *   len_out: may be NULL; on 0 and -ERANGE, the bytes the list needs
+ *           (final NUL included).
+ * The first call with a name parks token and returns ASOK_EWAIT;
+ * asok_select() hands token back when the answer is in; call again with
+ * the same token, host and family to get it (the loop then forgets it).
+ * If outlen is too small the answer is kept: -ERANGE, *len_out = the size
+ * needed; call again with the same token and a larger buffer.
+ * asok_cancel(token) abandons a lookup (its late result is dropped).
+ * Token 0 never waits: a name gives ASOK_ETIMEOUT. A lookup is bounded by
+ * the resolver's own timeouts and by 30 s; asok_loop_free() with lookups
+ * in flight is safe (their results are dropped when they end).
+ * Threads: like every loop call (the loop's thread only).
+ * Returns: 0; ASOK_EWAIT; ASOK_ETIMEOUT; ASOK_EAI_NONAME (no such host, or
+ * no address of that family); ASOK_EAI_AGAIN (name server timeout or
+ * temporary failure); ASOK_EAI_FAIL (other resolver failure);
+ * ASOK_EAI_ADDRFAMILY (a numeric host of the other family); -ERANGE;
+ * ASOK_EBUSY (token parked elsewhere, or resolving another host/family);
+ * ASOK_EINVAL (host NULL, out NULL with outlen > 0, bad family);
+ * ASOK_EBADHANDLE. The ASOK_EAI_* strings are LuaSocket's. */
+ASOK_API int asok_resolve(asok_loop *loop, const char *host, int family, asok_token token,
+                          char *out, size_t outlen, size_t *len_out);
 
 #ifdef __cplusplus
 }
