@@ -40,6 +40,7 @@ static const luaL_Reg loopfuncs[] = {
     {"loop",    prim_loop},
     {"meta",    prim_meta},
     {"newsock", prim_newsock},
+    {"resolve", asok__prim_resolve},
     {"now",     prim_now},
     {"select",  prim_select},
     {"sleep",   prim_sleep},
