@@ -24,6 +24,7 @@ static lloop *checkloop(lua_State *L, int i);
 static int loop_gc(lua_State *L);
 static int loop_tostring(lua_State *L);
 static int prim_cancel(lua_State *L);
+static int prim_handles(lua_State *L);
 static int prim_loop(lua_State *L);
 static int prim_meta(lua_State *L);
 static int prim_newsock(lua_State *L);
@@ -37,6 +38,7 @@ LUALIB_API int luaopen_asok(lua_State *L) __attribute__((visibility("default")))
 /* reactor primitives, handed to the glue (WAIT marker as upvalue 1) */
 static const luaL_Reg loopfuncs[] = {
     {"cancel",  prim_cancel},
+    {"handles", prim_handles},
     {"loop",    prim_loop},
     {"meta",    prim_meta},
     {"newsock", prim_newsock},
@@ -194,6 +196,13 @@ static int prim_cancel(lua_State *L) {
   lloop *lp = checkloop(L, 1);
   asok_cancel(lp->loop, asok__checktoken(L, 2));
   return 0;
+}
+
+/* handles(): asok_debug_handles, the live asok handles of the process
+ * (asok._debug.handles, for leak checks in tests). */
+static int prim_handles(lua_State *L) {
+  lua_pushinteger(L, asok_debug_handles());
+  return 1;
 }
 
 /* meta(name): the registry metatable of a LuaSocket class, or nil. */

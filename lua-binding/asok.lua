@@ -29,6 +29,11 @@ local traceback = debug and debug.traceback
 
 local M = { _VERSION = "asok 0.1.0" }
 
+-- asok._debug: debugging aids, not part of the LuaSocket-like API.
+-- handles() is the number of live asok handles (loop and sockets) in the
+-- process (asok_debug_handles): tests compare it with a baseline.
+M._debug = { handles = C.handles }
+
 local handles = setmetatable({}, { __mode = "k" }) -- LuaSocket object -> asok.sock
 local probes = setmetatable({}, { __mode = "k" })  -- object watched by select only -> asok.sock
 local parents = setmetatable({}, { __mode = "k" }) -- asok.xpcall helper coroutine -> its driver
@@ -444,9 +449,18 @@ end
 function M.sleep(seconds)
   local s = tonumber(seconds)
   if not s then argerror(1, "sleep", "number expected, got " .. type(seconds), 2) end
+  if s ~= s then argerror(1, "sleep", "number expected, got NaN", 2) end
   local tok = newtoken()
   csleep(loop, s, tok)
   park(tok)
+end
+
+-- newco creates a coroutine running f; a C function is wrapped in a Lua
+-- one (Lua 5.1's coroutine.create accepts Lua functions only).
+local function newco(f)
+  local ok, co = pcall(create, f)
+  if ok then return co end
+  return create(function(...) return f(...) end)
 end
 
 --- asok.spawn(f, ...): creates a coroutine running f(...), starts it at
@@ -456,7 +470,7 @@ function M.spawn(...)
   if type(f) ~= "function" then
     argerror(1, "spawn", "function expected, got " .. (select("#", ...) == 0 and "no value" or type(f)), 2)
   end
-  local co = create(f)
+  local co = newco(f)
   wake(co, select(2, ...))
   return co
 end
@@ -499,7 +513,7 @@ local function pack2(...) return { n = select("#", ...), ... } end
 local function helpercall(f, ...)
   local body = f
   if type(f) ~= "function" then body = function(...) return f(...) end end
-  local I = create(body)
+  local I = newco(body)
   local co, ismain = running()
   local driver = (co and not ismain) and co or MAIN
   parents[I] = driver
@@ -669,6 +683,8 @@ function M.select(rset, wset, timeout)
   if t ~= nil then
     t = tonumber(t)
     if not t then argerror(3, "select", "number expected, got " .. type(timeout), 2) end
+    -- NaN would never reach its deadline: the loop would spin forever
+    if t ~= t then argerror(3, "select", "number expected, got NaN", 2) end
   end
   if rset ~= nil or wset ~= nil then
     local r, w, e = selectsets(rset, wset, t)
@@ -868,7 +884,7 @@ local methods = {
 
 --- wrapper:dirty(): true if asok holds received data not yet read.
 function methods.dirty(self)
-  local h = handles[rawget(self, RAW)]
+  local h = handles[(checkraw(self, "dirty"))]
   return h ~= nil and buffered(h)
 end
 
@@ -881,7 +897,7 @@ end
 --- wrapper:getstats(): received, sent, age: every byte through the socket,
 --- whether asok or LuaSocket itself moved it (LuaSocket's counters + asok's).
 function methods.getstats(self)
-  local raw = checkraw(self, "getstats")
+  local raw = checkraw(self, "getstats", "tcp{client}")
   local h = handles[raw] or handle(raw)
   local r, s, age = raw:getstats()
   local ar, as = getstats(h)
@@ -891,7 +907,10 @@ end
 --- wrapper:setstats(received, sent, age): LuaSocket's setstats; asok's own
 --- counters restart from 0 so that getstats reports exactly these values.
 function methods.setstats(self, received, sent, age)
-  local raw = checkraw(self, "setstats")
+  local raw = checkraw(self, "setstats", "tcp{client}")
+  for i, v in ipairs { received, sent, age } do -- LuaSocket's luaL_optnumber
+    if v ~= nil and not tonumber(v) then argerror(i + 1, "setstats", "number expected, got " .. type(v), 2) end
+  end
   local h = handles[raw] or handle(raw)
   local r, s = raw:getstats()
   local ar, as = getstats(h)
@@ -903,16 +922,21 @@ end
 local forwarders = {}
 
 -- forwarder returns a method calling raw[k] with the raw object as self.
+-- For a name, it is compiled as raw:k(...) in a non-tail call, so that
+-- LuaSocket's argument errors name the method ('?' otherwise).
 local function forwarder(k)
   local f = forwarders[k]
-  if not f then
+  if not f and type(k) == "string" and k:match("^[%a_][%w_]*$") then
+    f = (loadstring or load)(("local checkraw = ...; local function id(...) return ... end\n"
+      .. "return function(self, ...) local raw = checkraw(self, %q); return id(raw:%s(...)) end")
+      :format(k, k), "=asok.forwarder")(checkraw)
+  elseif not f then
     f = function(self, ...)
-      local raw = self
-      if getmetatable(self) == Wrapper then raw = rawget(self, RAW) end
+      local raw = checkraw(self, tostring(k)) -- a bad self: "bad argument #1"
       return raw[k](raw, ...)
     end
-    forwarders[k] = f
   end
+  forwarders[k] = f
   return f
 end
 
