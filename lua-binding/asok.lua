@@ -13,6 +13,8 @@ local C = ...
 local WAIT = C.WAIT
 local loop = C.loop()
 local receive, send, wait, close = C.receive, C.send, C.wait, C.close
+local udp_receive, udp_receivefrom = C.udp_receive, C.udp_receivefrom
+local udp_send, udp_sendto = C.udp_send, C.udp_sendto
 local settimeout, gettimeout, buffered = C.settimeout, C.gettimeout, C.buffered
 local newsock, fdof, unread, now = C.newsock, C.fd, C.unread, C.now
 local getstats, setstats = C.getstats, C.setstats
@@ -56,6 +58,9 @@ local CLASSNAMES = { "tcp{master}", "tcp{client}", "tcp{server}",
 
 -- classes accepted where LuaSocket wants a tcp{client} (stream clients)
 local STREAM = { ["tcp{client}"] = true, ["unixstream{client}"] = true }
+
+-- the LuaSocket UDP classes
+local UDP = { ["udp{connected}"] = true, ["udp{unconnected}"] = true }
 
 -- argerror raises "bad argument #n to 'fname' (msg)" at the given level
 -- (counted from argerror's caller, as error() does).
@@ -231,16 +236,25 @@ end
 local function handle(raw, recheck)
   local h = handles[raw]
   if h and not (recheck and fdof(h) ~= raw:getfd()) then return h end
-  if h then close(h); handles[raw] = nil end
-  return register(raw)
+  if not h then return register(raw) end
+  close(h)
+  handles[raw] = nil
+  local nh, err = register(raw)
+  if nh then -- keep asok.settimeout's values across LuaSocket's new fd
+    local b, t = gettimeout(h)
+    settimeout(nh, b, "b")
+    settimeout(nh, t, "t")
+  end
+  return nh, err
 end
 
 local Wrapper = {}
 
 -- checkraw returns the LuaSocket object behind argument 1 (a LuaSocket
--- object or a wrapper) and whether it was a wrapper; want: a class name,
--- "tcp{any}" or nil for any LuaSocket object.
-local function checkraw(sok, fname, want)
+-- object or a wrapper), whether it was a wrapper and its class; want: a
+-- class name, "tcp{any}" or nil for any LuaSocket object; also: a set of
+-- other classes accepted.
+local function checkraw(sok, fname, want, also)
   local raw, w = sok, false
   if getmetatable(sok) == Wrapper then raw, w = rawget(sok, RAW), true end
   local class = classof(raw)
@@ -248,10 +262,10 @@ local function checkraw(sok, fname, want)
     argerror(1, fname, (want or "LuaSocket object") .. " expected, got " .. type(sok), 3)
   end
   if want and class ~= want and not (want == "tcp{any}" and class:sub(1, 4) == "tcp{")
-      and not (want == "tcp{client}" and STREAM[class]) then
+      and not (want == "tcp{client}" and STREAM[class]) and not (also and also[class]) then
     argerror(1, fname, want .. " expected, got " .. class, 3)
   end
-  return raw, w
+  return raw, w, class
 end
 
 -- waitfor waits until h is ready in direction dir ("r" or "w").
@@ -265,9 +279,57 @@ local function waitfor(h, dir, tok)
   return ok, err
 end
 
+-- udphandle returns raw's asok handle (registering it on first use), or
+-- nil while LuaSocket has not created the socket yet (socket.udp() does on
+-- the first sendto, setsockname or setpeername): then LuaSocket answers.
+local function udphandle(raw)
+  local h = handles[raw]
+  if h and fdof(h) >= 0 then return h end
+  if raw:getfd() < 0 then return nil end
+  return handle(raw, true)
+end
+
+-- checkudparg raises LuaSocket's argument error (at the caller of the
+-- asok function fname) unless v is a number or a string convertible to one
+-- (what = "number", nil allowed), or a string or number (what = "string").
+local function checkudparg(v, n, fname, what)
+  local t = type(v)
+  if what == "number" then
+    if v == nil or tonumber(v) then return end
+  elseif t == "string" or t == "number" then return end
+  argerror(n, fname, what .. " expected, got " .. t, 3)
+end
+
+-- udpcall runs datagram primitive f on raw's handle with the arguments
+-- and a token, parking while it answers WAIT; without a handle it is
+-- LuaSocket's method m. Returns LuaSocket's values (1 on success of
+-- receive/send, 3 for receivefrom, nil and an error otherwise).
+local function udpcall(raw, m, f, a, b, c)
+  local h, err = udphandle(raw)
+  if not h then
+    if err then return nil, err end
+    return raw[m](raw, a, b, c)
+  end
+  local tok = newtoken()
+  local x, y, z
+  if m == "sendto" then x, y, z = f(h, a, b, c, tok) else x, y, z = f(h, a, tok) end
+  while x == WAIT do
+    park(tok)
+    if m == "sendto" then x, y, z = f(h, a, b, c, tok) else x, y, z = f(h, a, tok) end
+  end
+  if z ~= nil then return x, y, z end
+  if x == nil then return nil, y end
+  return x
+end
+
 --- asok.receive(sok [, pattern [, prefix]]): LuaSocket's receive, yielding.
+-- On UDP sockets: asok.receive(sok [, size]), one datagram.
 function M.receive(sok, pattern, prefix)
-  local raw = checkraw(sok, "receive", "tcp{client}")
+  local raw, _, class = checkraw(sok, "receive", "tcp{client}", UDP)
+  if UDP[class] then
+    checkudparg(pattern, 2, "receive", "number")
+    return udpcall(raw, "receive", udp_receive, pattern)
+  end
   local h = handles[raw] or handle(raw)
   local tok = newtoken()
   local a, b, c = receive(h, pattern, prefix, tok)
@@ -279,8 +341,15 @@ function M.receive(sok, pattern, prefix)
 end
 
 --- asok.send(sok, data [, i [, j]]): LuaSocket's send, atomic and yielding.
+-- On a udp{connected} socket: asok.send(sok, datagram).
 function M.send(sok, data, i, j)
-  local raw = checkraw(sok, "send", "tcp{client}")
+  local raw, _, class = checkraw(sok, "send", "tcp{client}", UDP)
+  if class == "udp{unconnected}" then
+    argerror(1, "send", "udp{connected} expected, got " .. class, 2)
+  elseif class == "udp{connected}" then
+    checkudparg(data, 2, "send", "string")
+    return udpcall(raw, "send", udp_send, data)
+  end
   local h = handles[raw] or handle(raw)
   local tok = newtoken()
   local a, b, c = send(h, data, i, j, tok)
@@ -289,6 +358,24 @@ function M.send(sok, data, i, j)
     a, b, c = send(h, data, i, j, tok)
   end
   return a, b, c
+end
+
+--- asok.receivefrom(sok [, size]): LuaSocket's receivefrom on a
+-- udp{unconnected} socket, yielding: datagram, ip, port or nil, err.
+function M.receivefrom(sok, size)
+  local raw = checkraw(sok, "receivefrom", "udp{unconnected}")
+  checkudparg(size, 2, "receivefrom", "number")
+  return udpcall(raw, "receivefrom", udp_receivefrom, size)
+end
+
+--- asok.sendto(sok, datagram, ip, port): LuaSocket's sendto on a
+-- udp{unconnected} socket, yielding while the send buffer is full.
+function M.sendto(sok, data, ip, port)
+  local raw = checkraw(sok, "sendto", "udp{unconnected}")
+  checkudparg(data, 2, "sendto", "string")
+  checkudparg(ip, 3, "sendto", "string")
+  checkudparg(port, 4, "sendto", "string")
+  return udpcall(raw, "sendto", udp_sendto, data, ip, port)
 end
 
 --- asok.wrap(sok [, timeout]): an asok wrapper around a LuaSocket object.
@@ -879,8 +966,14 @@ end
 -- wrapper methods: asok's own, everything else forwarded to the raw object
 local methods = {
   receive = M.receive, send = M.send, accept = M.accept, connect = M.connect,
-  close = M.close, settimeout = M.settimeout,
+  close = M.close, settimeout = M.settimeout, receivefrom = M.receivefrom,
+  sendto = M.sendto,
 }
+
+-- ASOKONLY: wrapper methods that exist whatever the class; every other
+-- method of `methods` exists only where the LuaSocket class has it (a UDP
+-- wrapper has no accept or getstats, a TCP wrapper no sendto).
+local ASOKONLY = {}
 
 --- wrapper:dirty(): true if asok holds received data not yet read.
 function methods.dirty(self)
@@ -942,8 +1035,9 @@ end
 
 Wrapper.__index = function(self, k)
   local m = methods[k]
-  if m ~= nil then return m end
-  local v = rawget(self, RAW)[k]
+  local raw = rawget(self, RAW)
+  local v = raw[k]
+  if m ~= nil and (v ~= nil or ASOKONLY[k]) then return m end
   if type(v) == "function" then return forwarder(k) end
   return v
 end

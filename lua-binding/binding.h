@@ -57,6 +57,9 @@ int asok__pushwait(lua_State *L);
 /* asok__sockfuncs are the socket primitives, registered by luaopen_asok. */
 extern const luaL_Reg asok__sockfuncs[];
 
+/* asok__udpfuncs are the datagram primitives (udp.c). */
+extern const luaL_Reg asok__udpfuncs[];
+
 /* asok__prim_resolve is the resolve(loop, host, family, token) primitive
  * (resolve.c), registered with the loop primitives. */
 int asok__prim_resolve(lua_State *L);
