@@ -60,6 +60,8 @@ const char *asok_strerror(int err) {
 
 int asok_debug_handles(void) { return asokgo_debug_handles(); }
 
+int asok_debug_panic(void) { return asokgo_debug_panic(); }
+
 int asok_loop_new(asok_loop **loop_out) {
   return asokgo_loop_new((void **)loop_out);
 }

@@ -19,6 +19,17 @@ func asokgo_debug_handles() (rc C.int) {
 	return C.int(liveHandles())
 }
 
+// asokgo_debug_panic implements asok_debug_panic: a real Go panic, turned
+// into ASOK_EINTERNAL by recoverTo like any other.
+//
+//export asokgo_debug_panic
+func asokgo_debug_panic() (rc C.int) {
+	defer recoverTo(&rc)
+	var table map[string]int
+	table["asok_debug_panic"]++ // assignment to a nil map: a runtime panic
+	return C.ASOK_OK
+}
+
 // asokgo_loop_new implements asok_loop_new.
 //
 //export asokgo_loop_new

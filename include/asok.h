@@ -124,6 +124,12 @@ ASOK_API const char *asok_strerror(int err);
  * alive in the process: 0 once everything was freed. For leak checks. */
 ASOK_API int asok_debug_handles(void);
 
+/* asok_debug_panic makes asok panic inside its Go code, as a bug would: a
+ * debugging aid that proves a panic never unwinds into (and kills) the
+ * caller. Nothing is changed. Any thread.
+ * Returns: ASOK_EINTERNAL, always. */
+ASOK_API int asok_debug_panic(void);
+
 /* ---- loop -------------------------------------------------------------- */
 
 /* asok_loop_new creates a loop (an epoll instance, an eventfd for wake-ups,
