@@ -129,7 +129,17 @@ func (b *rxbuf) unread(e *rxEngine, p []byte) {
 // ErrClosed or the error (see eofResult). The result aliases the scratch
 // buffer or b: valid until the next call on the loop.
 func (e *rxEngine) receive(rd rawReader, b *rxbuf, p Pattern, n int) ([]byte, error) {
+	return e.receiveLimit(rd, b, p, n, 0)
+}
+
+// receiveLimit is receive with a receive limit (SetLimit; 0: none): once
+// the buffered data cannot complete p within limit bytes, the first limit
+// bytes are returned (consumed) with ErrLimit.
+func (e *rxEngine) receiveLimit(rd rawReader, b *rxbuf, p Pattern, n, limit int) ([]byte, error) {
 	for {
+		if overLimit(p, b.data(), limit) {
+			return e.cut(b, p, limit), ErrLimit
+		}
 		if res, ok := e.buffered(b, p, n); ok {
 			return res, nil
 		}
@@ -147,7 +157,7 @@ func (e *rxEngine) receive(rd rawReader, b *rxbuf, p Pattern, n int) ([]byte, er
 			return res, err
 		}
 		chunk := e.scratch[:k]
-		if len(data) == 0 { // complete straight from scratch, copy only leftovers
+		if len(data) == 0 && limit == 0 { // complete straight from scratch, copy only leftovers
 			if end, skip, ok, sc := matchEnd(p, n, chunk, 0); ok {
 				res := result(p, chunk[:end])
 				if rest := chunk[end+skip:]; len(rest) > 0 {
@@ -230,7 +240,7 @@ func (s *Socket) Receive(p Pattern, n int, tok Token) ([]byte, error) {
 		s.done(&s.rq, w)
 		return res, err
 	}
-	res, err := s.l.rx.receive(s, &s.rb, p, n)
+	res, err := s.l.rx.receiveLimit(s, &s.rb, p, n, s.limit)
 	if err == errAgain {
 		if w, err = s.block(&s.rq, w, tok, start); err == ErrWait {
 			return nil, ErrWait

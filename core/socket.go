@@ -21,6 +21,7 @@ type Socket struct {
 	rb         rxbuf
 	tmBlock    time.Duration
 	tmTotal    time.Duration
+	limit      int         // receive limit of lines and "*a" (SetLimit), 0: none
 	dg         *dgramState // datagram address caches, nil until used
 }
 

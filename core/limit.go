@@ -1,0 +1,49 @@
+package core
+
+import (
+	"bytes"
+	"errors"
+)
+
+// ErrLimit reports that a line ("*l") or a read until close ("*a") grew
+// past the socket's receive limit (SetLimit). Not LuaSocket's: off unless
+// a limit is set.
+var ErrLimit = errors.New("receive limit exceeded")
+
+// SetLimit bounds the data a line or read-until-close receive may buffer
+// on s: a line longer than n bytes (CRs counted, LF not) or more than n
+// bytes before close fails with ErrLimit, returning (and consuming) its
+// first n bytes as the partial result; the rest stays buffered for the
+// next call. Count patterns are not limited (the caller chose n). n <= 0
+// removes the limit (the default: LuaSocket buffers without bound).
+func (s *Socket) SetLimit(n int) {
+	s.limit = max(n, 0)
+}
+
+// Limit returns s's receive limit, 0 if none.
+func (s *Socket) Limit() int {
+	return s.limit
+}
+
+// overLimit reports whether data, buffered for pattern p, can no longer
+// complete within limit bytes.
+func overLimit(p Pattern, data []byte, limit int) bool {
+	if limit <= 0 || len(data) <= limit {
+		return false
+	}
+	switch p {
+	case PatLine:
+		return bytes.IndexByte(data[:limit+1], '\n') < 0
+	case PatAll:
+		return true
+	}
+	return false
+}
+
+// cut consumes and returns the first limit bytes of b as pattern p's
+// partial result (ErrLimit).
+func (e *rxEngine) cut(b *rxbuf, p Pattern, limit int) []byte {
+	res := result(p, b.data()[:limit])
+	b.consume(e, limit)
+	return res
+}
