@@ -142,6 +142,8 @@ int asok_unread(asok_sock *s, const char *data, size_t len) {
   return asokgo_unread(s, (char *)data, len);
 }
 
+int asok_setlimit(asok_sock *s, size_t n) { return asokgo_setlimit(s, n); }
+
 int asok_buffered(asok_sock *s, size_t *n_out) {
   return asokgo_buffered(s, n_out);
 }

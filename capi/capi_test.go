@@ -20,6 +20,7 @@ const (
 	eInval     = -9996
 	eBusy      = -9995
 	eInternal  = -9993
+	eLimit     = -9988 // after the four ASOK_EAI_* codes
 )
 
 func TestCode(t *testing.T) {
@@ -33,6 +34,7 @@ func TestCode(t *testing.T) {
 		{core.ErrWait, eWait},
 		{core.ErrInvalid, eInval},
 		{core.ErrBusy, eBusy},
+		{core.ErrLimit, eLimit},
 		{fmt.Errorf("wrapped: %w", core.ErrClosed), eClosed},
 		{unix.ECONNREFUSED, -int(unix.ECONNREFUSED)},
 		{fmt.Errorf("connect: %w", unix.EMFILE), -int(unix.EMFILE)},

@@ -38,6 +38,8 @@ func code(err error) C.int {
 		return C.ASOK_EINVAL
 	case errors.Is(err, core.ErrBusy):
 		return C.ASOK_EBUSY
+	case errors.Is(err, core.ErrLimit):
+		return C.ASOK_ELIMIT
 	case errors.As(err, &errno) && errno > 0 && errno <= maxErrno:
 		return -C.int(errno)
 	}

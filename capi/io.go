@@ -80,6 +80,22 @@ func asokgo_unread(h unsafe.Pointer, data *C.char, n C.size_t) (rc C.int) {
 	return code(sh.sock.Unread(bytesOf(data, n)))
 }
 
+// asokgo_setlimit implements asok_setlimit.
+//
+//export asokgo_setlimit
+func asokgo_setlimit(h unsafe.Pointer, n C.size_t) (rc C.int) {
+	defer recoverTo(&rc)
+	sh, ok := lookup[*sockHandle](h)
+	if !ok {
+		return C.ASOK_EBADHANDLE
+	}
+	if !sizeOK(n) {
+		return C.ASOK_EINVAL
+	}
+	sh.sock.SetLimit(int(n))
+	return C.ASOK_OK
+}
+
 // asokgo_buffered implements asok_buffered.
 //
 //export asokgo_buffered

@@ -72,7 +72,8 @@ extern "C" {
   XX(AI_NONAME, "host or service not provided, or not known") /* EAI_NONAME */ \
   XX(AI_AGAIN, "temporary failure in name resolution")     /* EAI_AGAIN */  \
   XX(AI_FAIL, "non-recoverable failure in name resolution") /* EAI_FAIL */  \
-  XX(AI_ADDRFAMILY, "Address family for hostname not supported") /* EAI_ADDRFAMILY */
+  XX(AI_ADDRFAMILY, "Address family for hostname not supported") /* EAI_ADDRFAMILY */ \
+  XX(LIMIT, "receive limit exceeded") /* asok_setlimit: line or ALL too long */
 
 typedef enum asok_err {
   ASOK_OK = 0,
@@ -280,6 +281,17 @@ ASOK_API int asok_settimeout(asok_sock *s, double block, double total);
  * such as LuaSocket's own buffer). data: borrowed, copied.
  * Returns: 0; ASOK_EBADHANDLE; ASOK_ECLOSED. */
 ASOK_API int asok_unread(asok_sock *s, const char *data, size_t len);
+
+/* asok_setlimit bounds what an ASOK_LINE or ASOK_ALL receive on s may
+ * buffer (off by default, as in LuaSocket, which buffers without bound):
+ * a line longer than n bytes (CRs counted, LF not), or more than n bytes
+ * before the peer closes, makes asok_receive return ASOK_ELIMIT ("receive
+ * limit exceeded") with the first n bytes as the partial result (consumed);
+ * the rest stays buffered for the next call. ASOK_COUNT is not limited.
+ * A peer sending an endless line then costs at most about n + 64 KiB.
+ *   n: 0 removes the limit.
+ * Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (n > INT64_MAX). */
+ASOK_API int asok_setlimit(asok_sock *s, size_t n);
 
 /* asok_buffered gives the number of received bytes buffered in asok
  * (LuaSocket's dirty()). Returns: 0; ASOK_EBADHANDLE. */

@@ -146,6 +146,37 @@ static void test_lengths(asok_loop *loop) {
   CHECK_EQ(asok_sock_free(b), 0);
 }
 
+/* test_limit: asok_setlimit arguments, and a line past the limit comes
+ * back as ASOK_ELIMIT with its first n bytes; the rest stays buffered. */
+static void test_limit(asok_loop *loop) {
+  asok_sock *a, *b;
+  const char *d = NULL;
+  size_t n = 0, sent = 0;
+  int rc;
+  CHECK_EQ(asok_setlimit(NULL, 5), ASOK_EBADHANDLE);
+  pair(loop, &a, &b);
+  CHECK_EQ(asok_setlimit(b, SIZE_MAX), ASOK_EINVAL);
+  CHECK_EQ(asok_setlimit(b, 4), 0);
+  CHECK_EQ(asok_send(a, "abcdefgh\nok\n", 12, 0, &sent), 0);
+  rc = asok_receive(b, ASOK_LINE, 0, 60, &d, &n);
+  if (rc == ASOK_EWAIT) {
+    drive(loop, 60);
+    rc = asok_receive(b, ASOK_LINE, 0, 60, &d, &n);
+  }
+  CHECK_EQ(rc, ASOK_ELIMIT);
+  CHECK_STREQ(asok_strerror(rc), "receive limit exceeded");
+  CHECK_EQ(n, 4);
+  CHECK(memcmp(d, "abcd", 4) == 0);
+  CHECK_EQ(asok_receive(b, ASOK_LINE, 0, 0, &d, &n), 0); /* 4 bytes: within */
+  CHECK_EQ(n, 4);
+  CHECK(memcmp(d, "efgh", 4) == 0);
+  CHECK_EQ(asok_setlimit(b, 0), 0);
+  CHECK_EQ(asok_receive(b, ASOK_LINE, 0, 0, &d, &n), 0);
+  CHECK_EQ(n, 2);
+  CHECK_EQ(asok_sock_free(a), 0);
+  CHECK_EQ(asok_sock_free(b), 0);
+}
+
 /* test_null_outs: every out-pointer NULL on a live handle, and NULL
  * handles with NULL outs: ASOK_EINVAL or ASOK_EBADHANDLE, never a crash. */
 static void test_null_outs(asok_loop *loop) {
@@ -203,6 +234,7 @@ int main(void) {
   CHECK_EQ(asok_loop_new(&loop), 0);
   test_lengths(loop);
   test_null_outs(loop);
+  test_limit(loop);
   CHECK_EQ(asok_loop_free(loop), 0);
   CHECK_EQ(asok_debug_panic(), ASOK_EINTERNAL);
   CHECK_EQ(asok_debug_handles(), base);
