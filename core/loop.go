@@ -229,10 +229,11 @@ func (l *Loop) dispatch(evs []unix.EpollEvent) bool {
 		if s == nil {
 			continue
 		}
-		if ev.Events&readEvents != 0 {
+		// a head parked on its throttle timer waits for that timer only
+		if ev.Events&readEvents != 0 && !throttledHead(s.rq.head) {
 			l.deliver(s.rq.head)
 		}
-		if ev.Events&writeEvent != 0 {
+		if ev.Events&writeEvent != 0 && !throttledHead(s.wq.head) {
 			l.deliver(s.wq.head)
 		}
 	}
@@ -240,12 +241,14 @@ func (l *Loop) dispatch(evs []unix.EpollEvent) bool {
 }
 
 // expire fires every timer whose deadline is <= now: sleepers are
-// delivered; socket waiters are marked expired and delivered.
+// delivered; socket waiters are marked expired and delivered, except
+// those woken by their throttle timer (delivered to retry).
 func (l *Loop) expire(now time.Duration) {
 	for w := l.timers.popExpired(now); w != nil; w = l.timers.popExpired(now) {
-		if w.sock != nil {
+		if w.sock != nil && !w.throttled {
 			w.expired = true
 		}
+		w.throttled = false
 		l.deliver(w)
 	}
 }

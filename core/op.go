@@ -59,9 +59,12 @@ func (s *Socket) begin(q *queue, tok Token) (*waiter, time.Duration, error) {
 // block handles "would block" for the head operation of tok on q: it
 // parks tok as the queue head with a fresh deadline and returns ErrWait,
 // or returns ErrTimeout (token 0, expired waiter, deadline passed); the
-// caller then consumes its partial result and calls done.
+// caller then consumes its partial result and calls done. If the would-
+// block was the throttle's (throttle.go), the timer is set for the time the
+// budget will be there when that comes before the deadline.
 func (s *Socket) block(q *queue, w *waiter, tok Token, start time.Duration) (*waiter, error) {
 	l := s.l
+	wake, throttled := s.throttleWake(q)
 	if tok == 0 || (w != nil && w.expired) {
 		return w, ErrTimeout
 	}
@@ -74,9 +77,13 @@ func (s *Socket) block(q *queue, w *waiter, tok Token, start time.Duration) (*wa
 		q.push(w)
 	}
 	l.repark(w)
-	if dl == noDeadline {
+	w.throttled = throttled && (dl == noDeadline || wake < dl)
+	switch {
+	case w.throttled:
+		l.timers.set(w, wake)
+	case dl == noDeadline:
 		l.timers.stop(w)
-	} else {
+	default:
 		l.timers.set(w, dl)
 	}
 	return w, ErrWait

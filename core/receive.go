@@ -195,12 +195,24 @@ func (e *rxEngine) partial(b *rxbuf, p Pattern) []byte {
 	return res
 }
 
-// readRaw reads from s's fd: EINTR retried, EAGAIN as errAgain.
+// readRaw reads from s's fd: EINTR retried, EAGAIN as errAgain. A
+// throttled socket reads at most its budget; without budget it answers
+// errAgain with the bucket's wake-up pending (block parks on a timer).
 func (s *Socket) readRaw(p []byte) (int, error) {
+	b := s.thr[0]
+	if b != nil {
+		p = p[:min(int64(len(p)), b.allow(s.l.now(), b.quantum))]
+		if len(p) == 0 {
+			return 0, errAgain
+		}
+	}
 	for {
 		n, err := unix.Read(s.fd, p)
 		switch {
 		case err == nil:
+			if b != nil {
+				b.take(n)
+			}
 			return n, nil
 		case err == unix.EINTR:
 			continue

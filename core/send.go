@@ -7,7 +7,8 @@ import "golang.org/x/sys/unix"
 // is parked and ErrWait returned: call again with the SAME data and token;
 // s remembers the progress. It returns the bytes of data sent so far by
 // this operation; EPIPE is ErrClosed. Sends of different tokens are served
-// whole, in FIFO order (atomic I/O). On a datagram socket data is one
+// whole, in FIFO order (atomic I/O). A throttled socket sends at most its
+// budget per syscall and parks on the throttle timer when it has none. On a datagram socket data is one
 // datagram to the connected peer: all of it is sent or nothing (udp.go).
 func (s *Socket) Send(data []byte, tok Token) (int, error) {
 	if s.isDgram() {
@@ -30,10 +31,21 @@ func (s *Socket) Send(data []byte, tok Token) (int, error) {
 	}
 loop:
 	for sent < len(data) {
-		k, e := unix.SendmsgN(s.fd, data[sent:], nil, nil, unix.MSG_NOSIGNAL)
+		chunk := data[sent:]
+		b := s.thr[1]
+		if b != nil {
+			chunk = chunk[:min(int64(len(chunk)), b.allow(s.l.now(), min(int64(len(chunk)), b.quantum)))]
+		}
+		k, e := 0, error(unix.EAGAIN) // no budget: block parks on the throttle timer
+		if len(chunk) > 0 {
+			k, e = unix.SendmsgN(s.fd, chunk, nil, nil, unix.MSG_NOSIGNAL)
+		}
 		switch {
 		case e == nil:
 			sent += k
+			if b != nil {
+				b.take(k)
+			}
 			continue
 		case e == unix.EINTR:
 			continue

@@ -23,6 +23,7 @@ type Socket struct {
 	tmTotal    time.Duration
 	limit      int         // receive limit of lines and "*a" (SetLimit), 0: none
 	dg         *dgramState // datagram address caches, nil until used
+	thr        [2]*bucket  // receive, send throttles (throttle.go), nil: none
 }
 
 // Wrap makes fd asynchronous on l: it is set non-blocking and registered

@@ -122,7 +122,16 @@ func (s *Socket) receiveDgram(n int, tok Token, from bool) ([]byte, error) {
 		}
 		return nil, err
 	}
-	res, err := s.recvDgram(n, from)
+	var res []byte
+	b := s.thr[0]
+	if b != nil {
+		b.allow(s.l.now(), 0)
+	}
+	if b != nil && b.pending {
+		err = errAgain // in debt: block parks on the throttle timer
+	} else if res, err = s.recvDgram(n, from); err == nil && b != nil {
+		b.take(len(res))
+	}
 	if err == errAgain {
 		if w, err = s.block(&s.rq, w, tok, start); err == ErrWait {
 			return nil, ErrWait
@@ -286,10 +295,20 @@ func (s *Socket) sendDgram(data []byte, to unix.Sockaddr, tok Token) (int, error
 		}
 		return 0, err
 	}
+	b := s.thr[1]
 	for {
-		k, e := unix.SendmsgN(s.fd, data, nil, to, unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
+		if b != nil {
+			b.allow(s.l.now(), 0)
+		}
+		k, e := 0, error(unix.EAGAIN) // in debt: block parks on the throttle timer
+		if b == nil || !b.pending {
+			k, e = unix.SendmsgN(s.fd, data, nil, to, unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
+		}
 		switch {
 		case e == nil:
+			if b != nil {
+				b.take(k)
+			}
 			s.done(&s.wq, w)
 			return k, nil
 		case e == unix.EINTR:

@@ -20,6 +20,7 @@ type waiter struct {
 	expired    bool // its deadline passed
 	progress   int  // Send: bytes of the caller's data sent so far
 	connecting bool // Connect: the kernel connect is in progress
+	throttled  bool // its timer is a throttle wake-up, not its deadline
 }
 
 // queue is a FIFO of waiters (intrusive doubly linked list).
