@@ -180,3 +180,7 @@ int asok_sendto(asok_sock *s, const char *data, size_t len, const char *ip,
                 int port, asok_token token, size_t *sent) {
   return asokgo_sendto(s, (char *)data, len, (char *)ip, port, token, sent);
 }
+
+int asok_throttle(asok_sock *s, int dir, double bps) {
+  return asokgo_throttle(s, dir, bps);
+}

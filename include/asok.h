@@ -372,6 +372,25 @@ ASOK_API int asok_receivefrom(asok_sock *s, size_t n, asok_token token, const ch
 ASOK_API int asok_sendto(asok_sock *s, const char *data, size_t len, const char *ip, int port,
                          asok_token token, size_t *sent);
 
+/* ---- throttling -------------------------------------------------------- */
+
+/* asok_throttle limits direction dir of s (ASOK_READ: what asok_receive /
+ * asok_receivefrom read from the kernel; ASOK_WRITE: what asok_send /
+ * asok_sendto write) to bps bytes per second, on the loop's monotonic
+ * clock, with a token bucket that starts empty and holds at most a quarter
+ * second of budget. A stream operation without budget parks its token on a
+ * timer (not on the socket's readiness, so a throttled socket never slows
+ * the others) until 1/50 s of budget is there, then reads or writes at most
+ * the budget; a datagram goes whole once the bucket is out of debt and its
+ * size is charged. Socket timeouts still apply (ASOK_ETIMEOUT with the
+ * partial result). Changing or lifting the limit wakes an operation parked
+ * on the old one. Asok's own buffered data is not throttled again.
+ *   bps: bytes per second, rounded to an integer >= 1 and capped at 2^34;
+ *        0 or +INFINITY lifts the limit (the default).
+ * Returns: 0; ASOK_EBADHANDLE; ASOK_ECLOSED; ASOK_EINVAL (bad dir, NaN or
+ * negative bps). */
+ASOK_API int asok_throttle(asok_sock *s, int dir, double bps);
+
 /* ---- name resolution --------------------------------------------------- */
 
 /* asok_resolve gives the addresses of host without blocking the loop. A
