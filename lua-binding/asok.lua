@@ -16,6 +16,7 @@ local receive, send, wait, close = C.receive, C.send, C.wait, C.close
 local udp_receive, udp_receivefrom = C.udp_receive, C.udp_receivefrom
 local udp_send, udp_sendto = C.udp_send, C.udp_sendto
 local settimeout, gettimeout, buffered = C.settimeout, C.gettimeout, C.buffered
+local setlimit = C.setlimit
 local newsock, fdof, unread, now = C.newsock, C.fd, C.unread, C.now
 local getstats, setstats = C.getstats, C.setstats
 local cselect, csleep, classmeta, cancel = C.select, C.sleep, C.meta, C.cancel
@@ -532,6 +533,24 @@ function M.settimeout(sok, t, mode)
   return one -- LuaJIT would name the function '?' in argument errors
 end
 
+--- asok.setlimit(sok, n): bounds what one line ('*l') or '*a' receive on
+-- sok may buffer (not LuaSocket's: off by default). A longer line, or more
+-- than n bytes before close, returns nil, 'receive limit exceeded' and its
+-- first n bytes as the partial result; the rest stays for the next
+-- receive. n nil or 0: no limit. Returns 1.
+function M.setlimit(sok, n)
+  local raw = checkraw(sok, "setlimit", "tcp{client}")
+  local v = n
+  if v ~= nil then
+    v = tonumber(v)
+    if not v or v ~= v or v < 0 then
+      argerror(2, "setlimit", "non-negative number expected, got " .. (v and tostring(v) or type(n)), 2)
+    end
+  end
+  local one = setlimit(handles[raw] or handle(raw), v or 0) -- no tail call
+  return one
+end
+
 --- asok.sleep(seconds): lets other coroutines run for seconds.
 function M.sleep(seconds)
   local s = tonumber(seconds)
@@ -967,13 +986,13 @@ end
 local methods = {
   receive = M.receive, send = M.send, accept = M.accept, connect = M.connect,
   close = M.close, settimeout = M.settimeout, receivefrom = M.receivefrom,
-  sendto = M.sendto,
+  sendto = M.sendto, setlimit = M.setlimit,
 }
 
 -- ASOKONLY: wrapper methods that exist whatever the class; every other
 -- method of `methods` exists only where the LuaSocket class has it (a UDP
 -- wrapper has no accept or getstats, a TCP wrapper no sendto).
-local ASOKONLY = {}
+local ASOKONLY = { setlimit = true }
 
 --- wrapper:dirty(): true if asok holds received data not yet read.
 function methods.dirty(self)

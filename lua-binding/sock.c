@@ -26,6 +26,7 @@ static int sock_gettimeout(lua_State *L);
 static int sock_receive(lua_State *L);
 static int sock_send(lua_State *L);
 static int sock_setstats(lua_State *L);
+static int sock_setlimit(lua_State *L);
 static int sock_settimeout(lua_State *L);
 static int sock_tostring(lua_State *L);
 static int sock_unread(lua_State *L);
@@ -41,6 +42,7 @@ const luaL_Reg asok__sockfuncs[] = {
     {"receive",    sock_receive},
     {"send",       sock_send},
     {"setstats",   sock_setstats},
+    {"setlimit",   sock_setlimit},
     {"settimeout", sock_settimeout},
     {"unread",     sock_unread},
     {"wait",       sock_wait},
@@ -197,6 +199,19 @@ static int sock_settimeout(lua_State *L) {
     default: return luaL_argerror(L, 3, "invalid timeout mode");
   }
   if (isopen(s)) asok_settimeout(s->h, s->block, s->total);
+  lua_pushnumber(L, 1);
+  return 1;
+}
+
+/*-------------------------------------------------------------------------*\
+* setlimit(s, n): asok_setlimit (n >= 0, checked by the glue; 0: none)
+\*-------------------------------------------------------------------------*/
+static int sock_setlimit(lua_State *L) {
+  lsock *s = checksock(L, 1);
+  lua_Number n = luaL_checknumber(L, 2);
+  luaL_argcheck(L, n >= 0, 2, "non-negative number expected");
+  if (isopen(s))
+    asok_setlimit(s->h, n >= 9007199254740992.0 ? (size_t) 9007199254740992.0 : (size_t) n);
   lua_pushnumber(L, 1);
   return 1;
 }

@@ -58,6 +58,7 @@ local TEMPLATES = {
   select = function(f) return { { f.client }, nil, 0 } end,
   send = function(f) return { f.client, "data", 1, 2 } end,
   seterrorhandler = function() return { function() end } end,
+  setlimit = function(f) return { f.client, 100 } end,
   settimeout = function(f) return { f.client, 1, "b" } end,
   sleep = function() return { 0 } end,
   socks4_connect = function(f) return { f.client, "127.0.0.1", 80, "u" } end,
@@ -70,11 +71,11 @@ local TEMPLATES = {
 -- wrapper methods: self first (the wrapped client)
 local METHODS = {
   "receive", "send", "close", "settimeout", "dirty", "gettimeout", "getstats",
-  "setstats", "getfd", "getpeername", "shutdown",
+  "setstats", "getfd", "getpeername", "shutdown", "setlimit",
 }
 local MTEMPLATES = {
   receive = { "*l", "p" }, send = { "data", 1, 2 }, settimeout = { 1, "b" },
-  setstats = { 1, 2, 3 }, shutdown = { "both" },
+  setstats = { 1, 2, 3 }, shutdown = { "both" }, setlimit = { 100 },
 }
 
 -- substitute turns the "CLOSED"/"CLOSEDW" markers into fixture sockets.
