@@ -261,6 +261,8 @@ LUALIB_API int luaopen_asok(lua_State *L) {
   luaL_setfuncs(L, asok__sockfuncs, 1);
   lua_getfield(L, -1, "WAIT");
   luaL_setfuncs(L, asok__udpfuncs, 1);
+  lua_getfield(L, -1, "WAIT");
+  luaL_setfuncs(L, asok__throttlefuncs, 1);
   lua_pushstring(L, asok_version_string());
   lua_setfield(L, -2, "libversion");
   lua_call(L, 1, 1);                    /* module */

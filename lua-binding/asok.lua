@@ -15,6 +15,7 @@ local loop = C.loop()
 local receive, send, wait, close = C.receive, C.send, C.wait, C.close
 local udp_receive, udp_receivefrom = C.udp_receive, C.udp_receivefrom
 local udp_send, udp_sendto = C.udp_send, C.udp_sendto
+local cthrottle = C.throttle
 local settimeout, gettimeout, buffered = C.settimeout, C.gettimeout, C.buffered
 local setlimit = C.setlimit
 local newsock, fdof, unread, now = C.newsock, C.fd, C.unread, C.now
@@ -38,6 +39,7 @@ local M = { _VERSION = "asok 0.1.0" }
 M._debug = { handles = C.handles }
 
 local handles = setmetatable({}, { __mode = "k" }) -- LuaSocket object -> asok.sock
+local throttles = setmetatable({}, { __mode = "k" }) -- LuaSocket object -> {r = bps, w = bps}
 local probes = setmetatable({}, { __mode = "k" })  -- object watched by select only -> asok.sock
 local parents = setmetatable({}, { __mode = "k" }) -- asok.xpcall helper coroutine -> its driver
 local MAIN = {}     -- parents[] value: the driver cannot yield (main thread)
@@ -245,6 +247,11 @@ local function handle(raw, recheck)
     local b, t = gettimeout(h)
     settimeout(nh, b, "b")
     settimeout(nh, t, "t")
+    local tr = throttles[raw] -- and the throttles
+    if tr then
+      if tr.r then cthrottle(nh, "r", tr.r) end
+      if tr.w then cthrottle(nh, "w", tr.w) end
+    end
   end
   return nh, err
 end
@@ -549,6 +556,47 @@ function M.setlimit(sok, n)
   end
   local one = setlimit(handles[raw] or handle(raw), v or 0) -- no tail call
   return one
+end
+
+-- throttle limits direction dir ("r" or "w") of sok to bps bytes per
+-- second (nil or 0: no limit) for asok.throttle_receive/throttle_send.
+local function throttle(sok, fname, dir, bps)
+  local raw = checkraw(sok, fname)
+  local v = bps
+  if v ~= nil then
+    v = tonumber(v)
+    if not v or v ~= v or v < 0 then
+      argerror(2, fname, "non-negative number expected, got " .. (v and tostring(v) or type(bps)), 3)
+    end
+  end
+  local h, err = handles[raw], nil
+  if not h then h, err = handle(raw) end
+  if not h then return nil, err end
+  local ok
+  ok, err = cthrottle(h, dir, v or 0)
+  if not ok then return nil, err end
+  local tr = throttles[raw] or {}
+  throttles[raw] = tr
+  tr[dir] = v ~= 0 and v or nil
+  return ONE
+end
+
+--- asok.throttle_receive(sok, bps): limits what asok receives on sok to
+-- bps bytes per second, measured on a monotonic clock (nil or 0: no limit).
+-- A throttled receive waits on a timer, so other sockets are not slowed.
+-- Returns 1, or nil and 'closed'.
+function M.throttle_receive(sok, bps)
+  local one, err = throttle(sok, "throttle_receive", "r", bps) -- no tail call
+  if one then return one end
+  return nil, err
+end
+
+--- asok.throttle_send(sok, bps): limits what asok sends on sok to bps
+-- bytes per second (nil or 0: no limit). Returns 1, or nil and 'closed'.
+function M.throttle_send(sok, bps)
+  local one, err = throttle(sok, "throttle_send", "w", bps)
+  if one then return one end
+  return nil, err
 end
 
 --- asok.sleep(seconds): lets other coroutines run for seconds.
@@ -993,6 +1041,11 @@ local methods = {
 -- method of `methods` exists only where the LuaSocket class has it (a UDP
 -- wrapper has no accept or getstats, a TCP wrapper no sendto).
 local ASOKONLY = { setlimit = true }
+
+-- wrapper:throttle_receive(bps), wrapper:throttle_send(bps): asok's own
+-- methods, on every class
+methods.throttle_receive, methods.throttle_send = M.throttle_receive, M.throttle_send
+ASOKONLY.throttle_receive, ASOKONLY.throttle_send = true, true
 
 --- wrapper:dirty(): true if asok holds received data not yet read.
 function methods.dirty(self)

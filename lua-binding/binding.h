@@ -60,6 +60,9 @@ extern const luaL_Reg asok__sockfuncs[];
 /* asok__udpfuncs are the datagram primitives (udp.c). */
 extern const luaL_Reg asok__udpfuncs[];
 
+/* asok__throttlefuncs are the throttling primitives (throttle.c). */
+extern const luaL_Reg asok__throttlefuncs[];
+
 /* asok__prim_resolve is the resolve(loop, host, family, token) primitive
  * (resolve.c), registered with the loop primitives. */
 int asok__prim_resolve(lua_State *L);
