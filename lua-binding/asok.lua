@@ -400,12 +400,22 @@ function M.wrap(sok, timeout)
   return setmetatable({ [RAW] = raw }, Wrapper)
 end
 
+-- acceptpause: listening object -> time before which its next accept waits
+-- (after an error such as EMFILE, which leaves the connection queued).
+local acceptpause = setmetatable({}, { __mode = "k" })
+local ACCEPT_BACKOFF = 0.1
+
 --- asok.accept(sok): LuaSocket's accept, yielding until a client arrives.
 -- Returns the raw client (a wrapper if sok is a wrapper), or nil, err.
 function M.accept(sok)
   local raw, w = checkraw(sok, "accept", "tcp{server}")
   local h = handle(raw)
   local tok
+  local pause = acceptpause[raw]
+  if pause then -- the last accept failed (EMFILE...): let the others run first
+    acceptpause[raw] = nil
+    if pause > now() then M.sleep(pause - now()) end
+  end
   while true do
     local client, err = raw:accept()
     if client then
@@ -413,7 +423,12 @@ function M.accept(sok)
       if w then return M.wrap(client) end
       return client
     end
-    if err ~= "timeout" then return nil, err end
+    if err ~= "timeout" then
+      -- the connection stays queued and the listener readable: without a
+      -- pause, a server looping on accept would retry at once, forever
+      if err ~= "closed" then acceptpause[raw] = now() + ACCEPT_BACKOFF end
+      return nil, err
+    end
     tok = tok or newtoken()
     local ok, werr = waitfor(h, "r", tok)
     if not ok then return nil, werr end

@@ -1,0 +1,76 @@
+-- test_emfile.lua: running out of file descriptors while a connection
+-- waits to be accepted. The test re-runs itself in a child under
+-- `ulimit -n 64`, fills the fd table, and checks that the accepting
+-- coroutine gets the error (LuaSocket's "Too many open files"), that an
+-- established connection carries on, that a server looping on accept does
+-- not spin (CPU time over ~1 s of wall time, os.clock, well below it: asok
+-- pauses a listener's next accept after such an error), and that accept
+-- works again once fds are free.
+if os.getenv("ASOK_EMFILE_CHILD") ~= "1" then
+  local T = dofile("asoktest.lua")
+  local interp = arg[-1]
+  local cmd = ("ulimit -n 64 && ASOK_EMFILE_CHILD=1 exec %q %q 2>&1"):format(interp, arg[0])
+  local f = assert(io.popen("sh -c " .. ("%q"):format(cmd)))
+  local out = f:read("*a")
+  f:close()
+  io.write(out)
+  T.check(out:find("emfile child: %d+ checks, 0 failures"), "child failed or did not finish")
+  T.done("test_emfile")
+end
+
+local T = dofile("asoktest.lua")
+local asok = require "asok"
+local socket = require "socket"
+
+local server, port = T.listener()
+local a, b = T.pair() -- established before the table fills
+
+-- the server: accepts in a loop, as servers do, keeping what it accepts
+local accepted, errors, attempts = {}, {}, 0
+local running = true
+asok.spawn(function()
+  while running do
+    attempts = attempts + 1
+    local c, err = asok.accept(server)
+    if c then accepted[#accepted + 1] = c else errors[#errors + 1] = err end
+  end
+end)
+
+-- fill the fd table, then free one fd for a client to connect with
+local fillers = {} -- files: LuaSocket creates its sockets' fds lazily
+while true do
+  local f = io.open("/dev/null")
+  if not f then break end
+  fillers[#fillers + 1] = f
+end
+T.check(#fillers > 0 and #fillers < 64, "fillers:", #fillers)
+table.remove(fillers):close()
+local client = socket.tcp()
+client:settimeout(0)
+client:connect("127.0.0.1", port) -- completes in the kernel's backlog
+T.run(function() return #errors > 0 end, 5)
+T.check(#errors > 0 and tostring(errors[1]):find("open files"), "accept error:", errors[1])
+T.eq(#accepted, 0, "nothing accepted while the table is full")
+
+-- the established pair carries on
+local echoed
+asok.spawn(function()
+  asok.send(b, "still here\n")
+  echoed = asok.receive(a)
+end)
+T.run(function() return echoed ~= nil end, 5)
+T.eq(echoed, "still here", "established connection during EMFILE")
+
+-- no spinning: about 1 s of reactor time costs far less CPU
+local c0, t0, a0 = os.clock(), socket.gettime(), attempts
+asok.select(nil, nil, 1.0)
+local cpu, wall = os.clock() - c0, socket.gettime() - t0
+T.check(cpu < 0.5 * wall, ("CPU %.3f s over %.3f s wall"):format(cpu, wall))
+T.check(attempts - a0 <= 30, "accept attempts in 1 s:", attempts - a0)
+
+-- free fds: the queued connection is accepted
+for _, s in ipairs(fillers) do s:close() end
+T.run(function() return #accepted > 0 end, 5)
+T.eq(#accepted, 1, "accepted once fds are free")
+running = false
+T.done("emfile child")
