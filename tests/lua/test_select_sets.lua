@@ -114,7 +114,9 @@ sameset(r, {}, nil, "writable first: nothing readable yet")
 sameset(w, { cli[77] }, nil, "writable client")
 r, w, e = asok.select(rset, nil, 10)
 T.check(socket.gettime() - t0 < 5, "returned early")
-T.check(ticks >= 5, "coroutines ran during select:", ticks)
+-- any tick (and the late line itself) proves coroutines ran meanwhile; how
+-- many depends on the machine's load, so no count is asserted
+T.check(ticks >= 1, "coroutines ran during select:", ticks)
 sameset(r, { rset[1234] }, nil, "late sender readable")
 T.eq(asok.receive(rset[1234], "*l"), "late", "late line")
 
