@@ -46,7 +46,7 @@ out() { tee -a "$REPORT"; }
   echo
   echo "- machine: $(uname -sr), $(nproc) vCPU ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), load before start: $(cut -d' ' -f1-3 /proc/loadavg)${MACHINE_NOTE:+, $MACHINE_NOTE}"
   echo "- asok: $(git -C "$ROOT" describe --always --dirty 2>/dev/null), build $BUILD"
-  echo "- command: \`$(for v in PARTS SERVERS CELLS REPS DUR INTERPS; do [ -n "${!v:-}" ] && printf '%s=%q ' "$v" "${!v}"; done)./build.sh bench\`"
+  echo "- command: \`$(for v in ASOK_BUILD PARTS SERVERS CELLS REPS DUR INTERPS; do [ -n "${!v:-}" ] && printf '%s=%q ' "$v" "${!v}"; done)bench/run.sh\` (what \`./build.sh bench\` runs after building)"
   echo
 } | out
 
@@ -77,8 +77,10 @@ if has matrix && harness_ready; then
   ) || { status=1; log "matrix failed"; }
   if [ -f "$WORK/matrix.md" ]; then
     echo "## Matrix (harness report; × = ratio to c_epoll in the same repetition)" | out >/dev/null
-    sed -n '/^## Results/,$p' "$WORK/matrix.md" >>"$REPORT"
-    sed -n '/^## Exact commands/,/^## Results/p' "$WORK/matrix.md" | sed '$d' >>"$REPORT"
+    # the harness's sections, one heading level down
+    { sed -n '/^## Results/,$p' "$WORK/matrix.md"
+      sed -n '/^## Exact commands/,/^## Results/p' "$WORK/matrix.md" | sed '$d'; } |
+      sed -e 's/^### /#### /' -e 's/^## /### /' >>"$REPORT"
     lua5.4 "$HARNESS/lib/summarize.lua" "$WORK/raw.tsv" --brief >&2
   fi
 fi
@@ -156,7 +158,8 @@ if has memory; then
   for interp in $INTERPS; do
     command -v "$interp" >/dev/null || continue
     log "memory per idle connection: $interp"
-    { echo; LUA_CPATH="$BUILD/lib/lua/$(abi_of "$interp")/?.so;;" "$interp" "$ROOT/bench/memory.lua" "${MEM_CONNS:-5000}"; } | out ||
+    { echo; echo "## Memory per idle connection ($interp, bench/memory.lua)"; echo
+      LUA_CPATH="$BUILD/lib/lua/$(abi_of "$interp")/?.so;;" "$interp" "$ROOT/bench/memory.lua" "${MEM_CONNS:-5000}"; } | out ||
       status=1
   done
 fi
