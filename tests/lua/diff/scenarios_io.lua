@@ -13,8 +13,11 @@ end
 -- timeouts: each races a timeout against a pause >= 0.2 s longer or shorter.
 -- Note: 3.1.0 counts the 'b' timeout from the start of the call, so a large
 -- transfer under a 'b' timeout needs a limit far above its duration.
-local pieces = { { "send", "p1" }, { "pause", 400 }, { "send", "p2" }, { "pause", 400 },
-  { "send", "p3" }, { "pause", 400 }, { "send", "p4\n" }, { "close" } }
+-- pieces arrive at 0, 0.6, 1.2 and 1.8 s; every timeout below falls 0.3 s
+-- from the nearest piece (the reactor may lag ~0.1 s while 8 MiB scenarios
+-- run beside these)
+local pieces = { { "send", "p1" }, { "pause", 600 }, { "send", "p2" }, { "pause", 600 },
+  { "send", "p3" }, { "pause", 600 }, { "send", "p4\n" }, { "close" } }
 -- the first piece must arrive within the 0.3 s timeout and the second
 -- well after it: margins wider than the reactor's worst lag under the
 -- whole suite (tens of ms while 8 MiB scenarios run)
@@ -31,18 +34,18 @@ S("timeout", "to_zero", { { "pause", 400 }, { "send", "x\n" }, { "close" } },
   { { "settimeout", 0 }, { "receive" }, { "receive", 5 }, { "receive", "*a" },
     { "settimeout", 3 }, { "receive" } }, { main = true })
 S("timeout", "to_total_partial", pieces,
-  { { "settimeout", 0.6, "t" }, { "receive" }, { "settimeout", -1, "t" }, { "receive", "*l", "$P" } })
+  { { "settimeout", 0.9, "t" }, { "receive" }, { "settimeout", -1, "t" }, { "receive", "*l", "$P" } })
 -- LuaSocket 3.1.0 measures the 'b' timeout from the start of the call
--- (timeout_getretry), not per wait: pieces 0.4 s apart still time out at 0.6
+-- (timeout_getretry), not per wait: pieces 0.6 s apart still time out at 0.9
 S("timeout", "to_block_from_call_start", pieces,
-  { { "settimeout", 0.6, "b" }, { "receive" }, { "settimeout", -1 }, { "receive", "*l", "$P" } })
+  { { "settimeout", 0.9, "b" }, { "receive" }, { "settimeout", -1 }, { "receive", "*l", "$P" } })
 S("timeout", "to_block_complete", pieces,
-  { { "settimeout", 1.5, "b" }, { "receive" }, { "receive" } })
+  { { "settimeout", 2.1, "b" }, { "receive" }, { "receive" } })
 S("timeout", "to_block_and_total", pieces,
-  { { "settimeout", 0.6, "b" }, { "settimeout", 1.0, "t" }, { "receive", 9 },
+  { { "settimeout", 0.9, "b" }, { "settimeout", 1.5, "t" }, { "receive", 9 },
     { "settimeout", -1, "b" }, { "settimeout", -1, "t" }, { "receive", 9, "$P" } })
 S("timeout", "to_r_mode", pieces,
-  { { "settimeout", 0.6, "r" }, { "receive", "*a" }, { "settimeout", 5, "r" }, { "receive", "*a" } })
+  { { "settimeout", 0.9, "r" }, { "receive", "*a" }, { "settimeout", 5, "r" }, { "receive", "*a" } })
 S("timeout", "to_bad_mode", { { "close" } }, { { "settimeout", 1, "x" } })
 S("timeout", "to_then_closed", { { "pause", 500 }, { "close" } },
   { { "settimeout", 0.1 }, { "receive" }, { "settimeout", 3 }, { "receive" } })

@@ -77,9 +77,9 @@ S("prefix", "prefix_longer_than_count", { { "send", "xyz" }, { "close" } },
   { { "receive", 2, "abcd" }, { "receive", 3, "abc" }, { "receive", 5, "ab" } })
 S("prefix", "prefix_empty_count_zero", { { "send", "xyz" }, { "close" } },
   { { "receive", 0, "" }, { "receive", 0, "p" }, { "receive", 1, "" } })
-S("prefix", "prefix_accumulate_partial", { { "send", "abc" }, { "pause", 600 },
+S("prefix", "prefix_accumulate_partial", { { "send", "abc" }, { "pause", 1000 },
   { "send", "defgh\n" }, { "close" } },
-  { { "settimeout", 0.15 }, { "receive", 8 }, { "settimeout", 2 }, { "receive", 8, "$P" },
+  { { "settimeout", 0.3 }, { "receive", 8 }, { "settimeout", 2 }, { "receive", 8, "$P" },
     { "receive", "*l" } })
 S("prefix", "prefix_number_prefix", { { "send", "abc\n" }, { "close" } },
   { { "receive", "*l", 42 }, { "receive", "*a", 1.5 } })
