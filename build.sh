@@ -9,6 +9,7 @@
 #   ./build.sh valgrind build, then run Lua tests under valgrind memcheck
 #   ./build.sh clean    remove build/ and build-asan/
 #   ./build.sh bench    build, then bench/run.sh: asok vs peers, Go/C/memory figures
+#   ./build.sh soak     build, then tests/soak/soak.lua (SOAK_SECONDS, default 600; SOAK_INTERP)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -25,9 +26,9 @@ die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
 # usage prints the commands; exit status $1 (2 = bad usage, to stderr).
 usage() {
   if [ "${1:-2}" -eq 0 ]; then
-    sed -n '2,11p' "$SELF" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "$SELF" | sed 's/^# \{0,1\}//'
   else
-    sed -n '2,11p' "$SELF" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,12p' "$SELF" | sed 's/^# \{0,1\}//' >&2
   fi
   exit "${1:-2}"
 }
@@ -171,6 +172,22 @@ valgrind_tests() {
   [ "$failed" -eq 0 ] || die "valgrind found errors"
 }
 
+# soak builds, then runs the soak test (docs/soak.md) for SOAK_SECONDS
+# (default 600) with SOAK_INTERP (default lua5.4) and a descriptor limit
+# high enough for 1,000 connections (both ends: 2,000 sockets).
+soak() {
+  local interp=${SOAK_INTERP:-lua5.4} abi
+  build
+  command -v "$interp" >/dev/null 2>&1 || die "$interp not found (SOAK_INTERP chooses the interpreter)"
+  abi=$("$interp" -e 'print(jit and "5.1" or (_VERSION:gsub("Lua ", "")))')
+  [ -f "$BUILD/lib/lua/$abi/asok.so" ] || die "no asok module for Lua $abi in $BUILD/lib/lua"
+  if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 8192 ]; then
+    ulimit -n 8192 2>/dev/null || die "ulimit -n 8192 failed (hard limit $(ulimit -Hn)): the soak needs ~2,100 descriptors"
+  fi
+  say "$interp tests/soak/soak.lua ${SOAK_SECONDS:-600} s (ulimit -n $(ulimit -n))"
+  LUA_CPATH="$BUILD/lib/lua/$abi/?.so;;" "$interp" "$ROOT/tests/soak/soak.lua" "${SOAK_SECONDS:-600}"
+}
+
 case ${1:-build} in
   build) build ;;
   test) run_tests ;;
@@ -178,6 +195,7 @@ case ${1:-build} in
   bench) build; "$ROOT/bench/run.sh" ;;
   asan) asan ;;
   valgrind) valgrind_tests ;;
+  soak) soak ;;
   clean) say "rm -rf build/ build-asan/"; rm -rf "$BUILD" "$ROOT/build-asan" ;;
   -h | --help | help) usage 0 ;;
   *) echo "build.sh: unknown command: $1" >&2; usage ;;
