@@ -32,6 +32,12 @@
  *  - Timeouts are in seconds (double). A negative value means no limit.
  *  - fork(): the Go runtime runs threads; a child created by fork() without
  *    exec must not call into asok.
+ *  - Environment: when libasok loads it raises Go's GOMAXPROCS to at least 2
+ *    unless the GOMAXPROCS variable is set (a single P held by the host's
+ *    thread between calls makes Go's sysmon thread retake it after every
+ *    gap: context switches that cost 15 % of the CPU under load).
+ *    ASOK_GOMAXPROCS=n sets it to n instead; ASOK_GOMAXPROCS=0 leaves the
+ *    Go runtime's own choice.
  */
 #ifndef ASOK_H
 #define ASOK_H
