@@ -37,9 +37,17 @@ return function(S, port)
 
   -- fail records an error of the session; planned says the session asked
   -- for it (else it counts as unexpected, which fails the soak).
+  -- An error the session did not ask for is still attributed when the
+  -- server reported one on this connection first (its idle timeout firing
+  -- while the process was starved of CPU, for one).
   local function fail(s, op, err, planned)
     s.errors = s.errors + 1
-    S.err("client", op, err, not planned, s.kind)
+    local cause = not planned and s.port and S.ended[s.port]
+    if cause then
+      op = op .. " after server " .. cause
+      st.server_ended = st.server_ended + 1
+    end
+    S.err("client", op, err, not planned and not cause, s.kind)
   end
 
   -- send sends data whole; with s.recover a timeout resumes where it
@@ -220,7 +228,11 @@ return function(S, port)
       asok.sleep(0.1)
       return
     end
+    local _, lport = s.c:getsockname()
+    s.port = tonumber(lport)
+    S.ended[s.port] = nil
     kinds[s.kind](s)
+    S.ended[s.port] = nil
     if not s.closed then
       if random() < 0.1 and s.kind ~= "reset" then reset(s) else s.c:close() end
     end

@@ -6,6 +6,8 @@
 --   S <bps>                  throttle this connection's receive to bps
 --   R                        reset the connection (SO_LINGER 0 close)
 -- Every frame is echoed byte for byte after its content is verified.
+-- A connection the server ends after an error (a timeout, a reset) is
+-- noted in S.ended[client port] so that the client can attribute it.
 local asok = require "asok"
 local socket = require "socket"
 
@@ -22,10 +24,13 @@ return function(S)
   -- serve runs one connection until an error, a close or an R frame.
   local function serve(c)
     c:settimeout(S.IDLE)
+    local _, peerport = c:getpeername()
+    peerport = tonumber(peerport)
     while true do
       local hdr, err, part = c:receive("*l")
       if not hdr then
         S.err("server", "receive", err)
+        if err ~= "closed" then S.ended[peerport] = err end
         if part and #part > 0 then S.stats.server_partial = S.stats.server_partial + #part end
         break
       end
@@ -46,6 +51,7 @@ return function(S)
         local block, berr = c:receive(len)
         if not block then
           S.err("server", "receive", berr)
+          if berr ~= "closed" then S.ended[peerport] = berr end
           break
         end
         if block ~= S.bytes:sub(off + 1, off + len) then
@@ -58,7 +64,11 @@ return function(S)
         local ms = tonumber(hdr:match("^D (%d+)$"))
         local half = math.floor(#out / 2)
         local ok, serr = c:send(out:sub(1, half))
-        if not ok then S.err("server", "send", serr); break end
+        if not ok then
+          S.err("server", "send", serr)
+          if serr ~= "closed" then S.ended[peerport] = serr end
+          break
+        end
         asok.sleep(ms / 1000)
         out = out:sub(half + 1)
         verified(#hdr + 1)
@@ -76,7 +86,11 @@ return function(S)
         break
       end
       local ok, serr = c:send(out)
-      if not ok then S.err("server", "send", serr); break end
+      if not ok then
+        S.err("server", "send", serr)
+        if serr ~= "closed" then S.ended[peerport] = serr end
+        break
+      end
     end
     c:close()
   end

@@ -11,7 +11,7 @@
 --
 --   LUA_CPATH='build/lib/lua/5.4/?.so;;' lua5.4 tests/soak/soak.lua [seconds]
 -- Environment: SOAK_SECONDS, SOAK_CLIENTS (1000), SOAK_SEED, SOAK_WARMUP
--- (seconds, default min(60, seconds/2)), SOAK_RSS_SLACK (0.10).
+-- (seconds, default min(60, seconds/2)), SOAK_RSS_SLACK (0.10), SOAK_STALL.
 local asok = require "asok"
 local socket = require "socket"
 
@@ -23,10 +23,10 @@ local WARMUP = tonumber(os.getenv("SOAK_WARMUP") or "") or math.min(60, SECONDS 
 local RSS_SLACK = tonumber(os.getenv("SOAK_RSS_SLACK") or "0.10")
 math.randomseed(SEED)
 
-local S = { IDLE = 5, TIMEOUT = 30, stopping = false, live = 0, problems = {} }
+local S = { IDLE = 5, TIMEOUT = 30, stopping = false, live = 0, problems = {}, ended = {} }
 local st = { sent = 0, verified = 0, lost = 0, unattributed = 0, corrupt = 0,
   unexpected = 0, crashed = 0, server_bytes = 0, server_partial = 0,
-  server_resets = 0, accepted = 0, sessions = {}, errors = {} }
+  server_resets = 0, server_ended = 0, accepted = 0, sessions = {}, errors = {} }
 S.stats = st
 
 -- note prints a problem (the first 30 of them).
@@ -159,12 +159,23 @@ local server, port = dofile(DIR .. "server.lua")(S)
 local client = dofile(DIR .. "client.lua")(S, port)
 for _ = 1, CLIENTS do S.spawn(client) end
 
+-- SOAK_STALL=t: at t seconds the main thread stops driving the reactor
+-- for IDLE + 1 s (a starved process): server timeouts fire on live
+-- connections and the clients' errors must be attributed to them.
+local STALL = tonumber(os.getenv("SOAK_STALL") or "")
+
 local rss_warm, rss_loaded, peak = nil, nil, 0
 local nextp = 10
 while socket.gettime() - t0 < SECONDS do
   asok.select(nil, nil, 0.5)
   local now = socket.gettime() - t0
   peak = math.max(peak, rss())
+  if STALL and now >= STALL then
+    STALL = nil
+    print(("stall: the reactor is not driven for %d s"):format(S.IDLE + 1))
+    local t = socket.gettime() + S.IDLE + 1
+    while socket.gettime() < t do end
+  end
   if not rss_warm and now >= WARMUP then rss_warm = rss(); print(("warm-up RSS %d KB"):format(rss_warm)) end
   if now >= nextp then progress("run "); nextp = nextp + 10 end
 end
@@ -202,8 +213,9 @@ local checks = {
     ("RSS after close %d KB vs after warm-up %s KB"):format(RSS_END, tostring(rss_warm)) },
 }
 print(("summary: seconds=%g clients=%d seed=%d sessions=%d accepted=%d bytes sent=%d verified=%d"
-  .. " lost(attributed)=%d server-verified=%d server-resets=%d"):format(SECONDS, CLIENTS, SEED, n,
-  st.accepted, st.sent, st.verified, st.lost, st.server_bytes, st.server_resets))
+  .. " lost(attributed)=%d server-verified=%d server-resets=%d client-errors-after-server-errors=%d"):format(
+  SECONDS, CLIENTS, SEED, n, st.accepted, st.sent, st.verified, st.lost, st.server_bytes,
+  st.server_resets, st.server_ended))
 print(("summary: rss start=%d warm=%s loaded-end=%d after-close=%d peak=%d KB; fds start=%d end=%d;"
   .. " handles start=%d end=%d; coroutines live=%d parked=%d"):format(RSS0, tostring(rss_warm), rss_loaded,
   RSS_END, peak, FD0, FD_END, BASE_HANDLES, asok._debug.handles(), S.live, parked()))
