@@ -2,7 +2,7 @@
 * asok.c - luaopen_asok: the module entry point, the per-state loop and
 * the reactor primitives (select, sleep, clock) of the asok Lua binding.
 *
-* The user-facing module is written in Lua (asok.lua, embedded at build
+* The user-facing module is written in Lua (glue/*.lua, embedded at build
 * time as asok_glue.h): it keeps the retry loop and the coroutine
 * bookkeeping where yielding works on every Lua version. This file hands it
 * a table of C primitives; none of them yields.
@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "binding.h"
-#include "asok_glue.h" /* generated: static const unsigned char asok_glue[] */
+#include "asok_glue.h" /* generated: asok_glue_chunks[], the glue/*.lua chunks */
 
 #define ASOK_MODULE_KEY "asok.module" /* registry: this state's module */
 #define SELECT_BATCH 256              /* tokens fetched per asok_select */
@@ -237,10 +237,12 @@ static void newmeta(lua_State *L, const char *name, const luaL_Reg *meta) {
 }
 
 /* luaopen_asok checks the library version, builds the primitives table
- * and runs the embedded glue, which returns the module. One module per
+ * and runs the embedded glue chunks in order, each as chunk(M, P, C): the
+ * module they fill, their shared private state, the primitives. One module per
  * lua_State: a second load returns the same table. */
 LUALIB_API int luaopen_asok(lua_State *L) {
   unsigned v = asok_version();
+  size_t i;
   if ((v >> 16) != ASOK_VERSION_MAJOR)
     return luaL_error(L, "asok: libasok %s is incompatible with this module "
                       "(built for %s): major versions differ",
@@ -250,10 +252,10 @@ LUALIB_API int luaopen_asok(lua_State *L) {
   lua_pop(L, 1);
   newmeta(L, ASOK_LOOP_MT, loopmeta);
   newmeta(L, ASOK_SOCK_MT, asok__sockmeta);
-  if (luaL_loadbuffer(L, (const char *) asok_glue, sizeof(asok_glue), "=asok.lua") != 0)
-    return lua_error(L);
-  lua_newtable(L);                      /* glue, prims */
-  lua_newtable(L);                      /* glue, prims, WAIT */
+  lua_newtable(L);                      /* M: the module */
+  lua_newtable(L);                      /* M, P: the chunks' private state */
+  lua_newtable(L);                      /* M, P, C: the primitives */
+  lua_newtable(L);                      /* M, P, C, WAIT */
   lua_setfield(L, -2, "WAIT");
   lua_getfield(L, -1, "WAIT");
   luaL_setfuncs(L, loopfuncs, 1);
@@ -265,7 +267,16 @@ LUALIB_API int luaopen_asok(lua_State *L) {
   luaL_setfuncs(L, asok__throttlefuncs, 1);
   lua_pushstring(L, asok_version_string());
   lua_setfield(L, -2, "libversion");
-  lua_call(L, 1, 1);                    /* module */
+  for (i = 0; i < sizeof(asok_glue_chunks) / sizeof(asok_glue_chunks[0]); i++) {
+    if (luaL_loadbuffer(L, (const char *) asok_glue_chunks[i].data,
+                        asok_glue_chunks[i].size, asok_glue_chunks[i].name) != 0)
+      return lua_error(L);
+    lua_pushvalue(L, -4);
+    lua_pushvalue(L, -4);
+    lua_pushvalue(L, -4);
+    lua_call(L, 3, 0);                  /* chunk(M, P, C) */
+  }
+  lua_pop(L, 2);                        /* M */
   lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, ASOK_MODULE_KEY);
   return 1;

@@ -3,7 +3,7 @@
 * Everything here is hidden: the module exports luaopen_asok only.
 *
 * The C side never yields (cqueues' rule). Every operation takes a token
-* chosen by the Lua glue (asok.lua); when asok answers ASOK_EWAIT the C
+* chosen by the Lua glue (glue/*.lua); when asok answers ASOK_EWAIT the C
 * function returns the private WAIT marker (upvalue 1 of every function)
 * and the glue parks the coroutine until asok_select hands the token back.
 \*=========================================================================*/

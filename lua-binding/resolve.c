@@ -1,6 +1,6 @@
 /*=========================================================================*\
 * resolve.c - the name-resolution primitive of the asok Lua binding (never
-* yields): asok_resolve's address list as a Lua array. The glue (asok.lua,
+* yields): asok_resolve's address list as a Lua array. The glue (glue/connect.lua,
 * asok.connect) parks the coroutine on the token while the lookup runs off
 * the loop thread.
 \*=========================================================================*/

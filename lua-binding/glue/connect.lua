@@ -1,0 +1,113 @@
+-- glue/connect.lua - asok.connect: numeric hosts, names resolved off the
+-- loop thread (asok_resolve), and LuaSocket's connect at timeout 0.
+local M, P, C = ...
+
+local WAIT, loop, ONE = P.WAIT, P.loop, P.ONE
+local argerror, checkraw, handle = P.argerror, P.checkraw, P.handle
+local newtoken, park, waitfor = P.newtoken, P.park, P.waitfor
+local classmeta = C.meta
+local type, tostring, tonumber = type, tostring, tonumber
+
+-- asok._debug.resolves counts the names asok.connect resolved off the
+-- loop thread (asok_resolve answered "wait": a lookup ran on its own thread).
+local dbg = M._debug or {}
+M._debug = dbg
+dbg.resolves = 0
+local cresolve = C.resolve
+
+-- atonpart reads one part of an inet_aton address (0x hex, 0 octal,
+-- decimal), or nil.
+local function atonpart(p)
+  local hex = p:match("^0[xX](%x+)$")
+  if hex then return tonumber(hex, 16) end
+  if p:match("^0[0-7]*$") then return tonumber(p, 8) end
+  if p:match("^[1-9]%d*$") then return tonumber(p) end
+  return nil
+end
+
+-- isnumeric says whether getaddrinfo reads host without a lookup: an IPv6
+-- literal (a name never has ':') or an inet_aton IPv4 form ("127.0.0.1",
+-- "127.1", "0x7f.1", "2130706433"; core/hostaddr.go has the same rule).
+local function isnumeric(host)
+  if host:find(":", 1, true) then return true end
+  if not host:match("^%d") then return false end
+  local v, k = {}, 0
+  for part in (host .. "."):gmatch("([^.]*)%.") do
+    k = k + 1
+    v[k] = k <= 4 and atonpart(part)
+    if not v[k] then return false end
+  end
+  for i = 1, k - 1 do if v[i] > 255 then return false end end
+  return v[k] < 256 ^ (5 - k)
+end
+
+-- lookup resolves name for family (0 any, 4, 6) through asok_resolve:
+-- off the loop thread, parking the caller meanwhile. Returns an array of
+-- numeric addresses, or nil and LuaSocket's error.
+local function lookup(name, family)
+  local tok = newtoken()
+  local addrs, err = cresolve(loop, name, family, tok)
+  if addrs == WAIT then dbg.resolves = dbg.resolves + 1 end
+  while addrs == WAIT do
+    park(tok)
+    addrs, err = cresolve(loop, name, family, tok)
+  end
+  return addrs, err
+end
+
+-- tryconnect is LuaSocket's connect at timeout 0 to a numeric host, then
+-- a wait until the socket is writable and LuaSocket's verdict.
+local function tryconnect(raw, host, port)
+  raw:settimeout(0)
+  local ok, err = raw:connect(host, port)
+  local h, herr = handle(raw, true)
+  if ok then return ok end
+  if err ~= "timeout" then return nil, err end
+  if not h then return nil, herr end
+  local r, werr = waitfor(h, "w", newtoken())
+  if not r then return nil, werr end
+  ok, err = raw:connect(host, port)
+  if ok or err == "already connected" then return ok or ONE end
+  return nil, err
+end
+
+-- familyof gives the address family raw connects with: 0 for a socket not
+-- created yet (socket.tcp(): LuaSocket creates it for the address found),
+-- else 4 or 6 (tcp.c meth_connect: hints.ai_family = tcp->family).
+local function familyof(raw)
+  if raw:getfd() < 0 then return 0 end
+  return raw:getfamily() == "inet6" and 6 or 4
+end
+
+local setclass = debug and debug.setmetatable
+
+--- asok.connect(sok, host, port): LuaSocket's connect, yielding while the
+-- connection is in progress. A host name is resolved off the loop thread
+-- (asok_resolve) and its addresses tried in order, as inet_tryconnect does;
+-- each attempt is LuaSocket's own connect to the numeric address. Returns
+-- 1, or nil and LuaSocket's error.
+function M.connect(sok, host, port)
+  local raw = checkraw(sok, "connect", "tcp{any}")
+  local ht, pt = type(host), type(port)
+  if ht ~= "string" and ht ~= "number" then argerror(2, "connect", "string expected, got " .. ht, 2) end
+  if pt ~= "string" and pt ~= "number" then argerror(3, "connect", "string expected, got " .. pt, 2) end
+  if isnumeric(tostring(host)) then return tryconnect(raw, host, port) end
+  local addrs, err = lookup(tostring(host), familyof(raw))
+  if not addrs then
+    -- tcp.c meth_connect makes the object a tcp{client} even on failure
+    local client = classmeta("tcp{client}")
+    if setclass and client then setclass(raw, client) end
+    return nil, err
+  end
+  local ok
+  for i = 1, #addrs do
+    local fam = familyof(raw)
+    -- a socket.tcp() fixed its family at the first attempt (LuaSocket
+    -- cannot make it another): addresses of the other family are skipped
+    if fam == 0 or (fam == 6) == (addrs[i]:find(":", 1, true) ~= nil) then
+      ok, err = tryconnect(raw, addrs[i], port)
+      if ok then return ok end
+    end
+  end
+  return nil, err
+end

@@ -1,0 +1,293 @@
+-- glue/core.lua - the heart of the Lua half of the asok binding: tokens,
+-- parking (park/step), registration of LuaSocket objects and the patching
+-- of their classes, argument checks. Embedded into asok.so at build time
+-- with the other glue/*.lua chunks (nothing is loaded from LUA_PATH).
+--
+-- luaopen_asok runs every chunk in order with (M, P, C): the public module,
+-- the private state the chunks share, and the C primitives, which never
+-- yield (cqueues' rule). An operation that cannot finish now returns the
+-- private WAIT marker: inside a yieldable coroutine we park it (token ->
+-- coroutine) and yield WAIT; asok.select, in the main thread, gets ready
+-- tokens from asok_select and resumes their coroutines, which retry the
+-- same operation with the same token. Outside a coroutine the call blocks
+-- like LuaSocket, running the reactor (other coroutines) meanwhile.
+local M, P, C = ...
+
+local WAIT = C.WAIT
+local loop = C.loop()
+local wait, close = C.wait, C.close
+local cthrottle = C.throttle
+local settimeout, gettimeout = C.settimeout, C.gettimeout
+local newsock, fdof, unread = C.newsock, C.fd, C.unread
+local cselect, classmeta = C.select, C.meta
+
+local type, error, tostring = type, error, tostring
+local getmetatable, setmetatable, rawget = getmetatable, setmetatable, rawget
+local running, yield, resume = coroutine.running, coroutine.yield, coroutine.resume
+local isyieldable = coroutine.isyieldable -- nil on 5.1 and 5.2
+local pcall = pcall
+local traceback = debug and debug.traceback
+
+M._VERSION = "asok 0.1.0"
+
+-- asok._debug: debugging aids, not part of the LuaSocket-like API.
+-- handles() is the number of live asok handles (loop and sockets) in the
+-- process (asok_debug_handles): tests compare it with a baseline.
+M._debug = { handles = C.handles }
+
+local handles = setmetatable({}, { __mode = "k" }) -- LuaSocket object -> asok.sock
+local throttles = setmetatable({}, { __mode = "k" }) -- LuaSocket object -> {r = bps, w = bps}
+local probes = setmetatable({}, { __mode = "k" })  -- object watched by select only -> asok.sock
+local parents = setmetatable({}, { __mode = "k" }) -- asok.xpcall helper coroutine -> its driver
+local MAIN = {}     -- parents[] value: the driver cannot yield (main thread)
+local waiting = {}  -- token -> coroutine parked on it
+local blocking = {} -- token -> true while a blocked caller waits, false once delivered
+local classes = {}  -- LuaSocket metatable -> class name
+local patched = {}  -- LuaSocket metatables whose close/__gc notify asok
+local buffers = {}  -- per nesting depth of step(): token batches
+local depth = 0
+local lasttoken = 0
+local ONE = 1.0     -- LuaSocket's success value (a float on 5.3+)
+local RAW = {}      -- private key of a wrapper's raw object
+
+-- the LuaSocket classes whose close/__gc are patched on first use
+local CLASSNAMES = { "tcp{master}", "tcp{client}", "tcp{server}",
+  "udp{connected}", "udp{unconnected}",
+  "unixstream{master}", "unixstream{client}", "unixstream{server}" }
+
+-- classes accepted where LuaSocket wants a tcp{client} (stream clients)
+local STREAM = { ["tcp{client}"] = true, ["unixstream{client}"] = true }
+
+-- the LuaSocket UDP classes
+local UDP = { ["udp{connected}"] = true, ["udp{unconnected}"] = true }
+
+-- argerror raises "bad argument #n to 'fname' (msg)" at the given level
+-- (counted from argerror's caller, as error() does).
+local function argerror(n, fname, msg, level)
+  error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), level + 1)
+end
+
+-- newtoken returns a fresh token, kept below 2^53 (exact in a 5.1 double).
+local function newtoken()
+  local t = lasttoken + 1
+  if t >= 9007199254740991 then t = 1 end
+  lasttoken = t
+  return t
+end
+
+-- report hands a failed coroutine's error, with its traceback, to the
+-- error handler (asok.seterrorhandler) or writes it to stderr. A failing
+-- handler is reported to stderr too: asok.select never stops for it.
+local function report(co, err)
+  local msg = tostring(err)
+  if traceback then msg = traceback(co, msg) end
+  local errorhandler = P.errorhandler -- asok.seterrorhandler's (xpcall.lua)
+  if errorhandler then
+    local ok, herr = pcall(errorhandler, msg, co, err)
+    if ok then return end
+    msg = msg .. "\n(and the asok error handler failed: " .. tostring(herr) .. ")"
+  end
+  if io and io.stderr then io.stderr:write("asok: error in coroutine: ", msg, "\n") end
+end
+
+-- wake resumes co with the given values and reports an error it raises.
+local function wake(co, ...)
+  local ok, err = resume(co, ...)
+  if not ok then report(co, err) end
+end
+
+-- wakeentry resumes what waits on a delivered token: a coroutine, or a
+-- select group (marked fired; its coroutine, if any, resumed once).
+local function wakeentry(w)
+  if type(w) == "thread" then return wake(w) end
+  w.fired = true
+  local co = w.co
+  if co then w.co = nil; wake(co) end
+end
+
+-- step runs one asok_select pass (timeout in seconds, negative: no limit)
+-- and resumes the coroutine of every ready token.
+local function step(timeout)
+  depth = depth + 1
+  local buf = buffers[depth]
+  if not buf then buf = {}; buffers[depth] = buf end
+  local n, err = cselect(loop, timeout, buf)
+  if not n then
+    depth = depth - 1
+    error("asok.select: " .. tostring(err), 0)
+  end
+  for i = 1, n do
+    local t = buf[i]
+    local w = waiting[t]
+    if w then
+      waiting[t] = nil
+      wakeentry(w)
+    elseif blocking[t] then
+      blocking[t] = false
+    end
+  end
+  depth = depth - 1
+end
+
+-- rootof returns the coroutine asok.select must resume to continue co:
+-- co itself, or the outermost driver of the asok.xpcall helper coroutines
+-- co runs in (Lua 5.1), or nil if that chain ends in a thread that cannot
+-- yield (then the caller blocks instead).
+local function rootof(co)
+  local p = parents[co]
+  while p do
+    if p == MAIN then return nil end
+    co = p
+    p = parents[co]
+  end
+  return co
+end
+
+-- yieldable returns the coroutine to park on tok's behalf, or nil if the
+-- running code cannot yield (main thread, non-yieldable C boundary).
+local function yieldable()
+  local co, ismain = running()
+  if co and not ismain and (isyieldable == nil or isyieldable()) then return rootof(co) end
+  return nil
+end
+
+-- park waits until tok is handed back: it yields WAIT in a yieldable
+-- coroutine, else it runs the reactor until tok comes back (blocking call).
+local function park(tok)
+  local root = yieldable()
+  if root then
+    waiting[tok] = root
+    yield(WAIT)
+    if waiting[tok] == root then waiting[tok] = nil end -- resumed by someone else
+  else
+    blocking[tok] = true
+    while blocking[tok] do step(-1) end
+    blocking[tok] = nil
+  end
+end
+
+-- classof returns the LuaSocket class name of v, or nil.
+local function classof(v)
+  if type(v) ~= "userdata" then return nil end
+  local mt = getmetatable(v)
+  local class = classes[mt]
+  if class or type(mt) ~= "table" then return class end
+  local idx = rawget(mt, "__index")
+  if type(idx) ~= "table" then return nil end
+  class = rawget(idx, "class")
+  if type(class) ~= "string" or type(rawget(idx, "getfd")) ~= "function" then return nil end
+  classes[mt] = class
+  return class
+end
+
+-- patch makes close and __gc of LuaSocket metatable mt close the asok
+-- handle first, so that every coroutine parked on the socket wakes up.
+local function patch(mt)
+  if type(mt) ~= "table" or patched[mt] then return end
+  patched[mt] = true
+  local idx = rawget(mt, "__index")
+  local rawclose = type(idx) == "table" and rawget(idx, "close")
+  if type(rawclose) == "function" then
+    idx.close = function(raw, ...)
+      local h, p = handles[raw], probes[raw]
+      if h then close(h) end
+      if p then close(p) end
+      return rawclose(raw, ...)
+    end
+  end
+  local gc = rawget(mt, "__gc")
+  if type(gc) == "function" then
+    mt.__gc = function(raw)
+      local h, p = handles[raw], probes[raw]
+      if h then close(h) end
+      if p then close(p) end
+      return gc(raw)
+    end
+  end
+end
+
+-- register creates the asok handle of LuaSocket object raw: LuaSocket
+-- timeout 0, fd registered (not owned), LuaSocket's buffer moved to asok.
+local function register(raw)
+  for i = 1, #CLASSNAMES do patch(classmeta(CLASSNAMES[i])) end
+  patch(getmetatable(raw))
+  raw:settimeout(0)
+  local h, err = probes[raw], nil
+  probes[raw] = nil -- asok.select's watcher becomes the full handle
+  if h and fdof(h) ~= raw:getfd() then close(h); h = nil end
+  if not h then h, err = newsock(loop, raw:getfd()) end
+  if not h then return nil, err end
+  handles[raw] = h
+  if raw.dirty and raw:dirty() then
+    local data, _, partial = raw:receive("*a")
+    data = data or partial
+    if data and #data > 0 then
+      unread(h, data)
+      -- LuaSocket counted these bytes; asok counts them when it hands them out
+      local r, s, age = raw:getstats()
+      raw:setstats(r - #data, s, age)
+    end
+  end
+  return h
+end
+
+-- handle returns raw's asok handle, registering it on first use, or again
+-- if LuaSocket replaced the fd (connect creates sockets on demand).
+local function handle(raw, recheck)
+  local h = handles[raw]
+  if h and not (recheck and fdof(h) ~= raw:getfd()) then return h end
+  if not h then return register(raw) end
+  close(h)
+  handles[raw] = nil
+  local nh, err = register(raw)
+  if nh then -- keep asok.settimeout's values across LuaSocket's new fd
+    local b, t = gettimeout(h)
+    settimeout(nh, b, "b")
+    settimeout(nh, t, "t")
+    local tr = throttles[raw] -- and the throttles
+    if tr then
+      if tr.r then cthrottle(nh, "r", tr.r) end
+      if tr.w then cthrottle(nh, "w", tr.w) end
+    end
+  end
+  return nh, err
+end
+
+local Wrapper = {}
+
+-- checkraw returns the LuaSocket object behind argument 1 (a LuaSocket
+-- object or a wrapper), whether it was a wrapper and its class; want: a
+-- class name, "tcp{any}" or nil for any LuaSocket object; also: a set of
+-- other classes accepted.
+local function checkraw(sok, fname, want, also)
+  local raw, w = sok, false
+  if getmetatable(sok) == Wrapper then raw, w = rawget(sok, RAW), true end
+  local class = classof(raw)
+  if not class then
+    argerror(1, fname, (want or "LuaSocket object") .. " expected, got " .. type(sok), 3)
+  end
+  if want and class ~= want and not (want == "tcp{any}" and class:sub(1, 4) == "tcp{")
+      and not (want == "tcp{client}" and STREAM[class]) and not (also and also[class]) then
+    argerror(1, fname, want .. " expected, got " .. class, 3)
+  end
+  return raw, w, class
+end
+
+-- waitfor waits until h is ready in direction dir ("r" or "w").
+-- Returns true, or nil and LuaSocket's error ("timeout", "closed").
+local function waitfor(h, dir, tok)
+  local ok, err = wait(h, dir, tok)
+  while ok == WAIT do
+    park(tok)
+    ok, err = wait(h, dir, tok)
+  end
+  return ok, err
+end
+
+-- the private state and helpers the other chunks use
+P.WAIT, P.loop, P.MAIN, P.ONE, P.RAW = WAIT, loop, MAIN, ONE, RAW
+P.handles, P.throttles, P.probes, P.parents = handles, throttles, probes, parents
+P.waiting, P.STREAM, P.UDP, P.Wrapper = waiting, STREAM, UDP, Wrapper
+P.argerror, P.newtoken, P.wake, P.step, P.yieldable = argerror, newtoken, wake, step, yieldable
+P.park, P.classof, P.patch, P.handle = park, classof, patch, handle
+P.checkraw, P.waitfor = checkraw, waitfor

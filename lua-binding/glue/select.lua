@@ -1,0 +1,165 @@
+-- glue/select.lua - asok.select: running the reactor, and LuaSocket's
+-- socket.select on socket sets while other coroutines keep running.
+local M, P, C = ...
+
+local WAIT, loop, ONE, RAW, Wrapper = P.WAIT, P.loop, P.ONE, P.RAW, P.Wrapper
+local handles, probes, waiting = P.handles, P.probes, P.waiting
+local argerror, newtoken, step, yieldable = P.argerror, P.newtoken, P.step, P.yieldable
+local classof, patch, handle = P.classof, P.patch, P.handle
+local wait, close, newsock, fdof, buffered = C.wait, C.close, C.newsock, C.fd, C.buffered
+local now, csleep, cancel = C.now, C.sleep, C.cancel
+local type, tostring, tonumber = type, tostring, tonumber
+local getmetatable, rawget, next = getmetatable, rawget, next
+local yield = coroutine.yield
+
+-- watcher returns the asok handle asok.select watches obj (a LuaSocket
+-- object, a wrapper or anything with getfd/dirty methods) with, whether it
+-- holds buffered data (LuaSocket's dirty()), and its fd; nil for an object
+-- without a valid fd (LuaSocket's select skips those). An object asok does
+-- not handle yet gets a watcher only: its LuaSocket timeout and buffer are
+-- left alone.
+local function watcher(obj, argn)
+  local raw = obj
+  if getmetatable(obj) == Wrapper then raw = rawget(obj, RAW) end
+  local t = type(raw)
+  if t ~= "userdata" and t ~= "table" then
+    argerror(argn, "select", "socket expected in set, got " .. t, 5)
+  end
+  if type(raw.getfd) ~= "function" then return nil end
+  local fd = tonumber(raw:getfd())
+  if not fd or fd < 0 then return nil end
+  local h = handles[raw]
+  if h then
+    if fdof(h) ~= fd then h = handle(raw, true) end
+  else
+    h = probes[raw]
+    if h and fdof(h) ~= fd then close(h); h = nil end
+    if not h then
+      local err
+      h, err = newsock(loop, fd)
+      if not h then argerror(argn, "select", "cannot watch " .. tostring(obj) .. ": " .. tostring(err), 5) end
+      probes[raw] = h
+      if classof(raw) then patch(getmetatable(raw)) end
+    end
+  end
+  local dirty = buffered(h)
+  if not dirty and type(raw.dirty) == "function" then dirty = raw:dirty() and true or false end
+  return h, dirty, fd
+end
+
+-- collect appends one entry per watchable object of set (argument argn)
+-- to list; dir is "r" or "w".
+local function collect(set, argn, dir, list)
+  if set == nil then return end
+  if type(set) ~= "table" then argerror(argn, "select", "table expected, got " .. type(set), 4) end
+  local i = 1
+  while true do
+    local obj = set[i]
+    if obj == nil then break end
+    local h, dirty, fd = watcher(obj, argn)
+    if h then list[#list + 1] = { obj = obj, h = h, dirty = dirty, fd = fd, dir = dir, tok = newtoken() } end
+    i = i + 1
+  end
+end
+
+-- arm asks asok whether entry e is ready now (true) or parks its token.
+local function arm(e)
+  local ok = wait(e.h, e.dir, e.tok)
+  e.parked = ok == WAIT
+  e.ready = ok == true
+  return e.ready
+end
+
+-- readylist returns LuaSocket's result table for entries of list that are
+-- ready, after out's first n (dirty) objects: by ascending fd, one object per
+-- fd (the last one given), plus the object -> index part (make_assoc).
+local function readylist(list, out, n)
+  local byfd, fds = {}, {}
+  for i = 1, #list do
+    local e = list[i]
+    if e.ready then
+      if not byfd[e.fd] then fds[#fds + 1] = e.fd end
+      byfd[e.fd] = e.obj
+    end
+  end
+  table.sort(fds)
+  for i = 1, #fds do out[n + i] = byfd[fds[i]] end
+  for i = 1, #out do out[out[i]] = i * ONE end
+  return out
+end
+
+-- selectsets is asok.select with socket sets: socket.select's results for
+-- the calling thread while the reactor keeps the other coroutines running.
+local function selectsets(rset, wset, t)
+  local list, rl, wl = {}, {}, {}
+  collect(rset, 1, "r", rl)
+  collect(wset, 2, "w", wl)
+  local rout, ndirty = {}, 0
+  for i = 1, #rl do
+    local e = rl[i]
+    if e.dirty then ndirty = ndirty + 1; rout[ndirty] = e.obj else list[#list + 1] = e end
+  end
+  for i = 1, #wl do list[#list + 1] = wl[i] end
+  local deadline = t and t >= 0 and now() + t or nil
+  local nready = 0
+  for i = 1, #list do if arm(list[i]) then nready = nready + 1 end end
+  while ndirty == 0 and nready == 0 do
+    local g, stok = { fired = false }, nil
+    for i = 1, #list do if list[i].parked then waiting[list[i].tok] = g end end
+    if deadline then
+      stok = newtoken()
+      csleep(loop, deadline - now(), stok)
+      waiting[stok] = g
+    end
+    local root = yieldable()
+    if root then
+      g.co = root
+      yield(WAIT)
+    else
+      while not g.fired do step(-1) end
+    end
+    g.co = nil
+    if stok then waiting[stok] = nil; cancel(loop, stok) end
+    for i = 1, #list do
+      local e = list[i]
+      waiting[e.tok] = nil
+      if e.parked then cancel(loop, e.tok) end
+      if arm(e) then nready = nready + 1 end
+    end
+    if deadline and now() >= deadline then break end
+  end
+  for i = 1, #list do if list[i].parked then cancel(loop, list[i].tok) end end
+  if ndirty == 0 and nready == 0 then return {}, {}, "timeout" end
+  local r = readylist(rl, rout, ndirty)
+  local w = readylist(wl, {}, 0)
+  return r, w
+end
+
+--- asok.select(rset, wset, timeout): with both sets nil, resumes waiting
+-- coroutines until timeout seconds have passed (nil or negative: until no
+-- coroutine waits) and returns nil, 'timeout', as the original. With sets,
+-- returns like socket.select as soon as one of their sockets is ready.
+function M.select(rset, wset, timeout)
+  local t = timeout
+  if t ~= nil then
+    t = tonumber(t)
+    if not t then argerror(3, "select", "number expected, got " .. type(timeout), 2) end
+    -- NaN would never reach its deadline: the loop would spin forever
+    if t ~= t then argerror(3, "select", "number expected, got NaN", 2) end
+  end
+  if rset ~= nil or wset ~= nil then
+    local r, w, e = selectsets(rset, wset, t)
+    if e then return r, w, e end
+    return r, w
+  end
+  if t == nil or t < 0 then
+    while next(waiting) ~= nil do step(-1) end
+  else
+    local deadline = now() + t
+    repeat
+      local left = deadline - now()
+      step(left > 0 and left or 0)
+    until now() >= deadline
+  end
+  return nil, "timeout"
+end

@@ -1,0 +1,185 @@
+-- glue/stream.lua - the stream socket calls: asok.receive, send, wrap,
+-- accept, close, settimeout, setlimit, throttle_receive/throttle_send and
+-- asok.sleep.
+local M, P, C = ...
+
+local WAIT, loop, ONE, RAW, UDP, Wrapper = P.WAIT, P.loop, P.ONE, P.RAW, P.UDP, P.Wrapper
+local handles, throttles, handle, checkraw = P.handles, P.throttles, P.handle, P.checkraw
+local argerror, newtoken, park, waitfor = P.argerror, P.newtoken, P.park, P.waitfor
+local udpcall, checkudparg = P.udpcall, P.checkudparg
+local receive, send, close, now = C.receive, C.send, C.close, C.now
+local udp_receive, udp_send, cthrottle = C.udp_receive, C.udp_send, C.throttle
+local settimeout, setlimit, csleep = C.settimeout, C.setlimit, C.sleep
+local type, tostring, tonumber, setmetatable = type, tostring, tonumber, setmetatable
+
+--- asok.receive(sok [, pattern [, prefix]]): LuaSocket's receive, yielding.
+-- On UDP sockets: asok.receive(sok [, size]), one datagram.
+function M.receive(sok, pattern, prefix)
+  local raw, _, class = checkraw(sok, "receive", "tcp{client}", UDP)
+  if UDP[class] then
+    checkudparg(pattern, 2, "receive", "number")
+    return udpcall(raw, "receive", udp_receive, pattern)
+  end
+  local h = handles[raw] or handle(raw)
+  local tok = newtoken()
+  local a, b, c = receive(h, pattern, prefix, tok)
+  while a == WAIT do
+    park(tok)
+    a, b, c = receive(h, pattern, prefix, tok)
+  end
+  return a, b, c
+end
+
+--- asok.send(sok, data [, i [, j]]): LuaSocket's send, atomic and yielding.
+-- On a udp{connected} socket: asok.send(sok, datagram).
+function M.send(sok, data, i, j)
+  local raw, _, class = checkraw(sok, "send", "tcp{client}", UDP)
+  if class == "udp{unconnected}" then
+    argerror(1, "send", "udp{connected} expected, got " .. class, 2)
+  elseif class == "udp{connected}" then
+    checkudparg(data, 2, "send", "string")
+    return udpcall(raw, "send", udp_send, data)
+  end
+  local h = handles[raw] or handle(raw)
+  local tok = newtoken()
+  local a, b, c = send(h, data, i, j, tok)
+  while a == WAIT do
+    park(tok)
+    a, b, c = send(h, data, i, j, tok)
+  end
+  return a, b, c
+end
+
+--- asok.wrap(sok [, timeout]): an asok wrapper around a LuaSocket object.
+function M.wrap(sok, timeout)
+  local raw = checkraw(sok, "wrap")
+  local t = timeout
+  if t ~= nil then
+    t = tonumber(t)
+    if not t then argerror(2, "wrap", "number expected, got " .. type(timeout), 2) end
+  end
+  local h = handle(raw, true)
+  raw:settimeout(0)
+  if t then settimeout(h, t, "b") end
+  return setmetatable({ [RAW] = raw }, Wrapper)
+end
+
+-- acceptpause: listening object -> time before which its next accept waits
+-- (after an error such as EMFILE, which leaves the connection queued).
+local acceptpause = setmetatable({}, { __mode = "k" })
+local ACCEPT_BACKOFF = 0.1
+
+--- asok.accept(sok): LuaSocket's accept, yielding until a client arrives.
+-- Returns the raw client (a wrapper if sok is a wrapper), or nil, err.
+function M.accept(sok)
+  local raw, w = checkraw(sok, "accept", "tcp{server}")
+  local h = handle(raw)
+  local tok
+  local pause = acceptpause[raw]
+  if pause then -- the last accept failed (EMFILE...): let the others run first
+    acceptpause[raw] = nil
+    if pause > now() then M.sleep(pause - now()) end
+  end
+  while true do
+    local client, err = raw:accept()
+    if client then
+      client:settimeout(0)
+      if w then return M.wrap(client) end
+      return client
+    end
+    if err ~= "timeout" then
+      -- the connection stays queued and the listener readable: without a
+      -- pause, a server looping on accept would retry at once, forever
+      if err ~= "closed" then acceptpause[raw] = now() + ACCEPT_BACKOFF end
+      return nil, err
+    end
+    tok = tok or newtoken()
+    local ok, werr = waitfor(h, "r", tok)
+    if not ok then return nil, werr end
+  end
+end
+
+--- asok.close(sok): wakes every coroutine parked on sok, then closes it.
+function M.close(sok)
+  local raw = checkraw(sok, "close")
+  local h = handles[raw]
+  if h then close(h) end
+  return raw:close()
+end
+
+--- asok.settimeout(sok, seconds [, mode]): the asynchronous timeout
+-- ('b' per wait, 't' for the whole call; nil or negative: no limit).
+function M.settimeout(sok, t, mode)
+  local raw = checkraw(sok, "settimeout")
+  local one = settimeout(handles[raw] or handle(raw), t, mode) -- no tail call:
+  return one -- LuaJIT would name the function '?' in argument errors
+end
+
+--- asok.setlimit(sok, n): bounds what one line ('*l') or '*a' receive on
+-- sok may buffer (not LuaSocket's: off by default). A longer line, or more
+-- than n bytes before close, returns nil, 'receive limit exceeded' and its
+-- first n bytes as the partial result; the rest stays for the next
+-- receive. n nil or 0: no limit. Returns 1.
+function M.setlimit(sok, n)
+  local raw = checkraw(sok, "setlimit", "tcp{client}")
+  local v = n
+  if v ~= nil then
+    v = tonumber(v)
+    if not v or v ~= v or v < 0 then
+      argerror(2, "setlimit", "non-negative number expected, got " .. (v and tostring(v) or type(n)), 2)
+    end
+  end
+  local one = setlimit(handles[raw] or handle(raw), v or 0) -- no tail call
+  return one
+end
+
+-- throttle limits direction dir ("r" or "w") of sok to bps bytes per
+-- second (nil or 0: no limit) for asok.throttle_receive/throttle_send.
+local function throttle(sok, fname, dir, bps)
+  local raw = checkraw(sok, fname)
+  local v = bps
+  if v ~= nil then
+    v = tonumber(v)
+    if not v or v ~= v or v < 0 then
+      argerror(2, fname, "non-negative number expected, got " .. (v and tostring(v) or type(bps)), 3)
+    end
+  end
+  local h, err = handles[raw], nil
+  if not h then h, err = handle(raw) end
+  if not h then return nil, err end
+  local ok
+  ok, err = cthrottle(h, dir, v or 0)
+  if not ok then return nil, err end
+  local tr = throttles[raw] or {}
+  throttles[raw] = tr
+  tr[dir] = v ~= 0 and v or nil
+  return ONE
+end
+
+--- asok.throttle_receive(sok, bps): limits what asok receives on sok to
+-- bps bytes per second, measured on a monotonic clock (nil or 0: no limit).
+-- A throttled receive waits on a timer, so other sockets are not slowed.
+-- Returns 1, or nil and 'closed'.
+function M.throttle_receive(sok, bps)
+  local one, err = throttle(sok, "throttle_receive", "r", bps) -- no tail call
+  if one then return one end
+  return nil, err
+end
+
+--- asok.throttle_send(sok, bps): limits what asok sends on sok to bps
+-- bytes per second (nil or 0: no limit). Returns 1, or nil and 'closed'.
+function M.throttle_send(sok, bps)
+  local one, err = throttle(sok, "throttle_send", "w", bps)
+  if one then return one end
+  return nil, err
+end
+
+--- asok.sleep(seconds): lets other coroutines run for seconds.
+function M.sleep(seconds)
+  local s = tonumber(seconds)
+  if not s then argerror(1, "sleep", "number expected, got " .. type(seconds), 2) end
+  if s ~= s then argerror(1, "sleep", "number expected, got NaN", 2) end
+  local tok = newtoken()
+  csleep(loop, s, tok)
+  park(tok)
+end

@@ -1,0 +1,72 @@
+-- glue/udp.lua - datagrams: asok.receivefrom and asok.sendto, and the
+-- helpers asok.receive and asok.send (stream.lua) use on UDP sockets.
+local M, P, C = ...
+
+local WAIT = P.WAIT
+local handles, handle, checkraw, argerror = P.handles, P.handle, P.checkraw, P.argerror
+local newtoken, park = P.newtoken, P.park
+local fdof, udp_receivefrom, udp_sendto = C.fd, C.udp_receivefrom, C.udp_sendto
+local type, tonumber = type, tonumber
+
+-- udphandle returns raw's asok handle (registering it on first use), or
+-- nil while LuaSocket has not created the socket yet (socket.udp() does on
+-- the first sendto, setsockname or setpeername): then LuaSocket answers.
+local function udphandle(raw)
+  local h = handles[raw]
+  if h and fdof(h) >= 0 then return h end
+  if raw:getfd() < 0 then return nil end
+  return handle(raw, true)
+end
+
+-- checkudparg raises LuaSocket's argument error (at the caller of the
+-- asok function fname) unless v is a number or a string convertible to one
+-- (what = "number", nil allowed), or a string or number (what = "string").
+local function checkudparg(v, n, fname, what)
+  local t = type(v)
+  if what == "number" then
+    if v == nil or tonumber(v) then return end
+  elseif t == "string" or t == "number" then return end
+  argerror(n, fname, what .. " expected, got " .. t, 3)
+end
+
+-- udpcall runs datagram primitive f on raw's handle with the arguments
+-- and a token, parking while it answers WAIT; without a handle it is
+-- LuaSocket's method m. Returns LuaSocket's values (1 on success of
+-- receive/send, 3 for receivefrom, nil and an error otherwise).
+local function udpcall(raw, m, f, a, b, c)
+  local h, err = udphandle(raw)
+  if not h then
+    if err then return nil, err end
+    return raw[m](raw, a, b, c)
+  end
+  local tok = newtoken()
+  local x, y, z
+  if m == "sendto" then x, y, z = f(h, a, b, c, tok) else x, y, z = f(h, a, tok) end
+  while x == WAIT do
+    park(tok)
+    if m == "sendto" then x, y, z = f(h, a, b, c, tok) else x, y, z = f(h, a, tok) end
+  end
+  if z ~= nil then return x, y, z end
+  if x == nil then return nil, y end
+  return x
+end
+
+--- asok.receivefrom(sok [, size]): LuaSocket's receivefrom on a
+-- udp{unconnected} socket, yielding: datagram, ip, port or nil, err.
+function M.receivefrom(sok, size)
+  local raw = checkraw(sok, "receivefrom", "udp{unconnected}")
+  checkudparg(size, 2, "receivefrom", "number")
+  return udpcall(raw, "receivefrom", udp_receivefrom, size)
+end
+
+--- asok.sendto(sok, datagram, ip, port): LuaSocket's sendto on a
+-- udp{unconnected} socket, yielding while the send buffer is full.
+function M.sendto(sok, data, ip, port)
+  local raw = checkraw(sok, "sendto", "udp{unconnected}")
+  checkudparg(data, 2, "sendto", "string")
+  checkudparg(ip, 3, "sendto", "string")
+  checkudparg(port, 4, "sendto", "string")
+  return udpcall(raw, "sendto", udp_sendto, data, ip, port)
+end
+
+P.udpcall, P.checkudparg = udpcall, checkudparg

@@ -1,0 +1,98 @@
+-- glue/wrapper.lua - the wrapper objects asok.wrap returns: asok's
+-- methods, and LuaSocket's forwarded to the raw object.
+local M, P, C = ...
+
+local RAW, Wrapper, handles = P.RAW, P.Wrapper, P.handles
+local argerror, checkraw, handle = P.argerror, P.checkraw, P.handle
+local buffered, gettimeout, getstats, setstats = C.buffered, C.gettimeout, C.getstats, C.setstats
+local type, tostring, tonumber, rawget = type, tostring, tonumber, rawget
+
+-- wrapper methods: asok's own, everything else forwarded to the raw object
+local methods = {
+  receive = M.receive, send = M.send, accept = M.accept, connect = M.connect,
+  close = M.close, settimeout = M.settimeout, receivefrom = M.receivefrom,
+  sendto = M.sendto, setlimit = M.setlimit,
+}
+
+-- ASOKONLY: wrapper methods that exist whatever the class; every other
+-- method of `methods` exists only where the LuaSocket class has it (a UDP
+-- wrapper has no accept or getstats, a TCP wrapper no sendto).
+local ASOKONLY = { setlimit = true }
+
+-- wrapper:throttle_receive(bps), wrapper:throttle_send(bps): asok's own
+-- methods, on every class
+methods.throttle_receive, methods.throttle_send = M.throttle_receive, M.throttle_send
+ASOKONLY.throttle_receive, ASOKONLY.throttle_send = true, true
+
+--- wrapper:dirty(): true if asok holds received data not yet read.
+function methods.dirty(self)
+  local h = handles[(checkraw(self, "dirty"))]
+  return h ~= nil and buffered(h)
+end
+
+--- wrapper:gettimeout(): the asynchronous timeouts (block, total).
+function methods.gettimeout(self)
+  local raw = checkraw(self, "gettimeout")
+  return gettimeout(handles[raw] or handle(raw))
+end
+
+--- wrapper:getstats(): received, sent, age: every byte through the socket,
+--- whether asok or LuaSocket itself moved it (LuaSocket's counters + asok's).
+function methods.getstats(self)
+  local raw = checkraw(self, "getstats", "tcp{client}")
+  local h = handles[raw] or handle(raw)
+  local r, s, age = raw:getstats()
+  local ar, as = getstats(h)
+  return r + ar, s + as, age
+end
+
+--- wrapper:setstats(received, sent, age): LuaSocket's setstats; asok's own
+--- counters restart from 0 so that getstats reports exactly these values.
+function methods.setstats(self, received, sent, age)
+  local raw = checkraw(self, "setstats", "tcp{client}")
+  for i, v in ipairs { received, sent, age } do -- LuaSocket's luaL_optnumber
+    if v ~= nil and not tonumber(v) then argerror(i + 1, "setstats", "number expected, got " .. type(v), 2) end
+  end
+  local h = handles[raw] or handle(raw)
+  local r, s = raw:getstats()
+  local ar, as = getstats(h)
+  local one = raw:setstats(received or r + ar, sent or s + as, age)
+  setstats(h, 0, 0)
+  return one
+end
+
+local forwarders = {}
+
+-- forwarder returns a method calling raw[k] with the raw object as self.
+-- For a name, it is compiled as raw:k(...) in a non-tail call, so that
+-- LuaSocket's argument errors name the method ('?' otherwise).
+local function forwarder(k)
+  local f = forwarders[k]
+  if not f and type(k) == "string" and k:match("^[%a_][%w_]*$") then
+    f = (loadstring or load)(("local checkraw = ...; local function id(...) return ... end\n"
+      .. "return function(self, ...) local raw = checkraw(self, %q); return id(raw:%s(...)) end")
+      :format(k, k), "=asok.forwarder")(checkraw)
+  elseif not f then
+    f = function(self, ...)
+      local raw = checkraw(self, tostring(k)) -- a bad self: "bad argument #1"
+      return raw[k](raw, ...)
+    end
+  end
+  forwarders[k] = f
+  return f
+end
+
+Wrapper.__index = function(self, k)
+  local m = methods[k]
+  local raw = rawget(self, RAW)
+  local v = raw[k]
+  if m ~= nil and (v ~= nil or ASOKONLY[k]) then return m end
+  if type(v) == "function" then return forwarder(k) end
+  return v
+end
+
+Wrapper.__tostring = function(self)
+  return "asok{" .. tostring(rawget(self, RAW)) .. "}"
+end
+
+Wrapper.__close = function(self) M.close(self) end
