@@ -229,6 +229,15 @@ func (l *Loop) dispatch(evs []unix.EpollEvent) bool {
 		if s == nil {
 			continue
 		}
+		if ev.Events&(unix.EPOLLPRI|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+			s.noShort = true
+		}
+		if ev.Events&(readEvents|unix.EPOLLPRI) != 0 {
+			s.rdrained = false
+		}
+		if ev.Events&writeEvent != 0 {
+			s.wfull = false
+		}
 		// a head parked on its throttle timer waits for that timer only
 		if ev.Events&readEvents != 0 && !throttledHead(s.rq.head) {
 			l.deliver(s.rq.head)

@@ -16,7 +16,9 @@ const evBatch = 128
 
 // Epoll event masks used by the loop.
 const (
-	sockEvents = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
+	// EPOLLPRI only tells the short-read shortcut that TCP urgent data
+	// arrived: a read stops short at the urgent mark with data queued.
+	sockEvents = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLPRI | unix.EPOLLET
 	readEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLHUP | unix.EPOLLERR
 	writeEvent = unix.EPOLLOUT | unix.EPOLLHUP | unix.EPOLLERR
 )

@@ -206,6 +206,9 @@ func (s *Socket) readRaw(p []byte) (int, error) {
 			return 0, errAgain
 		}
 	}
+	if s.rdrained && s.rdTok {
+		return 0, errAgain
+	}
 	for {
 		n, err := unix.Read(s.fd, p)
 		switch {
@@ -213,10 +216,15 @@ func (s *Socket) readRaw(p []byte) (int, error) {
 			if b != nil {
 				b.take(n)
 			}
+			// A short read on a stream socket emptied the kernel queue:
+			// the next read would say EAGAIN and the next arrival raises
+			// an edge (unless noShort: urgent mark, EOF or error pending).
+			s.rdrained = n > 0 && n < len(p) && s.typ == unix.SOCK_STREAM && !s.noShort
 			return n, nil
 		case err == unix.EINTR:
 			continue
 		case isAgain(err):
+			s.rdrained = true
 			return 0, errAgain
 		}
 		return 0, sysErr("read", err)
@@ -252,6 +260,7 @@ func (s *Socket) Receive(p Pattern, n int, tok Token) ([]byte, error) {
 		s.done(&s.rq, w)
 		return res, err
 	}
+	s.rdTok = tok != 0
 	res, err := s.l.rx.receiveLimit(s, &s.rb, p, n, s.limit)
 	if err == errAgain {
 		if w, err = s.block(&s.rq, w, tok, start); err == ErrWait {

@@ -37,12 +37,15 @@ loop:
 			chunk = chunk[:min(int64(len(chunk)), b.allow(s.l.now(), min(int64(len(chunk)), b.quantum)))]
 		}
 		k, e := 0, error(unix.EAGAIN) // no budget: block parks on the throttle timer
-		if len(chunk) > 0 {
+		if len(chunk) > 0 && !(s.wfull && tok != 0) {
 			k, e = unix.SendmsgN(s.fd, chunk, nil, nil, unix.MSG_NOSIGNAL)
 		}
 		switch {
 		case e == nil:
 			sent += k
+			// A short send filled the send buffer: the next sendmsg would
+			// say EAGAIN, and freed space raises an EPOLLOUT edge.
+			s.wfull = k < len(chunk) && !s.noShort
 			if b != nil {
 				b.take(k)
 			}

@@ -24,6 +24,19 @@ type Socket struct {
 	limit      int         // receive limit of lines and "*a" (SetLimit), 0: none
 	dg         *dgramState // datagram address caches, nil until used
 	thr        [2]*bucket  // receive, send throttles (throttle.go), nil: none
+	// rdrained: a read since the last read event came back short, so the
+	// kernel queue was empty then and any later arrival raises a new edge
+	// (cleared by dispatch): reads answer errAgain without a syscall.
+	// wfull: the same for a short send (the send buffer was full).
+	// Only operations with a token use them: their caller runs Select
+	// (which processes the edge) before retrying; token 0 always tries.
+	rdrained, wfull bool
+	// noShort: an event reported urgent data (a read stops short at the
+	// mark), a peer shutdown (data, then a pending EOF whose edge came
+	// before the read) or an error: short reads and sends prove nothing
+	// from then on.
+	noShort bool
+	rdTok   bool // the running receive has a token (may park)
 }
 
 // Wrap makes fd asynchronous on l: it is set non-blocking and registered
@@ -147,6 +160,7 @@ func (s *Socket) Shutdown(how int) error {
 	default:
 		return ErrInvalid
 	}
+	s.rdrained, s.wfull = false, false // the next read sees EOF, a send EPIPE
 	return sysErr("shutdown", unix.Shutdown(s.fd, h))
 }
 

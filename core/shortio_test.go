@@ -1,0 +1,126 @@
+package core
+
+import (
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestShortReadParksWithoutRead checks that a receive after a short read
+// parks without reading (rdrained) and that data arriving right after the
+// short read still wakes it.
+func TestShortReadParksWithoutRead(t *testing.T) {
+	l, _ := newTestLoop(t)
+	c, srv := tcpPair(t, l)
+	if _, err := c.Receive(PatLine, 0, 7); err != ErrWait {
+		t.Fatal(err)
+	}
+	peerWrite(t, srv.Fd(), "one\n")
+	waitFor(t, l, 7)
+	if res, err := c.Receive(PatLine, 0, 7); err != nil || string(res) != "one" {
+		t.Fatalf("first line: %q %v", res, err)
+	}
+	if !c.rdrained {
+		t.Fatal("short read did not mark the socket drained")
+	}
+	if _, err := c.Receive(PatLine, 0, 7); err != ErrWait {
+		t.Fatalf("after a short read: %v, want ErrWait", err)
+	}
+	peerWrite(t, srv.Fd(), "two\n") // arrives after the short read: an edge
+	waitFor(t, l, 7)
+	if res, err := c.Receive(PatLine, 0, 7); err != nil || string(res) != "two" {
+		t.Fatalf("second line: %q %v", res, err)
+	}
+}
+
+// TestShortReadPartialLine checks a line split across two arrivals: the
+// first part's short read parks the receive, the rest wakes it.
+func TestShortReadPartialLine(t *testing.T) {
+	l, _ := newTestLoop(t)
+	c, srv := tcpPair(t, l)
+	if _, err := c.Receive(PatLine, 0, 3); err != ErrWait {
+		t.Fatal(err)
+	}
+	peerWrite(t, srv.Fd(), "ab")
+	waitFor(t, l, 3)
+	if _, err := c.Receive(PatLine, 0, 3); err != ErrWait {
+		t.Fatalf("half a line: %v", err)
+	}
+	peerWrite(t, srv.Fd(), "c\n")
+	waitFor(t, l, 3)
+	if res, err := c.Receive(PatLine, 0, 3); err != nil || string(res) != "abc" {
+		t.Fatalf("line: %q %v", res, err)
+	}
+}
+
+// TestShortReadThenEOF checks that data and the peer's FIN seen in one
+// event do not leave the EOF behind a short read: the receive after the
+// data reports it without another Select.
+func TestShortReadThenEOF(t *testing.T) {
+	l, _ := newTestLoop(t)
+	c, srv := tcpPair(t, l)
+	if _, err := c.Receive(PatLine, 0, 4); err != ErrWait {
+		t.Fatal(err)
+	}
+	peerWrite(t, srv.Fd(), "x\ny")
+	srv.Close()
+	waitFor(t, l, 4)
+	if res, err := c.Receive(PatLine, 0, 4); err != nil || string(res) != "x" {
+		t.Fatalf("line: %q %v", res, err)
+	}
+	if res, err := c.Receive(PatLine, 0, 4); err != ErrClosed || string(res) != "y" {
+		t.Fatalf("tail: %q %v, want \"y\" closed", res, err)
+	}
+}
+
+// TestShortReadTokenZeroReads checks that token 0 (no waiting, so no
+// Select before the next call) always reads, even after a short read.
+func TestShortReadTokenZeroReads(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	peerWrite(t, peer, "a\n")
+	if res, err := s.Receive(PatLine, 0, 0); err != nil || string(res) != "a" {
+		t.Fatalf("first: %q %v", res, err)
+	}
+	peerWrite(t, peer, "b\n")
+	if res, err := s.Receive(PatLine, 0, 0); err != nil || string(res) != "b" {
+		t.Fatalf("token 0 after a short read: %q %v", res, err)
+	}
+}
+
+// TestShortSendParksWithoutSend fills the send buffer: the short send
+// marks it full, the next send parks without trying, and the peer draining
+// it wakes the sender, which then finishes with every byte in order.
+func TestShortSendParksWithoutSend(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	if err := unix.SetsockoptInt(s.Fd(), unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
+		t.Fatal(err)
+	}
+	data := []byte(strings.Repeat("0123456789abcdef", 1<<14)) // 256 KiB
+	sent, err := s.Send(data, 5)
+	if err != ErrWait || sent == 0 || sent >= len(data) {
+		t.Fatalf("first send: %d %v", sent, err)
+	}
+	if !s.wfull {
+		t.Fatal("short send did not mark the buffer full")
+	}
+	got := make([]byte, 0, len(data))
+	buf := make([]byte, 64<<10)
+	for len(got) < len(data) {
+		for len(got) < sent {
+			got = append(got, buf[:readFd(t, peer, buf)]...)
+		}
+		if sent < len(data) {
+			waitFor(t, l, 5)
+			sent, err = s.Send(data, 5)
+			if err != nil && err != ErrWait {
+				t.Fatal(err)
+			}
+		}
+	}
+	if string(got) != string(data) {
+		t.Fatal("data corrupted")
+	}
+}
