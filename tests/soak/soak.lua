@@ -7,7 +7,8 @@
 -- At the end everything is closed and the soak fails (exit 1) unless:
 -- no corruption, no byte lost without an error, no unexpected error, no
 -- coroutine left (alive or parked), handles and fds (+-2) back to the
--- start, RSS at the end <= RSS after warm-up * (1 + SOAK_RSS_SLACK).
+-- start, RSS at the end <= RSS after warm-up * (1 + SOAK_RSS_SLACK): the
+-- means over min(60, seconds/4) s after the warm-up and before the end.
 --
 --   LUA_CPATH='build/lib/lua/5.4/?.so;;' lua5.4 tests/soak/soak.lua [seconds]
 -- Environment: SOAK_SECONDS, SOAK_CLIENTS (1000), SOAK_SEED, SOAK_WARMUP
@@ -164,22 +165,30 @@ for _ = 1, CLIENTS do S.spawn(client) end
 -- connections and the clients' errors must be attributed to them.
 local STALL = tonumber(os.getenv("SOAK_STALL") or "")
 
-local rss_warm, rss_loaded, peak = nil, nil, 0
+-- RSS is sampled at every pass (0.5 s); "after warm-up" and "at the end"
+-- are the means over the WINDOW seconds after WARMUP and before the end.
+local WINDOW = math.min(60, SECONDS / 4)
+local rss_warm, rss_loaded, peak, rss_at_warmup = nil, nil, 0, nil
+local warm_sum, warm_n, end_sum, end_n = 0, 0, 0, 0
 local nextp = 10
 while socket.gettime() - t0 < SECONDS do
   asok.select(nil, nil, 0.5)
   local now = socket.gettime() - t0
-  peak = math.max(peak, rss())
+  local r = rss()
+  peak = math.max(peak, r)
+  if now >= WARMUP and now < WARMUP + WINDOW then warm_sum, warm_n = warm_sum + r, warm_n + 1 end
+  if now >= SECONDS - WINDOW then end_sum, end_n = end_sum + r, end_n + 1 end
   if STALL and now >= STALL then
     STALL = nil
     print(("stall: the reactor is not driven for %d s"):format(S.IDLE + 1))
     local t = socket.gettime() + S.IDLE + 1
     while socket.gettime() < t do end
   end
-  if not rss_warm and now >= WARMUP then rss_warm = rss(); print(("warm-up RSS %d KB"):format(rss_warm)) end
+  if not rss_at_warmup and now >= WARMUP then rss_at_warmup = r; print(("warm-up RSS %d KB"):format(r)) end
   if now >= nextp then progress("run "); nextp = nextp + 10 end
 end
-rss_loaded = rss()
+rss_warm = warm_n > 0 and math.floor(warm_sum / warm_n) or nil
+rss_loaded = math.floor(end_sum / math.max(end_n, 1))
 
 -- stop: clients finish their current session; then the listener closes
 S.stopping = true
@@ -208,7 +217,8 @@ local checks = {
   { asok._debug.handles() == BASE_HANDLES, ("asok handles %d, at start %d"):format(asok._debug.handles(), BASE_HANDLES) },
   { math.abs(FD_END - FD0) <= 2, ("fds %d, at start %d"):format(FD_END, FD0) },
   { rss_warm and rss_loaded <= rss_warm * (1 + RSS_SLACK),
-    ("RSS loaded at the end %d KB vs after warm-up %s KB (slack %d%%)"):format(rss_loaded, tostring(rss_warm), RSS_SLACK * 100) },
+    ("RSS mean of the last %g s %d KB vs mean of %g s after warm-up %s KB (slack %d%%)"):format(
+      WINDOW, rss_loaded, WINDOW, tostring(rss_warm), RSS_SLACK * 100) },
   { rss_warm and RSS_END <= rss_warm * (1 + RSS_SLACK),
     ("RSS after close %d KB vs after warm-up %s KB"):format(RSS_END, tostring(rss_warm)) },
 }
@@ -216,9 +226,9 @@ print(("summary: seconds=%g clients=%d seed=%d sessions=%d accepted=%d bytes sen
   .. " lost(attributed)=%d server-verified=%d server-resets=%d client-errors-after-server-errors=%d"):format(
   SECONDS, CLIENTS, SEED, n, st.accepted, st.sent, st.verified, st.lost, st.server_bytes,
   st.server_resets, st.server_ended))
-print(("summary: rss start=%d warm=%s loaded-end=%d after-close=%d peak=%d KB; fds start=%d end=%d;"
-  .. " handles start=%d end=%d; coroutines live=%d parked=%d"):format(RSS0, tostring(rss_warm), rss_loaded,
-  RSS_END, peak, FD0, FD_END, BASE_HANDLES, asok._debug.handles(), S.live, parked()))
+print(("summary: rss start=%d at-warm-up=%s warm-mean=%s end-mean=%d after-close=%d peak=%d KB; fds start=%d end=%d;"
+  .. " handles start=%d end=%d; coroutines live=%d parked=%d"):format(RSS0, tostring(rss_at_warmup),
+  tostring(rss_warm), rss_loaded, RSS_END, peak, FD0, FD_END, BASE_HANDLES, asok._debug.handles(), S.live, parked()))
 local failed = 0
 for _, c in ipairs(checks) do
   print((c[1] and "ok   " or "FAIL ") .. c[2])
