@@ -33,8 +33,8 @@ type Loop struct {
 	p      *poller
 	closed bool
 	nextID uint64
-	socks  map[uint64]*Socket // by never-reused id (the epoll data)
-	byFd   map[int]*Socket    // live sockets by fd number
+	socks  map[uint64]*Socket // by id (the epoll data), for iteration
+	byFd   []*Socket          // live sockets by fd number (dispatch's lookup)
 	byTok  map[Token]*waiter  // parked tokens
 	ready  []readyEntry       // delivered tokens, drained by Select
 	rhead  int                // first undrained entry of ready
@@ -64,7 +64,6 @@ func NewLoopClock(now func() time.Duration) (*Loop, error) {
 		now:   now,
 		p:     p,
 		socks: make(map[uint64]*Socket),
-		byFd:  make(map[int]*Socket),
 		byTok: make(map[Token]*waiter),
 		rx:    newRxEngine(),
 	}, nil
@@ -225,8 +224,8 @@ func (l *Loop) dispatch(evs []unix.EpollEvent) bool {
 			woke = true
 			continue
 		}
-		s := l.socks[id]
-		if s == nil {
+		s := l.sockAt(int(uint32(id)))
+		if s == nil || s.id != id {
 			continue
 		}
 		if ev.Events&(unix.EPOLLPRI|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {

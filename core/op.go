@@ -26,7 +26,11 @@ func (s *Socket) begin(q *queue, tok Token) (*waiter, time.Duration, error) {
 		}
 		return nil, now, nil
 	}
-	if w := l.byTok[tok]; w != nil {
+	w := q.head // the usual retry: tok is the head (no map lookup)
+	if w == nil || w.tok != tok {
+		w = l.byTok[tok]
+	}
+	if w != nil {
 		switch {
 		case w.q != q:
 			return nil, now, ErrBusy
@@ -48,7 +52,7 @@ func (s *Socket) begin(q *queue, tok Token) (*waiter, time.Duration, error) {
 	if !ok {
 		return nil, now, ErrTimeout
 	}
-	w := l.newWaiter(tok, s, now)
+	w = l.newWaiter(tok, s, now)
 	q.push(w)
 	if dl != noDeadline {
 		l.timers.set(w, dl)

@@ -68,21 +68,43 @@ func (l *Loop) Wrap(fd int, owned bool) (*Socket, error) {
 	if err := unix.SetNonblock(fd, true); err != nil {
 		return nil, sysErr("fcntl", err)
 	}
-	l.nextID++
-	id := l.nextID
+	id := l.newID(fd)
 	if err := l.p.add(fd, id); err == unix.EEXIST {
 		return nil, unix.EEXIST
 	} else if err != nil {
 		return nil, sysErr("epoll_ctl", err)
 	}
-	if old := l.byFd[fd]; old != nil {
+	if old := l.sockAt(fd); old != nil {
 		old.teardown(true) // its fd was closed behind our back
 	}
 	s := &Socket{l: l, id: id, fd: fd, owned: owned, family: family, typ: typ,
 		listening: acc != 0, tmBlock: -1, tmTotal: -1}
 	l.socks[id] = s
+	if fd >= len(l.byFd) {
+		l.byFd = append(l.byFd, make([]*Socket, fd+1-len(l.byFd))...)
+	}
 	l.byFd[fd] = s
 	return s, nil
+}
+
+// newID returns the epoll data of a new socket on fd: the fd in the low
+// 32 bits (dispatch finds the socket in byFd without hashing), a sequence
+// number in the high 32 bits, so an event queued for an earlier socket on
+// the same fd number is recognised and dropped. Never wakeID.
+func (l *Loop) newID(fd int) uint64 {
+	l.nextID++
+	if uint32(l.nextID) == 0 {
+		l.nextID++
+	}
+	return uint64(uint32(fd)) | uint64(uint32(l.nextID))<<32
+}
+
+// sockAt returns the live socket on fd, nil if none.
+func (l *Loop) sockAt(fd int) *Socket {
+	if fd < 0 || fd >= len(l.byFd) {
+		return nil
+	}
+	return l.byFd[fd]
 }
 
 // NewTCP creates a non-blocking, close-on-exec TCP socket owned by the
@@ -119,8 +141,8 @@ func (s *Socket) teardown(deliver bool) {
 	l := s.l
 	s.closed = true
 	delete(l.socks, s.id)
-	if l.byFd[s.fd] == s {
-		delete(l.byFd, s.fd)
+	if l.sockAt(s.fd) == s {
+		l.byFd[s.fd] = nil
 	}
 	s.fd = -1
 	s.rb.release(&l.rx)
