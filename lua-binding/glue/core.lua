@@ -49,6 +49,7 @@ local depth = 0
 local lasttoken = 0
 local ONE = 1.0     -- LuaSocket's success value (a float on 5.3+)
 local RAW = {}      -- private key of a wrapper's raw object
+local FAST = {}     -- private key: a stream client wrapper's raw object, else false
 
 -- the LuaSocket classes whose close/__gc are patched on first use
 local CLASSNAMES = { "tcp{master}", "tcp{client}", "tcp{server}",
@@ -285,7 +286,7 @@ local function waitfor(h, dir, tok)
 end
 
 -- the private state and helpers the other chunks use
-P.WAIT, P.loop, P.MAIN, P.ONE, P.RAW = WAIT, loop, MAIN, ONE, RAW
+P.WAIT, P.loop, P.MAIN, P.ONE, P.RAW, P.FAST = WAIT, loop, MAIN, ONE, RAW, FAST
 P.handles, P.throttles, P.probes, P.parents = handles, throttles, probes, parents
 P.waiting, P.STREAM, P.UDP, P.Wrapper = waiting, STREAM, UDP, Wrapper
 P.argerror, P.newtoken, P.wake, P.step, P.yieldable = argerror, newtoken, wake, step, yieldable

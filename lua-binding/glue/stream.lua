@@ -4,18 +4,50 @@
 local M, P, C = ...
 
 local WAIT, loop, ONE, RAW, UDP, Wrapper = P.WAIT, P.loop, P.ONE, P.RAW, P.UDP, P.Wrapper
+local FAST, STREAM = P.FAST, P.STREAM
 local handles, throttles, handle, checkraw = P.handles, P.throttles, P.handle, P.checkraw
 local argerror, newtoken, park, waitfor = P.argerror, P.newtoken, P.park, P.waitfor
 local udpcall, checkudparg = P.udpcall, P.checkudparg
 local receive, send, close, now = C.receive, C.send, C.close, C.now
 local udp_receive, udp_send, cthrottle = C.udp_receive, C.udp_send, C.throttle
 local settimeout, setlimit, csleep = C.settimeout, C.setlimit, C.sleep
-local type, tostring, tonumber, setmetatable = type, tostring, tonumber, setmetatable
+local type, tostring, tonumber = type, tostring, tonumber
+local getmetatable, setmetatable = getmetatable, setmetatable
+
+-- fast makes wrapper w of stream client raw (a class that never changes)
+-- a fast one: raw under the private key FAST, asok's receive and send as
+-- fields, so that w:receive() and w:send() need neither Wrapper.__index
+-- nor checkraw. Other wrappers hold FAST = false (never nil: reading it
+-- must not reach __index).
+local function fast(w, raw)
+  w[FAST], w.receive, w.send = raw, M.receive, M.send
+  return w
+end
+
+-- newwrapper returns a wrapper around LuaSocket object raw of class class.
+local function newwrapper(raw, class)
+  local w = setmetatable({ [RAW] = raw, [FAST] = false }, Wrapper)
+  if STREAM[class] then fast(w, raw) end
+  return w
+end
 
 --- asok.receive(sok [, pattern [, prefix]]): LuaSocket's receive, yielding.
 -- On UDP sockets: asok.receive(sok [, size]), one datagram.
 function M.receive(sok, pattern, prefix)
-  local raw, _, class = checkraw(sok, "receive", "tcp{client}", UDP)
+  local raw = getmetatable(sok) == Wrapper and sok[FAST]
+  if raw then -- a fast wrapper: a stream client, no checks needed
+    local h = handles[raw] or handle(raw)
+    local tok = newtoken()
+    local a, b, c = receive(h, pattern, prefix, tok)
+    while a == WAIT do
+      park(tok)
+      a, b, c = receive(h, pattern, prefix, tok)
+    end
+    return a, b, c
+  end
+  local w, class
+  raw, w, class = checkraw(sok, "receive", "tcp{client}", UDP)
+  if w and STREAM[class] then fast(sok, raw) end -- a tcp{master} connected since
   if UDP[class] then
     checkudparg(pattern, 2, "receive", "number")
     return udpcall(raw, "receive", udp_receive, pattern)
@@ -33,7 +65,20 @@ end
 --- asok.send(sok, data [, i [, j]]): LuaSocket's send, atomic and yielding.
 -- On a udp{connected} socket: asok.send(sok, datagram).
 function M.send(sok, data, i, j)
-  local raw, _, class = checkraw(sok, "send", "tcp{client}", UDP)
+  local raw = getmetatable(sok) == Wrapper and sok[FAST]
+  if raw then -- a fast wrapper: a stream client, no checks needed
+    local h = handles[raw] or handle(raw)
+    local tok = newtoken()
+    local a, b, c = send(h, data, i, j, tok)
+    while a == WAIT do
+      park(tok)
+      a, b, c = send(h, data, i, j, tok)
+    end
+    return a, b, c
+  end
+  local w, class
+  raw, w, class = checkraw(sok, "send", "tcp{client}", UDP)
+  if w and STREAM[class] then fast(sok, raw) end -- a tcp{master} connected since
   if class == "udp{unconnected}" then
     argerror(1, "send", "udp{connected} expected, got " .. class, 2)
   elseif class == "udp{connected}" then
@@ -52,7 +97,7 @@ end
 
 --- asok.wrap(sok [, timeout]): an asok wrapper around a LuaSocket object.
 function M.wrap(sok, timeout)
-  local raw = checkraw(sok, "wrap")
+  local raw, _, class = checkraw(sok, "wrap")
   local t = timeout
   if t ~= nil then
     t = tonumber(t)
@@ -61,7 +106,7 @@ function M.wrap(sok, timeout)
   local h = handle(raw, true)
   raw:settimeout(0)
   if t then settimeout(h, t, "b") end
-  return setmetatable({ [RAW] = raw }, Wrapper)
+  return newwrapper(raw, class)
 end
 
 -- acceptpause: listening object -> time before which its next accept waits
