@@ -155,7 +155,12 @@ end
 -- park waits until tok is handed back: it yields WAIT in a yieldable
 -- coroutine, else it runs the reactor until tok comes back (blocking call).
 local function park(tok)
-  local root = yieldable()
+  local co, ismain = running() -- yieldable(), inlined: park runs per wait
+  local root = nil
+  if co and not ismain and (isyieldable == nil or isyieldable()) then
+    root = co
+    if parents[co] ~= nil then root = rootof(co) end
+  end
   if root then
     waiting[tok] = root
     yield(WAIT)
