@@ -18,7 +18,7 @@ SELF=$ROOT/$(basename "${BASH_SOURCE[0]}")
 BUILD=$ROOT/build
 PACKAGES=(cmake gcc make pkg-config lua5.1 lua5.2 lua5.3 lua5.4 luajit
   liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev
-  libluajit-5.1-dev lua-socket)
+  libluajit-5.1-dev lua-socket lua-sec openssl)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
@@ -39,7 +39,7 @@ find_go() {
     export PATH="$PATH:/usr/local/go/bin"
   fi
   command -v go >/dev/null 2>&1 ||
-    die "go (>= 1.21) not found on PATH or in /usr/local/go/bin; see https://go.dev/dl/"
+    die "go (the version go.mod names, 1.26 or later) not found on PATH or in /usr/local/go/bin; see https://go.dev/dl/"
 }
 
 # missing_packages prints the packages of PACKAGES that are not installed.
@@ -49,7 +49,7 @@ missing_packages() {
     if command -v dpkg >/dev/null 2>&1; then
       dpkg -s "$p" >/dev/null 2>&1 || echo "$p"
     else
-      case $p in *-dev | lua-socket) ;; *) command -v "$p" >/dev/null 2>&1 || echo "$p" ;; esac
+      case $p in *-dev | lua-socket | lua-sec) ;; *) command -v "$p" >/dev/null 2>&1 || echo "$p" ;; esac
     fi
   done
 }

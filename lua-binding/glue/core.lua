@@ -201,6 +201,18 @@ local function patch(mt)
       return rawclose(raw, ...)
     end
   end
+  -- setfd hands the fd to someone else (LuaSec's ssl.wrap does setfd(-1)):
+  -- asok lets go of it first, waking its waiters with 'closed', so it
+  -- never reads or polls an fd it no longer answers for
+  local rawsetfd = type(idx) == "table" and rawget(idx, "setfd")
+  if type(rawsetfd) == "function" then
+    idx.setfd = function(raw, ...)
+      local h, p = handles[raw], probes[raw]
+      if h then close(h); handles[raw] = nil end
+      if p then close(p); probes[raw] = nil end
+      return rawsetfd(raw, ...)
+    end
+  end
   local gc = rawget(mt, "__gc")
   if type(gc) == "function" then
     mt.__gc = function(raw)
