@@ -9,6 +9,8 @@ import "C"
 import (
 	"math"
 	"unsafe"
+
+	"github.com/asok-lua/asok/core"
 )
 
 // asokgo_wrap implements asok_wrap.
@@ -24,6 +26,11 @@ func asokgo_wrap(h unsafe.Pointer, fd C.int, flags C.uint, out *unsafe.Pointer) 
 		return C.ASOK_EINVAL
 	}
 	s, err := lh.loop.Wrap(int(fd), flags&C.ASOK_OWNFD != 0)
+	return publish(lh, out, s, err)
+}
+
+// publish hands the new socket s of loop lh to C through out, or maps err.
+func publish(lh *loopHandle, out *unsafe.Pointer, s *core.Socket, err error) C.int {
 	if err != nil {
 		return code(err)
 	}
@@ -44,11 +51,7 @@ func asokgo_tcp_new(h unsafe.Pointer, family C.int, out *unsafe.Pointer) (rc C.i
 		return C.ASOK_EINVAL
 	}
 	s, err := lh.loop.NewTCP(int(family))
-	if err != nil {
-		return code(err)
-	}
-	*out = lh.addSock(s)
-	return C.ASOK_OK
+	return publish(lh, out, s, err)
 }
 
 // asokgo_bind implements asok_bind.
@@ -133,11 +136,7 @@ func asokgo_accept(h unsafe.Pointer, tok C.asok_token, out *unsafe.Pointer) (rc 
 		return C.ASOK_EINVAL
 	}
 	c, err := sh.sock.Accept(uint64(tok))
-	if err != nil {
-		return code(err)
-	}
-	*out = sh.lh.addSock(c)
-	return C.ASOK_OK
+	return publish(sh.lh, out, c, err)
 }
 
 // asokgo_settimeout implements asok_settimeout.

@@ -27,11 +27,7 @@ func asokgo_udp_new(h unsafe.Pointer, family C.int, out *unsafe.Pointer) (rc C.i
 		return C.ASOK_EINVAL
 	}
 	s, err := lh.loop.NewUDP(int(family))
-	if err != nil {
-		return code(err)
-	}
-	*out = lh.addSock(s)
-	return C.ASOK_OK
+	return publish(lh, out, s, err)
 }
 
 // asokgo_receivefrom implements asok_receivefrom: the datagram is copied

@@ -31,27 +31,8 @@ local function newwrapper(raw, class)
   return w
 end
 
---- asok.receive(sok [, pattern [, prefix]]): LuaSocket's receive, yielding.
--- On UDP sockets: asok.receive(sok [, size]), one datagram.
-function M.receive(sok, pattern, prefix)
-  local raw = getmetatable(sok) == Wrapper and sok[FAST]
-  if raw then -- a fast wrapper: a stream client, no checks needed
-    local h = handles[raw] or handle(raw)
-    local tok = newtoken()
-    local a, b, c = receive(h, pattern, prefix, tok)
-    while a == WAIT do
-      park(tok)
-      a, b, c = receive(h, pattern, prefix, tok)
-    end
-    return a, b, c
-  end
-  local w, class
-  raw, w, class = checkraw(sok, "receive", "tcp{client}", UDP)
-  if w and STREAM[class] then fast(sok, raw) end -- a tcp{master} connected since
-  if UDP[class] then
-    checkudparg(pattern, 2, "receive", "number")
-    return udpcall(raw, "receive", udp_receive, pattern)
-  end
+-- streamreceive runs asok_receive on raw's handle until it stops waiting.
+local function streamreceive(raw, pattern, prefix)
   local h = handles[raw] or handle(raw)
   local tok = newtoken()
   local a, b, c = receive(h, pattern, prefix, tok)
@@ -62,19 +43,41 @@ function M.receive(sok, pattern, prefix)
   return a, b, c
 end
 
+-- streamsend runs asok_send on raw's handle until all is sent or it fails.
+local function streamsend(raw, data, i, j)
+  local h = handles[raw] or handle(raw)
+  local tok = newtoken()
+  local a, b, c = send(h, data, i, j, tok)
+  while a == WAIT do
+    park(tok)
+    a, b, c = send(h, data, i, j, tok)
+  end
+  return a, b, c
+end
+
+--- asok.receive(sok [, pattern [, prefix]]): LuaSocket's receive, yielding.
+-- On UDP sockets: asok.receive(sok [, size]), one datagram.
+function M.receive(sok, pattern, prefix)
+  local raw = getmetatable(sok) == Wrapper and sok[FAST]
+  if raw then -- a fast wrapper: a stream client, no checks needed
+    return streamreceive(raw, pattern, prefix)
+  end
+  local w, class
+  raw, w, class = checkraw(sok, "receive", "tcp{client}", UDP)
+  if w and STREAM[class] then fast(sok, raw) end -- a tcp{master} connected since
+  if UDP[class] then
+    checkudparg(pattern, 2, "receive", "number")
+    return udpcall(raw, "receive", udp_receive, pattern)
+  end
+  return streamreceive(raw, pattern, prefix)
+end
+
 --- asok.send(sok, data [, i [, j]]): LuaSocket's send, atomic and yielding.
 -- On a udp{connected} socket: asok.send(sok, datagram).
 function M.send(sok, data, i, j)
   local raw = getmetatable(sok) == Wrapper and sok[FAST]
   if raw then -- a fast wrapper: a stream client, no checks needed
-    local h = handles[raw] or handle(raw)
-    local tok = newtoken()
-    local a, b, c = send(h, data, i, j, tok)
-    while a == WAIT do
-      park(tok)
-      a, b, c = send(h, data, i, j, tok)
-    end
-    return a, b, c
+    return streamsend(raw, data, i, j)
   end
   local w, class
   raw, w, class = checkraw(sok, "send", "tcp{client}", UDP)
@@ -85,14 +88,7 @@ function M.send(sok, data, i, j)
     checkudparg(data, 2, "send", "string")
     return udpcall(raw, "send", udp_send, data)
   end
-  local h = handles[raw] or handle(raw)
-  local tok = newtoken()
-  local a, b, c = send(h, data, i, j, tok)
-  while a == WAIT do
-    park(tok)
-    a, b, c = send(h, data, i, j, tok)
-  end
-  return a, b, c
+  return streamsend(raw, data, i, j)
 end
 
 --- asok.wrap(sok [, timeout]): an asok wrapper around a LuaSocket object.
