@@ -11,38 +11,8 @@
 
 #include "asok.h"
 #include "check.h"
+#include "pair.h"
 
-/* drive waits for token on loop (up to 10 s) and checks it came back. */
-static void drive(asok_loop *loop, asok_token token) {
-  asok_token t = 0;
-  CHECK_EQ(asok_select(loop, 10, &t, 1), 1);
-  CHECK_EQ(t, token);
-}
-
-/* pair connects two sockets of loop (tokens 1 and 2). */
-static void pair(asok_loop *loop, asok_sock **a, asok_sock **b) {
-  asok_sock *lsn;
-  char ip[46];
-  int port, rc;
-  CHECK_EQ(asok_tcp_new(loop, 4, &lsn), 0);
-  CHECK_EQ(asok_bind(lsn, "127.0.0.1", 0), 0);
-  CHECK_EQ(asok_listen(lsn, 0), 0);
-  CHECK_EQ(asok_getsockname(lsn, ip, sizeof ip, &port), 0);
-  CHECK_EQ(asok_tcp_new(loop, 4, a), 0);
-  rc = asok_connect(*a, "127.0.0.1", port, 1);
-  if (rc == ASOK_EWAIT) {
-    drive(loop, 1);
-    rc = asok_connect(*a, "127.0.0.1", port, 1);
-  }
-  CHECK_EQ(rc, 0);
-  rc = asok_accept(lsn, 2, b);
-  if (rc == ASOK_EWAIT) {
-    drive(loop, 2);
-    rc = asok_accept(lsn, 2, b);
-  }
-  CHECK_EQ(rc, 0);
-  CHECK_EQ(asok_sock_free(lsn), 0);
-}
 
 /* test_panic: a Go panic is caught at the export, every time, and the
  * library keeps working. */

@@ -8,45 +8,8 @@
 
 #include "asok.h"
 #include "check.h"
+#include "pair.h"
 
-/* drive waits for token on loop (up to 10 s) and checks it came back. */
-static void drive(asok_loop *loop, asok_token token) {
-  asok_token t = 0;
-  CHECK_EQ(asok_select(loop, 10, &t, 1), 1);
-  CHECK_EQ(t, token);
-}
-
-/* listener makes a listening socket on 127.0.0.1 and gives its port. */
-static asok_sock *listener(asok_loop *loop, int *port) {
-  asok_sock *s;
-  char ip[46];
-  CHECK_EQ(asok_tcp_new(loop, 4, &s), 0);
-  CHECK_EQ(asok_bind(s, "127.0.0.1", 0), 0);
-  CHECK_EQ(asok_listen(s, 0), 0);
-  CHECK_EQ(asok_getsockname(s, ip, sizeof ip, port), 0);
-  return s;
-}
-
-/* pair connects two sockets of loop, through tokens 1 (connect) and 2. */
-static void pair(asok_loop *loop, asok_sock **a, asok_sock **b) {
-  asok_sock *lsn;
-  int port, rc;
-  lsn = listener(loop, &port);
-  CHECK_EQ(asok_tcp_new(loop, 4, a), 0);
-  rc = asok_connect(*a, "127.0.0.1", port, 1);
-  if (rc == ASOK_EWAIT) {
-    drive(loop, 1);
-    rc = asok_connect(*a, "127.0.0.1", port, 1);
-  }
-  CHECK_EQ(rc, 0);
-  rc = asok_accept(lsn, 2, b);
-  if (rc == ASOK_EWAIT) {
-    drive(loop, 2);
-    rc = asok_accept(lsn, 2, b);
-  }
-  CHECK_EQ(rc, 0);
-  CHECK_EQ(asok_sock_free(lsn), 0);
-}
 
 /* test_strerror: the table, LuaSocket's strings, and arbitrary ints. */
 static void test_strerror(void) {
