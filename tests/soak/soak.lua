@@ -12,7 +12,8 @@
 --
 --   LUA_CPATH='build/lib/lua/5.4/?.so;;' lua5.4 tests/soak/soak.lua [seconds]
 -- Environment: SOAK_SECONDS, SOAK_CLIENTS (1000), SOAK_SEED, SOAK_WARMUP
--- (seconds, default min(60, seconds/2)), SOAK_RSS_SLACK (0.10), SOAK_STALL.
+-- (seconds, default min(60, seconds/2)), SOAK_RSS_SLACK (0.10), SOAK_STALL,
+-- SOAK_LSFD (list /proc/<pid>/fd at the start and the end).
 local asok = require "asok"
 local socket = require "socket"
 
