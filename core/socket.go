@@ -36,7 +36,8 @@ type Socket struct {
 	// before the read) or an error: short reads and sends prove nothing
 	// from then on.
 	noShort bool
-	rdTok   bool // the running receive has a token (may park)
+	rdTok   bool        // the running receive has a token (may park)
+	socks   *socksState // a SOCKS handshake that returned ErrWait (socks.go)
 }
 
 // Wrap makes fd asynchronous on l: it is set non-blocking and registered
