@@ -184,3 +184,15 @@ int asok_sendto(asok_sock *s, const char *data, size_t len, const char *ip,
 int asok_throttle(asok_sock *s, int dir, double bps) {
   return asokgo_throttle(s, dir, bps);
 }
+
+int asok_socks4_connect(asok_sock *s, const char *ip, int port,
+                        const char *user, asok_token token) {
+  return asokgo_socks4_connect(s, (char *)ip, port, (char *)user, token);
+}
+
+int asok_socks5_connect(asok_sock *s, const char *host, int port,
+                        const char *user, const char *password,
+                        asok_token token) {
+  return asokgo_socks5_connect(s, (char *)host, port, (char *)user,
+                               (char *)password, token);
+}

@@ -79,7 +79,33 @@ extern "C" {
   XX(AI_AGAIN, "temporary failure in name resolution")     /* EAI_AGAIN */  \
   XX(AI_FAIL, "non-recoverable failure in name resolution") /* EAI_FAIL */  \
   XX(AI_ADDRFAMILY, "Address family for hostname not supported") /* EAI_ADDRFAMILY */ \
-  XX(LIMIT, "receive limit exceeded") /* asok_setlimit: line or ALL too long */
+  XX(LIMIT, "receive limit exceeded") /* asok_setlimit: line or ALL too long */ \
+  ASOK_SOCKS_ERRNO_MAP(XX)
+
+/* The outcomes of asok_socks4_connect/asok_socks5_connect other than
+ * success and I/O errors: the proxy's refusal or an invalid reply. The
+ * strings are the Lua binding's (asok.socks4_connect, asok.socks5_connect). */
+#define ASOK_SOCKS_ERRNO_MAP(XX)                                             \
+  XX(SOCKS4_REJECTED, "socks4: request rejected or failed") /* reply 91 */  \
+  XX(SOCKS4_IDENTD, "socks4: request rejected: the proxy cannot reach the client's identd") \
+  XX(SOCKS4_USERID, "socks4: request rejected: identd reports a different user id") \
+  XX(SOCKS4_FAILED, "socks4: request failed (unknown reply code)")          \
+  XX(SOCKS4_REPLY, "socks4: invalid reply (not a SOCKS4 proxy?)")           \
+  XX(SOCKS5_FAILURE, "socks5: general SOCKS server failure") /* reply 1 */  \
+  XX(SOCKS5_NOTALLOWED, "socks5: connection not allowed by ruleset")        \
+  XX(SOCKS5_NETUNREACH, "socks5: network unreachable")                      \
+  XX(SOCKS5_HOSTUNREACH, "socks5: host unreachable")                        \
+  XX(SOCKS5_REFUSED, "socks5: connection refused") /* reply 5 */            \
+  XX(SOCKS5_TTL, "socks5: TTL expired")                                     \
+  XX(SOCKS5_COMMAND, "socks5: command not supported")                       \
+  XX(SOCKS5_ADDRTYPE, "socks5: address type not supported") /* reply 8 */   \
+  XX(SOCKS5_FAILED, "socks5: request failed (unknown reply code)")          \
+  XX(SOCKS5_REPLY, "socks5: invalid reply (not a SOCKS5 proxy?)")           \
+  XX(SOCKS5_ATYP, "socks5: invalid reply (address type)")                   \
+  XX(SOCKS5_NOMETHOD, "socks5: no acceptable authentication method")        \
+  XX(SOCKS5_NOAUTH, "socks5: no acceptable authentication method (the proxy wants a user name and password?)") \
+  XX(SOCKS5_METHOD, "socks5: proxy chose an authentication method not offered") \
+  XX(SOCKS5_AUTH, "socks5: authentication failed")
 
 typedef enum asok_err {
   ASOK_OK = 0,
@@ -431,6 +457,48 @@ ASOK_API int asok_throttle(asok_sock *s, int dir, double bps);
  * ASOK_EBADHANDLE. The ASOK_EAI_* strings are LuaSocket's. */
 ASOK_API int asok_resolve(asok_loop *loop, const char *host, int family, asok_token token,
                           char *out, size_t outlen, size_t *len_out);
+
+/* ---- SOCKS proxies ----------------------------------------------------- */
+
+/* asok_socks4_connect asks the SOCKS4 proxy s is connected to (asok_connect
+ * to the proxy first) to CONNECT to ip:port, as user. It sends the request
+ * and reads the 8-byte reply with asok's own send and receive under token:
+ * ASOK_EWAIT while waiting; call again with the SAME arguments and token
+ * (as asok_send). Exactly the reply is consumed: bytes the proxy sends
+ * after it stay buffered for the next asok_receive. The socket's timeouts
+ * apply to each send and receive of the handshake; token 0 never waits.
+ *   ip:   an IPv4 literal ("10.0.0.1"); borrowed for the call only.
+ *   port: 0..65535.
+ *   user: the user id, up to 255 bytes; NULL for none. Borrowed.
+ * A handshake that returned ASOK_EWAIT belongs to its token until it ends:
+ * another token gets ASOK_EBUSY. After asok_cancel of its token the stream
+ * is mid-handshake: close it.
+ * Returns: 0 (the proxy granted the connection; s now talks to ip:port);
+ * ASOK_EWAIT; ASOK_ESOCKS4_* (refused or an invalid reply);
+ * ASOK_ETIMEOUT; ASOK_ECLOSED; -errno; ASOK_EBADHANDLE; ASOK_EBUSY;
+ * ASOK_EINVAL (ip NULL or not IPv4, port out of range, user too long, s not
+ * a connected stream socket, a retry with other arguments). */
+ASOK_API int asok_socks4_connect(asok_sock *s, const char *ip, int port, const char *user,
+                                 asok_token token);
+
+/* asok_socks5_connect asks the SOCKS5 proxy s is connected to to CONNECT
+ * to host:port (RFC 1928), with the same retry, buffering, timeout and
+ * token rules as asok_socks4_connect. With a user it offers RFC 1929
+ * user/password authentication besides "none" (the proxy picks). The bound
+ * address of the reply is read and dropped.
+ *   host: an IPv4 or IPv6 literal ("::1" or "[::1]") sent as an address,
+ *         else a name of 1..255 bytes the proxy resolves. Borrowed.
+ *   port: 0..65535.
+ *   user, password: up to 255 bytes each; user NULL or "" for no
+ *         authentication; password NULL is "". Borrowed.
+ * Returns: 0 (granted); ASOK_EWAIT; ASOK_ESOCKS5_* (refused, no acceptable
+ * method, authentication failed, invalid reply); ASOK_ETIMEOUT;
+ * ASOK_ECLOSED; -errno; ASOK_EBADHANDLE; ASOK_EBUSY; ASOK_EINVAL (host
+ * NULL, empty or longer than 255 bytes, port out of range, user or
+ * password too long, s not a connected stream socket, a retry with other
+ * arguments). */
+ASOK_API int asok_socks5_connect(asok_sock *s, const char *host, int port, const char *user,
+                                 const char *password, asok_token token);
 
 #ifdef __cplusplus
 }
