@@ -12,7 +12,8 @@ import (
 )
 
 // asokgo_receive implements asok_receive: the result (or partial result)
-// is copied into the loop's C buffer.
+// is handed out where core received it (C memory) or else copied into the
+// loop's C buffer; either way valid until the next call on the loop.
 //
 //export asokgo_receive
 func asokgo_receive(h unsafe.Pointer, pattern C.int, n C.size_t, tok C.asok_token, data **C.char, length *C.size_t) (rc C.int) {
@@ -25,7 +26,7 @@ func asokgo_receive(h unsafe.Pointer, pattern C.int, n C.size_t, tok C.asok_toke
 		return C.ASOK_EINVAL
 	}
 	b, err := sh.sock.Receive(core.Pattern(pattern), int(n), uint64(tok))
-	p, ok := sh.lh.output(b)
+	p, ok := sh.lh.resultPtr(sh.sock, b)
 	if !ok {
 		return C.ASOK_ENOMEM
 	}

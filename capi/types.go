@@ -21,9 +21,11 @@ const outInitial = 4096
 // maxWait caps finite waits (about 146 years) so deadlines cannot overflow.
 const maxWait = time.Duration(1 << 62)
 
-// loopHandle is what an asok_loop * points at: the core loop, the C-owned
-// buffer asok_receive copies results into (valid until the next call on
-// the loop), and the loop's live socket handles (released by loop free).
+// loopHandle is what an asok_loop * points at: the core loop (receiving
+// into C memory, see alloc.go), the C-owned buffer asok_receive copies a
+// result into when it does not lie in that memory (valid until the next
+// call on the loop), and the loop's live socket handles (released by loop
+// free).
 type loopHandle struct {
 	loop   *core.Loop
 	key    unsafe.Pointer
@@ -40,10 +42,12 @@ type sockHandle struct {
 	key  unsafe.Pointer
 }
 
-// newLoopHandle wraps l with a fresh output buffer; nil if malloc fails.
+// newLoopHandle wraps l with a fresh output buffer and makes l receive
+// into C memory (alloc.go); nil if malloc fails or l has received already.
 func newLoopHandle(l *core.Loop) *loopHandle {
 	out := C.malloc(outInitial)
-	if out == nil {
+	if out == nil || l.SetAllocator(cAllocator{}) != nil {
+		C.free(out)
 		return nil
 	}
 	return &loopHandle{loop: l, out: out, outCap: outInitial,

@@ -30,8 +30,9 @@ func asokgo_udp_new(h unsafe.Pointer, family C.int, out *unsafe.Pointer) (rc C.i
 	return publish(lh, out, s, err)
 }
 
-// asokgo_receivefrom implements asok_receivefrom: the datagram is copied
-// into the loop's C buffer, the sender's ip into ipOut (NUL-terminated).
+// asokgo_receivefrom implements asok_receivefrom: the datagram is handed
+// out where core received it (or copied into the loop's C buffer, see
+// resultPtr), the sender's ip copied into ipOut (NUL-terminated).
 //
 //export asokgo_receivefrom
 func asokgo_receivefrom(h unsafe.Pointer, n C.size_t, tok C.asok_token, data **C.char, length *C.size_t,
@@ -45,7 +46,7 @@ func asokgo_receivefrom(h unsafe.Pointer, n C.size_t, tok C.asok_token, data **C
 		return C.ASOK_EINVAL
 	}
 	b, ip, p, err := sh.sock.ReceiveFrom(int(n), uint64(tok))
-	out, ok := sh.lh.output(b)
+	out, ok := sh.lh.resultPtr(sh.sock, b)
 	if !ok {
 		return C.ASOK_ENOMEM
 	}

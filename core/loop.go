@@ -86,7 +86,7 @@ func (l *Loop) Close() error {
 	clear(l.ready)
 	l.ready, l.rhead, l.free = nil, 0, nil
 	l.timers = timers{}
-	l.rx = rxEngine{}
+	l.freeBuffers()
 	return l.p.close()
 }
 

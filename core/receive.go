@@ -21,11 +21,15 @@ type rawReader interface {
 	readRaw(p []byte) (int, error)
 }
 
-// rxEngine holds the per-loop scratch buffer all reads go into, and a pool
-// of socket buffers (allocated lazily, released when drained).
+// rxEngine holds the per-loop scratch buffer all reads go into, a pool of
+// socket buffers (allocated lazily, released when drained) and the buffers
+// retired since the last receive; all from alloc (see alloc.go).
 type rxEngine struct {
 	scratch []byte
 	pool    [][]byte
+	retired [][]byte
+	alloc   Allocator
+	used    bool // alloc has been called: SetAllocator is too late
 }
 
 // rxbuf is one socket's receive buffer: its data is buf[r:]; scan counts
@@ -36,9 +40,22 @@ type rxbuf struct {
 	scan int
 }
 
-// newRxEngine makes an engine with its scratch buffer.
+// newRxEngine makes an engine on Go memory; the scratch buffer is
+// allocated at the first receive.
 func newRxEngine() rxEngine {
-	return rxEngine{scratch: make([]byte, scratchSize)}
+	return rxEngine{alloc: goAllocator{}, retired: make([][]byte, 0, maxPool)}
+}
+
+// begin starts a receive: the last result is no longer needed, so the
+// retired buffers are pooled or freed; it returns the scratch buffer.
+func (e *rxEngine) begin() []byte {
+	if len(e.retired) > 0 {
+		e.flush()
+	}
+	if e.scratch == nil {
+		e.scratch = e.allocBuf(scratchSize)[:scratchSize]
+	}
+	return e.scratch
 }
 
 // get returns an empty buffer with capacity >= need, from the pool if it can.
@@ -51,14 +68,13 @@ func (e *rxEngine) get(need int) []byte {
 			return b[:0]
 		}
 	}
-	return make([]byte, 0, max(need, minBuf))
+	return e.allocBuf(max(need, minBuf))
 }
 
-// put gives a drained buffer back to the pool (small ones only).
+// put gives back a buffer no longer used; it may hold the last result, so
+// it is retired (pooled or freed at the next receive), never reused now.
 func (e *rxEngine) put(b []byte) {
-	if b != nil && cap(b) <= maxPoolBuf && len(e.pool) < maxPool {
-		e.pool = append(e.pool, b[:0])
-	}
+	e.retire(b)
 }
 
 // data returns the buffered bytes.
@@ -136,6 +152,7 @@ func (e *rxEngine) receive(rd rawReader, b *rxbuf, p Pattern, n int) ([]byte, er
 // the buffered data cannot complete p within limit bytes, the first limit
 // bytes are returned (consumed) with ErrLimit.
 func (e *rxEngine) receiveLimit(rd rawReader, b *rxbuf, p Pattern, n, limit int) ([]byte, error) {
+	scratch := e.begin()
 	for {
 		if overLimit(p, b.data(), limit) {
 			return e.cut(b, p, limit), ErrLimit
@@ -144,7 +161,7 @@ func (e *rxEngine) receiveLimit(rd rawReader, b *rxbuf, p Pattern, n, limit int)
 			return res, nil
 		}
 		data := b.data()
-		k, err := rd.readRaw(e.scratch)
+		k, err := rd.readRaw(scratch)
 		if err == errAgain {
 			return nil, errAgain
 		}
@@ -153,10 +170,10 @@ func (e *rxEngine) receiveLimit(rd rawReader, b *rxbuf, p Pattern, n, limit int)
 		}
 		if k == 0 {
 			res, err := eofResult(p, b.data())
-			b.release(e) // res stays valid: the pool reuses it only later
+			b.release(e) // res stays valid: the buffer is only retired
 			return res, err
 		}
-		chunk := e.scratch[:k]
+		chunk := scratch[:k]
 		if len(data) == 0 && limit == 0 { // complete straight from scratch, copy only leftovers
 			if end, skip, ok, sc := matchEnd(p, n, chunk, 0); ok {
 				res := result(p, chunk[:end])

@@ -145,14 +145,14 @@ func (s *Socket) receiveDgram(n int, tok Token, from bool) ([]byte, error) {
 // recvDgram reads one datagram truncated to n bytes: into the scratch
 // buffer when it fits, else (n larger than the scratch buffer) the
 // datagram's real size is peeked first and a loop buffer grown to
-// min(size, n). Returns errAgain when no datagram is pending.
+// min(size, n) (from the loop's allocator, see alloc.go). Returns errAgain when no datagram is pending.
 func (s *Socket) recvDgram(n int, from bool) ([]byte, error) {
 	e := &s.l.rx
-	buf := e.scratch
+	buf := e.begin()
 	if n <= len(buf) {
 		buf = buf[:n]
 	} else {
-		size, err := s.recvfrom(e.scratch[:0], unix.MSG_PEEK|unix.MSG_TRUNC, false)
+		size, err := s.recvfrom(buf[:0], unix.MSG_PEEK|unix.MSG_TRUNC, false)
 		if err != nil {
 			return nil, err
 		}
@@ -160,7 +160,8 @@ func (s *Socket) recvDgram(n int, from bool) ([]byte, error) {
 		if need > len(buf) {
 			d := &s.l.dg
 			if cap(d.big) < need {
-				d.big = make([]byte, need)
+				e.retire(d.big) // may hold the last result
+				d.big = e.allocBuf(need)
 			}
 			buf = d.big[:need]
 		} else {
