@@ -215,3 +215,51 @@ func rawWrite(fd int, p string) {
 		b = b[n:]
 	}
 }
+
+// BenchmarkReceiveLineAlloc reads one line per op straight from the
+// scratch buffer and 64-line batches from pooled socket buffers, on a loop
+// with an Allocator (tok 0: the read is never skipped for a pending edge).
+func BenchmarkReceiveLineAlloc(b *testing.B) {
+	l, _ := newTestLoop(b)
+	if err := l.SetAllocator(newTrackAlloc(b)); err != nil {
+		b.Fatal(err)
+	}
+	s, peer := socketPair(b, l)
+	batch := bytes.Repeat([]byte("Header-Name: some value here\r\n"), 64)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i%64 == 0 {
+			unix.Write(peer, batch)
+		}
+		i++
+		if res, err := s.Receive(PatLine, 0, 0); err != nil || len(res) != 28 {
+			b.Fatalf("%q %v", res, err)
+		}
+	}
+}
+
+// TestAllocatorDgramNoAllocs checks that a steady UDP exchange receives
+// into the allocator's memory without allocating.
+func TestAllocatorDgramNoAllocs(t *testing.T) {
+	l, a := newAllocLoop(t)
+	r, ip, port := udpBound(t, l, 4)
+	w, _, _ := udpBound(t, l, 4)
+	msg := []byte("datagram payload")
+	var fail error
+	op := func() {
+		if _, err := w.SendTo(msg, ip, port, 0); err != nil {
+			fail = err
+			return
+		}
+		res, _, _, err := r.ReceiveFrom(100, 0)
+		if err != nil || !bytes.Equal(res, msg) || !r.Owned(res) {
+			fail = ErrInvalid
+		}
+	}
+	op()
+	allocs := a.allocs
+	if n := testing.AllocsPerRun(200, op); n != 0 || fail != nil || a.allocs != allocs {
+		t.Fatalf("%v allocs per op, %d Alloc calls (err %v)", n, a.allocs-allocs, fail)
+	}
+}
