@@ -112,10 +112,14 @@ static int sock_receive(lua_State *L) {
   /* LuaSocket counts consumed bytes: add the LF of a line (its CRs, if
    * any, cannot be known here and are not counted) */
   s->received += (long) len + (pattern == ASOK_LINE && rc == ASOK_OK ? 1 : 0);
-  luaL_buffinit(L, &b);
-  luaL_addlstring(&b, prefix, plen);
-  if (len > 0) luaL_addlstring(&b, data, len);
-  luaL_pushresult(&b);                  /* result */
+  if (plen == 0) {                      /* one copy: asok's buffer -> string */
+    lua_pushlstring(L, len > 0 ? data : "", len);
+  } else {
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, prefix, plen);
+    if (len > 0) luaL_addlstring(&b, data, len);
+    luaL_pushresult(&b);                /* result */
+  }
   if (rc == ASOK_OK) {
     lua_pushnil(L);
     lua_pushnil(L);                     /* result, nil, nil */
