@@ -247,16 +247,3 @@ func (l *Loop) dispatch(evs []unix.EpollEvent) bool {
 	}
 	return woke
 }
-
-// expire fires every timer whose deadline is <= now: sleepers are
-// delivered; socket waiters are marked expired and delivered, except
-// those woken by their throttle timer (delivered to retry).
-func (l *Loop) expire(now time.Duration) {
-	for w := l.timers.popExpired(now); w != nil; w = l.timers.popExpired(now) {
-		if w.sock != nil && !w.throttled {
-			w.expired = true
-		}
-		w.throttled = false
-		l.deliver(w)
-	}
-}

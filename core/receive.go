@@ -268,7 +268,7 @@ func (s *Socket) Receive(p Pattern, n int, tok Token) ([]byte, error) {
 		if w == nil {
 			return nil, err
 		}
-		res, ok := s.l.rx.buffered(&s.rb, p, n) // expired: no more reads
+		res, ok := s.l.rx.buffered(&s.rb, p, n) // expired: what the last look saw
 		if ok {
 			err = nil
 		} else {
@@ -281,6 +281,7 @@ func (s *Socket) Receive(p Pattern, n int, tok Token) ([]byte, error) {
 	res, err := s.l.rx.receiveLimit(s, &s.rb, p, n, s.limit)
 	if err == errAgain {
 		if w, err = s.block(&s.rq, w, tok, start); err == ErrWait {
+			w.receiving = true
 			return nil, ErrWait
 		}
 		res = s.l.rx.partial(&s.rb, p)

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestRetryDeadline checks LuaSocket timeout.c getretry, per mode.
@@ -287,13 +289,19 @@ func TestCancelHeadPassesTurn(t *testing.T) {
 	}
 }
 
-// TestExpiredHeadNoMoreIO checks that a retry after expiry returns
-// ErrTimeout with what it had, without reading or sending more: data that
-// arrived meanwhile stays for the next call.
+// TestExpiredHeadNoMoreIO checks both sides of a deadline that passed
+// while the loop was busy. Data there when the loop processes the deadline
+// counts, as with poll(2), which scans once more after its timeout
+// (LuaSocket returns data that is there by then). Once the expiry has been
+// handed back, the retry returns ErrTimeout with what it had, without
+// reading or sending more: data that arrived meanwhile stays for the next
+// call.
 func TestExpiredHeadNoMoreIO(t *testing.T) {
 	l, clk := newTestLoop(t)
 	s, peer := socketPair(t, l)
 	s.SetTimeout(time.Second, -1)
+
+	// the deadline passed and data came before the loop ran: data counts
 	peerWrite(t, peer, "ab")
 	if _, err := s.Receive(PatCount, 4, 1); err != ErrWait {
 		t.Fatal(err)
@@ -301,10 +309,33 @@ func TestExpiredHeadNoMoreIO(t *testing.T) {
 	clk.t += time.Second
 	peerWrite(t, peer, "cd")
 	waitFor(t, l, 1)
-	if res, err := s.Receive(PatCount, 4, 1); err != ErrTimeout || string(res) != "ab" {
+	if res, err := s.Receive(PatCount, 4, 1); err != nil || string(res) != "abcd" {
+		t.Fatalf("data before the loop saw the deadline: %q %v", res, err)
+	}
+	// ... and a partial one is the partial result
+	peerWrite(t, peer, "e")
+	if _, err := s.Receive(PatCount, 4, 1); err != ErrWait {
+		t.Fatal(err)
+	}
+	clk.t += time.Second
+	peerWrite(t, peer, "f")
+	waitFor(t, l, 1)
+	if res, err := s.Receive(PatCount, 4, 1); err != ErrTimeout || string(res) != "ef" {
+		t.Fatalf("partial: %q %v", res, err)
+	}
+
+	// the loop handed the expiry back first: no more reads
+	peerWrite(t, peer, "ef")
+	if _, err := s.Receive(PatCount, 4, 1); err != ErrWait {
+		t.Fatal(err)
+	}
+	clk.t += time.Second
+	waitFor(t, l, 1)
+	peerWrite(t, peer, "gh")
+	if res, err := s.Receive(PatCount, 4, 1); err != ErrTimeout || string(res) != "ef" {
 		t.Fatalf("expired: %q %v", res, err)
 	}
-	if res, err := s.Receive(PatCount, 2, 0); err != nil || string(res) != "cd" {
+	if res, err := s.Receive(PatCount, 2, 0); err != nil || string(res) != "gh" {
 		t.Fatalf("next call: %q %v", res, err)
 	}
 
@@ -322,5 +353,32 @@ func TestExpiredHeadNoMoreIO(t *testing.T) {
 	}
 	if len(l.byTok) != 0 {
 		t.Fatal("waiters left")
+	}
+}
+
+// TestLastLookEOF checks a deadline that passed while the peer closed: the
+// retry ends as LuaSocket's does, with the EOF (its partial, or '*a”s
+// data), not with a timeout.
+func TestLastLookEOF(t *testing.T) {
+	for _, c := range []struct {
+		p    Pattern
+		want string
+		err  error
+	}{{PatLine, "ij", ErrClosed}, {PatAll, "ij", nil}, {PatCount, "ij", ErrClosed}} {
+		l, clk := newTestLoop(t)
+		s, peer := socketPair(t, l)
+		s.SetTimeout(time.Second, -1)
+		peerWrite(t, peer, "ij")
+		if _, err := s.Receive(c.p, 4, 1); err != ErrWait {
+			t.Fatal(err)
+		}
+		clk.t += time.Second
+		if err := unix.Shutdown(peer, unix.SHUT_WR); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, l, 1)
+		if res, err := s.Receive(c.p, 4, 1); err != c.err || string(res) != c.want {
+			t.Errorf("pattern %d: %q %v, want %q %v", c.p, res, err, c.want, c.err)
+		}
 	}
 }

@@ -21,6 +21,7 @@ type waiter struct {
 	progress   int  // Send: bytes of the caller's data sent so far
 	connecting bool // Connect: the kernel connect is in progress
 	throttled  bool // its timer is a throttle wake-up, not its deadline
+	receiving  bool // a parked Receive: its deadline gets a last look (expire.go)
 }
 
 // queue is a FIFO of waiters (intrusive doubly linked list).
