@@ -90,6 +90,17 @@ function T.spawn(f, ...)
   return co
 end
 
+-- handles lets the reactor finish what closes woke, drops LuaJIT's
+-- compiled traces (they may anchor objects), runs full GC cycles (5.1:
+-- finalized keys leave weak tables a cycle later), then returns how many
+-- asok handles are alive.
+function T.handles()
+  T.run(function() return false end, 0.05)
+  if jit then jit.flush() end
+  for _ = 1, 4 do collectgarbage("collect") end
+  return asok._debug.handles()
+end
+
 -- done prints the summary and exits with 0 only if every check passed.
 function T.done(name)
   print(string.format("%s: %d checks, %d failures (%s)", name, T.checks, T.failures,

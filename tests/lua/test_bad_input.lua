@@ -262,6 +262,5 @@ collectgarbage()
 collectgarbage()
 asok.close(W)
 W = nil
-collectgarbage()
-T.eq(asok._debug.handles(), BASE, "live asok handles back to the baseline")
+T.eq(T.handles(), BASE, "live asok handles back to the baseline")
 T.done("test_bad_input")

@@ -41,7 +41,7 @@ do
   end
 end
 fullgc()
-T.eq(asok._debug.handles(), BASE, "handles after parked coroutines finished")
+T.eq(T.handles(), BASE, "handles after parked coroutines finished")
 
 -- sockets and wrappers dropped without close are released by their __gc
 do
@@ -51,7 +51,7 @@ do
     asok.settimeout(accepted, 1)
   end
   fullgc()
-  T.eq(asok._debug.handles(), BASE, "handles after dropping 100 sockets")
+  T.eq(T.handles(), BASE, "handles after dropping 100 sockets")
 end
 
 -- coroutines abandoned while parked (their socket closed under them by the
@@ -67,7 +67,7 @@ do
   T.run(function() for co in pairs(weak) do if coroutine.status(co) ~= "dead" then return false end end return true end, 10)
   fullgc()
   T.eq(next(weak), nil, "finished coroutines collected")
-  T.eq(asok._debug.handles(), BASE, "handles after abandoned coroutines")
+  T.eq(T.handles(), BASE, "handles after abandoned coroutines")
 end
 
 -- a child interpreter closes its state with sockets open and coroutines
@@ -104,5 +104,5 @@ do
 end
 
 fullgc()
-T.eq(asok._debug.handles(), BASE, "live asok handles back to the baseline")
+T.eq(T.handles(), BASE, "live asok handles back to the baseline")
 T.done("test_lifetime")
