@@ -156,6 +156,10 @@ func TestResolveName(t *testing.T) {
 	if _, err := l.Resolve("dual.test", 0, 7); err != ErrWait {
 		t.Fatalf("after the result: %v, want a new lookup (ErrWait)", err)
 	}
+	waitFor(t, l, 7) // its goroutine has called the resolver (counted below)
+	if _, err := l.Resolve("dual.test", 0, 7); err != nil {
+		t.Fatalf("second lookup: %v", err)
+	}
 	for fam, w := range map[int][]string{4: {"10.0.0.1", "10.0.0.2"}, 6: {"2001:db8::1"}} {
 		got, err := resolveAll(t, l, "dual.test", fam, Token(100+fam))
 		if err != nil || !slices.Equal(got, w) {
