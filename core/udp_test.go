@@ -19,7 +19,7 @@ func udpBound(t testing.TB, l *Loop, family int) (*Socket, string, int) {
 	}
 	s, err := l.NewUDP(family)
 	if err != nil {
-		t.Skip(err)
+		t.Skip("no UDP socket of family", family, "on this machine:", err)
 	}
 	if err := s.Bind(ip, 0); err != nil {
 		t.Skip(err)
