@@ -53,4 +53,10 @@ raises("bad argument #1 to 'receive' (tcp{client} expected, got string)", w.rece
 T.same(T.pack(asok.settimeout(client, 1, "t")), T.pack(client:settimeout(1, "t")), "settimeout value")
 T.eq(asok.send(accepted, "ok\n"), 3, "send after errors")
 T.same(T.pack(w:receive()), T.pack("ok", nil, nil), "receive after errors")
+
+-- close what the test made and drop it (T.done counts the live handles)
+w:close()
+accepted:close()
+server:close()
+w, client, accepted, server = nil, nil, nil, nil
 T.done("test_args")

@@ -12,7 +12,9 @@ local closers = {
   ["raw:close()"] = function(raw) return raw:close() end,
 }
 
-for how, closer in pairs(closers) do
+-- closecase parks three waiters on a fresh socket and closes it with closer
+-- (a function: its sockets die with its frame, which T.done relies on).
+local function closecase(how, closer)
   local peer, raw = T.pair()
   local w = asok.wrap(raw)
   local results = {}
@@ -35,15 +37,21 @@ for how, closer in pairs(closers) do
   peer:close()
 end
 
--- the peer hanging up wakes every waiter too
-local peer, raw = T.pair()
-local n = 0
-for _ = 1, 3 do T.spawn(function()
-  local r = T.pack(asok.receive(raw))
-  T.same(r, T.pack(nil, "closed", ""), "peer hangup")
-  n = n + 1
-end) end
-peer:close()
-T.check(T.run(function() return n == 3 end, 5), "all woken by the hangup")
-raw:close()
+for how, closer in pairs(closers) do closecase(how, closer) end
+
+-- hangup checks that the peer hanging up wakes every waiter too.
+local function hangup()
+  local peer, raw = T.pair()
+  local n = 0
+  for _ = 1, 3 do T.spawn(function()
+    local r = T.pack(asok.receive(raw))
+    T.same(r, T.pack(nil, "closed", ""), "peer hangup")
+    n = n + 1
+  end) end
+  peer:close()
+  T.check(T.run(function() return n == 3 end, 5), "all woken by the hangup")
+  raw:close()
+end
+
+hangup()
 T.done("test_close_wakes")
