@@ -56,4 +56,5 @@ T.eq(lines, CLIENTS * LINES, "lines echoed")
 print(("echo: %d clients x %d lines in %.2fs"):format(CLIENTS, LINES, socket.gettime() - t0))
 server:close()
 T.run(function() return false end, 0.05) -- let the acceptor see 'closed'
+server = nil -- the acceptor finished; drop the last reference (T.done counts handles)
 T.done("test_echo")

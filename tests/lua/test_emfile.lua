@@ -72,5 +72,15 @@ T.check(attempts - a0 <= 30, "accept attempts in 1 s:", attempts - a0)
 for _, s in ipairs(fillers) do s:close() end
 T.run(function() return #accepted > 0 end, 5)
 T.eq(#accepted, 1, "accepted once fds are free")
+
+-- stop the server (closing the listener wakes its parked accept with
+-- 'closed'), close everything and drop it: T.done counts the live handles
 running = false
+server:close()
+T.run(function() return false end, 0.05)
+for _, c in ipairs(accepted) do c:close() end
+a:close()
+b:close()
+client:close()
+server, a, b, client, accepted, fillers = nil, nil, nil, nil, nil, nil
 T.done("emfile child")

@@ -50,7 +50,10 @@ local t0 = socket.gettime()
 T.same(T.pack(asok.receive(c2, "*l")), T.pack(nil, "timeout", ""), "main receive timeout")
 T.check(socket.gettime() - t0 >= 0.05, "the timeout waited")
 
-
 stop = true
 asok.select(nil, nil, 0.05)
+
+-- close what the test made and drop it (T.done counts the live handles)
+for _, s in ipairs({ peer, w, server, client, c2, acc }) do s:close() end
+peer, raw, w, server, client, c2, acc = nil, nil, nil, nil, nil, nil, nil
 T.done("test_main_thread")

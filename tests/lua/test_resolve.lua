@@ -47,6 +47,7 @@ local co = coroutine.create(function()
   result = T.pack(asok.connect(raw, "localhost", port))
   if result[1] then T.eq(asok.wrap(raw):send("hello by name\n"), 14, "send") end
   T.check(tostring(raw):match("^tcp{client}"), "class after connect:", tostring(raw))
+  raw:close()
 end)
 local ok, err = coroutine.resume(co)
 T.check(ok, "connector failed:", err)
@@ -137,4 +138,8 @@ T.run(function() return false end, 0.05)
 a:close()
 b:close()
 server:close()
+if accepted then accepted:close() end
+
+-- drop everything (T.done counts the live handles)
+server, server6, a, b, accepted, raw, co, result = nil, nil, nil, nil, nil, nil, nil, nil
 T.done("test_resolve")
