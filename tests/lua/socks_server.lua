@@ -5,15 +5,18 @@
 --   local pport, state = S.proxy{ user = "u", password = "p" } -- auth optional
 -- state.last holds the last CONNECT request the proxy decoded:
 -- { version = 4|5, atyp = 1|3|4, host = "...", port = n, user = "..." }.
+--   S.stop() closes every listener started (their acceptors then end).
 local asok = require "asok"
 local socket = require "socket"
 
 local S = {}
+local servers = {} -- every listener started, for S.stop
 
 -- listen starts an asok acceptor running serve(client) per connection.
 local function listen(serve)
   local server = assert(socket.bind("127.0.0.1", 0, 64))
   local _, port = server:getsockname()
+  servers[#servers + 1] = server
   asok.spawn(function()
     while true do
       local c = asok.accept(server)
@@ -150,6 +153,16 @@ end
 -- closer starts a server that closes every connection at once.
 function S.closer()
   return (listen(function(c) c:close() end))
+end
+
+-- stop closes every listener started: each acceptor's parked accept
+-- returns 'closed' and its coroutine ends. Connections being served end
+-- when their clients close.
+function S.stop()
+  for i = #servers, 1, -1 do
+    servers[i]:close()
+    servers[i] = nil
+  end
 end
 
 return S

@@ -39,8 +39,9 @@ local function makepairs(n)
   return acc, cli
 end
 
--- shapes against LuaSocket's own select, on low fds
-do
+-- shapes checks the result shapes against LuaSocket's own select, on low
+-- fds (a function, so that its sockets die with its frame).
+local function shapes()
   local acc, cli = makepairs(4)
   cli[3]:send("x\n"); cli[1]:send("y\n")
   socket.sleep(0.05)
@@ -80,7 +81,9 @@ do
   acc[3]:close()
   r = asok.select({ acc[3], acc[1] }, nil, 5)
   sameset(r, { acc[1] }, nil, "hang-up readable, closed skipped")
+  for i = 1, 4 do acc[i]:close(); cli[i]:close() end
 end
+shapes()
 
 -- 2,000 pairs: fds beyond 1024, a few made ready
 local N = 2000
@@ -104,8 +107,11 @@ sameset(waited[2], {}, nil, "no writable among 2,000")
 for _, i in ipairs(chosen) do T.eq(asok.receive(rset[i], "*l"), "x", "drain " .. i) end
 
 -- early return while other coroutines run; writable set
-local ticks = 0
-asok.spawn(function() while ticks < 1000 do asok.sleep(0.002); ticks = ticks + 1 end end)
+local ticks, ticked = 0, false
+asok.spawn(function()
+  while ticks < 1000 do asok.sleep(0.002); ticks = ticks + 1 end
+  ticked = true
+end)
 asok.spawn(function() asok.sleep(0.1); asok.send(cli[1234], "late\n") end)
 local t0 = socket.gettime()
 local r, w, e = asok.select(rset, { cli[77] }, 10)
@@ -144,4 +150,7 @@ raises("bad argument #1 to 'select' (socket expected in set, got number)", asok.
 raises("bad argument #3 to 'select' (number expected, got string)", asok.select, {}, nil, "x")
 for i = 1, N do cli[i]:close(); asok.close(rset[i]) end
 server:close()
+T.check(T.run(function() return ticked end, 5), "the ticker finished")
+-- drop every reference to the 4,001 sockets (T.done counts the live handles)
+server, acc, cli, rset, want, got, waited, r, w, inco = nil, nil, nil, nil, nil, nil, nil, nil, nil, nil
 T.done("test_select_sets")

@@ -57,4 +57,5 @@ asok.select()
 T.eq(spins, 1000, "spinner finished")
 T.check(seen and seen < 10, "receiver ran among the spins:", seen)
 a:close(); b:close()
+a, b = nil, nil -- T.done counts the live handles
 T.done("test_sleep_many")

@@ -111,4 +111,8 @@ raises("bad argument #2 to 'socks5_connect' (string expected, got nil)", asok.so
 raises("bad argument #3 to 'socks5_connect' (port expected, got table)", asok.socks5_connect, c, "h", {})
 raises("bad argument #5 to 'socks5_connect' (string expected, got boolean)", asok.socks5_connect, c, "h", 1, "u", true)
 c:close()
+
+-- stop the servers: their acceptors end (T.done counts the live handles)
+S.stop()
+c = nil
 T.done("test_socks")
