@@ -70,4 +70,9 @@ T.spawn(function() refused = T.pack(asok.connect(socket.tcp(), "127.0.0.1", port
 T.run(function() return refused end, 5)
 T.same(refused or T.pack(), T.pack(nil, "connection refused"), "refused")
 T.same(T.pack(asok.accept(server)), T.pack(server:accept()), "accept on closed server")
+
+-- close what the test made and drop it (T.done counts the live handles)
+for _, s in ipairs({ peer, w, ref_peer, ref, c1, c2, a1, a2 }) do s:close() end
+peer, raw, w, r, ref_peer, ref, w2, server, ws, c1, c2, a1, a2 =
+  nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil
 T.done("test_wrap")
