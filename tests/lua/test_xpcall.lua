@@ -116,4 +116,5 @@ T.same(T.pack(asok.xpcall(function(...) return select("#", ...) end, nil, nil, n
 T.eq((asok.xpcall(nil)), false, "calling nil fails inside")
 a:close()
 b:close()
+a, b = nil, nil -- T.done counts the live handles
 T.done("test_xpcall")
