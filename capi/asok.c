@@ -148,6 +148,10 @@ int asok_buffered(asok_sock *s, size_t *n_out) {
   return asokgo_buffered(s, n_out);
 }
 
+int asok_received(asok_sock *s, uint64_t *n_out) {
+  return asokgo_received(s, n_out);
+}
+
 int asok_sock_fd(asok_sock *s, int *fd_out) {
   return asokgo_sock_fd(s, fd_out);
 }

@@ -112,3 +112,19 @@ func asokgo_buffered(h unsafe.Pointer, n *C.size_t) (rc C.int) {
 	*n = C.size_t(sh.sock.Buffered())
 	return C.ASOK_OK
 }
+
+// asokgo_received implements asok_received.
+//
+//export asokgo_received
+func asokgo_received(h unsafe.Pointer, n *C.uint64_t) (rc C.int) {
+	defer recoverTo(&rc)
+	sh, ok := lookup[*sockHandle](h)
+	if !ok {
+		return C.ASOK_EBADHANDLE
+	}
+	if n == nil {
+		return C.ASOK_EINVAL
+	}
+	*n = C.uint64_t(sh.sock.Received())
+	return C.ASOK_OK
+}

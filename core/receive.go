@@ -230,6 +230,7 @@ func (s *Socket) readRaw(p []byte) (int, error) {
 		n, err := unix.Read(s.fd, p)
 		switch {
 		case err == nil:
+			s.rxTotal += uint64(n)
 			if b != nil {
 				b.take(n)
 			}

@@ -37,6 +37,7 @@ type Socket struct {
 	// from then on.
 	noShort bool
 	rdTok   bool        // the running receive has a token (may park)
+	rxTotal uint64      // bytes read from the fd or unread into rb (Received)
 	socks   *socksState // a SOCKS handshake that returned ErrWait (socks.go)
 }
 
@@ -146,6 +147,7 @@ func (s *Socket) teardown(deliver bool) {
 		l.byFd[s.fd] = nil
 	}
 	s.fd = -1
+	s.rxTotal -= uint64(len(s.rb.data())) // dropped unread: not received
 	s.rb.release(&l.rx)
 	for _, q := range [2]*queue{&s.rq, &s.wq} {
 		for w := q.head; w != nil; w = q.head {
@@ -193,6 +195,13 @@ func (s *Socket) Buffered() int {
 	return len(s.rb.data())
 }
 
+// Received returns how many bytes Receive has consumed on stream socket s:
+// LuaSocket's getstats count (a line's CRs and LF included; bytes still
+// buffered, or dropped unread at Close, not).
+func (s *Socket) Received() uint64 {
+	return s.rxTotal - uint64(len(s.rb.data()))
+}
+
 // Unread copies p in front of s's receive buffer, to be read first.
 // Datagram sockets have no stream buffer: ErrInvalid.
 func (s *Socket) Unread(p []byte) error {
@@ -203,6 +212,7 @@ func (s *Socket) Unread(p []byte) error {
 		return ErrInvalid
 	}
 	s.rb.unread(&s.l.rx, p)
+	s.rxTotal += uint64(len(p))
 	return nil
 }
 

@@ -329,6 +329,14 @@ ASOK_API int asok_setlimit(asok_sock *s, size_t n);
  * (LuaSocket's dirty()). Returns: 0; ASOK_EBADHANDLE. */
 ASOK_API int asok_buffered(asok_sock *s, size_t *n_out);
 
+/* asok_received gives the number of bytes asok_receive has consumed on
+ * stream socket s since it was wrapped (LuaSocket's getstats() count: the
+ * CRs and LF ending each line are included; bytes still buffered, or
+ * dropped unread by asok_close, are not). Still answers after asok_close,
+ * until asok_sock_free. Any thread that may call asok_receive on s.
+ * Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (n_out NULL). */
+ASOK_API int asok_received(asok_sock *s, uint64_t *n_out);
+
 /* asok_sock_fd gives the fd of s (-1 once closed).
  * Returns: 0; ASOK_EBADHANDLE. */
 ASOK_API int asok_sock_fd(asok_sock *s, int *fd_out);
