@@ -142,6 +142,8 @@ static int prim_newsock(lua_State *L) {
   s->received = 0;
   s->sent = 0;
   s->birthday = asok__now();
+  s->owns = 0;
+  s->family = 0;
   luaL_getmetatable(L, ASOK_SOCK_MT);
   lua_setmetatable(L, -2);
   if (fd >= 0) rc = asok_wrap(lp->loop, fd, 0, &s->h); /* else: closed */
@@ -252,6 +254,7 @@ LUALIB_API int luaopen_asok(lua_State *L) {
   lua_pop(L, 1);
   newmeta(L, ASOK_LOOP_MT, loopmeta);
   newmeta(L, ASOK_SOCK_MT, asok__sockmeta);
+  asok__newclientmeta(L);
   lua_newtable(L);                      /* M: the module */
   lua_newtable(L);                      /* M, P: the chunks' private state */
   lua_newtable(L);                      /* M, P, C: the primitives */
@@ -265,6 +268,8 @@ LUALIB_API int luaopen_asok(lua_State *L) {
   luaL_setfuncs(L, asok__udpfuncs, 1);
   lua_getfield(L, -1, "WAIT");
   luaL_setfuncs(L, asok__throttlefuncs, 1);
+  lua_getfield(L, -1, "WAIT");
+  luaL_setfuncs(L, asok__clientfuncs, 1);
   lua_pushstring(L, asok_version_string());
   lua_setfield(L, -2, "libversion");
   for (i = 0; i < sizeof(asok_glue_chunks) / sizeof(asok_glue_chunks[0]); i++) {

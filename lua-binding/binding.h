@@ -20,6 +20,7 @@
 
 #define ASOK_LOOP_MT "asok.loop"  /* metatable of the loop userdata */
 #define ASOK_SOCK_MT "asok.sock"  /* metatable of the socket userdata */
+#define ASOK_CLIENT_MT "asok.client" /* metatable of native accepted clients */
 #define ASOK_LOOP_KEY "asok.loop.instance" /* registry: this state's loop */
 
 /* lloop is the loop userdata: one per lua_State, anchored in the registry,
@@ -37,10 +38,26 @@ typedef struct lsock {
   int fd;       /* the fd it was wrapped with (LuaSocket's) */
   double block; /* asok timeouts, LuaSocket's two modes */
   double total;
-  long received;   /* LuaSocket's getstats() counters, for wrappers */
+  long received;   /* getstats(): + asok__received(); sent: as counted */
   long sent;
   double birthday; /* asok__now() at creation (or per setstats) */
+  int owns;        /* 1: an asok.client, which closes fd (client.c) */
+  int family;      /* an asok.client's AF_INET or AF_INET6 */
 } lsock;
+
+/* asok__testudata returns the userdata at i if its metatable is the
+ * registry's tname, else NULL (luaL_testudata, which 5.1 lacks). */
+void *asok__testudata(lua_State *L, int i, const char *tname);
+
+/* asok__received returns the bytes consumed by receives on s's live
+ * handle (asok_received), 0 without one. */
+long asok__received(lsock *s);
+
+/* asok__clientfuncs are the native client primitives (client.c). */
+extern const luaL_Reg asok__clientfuncs[];
+
+/* asok__newclientmeta creates the asok.client metatable (client.c). */
+void asok__newclientmeta(lua_State *L);
 
 /* asok__errstr returns LuaSocket's message for an asok return code. */
 const char *asok__errstr(int rc);

@@ -59,9 +59,31 @@ const luaL_Reg asok__sockmeta[] = {
 /*-------------------------------------------------------------------------*\
 * Helpers
 \*-------------------------------------------------------------------------*/
-/* checksock returns the socket userdata at i (raises if it is not one). */
+/* checksock returns the socket userdata at i: a registered LuaSocket
+ * object's handle or a native client (raises if it is neither). */
 static lsock *checksock(lua_State *L, int i) {
-  return (lsock *) luaL_checkudata(L, i, ASOK_SOCK_MT);
+  lsock *s = (lsock *) asok__testudata(L, i, ASOK_SOCK_MT);
+  if (s == NULL) s = (lsock *) asok__testudata(L, i, ASOK_CLIENT_MT);
+  if (s == NULL) luaL_checkudata(L, i, ASOK_SOCK_MT); /* raises */
+  return s;
+}
+
+/* asok__received: asok_received of s's live handle, else 0 (binding.h). */
+long asok__received(lsock *s) {
+  uint64_t n = 0;
+  if (isopen(s) && asok_received(s->h, &n) != ASOK_OK) n = 0;
+  return (long) n;
+}
+
+/* asok__testudata: luaL_testudata (binding.h). */
+void *asok__testudata(lua_State *L, int i, const char *tname) {
+  void *p = lua_touserdata(L, i);
+  int same;
+  if (p == NULL || !lua_getmetatable(L, i)) return NULL;
+  luaL_getmetatable(L, tname);
+  same = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return same ? p : NULL;
 }
 
 /* isopen says whether s and its loop are still alive. */
@@ -109,9 +131,6 @@ static int sock_receive(lua_State *L) {
   rc = isopen(s) ? asok_receive(s->h, pattern, n, tok, &data, &len)
                  : ASOK_ECLOSED;
   if (rc == ASOK_EWAIT) return asok__pushwait(L);
-  /* LuaSocket counts consumed bytes: add the LF of a line (its CRs, if
-   * any, cannot be known here and are not counted) */
-  s->received += (long) len + (pattern == ASOK_LINE && rc == ASOK_OK ? 1 : 0);
   if (plen == 0) {                      /* one copy: asok's buffer -> string */
     lua_pushlstring(L, len > 0 ? data : "", len);
   } else {
@@ -235,7 +254,7 @@ static int sock_gettimeout(lua_State *L) {
 \*-------------------------------------------------------------------------*/
 static int sock_getstats(lua_State *L) {
   lsock *s = checksock(L, 1);
-  lua_pushnumber(L, (lua_Number) s->received);
+  lua_pushnumber(L, (lua_Number) (s->received + asok__received(s)));
   lua_pushnumber(L, (lua_Number) s->sent);
   lua_pushnumber(L, asok__now() - s->birthday);
   return 3;
@@ -246,7 +265,8 @@ static int sock_getstats(lua_State *L) {
 \*-------------------------------------------------------------------------*/
 static int sock_setstats(lua_State *L) {
   lsock *s = checksock(L, 1);
-  s->received = (long) luaL_optnumber(L, 2, (lua_Number) s->received);
+  long got = asok__received(s);
+  s->received = (long) luaL_optnumber(L, 2, (lua_Number) (s->received + got)) - got;
   s->sent = (long) luaL_optnumber(L, 3, (lua_Number) s->sent);
   if (lua_isnumber(L, 4)) s->birthday = asok__now() - lua_tonumber(L, 4);
   lua_pushnumber(L, 1);

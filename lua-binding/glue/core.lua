@@ -43,6 +43,8 @@ local MAIN = {}     -- parents[] value: the driver cannot yield (main thread)
 local waiting = {}  -- token -> coroutine parked on it
 local blocking = {} -- token -> true while a blocked caller waits, false once delivered
 local classes = {}  -- LuaSocket metatable -> class name
+local CLIENT = classmeta("asok.client") -- native accepted clients (client.c)
+classes[CLIENT] = "tcp{client}"
 local patched = {}  -- LuaSocket metatables whose close/__gc notify asok
 local buffers = {}  -- per nesting depth of step(): token batches
 local depth = 0
@@ -252,6 +254,7 @@ end
 -- handle returns raw's asok handle, registering it on first use, or again
 -- if LuaSocket replaced the fd (connect creates sockets on demand).
 local function handle(raw, recheck)
+  if getmetatable(raw) == CLIENT then return raw end -- its own handle
   local h = handles[raw]
   if h and not (recheck and fdof(h) ~= raw:getfd()) then return h end
   if not h then return register(raw) end
@@ -308,4 +311,4 @@ P.handles, P.throttles, P.probes, P.parents = handles, throttles, probes, parent
 P.waiting, P.STREAM, P.UDP, P.Wrapper = waiting, STREAM, UDP, Wrapper
 P.argerror, P.newtoken, P.wake, P.step, P.yieldable = argerror, newtoken, wake, step, yieldable
 P.park, P.classof, P.patch, P.handle = park, classof, patch, handle
-P.checkraw, P.waitfor = checkraw, waitfor
+P.checkraw, P.waitfor, P.CLIENT = checkraw, waitfor, CLIENT

@@ -6,6 +6,7 @@ local WAIT, loop, ONE, RAW, Wrapper = P.WAIT, P.loop, P.ONE, P.RAW, P.Wrapper
 local handles, probes, waiting = P.handles, P.probes, P.waiting
 local argerror, newtoken, step, yieldable = P.argerror, P.newtoken, P.step, P.yieldable
 local classof, patch, handle = P.classof, P.patch, P.handle
+local CLIENT = P.CLIENT
 local wait, close, newsock, fdof, buffered = C.wait, C.close, C.newsock, C.fd, C.buffered
 local now, csleep, cancel = C.now, C.sleep, C.cancel
 local type, tostring, tonumber = type, tostring, tonumber
@@ -28,7 +29,7 @@ local function watcher(obj, argn)
   if type(raw.getfd) ~= "function" then return nil end
   local fd = tonumber(raw:getfd())
   if not fd or fd < 0 then return nil end
-  local h = handles[raw]
+  local h = handles[raw] or (getmetatable(raw) == CLIENT and raw)
   if h then
     if fdof(h) ~= fd then h = handle(raw, true) end
   else

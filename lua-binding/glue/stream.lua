@@ -4,7 +4,8 @@
 local M, P, C = ...
 
 local WAIT, loop, ONE, RAW, UDP, Wrapper = P.WAIT, P.loop, P.ONE, P.RAW, P.UDP, P.Wrapper
-local FAST, STREAM = P.FAST, P.STREAM
+local FAST, STREAM, CLIENT = P.FAST, P.STREAM, P.CLIENT
+local caccept = C.accept
 local handles, throttles, handle, checkraw = P.handles, P.throttles, P.handle, P.checkraw
 local argerror, newtoken, park, waitfor = P.argerror, P.newtoken, P.park, P.waitfor
 local udpcall, checkudparg = P.udpcall, P.checkudparg
@@ -99,6 +100,10 @@ function M.wrap(sok, timeout)
     t = tonumber(t)
     if not t then argerror(2, "wrap", "number expected, got " .. type(timeout), 2) end
   end
+  if getmetatable(raw) == CLIENT then -- a native client is its own wrapper
+    if t then settimeout(raw, t, "b") end
+    return raw
+  end
   local h = handle(raw, true)
   raw:settimeout(0)
   if t then settimeout(h, t, "b") end
@@ -113,7 +118,7 @@ local ACCEPT_BACKOFF = 0.1
 --- asok.accept(sok): LuaSocket's accept, yielding until a client arrives.
 -- Returns the raw client (a wrapper if sok is a wrapper), or nil, err.
 function M.accept(sok)
-  local raw, w = checkraw(sok, "accept", "tcp{server}")
+  local raw, w, class = checkraw(sok, "accept", "tcp{server}")
   local h = handle(raw)
   local tok
   local pause = acceptpause[raw]
@@ -121,8 +126,11 @@ function M.accept(sok)
     acceptpause[raw] = nil
     if pause > now() then M.sleep(pause - now()) end
   end
+  local native = w and class == "tcp{server}" -- accepts asok.client objects
   while true do
-    local client, err = raw:accept()
+    local client, err
+    if native and h then client, err = caccept(h) else client, err = raw:accept() end
+    if native and client then return client end
     if client then
       client:settimeout(0)
       if w then return M.wrap(client) end

@@ -1,0 +1,259 @@
+/*=========================================================================*\
+* client.c - native accepted clients: what wrapper:accept() returns for a
+* TCP server wrapper. An asok.client is an lsock that owns its fd (as
+* LuaSocket's tcp{client} does) and carries LuaSocket's tcp{client} method
+* set; it has no LuaSocket object, so none of its fixed 8 KiB buffer.
+*
+* This file holds the primitives that never wait (accept attempt, close,
+* __gc, getfd, setfd, dirty, shutdown, the class errors); receive, send,
+* settimeout and the option/peer/connect calls are added by glue/client.lua.
+\*=========================================================================*/
+#define _GNU_SOURCE /* accept4 */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+#include "binding.h"
+
+/*=========================================================================*\
+* Internal function prototypes
+\*=========================================================================*/
+static lsock *checkclient(lua_State *L, int i);
+static const char *errnostr(int err);
+static void release(lsock *s);
+static int client_accept(lua_State *L);
+static int client_close(lua_State *L);
+static int client_classerror(lua_State *L);
+static int client_dirty(lua_State *L);
+static int client_family(lua_State *L);
+static int client_getfd(lua_State *L);
+static int client_setfd(lua_State *L);
+static int client_shutdown(lua_State *L);
+static int client_tostring(lua_State *L);
+
+/* client primitives, handed to the glue (WAIT marker as upvalue 1) */
+const luaL_Reg asok__clientfuncs[] = {
+    {"accept",        client_accept},
+    {"client_family", client_family},
+    {NULL,            NULL}
+};
+
+/* the C methods of asok.client (glue/client.lua adds the rest) */
+static const luaL_Reg clientmethods[] = {
+    {"close",    client_close},
+    {"dirty",    client_dirty},
+    {"getfd",    client_getfd},
+    {"setfd",    client_setfd},
+    {"shutdown", client_shutdown},
+    {NULL,       NULL}
+};
+
+/* LuaSocket's tcp methods a tcp{client} has but may not call: the class
+ * each one checks (tcp.c auxiliar_checkclass) */
+static const struct { const char *name, *want; } classerrors[] = {
+    {"accept",      "tcp{server} expected"},
+    {"bind",        "tcp{master} expected"},
+    {"listen",      "tcp{master} expected"},
+    {"setsockname", "tcp{master} expected"},
+    {NULL,          NULL}
+};
+
+/*-------------------------------------------------------------------------*\
+* Helpers
+\*-------------------------------------------------------------------------*/
+/* checkclient returns the asok.client at i, raising LuaSocket's class
+ * error (auxiliar_checkclass) otherwise. */
+static lsock *checkclient(lua_State *L, int i) {
+  lsock *s = (lsock *) asok__testudata(L, i, ASOK_CLIENT_MT);
+  if (s == NULL) luaL_argerror(L, i, "tcp{client} expected");
+  return s;
+}
+
+/* errnostr is LuaSocket's socket_strerror (usocket.c) for an errno. */
+static const char *errnostr(int err) {
+  switch (err) {
+    case EADDRINUSE: return "address already in use";
+    case EISCONN: return "already connected";
+    case EACCES: return "permission denied";
+    case ECONNREFUSED: return "connection refused";
+    case ECONNABORTED: return "closed";
+    case ECONNRESET: return "closed";
+    case ETIMEDOUT: return "timeout";
+    default: return strerror(err);
+  }
+}
+
+/* release lets go of s's asok handle: every coroutine parked on it wakes
+ * with 'closed'; what it received is kept in s->received. The fd is left alone. Skipped once the loop is gone
+ * (asok_loop_free released every socket of the loop). */
+static void release(lsock *s) {
+  s->received += asok__received(s);   /* getstats() keeps counting from here */
+  if (s->h != NULL && s->lp != NULL && s->lp->loop != NULL) asok_sock_free(s->h);
+  s->h = NULL;
+}
+
+/*-------------------------------------------------------------------------*\
+* accept(server): one accept(2) on the listening socket userdata server
+* (a registered LuaSocket tcp{server}). Returns an asok.client, or nil and
+* "timeout" when no connection is queued (the glue then waits for the
+* listener), or nil and LuaSocket's message (inet_tryaccept's rules:
+* EINTR and ECONNABORTED are retried).
+\*-------------------------------------------------------------------------*/
+static int client_accept(lua_State *L) {
+  lsock *server = (lsock *) luaL_checkudata(L, 1, ASOK_SOCK_MT);
+  struct sockaddr_storage ss;
+  socklen_t len;
+  lsock *c;
+  int fd, rc;
+  if (server->h == NULL || server->lp == NULL || server->lp->loop == NULL || server->fd < 0) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "closed");
+    return 2;
+  }
+  for (;;) {
+    len = sizeof(ss);
+    fd = accept4(server->fd, (struct sockaddr *) &ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) break;
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    lua_pushnil(L);
+    if (errno == EAGAIN || errno == EWOULDBLOCK) lua_pushliteral(L, "timeout");
+    else lua_pushstring(L, errnostr(errno));
+    return 2;
+  }
+  c = (lsock *) lua_newuserdata(L, sizeof(lsock));
+  memset(c, 0, sizeof(*c));
+  c->lp = server->lp;
+  c->fd = fd;
+  c->owns = 1;
+  c->family = ss.ss_family == AF_INET6 ? AF_INET6 : AF_INET;
+  c->block = -1;
+  c->total = -1;
+  c->birthday = asok__now();
+  luaL_getmetatable(L, ASOK_CLIENT_MT);
+  lua_setmetatable(L, -2);
+  rc = asok_wrap(c->lp->loop, fd, 0, &c->h);
+  if (rc != ASOK_OK) {                  /* the userdata's __gc closes fd */
+    c->h = NULL;
+    lua_pushnil(L);
+    lua_pushstring(L, asok__errstr(rc));
+    return 2;
+  }
+  return 1;
+}
+
+/*-------------------------------------------------------------------------*\
+* client_family(c): "inet" or "inet6", the family of c's address (for the
+* glue's getpeername/getsockname/getoption through LuaSocket)
+\*-------------------------------------------------------------------------*/
+static int client_family(lua_State *L) {
+  lsock *s = checkclient(L, 1);
+  lua_pushstring(L, s->family == AF_INET6 ? "inet6" : "inet");
+  return 1;
+}
+
+/*-------------------------------------------------------------------------*\
+* close / __gc: wakes every coroutine parked on c ('closed'), closes the
+* fd (once). LuaSocket's meth_close: returns 1.
+\*-------------------------------------------------------------------------*/
+static int client_close(lua_State *L) {
+  lsock *s = checkclient(L, 1);
+  release(s);
+  if (s->owns && s->fd >= 0) close(s->fd);
+  s->fd = -1;
+  lua_pushnumber(L, 1);
+  return 1;
+}
+
+/*-------------------------------------------------------------------------*\
+* getfd / setfd / dirty: tcp.c's, on the asok handle
+\*-------------------------------------------------------------------------*/
+static int client_getfd(lua_State *L) {
+  lua_pushnumber(L, (lua_Number) checkclient(L, 1)->fd);
+  return 1;
+}
+
+/* setfd(n): LuaSocket's "very dangerous" setfd: c now answers for fd n and
+ * neither closes nor watches the old one (LuaSec's ssl.wrap does
+ * setfd(-1) after taking the fd). Parked coroutines wake with 'closed'. */
+static int client_setfd(lua_State *L) {
+  lsock *s = checkclient(L, 1);
+  int fd = (int) luaL_checknumber(L, 2);
+  release(s);
+  s->fd = fd < 0 ? -1 : fd;
+  if (s->fd >= 0 && s->lp != NULL && s->lp->loop != NULL &&
+      asok_wrap(s->lp->loop, s->fd, 0, &s->h) != ASOK_OK)
+    s->h = NULL;                        /* an fd asok cannot watch: closed */
+  if (s->h != NULL) asok_settimeout(s->h, s->block, s->total);
+  return 0;
+}
+
+static int client_dirty(lua_State *L) {
+  lsock *s = checkclient(L, 1);
+  size_t n = 0;
+  if (s->h != NULL && s->lp->loop != NULL && asok_buffered(s->h, &n) != ASOK_OK) n = 0;
+  lua_pushboolean(L, n > 0);
+  return 1;
+}
+
+/*-------------------------------------------------------------------------*\
+* shutdown([how]): tcp.c meth_shutdown ("receive", "send", "both"; their
+* indices are SHUT_RD, SHUT_WR, SHUT_RDWR); errors ignored; returns 1
+\*-------------------------------------------------------------------------*/
+static int client_shutdown(lua_State *L) {
+  static const char *const how[] = {"receive", "send", "both", NULL};
+  lsock *s = checkclient(L, 1);
+  int h = luaL_checkoption(L, 2, "both", how);
+  if (s->fd >= 0) shutdown(s->fd, h);
+  lua_pushnumber(L, 1);
+  return 1;
+}
+
+/*-------------------------------------------------------------------------*\
+* accept, bind, listen, setsockname: LuaSocket's
+* class error (upvalue 1: "tcp{server} expected" or "tcp{master} expected")
+\*-------------------------------------------------------------------------*/
+static int client_classerror(lua_State *L) {
+  return luaL_argerror(L, 1, lua_tostring(L, lua_upvalueindex(1)));
+}
+
+/* __tostring: "asok{tcp{client}: 0x...}", as tostring of a wrapper */
+static int client_tostring(lua_State *L) {
+  lua_pushfstring(L, "asok{tcp{client}: %p}", (void *) checkclient(L, 1));
+  return 1;
+}
+
+/* __gc: as close, without a result */
+static int client_gc(lua_State *L) {
+  lsock *s = checkclient(L, 1);
+  release(s);
+  if (s->owns && s->fd >= 0) close(s->fd);
+  s->fd = -1;
+  return 0;
+}
+
+/*-------------------------------------------------------------------------*\
+* asok__newclientmeta creates the asok.client metatable: __index is the
+* method table (C methods above, the class errors, class = "tcp{client}"),
+* which glue/client.lua completes. getmetatable() shows it, as it shows
+* LuaSocket's.
+\*-------------------------------------------------------------------------*/
+void asok__newclientmeta(lua_State *L) {
+  int i;
+  luaL_newmetatable(L, ASOK_CLIENT_MT);
+  lua_pushcfunction(L, client_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, client_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_newtable(L);
+  luaL_setfuncs(L, clientmethods, 0);
+  for (i = 0; classerrors[i].name != NULL; i++) {
+    lua_pushstring(L, classerrors[i].want);
+    lua_pushcclosure(L, client_classerror, 1);
+    lua_setfield(L, -2, classerrors[i].name);
+  }
+  lua_pushliteral(L, "tcp{client}");
+  lua_setfield(L, -2, "class");
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+}

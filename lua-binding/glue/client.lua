@@ -1,0 +1,195 @@
+-- glue/client.lua - the Lua methods of native accepted clients (asok.client,
+-- client.c): what server:accept() returns on a wrapper of a TCP server.
+-- A native client has LuaSocket's whole tcp{client} method set; receive and
+-- send yield like a wrapper's; getpeername, getsockname, getfamily,
+-- getoption and setoption run LuaSocket's own code on the client's fd
+-- through a shadow LuaSocket object (one per family, for the whole state),
+-- so their values and errors are LuaSocket's.
+local M, P, C = ...
+
+local WAIT = P.WAIT
+local argerror, newtoken, park = P.argerror, P.newtoken, P.park
+local receive, send, settimeout, gettimeout = C.receive, C.send, C.settimeout, C.gettimeout
+local getstats, setstats, family = C.getstats, C.setstats, C.client_family
+local getmetatable, pcall, error, ipairs, type = getmetatable, pcall, error, ipairs, type
+local select, tonumber = select, tonumber
+local unpack = table.unpack or unpack
+
+local CLIENT = P.CLIENT
+local methods = CLIENT.__index
+
+-- checkself raises LuaSocket's class error for a method called on
+-- something that is not a native client.
+local function checkself(self, fname)
+  if getmetatable(self) ~= CLIENT then argerror(1, fname, "tcp{client} expected", 3) end
+end
+
+-- raisearg raises LuaSocket's argument error for argument n of method
+-- fname at the user's call (level 4: raisearg, a check, the method, the
+-- caller); as in luaL_argerror, a method call does not count self.
+local getinfo = debug and debug.getinfo
+local function raisearg(n, fname, msg)
+  local info = getinfo and getinfo(3, "n")
+  if info and info.namewhat == "method" then n = n - 1 end
+  if n == 0 then error(("calling '%s' on bad self (%s)"):format(fname, msg), 4) end
+  error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), 4)
+end
+
+-- typename is luaL_typename with "no value" for a missing argument.
+local function typename(v, n, count)
+  if n > count then return "no value" end
+  return type(v)
+end
+
+-- checkreceive checks receive's arguments as buffer.c does (prefix first).
+local function checkreceive(count, pattern, prefix)
+  local tp = type(prefix)
+  if prefix ~= nil and tp ~= "string" and tp ~= "number" then
+    raisearg(3, "receive", "string expected, got " .. typename(prefix, 3, count))
+  end
+  local n = tonumber(pattern)
+  if n then
+    if not (n >= 0) then raisearg(2, "receive", "invalid receive pattern") end
+  elseif type(pattern) == "string" then
+    local p = pattern:sub(1, 2)
+    if p ~= "*l" and p ~= "*a" then raisearg(2, "receive", "invalid receive pattern") end
+  elseif pattern ~= nil then
+    raisearg(2, "receive", "string expected, got " .. type(pattern))
+  end
+end
+
+-- checksend checks send's arguments as buffer.c does.
+local function checksend(count, data, i, j)
+  local td = type(data)
+  if td ~= "string" and td ~= "number" then
+    raisearg(2, "send", "string expected, got " .. typename(data, 2, count))
+  end
+  if i ~= nil and not tonumber(i) then raisearg(3, "send", "number expected, got " .. type(i)) end
+  if j ~= nil and not tonumber(j) then raisearg(4, "send", "number expected, got " .. type(j)) end
+end
+
+-- checkstats checks setstats' counters as luaL_optnumber does.
+local function checkstats(received, sent)
+  if received ~= nil and not tonumber(received) then
+    raisearg(2, "setstats", "number expected, got " .. type(received))
+  end
+  if sent ~= nil and not tonumber(sent) then raisearg(3, "setstats", "number expected, got " .. type(sent)) end
+end
+
+--- client:receive([pattern [, prefix]]): LuaSocket's receive, yielding.
+function methods.receive(self, ...)
+  local pattern, prefix = ...
+  if getmetatable(self) ~= CLIENT then checkself(self, "receive") end
+  if prefix ~= nil or (pattern ~= nil and pattern ~= "*l" and pattern ~= "*a") then
+    checkreceive(select("#", ...) + 1, pattern, prefix)
+  end
+  local tok = newtoken()
+  local a, b, c = receive(self, pattern, prefix, tok)
+  while a == WAIT do
+    park(tok)
+    a, b, c = receive(self, pattern, prefix, tok)
+  end
+  return a, b, c
+end
+
+--- client:send(data [, i [, j]]): LuaSocket's send, atomic and yielding.
+function methods.send(self, ...)
+  local data, i, j = ...
+  if getmetatable(self) ~= CLIENT then checkself(self, "send") end
+  if type(data) ~= "string" or i ~= nil or j ~= nil then checksend(select("#", ...) + 1, data, i, j) end
+  local tok = newtoken()
+  local a, b, c = send(self, data, i, j, tok)
+  while a == WAIT do
+    park(tok)
+    a, b, c = send(self, data, i, j, tok)
+  end
+  return a, b, c
+end
+
+--- client:settimeout(t [, mode]) / gettimeout(): asok's asynchronous
+--- timeouts, as on a wrapper.
+function methods.settimeout(self, t, mode)
+  checkself(self, "settimeout")
+  local one = M.settimeout(self, t, mode) -- no tail call (names in errors)
+  return one
+end
+
+function methods.gettimeout(self)
+  checkself(self, "gettimeout")
+  local b, t = gettimeout(self)
+  return b, t
+end
+
+--- client:getstats() / setstats(received, sent, age): LuaSocket's counters
+--- (bytes handed out and sent, age in seconds).
+function methods.getstats(self)
+  checkself(self, "getstats")
+  local r, s, age = getstats(self)
+  return r, s, age
+end
+
+function methods.setstats(self, received, sent, age)
+  checkself(self, "setstats")
+  checkstats(received, sent)
+  local one = setstats(self, received, sent, age)
+  return one
+end
+
+methods.setlimit = M.setlimit
+methods.throttle_receive, methods.throttle_send = M.throttle_receive, M.throttle_send
+
+-- shadows: family ("inet", "inet6") -> a closed LuaSocket tcp object that
+-- lends its methods to native clients for one call at a time
+local shadows = {}
+
+-- shadow returns the LuaSocket object for family, created on first use.
+local function shadow(fam)
+  local s = shadows[fam]
+  if s then return s end
+  local socket = require("socket")
+  s = assert((fam == "inet6" and socket.tcp6 or socket.tcp4)())
+  s:close() -- its own fd; from now on it only borrows clients' fds
+  shadows[fam] = s
+  return s
+end
+
+-- packed returns its arguments as a table with their count n.
+local function packed(...)
+  return { n = select("#", ...), ... }
+end
+
+-- lend returns a method that runs LuaSocket's method name on the client's
+-- fd. It is compiled as s:name(...), so that LuaSocket's argument errors
+-- name the method and count arguments as on a LuaSocket object; an error
+-- is raised again at the user's call, without asok's position.
+local function lend(name)
+  local call = (loadstring or load)(("local function id(...) return ... end\n"
+    .. "return function(s, ...) return id(s:%s(...)) end"):format(name), "=asok/client.lua")()
+  return function(self, ...)
+    checkself(self, name)
+    local s = shadow(family(self))
+    local fd = self:getfd()
+    s:setfd(fd)
+    local r = packed(pcall(call, s, ...))
+    local nfd = s:getfd()
+    s:setfd(-1)
+    -- connect on a closed client creates a socket, as LuaSocket's does:
+    -- the client owns it from now on
+    if nfd ~= fd then self:setfd(nfd) end
+    if not r[1] then
+      local msg = r[2]
+      if type(msg) == "string" then msg = msg:gsub("^asok/client%.lua:%d+: ", "") end
+      error(msg, 2)
+    end
+    return unpack(r, 2, r.n)
+  end
+end
+
+for _, name in ipairs { "getpeername", "getsockname", "getfamily", "getoption", "setoption",
+    "connect", "setpeername" } do
+  methods[name] = lend(name)
+end
+
+--- client:__close (Lua 5.4 to-be-closed variables): closes it.
+CLIENT.__close = function(self) self:close() end
+

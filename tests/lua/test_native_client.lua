@@ -1,0 +1,185 @@
+-- test_native_client.lua: server:accept() on an asok wrapper of a TCP
+-- server returns a native client (no LuaSocket object). Every method is
+-- called side by side on it and on a LuaSocket tcp{client} accepted from a
+-- plain LuaSocket server, through the same call site (so that error
+-- messages, positions included, must match), and the results compared:
+-- values, their count, types and number subtypes.
+local T = dofile("asoktest.lua")
+local asok = require "asok"
+local socket = require "socket"
+local unpack = table.unpack or unpack
+
+-- pairs: a LuaSocket server and an asok-wrapped one; accepted() returns
+-- (LuaSocket client, its peer), (native client, its peer)
+local function accepted()
+  local ls, lport = T.listener()
+  local ws = asok.wrap((T.listener()))
+  local _, wport = ws:getsockname()
+  local lpeer = assert(socket.connect("127.0.0.1", lport))
+  local l = assert(ls:accept())
+  l:settimeout(2)
+  local npeer = assert(socket.connect("127.0.0.1", wport))
+  local n, err = ws:accept()
+  T.check(n, "native accept:", err)
+  n:settimeout(2)
+  ls:close(); ws:close()
+  return l, lpeer, n, npeer
+end
+
+-- caller returns a function calling method name with method syntax from
+-- one call site (so both objects see the same position in messages).
+local callers = {}
+local function caller(name)
+  local f = callers[name]
+  if not f then
+    f = (loadstring or load)(([[local pack = ...
+      return function(o, ...) local r = pack(pcall(function(...) local r = pack(o:%s(...)); return r end, ...)); return r end]])
+      :format(name), "=callsite")(T.pack)
+    callers[name] = f
+  end
+  return f
+end
+
+-- norm makes a call's results comparable: a pcall failure keeps its
+-- message, a success its values; ports and ages are reduced to types.
+local function norm(name, r)
+  if not r[1] then return T.pack(false, r[2]) end
+  local v = r[2]
+  for i = 1, v.n do
+    if type(v[i]) == "table" then -- linger: {on = , timeout = }
+      local keys = {}
+      for k, x in pairs(v[i]) do keys[#keys + 1] = tostring(k) .. "=" .. T.show(x) end
+      table.sort(keys)
+      v[i] = "{" .. table.concat(keys, ",") .. "}"
+    end
+  end
+  if name == "getpeername" or name == "getsockname" then
+    if v.n == 3 then v[2] = math.type and math.type(v[2]) or type(v[2]) end
+  elseif name == "getstats" then
+    v[3] = math.type and math.type(v[3]) or type(v[3])
+  elseif name == "getfd" then
+    v[1] = (math.type and math.type(v[1]) or type(v[1])) .. (v[1] >= 0 and "+" or "-")
+  end
+  return T.pack(true, unpack(v, 1, v.n))
+end
+
+-- both runs name(args...) on the LuaSocket client and the native one.
+local function both(l, n, name, ...)
+  local f = caller(name)
+  local a = norm(name, f(l, ...))
+  local b = norm(name, f(n, ...))
+  T.same(b, a, "native " .. name .. "(" .. table.concat({ ... and tostring(...) or "" }, ",") .. ")")
+  return b
+end
+
+local l, lpeer, n, npeer = accepted()
+
+-- the object
+T.eq(n.class, "tcp{client}", "class")
+T.check(tostring(n):match("^asok{tcp{client}: 0x%x+}$"), "tostring", tostring(n))
+for k, v in pairs(getmetatable(l).__index) do
+  if type(v) == "function" then T.eq(type(n[k]), "function", "method " .. k) end
+end
+T.eq(asok.wrap(n), n, "asok.wrap of a native client is itself")
+
+-- peer and socket names, options
+both(l, n, "getpeername"); both(l, n, "getsockname"); both(l, n, "getfamily")
+for _, opt in ipairs { "keepalive", "reuseaddr", "reuseport", "tcp-nodelay", "tcp-keepidle",
+  "tcp-keepcnt", "tcp-keepintvl", "linger", "error", "recv-buffer-size", "send-buffer-size", "bogus" } do
+  both(l, n, "getoption", opt)
+end
+both(l, n, "getoption")
+both(l, n, "setoption", "tcp-nodelay", true); both(l, n, "getoption", "tcp-nodelay")
+both(l, n, "setoption", "keepalive", true); both(l, n, "getoption", "keepalive")
+both(l, n, "setoption", "linger", { on = true, timeout = 3 }); both(l, n, "getoption", "linger")
+both(l, n, "setoption", "linger", 5)
+both(l, n, "setoption", "send-buffer-size", 65536)
+both(l, n, "setoption", "bogus", 1)
+both(l, n, "setoption")
+
+-- the methods a client has but may not call
+for _, m in ipairs { "accept", "bind", "connect", "listen", "setpeername", "setsockname" } do
+  both(l, n, m, "127.0.0.1", 0)
+end
+
+-- I/O and its argument errors
+lpeer:send("one\r\ntwo\nthree and more\n"); npeer:send("one\r\ntwo\nthree and more\n")
+both(l, n, "receive"); both(l, n, "receive", "*l"); both(l, n, "receive", 5, "pre:")
+both(l, n, "receive", 0); both(l, n, "receive", "3")
+both(l, n, "receive", "*x"); both(l, n, "receive", -1); both(l, n, "receive", {})
+both(l, n, "receive", "*l", {}); both(l, n, "receive", 2, 7)
+both(l, n, "dirty"); both(l, n, "receive", "*line")
+both(l, n, "send", "hello", 2, 4); both(l, n, "send", 42); both(l, n, "send", "x", -1)
+both(l, n, "send"); both(l, n, "send", nil); both(l, n, "send", {}); both(l, n, "send", "x", "a")
+T.eq(npeer:receive(5), lpeer:receive(5), "the peers got the same bytes")
+both(l, n, "getstats")
+both(l, n, "setstats", 10, 20, 30); both(l, n, "getstats"); both(l, n, "setstats", "x")
+both(l, n, "getfd"); both(l, n, "gettimeout")
+both(l, n, "shutdown", "x"); both(l, n, "shutdown", "send"); both(l, n, "shutdown")
+
+-- closed
+both(l, n, "close"); both(l, n, "close")
+for _, m in ipairs { "getfd", "receive", "send", "getpeername", "getsockname", "dirty" } do
+  both(l, n, m, m == "send" and "x" or nil)
+end
+both(l, n, "getoption", "tcp-nodelay"); both(l, n, "shutdown")
+lpeer:close(); npeer:close()
+
+-- a coroutine parked in receive on a native client wakes with 'closed'
+-- when another closes it; EOF and a reset are LuaSocket's results
+l, lpeer, n, npeer = accepted()
+local got
+T.spawn(function() got = T.pack(n:receive("*l")) end)
+T.check(got == nil, "receive parked")
+n:close()
+T.run(function() return got ~= nil end, 5)
+T.same(got or T.pack(), T.pack(nil, "closed", ""), "woken by close (as on a wrapper)")
+npeer:close(); l:close(); lpeer:close()
+
+l, lpeer, n, npeer = accepted()
+got = nil
+T.spawn(function() got = T.pack(n:receive("*a")) end)
+npeer:send("tail"); npeer:close()
+lpeer:send("tail"); lpeer:close()
+T.run(function() return got ~= nil end, 5)
+T.same(got, T.pack(l:receive("*a")), "'*a' to EOF")
+got = nil
+T.spawn(function() got = T.pack(n:receive("*l")) end)
+T.run(function() return got ~= nil end, 5)
+T.same(got, T.pack(l:receive("*l")), "after EOF")
+n:close(); l:close()
+
+-- asok functions and asok.select take native clients
+l, lpeer, n, npeer = accepted()
+T.eq(asok.settimeout(n, 0.05), 1, "asok.settimeout")
+T.same(T.pack(asok.receive(n)), T.pack(nil, "timeout", ""), "asok.receive times out")
+npeer:send("ready\n")
+local r = asok.select({ n }, nil, 2)
+T.eq(r and r[1], n, "asok.select reports the native client readable")
+T.same(T.pack(asok.receive(n)), T.pack("ready", nil, nil), "asok.receive")
+local rs = socket.select({ n }, nil, 0)
+T.eq(#rs, 0, "socket.select sees the fd (nothing left to read)")
+T.eq(asok.close(n), 1, "asok.close")
+npeer:close(); l:close(); lpeer:close()
+l, lpeer, n, npeer = nil, nil, nil, nil
+
+-- setfd(-1) lets the fd go (what LuaSec's ssl.wrap does): closing or
+-- collecting the client afterwards leaves the fd open
+do
+  local a, ap, b, bp = accepted()
+  local fd = b:getfd()
+  b:setfd(-1)
+  T.eq(b:getfd(), -1, "setfd(-1)")
+  T.same(T.pack(b:receive()), T.pack(nil, "closed", ""), "receive after setfd(-1)")
+  b:close()
+  b = nil
+  for _ = 1, 3 do collectgarbage("collect") end
+  local probe = socket.tcp()
+  probe:close()
+  probe:setfd(fd) -- a tcp{master} now answering for the fd
+  T.eq((probe:getpeername()), "127.0.0.1", "the fd was not closed")
+  probe:close()
+  a:close(); ap:close(); bp:close()
+end
+
+T.done("native_client")
