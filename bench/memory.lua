@@ -1,6 +1,11 @@
 -- memory.lua - where the memory of an idle asok connection goes.
 --
---   LUA_CPATH='build/lib/lua/5.4/?.so;;' lua5.4 bench/memory.lua [N]
+--   LUA_CPATH='build/lib/lua/5.4/?.so;;' lua5.4 bench/memory.lua [N [MODE]]
+--
+-- MODE "native" (the default): what an asok server holds, connections
+-- accepted by a wrapper's accept() as native clients (asok.client, no
+-- LuaSocket object): 1. accept, 2. park. MODE "luasocket": LuaSocket
+-- objects accepted by LuaSocket, then wrapped (the layers below).
 --
 -- A child interpreter opens N (default 5000) TCP connections to this
 -- process and keeps them open. This process then adds one layer at a time,
@@ -18,6 +23,8 @@ local socket = require "socket"
 local asok = require "asok"
 
 local N = tonumber(arg and arg[1]) or 5000
+local MODE = arg and arg[2] or "native"
+assert(MODE == "native" or MODE == "luasocket", "MODE: native or luasocket")
 local interp = arg and arg[-1] or "lua5.4"
 
 -- rss_kb returns this process's VmRSS in KiB.
@@ -60,18 +67,25 @@ local function stage(name, what)
   lastlua, lastrss = l, r
 end
 
-local raws = {}
-listener:settimeout(10)
-for i = 1, N do
-  raws[i] = assert(listener:accept(), "accept timed out: connections not established")
-end
-stage("accept", "LuaSocket tcp{client} userdata (t_tcp incl. 8 KiB t_buffer)")
-
 local wrapped = {}
-for i = 1, N do
-  wrapped[i] = asok.wrap(raws[i])
+if MODE == "native" then
+  local server = asok.wrap(listener)
+  for i = 1, N do
+    wrapped[i] = assert(server:accept()) -- queued already: no wait
+  end
+  stage("accept", "asok.client userdata + Go socket/handle (no LuaSocket object)")
+else
+  local raws = {}
+  listener:settimeout(10)
+  for i = 1, N do
+    raws[i] = assert(listener:accept(), "accept timed out: connections not established")
+  end
+  stage("accept", "LuaSocket tcp{client} userdata (t_tcp incl. 8 KiB t_buffer)")
+  for i = 1, N do
+    wrapped[i] = asok.wrap(raws[i])
+  end
+  stage("wrap", "wrapper table + asok.sock userdata + Go socket/handle")
 end
-stage("wrap", "wrapper table + asok.sock userdata + Go socket/handle")
 
 local parked = 0
 for i = 1, N do
@@ -86,8 +100,8 @@ end
 assert(parked == N)
 stage("park", "coroutine blocked in receive + token tables + Go waiter")
 
-print(("asok idle-connection memory, %s, %s, N = %d (bytes per connection)"):format(
-  _VERSION, jit and jit.version or "PUC Lua", N))
+print(("asok idle-connection memory, %s, %s, N = %d, %s clients (bytes per connection)"):format(
+  _VERSION, jit and jit.version or "PUC Lua", N, MODE))
 print()
 print("| layer | Lua heap | RSS (all) | RSS - Lua (C malloc + Go) | what |")
 print("| --- | ---: | ---: | ---: | --- |")

@@ -157,10 +157,12 @@ fi
 if has memory; then
   for interp in $INTERPS; do
     command -v "$interp" >/dev/null || continue
-    log "memory per idle connection: $interp"
-    { echo; echo "## Memory per idle connection ($interp, bench/memory.lua)"; echo
-      LUA_CPATH="$BUILD/lib/lua/$(abi_of "$interp")/?.so;;" "$interp" "$ROOT/bench/memory.lua" "${MEM_CONNS:-5000}"; } | out ||
-      status=1
+    for mode in native luasocket; do
+      log "memory per idle connection: $interp, $mode clients"
+      { echo; echo "## Memory per idle connection ($interp, $mode clients, bench/memory.lua)"; echo
+        LUA_CPATH="$BUILD/lib/lua/$(abi_of "$interp")/?.so;;" "$interp" "$ROOT/bench/memory.lua" "${MEM_CONNS:-5000}" "$mode"; } | out ||
+        status=1
+    done
   done
 fi
 
