@@ -8,23 +8,29 @@ package core
 
 import "time"
 
+// startLater is the start time begin returns when the operation has not
+// parked yet: block reads the clock only if it parks (most calls finish
+// without it). The start of an operation is thus the time of its first
+// park, microseconds after its first call.
+const startLater = time.Duration(-1)
+
 // begin starts or resumes an operation of tok on queue q. It returns the
-// waiter of tok (nil if tok has none), the operation's start time, and a
-// non-nil error when the call must return now without doing I/O: ErrClosed,
-// ErrBusy, ErrTimeout (token 0 behind others, or an expired waiter) or
-// ErrWait (parked behind the head). ErrTimeout with a non-nil waiter is an
-// expired head: the caller returns its partial result and calls done.
+// waiter of tok (nil if tok has none), the operation's start time (or
+// startLater), and a non-nil error when the call must return now without
+// doing I/O: ErrClosed, ErrBusy, ErrTimeout (token 0 behind others, or an
+// expired waiter) or ErrWait (parked behind the head). ErrTimeout with a
+// non-nil waiter is an expired head: the caller returns its partial result
+// and calls done.
 func (s *Socket) begin(q *queue, tok Token) (*waiter, time.Duration, error) {
 	l := s.l
-	now := l.now()
 	if s.closed {
-		return nil, now, ErrClosed
+		return nil, startLater, ErrClosed
 	}
 	if tok == 0 {
 		if q.head != nil {
-			return nil, now, ErrTimeout
+			return nil, startLater, ErrTimeout
 		}
-		return nil, now, nil
+		return nil, startLater, nil
 	}
 	w := q.head // the usual retry: tok is the head (no map lookup)
 	if w == nil || w.tok != tok {
@@ -33,21 +39,22 @@ func (s *Socket) begin(q *queue, tok Token) (*waiter, time.Duration, error) {
 	if w != nil {
 		switch {
 		case w.q != q:
-			return nil, now, ErrBusy
+			return nil, startLater, ErrBusy
 		case q.head == w && w.expired:
 			return w, w.start, ErrTimeout
 		case q.head == w:
 			return w, w.start, nil
 		case w.expired:
 			l.release(w)
-			return nil, now, ErrTimeout
+			return nil, startLater, ErrTimeout
 		}
 		l.repark(w)
-		return nil, now, ErrWait
+		return nil, startLater, ErrWait
 	}
 	if q.head == nil {
-		return nil, now, nil
+		return nil, startLater, nil
 	}
+	now := l.now()
 	dl, ok := s.deadline(now, now)
 	if !ok {
 		return nil, now, ErrTimeout
@@ -72,7 +79,11 @@ func (s *Socket) block(q *queue, w *waiter, tok Token, start time.Duration) (*wa
 	if tok == 0 || (w != nil && w.expired) {
 		return w, ErrTimeout
 	}
-	dl, ok := s.deadline(start, l.now())
+	now := l.now()
+	if start == startLater {
+		start = now
+	}
+	dl, ok := s.deadline(start, now)
 	if !ok {
 		return w, ErrTimeout
 	}
