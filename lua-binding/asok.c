@@ -255,6 +255,8 @@ LUALIB_API int luaopen_asok(lua_State *L) {
   newmeta(L, ASOK_LOOP_MT, loopmeta);
   newmeta(L, ASOK_SOCK_MT, asok__sockmeta);
   asok__newclientmeta(L);
+  asok__tagmeta(L, ASOK_SOCK_MT, ASOK_TAG_SOCK);
+  asok__tagmeta(L, ASOK_CLIENT_MT, ASOK_TAG_CLIENT);
   lua_newtable(L);                      /* M: the module */
   lua_newtable(L);                      /* M, P: the chunks' private state */
   lua_newtable(L);                      /* M, P, C: the primitives */

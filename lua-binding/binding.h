@@ -45,9 +45,15 @@ typedef struct lsock {
   int family;      /* an asok.client's AF_INET or AF_INET6 */
 } lsock;
 
-/* asok__testudata returns the userdata at i if its metatable is the
- * registry's tname, else NULL (luaL_testudata, which 5.1 lacks). */
-void *asok__testudata(lua_State *L, int i, const char *tname);
+/* userdata tags: registry[metatable] = tag, for checks without strings */
+#define ASOK_TAG_SOCK 1   /* asok.sock */
+#define ASOK_TAG_CLIENT 2 /* asok.client */
+
+/* asok__udtag returns the tag of the userdata at i (0: not asok's). */
+int asok__udtag(lua_State *L, int i);
+
+/* asok__tagmeta tags the registry metatable name (registry[mt] = tag). */
+void asok__tagmeta(lua_State *L, const char *name, int tag);
 
 /* asok__received returns the bytes consumed by receives on s's live
  * handle (asok_received), 0 without one. */

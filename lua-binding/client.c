@@ -65,9 +65,8 @@ static const struct { const char *name, *want; } classerrors[] = {
 /* checkclient returns the asok.client at i, raising LuaSocket's class
  * error (auxiliar_checkclass) otherwise. */
 static lsock *checkclient(lua_State *L, int i) {
-  lsock *s = (lsock *) asok__testudata(L, i, ASOK_CLIENT_MT);
-  if (s == NULL) luaL_argerror(L, i, "tcp{client} expected");
-  return s;
+  if (asok__udtag(L, i) != ASOK_TAG_CLIENT) luaL_argerror(L, i, "tcp{client} expected");
+  return (lsock *) lua_touserdata(L, i);
 }
 
 /* errnostr is LuaSocket's socket_strerror (usocket.c) for an errno. */

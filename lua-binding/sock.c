@@ -62,10 +62,26 @@ const luaL_Reg asok__sockmeta[] = {
 /* checksock returns the socket userdata at i: a registered LuaSocket
  * object's handle or a native client (raises if it is neither). */
 static lsock *checksock(lua_State *L, int i) {
-  lsock *s = (lsock *) asok__testudata(L, i, ASOK_SOCK_MT);
-  if (s == NULL) s = (lsock *) asok__testudata(L, i, ASOK_CLIENT_MT);
-  if (s == NULL) luaL_checkudata(L, i, ASOK_SOCK_MT); /* raises */
-  return s;
+  if (asok__udtag(L, i) == 0) luaL_checkudata(L, i, ASOK_SOCK_MT); /* raises */
+  return (lsock *) lua_touserdata(L, i);
+}
+
+/* asok__udtag (binding.h): one registry lookup keyed by the metatable
+ * (set by asok__tagmeta), no string compare. */
+int asok__udtag(lua_State *L, int i) {
+  int tag;
+  if (lua_touserdata(L, i) == NULL || !lua_getmetatable(L, i)) return 0;
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  tag = (int) lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return tag;
+}
+
+/* asok__tagmeta (binding.h): registry[metatable name] -> tag. */
+void asok__tagmeta(lua_State *L, const char *name, int tag) {
+  luaL_getmetatable(L, name);
+  lua_pushinteger(L, tag);
+  lua_rawset(L, LUA_REGISTRYINDEX);
 }
 
 /* asok__received: asok_received of s's live handle, else 0 (binding.h). */
@@ -73,17 +89,6 @@ long asok__received(lsock *s) {
   uint64_t n = 0;
   if (isopen(s) && asok_received(s->h, &n) != ASOK_OK) n = 0;
   return (long) n;
-}
-
-/* asok__testudata: luaL_testudata (binding.h). */
-void *asok__testudata(lua_State *L, int i, const char *tname) {
-  void *p = lua_touserdata(L, i);
-  int same;
-  if (p == NULL || !lua_getmetatable(L, i)) return NULL;
-  luaL_getmetatable(L, tname);
-  same = lua_rawequal(L, -1, -2);
-  lua_pop(L, 2);
-  return same ? p : NULL;
 }
 
 /* isopen says whether s and its loop are still alive. */
