@@ -4,11 +4,16 @@
 --   T.check(cond, what...)  T.eq(got, want, what)  T.pack(...)  T.same(a, b, what)
 --   T.pair()   -> connected server-side and client-side LuaSocket objects
 --   T.run(pred, seconds)    drives asok.select until pred() or the deadline
---   T.done()   prints a summary and exits non-zero if anything failed
+--   T.done()   checks the live asok handles are back to T.base, prints a
+--              summary and exits non-zero if anything failed
 local asok = require "asok"
 local socket = require "socket"
 
 local T = { failures = 0, checks = 0 }
+
+-- base is the live asok handle count at load: 1, the process's loop handle.
+-- T.done checks every test ends with exactly that many.
+T.base = asok._debug.handles()
 
 -- check records one assertion; prints what failed.
 function T.check(cond, ...)
@@ -101,8 +106,15 @@ function T.handles()
   return asok._debug.handles()
 end
 
--- done prints the summary and exits with 0 only if every check passed.
+-- done checks that no asok handle outlived the test (the live count is
+-- back to T.base once the loop settled and the GC ran), prints the
+-- summary and exits with 0 only if every check passed.
 function T.done(name)
+  -- a statement of its own, not T.eq(T.handles(), ...): LuaJIT marks every
+  -- stack slot below the top, and the slot T.eq's call would leave unwritten
+  -- can still hold a socket from an earlier, deeper call (seen in test_atomic)
+  local n = T.handles()
+  T.eq(n, T.base, "live asok handles back to the baseline (only the loop)")
   print(string.format("%s: %d checks, %d failures (%s)", name, T.checks, T.failures,
     jit and jit.version or _VERSION))
   os.exit(T.failures == 0 and 0 or 1)

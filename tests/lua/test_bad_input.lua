@@ -11,7 +11,6 @@ local T = dofile("asoktest.lua")
 local asok = require "asok"
 local socket = require "socket"
 
-local BASE = asok._debug.handles()
 local HUGE = string.rep("x", 1024 * 1024)
 local unpack = table.unpack or unpack
 
@@ -262,5 +261,5 @@ collectgarbage()
 collectgarbage()
 asok.close(W)
 W = nil
-T.eq(T.handles(), BASE, "live asok handles back to the baseline")
+-- T.done checks that the live asok handles are back to the baseline
 T.done("test_bad_input")

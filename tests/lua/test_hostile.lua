@@ -8,7 +8,6 @@ local T = dofile("asoktest.lua")
 local asok = require "asok"
 local socket = require "socket"
 
-local BASE = asok._debug.handles()
 local MIB = 1024 * 1024
 
 -- echoes starts n echo clients (each: 5 lines through its own pair) and
@@ -162,5 +161,5 @@ if asok.receivefrom then
   tx:close()
 end
 
-T.eq(T.handles(), BASE, "live asok handles back to the baseline")
+-- T.done checks that the live asok handles are back to the baseline
 T.done("test_hostile")
