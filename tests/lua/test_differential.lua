@@ -3,7 +3,8 @@
 -- in child processes) and through asok (function style and wrapper style,
 -- all scenarios at once in coroutines, plus main=true scenarios from the main
 -- thread); every return value is compared: count, types, integer/float
--- subtypes, byte-exact strings. Exits 1 on any difference.
+-- subtypes, byte-exact strings. Exits 1 on any difference, or if asok
+-- handles beyond the baseline (the loop) outlive the asok run.
 -- Knobs: ASOK_DIFF_ONLY=family,name,...  run a subset (default: everything)
 --        ASOK_DIFF_SELFCHECK=1  compare the reference with a second reference
 --                               run instead of asok (checks determinism)
@@ -21,6 +22,7 @@ local env, stop = R.start_peer()
 local ref = R.reference(list, env)
 
 local got, styles
+local leftover -- asok run: the live asok handles left over, if not the baseline
 if os.getenv("ASOK_DIFF_SELFCHECK") == "1" then
   got = { ref2 = R.reference(list, env) }
   styles = function() return { "ref2" } end
@@ -31,7 +33,14 @@ else
     print("asok module not loadable: " .. tostring(asok))
     os.exit(1)
   end
+  local T = dofile("asoktest.lua") -- T.base: the handles at load (the loop)
   got = require("asokside").run(asok, list, env, 90)
+  -- every socket a scenario opened was closed and dropped: once the loop
+  -- settled and the GC ran, only the loop's handle is alive
+  local n = T.handles()
+  if n ~= T.base then
+    leftover = ("live asok handles after the run: %d, want the baseline %d"):format(n, T.base)
+  end
   styles = function(s)
     local st = {}
     for _, x in ipairs(s.styles or { "fn", "wrap" }) do st[#st + 1] = x end
@@ -47,7 +56,7 @@ if os.getenv("ASOK_DIFF_TAMPER") == "1" then
   end
 end
 
-local diffs, runs = {}, 0
+local diffs, runs = { leftover }, 0
 for _, s in ipairs(list) do
   local want = ref[s.name]
   if not want or #want == 0 then
