@@ -23,9 +23,22 @@ type status = C.int
 // core sentinels -> ASOK_E*, a (wrapped) unix.Errno -> -errno, anything
 // else -> ASOK_EINTERNAL.
 func code(err error) C.int {
-	if err == nil {
+	switch err { // the sentinels as core returns them: no allocation
+	case nil:
 		return C.ASOK_OK
+	case core.ErrWait:
+		return C.ASOK_EWAIT
+	case core.ErrTimeout:
+		return C.ASOK_ETIMEOUT
+	case core.ErrClosed:
+		return C.ASOK_ECLOSED
 	}
+	return wrappedCode(err)
+}
+
+// wrappedCode is code for wrapped errors and errnos (kept apart: its
+// errors.As target escapes to the heap, which code's fast path must not).
+func wrappedCode(err error) C.int {
 	var errno unix.Errno
 	switch {
 	case errors.Is(err, core.ErrWait):
