@@ -42,10 +42,10 @@ local function typename(v, n, count)
 end
 
 -- checkreceive checks receive's arguments as buffer.c does (prefix first).
-local function checkreceive(count, pattern, prefix)
+local function checkreceive(pattern, prefix)
   local tp = type(prefix)
   if prefix ~= nil and tp ~= "string" and tp ~= "number" then
-    raisearg(3, "receive", "string expected, got " .. typename(prefix, 3, count))
+    raisearg(3, "receive", "string expected, got " .. tp)
   end
   local n = tonumber(pattern)
   if n then
@@ -77,11 +77,10 @@ local function checkstats(received, sent)
 end
 
 --- client:receive([pattern [, prefix]]): LuaSocket's receive, yielding.
-function methods.receive(self, ...)
-  local pattern, prefix = ...
+function methods.receive(self, pattern, prefix)
   if getmetatable(self) ~= CLIENT then checkself(self, "receive") end
   if prefix ~= nil or (pattern ~= nil and pattern ~= "*l" and pattern ~= "*a") then
-    checkreceive(select("#", ...) + 1, pattern, prefix)
+    checkreceive(pattern, prefix) -- a nil prefix is never checked: no "no value" case
   end
   local tok = newtoken()
   local a, b, c = receive(self, pattern, prefix, tok)

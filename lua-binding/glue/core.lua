@@ -124,7 +124,12 @@ local function step(timeout)
     local w = waiting[t]
     if w then
       waiting[t] = nil
-      wakeentry(w)
+      if type(w) == "thread" then -- wake(w), inlined: this runs per wake-up
+        local ok, err = resume(w)
+        if not ok then report(w, err) end
+      else
+        wakeentry(w)
+      end
     elseif blocking[t] then
       blocking[t] = false
     end
