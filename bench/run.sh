@@ -94,35 +94,47 @@ us_per_op() {
 if has idle && harness_ready; then
   A=${IDLE_ACTIVE:-1000}
   I=${IDLE_IDLE:-14000}
-  log "idle sweep: $A active with 0 and with $I idle connections, asok only"
+  log "idle sweep: $A active with 0 and with $I idle connections, C ceiling and asok"
   {
     echo
-    echo "## Idle sweep: $A active connections, without and with $I idle ones (asok, median of ${REPS:-3})"
+    echo "## Idle sweep: $A active connections, without and with $I idle ones (median of ${REPS:-3})"
     echo
-    echo "| interp | idle | status | round trips/s | server µs/round trip | peak RSS |"
-    echo "| --- | ---: | --- | ---: | ---: | ---: |"
+    echo "The C server's own slope is the kernel's (bigger socket tables, colder caches); asok's beyond it would be O(n) work of its own."
+    echo
+    echo "| server | interp | idle | status | round trips/s | server µs/round trip | slope | peak RSS |"
+    echo "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |"
   } | out
   port=24700
-  for interp in $INTERPS; do
-    command -v "$interp" >/dev/null || continue
+  for entry in c_epoll:native $(for i in $INTERPS; do echo "asok:$i"; done); do
+    srv=${entry%%:*} interp=${entry#*:}
+    [ "$srv" = asok ] && ! command -v "$interp" >/dev/null && continue
     abi=$(abi_of "$interp")
+    base=""
     for idle in 0 "$I"; do
       vals=()
       for rep in $(seq "${REPS:-3}"); do
         port=$((port + 1))
-        (cd "$HARNESS" && LUA_CPATH="$BUILD/lib/lua/$abi/?.so;;" exec taskset -c "$SRV_CPU" "$interp" servers/asok_echo.lua "$port") 2>"$WORK/idle-$interp-$idle-$rep.log" &
+        if [ "$srv" = asok ]; then
+          (cd "$HARNESS" && LUA_CPATH="$BUILD/lib/lua/$abi/?.so;;" exec taskset -c "$SRV_CPU" "$interp" servers/asok_echo.lua "$port") 2>"$WORK/idle-$interp-$idle-$rep.log" &
+        else
+          (cd "$HARNESS" && exec taskset -c "$SRV_CPU" build/c_epoll_echo "$port") 2>"$WORK/idle-c-$idle-$rep.log" &
+        fi
         pid=$!
         for _ in $(seq 100); do "$HARNESS/build/loadgen" --mode probe --port "$port" --timeout 0.5 >/dev/null 2>&1 && break; sleep 0.05; done
         line=$(taskset -c "$LG_CPU" "$HARNESS/build/loadgen" --port "$port" --mode pingpong --conns "$A" --idle "$idle" --size 64 \
           --duration "${DUR:-4}" --warmup 1 --setup-timeout 60 --server-pid "$pid")
         kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
         st=$(grep -oE 'status=[a-z_]+' <<<"$line")
-        log "  $interp idle=$idle r$rep: $st $(grep -oE '(rps|srv_cpu_pct|other_cpu_pct)=[^ ]+' <<<"$line" | tr '\n' ' ') us/op=$(us_per_op "$line")"
+        log "  $srv $interp idle=$idle r$rep: $st $(grep -oE '(rps|srv_cpu_pct|other_cpu_pct)=[^ ]+' <<<"$line" | tr '\n' ' ') us/op=$(us_per_op "$line")"
         vals+=("$(us_per_op "$line") $(grep -oE 'rps=[0-9.]+' <<<"$line" | cut -d= -f2) $(grep -oE 'srv_hwm_kb=[0-9]+' <<<"$line" | cut -d= -f2) ${st#status=}")
       done
-      printf '%s\n' "${vals[@]}" | sort -n | awk -v interp="$interp" -v idle="$idle" '
+      row=$(printf '%s\n' "${vals[@]}" | sort -n | awk -v srv="$srv" -v interp="$interp" -v idle="$idle" -v base="$base" '
         { u[NR] = $1; r[NR] = $2; m[NR] = $3; s = s $4 " " }
-        END { k = int((NR + 1) / 2); printf "| %s | %d | %s | %.1fk | %s | %.1f MiB |\n", interp, idle, s, r[k] / 1000, u[k], m[k] / 1024 }' | out
+        END { k = int((NR + 1) / 2)
+              slope = (base != "" && base > 0) ? sprintf("%+.0f %%", (u[k] / base - 1) * 100) : "–"
+              printf "%s|| `%s` | %s | %d | %s | %.1fk | %s | %s | %.1f MiB |\n", u[k], srv, interp, idle, s, r[k] / 1000, u[k], slope, m[k] / 1024 }')
+      [ -z "$base" ] && base=${row%%|*}
+      echo "${row#*||}" | sed 's/^/|/' | out
     done
   done
 fi
