@@ -5,6 +5,12 @@ import "golang.org/x/sys/unix"
 // scratchSize is the size of the per-loop read buffer.
 const scratchSize = 64 << 10
 
+// directRead: once this much of an unfinished result is buffered, reads go
+// straight into the socket's buffer (no copy from scratch). Below it they
+// go through scratch, so that a socket holding a few bytes holds a small
+// buffer.
+const directRead = 16 << 10
+
 // Bounds of the per-loop pool of socket receive buffers.
 const (
 	minBuf     = 4 << 10
@@ -120,6 +126,28 @@ func (b *rxbuf) add(e *rxEngine, p []byte) {
 	b.buf = append(b.buf, p...)
 }
 
+// tail returns the free space after b's data, at least min bytes, made
+// by compacting or growing as add does (a bigger buffer is twice what it
+// must hold). Reads go there directly once a long result is under way.
+func (b *rxbuf) tail(e *rxEngine, min int) []byte {
+	if b.buf == nil {
+		b.buf, b.r = e.get(min), 0
+	}
+	if cap(b.buf)-len(b.buf) < min {
+		live := len(b.buf) - b.r
+		if b.r > 0 && live+min <= cap(b.buf) {
+			copy(b.buf, b.buf[b.r:])
+		} else {
+			nb := e.get(2 * (live + min))
+			nb = append(nb, b.buf[b.r:]...)
+			e.put(b.buf)
+			b.buf = nb
+		}
+		b.buf, b.r = b.buf[:live], 0
+	}
+	return b.buf[len(b.buf):cap(b.buf)]
+}
+
 // unread puts a copy of p in front of the buffered data.
 func (b *rxbuf) unread(e *rxEngine, p []byte) {
 	if len(p) == 0 {
@@ -161,7 +189,12 @@ func (e *rxEngine) receiveLimit(rd rawReader, b *rxbuf, p Pattern, n, limit int)
 			return res, nil
 		}
 		data := b.data()
-		k, err := rd.readRaw(scratch)
+		into := scratch
+		direct := limit == 0 && len(data) >= directRead // a long result under way: read in place
+		if direct {
+			into = b.tail(e, scratchSize)
+		}
+		k, err := rd.readRaw(into)
 		if err == errAgain {
 			return nil, errAgain
 		}
@@ -172,6 +205,10 @@ func (e *rxEngine) receiveLimit(rd rawReader, b *rxbuf, p Pattern, n, limit int)
 			res, err := eofResult(p, b.data())
 			b.release(e) // res stays valid: the buffer is only retired
 			return res, err
+		}
+		if direct {
+			b.buf = b.buf[:len(b.buf)+k]
+			continue
 		}
 		chunk := scratch[:k]
 		if len(data) == 0 && limit == 0 { // complete straight from scratch, copy only leftovers
