@@ -36,6 +36,7 @@ type Loop struct {
 	socks  map[uint64]*Socket // by id (the epoll data), for iteration
 	byFd   []*Socket          // live sockets by fd number (dispatch's lookup)
 	byTok  map[Token]*waiter  // parked tokens
+	maxTok Token              // no token above it is in byTok (parked)
 	ready  []readyEntry       // delivered tokens, drained by Select
 	rhead  int                // first undrained entry of ready
 	free   []*waiter          // recycled waiters
@@ -134,7 +135,7 @@ func (l *Loop) Sleep(d time.Duration, tok Token) error {
 	if tok == 0 {
 		return ErrInvalid
 	}
-	if l.byTok[tok] != nil {
+	if l.parked(tok) != nil {
 		return ErrBusy
 	}
 	now := l.now()
@@ -153,7 +154,7 @@ func (l *Loop) Cancel(tok Token) {
 	// is dropped too: after Cancel, tok is not delivered at all.
 	l.dropReleased(tok)
 	l.forgetLookup(tok)
-	w := l.byTok[tok]
+	w := l.parked(tok)
 	if w == nil {
 		return
 	}

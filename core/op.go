@@ -34,7 +34,7 @@ func (s *Socket) begin(q *queue, tok Token) (*waiter, time.Duration, error) {
 	}
 	w := q.head // the usual retry: tok is the head (no map lookup)
 	if w == nil || w.tok != tok {
-		w = l.byTok[tok]
+		w = l.parked(tok)
 	}
 	if w != nil {
 		switch {

@@ -84,7 +84,18 @@ func (l *Loop) newWaiter(tok Token, s *Socket, start time.Duration) *waiter {
 	w.tok, w.sock, w.start = tok, s, start
 	w.gen++
 	l.byTok[tok] = w
+	l.maxTok = max(l.maxTok, tok)
 	return w
+}
+
+// parked returns the waiter parked under tok, or nil. Tokens above every
+// token ever parked (the Lua binding's are increasing) need no map lookup:
+// with tens of thousands of parked tokens that lookup is a cache miss.
+func (l *Loop) parked(tok Token) *waiter {
+	if tok > l.maxTok {
+		return nil
+	}
+	return l.byTok[tok]
 }
 
 // release unregisters w, stops its timer, unlinks it and recycles it.
