@@ -49,6 +49,10 @@ typedef struct lsock {
 #define ASOK_TAG_SOCK 1   /* asok.sock */
 #define ASOK_TAG_CLIENT 2 /* asok.client */
 
+/* asok__checksock returns the socket userdata at i: the handle of a
+ * registered LuaSocket object or a native client (raises otherwise). */
+lsock *asok__checksock(lua_State *L, int i);
+
 /* asok__udtag returns the tag of the userdata at i (0: not asok's). */
 int asok__udtag(lua_State *L, int i);
 

@@ -14,7 +14,6 @@
 /*=========================================================================*\
 * Internal function prototypes
 \*=========================================================================*/
-static lsock *checksock(lua_State *L, int i);
 static int isopen(lsock *s);
 static int pusherror(lua_State *L, int rc);
 static int sock_buffered(lua_State *L);
@@ -59,9 +58,9 @@ const luaL_Reg asok__sockmeta[] = {
 /*-------------------------------------------------------------------------*\
 * Helpers
 \*-------------------------------------------------------------------------*/
-/* checksock returns the socket userdata at i: a registered LuaSocket
- * object's handle or a native client (raises if it is neither). */
-static lsock *checksock(lua_State *L, int i) {
+/* asok__checksock (binding.h): the socket userdata at i, a registered
+ * LuaSocket object's handle or a native client (raises otherwise). */
+lsock *asok__checksock(lua_State *L, int i) {
   if (asok__udtag(L, i) == 0) luaL_checkudata(L, i, ASOK_SOCK_MT); /* raises */
   return (lsock *) lua_touserdata(L, i);
 }
@@ -107,7 +106,7 @@ static int pusherror(lua_State *L, int rc) {
 * receive(s, pattern, prefix, token): buffer.c buffer_meth_receive rules
 \*-------------------------------------------------------------------------*/
 static int sock_receive(lua_State *L) {
-  lsock *s = checksock(L, 1);
+  lsock *s = asok__checksock(L, 1);
   size_t plen, n = 0, len = 0;
   const char *prefix = luaL_optlstring(L, 3, "", &plen);
   const char *data = NULL;
@@ -159,7 +158,7 @@ static int sock_receive(lua_State *L) {
 * send(s, data, i, j, token): buffer.c buffer_meth_send rules, atomic
 \*-------------------------------------------------------------------------*/
 static int sock_send(lua_State *L) {
-  lsock *s = checksock(L, 1);
+  lsock *s = asok__checksock(L, 1);
   size_t size = 0, sent = 0;
   const char *data = luaL_checklstring(L, 2, &size);
   long start = (long) luaL_optnumber(L, 3, 1);
@@ -195,7 +194,7 @@ static int sock_send(lua_State *L) {
 \*-------------------------------------------------------------------------*/
 static int sock_wait(lua_State *L) {
   static const char *const dirs[] = {"r", "w", NULL};
-  lsock *s = checksock(L, 1);
+  lsock *s = asok__checksock(L, 1);
   int dir = luaL_checkoption(L, 2, NULL, dirs) == 0 ? ASOK_READ : ASOK_WRITE;
   asok_token tok = asok__checktoken(L, 3);
   int rc = isopen(s) ? asok_wait(s->h, dir, tok) : ASOK_ECLOSED;
@@ -209,7 +208,7 @@ static int sock_wait(lua_State *L) {
 * close(s): asok_close, waking every token parked on s. Idempotent.
 \*-------------------------------------------------------------------------*/
 static int sock_close(lua_State *L) {
-  lsock *s = checksock(L, 1);
+  lsock *s = asok__checksock(L, 1);
   if (isopen(s)) asok_close(s->h);
   return 0;
 }
@@ -218,7 +217,7 @@ static int sock_close(lua_State *L) {
 * settimeout(s, t, mode): LuaSocket's timeout_meth_settimeout, asok side
 \*-------------------------------------------------------------------------*/
 static int sock_settimeout(lua_State *L) {
-  lsock *s = checksock(L, 1);
+  lsock *s = asok__checksock(L, 1);
   double t = luaL_optnumber(L, 2, -1);
   const char *mode = luaL_optstring(L, 3, "b");
   switch (*mode) {
@@ -235,7 +234,7 @@ static int sock_settimeout(lua_State *L) {
 * setlimit(s, n): asok_setlimit (n >= 0, checked by the glue; 0: none)
 \*-------------------------------------------------------------------------*/
 static int sock_setlimit(lua_State *L) {
-  lsock *s = checksock(L, 1);
+  lsock *s = asok__checksock(L, 1);
   lua_Number n = luaL_checknumber(L, 2);
   luaL_argcheck(L, n >= 0, 2, "non-negative number expected");
   if (isopen(s))
@@ -248,7 +247,7 @@ static int sock_setlimit(lua_State *L) {
 * gettimeout(s): block, total (LuaSocket's order)
 \*-------------------------------------------------------------------------*/
 static int sock_gettimeout(lua_State *L) {
-  lsock *s = checksock(L, 1);
+  lsock *s = asok__checksock(L, 1);
   lua_pushnumber(L, s->block);
   lua_pushnumber(L, s->total);
   return 2;
@@ -258,7 +257,7 @@ static int sock_gettimeout(lua_State *L) {
 * getstats(s): received, sent, age (buffer.c buffer_meth_getstats)
 \*-------------------------------------------------------------------------*/
 static int sock_getstats(lua_State *L) {
-  lsock *s = checksock(L, 1);
+  lsock *s = asok__checksock(L, 1);
   lua_pushnumber(L, (lua_Number) (s->received + asok__received(s)));
   lua_pushnumber(L, (lua_Number) s->sent);
   lua_pushnumber(L, asok__now() - s->birthday);
@@ -269,7 +268,7 @@ static int sock_getstats(lua_State *L) {
 * setstats(s, received, sent, age): buffer.c buffer_meth_setstats
 \*-------------------------------------------------------------------------*/
 static int sock_setstats(lua_State *L) {
-  lsock *s = checksock(L, 1);
+  lsock *s = asok__checksock(L, 1);
   long got = asok__received(s);
   s->received = (long) luaL_optnumber(L, 2, (lua_Number) (s->received + got)) - got;
   s->sent = (long) luaL_optnumber(L, 3, (lua_Number) s->sent);
@@ -282,7 +281,7 @@ static int sock_setstats(lua_State *L) {
 * buffered(s): true if asok holds received bytes (LuaSocket's dirty())
 \*-------------------------------------------------------------------------*/
 static int sock_buffered(lua_State *L) {
-  lsock *s = checksock(L, 1);
+  lsock *s = asok__checksock(L, 1);
   size_t n = 0;
   if (isopen(s) && asok_buffered(s->h, &n) != ASOK_OK) n = 0;
   lua_pushboolean(L, n > 0);
@@ -293,7 +292,7 @@ static int sock_buffered(lua_State *L) {
 * unread(s, data): puts bytes LuaSocket had buffered in front of asok's
 \*-------------------------------------------------------------------------*/
 static int sock_unread(lua_State *L) {
-  lsock *s = checksock(L, 1);
+  lsock *s = asok__checksock(L, 1);
   size_t len;
   const char *data = luaL_checklstring(L, 2, &len);
   int rc = isopen(s) ? asok_unread(s->h, data, len) : ASOK_ECLOSED;
@@ -306,7 +305,7 @@ static int sock_unread(lua_State *L) {
 * fd(s): the fd s was wrapped with
 \*-------------------------------------------------------------------------*/
 static int sock_fd(lua_State *L) {
-  lua_pushinteger(L, checksock(L, 1)->fd);
+  lua_pushinteger(L, asok__checksock(L, 1)->fd);
   return 1;
 }
 
@@ -315,7 +314,7 @@ static int sock_fd(lua_State *L) {
 * gone, since asok_loop_free already released every socket of the loop.
 \*-------------------------------------------------------------------------*/
 static int sock_gc(lua_State *L) {
-  lsock *s = checksock(L, 1);
+  lsock *s = asok__checksock(L, 1);
   if (isopen(s)) asok_sock_free(s->h);
   s->h = NULL;
   return 0;
@@ -325,7 +324,7 @@ static int sock_gc(lua_State *L) {
 * __tostring: "asok.sock{fd}: 0x..." (or "closed")
 \*-------------------------------------------------------------------------*/
 static int sock_tostring(lua_State *L) {
-  lsock *s = checksock(L, 1);
+  lsock *s = asok__checksock(L, 1);
   if (isopen(s)) lua_pushfstring(L, "asok.sock{%d}: %p", s->fd, (void *) s);
   else lua_pushfstring(L, "asok.sock{closed}: %p", (void *) s);
   return 1;

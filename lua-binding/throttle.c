@@ -23,7 +23,7 @@ const luaL_Reg asok__throttlefuncs[] = {
 \*-------------------------------------------------------------------------*/
 static int sock_throttle(lua_State *L) {
   static const char *const dirs[] = {"r", "w", NULL};
-  lsock *s = (lsock *) luaL_checkudata(L, 1, ASOK_SOCK_MT);
+  lsock *s = asok__checksock(L, 1);
   int dir = luaL_checkoption(L, 2, NULL, dirs) == 0 ? ASOK_READ : ASOK_WRITE;
   lua_Number bps = luaL_optnumber(L, 3, 0);
   int rc = ASOK_ECLOSED;

@@ -2,7 +2,8 @@
 -- ssl.wrap included (it takes the fd with getfd/setfd): a TLS client built
 -- on an asok wrapper talks to a LuaSec server in a child process; the
 -- wrapper, whose fd now belongs to LuaSec, answers nil, 'closed' from then
--- on and never touches that fd again. Needs lua-sec and the openssl command
+-- on and never touches that fd again. The same for a native client accepted
+-- by an asok server, wrapped in server mode. Needs lua-sec and the openssl command
 -- (./build.sh test installs both).
 local T = dofile("asoktest.lua")
 local asok = require "asok"
@@ -66,5 +67,46 @@ if conn then
   conn:close()
 end
 child:close()
+w, conn = nil, nil
+
+-- the other way round: a native client accepted by an asok server is
+-- handed to ssl.wrap in server mode; a LuaSec client in a child connects
+local lsn = asok.wrap((T.listener()))
+local _, sport = lsn:getsockname()
+local client_src = dir .. "/client.lua"
+f = assert(io.open(client_src, "w"))
+f:write(([[
+local socket, ssl = require "socket", require "ssl"
+local c = assert(socket.connect("127.0.0.1", %d))
+c = assert(ssl.wrap(c, { mode = "client", protocol = "any", verify = "none" }))
+c:settimeout(10)
+assert(c:dohandshake())
+c:send("hello\n")
+io.write(c:receive("*l") or "nothing", "\n")
+c:close()
+]]):format(sport))
+f:close()
+child = assert(io.popen(interp .. " " .. client_src, "r"))
+local n = assert(lsn:accept())
+T.eq(n.class, "tcp{client}", "a native client")
+local nfd = n:getfd()
+local sconn, serr = ssl.wrap(n, { mode = "server", protocol = "any", key = key, certificate = crt })
+T.check(sconn, "ssl.wrap accepts a native client:", serr)
+if sconn then
+  T.eq(sconn:getfd(), nfd, "LuaSec took the native client's fd")
+  T.eq(n:getfd(), -1, "the native client gave its fd away (setfd)")
+  sconn:settimeout(10)
+  T.eq(sconn:dohandshake(), true, "TLS handshake, server side")
+  T.eq(sconn:receive("*l"), "hello", "TLS receive")
+  sconn:send("tls:hello\n")
+  T.eq(child:read("*l"), "tls:hello", "the LuaSec client got the answer")
+  T.same(T.pack(n:receive()), T.pack(nil, "closed", ""), "native client receive after ssl.wrap")
+  n:close() -- closes nothing: the fd is LuaSec's
+  T.eq((sconn:getfd()), nfd, "LuaSec's fd survives the native client's close")
+  sconn:close()
+end
+child:close()
+lsn:close()
+n, sconn, lsn = nil, nil, nil
 os.execute("rm -rf " .. dir)
 T.done("test_luasec")
