@@ -9,7 +9,7 @@ local M, P, C = ...
 
 local WAIT = P.WAIT
 local argerror, newtoken, park = P.argerror, P.newtoken, P.park
-local receive, send, settimeout, gettimeout = C.receive, C.send, C.settimeout, C.gettimeout
+local receive, send, gettimeout = C.receive, C.send, C.gettimeout
 local getstats, setstats, family = C.getstats, C.setstats, C.client_family
 local getmetatable, pcall, error, ipairs, type = getmetatable, pcall, error, ipairs, type
 local select, tonumber = select, tonumber
