@@ -159,6 +159,7 @@ if has capi; then
     -L"$BUILD/lib" -Wl,-rpath,"$BUILD/lib" -lasok; then
     { echo; echo "## C API cost per call (bench/c/bench_capi.c, pinned to CPU $SRV_CPU)"; echo
       taskset -c "$SRV_CPU" "$WORK/bench_capi" 200000; } | out
+    [ "${PIPESTATUS[0]}" = 0 ] || { status=1; log "bench_capi failed (see the report)"; }
   else
     status=1
     log "bench_capi did not build"
