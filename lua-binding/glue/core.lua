@@ -310,6 +310,60 @@ local function waitfor(h, dir, tok)
   return ok, err
 end
 
+local getinfo = debug and debug.getinfo
+local tonumber, select = tonumber, select
+
+-- raisearg raises LuaSocket's argument error for argument n of method
+-- fname at the user's call (level 4: raisearg, a check, the method, the
+-- caller); as in luaL_argerror, a method call does not count self.
+local function raisearg(n, fname, msg)
+  local info = getinfo and getinfo(3, "n")
+  if info and info.namewhat == "method" then n = n - 1 end
+  if n == 0 then error(("calling '%s' on bad self (%s)"):format(fname, msg), 4) end
+  error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), 4)
+end
+
+-- typename is luaL_typename with "no value" for a missing argument.
+local function typename(v, n, count)
+  if n > count then return "no value" end
+  return type(v)
+end
+
+-- checkreceive checks receive's arguments as buffer.c does (prefix first).
+local function checkreceive(pattern, prefix)
+  local tp = type(prefix)
+  if prefix ~= nil and tp ~= "string" and tp ~= "number" then
+    raisearg(3, "receive", "string expected, got " .. tp)
+  end
+  local n = tonumber(pattern)
+  if n then
+    if not (n >= 0) then raisearg(2, "receive", "invalid receive pattern") end
+  elseif type(pattern) == "string" then
+    local p = pattern:sub(1, 2)
+    if p ~= "*l" and p ~= "*a" then raisearg(2, "receive", "invalid receive pattern") end
+  elseif pattern ~= nil then
+    raisearg(2, "receive", "string expected, got " .. type(pattern))
+  end
+end
+
+-- checksend checks send's arguments as buffer.c does.
+local function checksend(count, data, i, j)
+  local td = type(data)
+  if td ~= "string" and td ~= "number" then
+    raisearg(2, "send", "string expected, got " .. typename(data, 2, count))
+  end
+  if i ~= nil and not tonumber(i) then raisearg(3, "send", "number expected, got " .. type(i)) end
+  if j ~= nil and not tonumber(j) then raisearg(4, "send", "number expected, got " .. type(j)) end
+end
+
+-- checkstats checks setstats' counters as luaL_optnumber does.
+local function checkstats(received, sent)
+  if received ~= nil and not tonumber(received) then
+    raisearg(2, "setstats", "number expected, got " .. type(received))
+  end
+  if sent ~= nil and not tonumber(sent) then raisearg(3, "setstats", "number expected, got " .. type(sent)) end
+end
+
 -- the private state and helpers the other chunks use
 P.WAIT, P.loop, P.MAIN, P.ONE, P.RAW, P.FAST = WAIT, loop, MAIN, ONE, RAW, FAST
 P.handles, P.throttles, P.probes, P.parents = handles, throttles, probes, parents
@@ -317,3 +371,4 @@ P.waiting, P.STREAM, P.UDP, P.Wrapper = waiting, STREAM, UDP, Wrapper
 P.argerror, P.newtoken, P.wake, P.step, P.yieldable = argerror, newtoken, wake, step, yieldable
 P.park, P.classof, P.patch, P.handle = park, classof, patch, handle
 P.checkraw, P.waitfor, P.CLIENT = checkraw, waitfor, CLIENT
+P.raisearg, P.checkreceive, P.checksend, P.checkstats = raisearg, checkreceive, checksend, checkstats

@@ -6,6 +6,8 @@ local M, P, C = ...
 local WAIT, loop, ONE, RAW, UDP, Wrapper = P.WAIT, P.loop, P.ONE, P.RAW, P.UDP, P.Wrapper
 local FAST, STREAM, CLIENT = P.FAST, P.STREAM, P.CLIENT
 local caccept = C.accept
+local checkreceive, checksend = P.checkreceive, P.checksend
+local select = select
 local handles, throttles, handle, checkraw = P.handles, P.throttles, P.handle, P.checkraw
 local argerror, newtoken, park, waitfor = P.argerror, P.newtoken, P.park, P.waitfor
 local udpcall, checkudparg = P.udpcall, P.checkudparg
@@ -61,6 +63,9 @@ end
 function M.receive(sok, pattern, prefix)
   local raw = getmetatable(sok) == Wrapper and sok[FAST]
   if raw then -- a fast wrapper: a stream client, no checks needed
+    if prefix ~= nil or (pattern ~= nil and pattern ~= "*l" and pattern ~= "*a") then
+      checkreceive(pattern, prefix) -- LuaSocket's argument errors, at the caller
+    end
     return streamreceive(raw, pattern, prefix)
   end
   local w, class
@@ -70,14 +75,19 @@ function M.receive(sok, pattern, prefix)
     checkudparg(pattern, 2, "receive", "number")
     return udpcall(raw, "receive", udp_receive, pattern)
   end
+  if prefix ~= nil or (pattern ~= nil and pattern ~= "*l" and pattern ~= "*a") then
+    checkreceive(pattern, prefix)
+  end
   return streamreceive(raw, pattern, prefix)
 end
 
 --- asok.send(sok, data [, i [, j]]): LuaSocket's send, atomic and yielding.
 -- On a udp{connected} socket: asok.send(sok, datagram).
-function M.send(sok, data, i, j)
+function M.send(sok, ...)
+  local data, i, j = ...
   local raw = getmetatable(sok) == Wrapper and sok[FAST]
   if raw then -- a fast wrapper: a stream client, no checks needed
+    if type(data) ~= "string" or i ~= nil or j ~= nil then checksend(select("#", ...) + 1, data, i, j) end
     return streamsend(raw, data, i, j)
   end
   local w, class
@@ -89,6 +99,7 @@ function M.send(sok, data, i, j)
     checkudparg(data, 2, "send", "string")
     return udpcall(raw, "send", udp_send, data)
   end
+  if type(data) ~= "string" or i ~= nil or j ~= nil then checksend(select("#", ...) + 1, data, i, j) end
   return streamsend(raw, data, i, j)
 end
 

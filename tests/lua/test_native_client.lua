@@ -117,6 +117,20 @@ both(l, n, "setstats", 10, 20, 30); both(l, n, "getstats"); both(l, n, "setstats
 both(l, n, "getfd"); both(l, n, "gettimeout")
 both(l, n, "shutdown", "x"); both(l, n, "shutdown", "send"); both(l, n, "shutdown")
 
+-- a wrapper of a LuaSocket client reports the same argument errors
+do
+  local rl, rpeer = T.pair()
+  local wl, wpeer = T.pair()
+  rl:settimeout(2)
+  local w = asok.wrap(wl, 2)
+  rpeer:send("abc\n"); wpeer:send("abc\n")
+  both(rl, w, "receive", "*x"); both(rl, w, "receive", -1); both(rl, w, "receive", {})
+  both(rl, w, "receive", "*l", {}); both(rl, w, "receive", 2, 7)
+  both(rl, w, "send"); both(rl, w, "send", nil); both(rl, w, "send", {}); both(rl, w, "send", "x", "a")
+  both(rl, w, "receive")
+  w:close(); wpeer:close(); rl:close(); rpeer:close()
+end
+
 -- closed
 both(l, n, "close"); both(l, n, "close")
 for _, m in ipairs { "getfd", "receive", "send", "getpeername", "getsockname", "dirty" } do
