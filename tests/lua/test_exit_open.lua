@@ -1,5 +1,5 @@
 -- test_exit_open.lua: a program that exits with listening and connected
--- sockets and parked coroutines must exit 0, without crash or hang, however
+-- sockets, native clients and parked coroutines must exit 0, without crash or hang, however
 -- it exits. The test runs itself as a child in each exit mode.
 --   lua test_exit_open.lua             (the test)
 --   lua test_exit_open.lua child MODE  (MODE: end, close, exit, gc)
@@ -12,7 +12,14 @@ if mode then
   local _, port = server:getsockname()
   local parked = 0
   local function go(f, ...) coroutine.resume(coroutine.create(f), ...) end
-  go(function() while server:accept() do end end)
+  local served = 0
+  go(function() -- native clients, each with a coroutine parked in receive
+    while true do
+      local n = server:accept()
+      if not n then break end
+      go(function() served = served + 1; n:receive("*l") end)
+    end
+  end)
   for _ = 1, 5 do
     local c = socket.tcp()
     go(function()
@@ -25,6 +32,7 @@ if mode then
   local raw = socket.tcp() -- a master socket never used
   asok.select(nil, nil, 0.1)
   assert(parked == 5, "clients connected: " .. parked)
+  assert(served == 5, "native clients parked: " .. served)
   if mode == "close" then os.exit(0, true)
   elseif mode == "exit" then os.exit(0)
   elseif mode == "gc" then server = nil; raw = nil; collectgarbage(); collectgarbage()
