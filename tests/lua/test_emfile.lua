@@ -5,16 +5,20 @@
 -- established connection carries on, that a server looping on accept does
 -- not spin (CPU time over ~1 s of wall time, os.clock, well below it: asok
 -- pauses a listener's next accept after such an error), and that accept
--- works again once fds are free.
+-- works again once fds are free; once with asok.accept on the LuaSocket
+-- server, once with native clients from a wrapper's accept.
 if os.getenv("ASOK_EMFILE_CHILD") ~= "1" then
   local T = dofile("asoktest.lua")
   local interp = arg[-1]
-  local cmd = ("ulimit -n 64 && ASOK_EMFILE_CHILD=1 exec %q %q 2>&1"):format(interp, arg[0])
-  local f = assert(io.popen("sh -c " .. ("%q"):format(cmd)))
-  local out = f:read("*a")
-  f:close()
-  io.write(out)
-  T.check(out:find("emfile child: %d+ checks, 0 failures"), "child failed or did not finish")
+  for _, native in ipairs { "0", "1" } do -- asok.accept(raw), wrapper:accept()
+    local cmd = ("ulimit -n 64 && ASOK_EMFILE_CHILD=1 ASOK_EMFILE_NATIVE=%s exec %q %q 2>&1")
+      :format(native, interp, arg[0])
+    local f = assert(io.popen("sh -c " .. ("%q"):format(cmd)))
+    local out = f:read("*a")
+    f:close()
+    io.write(out)
+    T.check(out:find("emfile child: %d+ checks, 0 failures"), "child failed or did not finish, native=", native)
+  end
   T.done("test_emfile")
 end
 
@@ -24,6 +28,10 @@ local socket = require "socket"
 
 local server, port = T.listener()
 local a, b = T.pair() -- established before the table fills
+-- ASOK_EMFILE_NATIVE=1: accept through a wrapper (native clients, the
+-- binding's own accept4), else asok.accept on the LuaSocket server
+local native = os.getenv("ASOK_EMFILE_NATIVE") == "1"
+local acceptor = native and asok.wrap(server) or server
 
 -- the server: accepts in a loop, as servers do, keeping what it accepts
 local accepted, errors, attempts = {}, {}, 0
@@ -31,7 +39,7 @@ local running = true
 asok.spawn(function()
   while running do
     attempts = attempts + 1
-    local c, err = asok.accept(server)
+    local c, err = asok.accept(acceptor)
     if c then accepted[#accepted + 1] = c else errors[#errors + 1] = err end
   end
 end)
@@ -72,6 +80,8 @@ T.check(attempts - a0 <= 30, "accept attempts in 1 s:", attempts - a0)
 for _, s in ipairs(fillers) do s:close() end
 T.run(function() return #accepted > 0 end, 5)
 T.eq(#accepted, 1, "accepted once fds are free")
+T.eq(accepted[1] and accepted[1].class, "tcp{client}", "a client")
+T.eq(accepted[1] and tostring(accepted[1]):match("^asok") ~= nil, native, "native client iff through a wrapper")
 
 -- stop the server (closing the listener wakes its parked accept with
 -- 'closed'), close everything and drop it: T.done counts the live handles
@@ -81,5 +91,5 @@ for _, c in ipairs(accepted) do c:close() end
 a:close()
 b:close()
 client:close()
-server, a, b, client, accepted, fillers = nil, nil, nil, nil, nil, nil
+server, acceptor, a, b, client, accepted, fillers = nil, nil, nil, nil, nil, nil, nil
 T.done("emfile child")
