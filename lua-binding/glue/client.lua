@@ -56,11 +56,7 @@ end
 
 --- client:settimeout(t [, mode]) / gettimeout(): asok's asynchronous
 --- timeouts, as on a wrapper.
-function methods.settimeout(self, t, mode)
-  checkself(self, "settimeout")
-  local one = M.settimeout(self, t, mode) -- no tail call (names in errors)
-  return one
-end
+methods.settimeout = M.settimeout -- its argument errors are LuaSocket's
 
 function methods.gettimeout(self)
   checkself(self, "gettimeout")

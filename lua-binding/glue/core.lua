@@ -364,6 +364,18 @@ local function checkstats(received, sent)
   if sent ~= nil and not tonumber(sent) then raisearg(3, "setstats", "number expected, got " .. type(sent)) end
 end
 
+-- checktimeout checks settimeout's arguments as timeout.c does
+-- (luaL_optnumber, then luaL_optstring and the mode's first letter).
+local function checktimeout(t, mode)
+  if t ~= nil and not tonumber(t) then raisearg(2, "settimeout", "number expected, got " .. type(t)) end
+  if mode ~= nil then
+    local tm = type(mode)
+    if tm ~= "string" and tm ~= "number" then raisearg(3, "settimeout", "string expected, got " .. tm) end
+    local m = tostring(mode):sub(1, 1)
+    if m ~= "b" and m ~= "r" and m ~= "t" then raisearg(3, "settimeout", "invalid timeout mode") end
+  end
+end
+
 -- the private state and helpers the other chunks use
 P.WAIT, P.loop, P.MAIN, P.ONE, P.RAW, P.FAST = WAIT, loop, MAIN, ONE, RAW, FAST
 P.handles, P.throttles, P.probes, P.parents = handles, throttles, probes, parents
@@ -372,3 +384,4 @@ P.argerror, P.newtoken, P.wake, P.step, P.yieldable = argerror, newtoken, wake, 
 P.park, P.classof, P.patch, P.handle = park, classof, patch, handle
 P.checkraw, P.waitfor, P.CLIENT = checkraw, waitfor, CLIENT
 P.raisearg, P.checkreceive, P.checksend, P.checkstats = raisearg, checkreceive, checksend, checkstats
+P.checktimeout = checktimeout

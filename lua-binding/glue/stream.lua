@@ -6,7 +6,7 @@ local M, P, C = ...
 local WAIT, loop, ONE, RAW, UDP, Wrapper = P.WAIT, P.loop, P.ONE, P.RAW, P.UDP, P.Wrapper
 local FAST, STREAM, CLIENT = P.FAST, P.STREAM, P.CLIENT
 local caccept = C.accept
-local checkreceive, checksend = P.checkreceive, P.checksend
+local checkreceive, checksend, checktimeout = P.checkreceive, P.checksend, P.checktimeout
 local select = select
 local handles, throttles, handle, checkraw = P.handles, P.throttles, P.handle, P.checkraw
 local argerror, newtoken, park, waitfor = P.argerror, P.newtoken, P.park, P.waitfor
@@ -171,6 +171,7 @@ end
 -- ('b' per wait, 't' for the whole call; nil or negative: no limit).
 function M.settimeout(sok, t, mode)
   local raw = checkraw(sok, "settimeout")
+  if t ~= nil or mode ~= nil then checktimeout(t, mode) end -- LuaSocket's errors, at the caller
   local one = settimeout(handles[raw] or handle(raw), t, mode) -- no tail call:
   return one -- LuaJIT would name the function '?' in argument errors
 end

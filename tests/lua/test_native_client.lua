@@ -115,6 +115,9 @@ T.eq(npeer:receive(5), lpeer:receive(5), "the peers got the same bytes")
 both(l, n, "getstats")
 both(l, n, "setstats", 10, 20, 30); both(l, n, "getstats"); both(l, n, "setstats", "x")
 both(l, n, "getfd"); both(l, n, "gettimeout")
+both(l, n, "settimeout", "x"); both(l, n, "settimeout", 1, "x"); both(l, n, "settimeout", 1, {})
+both(l, n, "settimeout", 2, "t"); both(l, n, "gettimeout"); both(l, n, "settimeout", "1.5", "r")
+both(l, n, "gettimeout"); both(l, n, "settimeout", nil, "t"); both(l, n, "settimeout", 2)
 both(l, n, "shutdown", "x"); both(l, n, "shutdown", "send"); both(l, n, "shutdown")
 
 -- a wrapper of a LuaSocket client reports the same argument errors
@@ -128,6 +131,7 @@ do
   both(rl, w, "receive", "*l", {}); both(rl, w, "receive", 2, 7)
   both(rl, w, "send"); both(rl, w, "send", nil); both(rl, w, "send", {}); both(rl, w, "send", "x", "a")
   both(rl, w, "receive")
+  both(rl, w, "settimeout", "x"); both(rl, w, "settimeout", 1, "x"); both(rl, w, "settimeout", 1, {})
   w:close(); wpeer:close(); rl:close(); rpeer:close()
 end
 
