@@ -1,6 +1,7 @@
 -- test_differential.lua: asok's differential test suite. Every scenario in
 -- diff/scenarios_*.lua runs once with plain blocking LuaSocket (reference,
--- in child processes) and through asok (function style and wrapper style,
+-- in child processes) and through asok (function style, wrapper style and,
+-- for TCP, native-client style: the calls on what wrapper:accept() returns;
 -- all scenarios at once in coroutines, plus main=true scenarios from the main
 -- thread); every return value is compared: count, types, integer/float
 -- subtypes, byte-exact strings. Exits 1 on any difference, or if asok
@@ -34,7 +35,9 @@ else
     os.exit(1)
   end
   local T = dofile("asoktest.lua") -- T.base: the handles at load (the loop)
-  got = require("asokside").run(asok, list, env, 90)
+  local A = require("asokside")
+  got = A.run(asok, list, env, 90)
+  A.closelisteners()
   -- every socket a scenario opened was closed and dropped: once the loop
   -- settled and the GC ran, only the loop's handle is alive
   local n = T.handles()
@@ -43,7 +46,7 @@ else
   end
   styles = function(s)
     local st = {}
-    for _, x in ipairs(s.styles or { "fn", "wrap" }) do st[#st + 1] = x end
+    for _, x in ipairs(A.styles(s)) do st[#st + 1] = x end
     if s.main then st[#st + 1] = "mainfn"; st[#st + 1] = "mainwrap" end
     return st
   end

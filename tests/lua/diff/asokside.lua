@@ -48,11 +48,58 @@ local function api(asok, style, inco)
   return a
 end
 
+-- A.styles returns the asok styles scenario s runs in: its own list (fn
+-- and wrap by default), plus "native" for TCP scenarios run as wrappers:
+-- the same calls on a native client (what wrapper:accept() returns).
+function A.styles(s)
+  local st = {}
+  for _, x in ipairs(s.styles or { "fn", "wrap" }) do
+    st[#st + 1] = x
+    local proto = s.proto or "tcp"
+    if x == "wrap" and (proto == "tcp" or proto == "tcp6") then st[#st + 1] = "native" end
+  end
+  return st
+end
+
+-- listeners: family -> an asok-wrapped listener that makes native clients
+local listeners = {}
+
+-- nativeize returns a native client that owns sok's connection: a native
+-- client accepted from a local listener trades fds with sok (setfd on
+-- both), so sok, closed later, closes the local connection instead; the
+-- byte counters (H.open sent the scenario name) go along.
+local function nativeize(asok, sok, proto)
+  local socket = require("socket")
+  local six = proto == "tcp6"
+  local l = listeners[six]
+  if not l then
+    l = asok.wrap(assert(socket.bind(six and "::1" or "127.0.0.1", 0)))
+    listeners[six] = l
+  end
+  local _, port = l:getsockname()
+  local d = assert((six and socket.tcp6 or socket.tcp4)())
+  assert(d:connect(six and "::1" or "127.0.0.1", port))
+  local n = assert(l:accept())
+  local nfd, sfd = n:getfd(), sok:getfd()
+  local received, sent = sok:getstats() -- the scenario name H.open sent
+  sok:setfd(nfd) -- first: lets go of sok's asok handle on sfd (asok.connect made one)
+  n:setfd(sfd)
+  n:setstats(received, sent)
+  d:close()
+  return n
+end
+
+-- A.closelisteners closes the listeners nativeize opened.
+function A.closelisteners()
+  for k, l in pairs(listeners) do l:close(); listeners[k] = nil end
+end
+
 -- run_one opens s, runs it in style through asok, closes; fills recs.
 local function run_one(asok, s, style, env, recs, inco)
   local sok = H.open(s, env, inco and asok.connect or nil)
   local obj = sok
   if style == "wrap" then obj = asok.wrap(sok) end
+  if style == "native" then obj = nativeize(asok, sok, s.proto or "tcp") end
   H.run(s, obj, api(asok, style, inco), env, recs)
   pcall(obj.close, obj)
   if obj ~= sok then pcall(sok.close, sok) end
@@ -60,14 +107,14 @@ end
 
 -- run runs list through asok; returns results by style and name.
 function A.run(asok, list, env, deadline)
-  local out = { fn = {}, wrap = {}, mainfn = {}, mainwrap = {} }
+  local out = { fn = {}, wrap = {}, native = {}, mainfn = {}, mainwrap = {} }
   local live = {}
   -- started in waves of WAVE, 20 ms apart: hundreds of connections opened in
   -- one burst kept the peer and the reactor busy for 0.1-0.2 s, longer than
   -- the shortest timeouts the scenarios race; waves still overlap heavily
   local WAVE, started = 16, 0
   for _, s in ipairs(list) do
-    for _, style in ipairs(s.styles or { "fn", "wrap" }) do
+    for _, style in ipairs(A.styles(s)) do
       started = started + 1
       if started % WAVE == 0 then asok.select(nil, nil, 0.02) end
       local recs = {}
