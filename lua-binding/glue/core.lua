@@ -39,6 +39,7 @@ local handles = setmetatable({}, { __mode = "k" }) -- LuaSocket object -> asok.s
 local throttles = setmetatable({}, { __mode = "k" }) -- LuaSocket object -> {r = bps, w = bps}
 local probes = setmetatable({}, { __mode = "k" })  -- object watched by select only -> asok.sock
 local parents = setmetatable({}, { __mode = "k" }) -- asok.xpcall helper coroutine -> its driver
+local fdowners = setmetatable({}, { __mode = "v" }) -- fd -> the asok.sock or native client watching it
 local MAIN = {}     -- parents[] value: the driver cannot yield (main thread)
 local waiting = {}  -- token -> coroutine parked on it
 local blocking = {} -- token -> true while a blocked caller waits, false once delivered
@@ -243,6 +244,7 @@ local function register(raw)
   if not h then h, err = newsock(loop, raw:getfd()) end
   if not h then return nil, err end
   handles[raw] = h
+  fdowners[fdof(h)] = h
   if raw.dirty and raw:dirty() then
     local data, _, partial = raw:receive("*a")
     data = data or partial
@@ -384,4 +386,4 @@ P.argerror, P.newtoken, P.wake, P.step, P.yieldable = argerror, newtoken, wake, 
 P.park, P.classof, P.patch, P.handle = park, classof, patch, handle
 P.checkraw, P.waitfor, P.CLIENT = checkraw, waitfor, CLIENT
 P.raisearg, P.checkreceive, P.checksend, P.checkstats = raisearg, checkreceive, checksend, checkstats
-P.checktimeout = checktimeout
+P.checktimeout, P.fdowners = checktimeout, fdowners

@@ -6,7 +6,7 @@ local WAIT, loop, ONE, RAW, Wrapper = P.WAIT, P.loop, P.ONE, P.RAW, P.Wrapper
 local handles, probes, waiting = P.handles, P.probes, P.waiting
 local argerror, newtoken, step, yieldable = P.argerror, P.newtoken, P.step, P.yieldable
 local classof, patch, handle = P.classof, P.patch, P.handle
-local CLIENT = P.CLIENT
+local CLIENT, fdowners = P.CLIENT, P.fdowners
 local wait, close, newsock, fdof, buffered = C.wait, C.close, C.newsock, C.fd, C.buffered
 local now, csleep, cancel = C.now, C.sleep, C.cancel
 local type, tostring, tonumber = type, tostring, tonumber
@@ -38,9 +38,17 @@ local function watcher(obj, argn)
     if not h then
       local err
       h, err = newsock(loop, fd)
-      if not h then argerror(argn, "select", "cannot watch " .. tostring(obj) .. ": " .. tostring(err), 5) end
-      probes[raw] = h
-      if classof(raw) then patch(getmetatable(raw)) end
+      if h then
+        probes[raw] = h
+        fdowners[fd] = h
+        if classof(raw) then patch(getmetatable(raw)) end
+      else -- the fd is watched already, under another object: share its handle
+        local other = fdowners[fd]
+        if not (other and fdof(other) == fd) then
+          argerror(argn, "select", "cannot watch " .. tostring(obj) .. ": " .. tostring(err), 5)
+        end
+        h = other
+      end
     end
   end
   local dirty = buffered(h)

@@ -7,6 +7,7 @@ local WAIT, loop, ONE, RAW, UDP, Wrapper = P.WAIT, P.loop, P.ONE, P.RAW, P.UDP, 
 local FAST, STREAM, CLIENT = P.FAST, P.STREAM, P.CLIENT
 local caccept = C.accept
 local checkreceive, checksend, checktimeout = P.checkreceive, P.checksend, P.checktimeout
+local fdowners = P.fdowners
 local select = select
 local handles, throttles, handle, checkraw = P.handles, P.throttles, P.handle, P.checkraw
 local argerror, newtoken, park, waitfor = P.argerror, P.newtoken, P.park, P.waitfor
@@ -141,7 +142,10 @@ function M.accept(sok)
   while true do
     local client, err
     if native and h then client, err = caccept(h) else client, err = raw:accept() end
-    if native and client then return client end
+    if native and client then
+      fdowners[client:getfd()] = client
+      return client
+    end
     if client then
       client:settimeout(0)
       if w then return M.wrap(client) end

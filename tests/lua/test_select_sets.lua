@@ -76,6 +76,24 @@ local function shapes()
   T.eq(wr:receive("*l"), "c", "wrapper receive")
   r = asok.select({ wr }, nil, 5)
   sameset(r, { wr }, nil, "wrapper with asok-buffered data")
+  -- any object with getfd/dirty methods (as LuaSec's connections), as
+  -- socket.select takes them; its dirty() counts as readable
+  local dirtyflag = false
+  local obj = setmetatable({}, { __index = {
+    getfd = function() return acc[2]:getfd() end,
+    dirty = function() return dirtyflag end } })
+  r = asok.select({ obj }, nil, 0)
+  sameset(r, {}, nil, "getfd object, nothing to read")
+  dirtyflag = true
+  r = asok.select({ obj }, nil, 5)
+  sameset(r, { obj }, nil, "getfd object with dirty() true")
+  dirtyflag = false
+  cli[2]:send("e\n")
+  r = asok.select({ obj }, nil, 5)
+  sameset(r, { obj }, nil, "getfd object readable")
+  local sr = socket.select({ obj }, nil, 1)
+  sameset(sr, { obj }, nil, "socket.select agrees")
+  T.eq(acc[2]:receive("*l"), "e", "the line")
   -- a peer hang-up is readable; a closed socket is skipped
   cli[1]:close()
   acc[3]:close()
