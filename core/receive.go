@@ -108,27 +108,14 @@ func (b *rxbuf) release(e *rxEngine) {
 
 // add appends p to the buffered data, compacting or growing as needed.
 func (b *rxbuf) add(e *rxEngine, p []byte) {
-	if b.buf == nil {
-		b.buf, b.r = e.get(len(p)), 0
-	}
-	if len(b.buf)+len(p) > cap(b.buf) {
-		live := len(b.buf) - b.r
-		if live+len(p) <= cap(b.buf) {
-			copy(b.buf, b.buf[b.r:])
-		} else {
-			nb := e.get(2 * (live + len(p)))
-			nb = append(nb, b.buf[b.r:]...)
-			e.put(b.buf)
-			b.buf = nb
-		}
-		b.buf, b.r = b.buf[:live], 0
-	}
-	b.buf = append(b.buf, p...)
+	n := copy(b.tail(e, len(p)), p)
+	b.buf = b.buf[:len(b.buf)+n]
 }
 
 // tail returns the free space after b's data, at least min bytes, made
-// by compacting or growing as add does (a bigger buffer is twice what it
-// must hold). Reads go there directly once a long result is under way.
+// by compacting or growing (a bigger buffer is twice what it must hold).
+// add copies there; reads go there directly once a long result is under
+// way.
 func (b *rxbuf) tail(e *rxEngine, min int) []byte {
 	if b.buf == nil {
 		b.buf, b.r = e.get(min), 0

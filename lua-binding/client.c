@@ -20,7 +20,7 @@
 * Internal function prototypes
 \*=========================================================================*/
 static lsock *checkclient(lua_State *L, int i);
-static const char *errnostr(int err);
+static void shut(lsock *s);
 static void release(lsock *s);
 static int client_accept(lua_State *L);
 static int client_close(lua_State *L);
@@ -69,20 +69,6 @@ static lsock *checkclient(lua_State *L, int i) {
   return (lsock *) lua_touserdata(L, i);
 }
 
-/* errnostr is LuaSocket's socket_strerror (usocket.c) for an errno. */
-static const char *errnostr(int err) {
-  switch (err) {
-    case EADDRINUSE: return "address already in use";
-    case EISCONN: return "already connected";
-    case EACCES: return "permission denied";
-    case ECONNREFUSED: return "connection refused";
-    case ECONNABORTED: return "closed";
-    case ECONNRESET: return "closed";
-    case ETIMEDOUT: return "timeout";
-    default: return strerror(err);
-  }
-}
-
 /* release lets go of s's asok handle: every coroutine parked on it wakes
  * with 'closed'; what it received is kept in s->received. The fd is left alone. Skipped once the loop is gone
  * (asok_loop_free released every socket of the loop). */
@@ -90,6 +76,13 @@ static void release(lsock *s) {
   s->received += asok__received(s);   /* getstats() keeps counting from here */
   if (s->h != NULL && s->lp != NULL && s->lp->loop != NULL) asok_sock_free(s->h);
   s->h = NULL;
+}
+
+/* shut releases s's handle and closes its fd, once (close and __gc). */
+static void shut(lsock *s) {
+  release(s);
+  if (s->owns && s->fd >= 0) close(s->fd);
+  s->fd = -1;
 }
 
 /*-------------------------------------------------------------------------*\
@@ -117,7 +110,7 @@ static int client_accept(lua_State *L) {
     if (errno == EINTR || errno == ECONNABORTED) continue;
     lua_pushnil(L);
     if (errno == EAGAIN || errno == EWOULDBLOCK) lua_pushliteral(L, "timeout");
-    else lua_pushstring(L, errnostr(errno));
+    else lua_pushstring(L, asok_strerror(-errno)); /* LuaSocket's socket_strerror */
     return 2;
   }
   c = (lsock *) lua_newuserdata(L, sizeof(lsock));
@@ -156,10 +149,7 @@ static int client_family(lua_State *L) {
 * fd (once). LuaSocket's meth_close: returns 1.
 \*-------------------------------------------------------------------------*/
 static int client_close(lua_State *L) {
-  lsock *s = checkclient(L, 1);
-  release(s);
-  if (s->owns && s->fd >= 0) close(s->fd);
-  s->fd = -1;
+  shut(checkclient(L, 1));
   lua_pushnumber(L, 1);
   return 1;
 }
@@ -224,10 +214,7 @@ static int client_tostring(lua_State *L) {
 
 /* __gc: as close, without a result */
 static int client_gc(lua_State *L) {
-  lsock *s = checkclient(L, 1);
-  release(s);
-  if (s->owns && s->fd >= 0) close(s->fd);
-  s->fd = -1;
+  shut(checkclient(L, 1));
   return 0;
 }
 

@@ -7,10 +7,9 @@
 -- so their values and errors are LuaSocket's.
 local M, P, C = ...
 
-local WAIT = P.WAIT
-local argerror, newtoken, park = P.argerror, P.newtoken, P.park
+local argerror, hreceive, hsend = P.argerror, P.hreceive, P.hsend
 local checkreceive, checksend, checkstats = P.checkreceive, P.checksend, P.checkstats
-local receive, send, gettimeout = C.receive, C.send, C.gettimeout
+local gettimeout = C.gettimeout
 local getstats, setstats, family = C.getstats, C.setstats, C.client_family
 local getmetatable, pcall, error, ipairs, type = getmetatable, pcall, error, ipairs, type
 local select, tonumber = select, tonumber
@@ -31,13 +30,7 @@ function methods.receive(self, pattern, prefix)
   if prefix ~= nil or (pattern ~= nil and pattern ~= "*l" and pattern ~= "*a") then
     checkreceive(pattern, prefix) -- a nil prefix is never checked: no "no value" case
   end
-  local tok = newtoken()
-  local a, b, c = receive(self, pattern, prefix, tok)
-  while a == WAIT do
-    park(tok)
-    a, b, c = receive(self, pattern, prefix, tok)
-  end
-  return a, b, c
+  return hreceive(self, pattern, prefix)
 end
 
 --- client:send(data [, i [, j]]): LuaSocket's send, atomic and yielding.
@@ -45,13 +38,7 @@ function methods.send(self, ...)
   local data, i, j = ...
   if getmetatable(self) ~= CLIENT then checkself(self, "send") end
   if type(data) ~= "string" or i ~= nil or j ~= nil then checksend(select("#", ...) + 1, data, i, j) end
-  local tok = newtoken()
-  local a, b, c = send(self, data, i, j, tok)
-  while a == WAIT do
-    park(tok)
-    a, b, c = send(self, data, i, j, tok)
-  end
-  return a, b, c
+  return hsend(self, data, i, j)
 end
 
 --- client:settimeout(t [, mode]) / gettimeout(): asok's asynchronous

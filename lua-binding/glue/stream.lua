@@ -35,9 +35,9 @@ local function newwrapper(raw, class)
   return w
 end
 
--- streamreceive runs asok_receive on raw's handle until it stops waiting.
-local function streamreceive(raw, pattern, prefix)
-  local h = handles[raw] or handle(raw)
+-- hreceive runs asok_receive on handle h (an asok.sock or a native client)
+-- until it stops waiting.
+local function hreceive(h, pattern, prefix)
   local tok = newtoken()
   local a, b, c = receive(h, pattern, prefix, tok)
   while a == WAIT do
@@ -47,9 +47,8 @@ local function streamreceive(raw, pattern, prefix)
   return a, b, c
 end
 
--- streamsend runs asok_send on raw's handle until all is sent or it fails.
-local function streamsend(raw, data, i, j)
-  local h = handles[raw] or handle(raw)
+-- hsend runs asok_send on handle h until all is sent or it fails.
+local function hsend(h, data, i, j)
   local tok = newtoken()
   local a, b, c = send(h, data, i, j, tok)
   while a == WAIT do
@@ -57,6 +56,17 @@ local function streamsend(raw, data, i, j)
     a, b, c = send(h, data, i, j, tok)
   end
   return a, b, c
+end
+P.hreceive, P.hsend = hreceive, hsend
+
+-- streamreceive runs asok_receive on raw's handle until it stops waiting.
+local function streamreceive(raw, pattern, prefix)
+  return hreceive(handles[raw] or handle(raw), pattern, prefix)
+end
+
+-- streamsend runs asok_send on raw's handle until all is sent or it fails.
+local function streamsend(raw, data, i, j)
+  return hsend(handles[raw] or handle(raw), data, i, j)
 end
 
 --- asok.receive(sok [, pattern [, prefix]]): LuaSocket's receive, yielding.
