@@ -60,13 +60,18 @@ end
 P.hreceive, P.hsend = hreceive, hsend
 
 -- streamreceive runs asok_receive on raw's handle until it stops waiting.
+-- Not a tail call: this frame keeps raw alive while the coroutine is
+-- parked (the handle does not; a collected raw would close the socket).
 local function streamreceive(raw, pattern, prefix)
-  return hreceive(handles[raw] or handle(raw), pattern, prefix)
+  local a, b, c = hreceive(handles[raw] or handle(raw), pattern, prefix)
+  return a, b, c
 end
 
--- streamsend runs asok_send on raw's handle until all is sent or it fails.
+-- streamsend runs asok_send on raw's handle until all is sent or it fails
+-- (not a tail call either).
 local function streamsend(raw, data, i, j)
-  return hsend(handles[raw] or handle(raw), data, i, j)
+  local a, b, c = hsend(handles[raw] or handle(raw), data, i, j)
+  return a, b, c
 end
 
 --- asok.receive(sok [, pattern [, prefix]]): LuaSocket's receive, yielding.
