@@ -131,6 +131,7 @@ func asokgo_select(h unsafe.Pointer, timeout C.double, tokens *C.asok_token, max
 	if max > 0 {
 		out = unsafe.Slice((*core.Token)(unsafe.Pointer(tokens)), int(max))
 	}
+	lh.sched.tick()
 	n, err := lh.loop.Select(d, out)
 	if err != nil {
 		return code(err)

@@ -33,6 +33,7 @@ type loopHandle struct {
 	outCap int
 	socks  map[unsafe.Pointer]*sockHandle
 	held   map[C.asok_token]heldAnswer // asok_resolve answers kept after -ERANGE (resolve.go)
+	sched  schedTicker                 // keeps sysmon off the host's thread (sched.go)
 }
 
 // sockHandle is what an asok_sock * points at.

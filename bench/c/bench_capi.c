@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -204,6 +205,25 @@ static void b_sleep_select(long i) {
   }
 }
 
+/* ctxsw returns the context switches of the whole process so far (every
+ * thread: the caller's, Go's sysmon and Ms). */
+static long ctxsw(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_nvcsw + ru.ru_nivcsw;
+}
+
+/* b_server: what a busy server's thread does between two selects: three
+ * calls into Go (receive, send, receive of a round trip) and some work of
+ * its own, with an asok_select(0) every 100 round trips. */
+static void b_server(long i) {
+  size_t n;
+  for (int k = 0; k < 3; k++)
+    if (asok_buffered(s_sock, &n) != ASOK_OK) die("asok_buffered", -1);
+  for (int k = 0; k < 200; k++) sink += (unsigned)k * (unsigned)i;
+  if (i % 100 == 99) b_select_empty(i);
+}
+
 /* row prints one result line. */
 static void row(const char *what, double ns, const char *note) {
   printf("| %-44s | %8.0f | %s |\n", what, ns, note);
@@ -249,6 +269,14 @@ int main(int argc, char **argv) {
   row("epoll_wait(0) raw, nothing ready", epr, "");
   row("asok_select(0), nothing ready", se, "");
   row("asok_sleep(0) + asok_select/256", run(b_sleep_select), "per token, batched select");
+  long cs0 = ctxsw();
+  double t0 = now_ns();
+  double srv = run(b_server);
+  double secs = (now_ns() - t0) / 1e9;
+  row("server-like round trip (3 calls, select/100)", srv, "host work included");
+  printf("\nprocess context switches during the server-like rows: %.0f per second "
+         "(%.2f per 1,000 calls into Go; Go's sysmon, see capi/sched.go)\n",
+         (double)(ctxsw() - cs0) / secs, (double)(ctxsw() - cs0) * 1000.0 / (3.01 * iters * ROUNDS));
   printf("\nasok overhead over the bare syscall: receive %.0f ns, EWAIT %.0f ns, "
          "send %.0f ns, select %.0f ns; cgo+lookup floor %.0f ns\n",
          r1 - rraw, ew - eraw, s - sraw, se - epr, buf - v);

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"runtime"
+	"time"
+)
+
+// schedEvery is how often asok_select lets the Go scheduler run on the
+// host's thread: half of the runtime's forcePreemptNS (10 ms), so that
+// sysmon never sees the thread's P on the same schedtick for 10 ms.
+const schedEvery = 5 * time.Millisecond
+
+// schedTicker keeps Go's sysmon off the host's thread.
+//
+// Why: a thread that calls into Go through cgo never goes through the
+// scheduler, so its P's schedtick never advances. After 10 ms sysmon takes
+// that for a goroutine running too long and, on every one of its cycles
+// from then on (every 20 µs, since each retake resets its back-off),
+// preempts it and retakes the P (retake → handoffp → startm): measured at
+// 5,000-7,000 context switches a second on the echo server's one CPU, 10-15 %
+// of its time per round trip at 1,000 connections. One runtime.Gosched()
+// every schedEvery advances schedtick (the locked callback goroutine is
+// handed to another M and back: about four context switches), and sysmon
+// then backs off to its 10 ms sleep.
+type schedTicker struct {
+	last time.Time
+}
+
+// due reports whether schedEvery has passed since the last yield at now,
+// and if so takes now as the new last yield.
+func (s *schedTicker) due(now time.Time) bool {
+	if now.Sub(s.last) < schedEvery {
+		return false
+	}
+	s.last = now
+	return true
+}
+
+// tick yields to the Go scheduler when due; called by asok_select, once
+// per batch.
+func (s *schedTicker) tick() {
+	if s.due(time.Now()) {
+		runtime.Gosched()
+	}
+}
