@@ -12,7 +12,7 @@
 #      Lua VM, binding, ...);
 #   2. perf stat with uprobes on libasok's asok_* entry points and syscall
 #      tracepoints for $DUR s: cgo calls and syscalls per round trip (one
-#      sendmsg per echoed line, so counts are divided by sendmsg).
+#      send per echoed line, so counts are divided by sendto + sendmsg).
 # Needs root (uprobes); the probes are removed on exit. Prints markdown.
 # A measurement, never a test: it fails only when it cannot run.
 set -u
@@ -63,7 +63,7 @@ one() {
   sleep 2
   perf record -q -F 1999 -p "$pid" -o "$OUT/perf-$interp.data" -- sleep "$DUR" 2>/dev/null
   probes
-  local events="syscalls:sys_enter_read,syscalls:sys_enter_sendmsg,syscalls:sys_enter_epoll_wait,raw_syscalls:sys_enter"
+  local events="syscalls:sys_enter_read,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendmsg,syscalls:sys_enter_sendto,syscalls:sys_enter_epoll_wait,raw_syscalls:sys_enter"
   for f in $FUNCS; do events="$events,probe_libasok:$f"; done
   perf stat -x, -e "$events" -p "$pid" -o "$OUT/stat-$interp.csv" -- sleep "$DUR" 2>/dev/null
   cleanup
@@ -78,13 +78,13 @@ one() {
   perf report -i "$OUT/perf-$interp.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null |
     lua5.4 "$HERE/lib/perfsplit.lua"
   echo
-  echo "Per round trip (counts over ${DUR}s / sendmsg calls; uprobes slow the server during this window):"
+  echo "Per round trip (counts over ${DUR}s / send calls (sendto + sendmsg); uprobes slow the server during this window):"
   echo
   awk -F, '
     { gsub(/^ +/, "", $1); n[$3] = $1 }
     END {
-      rt = n["syscalls:sys_enter_sendmsg"]
-      if (rt == "" || rt + 0 == 0) { print "(no sendmsg counted)"; exit }
+      rt = n["syscalls:sys_enter_sendmsg"] + n["syscalls:sys_enter_sendto"]
+      if (rt == "" || rt + 0 == 0) { print "(no send counted)"; exit }
       printf "| event | total | per round trip |\n| --- | ---: | ---: |\n"
       c = 0
       for (k in n) if (k ~ /^probe_libasok:/) c += n[k]

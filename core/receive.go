@@ -251,7 +251,7 @@ func (s *Socket) readRaw(p []byte) (int, error) {
 		return 0, errAgain
 	}
 	for {
-		n, err := unix.Read(s.fd, p)
+		n, err := recv(s.fd, p)
 		switch {
 		case err == nil:
 			s.rxTotal += uint64(n)
@@ -269,7 +269,7 @@ func (s *Socket) readRaw(p []byte) (int, error) {
 			s.rdrained = true
 			return 0, errAgain
 		}
-		return 0, sysErr("read", err)
+		return 0, sysErr("recv", err)
 	}
 }
 

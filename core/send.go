@@ -38,7 +38,7 @@ loop:
 		}
 		k, e := 0, error(unix.EAGAIN) // no budget: block parks on the throttle timer
 		if len(chunk) > 0 && !(s.wfull && tok != 0) {
-			k, e = unix.SendmsgN(s.fd, chunk, nil, nil, unix.MSG_NOSIGNAL)
+			k, e = send(s.fd, chunk, unix.MSG_NOSIGNAL)
 		}
 		switch {
 		case e == nil:
@@ -60,7 +60,7 @@ loop:
 		case e == unix.EPIPE:
 			err = ErrClosed
 		default:
-			err = sysErr("sendmsg", e)
+			err = sysErr("send", e)
 		}
 		break loop
 	}
