@@ -16,6 +16,7 @@
 \*=========================================================================*/
 static int isopen(lsock *s);
 static int pusherror(lua_State *L, int rc);
+static int patnumber(lua_State *L, int i);
 static int sock_buffered(lua_State *L);
 static int sock_close(lua_State *L);
 static int sock_fd(lua_State *L);
@@ -102,6 +103,17 @@ static int pusherror(lua_State *L, int rc) {
   return 2;
 }
 
+/* patnumber is lua_isnumber for receive's pattern at i (buffer.c takes a
+ * numeric string as a count) without a conversion attempt (strtod) for
+ * the "*l" and "*a" strings of nearly every call. */
+static int patnumber(lua_State *L, int i) {
+  switch (lua_type(L, i)) {
+  case LUA_TNUMBER: return 1;
+  case LUA_TSTRING: return lua_tostring(L, i)[0] != '*' && lua_isnumber(L, i);
+  default: return 0;
+  }
+}
+
 /*-------------------------------------------------------------------------*\
 * receive(s, pattern, prefix, token): buffer.c buffer_meth_receive rules
 \*-------------------------------------------------------------------------*/
@@ -113,7 +125,7 @@ static int sock_receive(lua_State *L) {
   int pattern, rc;
   asok_token tok = asok__checktoken(L, 4);
   luaL_Buffer b;
-  if (!lua_isnumber(L, 2)) {
+  if (!patnumber(L, 2)) {
     const char *p = luaL_optstring(L, 2, "*l");
     if (p[0] == '*' && p[1] == 'l') pattern = ASOK_LINE;
     else if (p[0] == '*' && p[1] == 'a') pattern = ASOK_ALL;
