@@ -25,6 +25,7 @@ func asokgo_receive(h unsafe.Pointer, pattern C.int, n C.size_t, tok C.asok_toke
 	if data == nil || length == nil || !sizeOK(n) {
 		return C.ASOK_EINVAL
 	}
+	sh.lh.sched.op()
 	b, err := sh.sock.Receive(core.Pattern(pattern), int(n), uint64(tok))
 	p, ok := sh.lh.resultPtr(sh.sock, b)
 	if !ok {
@@ -49,6 +50,7 @@ func asokgo_send(h unsafe.Pointer, data *C.char, n C.size_t, tok C.asok_token, s
 	if sent == nil || (data == nil && n > 0) || !sizeOK(n) {
 		return C.ASOK_EINVAL
 	}
+	sh.lh.sched.op()
 	k, err := sh.sock.Send(bytesOf(data, n), uint64(tok))
 	*sent = C.size_t(k)
 	return code(err)

@@ -10,6 +10,12 @@ import (
 // sysmon never sees the thread's P on the same schedtick for 10 ms.
 const schedEvery = 5 * time.Millisecond
 
+// schedCheck is how many socket calls (receive, send) go by between two
+// looks at the clock: a loop that never parks (a bulk transfer with room
+// in both directions) calls asok_select rarely, but receives and sends
+// often.
+const schedCheck = 16
+
 // schedTicker keeps Go's sysmon off the host's thread.
 //
 // Why: a thread that calls into Go through cgo never goes through the
@@ -23,7 +29,8 @@ const schedEvery = 5 * time.Millisecond
 // handed to another M and back: about four context switches), and sysmon
 // then backs off to its 10 ms sleep.
 type schedTicker struct {
-	last time.Time
+	last  time.Time
+	calls uint32 // socket calls since the last look at the clock
 }
 
 // due reports whether schedEvery has passed since the last yield at now,
@@ -41,5 +48,15 @@ func (s *schedTicker) due(now time.Time) bool {
 func (s *schedTicker) tick() {
 	if s.due(time.Now()) {
 		runtime.Gosched()
+	}
+}
+
+// op counts a socket call and ticks every schedCheck calls (a clock read
+// per call would cost more than the rest of a buffered receive).
+func (s *schedTicker) op() {
+	s.calls++
+	if s.calls >= schedCheck {
+		s.calls = 0
+		s.tick()
 	}
 }

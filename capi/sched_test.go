@@ -47,3 +47,17 @@ func TestSchedTickerTick(t *testing.T) {
 		t.Fatal("tick did not record its yield")
 	}
 }
+
+func TestSchedTickerOp(t *testing.T) {
+	var s schedTicker
+	for i := 1; i < schedCheck; i++ {
+		s.op()
+		if !s.last.IsZero() {
+			t.Fatalf("looked at the clock after %d calls", i)
+		}
+	}
+	s.op()
+	if s.last.IsZero() || s.calls != 0 {
+		t.Fatalf("after %d calls: last %v, calls %d; want a yield and the count reset", schedCheck, s.last, s.calls)
+	}
+}
