@@ -11,7 +11,7 @@ local argerror, hreceive, hsend = P.argerror, P.hreceive, P.hsend
 local checkreceive, checksend, checkstats = P.checkreceive, P.checksend, P.checkstats
 local gettimeout = C.gettimeout
 local getstats, setstats, family = C.getstats, C.setstats, C.client_family
-local getmetatable, pcall, error, ipairs, type = getmetatable, pcall, error, ipairs, type
+local rawmeta, pcall, error, ipairs, type = P.rawmeta, pcall, error, ipairs, type
 local select, tonumber = select, tonumber
 local unpack = table.unpack or unpack
 
@@ -21,12 +21,12 @@ local methods = CLIENT.__index
 -- checkself raises LuaSocket's class error for a method called on
 -- something that is not a native client.
 local function checkself(self, fname)
-  if getmetatable(self) ~= CLIENT then argerror(1, fname, "tcp{client} expected", 3) end
+  if rawmeta(self) ~= CLIENT then argerror(1, fname, "tcp{client} expected", 3) end
 end
 
 --- client:receive([pattern [, prefix]]): LuaSocket's receive, yielding.
 function methods.receive(self, pattern, prefix)
-  if getmetatable(self) ~= CLIENT then checkself(self, "receive") end
+  if rawmeta(self) ~= CLIENT then checkself(self, "receive") end
   if prefix ~= nil or (pattern ~= nil and pattern ~= "*l" and pattern ~= "*a") then
     checkreceive(pattern, prefix) -- a nil prefix is never checked: no "no value" case
   end
@@ -36,7 +36,7 @@ end
 --- client:send(data [, i [, j]]): LuaSocket's send, atomic and yielding.
 function methods.send(self, ...)
   local data, i, j = ...
-  if getmetatable(self) ~= CLIENT then checkself(self, "send") end
+  if rawmeta(self) ~= CLIENT then checkself(self, "send") end
   if type(data) ~= "string" or i ~= nil or j ~= nil then checksend(select("#", ...) + 1, data, i, j) end
   return hsend(self, data, i, j)
 end

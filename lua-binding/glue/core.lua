@@ -23,6 +23,10 @@ local cselect, classmeta = C.select, C.meta
 
 local type, error, tostring = type, error, tostring
 local getmetatable, setmetatable, rawget = getmetatable, setmetatable, rawget
+-- rawmeta is for identity checks against asok's own metatables (CLIENT,
+-- Wrapper): lua_getmetatable, without getmetatable's "__metatable" lookup
+-- (a string interned per call on 5.4); getmetatable where debug is absent
+local rawmeta = debug and debug.getmetatable or getmetatable
 local running, yield, resume = coroutine.running, coroutine.yield, coroutine.resume
 local isyieldable = coroutine.isyieldable -- nil on 5.1 and 5.2
 local pcall = pcall
@@ -261,7 +265,7 @@ end
 -- handle returns raw's asok handle, registering it on first use, or again
 -- if LuaSocket replaced the fd (connect creates sockets on demand).
 local function handle(raw, recheck)
-  if getmetatable(raw) == CLIENT then return raw end -- its own handle
+  if rawmeta(raw) == CLIENT then return raw end -- its own handle
   local h = handles[raw]
   if h and not (recheck and fdof(h) ~= raw:getfd()) then return h end
   if not h then return register(raw) end
@@ -289,7 +293,7 @@ local Wrapper = {}
 -- other classes accepted.
 local function checkraw(sok, fname, want, also)
   local raw, w = sok, false
-  if getmetatable(sok) == Wrapper then raw, w = rawget(sok, RAW), true end
+  if rawmeta(sok) == Wrapper then raw, w = rawget(sok, RAW), true end
   local class = classof(raw)
   if not class then
     argerror(1, fname, (want or "LuaSocket object") .. " expected, got " .. type(sok), 3)
@@ -386,4 +390,4 @@ P.argerror, P.newtoken, P.wake, P.step, P.yieldable = argerror, newtoken, wake, 
 P.park, P.classof, P.patch, P.handle = park, classof, patch, handle
 P.checkraw, P.waitfor, P.CLIENT = checkraw, waitfor, CLIENT
 P.raisearg, P.checkreceive, P.checksend, P.checkstats = raisearg, checkreceive, checksend, checkstats
-P.checktimeout, P.fdowners = checktimeout, fdowners
+P.checktimeout, P.fdowners, P.rawmeta = checktimeout, fdowners, rawmeta

@@ -16,7 +16,7 @@ local receive, send, close, now = C.receive, C.send, C.close, C.now
 local udp_receive, udp_send, cthrottle = C.udp_receive, C.udp_send, C.throttle
 local settimeout, setlimit, csleep = C.settimeout, C.setlimit, C.sleep
 local type, tostring, tonumber = type, tostring, tonumber
-local getmetatable, setmetatable = getmetatable, setmetatable
+local rawmeta, setmetatable = P.rawmeta, setmetatable
 
 -- fast makes wrapper w of stream client raw (a class that never changes)
 -- a fast one: raw under the private key FAST, asok's receive and send as
@@ -77,7 +77,7 @@ end
 --- asok.receive(sok [, pattern [, prefix]]): LuaSocket's receive, yielding.
 -- On UDP sockets: asok.receive(sok [, size]), one datagram.
 function M.receive(sok, pattern, prefix)
-  local raw = getmetatable(sok) == Wrapper and sok[FAST]
+  local raw = rawmeta(sok) == Wrapper and sok[FAST]
   if raw then -- a fast wrapper: a stream client, no checks needed
     if prefix ~= nil or (pattern ~= nil and pattern ~= "*l" and pattern ~= "*a") then
       checkreceive(pattern, prefix) -- LuaSocket's argument errors, at the caller
@@ -101,7 +101,7 @@ end
 -- On a udp{connected} socket: asok.send(sok, datagram).
 function M.send(sok, ...)
   local data, i, j = ...
-  local raw = getmetatable(sok) == Wrapper and sok[FAST]
+  local raw = rawmeta(sok) == Wrapper and sok[FAST]
   if raw then -- a fast wrapper: a stream client, no checks needed
     if type(data) ~= "string" or i ~= nil or j ~= nil then checksend(select("#", ...) + 1, data, i, j) end
     return streamsend(raw, data, i, j)
@@ -127,7 +127,7 @@ function M.wrap(sok, timeout)
     t = tonumber(t)
     if not t then argerror(2, "wrap", "number expected, got " .. type(timeout), 2) end
   end
-  if getmetatable(raw) == CLIENT then -- a native client is its own wrapper
+  if rawmeta(raw) == CLIENT then -- a native client is its own wrapper
     if t then settimeout(raw, t, "b") end
     return raw
   end
