@@ -8,7 +8,8 @@
 #                       in build-asan/; runs the C and Lua tests under ASan
 #   ./build.sh valgrind build, then run Lua tests under valgrind memcheck
 #   ./build.sh clean    remove build/ and build-asan/
-#   ./build.sh bench    build, then bench/run.sh: asok vs peers, Go/C/memory figures
+#   ./build.sh bench    install peers (luv, cqueues, copas), build, then
+#                       bench/run.sh: asok vs peers, Go/C/memory figures
 #   ./build.sh soak     build, then tests/soak/soak.lua (SOAK_SECONDS, default 600; SOAK_INTERP)
 set -euo pipefail
 
@@ -19,6 +20,9 @@ BUILD=$ROOT/build
 PACKAGES=(cmake gcc make pkg-config lua5.1 lua5.2 lua5.3 lua5.4 luajit
   liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev
   libluajit-5.1-dev lua-socket lua-sec openssl)
+# the peers ./build.sh bench measures asok against (any missing one is
+# left out of the table), and perf for its profile part
+BENCH_PACKAGES=(lua-luv lua-cqueues lua-copas linux-perf)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
@@ -26,9 +30,9 @@ die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
 # usage prints the commands; exit status $1 (2 = bad usage, to stderr).
 usage() {
   if [ "${1:-2}" -eq 0 ]; then
-    sed -n '2,12p' "$SELF" | sed 's/^# \{0,1\}//'
+    sed -n '2,13p' "$SELF" | sed 's/^# \{0,1\}//'
   else
-    sed -n '2,12p' "$SELF" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,13p' "$SELF" | sed 's/^# \{0,1\}//' >&2
   fi
   exit "${1:-2}"
 }
@@ -42,10 +46,11 @@ find_go() {
     die "go (the version go.mod names, 1.26 or later) not found on PATH or in /usr/local/go/bin; see https://go.dev/dl/"
 }
 
-# missing_packages prints the packages of PACKAGES that are not installed.
+# missing_packages prints the packages named as arguments that are not
+# installed.
 missing_packages() {
   local p
-  for p in "${PACKAGES[@]}"; do
+  for p in "$@"; do
     if command -v dpkg >/dev/null 2>&1; then
       dpkg -s "$p" >/dev/null 2>&1 || echo "$p"
     else
@@ -54,10 +59,11 @@ missing_packages() {
   done
 }
 
-# install_deps installs what is missing (as root), or says how and stops.
+# install_deps installs what is missing of PACKAGES (as root), or says
+# how and stops.
 install_deps() {
   local missing
-  missing=$(missing_packages | tr '\n' ' ')
+  missing=$(missing_packages "${PACKAGES[@]}" | tr '\n' ' ')
   missing=${missing% }
   if [ -z "$missing" ]; then
     say "dependencies present"
@@ -74,6 +80,24 @@ install_deps() {
   apt-get update
   # shellcheck disable=SC2086 # one word per package
   DEBIAN_FRONTEND=noninteractive apt-get install -y $missing </dev/null
+}
+
+# install_bench_deps installs the missing peers of BENCH_PACKAGES when it
+# can (root with apt-get); otherwise the bench leaves them out.
+install_bench_deps() {
+  local missing
+  missing=$(missing_packages "${BENCH_PACKAGES[@]}" | tr '\n' ' ')
+  missing=${missing% }
+  [ -n "$missing" ] || return 0
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    say "not installed, left out of the bench: $missing"
+    return 0
+  fi
+  say "installing bench peers: $missing"
+  apt-get update
+  # shellcheck disable=SC2086 # one word per package
+  DEBIAN_FRONTEND=noninteractive apt-get install -y $missing </dev/null ||
+    say "could not install $missing: left out of the bench"
 }
 
 # build configures (first time or after changes) and builds everything.
@@ -192,7 +216,7 @@ case ${1:-build} in
   build) build ;;
   test) run_tests ;;
   demo) demo ;;
-  bench) build; "$ROOT/bench/run.sh" ;;
+  bench) install_deps; install_bench_deps; build; "$ROOT/bench/run.sh" ;;
   asan) asan ;;
   valgrind) valgrind_tests ;;
   soak) soak ;;
