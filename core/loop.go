@@ -35,8 +35,7 @@ type Loop struct {
 	nextID uint64
 	socks  map[uint64]*Socket // by id (the epoll data), for iteration
 	byFd   []*Socket          // live sockets by fd number (dispatch's lookup)
-	byTok  map[Token]*waiter  // parked tokens
-	maxTok Token              // no token above it is in byTok (parked)
+	byTok  tokTable           // parked tokens (tokens.go)
 	ready  []readyEntry       // delivered tokens, drained by Select
 	rhead  int                // first undrained entry of ready
 	free   []*waiter          // recycled waiters
@@ -65,7 +64,6 @@ func NewLoopClock(now func() time.Duration) (*Loop, error) {
 		now:   now,
 		p:     p,
 		socks: make(map[uint64]*Socket),
-		byTok: make(map[Token]*waiter),
 		rx:    newRxEngine(),
 	}, nil
 }
@@ -83,7 +81,7 @@ func (l *Loop) Close() error {
 		s.closeFd()
 		s.teardown(false)
 	}
-	clear(l.byTok)
+	l.byTok.reset()
 	clear(l.ready)
 	l.ready, l.rhead, l.free = nil, 0, nil
 	l.timers = timers{}

@@ -100,7 +100,7 @@ func TestSleepErrors(t *testing.T) {
 	if err := l.Sleep(time.Duration(1<<63-1), 2); err != nil {
 		t.Fatal(err)
 	}
-	if w := l.byTok[2]; w.deadline != maxTime {
+	if w := l.byTok.get(2); w.deadline != maxTime {
 		t.Fatalf("overflow not clamped: %v", w.deadline)
 	}
 	if got := selectTokens(t, l, 0); len(got) != 0 {
@@ -126,8 +126,8 @@ func TestCancel(t *testing.T) {
 	if err := l.Sleep(0, 1); err != nil {
 		t.Fatalf("cancelled token not free: %v", err)
 	}
-	if len(l.byTok) != 1 || len(l.timers.h) != 1 {
-		t.Fatalf("leaked waiters: %d tokens, %d timers", len(l.byTok), len(l.timers.h))
+	if l.byTok.len() != 1 || len(l.timers.h) != 1 {
+		t.Fatalf("leaked waiters: %d tokens, %d timers", l.byTok.len(), len(l.timers.h))
 	}
 }
 

@@ -116,7 +116,7 @@ func (l *Loop) Resolve(host string, family int, tok Token) ([]netip.Addr, error)
 			return nil, ErrWait
 		}
 		delete(l.res.pending, tok)
-		if w := l.byTok[tok]; w != nil && w == lk.w && w.gen == lk.gen {
+		if w := l.byTok.get(tok); w != nil && w == lk.w && w.gen == lk.gen {
 			l.release(w) // retried before Select handed tok out
 		}
 		return lk.addrs, lk.err
@@ -127,7 +127,7 @@ func (l *Loop) Resolve(host string, family int, tok Token) ([]netip.Addr, error)
 	if tok == 0 {
 		return nil, ErrTimeout
 	}
-	if l.byTok[tok] != nil {
+	if l.byTok.get(tok) != nil {
 		return nil, ErrBusy
 	}
 	l.startLookup(host, family, network, tok)

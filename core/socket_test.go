@@ -75,8 +75,8 @@ func TestFIFOReaders(t *testing.T) {
 			t.Fatalf("token %d got %q, %v", tok, line, err)
 		}
 	}
-	if len(l.byTok) != 0 {
-		t.Fatalf("%d waiters left", len(l.byTok))
+	if l.byTok.len() != 0 {
+		t.Fatalf("%d waiters left", l.byTok.len())
 	}
 }
 
@@ -177,7 +177,7 @@ func TestCloseWakesReaders(t *testing.T) {
 			t.Fatalf("retry %d: %q %v", tok, res, err)
 		}
 	}
-	if s.Fd() != -1 || s.Buffered() != 0 || l.NumSockets() != 0 || len(l.byTok) != 0 {
+	if s.Fd() != -1 || s.Buffered() != 0 || l.NumSockets() != 0 || l.byTok.len() != 0 {
 		t.Fatal("socket state not cleared")
 	}
 	for _, err := range []error{s.Bind("*", 0), s.Listen(1), s.Unread([]byte("x")), s.Shutdown(2), s.Wait(DirRead, 1), s.Connect("127.0.0.1", 1, 1)} {
@@ -253,7 +253,7 @@ func TestPeerResetWakesAll(t *testing.T) {
 	if !isErrno(errs[0], unix.ECONNRESET) {
 		t.Fatalf("head got %v, want ECONNRESET", errs[0])
 	}
-	if len(l.byTok) != 0 {
+	if l.byTok.len() != 0 {
 		t.Fatal("waiters left parked")
 	}
 }

@@ -64,8 +64,8 @@ func TestSocketTimeoutBlock(t *testing.T) {
 		t.Fatalf("got %q %v, buffered %d", res, err, s.Buffered())
 	}
 	s.SetTimeout(0, -1) // LuaSocket settimeout(0) with a token: no park
-	if res, err := s.Receive(PatCount, 4, 2); err != ErrTimeout || len(res) != 0 || len(l.byTok) != 0 {
-		t.Fatalf("timeout 0: %q %v, %d parked", res, err, len(l.byTok))
+	if res, err := s.Receive(PatCount, 4, 2); err != ErrTimeout || len(res) != 0 || l.byTok.len() != 0 {
+		t.Fatalf("timeout 0: %q %v, %d parked", res, err, l.byTok.len())
 	}
 }
 
@@ -160,8 +160,8 @@ func TestToken0(t *testing.T) {
 	if n3, err := s.Send([]byte("x"), 0); err != ErrTimeout || n3 != 0 {
 		t.Fatalf("token 0 behind a parked sender: %d %v", n3, err)
 	}
-	if len(l.byTok) != 1 {
-		t.Fatalf("%d parked, want 1", len(l.byTok))
+	if l.byTok.len() != 1 {
+		t.Fatalf("%d parked, want 1", l.byTok.len())
 	}
 }
 
@@ -351,7 +351,7 @@ func TestExpiredHeadNoMoreIO(t *testing.T) {
 	if n2, err := s.Send(big, 2); err != ErrTimeout || n2 != n1 {
 		t.Fatalf("expired send: %d %v, want %d", n2, err, n1)
 	}
-	if len(l.byTok) != 0 {
+	if l.byTok.len() != 0 {
 		t.Fatal("waiters left")
 	}
 }

@@ -213,8 +213,8 @@ func (m *tokenModel) drainAll() {
 			}
 		}
 	}
-	if len(m.l.byTok) != parked {
-		m.t.Fatalf("loop holds %d parked tokens, model %d", len(m.l.byTok), parked)
+	if m.l.byTok.len() != parked {
+		m.t.Fatalf("loop holds %d parked tokens, model %d", m.l.byTok.len(), parked)
 	}
 	want := time.Duration(-1)
 	if next != noDeadline {

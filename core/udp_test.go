@@ -210,7 +210,7 @@ func TestUDPFIFOAndTimeout(t *testing.T) {
 	if _, _, _, err := a.ReceiveFrom(100, 3); err != ErrTimeout {
 		t.Fatalf("token 3: %v", err)
 	}
-	if len(l.byTok) != 0 {
+	if l.byTok.len() != 0 {
 		t.Fatal("waiters left parked")
 	}
 }

@@ -83,19 +83,13 @@ func (l *Loop) newWaiter(tok Token, s *Socket, start time.Duration) *waiter {
 	}
 	w.tok, w.sock, w.start = tok, s, start
 	w.gen++
-	l.byTok[tok] = w
-	l.maxTok = max(l.maxTok, tok)
+	l.byTok.set(tok, w)
 	return w
 }
 
-// parked returns the waiter parked under tok, or nil. Tokens above every
-// token ever parked (the Lua binding's are increasing) need no map lookup:
-// with tens of thousands of parked tokens that lookup is a cache miss.
+// parked returns the waiter parked under tok, or nil.
 func (l *Loop) parked(tok Token) *waiter {
-	if tok > l.maxTok {
-		return nil
-	}
-	return l.byTok[tok]
+	return l.byTok.get(tok)
 }
 
 // release unregisters w, stops its timer, unlinks it and recycles it.
@@ -104,7 +98,7 @@ func (l *Loop) release(w *waiter) {
 	if w.q != nil {
 		w.q.remove(w)
 	}
-	delete(l.byTok, w.tok)
+	l.byTok.del(w.tok)
 	gen := w.gen + 1
 	*w = waiter{tidx: -1, gen: gen}
 	l.free = append(l.free, w)
