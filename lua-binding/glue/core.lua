@@ -53,7 +53,10 @@ classes[CLIENT] = "tcp{client}"
 local patched = {}  -- LuaSocket metatables whose close/__gc notify asok
 local buffers = {}  -- per nesting depth of step(): token batches
 local depth = 0
-local lasttoken = 0
+-- SMALL: tokens below it are recycled by the stream receives and sends
+-- (stream.lua); newtoken's tokens start there and only grow
+local SMALL = 65536
+local lasttoken = SMALL - 1
 local ONE = 1.0     -- LuaSocket's success value (a float on 5.3+)
 local RAW = {}      -- private key of a wrapper's raw object
 local FAST = {}     -- private key: a stream client wrapper's raw object, else false
@@ -75,10 +78,11 @@ local function argerror(n, fname, msg, level)
   error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), level + 1)
 end
 
--- newtoken returns a fresh token, kept below 2^53 (exact in a 5.1 double).
+-- newtoken returns a fresh token, from SMALL up, kept below 2^53 (exact
+-- in a 5.1 double).
 local function newtoken()
   local t = lasttoken + 1
-  if t >= 9007199254740991 then t = 1 end
+  if t >= 9007199254740991 then t = SMALL end
   lasttoken = t
   return t
 end
@@ -390,4 +394,4 @@ P.argerror, P.newtoken, P.wake, P.step, P.yieldable = argerror, newtoken, wake, 
 P.park, P.classof, P.patch, P.handle = park, classof, patch, handle
 P.checkraw, P.waitfor, P.CLIENT = checkraw, waitfor, CLIENT
 P.raisearg, P.checkreceive, P.checksend, P.checkstats = raisearg, checkreceive, checksend, checkstats
-P.checktimeout, P.fdowners, P.rawmeta = checktimeout, fdowners, rawmeta
+P.checktimeout, P.fdowners, P.rawmeta, P.SMALL = checktimeout, fdowners, rawmeta, SMALL

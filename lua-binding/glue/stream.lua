@@ -35,26 +35,52 @@ local function newwrapper(raw, class)
   return w
 end
 
+-- Tokens of the stream receives and sends: small ones (1 .. SMALL-1),
+-- given back when their operation has its answer (asok no longer holds
+-- them then), so the live ones stay a small dense set: waiting[] and
+-- asok's token table index them (an array, not a hash; LuaJIT rehashes a
+-- table whose integer keys only ever grow). A token whose operation did
+-- not finish (an error raised meanwhile) is never given back. Past
+-- SMALL-1 live ones, newtoken's.
+local SMALL = P.SMALL
+local freetoks, nfree, nexttok = {}, 0, 1
+
+-- newsmall returns a token when none is free (hreceive and hsend take a
+-- free one themselves, and give it back: a Lua call costs more than the
+-- rest of it on 5.4).
+local function newsmall()
+  if nexttok < SMALL then
+    local t = nexttok
+    nexttok = t + 1
+    return t
+  end
+  return newtoken()
+end
+
 -- hreceive runs asok_receive on handle h (an asok.sock or a native client)
 -- until it stops waiting.
 local function hreceive(h, pattern, prefix)
-  local tok = newtoken()
+  local tok = freetoks[nfree]
+  if tok then freetoks[nfree] = nil; nfree = nfree - 1 else tok = newsmall() end
   local a, b, c = receive(h, pattern, prefix, tok)
   while a == WAIT do
     park(tok)
     a, b, c = receive(h, pattern, prefix, tok)
   end
+  if tok < SMALL then nfree = nfree + 1; freetoks[nfree] = tok end
   return a, b, c
 end
 
 -- hsend runs asok_send on handle h until all is sent or it fails.
 local function hsend(h, data, i, j)
-  local tok = newtoken()
+  local tok = freetoks[nfree]
+  if tok then freetoks[nfree] = nil; nfree = nfree - 1 else tok = newsmall() end
   local a, b, c = send(h, data, i, j, tok)
   while a == WAIT do
     park(tok)
     a, b, c = send(h, data, i, j, tok)
   end
+  if tok < SMALL then nfree = nfree + 1; freetoks[nfree] = tok end
   return a, b, c
 end
 P.hreceive, P.hsend = hreceive, hsend
