@@ -38,6 +38,13 @@
  *    gap: context switches that cost 15 % of the CPU under load).
  *    ASOK_GOMAXPROCS=n sets it to n instead; ASOK_GOMAXPROCS=0 leaves the
  *    Go runtime's own choice.
+ *  - Scheduler: a thread that only calls into Go never passes through Go's
+ *    scheduler, and after 10 ms sysmon would take it for a goroutine that
+ *    runs too long and retake its P over and over (thousands of context
+ *    switches a second). So asok_select(), and every 16th asok_receive()
+ *    or asok_send(), yields to the Go scheduler once 5 ms have passed
+ *    since the last yield: a few microseconds, about 200 times a second
+ *    under load. Your thread sleeps for that moment; no other code runs on it.
  */
 #ifndef ASOK_H
 #define ASOK_H
