@@ -18,9 +18,10 @@ const procsEnv = "ASOK_GOMAXPROCS"
 // finds nothing to do, and the next call has to take the P back and wake
 // sysmon: measured as 15-17 % of the server's CPU in context switches under
 // pingpong load. With a second P idle, sysmon leaves a P in a syscall alone
-// for up to 10 ms and parks itself. asok runs no Go code in parallel with
-// the host's thread except name lookups, so the extra P costs nothing when
-// idle.
+// for up to 10 ms (retake's idle-P check); what happens after those 10 ms,
+// when the P's schedtick has not moved, is sched.go's business. asok runs
+// no Go code in parallel with the host's thread except name lookups, so
+// the extra P costs nothing when idle.
 const minProcs = 2
 
 // init applies asok's GOMAXPROCS policy when libasok is loaded:
