@@ -9,8 +9,11 @@ import (
 // The stream I/O syscalls. recvfrom(2) and sendto(2) without an address
 // are recv(2) and send(2): on a socket they do what read(2) and
 // sendmsg(2) do, by a shorter path through the kernel (no VFS layer for
-// the read, no msghdr and iovec to copy in for the send). Errors come back
-// as unix.Errno (EAGAIN included, compared by isAgain).
+// the read, no msghdr and iovec to copy in for the send). The sockets are
+// non-blocking, so the calls never block: they go in as raw syscalls,
+// without the scheduler's entersyscall/exitsyscall around them (Go's rule
+// for RawSyscall). Errors come back as unix.Errno (EAGAIN included,
+// compared by isAgain).
 
 // bufBase returns the address of p's first byte, or of a dummy byte when
 // p is empty (the kernel reads no byte of a zero-length buffer).
@@ -24,7 +27,7 @@ func bufBase(p []byte) uintptr {
 
 // recv reads into p from socket fd: recvfrom(fd, p, len(p), 0, NULL, NULL).
 func recv(fd int, p []byte) (int, error) {
-	n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), bufBase(p), uintptr(len(p)), 0, 0, 0)
+	n, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), bufBase(p), uintptr(len(p)), 0, 0, 0)
 	if errno != 0 {
 		return 0, errno
 	}
@@ -33,7 +36,7 @@ func recv(fd int, p []byte) (int, error) {
 
 // send writes p to socket fd: sendto(fd, p, len(p), flags, NULL, 0).
 func send(fd int, p []byte, flags int) (int, error) {
-	n, _, errno := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), bufBase(p), uintptr(len(p)), uintptr(flags), 0, 0)
+	n, _, errno := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), bufBase(p), uintptr(len(p)), uintptr(flags), 0, 0)
 	if errno != 0 {
 		return 0, errno
 	}
