@@ -15,19 +15,20 @@ import (
 // for RawSyscall). Errors come back as unix.Errno (EAGAIN included,
 // compared by isAgain).
 
-// bufBase returns the address of p's first byte, or of a dummy byte when
-// p is empty (the kernel reads no byte of a zero-length buffer).
-func bufBase(p []byte) uintptr {
+// bufPtr returns a pointer to p's first byte, nil when p is empty (the
+// kernel touches no byte of a zero-length buffer). Callers convert it to
+// uintptr in the syscall's argument list, so that the buffer stays alive
+// and in place until the call returns (package unsafe, rule 4).
+func bufPtr(p []byte) unsafe.Pointer {
 	if len(p) == 0 {
-		var zero byte
-		return uintptr(unsafe.Pointer(&zero))
+		return nil
 	}
-	return uintptr(unsafe.Pointer(&p[0]))
+	return unsafe.Pointer(&p[0])
 }
 
 // recv reads into p from socket fd: recvfrom(fd, p, len(p), 0, NULL, NULL).
 func recv(fd int, p []byte) (int, error) {
-	n, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), bufBase(p), uintptr(len(p)), 0, 0, 0)
+	n, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(bufPtr(p)), uintptr(len(p)), 0, 0, 0)
 	if errno != 0 {
 		return 0, errno
 	}
@@ -36,7 +37,7 @@ func recv(fd int, p []byte) (int, error) {
 
 // send writes p to socket fd: sendto(fd, p, len(p), flags, NULL, 0).
 func send(fd int, p []byte, flags int) (int, error) {
-	n, _, errno := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), bufBase(p), uintptr(len(p)), uintptr(flags), 0, 0)
+	n, _, errno := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(bufPtr(p)), uintptr(len(p)), uintptr(flags), 0, 0)
 	if errno != 0 {
 		return 0, errno
 	}
