@@ -131,6 +131,10 @@ func (l *Loop) freeBuffers() {
 	if l.dg.big != nil {
 		e.alloc.Free(l.dg.big)
 	}
+	if l.of.arena != nil {
+		e.alloc.Free(l.of.arena)
+		l.of.arena = nil
+	}
 	l.dg.big = nil
 	l.rx = rxEngine{alloc: e.alloc, used: true}
 }

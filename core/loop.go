@@ -43,6 +43,7 @@ type Loop struct {
 	rx     rxEngine
 	dg     dgramLoop // datagram receive state (udp.go)
 	res    resolver  // name lookups (resolve.go)
+	of     offers    // receives completed by Select (offer.go)
 }
 
 // NewLoop creates a loop on the monotonic clock.
@@ -75,6 +76,7 @@ func (l *Loop) Close() error {
 	if l.closed {
 		return nil
 	}
+	l.settleAll() // the Pickup's offers are withdrawn before the memory goes
 	l.closed = true
 	l.closeLookups()
 	for _, s := range l.socks {
@@ -115,6 +117,7 @@ func (l *Loop) Timeout() time.Duration {
 	if l.closed {
 		return -1
 	}
+	l.settleAll() // a taken offer hands the socket to its next waiter
 	if l.hasReady() {
 		return 0
 	}
@@ -171,6 +174,7 @@ func (l *Loop) Select(timeout time.Duration, out []Token) (int, error) {
 	if l.closed {
 		return 0, ErrClosed
 	}
+	l.settleAll()
 	var end time.Duration
 	if timeout >= 0 {
 		end = addClamp(l.now(), timeout)

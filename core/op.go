@@ -26,6 +26,9 @@ func (s *Socket) begin(q *queue, tok Token) (*waiter, time.Duration, error) {
 	if s.closed {
 		return nil, startLater, ErrClosed
 	}
+	if s.offer != 0 && q == &s.rq {
+		l.settle(s)
+	}
 	if tok == 0 {
 		if q.head != nil {
 			return nil, startLater, ErrTimeout

@@ -240,6 +240,13 @@ func (e *rxEngine) partial(b *rxbuf, p Pattern) []byte {
 // throttled socket reads at most its budget; without budget it answers
 // errAgain with the bucket's wake-up pending (block parks on a timer).
 func (s *Socket) readRaw(p []byte) (int, error) {
+	if err := s.rerr; err != nil { // seen by an offer's read (offer.go)
+		s.rerr = nil
+		if err == errEOF {
+			return 0, nil
+		}
+		return 0, err
+	}
 	b := s.thr[0]
 	if b != nil {
 		p = p[:min(int64(len(p)), b.allow(s.l.now(), b.quantum))]
@@ -306,7 +313,7 @@ func (s *Socket) Receive(p Pattern, n int, tok Token) ([]byte, error) {
 	res, err := s.l.rx.receiveLimit(s, &s.rb, p, n, s.limit)
 	if err == errAgain {
 		if w, err = s.block(&s.rq, w, tok, start); err == ErrWait {
-			w.receiving = true
+			w.receiving, w.pat, w.cnt = true, p, n
 			return nil, ErrWait
 		}
 		res = s.l.rx.partial(&s.rb, p)

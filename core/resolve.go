@@ -127,7 +127,7 @@ func (l *Loop) Resolve(host string, family int, tok Token) ([]netip.Addr, error)
 	if tok == 0 {
 		return nil, ErrTimeout
 	}
-	if l.byTok.get(tok) != nil {
+	if l.parked(tok) != nil {
 		return nil, ErrBusy
 	}
 	l.startLookup(host, family, network, tok)

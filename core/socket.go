@@ -39,7 +39,16 @@ type Socket struct {
 	rdTok   bool        // the running receive has a token (may park)
 	rxTotal uint64      // bytes read from the fd or unread into rb (Received)
 	socks   *socksState // a SOCKS handshake that returned ErrWait (socks.go)
+	offer   int         // 1 + index of its pending offer in l.of.list, 0: none (offer.go)
+	rerr    error       // an error or errEOF an offer's read saw, for the next read
+	tag     uintptr     // the binding's value for s (SetTag)
 }
+
+// SetTag stores a value of the binding's for s (capi: its handle).
+func (s *Socket) SetTag(t uintptr) { s.tag = t }
+
+// Tag returns the value stored by SetTag, 0 if none.
+func (s *Socket) Tag() uintptr { return s.tag }
 
 // Wrap makes fd asynchronous on l: it is set non-blocking and registered
 // once (EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET). The kind is read from fd.
@@ -141,6 +150,7 @@ func (s *Socket) closeFd() error {
 // its waiters, delivering their tokens if deliver is set.
 func (s *Socket) teardown(deliver bool) {
 	l := s.l
+	s.settled()
 	s.closed = true
 	delete(l.socks, s.id)
 	if l.sockAt(s.fd) == s {
@@ -192,6 +202,7 @@ func (s *Socket) Shutdown(how int) error {
 // Buffered returns the number of received bytes buffered in s
 // (LuaSocket's dirty()).
 func (s *Socket) Buffered() int {
+	s.settled()
 	return len(s.rb.data())
 }
 
@@ -199,6 +210,7 @@ func (s *Socket) Buffered() int {
 // LuaSocket's getstats count (a line's CRs and LF included; bytes still
 // buffered, or dropped unread at Close, not).
 func (s *Socket) Received() uint64 {
+	s.settled()
 	return s.rxTotal - uint64(len(s.rb.data()))
 }
 
@@ -211,6 +223,7 @@ func (s *Socket) Unread(p []byte) error {
 	if s.isDgram() {
 		return ErrInvalid
 	}
+	s.settled()
 	s.rb.unread(&s.l.rx, p)
 	s.rxTotal += uint64(len(p))
 	return nil

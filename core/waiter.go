@@ -22,6 +22,9 @@ type waiter struct {
 	connecting bool // Connect: the kernel connect is in progress
 	throttled  bool // its timer is a throttle wake-up, not its deadline
 	receiving  bool // a parked Receive: its deadline gets a last look (expire.go)
+	offered    bool // Select offered its result (offer.go)
+	pat        Pattern
+	cnt        int // a parked Receive's pattern and count (offer.go)
 }
 
 // queue is a FIFO of waiters (intrusive doubly linked list).
@@ -88,8 +91,14 @@ func (l *Loop) newWaiter(tok Token, s *Socket, start time.Duration) *waiter {
 }
 
 // parked returns the waiter parked under tok, or nil.
+// An offered waiter is settled first (offer.go): nil if its retry took
+// the result.
 func (l *Loop) parked(tok Token) *waiter {
-	return l.byTok.get(tok)
+	w := l.byTok.get(tok)
+	if w != nil && w.offered && l.settle(w.sock) {
+		return nil
+	}
+	return w
 }
 
 // release unregisters w, stops its timer, unlinks it and recycles it.
@@ -151,8 +160,12 @@ func (l *Loop) drain(out []Token) int {
 		}
 		out[n] = e.tok
 		n++
-		if e.w != nil && e.w.sock == nil {
-			l.release(e.w)
+		if w := e.w; w != nil {
+			if w.sock == nil {
+				l.release(w)
+			} else if w.receiving && l.of.pick != nil {
+				l.tryOffer(w)
+			}
 		}
 	}
 	if l.hasReady() && l.rhead >= len(l.ready)/2 {
