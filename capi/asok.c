@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "asok.h"
+#include "pickup.h"
 #include "_cgo_export.h"
 
 /* Largest errno reported as -errno (asok.h: -1 .. -4095). */
@@ -80,7 +81,10 @@ int asok_loop_wake(asok_loop *loop) { return asokgo_loop_wake(loop); }
 
 int asok_select(asok_loop *loop, double timeout, asok_token *tokens_out,
                 int max) {
-  return asokgo_select(loop, timeout, tokens_out, max);
+  void *picks = NULL;
+  int rc = asokgo_select(loop, timeout, tokens_out, max, &picks);
+  if (picks) asok__picks_use(picks); /* this loop's receives, for the retries */
+  return rc;
 }
 
 int asok_sleep(asok_loop *loop, double seconds, asok_token token) {
@@ -122,6 +126,8 @@ int asok_accept(asok_sock *s, asok_token token, asok_sock **client_out) {
 
 int asok_receive(asok_sock *s, int pattern, size_t n, asok_token token,
                  const char **data, size_t *len) {
+  /* a retry whose result asok_select completed returns without Go */
+  if (asok__pick_take(s, pattern, n, token, data, len)) return ASOK_OK;
   return asokgo_receive(s, pattern, n, token, (char **)data, len);
 }
 

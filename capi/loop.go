@@ -117,7 +117,7 @@ func asokgo_loop_wake(h unsafe.Pointer) (rc C.int) {
 // asokgo_select implements asok_select.
 //
 //export asokgo_select
-func asokgo_select(h unsafe.Pointer, timeout C.double, tokens *C.asok_token, max C.int) (rc C.int) {
+func asokgo_select(h unsafe.Pointer, timeout C.double, tokens *C.asok_token, max C.int, picks *unsafe.Pointer) (rc C.int) {
 	defer recoverTo(&rc)
 	lh, ok := lookup[*loopHandle](h)
 	if !ok {
@@ -135,6 +135,9 @@ func asokgo_select(h unsafe.Pointer, timeout C.double, tokens *C.asok_token, max
 	n, err := lh.loop.Select(d, out)
 	if err != nil {
 		return code(err)
+	}
+	if picks != nil {
+		*picks = unsafe.Pointer(lh.picks) // asok_select makes it this thread's
 	}
 	return C.int(n)
 }

@@ -4,6 +4,7 @@ package main
 #include <stdlib.h>
 #include <string.h>
 #include "asok.h"
+#include "pickup.h"
 */
 import "C"
 
@@ -34,6 +35,7 @@ type loopHandle struct {
 	socks  map[unsafe.Pointer]*sockHandle
 	held   map[C.asok_token]heldAnswer // asok_resolve answers kept after -ERANGE (resolve.go)
 	sched  schedTicker                 // keeps sysmon off the host's thread (sched.go)
+	picks  *C.struct_asok__picks       // receives asok_select completed (pickup.go)
 }
 
 // sockHandle is what an asok_sock * points at.
@@ -47,11 +49,14 @@ type sockHandle struct {
 // into C memory (alloc.go); nil if malloc fails or l has received already.
 func newLoopHandle(l *core.Loop) *loopHandle {
 	out := C.malloc(outInitial)
-	if out == nil || l.SetAllocator(cAllocator{}) != nil {
+	picks := C.asok__picks_new()
+	if out == nil || picks == nil || l.SetAllocator(cAllocator{}) != nil {
 		C.free(out)
+		C.asok__picks_free(picks)
 		return nil
 	}
-	return &loopHandle{loop: l, out: out, outCap: outInitial,
+	l.SetPickup(cPickup{picks})
+	return &loopHandle{loop: l, out: out, outCap: outInitial, picks: picks,
 		socks: make(map[unsafe.Pointer]*sockHandle)}
 }
 
@@ -59,6 +64,7 @@ func newLoopHandle(l *core.Loop) *loopHandle {
 func (lh *loopHandle) addSock(s *core.Socket) unsafe.Pointer {
 	sh := &sockHandle{sock: s, lh: lh}
 	sh.key = register(sh)
+	s.SetTag(sh.key) // the pickup's entries name the handle
 	lh.socks[sh.key] = sh
 	return sh.key
 }
@@ -88,7 +94,9 @@ func (lh *loopHandle) free() {
 		release(key)
 	}
 	lh.socks = nil
-	lh.loop.Close()
+	lh.loop.Close() // withdraws every offer
+	C.asok__picks_free(lh.picks)
+	lh.picks = nil
 	C.free(lh.out)
 	lh.out, lh.outCap = nil, 0
 }

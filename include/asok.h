@@ -173,6 +173,11 @@ ASOK_API int asok_debug_handles(void);
  * Returns: ASOK_EINTERNAL, always. */
 ASOK_API int asok_debug_panic(void);
 
+/* asok_debug_pickups returns how many asok_receive() calls of the calling
+ * thread were answered from a receive asok_select() had completed, without
+ * entering Go (see asok_select). For tests and benchmarks. Any thread. */
+ASOK_API uint64_t asok_debug_pickups(void);
+
 /* ---- loop -------------------------------------------------------------- */
 
 /* asok_loop_new creates a loop (an epoll instance, an eventfd for wake-ups,
@@ -212,6 +217,17 @@ ASOK_API int asok_loop_wake(asok_loop *loop);
  * next call. A token is ready when its socket became ready in its direction,
  * when its deadline (socket timeout or sleep) passed, or when its socket
  * closed. Returns early, with 0, after asok_loop_wake().
+ * Completed receives: for a token it copies whose socket has a parked
+ * ASOK_LINE or ASOK_COUNT receive (n > 0) and nothing buffered, asok_select
+ * reads the socket once; if that read holds the whole result (a line with
+ * no CR, or one just before its LF), the retry of that receive on this
+ * thread (same socket, pattern, n and token) before the next asok_select
+ * returns it without entering Go: a receive that waits costs one Go call,
+ * not two. Nothing else changes: the bytes are only consumed when the retry
+ * takes them; if any other call touches the socket or the token first, or
+ * the retry differs or comes later, they are back in the socket's buffer
+ * in their place and the retry reads them as usual. The result is valid
+ * until the next asok_select on the loop.
  * Returns: the number of tokens copied (>= 0); ASOK_EBADHANDLE;
  * ASOK_EINVAL (tokens_out NULL with max > 0, or max < 0); -errno. */
 ASOK_API int asok_select(asok_loop *loop, double timeout, asok_token *tokens_out, int max);

@@ -25,6 +25,7 @@ static int loop_gc(lua_State *L);
 static int loop_tostring(lua_State *L);
 static int prim_cancel(lua_State *L);
 static int prim_handles(lua_State *L);
+static int prim_pickups(lua_State *L);
 static int prim_loop(lua_State *L);
 static int prim_meta(lua_State *L);
 static int prim_newsock(lua_State *L);
@@ -39,6 +40,7 @@ LUALIB_API int luaopen_asok(lua_State *L) __attribute__((visibility("default")))
 static const luaL_Reg loopfuncs[] = {
     {"cancel",  prim_cancel},
     {"handles", prim_handles},
+    {"pickups", prim_pickups},
     {"loop",    prim_loop},
     {"meta",    prim_meta},
     {"newsock", prim_newsock},
@@ -204,6 +206,14 @@ static int prim_cancel(lua_State *L) {
  * (asok._debug.handles, for leak checks in tests). */
 static int prim_handles(lua_State *L) {
   lua_pushinteger(L, asok_debug_handles());
+  return 1;
+}
+
+/* pickups(): asok_debug_pickups, the receives of this thread answered
+ * from a result asok_select completed, without a second call into Go
+ * (asok._debug.pickups, for tests and benchmarks). */
+static int prim_pickups(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)asok_debug_pickups());
   return 1;
 }
 

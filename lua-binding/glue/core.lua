@@ -37,7 +37,9 @@ M._VERSION = "asok 0.1.0"
 -- asok._debug: debugging aids, not part of the LuaSocket-like API.
 -- handles() is the number of live asok handles (loop and sockets) in the
 -- process (asok_debug_handles): tests compare it with a baseline.
-M._debug = { handles = C.handles }
+-- pickups() counts the receives answered without a second call into Go
+-- (asok_debug_pickups: asok_select had completed them).
+M._debug = { handles = C.handles, pickups = C.pickups }
 
 local handles = setmetatable({}, { __mode = "k" }) -- LuaSocket object -> asok.sock
 local throttles = setmetatable({}, { __mode = "k" }) -- LuaSocket object -> {r = bps, w = bps}

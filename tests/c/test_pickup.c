@@ -1,0 +1,138 @@
+/* test_pickup.c - a receive that waits is answered by its retry without a
+ * second call into Go when asok_select completed it (asok_debug_pickups
+ * counts those), and nothing is lost or reordered when the retry does not
+ * come, comes with other arguments, or something else touches the socket
+ * first. */
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "asok.h"
+#include "check.h"
+#include "pair.h"
+
+/* expect checks a result. */
+#define EXPECT(rc, d, len, want)                                       \
+  do {                                                                 \
+    CHECK_EQ(rc, 0);                                                   \
+    CHECK_EQ(len, strlen(want));                                       \
+    CHECK(memcmp(d, want, len) == 0);                                  \
+  } while (0)
+
+/* park starts a receive under token and wants it parked. */
+static void park(asok_sock *s, int pattern, size_t n, asok_token token) {
+  const char *d;
+  size_t len = 99;
+  CHECK_EQ(asok_receive(s, pattern, n, token, &d, &len), ASOK_EWAIT);
+  CHECK_EQ(len, 0);
+}
+
+/* put writes a string from the peer's raw fd. */
+static void put(int fd, const char *s) {
+  CHECK_EQ(write(fd, s, strlen(s)), (long long)strlen(s));
+}
+
+int main(void) {
+  asok_loop *loop, *loop2;
+  asok_sock *s, *t;
+  const char *d;
+  size_t len;
+  uint64_t got, p0;
+  int fds[2], fds2[2], rc;
+
+  CHECK_EQ(asok_loop_new(&loop), 0);
+  CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  CHECK_EQ(asok_wrap(loop, fds[0], ASOK_OWNFD, &s), 0);
+
+  /* taken: the retry does not enter Go; the rest stays buffered */
+  p0 = asok_debug_pickups();
+  park(s, ASOK_LINE, 0, 7);
+  put(fds[1], "hello\r\nworld\n");
+  drive(loop, 7);
+  rc = asok_receive(s, ASOK_LINE, 0, 7, &d, &len);
+  EXPECT(rc, d, len, "hello");
+  CHECK_EQ(asok_debug_pickups(), p0 + 1);
+  CHECK_EQ(asok_received(s, &got), 0);
+  CHECK_EQ(got, 7);
+  CHECK_EQ(asok_buffered(s, &len), 0);
+  CHECK_EQ(len, 6);
+  rc = asok_receive(s, ASOK_LINE, 0, 7, &d, &len); /* the token reused */
+  EXPECT(rc, d, len, "world");
+
+  /* not taken before the next asok_select: back in the buffer */
+  park(s, ASOK_LINE, 0, 8);
+  put(fds[1], "abc\n");
+  drive(loop, 8);
+  CHECK_EQ(asok_select(loop, 0, NULL, 0), 0);
+  rc = asok_receive(s, ASOK_LINE, 0, 8, &d, &len);
+  EXPECT(rc, d, len, "abc");
+  CHECK_EQ(asok_debug_pickups(), p0 + 1);
+
+  /* a retry with another count goes through Go, and gets the right bytes */
+  park(s, ASOK_COUNT, 3, 9);
+  put(fds[1], "123456");
+  drive(loop, 9);
+  rc = asok_receive(s, ASOK_COUNT, 4, 9, &d, &len);
+  EXPECT(rc, d, len, "1234");
+  rc = asok_receive(s, ASOK_COUNT, 2, 9, &d, &len);
+  EXPECT(rc, d, len, "56");
+  CHECK_EQ(asok_debug_pickups(), p0 + 1);
+
+  /* another token's receive first: it queues behind the head, whose
+   * retry still gets the first line */
+  park(s, ASOK_COUNT, 2, 10);
+  park(s, ASOK_COUNT, 2, 11);
+  put(fds[1], "aabb");
+  drive(loop, 10);
+  CHECK_EQ(asok_receive(s, ASOK_COUNT, 2, 11, &d, &len), ASOK_EWAIT);
+  rc = asok_receive(s, ASOK_COUNT, 2, 10, &d, &len);
+  EXPECT(rc, d, len, "aa");
+  drive(loop, 11);
+  rc = asok_receive(s, ASOK_COUNT, 2, 11, &d, &len);
+  EXPECT(rc, d, len, "bb");
+
+  /* a line with an inner CR is not offered (it needs a copy): same answer */
+  p0 = asok_debug_pickups();
+  park(s, ASOK_LINE, 0, 12);
+  put(fds[1], "a\rb\r\n");
+  drive(loop, 12);
+  rc = asok_receive(s, ASOK_LINE, 0, 12, &d, &len);
+  EXPECT(rc, d, len, "ab");
+  CHECK_EQ(asok_debug_pickups(), p0);
+
+  /* closed with an offer pending: the retry says closed */
+  park(s, ASOK_LINE, 0, 13);
+  put(fds[1], "bye\n");
+  drive(loop, 13);
+  CHECK_EQ(asok_close(s), 0);
+  CHECK_EQ(asok_receive(s, ASOK_LINE, 0, 13, &d, &len), ASOK_ECLOSED);
+  CHECK_EQ(asok_sock_free(s), 0);
+  close(fds[1]);
+
+  /* the loop freed with an offer pending: its handles are gone, never
+   * answered from the table (which the next loop reuses) */
+  CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  CHECK_EQ(asok_wrap(loop, fds[0], ASOK_OWNFD, &s), 0);
+  park(s, ASOK_LINE, 0, 14);
+  put(fds[1], "late\n");
+  drive(loop, 14);
+  CHECK_EQ(asok_loop_free(loop), 0);
+  CHECK_EQ(asok_receive(s, ASOK_LINE, 0, 14, &d, &len), ASOK_EBADHANDLE);
+  close(fds[1]);
+  CHECK_EQ(asok_loop_new(&loop2), 0);
+  CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds2), 0);
+  CHECK_EQ(asok_wrap(loop2, fds2[0], ASOK_OWNFD, &t), 0);
+  p0 = asok_debug_pickups();
+  park(t, ASOK_LINE, 0, 14);
+  put(fds2[1], "new\n");
+  drive(loop2, 14);
+  rc = asok_receive(t, ASOK_LINE, 0, 14, &d, &len);
+  EXPECT(rc, d, len, "new");
+  CHECK_EQ(asok_debug_pickups(), p0 + 1);
+  CHECK_EQ(asok_receive(t, ASOK_LINE, 0, 14, NULL, &len), ASOK_EINVAL);
+  CHECK_EQ(asok_loop_free(loop2), 0);
+  close(fds2[1]);
+  CHECK_EQ(asok_debug_handles(), 0);
+  return 0;
+}
