@@ -2,6 +2,7 @@ package core
 
 import (
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -36,19 +37,19 @@ type Socket struct {
 	// before the read) or an error: short reads and sends prove nothing
 	// from then on.
 	noShort bool
-	rdTok   bool        // the running receive has a token (may park)
-	rxTotal uint64      // bytes read from the fd or unread into rb (Received)
-	socks   *socksState // a SOCKS handshake that returned ErrWait (socks.go)
-	offer   int         // 1 + index of its pending offer in l.of.list, 0: none (offer.go)
-	rerr    error       // an error or errEOF an offer's read saw, for the next read
-	tag     uintptr     // the binding's value for s (SetTag)
+	rdTok   bool           // the running receive has a token (may park)
+	rxTotal uint64         // bytes read from the fd or unread into rb (Received)
+	socks   *socksState    // a SOCKS handshake that returned ErrWait (socks.go)
+	offer   int            // 1 + index of its pending offer in l.of.list, 0: none (offer.go)
+	rerr    error          // an error or errEOF an offer's read saw, for the next read
+	tag     unsafe.Pointer // the binding's value for s (SetTag)
 }
 
 // SetTag stores a value of the binding's for s (capi: its handle).
-func (s *Socket) SetTag(t uintptr) { s.tag = t }
+func (s *Socket) SetTag(t unsafe.Pointer) { s.tag = t }
 
-// Tag returns the value stored by SetTag, 0 if none.
-func (s *Socket) Tag() uintptr { return s.tag }
+// Tag returns the value stored by SetTag, nil if none.
+func (s *Socket) Tag() unsafe.Pointer { return s.tag }
 
 // Wrap makes fd asynchronous on l: it is set non-blocking and registered
 // once (EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET). The kind is read from fd.
