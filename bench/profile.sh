@@ -10,7 +10,10 @@
 #   1. perf record (flat, all threads) for $DUR s; the samples are split by
 #      layer with lib/perfsplit.lua (kernel, cgo transitions, core, capi,
 #      Lua VM, binding, ...);
-#   2. perf stat with uprobes on libasok's asok_* entry points and syscall
+#   2. perf stat with uprobes on libasok's Go entry points (asokgo_*, the
+#      cgo exports behind the asok_* functions: one per call into Go), on
+#      asok_receive itself (which a retry answered from asok_select's
+#      completed receives leaves without entering Go) and syscall
 #      tracepoints for $DUR s: cgo calls and syscalls per round trip (one
 #      send per echoed line, so counts are divided by sendto + sendmsg).
 # Needs root (uprobes); the probes are removed on exit. Prints markdown.
@@ -29,7 +32,7 @@ PORT=${PORT:-24400}
 OUT=${OUT:-$BUILD/bench/profile}
 HERE=$(cd "$(dirname "$0")" && pwd)
 LIB=$BUILD/lib/libasok.so
-FUNCS="asok_receive asok_send asok_select asok_wait asok_sleep asok_cancel asok_buffered asok_wrap asok_sock_free asok_close"
+FUNCS="asok_receive asokgo_receive asokgo_send asokgo_select asokgo_wait asokgo_sleep asokgo_cancel asokgo_buffered asokgo_wrap asokgo_sock_free asokgo_close"
 mkdir -p "$OUT"
 ulimit -n 20000 2>/dev/null
 
@@ -87,9 +90,9 @@ one() {
       if (rt == "" || rt + 0 == 0) { print "(no send counted)"; exit }
       printf "| event | total | per round trip |\n| --- | ---: | ---: |\n"
       c = 0
-      for (k in n) if (k ~ /^probe_libasok:/) c += n[k]
+      for (k in n) if (k ~ /^probe_libasok:asokgo_/) c += n[k]
       for (k in n) if (n[k] + 0 > 0) printf "| %s | %d | %.3f |\n", k, n[k], n[k] / rt
-      printf "| **cgo calls (all asok_*)** | %d | **%.3f** |\n", c, c / rt
+      printf "| **cgo calls (all asokgo_*)** | %d | **%.3f** |\n", c, c / rt
     }' "$OUT/stat-$interp.csv" | sort -t'|' -k2
   echo
 }
