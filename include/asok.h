@@ -227,7 +227,9 @@ ASOK_API int asok_loop_wake(asok_loop *loop);
  * takes them; if any other call touches the socket or the token first, or
  * the retry differs or comes later, they are back in the socket's buffer
  * in their place and the retry reads them as usual. The result is valid
- * until the next asok_select on the loop.
+ * until the next asok_select on the loop. Memory: a loop reads these into
+ * a 128 KiB buffer (allocated at the first such read) and keeps a 48 KiB
+ * table of them; a freed loop's table is kept for the next loop.
  * Returns: the number of tokens copied (>= 0); ASOK_EBADHANDLE;
  * ASOK_EINVAL (tokens_out NULL with max > 0, or max < 0); -errno. */
 ASOK_API int asok_select(asok_loop *loop, double timeout, asok_token *tokens_out, int max);
