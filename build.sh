@@ -185,7 +185,7 @@ valgrind_tests() {
   local t failed=0 tests
   command -v valgrind >/dev/null 2>&1 || die "valgrind not found (apt-get install valgrind)"
   build
-  tests=${ASOK_VALGRIND_TESTS:-"args patterns wrap close_wakes lifetime hostile xpcall udp socks resolve main_thread spawn_errors exit_open atomic native_client tokens"}
+  tests=${ASOK_VALGRIND_TESTS:-"args patterns wrap close_wakes lifetime hostile xpcall udp socks resolve main_thread spawn_errors exit_open atomic native_client tokens pickup"}
   for t in $tests; do
     say "valgrind lua5.4 tests/lua/test_$t.lua"
     (cd "$ROOT/tests/lua" && LUA_CPATH="$BUILD/lib/lua/5.4/?.so;;" \
