@@ -398,6 +398,24 @@ func TestOfferRefusedOrSkipped(t *testing.T) {
 	}
 }
 
+func TestOfferNotForWaitOnTheSameToken(t *testing.T) {
+	l, _ := newTestLoop(t)
+	pk := newFakePick(t, l)
+	s, peer := socketPair(t, l)
+	parkReceive(t, s, PatLine, 0, 3)
+	if err := s.Wait(DirRead, 3); err != ErrWait { // the same token, now a Wait
+		t.Fatalf("wait: %v", err)
+	}
+	peerWrite(t, peer, "x\n")
+	waitFor(t, l, 3)
+	if pk.made != 0 {
+		t.Fatal("a Wait got a receive's offer")
+	}
+	if err := s.Wait(DirRead, 3); err != nil {
+		t.Fatalf("wait retry: %v (the data was read away?)", err)
+	}
+}
+
 func TestOfferUnread(t *testing.T) {
 	l, _ := newTestLoop(t)
 	pk := newFakePick(t, l)

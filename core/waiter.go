@@ -114,8 +114,12 @@ func (l *Loop) release(w *waiter) {
 }
 
 // repark starts a new park of w: it may be delivered once again.
+// Receive marks w receiving again after its block: a token that moves from
+// Receive to Wait on the same queue must not get a receive's offer or last
+// look (a read would take the data Wait waits to see).
 func (l *Loop) repark(w *waiter) {
 	w.notified = false
+	w.receiving = false
 	w.gen++
 }
 
