@@ -73,13 +73,22 @@ func parkReceive(t *testing.T, s *Socket, p Pattern, n int, tok Token) {
 	}
 }
 
-func TestOfferLineTaken(t *testing.T) {
+// offered makes a loop with a fake pickup and a socket pair, parks a
+// receive of p, n under tok, has the peer write data, and waits until
+// Select hands tok out.
+func offered(t *testing.T, p Pattern, n int, tok Token, data string) (*Loop, *fakePick, *Socket, int) {
+	t.Helper()
 	l, _ := newTestLoop(t)
 	pk := newFakePick(t, l)
 	s, peer := socketPair(t, l)
-	parkReceive(t, s, PatLine, 0, 5)
-	peerWrite(t, peer, "hello\r\nworld\n")
-	waitFor(t, l, 5)
+	parkReceive(t, s, p, n, tok)
+	peerWrite(t, peer, data)
+	waitFor(t, l, tok)
+	return l, pk, s, peer
+}
+
+func TestOfferLineTaken(t *testing.T) {
+	_, pk, s, _ := offered(t, PatLine, 0, 5, "hello\r\nworld\n")
 	res, ok := pk.take(s, 5, PatLine, 0)
 	if !ok || res != "hello" {
 		t.Fatalf("take: %q %v, want hello", res, ok)
@@ -100,12 +109,7 @@ func TestOfferLineTaken(t *testing.T) {
 }
 
 func TestOfferNotTaken(t *testing.T) {
-	l, _ := newTestLoop(t)
-	pk := newFakePick(t, l)
-	s, peer := socketPair(t, l)
-	parkReceive(t, s, PatLine, 0, 7)
-	peerWrite(t, peer, "abc\n")
-	waitFor(t, l, 7)
+	l, pk, s, _ := offered(t, PatLine, 0, 7, "abc\n")
 	if pk.offers[7] == nil {
 		t.Fatal("no offer")
 	}
@@ -123,12 +127,7 @@ func TestOfferNotTaken(t *testing.T) {
 }
 
 func TestOfferRetryThroughCore(t *testing.T) {
-	l, _ := newTestLoop(t)
-	pk := newFakePick(t, l)
-	s, peer := socketPair(t, l)
-	parkReceive(t, s, PatCount, 3, 9)
-	peerWrite(t, peer, "abcdefg")
-	waitFor(t, l, 9)
+	_, pk, s, _ := offered(t, PatCount, 3, 9, "abcdefg")
 	if o := pk.offers[9]; o == nil || string(o.res) != "abc" {
 		t.Fatalf("offer %+v", o)
 	}
@@ -146,12 +145,7 @@ func TestOfferRetryThroughCore(t *testing.T) {
 }
 
 func TestOfferCountTaken(t *testing.T) {
-	l, _ := newTestLoop(t)
-	pk := newFakePick(t, l)
-	s, peer := socketPair(t, l)
-	parkReceive(t, s, PatCount, 3, 11)
-	peerWrite(t, peer, "abcdef")
-	waitFor(t, l, 11)
+	_, pk, s, _ := offered(t, PatCount, 3, 11, "abcdef")
 	if res, ok := pk.take(s, 11, PatCount, 4); ok {
 		t.Fatalf("taken with another count: %q", res)
 	}
@@ -168,12 +162,7 @@ func TestOfferOnlyContiguousLines(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"a\rb\n", "ab"}, {"x\r\r\n", "x"}, {"\r\n", ""},
 	} {
-		l, _ := newTestLoop(t)
-		pk := newFakePick(t, l)
-		s, peer := socketPair(t, l)
-		parkReceive(t, s, PatLine, 0, 3)
-		peerWrite(t, peer, tc.in)
-		waitFor(t, l, 3)
+		_, pk, s, _ := offered(t, PatLine, 0, 3, tc.in)
 		offered := pk.offers[3] != nil
 		if offered != (tc.in == "\r\n") {
 			t.Errorf("%q: offered %v", tc.in, offered)
@@ -192,12 +181,7 @@ func TestOfferOnlyContiguousLines(t *testing.T) {
 }
 
 func TestOfferPartialLineBuffered(t *testing.T) {
-	l, _ := newTestLoop(t)
-	pk := newFakePick(t, l)
-	s, peer := socketPair(t, l)
-	parkReceive(t, s, PatLine, 0, 4)
-	peerWrite(t, peer, "par")
-	waitFor(t, l, 4)
+	l, pk, s, peer := offered(t, PatLine, 0, 4, "par")
 	if len(pk.offers) != 0 || s.Buffered() != 3 {
 		t.Fatalf("offers %d, buffered %d", len(pk.offers), s.Buffered())
 	}
@@ -292,12 +276,7 @@ func TestOfferQueueOrderOtherFirst(t *testing.T) {
 }
 
 func TestOfferTakenThenOtherReceiver(t *testing.T) {
-	l, _ := newTestLoop(t)
-	pk := newFakePick(t, l)
-	s, peer := socketPair(t, l)
-	parkReceive(t, s, PatLine, 0, 1)
-	peerWrite(t, peer, "one\ntwo\n")
-	waitFor(t, l, 1)
+	_, pk, s, _ := offered(t, PatLine, 0, 1, "one\ntwo\n")
 	if res, ok := pk.take(s, 1, PatLine, 0); !ok || res != "one" {
 		t.Fatalf("take: %q %v", res, ok)
 	}
@@ -308,12 +287,7 @@ func TestOfferTakenThenOtherReceiver(t *testing.T) {
 }
 
 func TestOfferClose(t *testing.T) {
-	l, _ := newTestLoop(t)
-	pk := newFakePick(t, l)
-	s, peer := socketPair(t, l)
-	parkReceive(t, s, PatLine, 0, 3)
-	peerWrite(t, peer, "bye\n")
-	waitFor(t, l, 3)
+	_, pk, s, _ := offered(t, PatLine, 0, 3, "bye\n")
 	if pk.offers[3] == nil {
 		t.Fatal("no offer")
 	}
@@ -327,12 +301,7 @@ func TestOfferClose(t *testing.T) {
 }
 
 func TestOfferLoopClose(t *testing.T) {
-	l, _ := newTestLoop(t)
-	pk := newFakePick(t, l)
-	s, peer := socketPair(t, l)
-	parkReceive(t, s, PatLine, 0, 3)
-	peerWrite(t, peer, "bye\n")
-	waitFor(t, l, 3)
+	l, pk, _, _ := offered(t, PatLine, 0, 3, "bye\n")
 	l.Close()
 	if len(pk.offers) != 0 {
 		t.Fatal("offer outlives its loop")
@@ -417,12 +386,7 @@ func TestOfferNotForWaitOnTheSameToken(t *testing.T) {
 }
 
 func TestOfferUnread(t *testing.T) {
-	l, _ := newTestLoop(t)
-	pk := newFakePick(t, l)
-	s, peer := socketPair(t, l)
-	parkReceive(t, s, PatLine, 0, 3)
-	peerWrite(t, peer, "b\n")
-	waitFor(t, l, 3)
+	_, pk, s, _ := offered(t, PatLine, 0, 3, "b\n")
 	if pk.offers[3] == nil {
 		t.Fatal("no offer")
 	}
