@@ -3,6 +3,7 @@
  * counts those), and nothing is lost or reordered when the retry does not
  * come, comes with other arguments, or something else touches the socket
  * first. */
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -31,6 +32,20 @@ static void park(asok_sock *s, int pattern, size_t n, asok_token token) {
 /* put writes a string from the peer's raw fd. */
 static void put(int fd, const char *s) {
   CHECK_EQ(write(fd, s, strlen(s)), (long long)strlen(s));
+}
+
+/* other_thread is the retry of token 15 on another thread (the loop
+ * handed over between two calls): the table is the selecting thread's,
+ * so the retry goes through Go, and still gets its line. */
+static asok_sock *other_sock;
+static void *other_thread(void *arg) {
+  const char *d;
+  size_t len;
+  int rc = asok_receive(other_sock, ASOK_LINE, 0, 15, &d, &len);
+  (void)arg;
+  EXPECT(rc, d, len, "thread");
+  CHECK_EQ(asok_debug_pickups(), 0);
+  return NULL;
 }
 
 int main(void) {
@@ -100,6 +115,17 @@ int main(void) {
   rc = asok_receive(s, ASOK_LINE, 0, 12, &d, &len);
   EXPECT(rc, d, len, "ab");
   CHECK_EQ(asok_debug_pickups(), p0);
+
+  /* the retry on another thread */
+  park(s, ASOK_LINE, 0, 15);
+  put(fds[1], "thread\n");
+  drive(loop, 15);
+  {
+    pthread_t th;
+    other_sock = s;
+    CHECK_EQ(pthread_create(&th, NULL, other_thread, NULL), 0);
+    CHECK_EQ(pthread_join(th, NULL), 0);
+  }
 
   /* closed with an offer pending: the retry says closed */
   park(s, ASOK_LINE, 0, 13);
