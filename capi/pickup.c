@@ -1,10 +1,12 @@
 /*
- * pickup.c - the pickup tables of pickup.h: the C half (the retry's take,
- * the thread's current table, reuse of tables).
+ * pickup.c - the pickup tables of pickup.h: the C half (the retry's read
+ * and take, the thread's current table, reuse of tables).
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "pickup.h"
 
@@ -27,15 +29,27 @@ struct asok__picks *asok__picks_new(void) {
   t = asok__spares;
   if (t) asok__spares = t->spare;
   pthread_mutex_unlock(&asok__spares_mu);
-  if (!t) return calloc(1, sizeof *t);
-  t->spare = NULL;
+  if (t) {
+    t->spare = NULL;
+    return t;
+  }
+  t = calloc(1, sizeof *t);
+  if (!t) return NULL;
+  t->buf = malloc(ASOK__BUF);
+  if (!t->buf) {
+    free(t);
+    return NULL;
+  }
   return t;
 }
 
 void asok__picks_free(struct asok__picks *t) {
+  char *buf;
   if (!t) return;
   if (asok__current == t) asok__current = NULL;
+  buf = t->buf;
   memset(t, 0, sizeof *t);
+  t->buf = buf;
   pthread_mutex_lock(&asok__spares_mu);
   t->spare = asok__spares;
   asok__spares = t;
@@ -48,15 +62,56 @@ int asok__pick_take(const asok_sock *s, int pattern, size_t n,
                     asok_token token, const char **data, size_t *len) {
   struct asok__picks *t = asok__current;
   struct asok__pick *e;
-  if (!t || !t->live || !data || !len) return 0;
+  size_t room, size, end, used, reslen, got;
+  const char *nl, *cr;
+  char *buf;
+  ssize_t k;
+  if (!t || !t->armed || !data || !len) return 0;
   e = &t->e[token & (ASOK__PICKS - 1)];
-  if (e->sock != (const void *)s || e->token != token || e->taken ||
-      e->pattern != pattern || (pattern == ASOK_COUNT && e->n != n))
+  if (e->sock != (const void *)s || e->token != token ||
+      e->state != ASOK__ARMED || e->pattern != pattern ||
+      (pattern == ASOK_COUNT && e->n != n))
     return 0;
-  e->taken = 1;
-  t->live--;
+  room = ASOK__BUF - t->off;
+  if (room < ASOK__MINROOM) return 0; /* still armed: Go reads instead */
+  size = room < ASOK__MAXREAD ? room : ASOK__MAXREAD;
+  buf = t->buf + t->off;
+  t->armed--;
+  e->state = ASOK__READ;
+  e->size = size;
+  do
+    k = recv(e->fd, buf, size, MSG_DONTWAIT);
+  while (k < 0 && errno == EINTR);
+  if (k < 0) {
+    e->err = errno ? errno : EIO;
+    return 0;
+  }
+  got = (size_t)k;
+  e->data = buf;
+  e->len = got;
+  if (got == 0) return 0;
+  if (pattern == ASOK_LINE) {
+    nl = memchr(buf, '\n', got);
+    end = nl ? (size_t)(nl - buf) : 0;
+    cr = nl && end > 0 ? memchr(buf, '\r', end) : NULL;
+    if (!nl || (cr && cr != buf + end - 1)) { /* incomplete, or a CR inside */
+      t->off += got; /* kept until Go settles it */
+      return 0;
+    }
+    reslen = cr ? end - 1 : end;
+    used = end + 1;
+  } else { /* ASOK_COUNT, n > 0 */
+    if (got < n) {
+      t->off += got;
+      return 0;
+    }
+    reslen = used = n;
+  }
+  e->state = ASOK__TAKEN;
+  e->used = used;
+  if (used < got) t->off += got; /* the rest stays until Go settles it */
   asok__taken++;
-  *data = e->data;
-  *len = e->len;
+  *data = buf;
+  *len = reslen;
   return 1;
 }

@@ -9,11 +9,13 @@ import (
 	"unsafe"
 
 	"github.com/asok-lua/asok/core"
+	"golang.org/x/sys/unix"
 )
 
 // cPickup is a loop's core.Pickup: the C table of pickup.h, where
-// asok_receive takes the results asok_select completed (one cgo call per
-// receive that waits: the one that parks).
+// asok_select arms the retries of receives that waited and asok_receive
+// makes their read in C (one cgo call per receive that waits: the one that
+// parks).
 type cPickup struct {
 	t *C.struct_asok__picks
 }
@@ -23,36 +25,50 @@ func (p cPickup) entry(tok core.Token) *C.struct_asok__pick {
 	return &p.t.e[tok&(C.ASOK__PICKS-1)]
 }
 
-// Offer fills tok's entry unless it is in use or s has no handle. res
-// lies in the loop's C receive memory (core's offer arena).
-func (p cPickup) Offer(s *core.Socket, tok core.Token, pat core.Pattern, n int, res []byte) bool {
+// Arm fills tok's entry unless it is in use or s has no handle.
+func (p cPickup) Arm(s *core.Socket, tok core.Token, fd int, pat core.Pattern, n int) bool {
 	e := p.entry(tok)
 	key := s.Tag()
-	if e.sock != nil || key == nil {
+	if e.state != C.ASOK__FREE || key == nil {
 		return false
 	}
 	*e = C.struct_asok__pick{
 		sock:    key,
 		token:   C.asok_token(tok),
-		data:    (*C.char)(unsafe.Pointer(unsafe.SliceData(res))),
-		len:     C.size_t(len(res)),
 		n:       C.size_t(n),
+		fd:      C.int(fd),
 		pattern: C.int(pat),
+		state:   C.ASOK__ARMED,
 	}
-	p.t.live++
+	p.t.armed++
 	return true
 }
 
-// Withdraw empties tok's entry and reports whether asok_receive took it.
-func (p cPickup) Withdraw(tok core.Token) bool {
+// Disarm empties tok's entry and returns what its retry did; the bytes
+// stay in the table's buffer until Reset.
+func (p cPickup) Disarm(tok core.Token) core.Read {
 	e := p.entry(tok)
-	if e.sock == nil || e.token != C.asok_token(tok) {
-		return false
+	var r core.Read
+	if e.state == C.ASOK__FREE || e.token != C.asok_token(tok) {
+		return r
 	}
-	taken := e.taken != 0
-	if !taken {
-		p.t.live--
+	switch e.state {
+	case C.ASOK__ARMED:
+		p.t.armed--
+	case C.ASOK__READ, C.ASOK__TAKEN:
+		r.Done, r.Size, r.Errno = true, int(e.size), unix.Errno(e.err)
+		if e.len > 0 {
+			r.Data = unsafe.Slice((*byte)(unsafe.Pointer(e.data)), int(e.len))
+		}
+		if e.state == C.ASOK__TAKEN {
+			r.Taken, r.Used = true, int(e.used)
+		}
 	}
 	*e = C.struct_asok__pick{}
-	return taken
+	return r
+}
+
+// Reset frees the table's buffer: core settled every read in it.
+func (p cPickup) Reset() {
+	p.t.off = 0
 }

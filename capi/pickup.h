@@ -1,15 +1,18 @@
 /*
- * pickup.h - private to libasok: the table through which asok_select
- * hands a receive it completed to that receive's retry (core/offer.go,
- * capi/pickup.go), so that the retry returns without calling into Go.
+ * pickup.h - private to libasok: the table through which asok_select arms
+ * the retries of receives that waited (core/offer.go, capi/pickup.go), so
+ * that such a retry makes its one read in C and returns without calling
+ * into Go.
  *
- * One table per loop, in C memory. asok_select (Go) fills entries and
- * makes its loop's table the calling thread's current one; asok_receive
- * (C) takes an entry of the current table whose socket, token, pattern
- * and count are its own; Go withdraws every entry before the socket or
- * the token is used again (taken or not). Only the loop's thread touches
- * a table. Tables are never freed, only reused, so a thread's current
- * pointer never dangles.
+ * One table per loop, in C memory. asok_select (Go) arms entries and makes
+ * its loop's table the calling thread's current one; asok_receive (C)
+ * takes an armed entry of the current table whose socket, token, pattern
+ * and count are its own: it reads the socket once into the table's buffer
+ * and returns the result if that read holds it whole, else it leaves what
+ * it read in the entry and goes on in Go. Go disarms every entry before
+ * the socket or the token is used again, accounting what the retry read.
+ * Only the loop's thread touches a table. Tables are never freed, only
+ * reused, so a thread's current pointer never dangles.
  */
 #ifndef ASOK_PICKUP_H
 #define ASOK_PICKUP_H
@@ -19,28 +22,43 @@
 #include "asok.h"
 
 /* Entries per table (a power of two): a token's entry is
- * token & (ASOK__PICKS - 1); an offer whose entry is in use is not made. */
+ * token & (ASOK__PICKS - 1); a retry whose entry is in use is not armed. */
 #define ASOK__PICKS 1024
 
-/* asok__pick is one offered result. */
+/* The table's read buffer: one read asks for at most ASOK__MAXREAD bytes,
+ * and none is made with less than ASOK__MINROOM left (core reads then). */
+#define ASOK__BUF (128 * 1024)
+#define ASOK__MAXREAD (64 * 1024)
+#define ASOK__MINROOM (4 * 1024)
+
+/* Entry states. */
+enum { ASOK__FREE = 0, ASOK__ARMED, ASOK__READ, ASOK__TAKEN };
+
+/* asok__pick is one armed retry, and what it did. */
 struct asok__pick {
   const void *sock;  /* the asok_sock * received on; NULL: entry free */
   asok_token token;
-  const char *data;  /* the result, in the loop's receive memory */
-  size_t len;
   size_t n;          /* the count of an ASOK_COUNT receive */
+  const char *data;  /* READ, TAKEN: what the read got (in buf) */
+  size_t len;        /* bytes read */
+  size_t size;       /* bytes asked for */
+  size_t used;       /* TAKEN: bytes of data the result consumed */
+  int fd;
   int pattern;
-  int taken;         /* set by asok_receive; read by Go's withdraw */
+  int state;         /* ASOK__* */
+  int err;           /* the read's errno, 0 if none */
 };
 
 /* asok__picks is one loop's table. */
 struct asok__picks {
-  size_t live;                 /* entries offered and not taken */
+  size_t armed;                /* entries ARMED */
   struct asok__picks *spare;   /* next table of the reuse list */
+  char *buf;                   /* ASOK__BUF bytes */
+  size_t off;                  /* buf bytes holding reads Go has not settled */
   struct asok__pick e[ASOK__PICKS];
 };
 
-/* asok__picks_new returns an empty table (reused or calloc'd), or NULL. */
+/* asok__picks_new returns an empty table (reused or allocated), or NULL. */
 struct asok__picks *asok__picks_new(void);
 
 /* asok__picks_free empties t and keeps it for reuse; the calling thread
@@ -51,7 +69,9 @@ void asok__picks_free(struct asok__picks *t);
 void asok__picks_use(struct asok__picks *t);
 
 /* asok__pick_take answers asok_receive(s, pattern, n, token, data, len)
- * from the current table: 1 if it did (the entry is taken), else 0. */
+ * from an armed entry of the current table: 1 if it did (the entry is
+ * TAKEN), 0 if the call must go on in Go (the entry may then hold a read
+ * Go settles first). */
 int asok__pick_take(const asok_sock *s, int pattern, size_t n,
                     asok_token token, const char **data, size_t *len);
 

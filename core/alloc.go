@@ -131,10 +131,6 @@ func (l *Loop) freeBuffers() {
 	if l.dg.big != nil {
 		e.alloc.Free(l.dg.big)
 	}
-	if l.of.arena != nil {
-		e.alloc.Free(l.of.arena)
-		l.of.arena = nil
-	}
 	l.dg.big = nil
 	l.rx = rxEngine{alloc: e.alloc, used: true}
 }

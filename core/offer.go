@@ -1,152 +1,104 @@
 package core
 
 import (
-	"bytes"
 	"errors"
 
 	"golang.org/x/sys/unix"
 )
 
-// Offers: Select completes a parked receive itself, so that its retry
-// need not call into core (capi answers it from C: one cgo call per
-// receive that waits, instead of two).
+// errEOF is an end of stream seen by a retry's read, kept for the
+// socket's next read (readRaw reports it as a read of 0 bytes).
+var errEOF = errors.New("end of stream")
+
+// Offers: the retry of a receive that waited may read the socket itself,
+// without calling into core (capi does it in C: one cgo call per receive
+// that waits, instead of two).
 //
 // When Select hands out the token of a parked line or count receive whose
-// socket has nothing buffered, it reads the socket once into the loop's
-// offer arena. If that read holds the whole result, and the result is a
-// contiguous piece of it (a line with no CR, or one just before its LF),
-// the result is offered to the Pickup under the token. Nothing is consumed
-// yet: the read bytes stay in the arena, and the waiter stays the head of
-// the socket's read queue (marked offered), so the queue order and every
-// later call see the socket as if the retry had not happened yet.
+// socket has nothing buffered, it arms the Pickup for that token: the
+// retry with the same socket, pattern and count may make the one read the
+// receive would make now, and return the result when that read holds it
+// whole. The waiter stays the head of the socket's read queue (marked
+// offered) until the offer is settled, so the queue order and every later
+// call see the socket as if the retry had not happened yet.
 //
 // The offer is settled (settle) before anything else touches the socket's
 // receive state or the token: a call on the socket's read queue, Buffered,
 // Received, Unread, Close, a lookup of the token (any call taking it), the
-// next Select or Timeout. Settling asks the Pickup whether the retry took
-// the result: if it did, the result's bytes are consumed, the rest of the
-// read goes to the socket's buffer and the waiter's operation ends; if
-// not, the whole read goes to the socket's buffer, in front of anything
-// read later, and the waiter stays parked and delivered, its retry still
-// to come. Either way no byte is lost or reordered.
+// next Select or Timeout. Settling asks the Pickup what the retry did. If
+// it read, the read is accounted as core's own reads are (Received, the
+// short-read and end-of-stream state); if it took its result from that
+// read, the result's bytes are consumed, the rest goes to the socket's
+// buffer and the waiter's operation ends; if it read without taking (an
+// incomplete result, a line holding a CR before its end, EAGAIN, EOF, an
+// error), everything read goes to the buffer and the retry goes on in
+// core. If it did not read, nothing happened. No byte is lost or
+// reordered either way.
 
-// Pickup is where Select offers the receives it completed (SetPickup).
-// Both methods are called from the loop's thread only.
+// Pickup is where Select arms the retries of waiting receives (SetPickup).
+// Its methods are called from the loop's thread only.
 type Pickup interface {
-	// Offer makes res the answer to the retry of the receive parked
-	// under tok on s (pattern p, count n). res lies in receive memory (see
-	// Allocator) and stays valid until Withdraw. False: not offered.
-	Offer(s *Socket, tok Token, p Pattern, n int, res []byte) bool
-	// Withdraw ends the offer of tok and reports whether the retry took
-	// its result. Called once per accepted Offer.
-	Withdraw(tok Token) bool
+	// Arm lets the retry of the receive parked under tok on s (pattern p,
+	// count n) read fd once. False: not armed.
+	Arm(s *Socket, tok Token, fd int, p Pattern, n int) bool
+	// Disarm ends the arming of tok and reports what its retry did. The
+	// bytes of a Read stay valid until Reset.
+	Disarm(tok Token) Read
+	// Reset: no Read is needed any more (the memory may be reused).
+	Reset()
 }
 
-// Sizes of the offer arena: one read per offer, of at most maxOfferRead
-// bytes; no offer is tried once less than minOfferRoom is left (the arena
-// is reused from the next Select on, after every offer is settled).
-const (
-	arenaSize    = 128 << 10
-	maxOfferRead = 64 << 10
-	minOfferRoom = 4 << 10
-)
+// Read is what an armed retry did (Pickup.Disarm).
+type Read struct {
+	Done  bool       // it read (false: the rest is zero)
+	Data  []byte     // the bytes it read
+	Size  int        // how many it asked for (a shorter read drained the socket)
+	Errno unix.Errno // the read's error (EAGAIN included), 0 if none
+	Taken bool       // it returned its result: Data[:Used] consumed
+	Used  int
+}
 
-// errEOF is the end of stream seen by an offer's read, kept for the
-// socket's next read (readRaw reports it as a read of 0 bytes).
-var errEOF = errors.New("end of stream")
-
-// offer is one result offered by Select.
+// offer is one armed retry.
 type offer struct {
-	s    *Socket
-	w    *waiter
-	raw  []byte // what Select read for it, in the arena
-	used int    // bytes of raw consumed if the result is taken
+	s *Socket
+	w *waiter
 }
 
 // offers is the loop's offer state.
 type offers struct {
-	pick  Pickup
-	arena []byte
-	off   int     // arena bytes used by the pending offers
-	list  []offer // pending offers (settled ones have s == nil)
-	live  int     // pending offers
+	pick Pickup
+	list []offer // armed retries (settled ones have s == nil)
+	live int     // armed retries not settled
 }
 
-// SetPickup makes Select offer completed receives to pk (nil: no offers;
-// pending offers are settled first).
+// SetPickup makes Select arm the retries of waiting receives in pk (nil:
+// none; pending offers are settled first).
 func (l *Loop) SetPickup(pk Pickup) {
 	l.settleAll()
 	l.of.pick = pk
 }
 
-// tryOffer completes the receive of w, whose token Select is handing out,
-// when one read holds its whole result, and offers that result.
+// tryOffer arms the retry of w, whose token Select is handing out, when w
+// is a line or count receive at the head of a socket with nothing buffered.
 func (l *Loop) tryOffer(w *waiter) {
 	s := w.sock
 	of := &l.of
 	if !w.receiving || w.expired || w.throttled || w.offered || s.rq.head != w || s.offer != 0 ||
 		s.closed || s.typ != unix.SOCK_STREAM || s.limit != 0 || s.thr[0] != nil || s.socks != nil ||
-		len(s.rb.data()) != 0 || !(w.pat == PatLine || (w.pat == PatCount && w.cnt > 0)) {
+		s.rerr != nil || len(s.rb.data()) != 0 || !(w.pat == PatLine || (w.pat == PatCount && w.cnt > 0)) {
 		return
 	}
-	if of.arena == nil {
-		of.arena = l.rx.allocBuf(arenaSize)[:arenaSize]
-	}
-	room := len(of.arena) - of.off
-	if room < minOfferRoom {
+	if !of.pick.Arm(s, w.tok, s.fd, w.pat, w.cnt) {
 		return
 	}
-	buf := of.arena[of.off : of.off+min(room, maxOfferRead)]
-	s.rdTok = true
-	k, err := s.readRaw(buf)
-	switch {
-	case err == errAgain:
-		return
-	case err != nil:
-		s.rerr = err // for the retry: it returns it as if it read it
-		return
-	case k == 0:
-		s.rerr = errEOF
-		return
-	}
-	raw := buf[:k]
-	end, skip, ok, scanned := matchEnd(w.pat, w.cnt, raw, 0)
-	var res []byte
-	if ok {
-		res, ok = offerResult(w.pat, raw[:end])
-	}
-	if !ok || !of.pick.Offer(s, w.tok, w.pat, w.cnt, res) {
-		s.rb.add(&l.rx, raw) // the retry finds it buffered
-		if !ok {
-			s.rb.scan = scanned
-		}
-		return
-	}
-	of.list = append(of.list, offer{s: s, w: w, raw: raw, used: end + skip})
-	of.off += k
+	of.list = append(of.list, offer{s: s, w: w})
 	of.live++
 	s.offer = len(of.list)
 	w.offered = true
 }
 
-// offerResult returns pattern p's result for the matched bytes b when it
-// is a piece of b (no copy, b unchanged): a line holding no CR, or only
-// one just before its LF.
-func offerResult(p Pattern, b []byte) ([]byte, bool) {
-	if p != PatLine {
-		return b, true
-	}
-	switch i := bytes.IndexByte(b, '\r'); {
-	case i < 0:
-		return b, true
-	case i == len(b)-1:
-		return b[:i], true
-	}
-	return nil, false
-}
-
-// settle ends the pending offer of s (see the top of this file). It
-// reports whether the retry took the result (the waiter is then gone).
+// settle ends the offer of s (see the top of this file). It reports
+// whether the retry took its result (the waiter is then gone).
 func (l *Loop) settle(s *Socket) bool {
 	of := &l.of
 	o := of.list[s.offer-1]
@@ -155,21 +107,43 @@ func (l *Loop) settle(s *Socket) bool {
 	s.offer = 0
 	w := o.w
 	w.offered = false
-	if of.pick.Withdraw(w.tok) {
-		if rest := o.raw[o.used:]; len(rest) > 0 {
+	r := of.pick.Disarm(w.tok)
+	if !r.Done {
+		return false
+	}
+	k := len(r.Data)
+	s.rxTotal += uint64(k)
+	switch {
+	case r.Errno == unix.EAGAIN:
+		s.rdrained = true
+	case r.Errno != 0:
+		s.rerr = sysErr("recv", r.Errno)
+	case k == 0:
+		s.rerr = errEOF
+		s.rdrained = false
+	default: // as readRaw: a short read emptied the kernel queue
+		s.rdrained = k < r.Size && !s.noShort
+	}
+	if r.Taken {
+		if rest := r.Data[r.Used:]; len(rest) > 0 {
 			s.rb.add(&l.rx, rest)
 		}
 		s.done(&s.rq, w)
 		return true
 	}
-	s.rb.add(&l.rx, o.raw)
-	s.rb.scan = 0
+	if k > 0 {
+		s.rb.add(&l.rx, r.Data)
+		s.rb.scan = 0
+	}
 	return false
 }
 
-// settleAll settles every pending offer and frees the arena for reuse.
+// settleAll settles every pending offer; the Pickup's memory is then free.
 func (l *Loop) settleAll() {
 	of := &l.of
+	if of.pick == nil {
+		return
+	}
 	if of.live > 0 {
 		for i := range of.list {
 			if s := of.list[i].s; s != nil {
@@ -179,7 +153,7 @@ func (l *Loop) settleAll() {
 	}
 	clear(of.list)
 	of.list = of.list[:0]
-	of.off = 0
+	of.pick.Reset()
 }
 
 // settled settles s's pending offer, if any: for the calls that read or

@@ -10,59 +10,99 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// fakePick is a Pickup in Go: offers by token, taken by hand (take), the
-// way capi's C table is taken by asok_receive.
+// fakePick is a Pickup in Go: armed retries by token, and take, which
+// does what asok_receive's C half does (capi/pickup.c): one read of the
+// socket into the pickup's memory, the result if the read holds it whole.
 type fakePick struct {
 	t      testing.TB
-	offers map[Token]*fakeOffer
+	arms   map[Token]*fakeArm
 	refuse bool
 	made   int
+	buf    []byte
+	off    int
 }
 
-type fakeOffer struct {
+type fakeArm struct {
 	s     *Socket
+	fd    int
 	p     Pattern
 	n     int
-	res   []byte
-	taken bool
+	read  Read
+	tried bool
 }
 
 func newFakePick(t testing.TB, l *Loop) *fakePick {
-	pk := &fakePick{t: t, offers: map[Token]*fakeOffer{}}
+	pk := &fakePick{t: t, arms: map[Token]*fakeArm{}, buf: make([]byte, 128<<10)}
 	l.SetPickup(pk)
 	return pk
 }
 
-func (f *fakePick) Offer(s *Socket, tok Token, p Pattern, n int, res []byte) bool {
+func (f *fakePick) Arm(s *Socket, tok Token, fd int, p Pattern, n int) bool {
 	if f.refuse {
 		return false
 	}
-	if f.offers[tok] != nil {
-		f.t.Errorf("token %d offered twice", tok)
+	if f.arms[tok] != nil {
+		f.t.Errorf("token %d armed twice", tok)
 	}
-	f.offers[tok] = &fakeOffer{s: s, p: p, n: n, res: res}
+	f.arms[tok] = &fakeArm{s: s, fd: fd, p: p, n: n}
 	f.made++
 	return true
 }
 
-func (f *fakePick) Withdraw(tok Token) bool {
-	o := f.offers[tok]
-	if o == nil {
-		f.t.Fatalf("token %d withdrawn without an offer", tok)
+func (f *fakePick) Disarm(tok Token) Read {
+	a := f.arms[tok]
+	if a == nil {
+		f.t.Fatalf("token %d disarmed, not armed", tok)
 	}
-	delete(f.offers, tok)
-	return o.taken
+	delete(f.arms, tok)
+	return a.read
 }
 
-// take is the retry answered without core: the result if tok has an
-// untaken offer on s for pattern p, n (read now, as C reads it then).
+func (f *fakePick) Reset() { f.off = 0 }
+
+// take is the retry of tok on s (pattern p, count n) answered without
+// core: the result, true if its read held it whole.
 func (f *fakePick) take(s *Socket, tok Token, p Pattern, n int) (string, bool) {
-	o := f.offers[tok]
-	if o == nil || o.taken || o.s != s || o.p != p || (p == PatCount && o.n != n) {
+	a := f.arms[tok]
+	if a == nil || a.tried || a.s != s || a.p != p || (p == PatCount && a.n != n) {
 		return "", false
 	}
-	o.taken = true
-	return string(o.res), true
+	room := len(f.buf) - f.off
+	if room < 4<<10 {
+		return "", false
+	}
+	a.tried = true
+	size := min(room, 64<<10)
+	buf := f.buf[f.off : f.off+size]
+	k, err := unix.Read(a.fd, buf)
+	for err == unix.EINTR {
+		k, err = unix.Read(a.fd, buf)
+	}
+	a.read = Read{Done: true, Size: size}
+	if err != nil {
+		a.read.Errno = err.(unix.Errno)
+		return "", false
+	}
+	a.read.Data = buf[:k]
+	end, skip, ok, _ := matchEnd(p, n, buf[:k], 0)
+	if !ok || k == 0 {
+		return "", false
+	}
+	res := buf[:end]
+	if p == PatLine {
+		switch i := bytes.IndexByte(res, '\r'); {
+		case i < 0:
+		case i == len(res)-1:
+			res = res[:i]
+		default:
+			return "", false // a CR inside: C leaves it to core
+		}
+	}
+	a.read.Taken, a.read.Used = true, end+skip
+	if end+skip < k {
+		f.off += k // the rest stays until core settles it
+	}
+	return string(res), true
 }
 
 // parkReceive starts a receive of p, n under tok and wants it parked.
@@ -99,8 +139,8 @@ func TestOfferLineTaken(t *testing.T) {
 	if got := s.Buffered(); got != 6 {
 		t.Fatalf("Buffered %d, want 6", got)
 	}
-	if len(pk.offers) != 0 {
-		t.Fatalf("offers left: %v", pk.offers)
+	if len(pk.arms) != 0 {
+		t.Fatalf("armed retries left: %v", pk.arms)
 	}
 	got, err := s.Receive(PatLine, 0, 5) // the token again, a new receive
 	if err != nil || string(got) != "world" {
@@ -110,12 +150,12 @@ func TestOfferLineTaken(t *testing.T) {
 
 func TestOfferNotTaken(t *testing.T) {
 	l, pk, s, _ := offered(t, PatLine, 0, 7, "abc\n")
-	if pk.offers[7] == nil {
-		t.Fatal("no offer")
+	if pk.arms[7] == nil {
+		t.Fatal("not armed")
 	}
-	selectTokens(t, l, 0) // the next Select settles: the line goes back
-	if len(pk.offers) != 0 || s.Buffered() != 4 {
-		t.Fatalf("after Select: offers %d, buffered %d", len(pk.offers), s.Buffered())
+	selectTokens(t, l, 0) // the next Select settles: nothing was read
+	if len(pk.arms) != 0 || s.Buffered() != 0 || s.Received() != 0 {
+		t.Fatalf("after Select: armed %d, buffered %d", len(pk.arms), s.Buffered())
 	}
 	got, err := s.Receive(PatLine, 0, 7)
 	if err != nil || string(got) != "abc" {
@@ -128,15 +168,15 @@ func TestOfferNotTaken(t *testing.T) {
 
 func TestOfferRetryThroughCore(t *testing.T) {
 	_, pk, s, _ := offered(t, PatCount, 3, 9, "abcdefg")
-	if o := pk.offers[9]; o == nil || string(o.res) != "abc" {
-		t.Fatalf("offer %+v", o)
+	if a := pk.arms[9]; a == nil || a.p != PatCount || a.n != 3 || a.fd != s.Fd() {
+		t.Fatalf("armed %+v", a)
 	}
-	got, err := s.Receive(PatCount, 3, 9) // not taken: core answers
+	got, err := s.Receive(PatCount, 3, 9) // the retry missed the table: core answers
 	if err != nil || string(got) != "abc" {
 		t.Fatalf("retry: %q %v", got, err)
 	}
-	if len(pk.offers) != 0 {
-		t.Fatal("offer not withdrawn")
+	if len(pk.arms) != 0 {
+		t.Fatal("not disarmed")
 	}
 	got, err = s.Receive(PatCount, 4, 9)
 	if err != nil || string(got) != "defg" {
@@ -163,17 +203,17 @@ func TestOfferOnlyContiguousLines(t *testing.T) {
 		{"a\rb\n", "ab"}, {"x\r\r\n", "x"}, {"\r\n", ""},
 	} {
 		_, pk, s, _ := offered(t, PatLine, 0, 3, tc.in)
-		offered := pk.offers[3] != nil
-		if offered != (tc.in == "\r\n") {
-			t.Errorf("%q: offered %v", tc.in, offered)
+		res, taken := pk.take(s, 3, PatLine, 0)
+		if taken != (tc.in == "\r\n") {
+			t.Errorf("%q: taken %v", tc.in, taken)
 		}
-		if offered {
-			if res, _ := pk.take(s, 3, PatLine, 0); res != tc.want {
+		if taken {
+			if res != tc.want {
 				t.Errorf("%q: took %q", tc.in, res)
 			}
 			continue
 		}
-		got, err := s.Receive(PatLine, 0, 3)
+		got, err := s.Receive(PatLine, 0, 3) // what the C half does next
 		if err != nil || string(got) != tc.want {
 			t.Errorf("%q: %q %v, want %q", tc.in, got, err, tc.want)
 		}
@@ -182,14 +222,17 @@ func TestOfferOnlyContiguousLines(t *testing.T) {
 
 func TestOfferPartialLineBuffered(t *testing.T) {
 	l, pk, s, peer := offered(t, PatLine, 0, 4, "par")
-	if len(pk.offers) != 0 || s.Buffered() != 3 {
-		t.Fatalf("offers %d, buffered %d", len(pk.offers), s.Buffered())
+	if res, ok := pk.take(s, 4, PatLine, 0); ok {
+		t.Fatalf("took %q", res)
 	}
-	parkReceive(t, s, PatLine, 0, 4)
+	parkReceive(t, s, PatLine, 0, 4) // the C half goes on in core: parks again
+	if s.Buffered() != 3 || s.Received() != 0 {
+		t.Fatalf("buffered %d, received %d", s.Buffered(), s.Received())
+	}
 	peerWrite(t, peer, "tial\n")
-	waitFor(t, l, 4) // the buffer is not empty: no offer, core completes it
-	if len(pk.offers) != 0 {
-		t.Fatal("offered over buffered data")
+	waitFor(t, l, 4) // the buffer is not empty: not armed, core completes it
+	if len(pk.arms) != 0 || pk.made != 1 {
+		t.Fatal("armed over buffered data")
 	}
 	got, err := s.Receive(PatLine, 0, 4)
 	if err != nil || string(got) != "partial" {
@@ -253,8 +296,8 @@ func TestOfferQueueOrderOtherFirst(t *testing.T) {
 	parkReceive(t, s, PatLine, 0, 2) // behind 1
 	peerWrite(t, peer, "one\ntwo\n")
 	waitFor(t, l, 1)
-	// 2 calls before 1 took its line: the offer is withdrawn, 1 stays the
-	// head, and its retry (through core) gets its line
+	// 2 calls before 1's retry: the offer is settled (nothing read), 1
+	// stays the head, and its retry (through core) gets its line
 	if res, err := s.Receive(PatLine, 0, 2); err != ErrWait {
 		t.Fatalf("second receiver: %q %v, want ErrWait", res, err)
 	}
@@ -288,12 +331,12 @@ func TestOfferTakenThenOtherReceiver(t *testing.T) {
 
 func TestOfferClose(t *testing.T) {
 	_, pk, s, _ := offered(t, PatLine, 0, 3, "bye\n")
-	if pk.offers[3] == nil {
-		t.Fatal("no offer")
+	if pk.arms[3] == nil {
+		t.Fatal("not armed")
 	}
 	s.Close()
-	if len(pk.offers) != 0 {
-		t.Fatal("offer outlives its socket")
+	if len(pk.arms) != 0 {
+		t.Fatal("armed retry outlives its socket")
 	}
 	if res, err := s.Receive(PatLine, 0, 3); err != ErrClosed {
 		t.Fatalf("after close: %q %v", res, err)
@@ -303,18 +346,32 @@ func TestOfferClose(t *testing.T) {
 func TestOfferLoopClose(t *testing.T) {
 	l, pk, _, _ := offered(t, PatLine, 0, 3, "bye\n")
 	l.Close()
-	if len(pk.offers) != 0 {
-		t.Fatal("offer outlives its loop")
+	if len(pk.arms) != 0 {
+		t.Fatal("armed retry outlives its loop")
+	}
+}
+
+func TestOfferTakenThenClose(t *testing.T) {
+	_, pk, s, _ := offered(t, PatLine, 0, 3, "one\ntwo\n")
+	if res, ok := pk.take(s, 3, PatLine, 0); !ok || res != "one" {
+		t.Fatalf("take: %q %v", res, ok)
+	}
+	s.Close() // "two\n" read but not received: dropped, not counted
+	if s.Received() != 4 {
+		t.Fatalf("Received %d, want 4", s.Received())
 	}
 }
 
 func TestOfferReadSeesEOF(t *testing.T) {
 	l, _ := newTestLoop(t)
-	newFakePick(t, l)
+	pk := newFakePick(t, l)
 	s, peer := socketPair(t, l)
 	parkReceive(t, s, PatLine, 0, 3)
 	unix.Shutdown(peer, unix.SHUT_WR)
 	waitFor(t, l, 3)
+	if res, ok := pk.take(s, 3, PatLine, 0); ok {
+		t.Fatalf("took %q at EOF", res)
+	}
 	if res, err := s.Receive(PatLine, 0, 3); err != ErrClosed || len(res) != 0 {
 		t.Fatalf("%q %v, want closed", res, err)
 	}
@@ -322,7 +379,7 @@ func TestOfferReadSeesEOF(t *testing.T) {
 
 func TestOfferReadSeesReset(t *testing.T) {
 	l, _ := newTestLoop(t)
-	newFakePick(t, l)
+	pk := newFakePick(t, l)
 	c, sv := tcpPair(t, l)
 	parkReceive(t, sv, PatLine, 0, 3)
 	if err := unix.SetsockoptLinger(c.Fd(), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1}); err != nil {
@@ -330,6 +387,9 @@ func TestOfferReadSeesReset(t *testing.T) {
 	}
 	c.Close() // RST
 	waitFor(t, l, 3)
+	if res, ok := pk.take(sv, 3, PatLine, 0); ok {
+		t.Fatalf("took %q after a reset", res)
+	}
 	if res, err := sv.Receive(PatLine, 0, 3); !isErrno(err, unix.ECONNRESET) || len(res) != 0 {
 		t.Fatalf("%q %v, want ECONNRESET", res, err)
 	}
@@ -351,8 +411,8 @@ func TestOfferRefusedOrSkipped(t *testing.T) {
 	parkReceive(t, s, PatLine, 0, 3)
 	peerWrite(t, peer, "lim\n")
 	waitFor(t, l, 3)
-	if len(pk.offers) != 0 {
-		t.Fatal("offered with a limit")
+	if len(pk.arms) != 0 {
+		t.Fatal("armed with a limit")
 	}
 	if got, err := s.Receive(PatLine, 0, 3); err != nil || string(got) != "lim" {
 		t.Fatalf("limit: %q %v", got, err)
@@ -363,7 +423,7 @@ func TestOfferRefusedOrSkipped(t *testing.T) {
 	unix.Shutdown(peer, unix.SHUT_WR)
 	got, err := drivenReceive(t, l, pk, s, PatAll, 0, 3)
 	if err != nil || got != "all" || pk.made != 0 {
-		t.Fatalf("'*a': %q %v (offers made %d)", got, err, pk.made)
+		t.Fatalf("'*a': %q %v (armed %d)", got, err, pk.made)
 	}
 }
 
@@ -387,8 +447,8 @@ func TestOfferNotForWaitOnTheSameToken(t *testing.T) {
 
 func TestOfferUnread(t *testing.T) {
 	_, pk, s, _ := offered(t, PatLine, 0, 3, "b\n")
-	if pk.offers[3] == nil {
-		t.Fatal("no offer")
+	if pk.arms[3] == nil {
+		t.Fatal("not armed")
 	}
 	if err := s.Unread([]byte("a\n")); err != nil {
 		t.Fatal(err)
@@ -466,6 +526,7 @@ func TestOfferRandomOrders(t *testing.T) {
 	}
 	nextTok := Token(1)
 	var due []*reader // delivered, their retry still to come
+	taken := 0
 	check := func(r *reader, got []byte, err error) {
 		t.Helper()
 		if err != nil {
@@ -555,11 +616,12 @@ func TestOfferRandomOrders(t *testing.T) {
 				}
 			}
 			tok := r.tok
-			if res, ok := pk.take(r.s, tok, r.p, r.n); ok && rng.Intn(4) != 0 {
-				check(r, []byte(res), nil)
-				continue
-			} else if ok {
-				pk.offers[tok].taken = false // a retry that missed the table
+			if rng.Intn(4) != 0 { // else a retry that missed the table
+				if res, ok := pk.take(r.s, tok, r.p, r.n); ok {
+					taken++
+					check(r, []byte(res), nil)
+					continue
+				}
 			}
 			got, err := r.s.Receive(r.p, r.n, tok)
 			if err == ErrWait {
@@ -573,28 +635,33 @@ func TestOfferRandomOrders(t *testing.T) {
 	for _, r := range rs {
 		total += r.results
 	}
-	if pk.made < rounds/4 || total < rounds {
-		t.Fatalf("only %d offers, %d results: the test does not exercise offers", pk.made, total)
+	if pk.made < rounds/4 || total < rounds || taken < rounds/8 {
+		t.Fatalf("only %d armed, %d taken, %d results: the test does not exercise offers", pk.made, taken, total)
 	}
-	t.Logf("%d results, %d offers", total, pk.made)
+	t.Logf("%d results, %d armed, %d taken", total, pk.made, taken)
 }
 
-// onePick is a Pickup of one offer that does not allocate (benchmarks).
+// onePick is a Pickup of one armed retry that does not allocate
+// (benchmarks); the benchmark does the retry's read itself.
 type onePick struct {
-	tok   Token
-	res   []byte
-	taken bool
+	tok  Token
+	fd   int
+	read Read
+	buf  [4096]byte
 }
 
-func (o *onePick) Offer(_ *Socket, tok Token, _ Pattern, _ int, res []byte) bool {
-	o.tok, o.res, o.taken = tok, res, false
+func (o *onePick) Arm(_ *Socket, tok Token, fd int, _ Pattern, _ int) bool {
+	o.tok, o.fd, o.read = tok, fd, Read{}
 	return true
 }
 
-func (o *onePick) Withdraw(Token) bool { return o.taken }
+func (o *onePick) Disarm(Token) Read { return o.read }
 
-// BenchmarkOfferedReceive is a receive that waits and is answered by the
-// pickup: the park, the peer's line, Select's read and offer, the take.
+func (o *onePick) Reset() {}
+
+// BenchmarkOfferedReceive is a receive that waits and is answered by its
+// armed retry: the park, the peer's line, Select (arming), the retry's
+// read, and core settling it at the next receive.
 func BenchmarkOfferedReceive(b *testing.B) {
 	l, _ := newTestLoop(b)
 	pk := &onePick{}
@@ -608,12 +675,13 @@ func BenchmarkOfferedReceive(b *testing.B) {
 			b.Fatal(err)
 		}
 		unix.Write(peer, line)
-		if n, _ := l.Select(time.Second, out); n != 1 {
-			b.Fatal("no token")
+		if n, _ := l.Select(time.Second, out); n != 1 || pk.tok != 1 {
+			b.Fatal(fmt.Sprint("not armed ", i))
 		}
-		if pk.tok != 1 || len(pk.res) != len(line)-1 || pk.taken {
-			b.Fatal(fmt.Sprint("no offer ", i))
+		k, err := unix.Read(pk.fd, pk.buf[:])
+		if err != nil || k != len(line) {
+			b.Fatal("read", k, err)
 		}
-		pk.taken = true
+		pk.read = Read{Done: true, Data: pk.buf[:k], Size: len(pk.buf), Taken: true, Used: k}
 	}
 }

@@ -217,19 +217,17 @@ ASOK_API int asok_loop_wake(asok_loop *loop);
  * next call. A token is ready when its socket became ready in its direction,
  * when its deadline (socket timeout or sleep) passed, or when its socket
  * closed. Returns early, with 0, after asok_loop_wake().
- * Completed receives: for a token it copies whose socket has a parked
- * ASOK_LINE or ASOK_COUNT receive (n > 0) and nothing buffered, asok_select
- * reads the socket once; if that read holds the whole result (a line with
- * no CR, or one just before its LF), the retry of that receive on this
- * thread (same socket, pattern, n and token) before the next asok_select
- * returns it without entering Go: a receive that waits costs one Go call,
- * not two. Nothing else changes: the bytes are only consumed when the retry
- * takes them; if any other call touches the socket or the token first, or
- * the retry differs or comes later, they are back in the socket's buffer
- * in their place and the retry reads them as usual. The result is valid
- * until the next asok_select on the loop. Memory: a loop reads these into
- * a 128 KiB buffer (allocated at the first such read) and keeps a 48 KiB
- * table of them; a freed loop's table is kept for the next loop.
+ * Armed retries: for a token it copies whose socket has a parked ASOK_LINE
+ * or ASOK_COUNT receive (n > 0) and nothing buffered, asok_select arms the
+ * retry: that receive's retry on this thread (same socket, pattern, n and
+ * token) before the next asok_select makes its one read without entering
+ * Go and, if the read holds the whole result (a line with no CR, or one
+ * just before its LF), returns it: a receive that waits costs one Go call,
+ * not two. Nothing else changes: what such a read got and did not return
+ * stays buffered in the socket in its place, and a retry that differs,
+ * comes from another thread or comes after another call on the socket or
+ * the token goes through Go as usual. Memory: each loop has a 72 KiB table
+ * and a 128 KiB read buffer (a freed loop's are kept for the next loop).
  * Returns: the number of tokens copied (>= 0); ASOK_EBADHANDLE;
  * ASOK_EINVAL (tokens_out NULL with max > 0, or max < 0); -errno. */
 ASOK_API int asok_select(asok_loop *loop, double timeout, asok_token *tokens_out, int max);
