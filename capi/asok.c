@@ -83,7 +83,7 @@ int asok_select(asok_loop *loop, double timeout, asok_token *tokens_out,
                 int max) {
   void *picks = NULL;
   int rc = asokgo_select(loop, timeout, tokens_out, max, &picks);
-  if (picks) asok__picks_use(picks); /* this loop's receives, for the retries */
+  if (picks) asok__picks_use(picks); /* this loop's armed retries */
   return rc;
 }
 
@@ -126,7 +126,7 @@ int asok_accept(asok_sock *s, asok_token token, asok_sock **client_out) {
 
 int asok_receive(asok_sock *s, int pattern, size_t n, asok_token token,
                  const char **data, size_t *len) {
-  /* a retry whose result asok_select completed returns without Go */
+  /* a retry asok_select armed reads and returns here, without Go */
   if (asok__pick_take(s, pattern, n, token, data, len)) return ASOK_OK;
   return asokgo_receive(s, pattern, n, token, (char **)data, len);
 }

@@ -35,7 +35,7 @@ type loopHandle struct {
 	socks  map[unsafe.Pointer]*sockHandle
 	held   map[C.asok_token]heldAnswer // asok_resolve answers kept after -ERANGE (resolve.go)
 	sched  schedTicker                 // keeps sysmon off the host's thread (sched.go)
-	picks  *C.struct_asok__picks       // receives asok_select completed (pickup.go)
+	picks  *C.struct_asok__picks       // retries asok_select armed (pickup.go)
 }
 
 // sockHandle is what an asok_sock * points at.

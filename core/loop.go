@@ -43,7 +43,7 @@ type Loop struct {
 	rx     rxEngine
 	dg     dgramLoop // datagram receive state (udp.go)
 	res    resolver  // name lookups (resolve.go)
-	of     offers    // receives completed by Select (offer.go)
+	of     offers    // retries armed by Select (offer.go)
 }
 
 // NewLoop creates a loop on the monotonic clock.
@@ -76,7 +76,7 @@ func (l *Loop) Close() error {
 	if l.closed {
 		return nil
 	}
-	l.settleAll() // the Pickup's offers are withdrawn before the memory goes
+	l.settleAll() // armed retries end before their sockets do
 	l.closed = true
 	l.closeLookups()
 	for _, s := range l.socks {

@@ -41,7 +41,7 @@ type Socket struct {
 	rxTotal uint64         // bytes read from the fd or unread into rb (Received)
 	socks   *socksState    // a SOCKS handshake that returned ErrWait (socks.go)
 	offer   int            // 1 + index of its pending offer in l.of.list, 0: none (offer.go)
-	rerr    error          // an error or errEOF an offer's read saw, for the next read
+	rerr    error          // an error or errEOF a retry's read saw (offer.go), for the next read
 	tag     unsafe.Pointer // the binding's value for s (SetTag)
 }
 

@@ -22,7 +22,7 @@ type waiter struct {
 	connecting bool // Connect: the kernel connect is in progress
 	throttled  bool // its timer is a throttle wake-up, not its deadline
 	receiving  bool // a parked Receive: its deadline gets a last look (expire.go)
-	offered    bool // Select offered its result (offer.go)
+	offered    bool // Select armed its retry (offer.go)
 	pat        Pattern
 	cnt        int // a parked Receive's pattern and count (offer.go)
 }
@@ -92,7 +92,7 @@ func (l *Loop) newWaiter(tok Token, s *Socket, start time.Duration) *waiter {
 
 // parked returns the waiter parked under tok, or nil.
 // An offered waiter is settled first (offer.go): nil if its retry took
-// the result.
+// its result.
 func (l *Loop) parked(tok Token) *waiter {
 	w := l.byTok.get(tok)
 	if w != nil && w.offered && l.settle(w.sock) {

@@ -174,8 +174,9 @@ ASOK_API int asok_debug_handles(void);
 ASOK_API int asok_debug_panic(void);
 
 /* asok_debug_pickups returns how many asok_receive() calls of the calling
- * thread were answered from a receive asok_select() had completed, without
- * entering Go (see asok_select). For tests and benchmarks. Any thread. */
+ * thread were answered by the retry asok_select() armed, reading in C
+ * without entering Go (see asok_select). For tests and benchmarks. Any
+ * thread. */
 ASOK_API uint64_t asok_debug_pickups(void);
 
 /* ---- loop -------------------------------------------------------------- */

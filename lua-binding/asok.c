@@ -210,7 +210,7 @@ static int prim_handles(lua_State *L) {
 }
 
 /* pickups(): asok_debug_pickups, the receives of this thread answered
- * from a result asok_select completed, without a second call into Go
+ * by the retry asok_select armed, reading in C without a second call into Go
  * (asok._debug.pickups, for tests and benchmarks). */
 static int prim_pickups(lua_State *L) {
   lua_pushnumber(L, (lua_Number)asok_debug_pickups());

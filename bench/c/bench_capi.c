@@ -156,8 +156,8 @@ static void b_recv_wait(long i) {
 
 /* b_recv_cycle: a receive that waits, as a coroutine's: asok_receive
  * parks token 7 (EAGAIN), the peer writes a line, asok_select(0) hands 7
- * back (having read and matched the line), and the retry takes it from
- * the pickup table without entering Go (asok_debug_pickups counts it). */
+ * back (arming its retry), and the retry reads and matches the line in C
+ * without entering Go (asok_debug_pickups counts it). */
 static void b_recv_cycle(long i) {
   const char *d;
   size_t len;

@@ -38,7 +38,7 @@ M._VERSION = "asok 0.1.0"
 -- handles() is the number of live asok handles (loop and sockets) in the
 -- process (asok_debug_handles): tests compare it with a baseline.
 -- pickups() counts the receives answered without a second call into Go
--- (asok_debug_pickups: asok_select had completed them).
+-- (asok_debug_pickups: the retries asok_select armed read in C).
 M._debug = { handles = C.handles, pickups = C.pickups }
 
 local handles = setmetatable({}, { __mode = "k" }) -- LuaSocket object -> asok.sock

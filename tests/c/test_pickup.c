@@ -1,8 +1,8 @@
 /* test_pickup.c - a receive that waits is answered by its retry without a
- * second call into Go when asok_select completed it (asok_debug_pickups
- * counts those), and nothing is lost or reordered when the retry does not
- * come, comes with other arguments, or something else touches the socket
- * first. */
+ * second call into Go when asok_select armed it (the retry reads in C;
+ * asok_debug_pickups counts those), and nothing is lost or reordered when
+ * the retry does not come, comes with other arguments or from another
+ * thread, or something else touches the socket first. */
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
@@ -60,7 +60,7 @@ int main(void) {
   CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
   CHECK_EQ(asok_wrap(loop, fds[0], ASOK_OWNFD, &s), 0);
 
-  /* taken: the retry does not enter Go; the rest stays buffered */
+  /* taken: the retry reads in C, does not enter Go; the rest is buffered */
   p0 = asok_debug_pickups();
   park(s, ASOK_LINE, 0, 7);
   put(fds[1], "hello\r\nworld\n");
@@ -75,7 +75,7 @@ int main(void) {
   rc = asok_receive(s, ASOK_LINE, 0, 7, &d, &len); /* the token reused */
   EXPECT(rc, d, len, "world");
 
-  /* not taken before the next asok_select: back in the buffer */
+  /* no retry before the next asok_select: disarmed, Go reads it */
   park(s, ASOK_LINE, 0, 8);
   put(fds[1], "abc\n");
   drive(loop, 8);
@@ -107,7 +107,7 @@ int main(void) {
   rc = asok_receive(s, ASOK_COUNT, 2, 11, &d, &len);
   EXPECT(rc, d, len, "bb");
 
-  /* a line with an inner CR is not offered (it needs a copy): same answer */
+  /* a line with an inner CR is left to Go (it needs a copy): same answer */
   p0 = asok_debug_pickups();
   park(s, ASOK_LINE, 0, 12);
   put(fds[1], "a\rb\r\n");
@@ -127,7 +127,7 @@ int main(void) {
     CHECK_EQ(pthread_join(th, NULL), 0);
   }
 
-  /* closed with an offer pending: the retry says closed */
+  /* closed with a retry armed: the retry says closed */
   park(s, ASOK_LINE, 0, 13);
   put(fds[1], "bye\n");
   drive(loop, 13);
@@ -136,7 +136,7 @@ int main(void) {
   CHECK_EQ(asok_sock_free(s), 0);
   close(fds[1]);
 
-  /* the loop freed with an offer pending: its handles are gone, never
+  /* the loop freed with a retry armed: its handles are gone, never
    * answered from the table (which the next loop reuses) */
   CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
   CHECK_EQ(asok_wrap(loop, fds[0], ASOK_OWNFD, &s), 0);

@@ -1,5 +1,5 @@
--- test_pickup.lua - a receive that waits is answered by its retry from the
--- result asok.select completed (asok._debug.pickups counts them), with
+-- test_pickup.lua - a receive that waits is answered by the retry
+-- asok.select armed, reading in C (asok._debug.pickups counts them), with
 -- LuaSocket's exact results and statistics, and nothing lost or
 -- reordered when another coroutine reaches the socket first.
 local T = dofile("asoktest.lua")
