@@ -58,17 +58,11 @@ type Read struct {
 	Used  int
 }
 
-// offer is one armed retry.
-type offer struct {
-	s *Socket
-	w *waiter
-}
-
 // offers is the loop's offer state.
 type offers struct {
 	pick Pickup
-	list []offer // armed retries (settled ones have s == nil)
-	live int     // armed retries not settled
+	list []*waiter // the waiters of armed retries (settled ones: nil)
+	live int       // armed retries not settled
 }
 
 // SetPickup makes Select arm the retries of waiting receives in pk (nil:
@@ -91,7 +85,7 @@ func (l *Loop) tryOffer(w *waiter) {
 	if !of.pick.Arm(s, w.tok, s.fd, w.pat, w.cnt) {
 		return
 	}
-	of.list = append(of.list, offer{s: s, w: w})
+	of.list = append(of.list, w)
 	of.live++
 	s.offer = len(of.list)
 	w.offered = true
@@ -101,11 +95,10 @@ func (l *Loop) tryOffer(w *waiter) {
 // whether the retry took its result (the waiter is then gone).
 func (l *Loop) settle(s *Socket) bool {
 	of := &l.of
-	o := of.list[s.offer-1]
-	of.list[s.offer-1] = offer{}
+	w := of.list[s.offer-1]
+	of.list[s.offer-1] = nil
 	of.live--
 	s.offer = 0
-	w := o.w
 	w.offered = false
 	r := of.pick.Disarm(w.tok)
 	if !r.Done {
@@ -145,9 +138,9 @@ func (l *Loop) settleAll() {
 		return
 	}
 	if of.live > 0 {
-		for i := range of.list {
-			if s := of.list[i].s; s != nil {
-				l.settle(s)
+		for _, w := range of.list {
+			if w != nil {
+				l.settle(w.sock)
 			}
 		}
 	}
