@@ -126,14 +126,20 @@ int asok_accept(asok_sock *s, asok_token token, asok_sock **client_out) {
 
 int asok_receive(asok_sock *s, int pattern, size_t n, asok_token token,
                  const char **data, size_t *len) {
-  /* a retry asok_select armed reads and returns here, without Go */
-  if (asok__pick_take(s, pattern, n, token, data, len)) return ASOK_OK;
+  int rc;
+  /* a retry asok_select armed reads and returns here, without Go, and so
+   * does the receive after it that finds nothing (pickup.h) */
+  if (asok__pick_receive(s, pattern, n, token, data, len, &rc)) return rc;
   return asokgo_receive(s, pattern, n, token, (char **)data, len);
 }
 
 int asok_send(asok_sock *s, const char *data, size_t len, asok_token token,
               size_t *sent) {
-  return asokgo_send(s, (char *)data, len, token, sent);
+  long pre;
+  int perr;
+  /* a send after a retry taken in C is made here if it goes whole */
+  if (asok__pick_send(s, data, len, token, sent, &pre, &perr)) return ASOK_OK;
+  return asokgo_send(s, (char *)data, len, token, sent, pre, perr);
 }
 
 int asok_wait(asok_sock *s, int dir, asok_token token) {

@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/asok-lua/asok/core"
+	"golang.org/x/sys/unix"
 )
 
 // asokgo_receive implements asok_receive: the result (or partial result)
@@ -36,9 +37,11 @@ func asokgo_receive(h unsafe.Pointer, pattern C.int, n C.size_t, tok C.asok_toke
 }
 
 // asokgo_send implements asok_send; data is borrowed for the call only.
+// pre and perr: the result of the first syscall, if asok_send's C half
+// made it (core.SendAfter); -1 and 0 if not.
 //
 //export asokgo_send
-func asokgo_send(h unsafe.Pointer, data *C.char, n C.size_t, tok C.asok_token, sent *C.size_t) (rc C.int) {
+func asokgo_send(h unsafe.Pointer, data *C.char, n C.size_t, tok C.asok_token, sent *C.size_t, pre C.long, perr C.int) (rc C.int) {
 	defer recoverTo(&rc)
 	if sent != nil {
 		*sent = 0
@@ -51,7 +54,7 @@ func asokgo_send(h unsafe.Pointer, data *C.char, n C.size_t, tok C.asok_token, s
 		return C.ASOK_EINVAL
 	}
 	sh.lh.sched.op()
-	k, err := sh.sock.Send(bytesOf(data, n), uint64(tok))
+	k, err := sh.sock.SendAfter(bytesOf(data, n), uint64(tok), int(pre), unix.Errno(perr))
 	*sent = C.size_t(k)
 	return code(err)
 }

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -13,10 +14,17 @@
 /* asok__current is the table of the loop this thread last selected on. */
 static __thread struct asok__picks *asok__current;
 
-/* asok__taken counts the receives this thread took from a table. */
-static __thread uint64_t asok__taken;
+/* The receives this thread took from a table, the sends it made and the
+ * receives it parked after a take. */
+static __thread uint64_t asok__taken, asok__sent, asok__parked;
 
 uint64_t asok_debug_pickups(void) { return asok__taken; }
+
+void asok_debug_in_c(uint64_t *takes, uint64_t *sends, uint64_t *parks) {
+  if (takes) *takes = asok__taken;
+  if (sends) *sends = asok__sent;
+  if (parks) *parks = asok__parked;
+}
 
 /* The tables of freed loops, for reuse (never freed: another thread's
  * current pointer may still point at one). */
@@ -58,18 +66,40 @@ void asok__picks_free(struct asok__picks *t) {
 
 void asok__picks_use(struct asok__picks *t) { asok__current = t; }
 
-int asok__pick_take(const asok_sock *s, int pattern, size_t n,
-                    asok_token token, const char **data, size_t *len) {
+/* asok__pick_park answers a receive after the taken entry e with
+ * ASOK_EWAIT when e's read drained the socket and left nothing: what a
+ * receive would find in Go (nothing buffered, the socket drained). */
+static int asok__pick_park(struct asok__picks *t, struct asok__pick *e,
+                           int pattern, size_t n, const char **data,
+                           size_t *len, int *rc) {
+  if (!(e->follow & ASOK__FOLLOW_PARK) || e->err != 0 || e->len >= e->size ||
+      e->used != e->len || !(pattern == ASOK_LINE || (pattern == ASOK_COUNT && n > 0)))
+    return 0;
+  e->state = ASOK__PARKED;
+  e->ppattern = pattern;
+  e->pn = n;
+  asok__parked++;
+  *data = t->buf;
+  *len = 0;
+  *rc = ASOK_EWAIT;
+  return 1;
+}
+
+int asok__pick_receive(const asok_sock *s, int pattern, size_t n,
+                       asok_token token, const char **data, size_t *len,
+                       int *rc) {
   struct asok__picks *t = asok__current;
   struct asok__pick *e;
   size_t room, size, end, used, reslen, got;
   const char *nl, *cr;
   char *buf;
   ssize_t k;
-  if (!t || !t->armed || !data || !len) return 0;
+  if (!t || !data || !len || !rc || n > PTRDIFF_MAX) return 0;
   e = &t->e[token & (ASOK__PICKS - 1)];
-  if (e->sock != (const void *)s || e->token != token ||
-      e->state != ASOK__ARMED || e->pattern != pattern ||
+  if (e->sock != (const void *)s || e->token != token) return 0;
+  if (e->state == ASOK__TAKEN)
+    return asok__pick_park(t, e, pattern, n, data, len, rc);
+  if (e->state != ASOK__ARMED || e->pattern != pattern ||
       (pattern == ASOK_COUNT && e->n != n))
     return 0;
   room = ASOK__BUF - t->off;
@@ -113,5 +143,34 @@ int asok__pick_take(const asok_sock *s, int pattern, size_t n,
   asok__taken++;
   *data = buf;
   *len = reslen;
+  *rc = ASOK_OK;
   return 1;
+}
+
+int asok__pick_send(const asok_sock *s, const char *data, size_t len,
+                    asok_token token, size_t *sent, long *pre, int *perr) {
+  struct asok__picks *t = asok__current;
+  struct asok__pick *e;
+  ssize_t k;
+  *pre = -1;
+  *perr = 0;
+  if (!t || !data || !sent || len == 0 || len > PTRDIFF_MAX) return 0;
+  e = &t->e[token & (ASOK__PICKS - 1)];
+  if (e->sock != (const void *)s || e->token != token ||
+      e->state != ASOK__TAKEN || !(e->follow & ASOK__FOLLOW_SEND))
+    return 0;
+  do
+    k = send(e->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+  while (k < 0 && errno == EINTR);
+  if (k == (ssize_t)len) {
+    asok__sent++;
+    *sent = len;
+    return 1;
+  }
+  e->follow &= ~ASOK__FOLLOW_SEND; /* Go settles the entry and goes on */
+  if (k < 0)
+    *perr = errno ? errno : EIO;
+  else
+    *pre = (long)k;
+  return 0;
 }

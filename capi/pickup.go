@@ -26,7 +26,7 @@ func (p cPickup) entry(tok core.Token) *C.struct_asok__pick {
 }
 
 // Arm fills tok's entry unless it is in use or s has no handle.
-func (p cPickup) Arm(s *core.Socket, tok core.Token, fd int, pat core.Pattern, n int) bool {
+func (p cPickup) Arm(s *core.Socket, tok core.Token, fd int, pat core.Pattern, n int, f core.Follow) bool {
 	e := p.entry(tok)
 	key := s.Tag()
 	if e.state != C.ASOK__FREE || key == nil {
@@ -39,6 +39,7 @@ func (p cPickup) Arm(s *core.Socket, tok core.Token, fd int, pat core.Pattern, n
 		fd:      C.int(fd),
 		pattern: C.int(pat),
 		state:   C.ASOK__ARMED,
+		follow:  C.int(f),
 	}
 	p.t.armed++
 	return true
@@ -55,17 +56,27 @@ func (p cPickup) Disarm(tok core.Token) core.Read {
 	switch e.state {
 	case C.ASOK__ARMED:
 		p.t.armed--
-	case C.ASOK__READ, C.ASOK__TAKEN:
+	case C.ASOK__READ, C.ASOK__TAKEN, C.ASOK__PARKED:
 		r.Done, r.Size, r.Errno = true, int(e.size), unix.Errno(e.err)
 		if e.len > 0 {
 			r.Data = unsafe.Slice((*byte)(unsafe.Pointer(e.data)), int(e.len))
 		}
-		if e.state == C.ASOK__TAKEN {
+		if e.state != C.ASOK__READ {
 			r.Taken, r.Used = true, int(e.used)
+		}
+		if e.state == C.ASOK__PARKED {
+			r.Parked, r.Park, r.Cnt = true, core.Pattern(e.ppattern), int(e.pn)
 		}
 	}
 	*e = C.struct_asok__pick{}
 	return r
+}
+
+// NoSend ends the sends in C after tok's entry (core.FollowSend).
+func (p cPickup) NoSend(tok core.Token) {
+	if e := p.entry(tok); e.token == C.asok_token(tok) {
+		e.follow &^= C.ASOK__FOLLOW_SEND
+	}
 }
 
 // Reset frees the table's buffer: core settled every read in it.

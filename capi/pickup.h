@@ -11,6 +11,12 @@
  * and returns the result if that read holds it whole, else it leaves what
  * it read in the entry and goes on in Go. Go disarms every entry before
  * the socket or the token is used again, accounting what the retry read.
+ * What may follow a taken entry before Go settles it (its follow bits, set
+ * by Go when arming, core.Follow): asok_send with the entry's socket and
+ * token sends in C and returns if the kernel takes it all, else Go goes on
+ * from that syscall's result; one asok_receive with them that finds
+ * nothing (the take's read drained the socket and left nothing) returns
+ * ASOK_EWAIT, and Go parks that receive when it settles the entry.
  * Only the loop's thread touches a table. Tables are never freed, only
  * reused, so a thread's current pointer never dangles.
  */
@@ -31,8 +37,11 @@
 #define ASOK__MAXREAD (64 * 1024)
 #define ASOK__MINROOM (4 * 1024)
 
-/* Entry states. */
-enum { ASOK__FREE = 0, ASOK__ARMED, ASOK__READ, ASOK__TAKEN };
+/* Entry states (PARKED: TAKEN, then a receive parked). */
+enum { ASOK__FREE = 0, ASOK__ARMED, ASOK__READ, ASOK__TAKEN, ASOK__PARKED };
+
+/* Follow bits of an entry (core.FollowSend, core.FollowPark). */
+enum { ASOK__FOLLOW_SEND = 1, ASOK__FOLLOW_PARK = 2 };
 
 /* asok__pick is one armed retry, and what it did. */
 struct asok__pick {
@@ -47,6 +56,9 @@ struct asok__pick {
   int pattern;
   int state;         /* ASOK__* */
   int err;           /* the read's errno, 0 if none */
+  int follow;        /* ASOK__FOLLOW_* still allowed */
+  int ppattern;      /* PARKED: the receive that parked */
+  size_t pn;
 };
 
 /* asok__picks is one loop's table. */
@@ -68,11 +80,20 @@ void asok__picks_free(struct asok__picks *t);
 /* asok__picks_use makes t the calling thread's current table. */
 void asok__picks_use(struct asok__picks *t);
 
-/* asok__pick_take answers asok_receive(s, pattern, n, token, data, len)
- * from an armed entry of the current table: 1 if it did (the entry is
- * TAKEN), 0 if the call must go on in Go (the entry may then hold a read
+/* asok__pick_receive answers asok_receive(s, pattern, n, token, data,
+ * len) from the current table: 1 if it did, with *rc (ASOK_OK: an armed
+ * entry read and took the result; ASOK_EWAIT: a receive after a taken one
+ * parked), 0 if the call must go on in Go (the entry may then hold a read
  * Go settles first). */
-int asok__pick_take(const asok_sock *s, int pattern, size_t n,
-                    asok_token token, const char **data, size_t *len);
+int asok__pick_receive(const asok_sock *s, int pattern, size_t n,
+                       asok_token token, const char **data, size_t *len,
+                       int *rc);
+
+/* asok__pick_send answers asok_send(s, data, len, token, sent) after a
+ * taken entry of s and token: 1 if the kernel took all of data (*sent =
+ * len); 0 if the call must go on in Go, with *pre the bytes the syscall it
+ * made sent (-1: none made) or *perr its errno (0: none). */
+int asok__pick_send(const asok_sock *s, const char *data, size_t len,
+                    asok_token token, size_t *sent, long *pre, int *perr);
 
 #endif

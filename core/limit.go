@@ -17,6 +17,7 @@ var ErrLimit = errors.New("receive limit exceeded")
 // next call. Count patterns are not limited (the caller chose n). n <= 0
 // removes the limit (the default: LuaSocket buffers without bound).
 func (s *Socket) SetLimit(n int) {
+	s.settled() // an armed retry would read without the limit
 	s.limit = max(n, 0)
 }
 

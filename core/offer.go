@@ -34,19 +34,44 @@ var errEOF = errors.New("end of stream")
 // error), everything read goes to the buffer and the retry goes on in
 // core. If it did not read, nothing happened. No byte is lost or
 // reordered either way.
+//
+// What may follow a taken retry, still without core (Follow, chosen at
+// Arm): sends with the retry's token, when no sender is queued on the
+// socket, no send throttle is set and the send buffer was not full (a
+// send that does not complete whole goes on in core: SendAfter); and one
+// receive with the retry's token that finds nothing, when the retry's
+// read drained the socket and left nothing buffered, no other receive is
+// queued and the socket's timeouts are not zero: it parks, and settling
+// parks it in core as Receive would have (parkLater). A call on the
+// socket's write queue ends the sends' permission (NoSend); the calls that
+// change what these decisions rest on (SetTimeout, SetLimit, Throttle,
+// Shutdown) settle first.
 
 // Pickup is where Select arms the retries of waiting receives (SetPickup).
 // Its methods are called from the loop's thread only.
 type Pickup interface {
 	// Arm lets the retry of the receive parked under tok on s (pattern p,
-	// count n) read fd once. False: not armed.
-	Arm(s *Socket, tok Token, fd int, p Pattern, n int) bool
+	// count n) read fd once, and f follow it. False: not armed.
+	Arm(s *Socket, tok Token, fd int, p Pattern, n int, f Follow) bool
 	// Disarm ends the arming of tok and reports what its retry did. The
 	// bytes of a Read stay valid until Reset.
 	Disarm(tok Token) Read
+	// NoSend ends FollowSend for the arming of tok (a call on the write
+	// queue of its socket).
+	NoSend(tok Token)
 	// Reset: no Read is needed any more (the memory may be reused).
 	Reset()
 }
+
+// Follow is what may follow a taken retry before core settles it.
+type Follow uint8
+
+const (
+	// FollowSend: sends with the retry's token, made whole at once.
+	FollowSend Follow = 1 << iota
+	// FollowPark: one receive with the retry's token that would wait.
+	FollowPark
+)
 
 // Read is what an armed retry did (Pickup.Disarm).
 type Read struct {
@@ -56,6 +81,11 @@ type Read struct {
 	Errno unix.Errno // the read's error (EAGAIN included), 0 if none
 	Taken bool       // it returned its result: Data[:Used] consumed
 	Used  int
+	// Parked: after the taken result, a receive of the same token
+	// (pattern Park, count Cnt) found nothing and was told to wait.
+	Parked bool
+	Park   Pattern
+	Cnt    int
 }
 
 // offers is the loop's offer state.
@@ -82,7 +112,14 @@ func (l *Loop) tryOffer(w *waiter) {
 		s.rerr != nil || len(s.rb.data()) != 0 || !(w.pat == PatLine || (w.pat == PatCount && w.cnt > 0)) {
 		return
 	}
-	if !of.pick.Arm(s, w.tok, s.fd, w.pat, w.cnt) {
+	var f Follow
+	if s.wq.head == nil && s.thr[1] == nil && !s.wfull {
+		f |= FollowSend
+	}
+	if w.next == nil && s.tmBlock != 0 && s.tmTotal != 0 && !s.noShort {
+		f |= FollowPark
+	}
+	if !of.pick.Arm(s, w.tok, s.fd, w.pat, w.cnt, f) {
 		return
 	}
 	of.list = append(of.list, w)
@@ -121,7 +158,11 @@ func (l *Loop) settle(s *Socket) bool {
 		if rest := r.Data[r.Used:]; len(rest) > 0 {
 			s.rb.add(&l.rx, rest)
 		}
+		tok := w.tok
 		s.done(&s.rq, w)
+		if r.Parked {
+			s.parkLater(tok, r.Park, r.Cnt)
+		}
 		return true
 	}
 	if k > 0 {
@@ -129,6 +170,34 @@ func (l *Loop) settle(s *Socket) bool {
 		s.rb.scan = 0
 	}
 	return false
+}
+
+// parkLater parks the receive of tok (pattern p, count n) that followed a
+// taken retry and was told to wait (FollowPark): as Receive would have
+// parked it then, its start and deadline from now. If its deadline has
+// passed already (it cannot: timeouts set since settle first), tok is
+// delivered expired, and its retry times out as Receive's would.
+func (s *Socket) parkLater(tok Token, p Pattern, n int) {
+	l := s.l
+	s.rdTok = true
+	w, err := s.block(&s.rq, nil, tok, startLater)
+	if err == ErrWait {
+		w.receiving, w.pat, w.cnt = true, p, n
+		return
+	}
+	w = l.newWaiter(tok, s, l.now())
+	s.rq.push(w)
+	w.expired = true
+	l.deliver(w)
+}
+
+// noSend ends the FollowSend of s's pending offer: for the calls on its
+// write queue.
+func (s *Socket) noSend() {
+	if s.offer != 0 {
+		l := s.l
+		l.of.pick.NoSend(l.of.list[s.offer-1].tok)
+	}
 }
 
 // settleAll settles every pending offer; the Pickup's memory is then free.

@@ -27,6 +27,7 @@ type fakeArm struct {
 	fd    int
 	p     Pattern
 	n     int
+	f     Follow
 	read  Read
 	tried bool
 }
@@ -37,14 +38,14 @@ func newFakePick(t testing.TB, l *Loop) *fakePick {
 	return pk
 }
 
-func (f *fakePick) Arm(s *Socket, tok Token, fd int, p Pattern, n int) bool {
+func (f *fakePick) Arm(s *Socket, tok Token, fd int, p Pattern, n int, fl Follow) bool {
 	if f.refuse {
 		return false
 	}
 	if f.arms[tok] != nil {
 		f.t.Errorf("token %d armed twice", tok)
 	}
-	f.arms[tok] = &fakeArm{s: s, fd: fd, p: p, n: n}
+	f.arms[tok] = &fakeArm{s: s, fd: fd, p: p, n: n, f: fl}
 	f.made++
 	return true
 }
@@ -56,6 +57,12 @@ func (f *fakePick) Disarm(tok Token) Read {
 	}
 	delete(f.arms, tok)
 	return a.read
+}
+
+func (f *fakePick) NoSend(tok Token) {
+	if a := f.arms[tok]; a != nil {
+		a.f &^= FollowSend
+	}
 }
 
 func (f *fakePick) Reset() { f.off = 0 }
@@ -103,6 +110,42 @@ func (f *fakePick) take(s *Socket, tok Token, p Pattern, n int) (string, bool) {
 		f.off += k // the rest stays until core settles it
 	}
 	return string(res), true
+}
+
+// park is a receive of tok on s (pattern p, count n) after a taken retry,
+// answered as asok_receive's C half does (capi/pickup.c): "wait" when the
+// taken read drained the socket and left nothing (FollowPark).
+func (f *fakePick) park(s *Socket, tok Token, p Pattern, n int) bool {
+	a := f.arms[tok]
+	if a == nil || a.s != s || !a.read.Taken || a.read.Parked || a.f&FollowPark == 0 ||
+		a.read.Errno != 0 || len(a.read.Data) >= a.read.Size || a.read.Used != len(a.read.Data) ||
+		!(p == PatLine || (p == PatCount && n > 0)) {
+		return false
+	}
+	a.read.Parked, a.read.Park, a.read.Cnt = true, p, n
+	return true
+}
+
+// send is a send of data with tok on s after a taken retry, made as
+// asok_send's C half does (FollowSend): done if the kernel took it all,
+// else what core's SendAfter gets (pre -1: no syscall made).
+func (f *fakePick) send(s *Socket, tok Token, data []byte) (done bool, pre int, errno unix.Errno) {
+	a := f.arms[tok]
+	if a == nil || a.s != s || !a.read.Taken || a.read.Parked || a.f&FollowSend == 0 || len(data) == 0 {
+		return false, -1, 0
+	}
+	k, err := unix.SendmsgN(a.fd, data, nil, nil, unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
+	for err == unix.EINTR {
+		k, err = unix.SendmsgN(a.fd, data, nil, nil, unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
+	}
+	if err == nil && k == len(data) {
+		return true, 0, 0
+	}
+	a.f &^= FollowSend
+	if err != nil {
+		return false, -1, err.(unix.Errno)
+	}
+	return false, k, 0
 }
 
 // parkReceive starts a receive of p, n under tok and wants it parked.
@@ -504,7 +547,7 @@ func (m *model) next(p Pattern, n int) (string, bool) {
 // orders and ways (taken from the pickup, through core, after another
 // Select, after Buffered/Received/Unread-free calls), against the model.
 func TestOfferRandomOrders(t *testing.T) {
-	const socks, rounds = 6, 400
+	const socks, rounds = 6, 1000
 	rng := rand.New(rand.NewSource(5))
 	l, _ := newTestLoop(t)
 	pk := newFakePick(t, l)
@@ -517,6 +560,7 @@ func TestOfferRandomOrders(t *testing.T) {
 		n       int
 		parked  bool
 		results int
+		took    bool // its last result was taken from the pickup
 	}
 	rs := make([]*reader, socks)
 	byTok := map[Token]*reader{}
@@ -526,8 +570,8 @@ func TestOfferRandomOrders(t *testing.T) {
 	}
 	nextTok := Token(1)
 	var due []*reader // delivered, their retry still to come
-	taken := 0
-	check := func(r *reader, got []byte, err error) {
+	taken, parks := 0, 0
+	check := func(r *reader, got []byte, err error, tookIt bool) {
 		t.Helper()
 		if err != nil {
 			t.Fatalf("receive: %q %v", got, err)
@@ -539,6 +583,9 @@ func TestOfferRandomOrders(t *testing.T) {
 		r.parked = false
 		r.results++
 		delete(byTok, r.tok)
+		if tookIt && rng.Intn(2) == 0 {
+			return // Received would settle: leave the offer to what follows a take
+		}
 		if r.s.Received() != uint64(r.m.consumed) {
 			t.Fatalf("Received %d, want %d", r.s.Received(), r.m.consumed)
 		}
@@ -550,22 +597,31 @@ func TestOfferRandomOrders(t *testing.T) {
 				if rng.Intn(3) == 0 {
 					r.p, r.n = PatCount, 1+rng.Intn(20)
 				}
-				if rng.Intn(2) == 0 { // tokens recycled, as the binding does
+				switch {
+				case r.took && byTok[r.tok] == nil && rng.Intn(4) != 0: // the taken one's token again, as the binding does
+				case rng.Intn(2) == 0: // tokens recycled
 					r.tok = Token(1 + rng.Intn(socks*2))
 					if byTok[r.tok] != nil {
 						r.tok = 1000 + nextTok
 					}
-				} else {
+				default:
 					r.tok = 1000 + nextTok
 				}
 				nextTok++
+				r.took = false
+				if pk.park(r.s, r.tok, r.p, r.n) { // asok_receive's C half first, as in capi
+					parks++
+					r.parked = true
+					byTok[r.tok] = r
+					break
+				}
 				got, err := r.s.Receive(r.p, r.n, r.tok)
 				if err == ErrWait {
 					r.parked = true
 					byTok[r.tok] = r
 					break
 				}
-				check(r, got, err)
+				check(r, got, err, false)
 			}
 		}
 		for _, r := range rs { // the peers write a few lines and pieces
@@ -585,8 +641,11 @@ func TestOfferRandomOrders(t *testing.T) {
 				}
 				b = append(b, line...)
 			}
-			if rng.Intn(4) == 0 { // a piece: the rest comes later
+			switch rng.Intn(4) {
+			case 0: // a piece: the rest comes later
 				b = b[:rng.Intn(len(b)+1)]
+			case 1: // one line, as in request-reply (the take drains the socket)
+				b = b[:bytes.IndexByte(b, '\n')+1]
 			}
 			r.m.sent = append(r.m.sent, b...)
 			peerWrite(t, r.peer, string(b))
@@ -619,7 +678,8 @@ func TestOfferRandomOrders(t *testing.T) {
 			if rng.Intn(4) != 0 { // else a retry that missed the table
 				if res, ok := pk.take(r.s, tok, r.p, r.n); ok {
 					taken++
-					check(r, []byte(res), nil)
+					check(r, []byte(res), nil, true)
+					r.took = true
 					continue
 				}
 			}
@@ -627,7 +687,7 @@ func TestOfferRandomOrders(t *testing.T) {
 			if err == ErrWait {
 				continue
 			}
-			check(r, got, err)
+			check(r, got, err, false)
 		}
 		due = later
 	}
@@ -635,10 +695,11 @@ func TestOfferRandomOrders(t *testing.T) {
 	for _, r := range rs {
 		total += r.results
 	}
-	if pk.made < rounds/4 || total < rounds || taken < rounds/8 {
-		t.Fatalf("only %d armed, %d taken, %d results: the test does not exercise offers", pk.made, taken, total)
+	if pk.made < rounds/4 || total < rounds || taken < rounds/8 || parks < rounds/50 {
+		t.Fatalf("only %d armed, %d taken, %d parked after a take, %d results: the test does not exercise offers",
+			pk.made, taken, parks, total)
 	}
-	t.Logf("%d results, %d armed, %d taken", total, pk.made, taken)
+	t.Logf("%d results, %d armed, %d taken, %d parked after a take", total, pk.made, taken, parks)
 }
 
 // onePick is a Pickup of one armed retry that does not allocate
@@ -650,12 +711,14 @@ type onePick struct {
 	buf  [4096]byte
 }
 
-func (o *onePick) Arm(_ *Socket, tok Token, fd int, _ Pattern, _ int) bool {
+func (o *onePick) Arm(_ *Socket, tok Token, fd int, _ Pattern, _ int, _ Follow) bool {
 	o.tok, o.fd, o.read = tok, fd, Read{}
 	return true
 }
 
 func (o *onePick) Disarm(Token) Read { return o.read }
+
+func (o *onePick) NoSend(Token) {}
 
 func (o *onePick) Reset() {}
 

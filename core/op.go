@@ -26,8 +26,12 @@ func (s *Socket) begin(q *queue, tok Token) (*waiter, time.Duration, error) {
 	if s.closed {
 		return nil, startLater, ErrClosed
 	}
-	if s.offer != 0 && q == &s.rq {
-		l.settle(s)
+	if s.offer != 0 {
+		if q == &s.rq {
+			l.settle(s)
+		} else {
+			s.noSend()
+		}
 	}
 	if tok == 0 {
 		if q.head != nil {

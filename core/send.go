@@ -11,6 +11,15 @@ import "golang.org/x/sys/unix"
 // budget per syscall and parks on the throttle timer when it has none. On a datagram socket data is one
 // datagram to the connected peer: all of it is sent or nothing (udp.go).
 func (s *Socket) Send(data []byte, tok Token) (int, error) {
+	return s.SendAfter(data, tok, -1, 0)
+}
+
+// SendAfter is Send for a call whose first syscall was made by the
+// caller (capi's C half, after a taken retry: FollowSend, offer.go): it
+// sent pre bytes of data (pre >= 0, errno 0) or failed with errno; pre < 0
+// and errno 0: none was made (Send). Core goes on from there exactly as
+// after its own syscall. The result counts those bytes.
+func (s *Socket) SendAfter(data []byte, tok Token, pre int, errno unix.Errno) (int, error) {
 	if s.isDgram() {
 		return s.sendDgram(data, nil, tok)
 	}
@@ -19,7 +28,14 @@ func (s *Socket) Send(data []byte, tok Token) (int, error) {
 	if w != nil {
 		sent = w.progress
 	}
+	first := w == nil && (pre >= 0 || errno != 0) // the caller's syscall is this one's first
+	if first && pre > len(data) {
+		return 0, ErrInvalid
+	}
 	if err != nil {
+		if first && pre > 0 { // cannot happen: FollowSend sends only to an empty queue
+			return pre, err
+		}
 		if w != nil { // expired head
 			s.done(&s.wq, w)
 		}
@@ -37,7 +53,13 @@ loop:
 			chunk = chunk[:min(int64(len(chunk)), b.allow(s.l.now(), min(int64(len(chunk)), b.quantum)))]
 		}
 		k, e := 0, error(unix.EAGAIN) // no budget: block parks on the throttle timer
-		if len(chunk) > 0 && !(s.wfull && tok != 0) {
+		switch {
+		case first:
+			first = false
+			if k, e = max(pre, 0), error(nil); errno != 0 {
+				k, e = 0, errno
+			}
+		case len(chunk) > 0 && !(s.wfull && tok != 0):
 			k, e = send(s.fd, chunk, unix.MSG_NOSIGNAL)
 		}
 		switch {

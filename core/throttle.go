@@ -90,6 +90,7 @@ func (s *Socket) Throttle(dir int, bps int64) error {
 	if s.closed {
 		return ErrClosed
 	}
+	s.settled() // an armed retry and what follows it are not throttled
 	if bps <= 0 {
 		s.thr[dir-1] = nil
 	} else {

@@ -33,6 +33,7 @@ func retryDeadline(block, total, start, now time.Duration) (dl time.Duration, ok
 // block limits each wait, total the whole call; negative: no limit (the
 // default). It applies to operations parked from now on.
 func (s *Socket) SetTimeout(block, total time.Duration) {
+	s.settled() // a pending offer's FollowPark rests on the old ones
 	s.tmBlock, s.tmTotal = block, total
 }
 

@@ -91,12 +91,12 @@ func (l *Loop) newWaiter(tok Token, s *Socket, start time.Duration) *waiter {
 }
 
 // parked returns the waiter parked under tok, or nil.
-// An offered waiter is settled first (offer.go): nil if its retry took
-// its result.
+// An offered waiter is settled first (offer.go): if its retry took its
+// result, tok's waiter is then the receive that parked after it, if any.
 func (l *Loop) parked(tok Token) *waiter {
 	w := l.byTok.get(tok)
 	if w != nil && w.offered && l.settle(w.sock) {
-		return nil
+		return l.byTok.get(tok)
 	}
 	return w
 }

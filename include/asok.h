@@ -179,6 +179,15 @@ ASOK_API int asok_debug_panic(void);
  * thread. */
 ASOK_API uint64_t asok_debug_pickups(void);
 
+/* asok_debug_in_c gives the calls of the calling thread that asok answered
+ * in C without entering Go (see asok_select, "Armed retries"): receives
+ * answered by an armed retry's read (as asok_debug_pickups()), sends made
+ * after such a receive, and receives after one that found nothing and
+ * returned ASOK_EWAIT. A NULL pointer is skipped. For tests and
+ * benchmarks. Any thread. */
+ASOK_API void asok_debug_in_c(uint64_t *takes, uint64_t *sends,
+                              uint64_t *parks);
+
 /* ---- loop -------------------------------------------------------------- */
 
 /* asok_loop_new creates a loop (an epoll instance, an eventfd for wake-ups,
@@ -227,8 +236,19 @@ ASOK_API int asok_loop_wake(asok_loop *loop);
  * not two. Nothing else changes: what such a read got and did not return
  * stays buffered in the socket in its place, and a retry that differs,
  * comes from another thread or comes after another call on the socket or
- * the token goes through Go as usual. Memory: each loop has a 72 KiB table
- * and a 128 KiB read buffer (a freed loop's are kept for the next loop).
+ * the token goes through Go as usual. After such a retry returned its
+ * result, and until another call on the socket or the token enters Go
+ * (or the next asok_select), two more calls stay in C: an asok_send() on
+ * the socket with the same token, if no other send is queued on it, it
+ * is not throttled and the kernel takes all of it (else Go goes on from
+ * that syscall's result); and one asok_receive() with the same token
+ * (ASOK_LINE, or ASOK_COUNT with n > 0) that finds nothing, if the
+ * retry's read emptied the socket, no other receive is queued and neither
+ * timeout is 0: it returns ASOK_EWAIT, and the next asok_select parks it
+ * in Go before it waits. A request-reply server thus enters Go once per
+ * asok_select batch. asok_debug_in_c() counts these calls. Memory: each
+ * loop has an 88 KiB table and a 128 KiB read buffer (a freed loop's are
+ * kept for the next loop).
  * Returns: the number of tokens copied (>= 0); ASOK_EBADHANDLE;
  * ASOK_EINVAL (tokens_out NULL with max > 0, or max < 0); -errno. */
 ASOK_API int asok_select(asok_loop *loop, double timeout, asok_token *tokens_out, int max);

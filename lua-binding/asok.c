@@ -209,12 +209,17 @@ static int prim_handles(lua_State *L) {
   return 1;
 }
 
-/* pickups(): asok_debug_pickups, the receives of this thread answered
- * by the retry asok_select armed, reading in C without a second call into Go
- * (asok._debug.pickups, for tests and benchmarks). */
+/* pickups(): asok_debug_in_c, this thread's calls answered in C: the
+ * receives answered by the retry asok_select armed, the sends after them
+ * and the receives after them that parked (asok._debug.pickups, for tests
+ * and benchmarks). */
 static int prim_pickups(lua_State *L) {
-  lua_pushnumber(L, (lua_Number)asok_debug_pickups());
-  return 1;
+  uint64_t takes = 0, sends = 0, parks = 0;
+  asok_debug_in_c(&takes, &sends, &parks);
+  lua_pushnumber(L, (lua_Number)takes);
+  lua_pushnumber(L, (lua_Number)sends);
+  lua_pushnumber(L, (lua_Number)parks);
+  return 3;
 }
 
 /* meta(name): the registry metatable of a LuaSocket class, or nil. */

@@ -37,8 +37,9 @@ M._VERSION = "asok 0.1.0"
 -- asok._debug: debugging aids, not part of the LuaSocket-like API.
 -- handles() is the number of live asok handles (loop and sockets) in the
 -- process (asok_debug_handles): tests compare it with a baseline.
--- pickups() counts the receives answered without a second call into Go
--- (asok_debug_pickups: the retries asok_select armed read in C).
+-- pickups() counts the calls answered in C without entering Go
+-- (asok_debug_in_c): the receives whose retry asok_select armed, the sends
+-- after them, and the receives after them that parked.
 M._debug = { handles = C.handles, pickups = C.pickups }
 
 local handles = setmetatable({}, { __mode = "k" }) -- LuaSocket object -> asok.sock

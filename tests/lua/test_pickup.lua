@@ -10,8 +10,8 @@ local asok = require "asok"
 -- getstats exact, and the waits answered without a second Go call
 do
   local PAIRS, ROUNDS = 20, 100
-  local p0 = asok._debug.pickups()
-  local ok, socks, sent = 0, {}, {}
+  local p0, s0, k0 = asok._debug.pickups()
+  local ok, socks, sent, asked = 0, {}, {}, {}
   for p = 1, PAIRS do
     local a, b = T.pair()
     local wa, wb = asok.wrap(a), asok.wrap(b)
@@ -32,38 +32,49 @@ do
       end
     end)
     T.spawn(function()
-      local bytes = 0
+      local bytes, out = 0, 0
       for r = 1, ROUNDS do
         local want = p .. ":" .. r
         if r % 3 == 0 then
           local data = want .. string.rep("x", r)
           wb:send("#" .. #data .. "\n" .. data)
+          out = out + #("#" .. #data .. "\n" .. data)
           local got = wb:receive(#data)
           if got ~= data then T.eq(got, data, "echoed count"); return end
           bytes = bytes + #data
         elseif r % 3 == 1 then
           wb:send(want .. "\n")
+          out = out + #want
           local got = wb:receive("*l", "pre-")
           if got ~= "pre-" .. want then T.eq(got, "pre-" .. want, "echoed line with prefix"); return end
           bytes = bytes + #want + 2
         else
           wb:send(want .. "\n")
+          out = out + #want
           local got = wb:receive()
           if got ~= want then T.eq(got, want, "echoed line"); return end
           bytes = bytes + #want + 2
         end
       end
-      sent[p] = bytes
+      sent[p], asked[p] = bytes, out + (ROUNDS - math.floor(ROUNDS / 3)) -- + the LFs
       ok = ok + 1
     end)
   end
   T.check(T.run(function() return ok == PAIRS end, 30), "all pairs finished", ok)
   for p = 1, PAIRS do
-    local received = socks[2 * p]:getstats()
+    local received, out = socks[2 * p]:getstats()
     T.eq(received, sent[p], "getstats of pair " .. p)
+    T.eq(out, asked[p], "getstats sent of pair " .. p)
+    received, out = socks[2 * p - 1]:getstats()
+    T.eq(received, asked[p], "getstats of the echo of pair " .. p)
+    T.eq(out, sent[p], "getstats sent of the echo of pair " .. p)
   end
-  local taken = asok._debug.pickups() - p0
+  local p1, s1, k1 = asok._debug.pickups()
+  local taken = p1 - p0
   T.check(taken >= PAIRS * ROUNDS, "waiting receives answered from asok.select:", taken)
+  -- after those, the replies and the next receives stay in C too
+  T.check(s1 - s0 >= PAIRS * ROUNDS / 2, "sends made in C after them:", s1 - s0)
+  T.check(k1 - k0 >= PAIRS * ROUNDS / 2, "receives parked in C after them:", k1 - k0)
   for i = 1, #socks do socks[i]:close() end
   socks = nil
 end
