@@ -247,21 +247,30 @@ func TestFollowNoSendAfterCoreSend(t *testing.T) {
 		t.Fatal("sent in C behind a queued send")
 	}
 	// through core, in order: the big send first, then pong
+	got := make(chan []byte)
 	go func() {
+		var all []byte
 		buf := make([]byte, 1<<16)
-		for n := 0; n < len(big)+5; {
+		for len(all) < len(big)+5 {
 			k, err := unix.Read(peer, buf)
 			if err != nil || k == 0 {
-				return
+				break
 			}
-			n += k
+			all = append(all, buf[:k]...)
 		}
+		got <- all
 	}()
 	if err := drive(t, l, 9, func() error { _, err := s.Send(big, 9); return err }); err != nil {
 		t.Fatal(err)
 	}
-	if k, err := s.Send([]byte("pong\n"), 5); err != nil || k != 5 {
+	k := 0
+	if err := drive(t, l, 5, func() error { var err error; k, err = s.Send([]byte("pong\n"), 5); return err }); err != nil || k != 5 {
 		t.Fatalf("pong: %d %v", k, err)
+	}
+	// (joined before the test ends: a reader left behind would read the
+	// next test's socket, which reuses the fd)
+	if all := <-got; !bytes.Equal(all, append(big, "pong\n"...)) {
+		t.Fatalf("peer got %d bytes, not the big send then pong", len(all))
 	}
 }
 
