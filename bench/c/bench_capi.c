@@ -171,6 +171,27 @@ static void b_recv_cycle(long i) {
   if (rc != ASOK_OK || len != sizeof LINE - 2) die("asok_receive (cycle retry)", rc);
 }
 
+/* b_reply_cycle: a request-reply round trip as a server coroutine makes
+ * it: asok_receive waits (token 7), the peer writes a line, asok_select(0)
+ * hands 7 back, the retry takes the line in C, asok_send replies with the
+ * same token; the peer reads the reply. After the first, the wait is
+ * answered in C too (asok_debug_in_c counts takes, sends and parks). */
+static void b_reply_cycle(long i) {
+  const char *d;
+  size_t len, sent;
+  asok_token t;
+  (void)i;
+  int rc = asok_receive(s_sock, ASOK_LINE, 0, 7, &d, &len);
+  if (rc != ASOK_EWAIT) die("asok_receive (reply park)", rc);
+  if (write(s_peer, LINE, sizeof LINE - 1) != (ssize_t)(sizeof LINE - 1)) die("write", -errno);
+  if ((rc = asok_select(loop, 0, &t, 1)) != 1 || t != 7) die("asok_select (reply)", rc);
+  rc = asok_receive(s_sock, ASOK_LINE, 0, 7, &d, &len);
+  if (rc != ASOK_OK || len != sizeof LINE - 2) die("asok_receive (reply retry)", rc);
+  rc = asok_send(s_sock, LINE, sizeof LINE - 1, 7, &sent);
+  if (rc != ASOK_OK) die("asok_send (reply)", rc);
+  if (read(s_peer, drainbuf, sizeof LINE - 1) != (ssize_t)(sizeof LINE - 1)) die("read (reply)", -errno);
+}
+
 /* b_read_eagain: a bare read(2) that fails with EAGAIN. */
 static void b_read_eagain(long i) {
   (void)i;
@@ -277,10 +298,18 @@ int main(int argc, char **argv) {
   double ew = run(b_recv_wait);
   row("read(2) -> EAGAIN raw", eraw, "");
   row("asok_receive -> ASOK_EWAIT (read EAGAIN, park)", ew, "paid once per pingpong round trip");
-  uint64_t p0 = asok_debug_pickups();
+  uint64_t tk0, sn0, pk0, tk1, sn1, pk1;
+  asok_debug_in_c(&tk0, &sn0, &pk0);
   double cyc = run(b_recv_cycle);
-  double picked = (double)(asok_debug_pickups() - p0) / ((double)iters * ROUNDS);
+  asok_debug_in_c(&tk1, &sn1, &pk1);
+  double calls = (double)iters * ROUNDS;
+  double picked = (double)(tk1 - tk0) / calls, parked = (double)(pk1 - pk0) / calls;
   row("park + write(2) + asok_select + retry", cyc, "a receive that waits, whole");
+  asok_debug_in_c(&tk0, &sn0, &pk0);
+  double rep = run(b_reply_cycle);
+  asok_debug_in_c(&tk1, &sn1, &pk1);
+  double incrt = (double)((tk1 - tk0) + (sn1 - sn0) + (pk1 - pk0)) / calls;
+  row("the same + asok_send reply + peer read(2)", rep, "a request-reply round trip, whole");
   double sraw = run(b_send_raw);
   double s = run(b_send);
   row("send(2) 64 B raw", sraw, "");
@@ -299,8 +328,11 @@ int main(int argc, char **argv) {
          "(%.2f per 1,000 calls into Go; Go's sysmon, see capi/sched.go)\n",
          (double)(ctxsw() - cs0) / secs, (double)(ctxsw() - cs0) * 1000.0 / (3.01 * iters * ROUNDS));
   printf("\nreceives that waited answered by their retry without entering Go: "
-         "%.1f %% (Go calls per waiting receive: %.2f, asok_select apart)\n",
-         100 * picked, 2 - picked);
+         "%.1f %%, their parks answered in C: %.1f %% (Go calls per waiting receive: "
+         "%.2f, asok_select apart)\n",
+         100 * picked, 100 * parked, 2 - picked - parked);
+  printf("request-reply round trips (2 receives, 1 send): %.2f calls answered in C, "
+         "%.2f Go calls per round trip, asok_select apart\n", incrt, 3 - incrt);
   printf("\nasok overhead over the bare syscall: receive %.0f ns, EWAIT %.0f ns, "
          "send %.0f ns, select %.0f ns; cgo+lookup floor %.0f ns\n",
          r1 - rraw, ew - eraw, s - sraw, se - epr, buf - v);
