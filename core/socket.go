@@ -196,7 +196,8 @@ func (s *Socket) Shutdown(how int) error {
 	default:
 		return ErrInvalid
 	}
-	s.settled() // what follows an armed retry rests on the socket's state
+	// what follows an armed retry (offer.go) rests on the socket's state
+	s.settled()
 	s.rdrained, s.wfull = false, false // the next read sees EOF, a send EPIPE
 	return sysErr("shutdown", unix.Shutdown(s.fd, h))
 }

@@ -337,6 +337,8 @@ ASOK_API int asok_receive(asok_sock *s, int pattern, size_t n, asok_token token,
  *   data: borrowed for the call only (asok keeps no pointer to it).
  *   *sent: always written: the bytes of data sent so far by this operation
  *          (LuaSocket's "last index" on error).
+ * Right after a receive its armed retry answered in C (asok_select), a
+ * send with the same token may be made in C: same results.
  * Returns: 0 (all sent); ASOK_EWAIT; ASOK_ETIMEOUT; ASOK_ECLOSED (EPIPE);
  * -errno (e.g. -ECONNRESET); ASOK_EBADHANDLE. */
 ASOK_API int asok_send(asok_sock *s, const char *data, size_t len, asok_token token,

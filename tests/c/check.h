@@ -34,4 +34,12 @@
       abort();                                                              \
     }                                                                       \
   } while (0)
+
+/* EXPECT checks a receive: rc 0 and the len bytes at d equal to want. */
+#define EXPECT(rc, d, len, want)                                            \
+  do {                                                                      \
+    CHECK_EQ(rc, 0);                                                        \
+    CHECK_EQ(len, strlen(want));                                            \
+    CHECK(memcmp(d, want, len) == 0);                                       \
+  } while (0)
 #endif

@@ -18,13 +18,6 @@
 #include "check.h"
 #include "pair.h"
 
-#define EXPECT(rc, d, len, want)                                       \
-  do {                                                                 \
-    CHECK_EQ(rc, 0);                                                   \
-    CHECK_EQ(len, strlen(want));                                       \
-    CHECK(memcmp(d, want, len) == 0);                                  \
-  } while (0)
-
 /* counts holds asok_debug_in_c's counters. */
 struct counts {
   uint64_t takes, sends, parks;

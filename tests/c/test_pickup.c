@@ -13,14 +13,6 @@
 #include "check.h"
 #include "pair.h"
 
-/* expect checks a result. */
-#define EXPECT(rc, d, len, want)                                       \
-  do {                                                                 \
-    CHECK_EQ(rc, 0);                                                   \
-    CHECK_EQ(len, strlen(want));                                       \
-    CHECK(memcmp(d, want, len) == 0);                                  \
-  } while (0)
-
 /* park starts a receive under token and wants it parked. */
 static void park(asok_sock *s, int pattern, size_t n, asok_token token) {
   const char *d;
