@@ -99,43 +99,57 @@ if has idle && harness_ready; then
     echo
     echo "## Idle sweep: $A active connections, without and with $I idle ones (median of ${REPS:-3})"
     echo
-    echo "The C server's own slope is the kernel's (bigger socket tables, colder caches); asok's beyond it would be O(n) work of its own."
+    echo "Each repetition runs 0 idle then $I idle back to back; the slope is the median of the per-repetition ratios. The C server's own slope is the kernel's (bigger socket tables, colder caches); asok's beyond it would be O(n) work of its own."
     echo
     echo "| server | interp | idle | status | round trips/s | server µs/round trip | slope | peak RSS |"
     echo "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |"
   } | out
+  # idle_run SRV INTERP IDLE REP PORT -> "us/op rps hwm_kb status" of one run
+  idle_run() {
+    local srv=$1 interp=$2 idle=$3 rep=$4 port=$5 abi pid line st
+    abi=$(abi_of "$interp")
+    if [ "$srv" = asok ]; then
+      (cd "$HARNESS" && LUA_CPATH="$BUILD/lib/lua/$abi/?.so;;" exec taskset -c "$SRV_CPU" "$interp" servers/asok_echo.lua "$port") 2>"$WORK/idle-$interp-$idle-$rep.log" &
+    else
+      (cd "$HARNESS" && exec taskset -c "$SRV_CPU" build/c_epoll_echo "$port") 2>"$WORK/idle-c-$idle-$rep.log" &
+    fi
+    pid=$!
+    for _ in $(seq 100); do "$HARNESS/build/loadgen" --mode probe --port "$port" --timeout 0.5 >/dev/null 2>&1 && break; sleep 0.05; done
+    line=$(taskset -c "$LG_CPU" "$HARNESS/build/loadgen" --port "$port" --mode pingpong --conns "$A" --idle "$idle" --size 64 \
+      --duration "${DUR:-4}" --warmup 1 --setup-timeout 60 --server-pid "$pid")
+    kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+    st=$(grep -oE 'status=[a-z_]+' <<<"$line")
+    log "  $srv $interp idle=$idle r$rep: $st $(grep -oE '(rps|srv_cpu_pct|other_cpu_pct)=[^ ]+' <<<"$line" | tr '\n' ' ') us/op=$(us_per_op "$line")"
+    echo "$(us_per_op "$line") $(grep -oE 'rps=[0-9.]+' <<<"$line" | cut -d= -f2) $(grep -oE 'srv_hwm_kb=[0-9]+' <<<"$line" | cut -d= -f2) ${st#status=}"
+  }
+  # idle_row SRV INTERP IDLE SLOPE VALS... -> the table row of the median run
+  idle_row() {
+    local srv=$1 interp=$2 idle=$3 slope=$4
+    shift 4
+    printf '%s\n' "$@" | sort -n | awk -v srv="$srv" -v interp="$interp" -v idle="$idle" -v slope="$slope" '
+      { u[NR] = $1; r[NR] = $2; m[NR] = $3; s = s $4 " " }
+      END { k = int((NR + 1) / 2)
+            printf "| `%s` | %s | %d | %s | %.1fk | %s | %s | %.1f MiB |\n", srv, interp, idle, s, r[k] / 1000, u[k], slope, m[k] / 1024 }' | out
+  }
   port=24700
   for entry in c_epoll:native $(for i in $INTERPS; do echo "asok:$i"; done); do
     srv=${entry%%:*} interp=${entry#*:}
     [ "$srv" = asok ] && ! command -v "$interp" >/dev/null && continue
-    abi=$(abi_of "$interp")
-    base=""
-    for idle in 0 "$I"; do
-      vals=()
-      for rep in $(seq "${REPS:-3}"); do
-        port=$((port + 1))
-        if [ "$srv" = asok ]; then
-          (cd "$HARNESS" && LUA_CPATH="$BUILD/lib/lua/$abi/?.so;;" exec taskset -c "$SRV_CPU" "$interp" servers/asok_echo.lua "$port") 2>"$WORK/idle-$interp-$idle-$rep.log" &
-        else
-          (cd "$HARNESS" && exec taskset -c "$SRV_CPU" build/c_epoll_echo "$port") 2>"$WORK/idle-c-$idle-$rep.log" &
-        fi
-        pid=$!
-        for _ in $(seq 100); do "$HARNESS/build/loadgen" --mode probe --port "$port" --timeout 0.5 >/dev/null 2>&1 && break; sleep 0.05; done
-        line=$(taskset -c "$LG_CPU" "$HARNESS/build/loadgen" --port "$port" --mode pingpong --conns "$A" --idle "$idle" --size 64 \
-          --duration "${DUR:-4}" --warmup 1 --setup-timeout 60 --server-pid "$pid")
-        kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
-        st=$(grep -oE 'status=[a-z_]+' <<<"$line")
-        log "  $srv $interp idle=$idle r$rep: $st $(grep -oE '(rps|srv_cpu_pct|other_cpu_pct)=[^ ]+' <<<"$line" | tr '\n' ' ') us/op=$(us_per_op "$line")"
-        vals+=("$(us_per_op "$line") $(grep -oE 'rps=[0-9.]+' <<<"$line" | cut -d= -f2) $(grep -oE 'srv_hwm_kb=[0-9]+' <<<"$line" | cut -d= -f2) ${st#status=}")
-      done
-      row=$(printf '%s\n' "${vals[@]}" | sort -n | awk -v srv="$srv" -v interp="$interp" -v idle="$idle" -v base="$base" '
-        { u[NR] = $1; r[NR] = $2; m[NR] = $3; s = s $4 " " }
-        END { k = int((NR + 1) / 2)
-              slope = (base != "" && base > 0) ? sprintf("%+.0f %%", (u[k] / base - 1) * 100) : "–"
-              printf "%s|| `%s` | %s | %d | %s | %.1fk | %s | %s | %.1f MiB |\n", u[k], srv, interp, idle, s, r[k] / 1000, u[k], slope, m[k] / 1024 }')
-      [ -z "$base" ] && base=${row%%|*}
-      echo "${row#*||}" | sed 's/^/|/' | out
+    # each repetition runs 0 idle then $I idle back to back: the slope is
+    # the median of these paired ratios, so the VM's drift between
+    # repetitions does not enter it
+    none=() some=() ratios=()
+    for rep in $(seq "${REPS:-3}"); do
+      port=$((port + 2))
+      v0=$(idle_run "$srv" "$interp" 0 "$rep" "$((port - 1))")
+      v1=$(idle_run "$srv" "$interp" "$I" "$rep" "$port")
+      none+=("$v0")
+      some+=("$v1")
+      ratios+=("$(awk -v a="${v0%% *}" -v b="${v1%% *}" 'BEGIN { if (a > 0) printf "%.4f", b / a; else print "nan" }')")
     done
+    slope=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ r[NR] = $1 } END { k = int((NR + 1) / 2); printf "%+.0f %%", (r[k] - 1) * 100 }')
+    idle_row "$srv" "$interp" 0 "–" "${none[@]}"
+    idle_row "$srv" "$interp" "$I" "$slope (paired)" "${some[@]}"
   done
 fi
 
