@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "pickup.h"
 
@@ -66,6 +67,12 @@ void asok__picks_free(struct asok__picks *t) {
 
 void asok__picks_use(struct asok__picks *t) { asok__current = t; }
 
+int64_t asok__now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* asok__pick_park answers a receive after the taken entry e with
  * ASOK_EWAIT when e's read drained the socket and left nothing: what a
  * receive would find in Go (nothing buffered, the socket drained). */
@@ -78,6 +85,7 @@ static int asok__pick_park(struct asok__picks *t, struct asok__pick *e,
   e->state = ASOK__PARKED;
   e->ppattern = pattern;
   e->pn = n;
+  if (e->follow & ASOK__FOLLOW_CLOCK) e->pat_ns = asok__now_ns(); /* its timeout counts from now */
   asok__parked++;
   *data = t->buf;
   *len = 0;

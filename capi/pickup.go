@@ -6,6 +6,7 @@ package main
 import "C"
 
 import (
+	"time"
 	"unsafe"
 
 	"github.com/asok-lua/asok/core"
@@ -17,7 +18,13 @@ import (
 // makes their read in C (one cgo call per receive that waits: the one that
 // parks).
 type cPickup struct {
-	t *C.struct_asok__picks
+	t    *C.struct_asok__picks
+	base int64 // asok__now_ns() minus the loop's clock, in ns
+}
+
+// newPickup returns the pickup of loop l on table t.
+func newPickup(l *core.Loop, t *C.struct_asok__picks) cPickup {
+	return cPickup{t: t, base: int64(C.asok__now_ns()) - int64(l.Now())}
 }
 
 // entry returns tok's entry of the table.
@@ -65,7 +72,10 @@ func (p cPickup) Disarm(tok core.Token) core.Read {
 			r.Taken, r.Used = true, int(e.used)
 		}
 		if e.state == C.ASOK__PARKED {
-			r.Parked, r.Park, r.Cnt = true, core.Pattern(e.ppattern), int(e.pn)
+			r.Parked, r.Park, r.Cnt, r.ParkAt = true, core.Pattern(e.ppattern), int(e.pn), -1
+			if e.follow&C.ASOK__FOLLOW_CLOCK != 0 {
+				r.ParkAt = time.Duration(int64(e.pat_ns) - p.base)
+			}
 		}
 	}
 	*e = C.struct_asok__pick{}

@@ -24,6 +24,7 @@
 #define ASOK_PICKUP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "asok.h"
 
@@ -40,8 +41,9 @@
 /* Entry states (PARKED: TAKEN, then a receive parked). */
 enum { ASOK__FREE = 0, ASOK__ARMED, ASOK__READ, ASOK__TAKEN, ASOK__PARKED };
 
-/* Follow bits of an entry (core.FollowSend, core.FollowPark). */
-enum { ASOK__FOLLOW_SEND = 1, ASOK__FOLLOW_PARK = 2 };
+/* Follow bits of an entry (core.FollowSend, core.FollowPark,
+ * core.FollowClock: a park notes its time, for its timeout). */
+enum { ASOK__FOLLOW_SEND = 1, ASOK__FOLLOW_PARK = 2, ASOK__FOLLOW_CLOCK = 4 };
 
 /* asok__pick is one armed retry, and what it did. */
 struct asok__pick {
@@ -59,6 +61,7 @@ struct asok__pick {
   int follow;        /* ASOK__FOLLOW_* still allowed */
   int ppattern;      /* PARKED: the receive that parked */
   size_t pn;
+  int64_t pat_ns;    /* PARKED with ASOK__FOLLOW_CLOCK: when (asok__now_ns) */
 };
 
 /* asok__picks is one loop's table. */
@@ -76,6 +79,10 @@ struct asok__picks *asok__picks_new(void);
 /* asok__picks_free empties t and keeps it for reuse; the calling thread
  * stops using it as its current table. */
 void asok__picks_free(struct asok__picks *t);
+
+/* asok__now_ns reads CLOCK_MONOTONIC in nanoseconds (Go's monotonic
+ * clock too). */
+int64_t asok__now_ns(void);
 
 /* asok__picks_use makes t the calling thread's current table. */
 void asok__picks_use(struct asok__picks *t);

@@ -55,7 +55,7 @@ func newLoopHandle(l *core.Loop) *loopHandle {
 		C.asok__picks_free(picks)
 		return nil
 	}
-	l.SetPickup(cPickup{picks})
+	l.SetPickup(newPickup(l, picks))
 	return &loopHandle{loop: l, out: out, outCap: outInitial, picks: picks,
 		socks: make(map[unsafe.Pointer]*sockHandle)}
 }

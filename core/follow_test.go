@@ -164,6 +164,40 @@ func TestFollowParkTimeouts(t *testing.T) {
 	}
 }
 
+// A park's timeout counts from the park, not from the Select that
+// settles it: a loop kept busy past the deadline times it out at once.
+func TestFollowParkTimeoutFromThePark(t *testing.T) {
+	l, clock := newTestLoop(t)
+	pk := newFakePick(t, l)
+	s, peer := socketPair(t, l)
+	s.SetTimeout(time.Second, -1)
+	parkReceive(t, s, PatLine, 0, 5)
+	peerWrite(t, peer, "ping\n")
+	waitFor(t, l, 5)
+	if a := pk.arms[5]; a.f != FollowSend|FollowPark|FollowClock {
+		t.Fatalf("follow %v", a.f)
+	}
+	if _, ok := pk.take(s, 5, PatLine, 0); !ok {
+		t.Fatal("take")
+	}
+	if !pk.park(s, 5, PatLine, 0) {
+		t.Fatal("not parked")
+	}
+	clock.t += 2 * time.Second // the host busy for 2 s before the next Select
+	waitFor(t, l, 5)
+	if res, err := s.Receive(PatLine, 0, 5); err != ErrTimeout || len(res) != 0 {
+		t.Fatalf("retry: %q %v, want timeout", res, err)
+	}
+	// without a timeout, the park notes no time
+	s.SetTimeout(-1, -1)
+	parkReceive(t, s, PatLine, 0, 6)
+	peerWrite(t, peer, "pong\n")
+	waitFor(t, l, 6)
+	if a := pk.arms[6]; a.f != FollowSend|FollowPark {
+		t.Fatalf("follow %v", a.f)
+	}
+}
+
 func TestFollowNotAllowed(t *testing.T) {
 	for _, tc := range []struct {
 		name  string

@@ -91,6 +91,11 @@ func (l *Loop) Close() error {
 	return l.p.close()
 }
 
+// Now reads the loop's clock (a monotonic time).
+func (l *Loop) Now() time.Duration {
+	return l.now()
+}
+
 // Fd returns the epoll fd: readable when Select has events to process.
 // It stays owned by the loop; -1 once closed.
 func (l *Loop) Fd() int {

@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -71,6 +72,9 @@ const (
 	FollowSend Follow = 1 << iota
 	// FollowPark: one receive with the retry's token that would wait.
 	FollowPark
+	// FollowClock: such a park notes its time (Read.ParkAt): the socket
+	// has a timeout, which counts from the park.
+	FollowClock
 )
 
 // Read is what an armed retry did (Pickup.Disarm).
@@ -86,6 +90,7 @@ type Read struct {
 	Parked bool
 	Park   Pattern
 	Cnt    int
+	ParkAt time.Duration // on the loop's clock; < 0: not noted (now is used)
 }
 
 // offers is the loop's offer state.
@@ -118,6 +123,9 @@ func (l *Loop) tryOffer(w *waiter) {
 	}
 	if w.next == nil && s.tmBlock != 0 && s.tmTotal != 0 && !s.noShort {
 		f |= FollowPark
+		if s.tmBlock > 0 || s.tmTotal > 0 {
+			f |= FollowClock
+		}
 	}
 	if !of.pick.Arm(s, w.tok, s.fd, w.pat, w.cnt, f) {
 		return
@@ -161,7 +169,7 @@ func (l *Loop) settle(s *Socket) bool {
 		tok := w.tok
 		s.done(&s.rq, w)
 		if r.Parked {
-			s.parkLater(tok, r.Park, r.Cnt)
+			s.parkLater(tok, r.Park, r.Cnt, r.ParkAt)
 		}
 		return true
 	}
@@ -173,14 +181,19 @@ func (l *Loop) settle(s *Socket) bool {
 }
 
 // parkLater parks the receive of tok (pattern p, count n) that followed a
-// taken retry and was told to wait (FollowPark): as Receive would have
-// parked it then, its start and deadline from now. If its deadline has
-// passed already (it cannot: timeouts set since settle first), tok is
-// delivered expired, and its retry times out as Receive's would.
-func (s *Socket) parkLater(tok Token, p Pattern, n int) {
+// taken retry and was told to wait (FollowPark), as Receive would have
+// parked it at time at (< 0: now), its deadline counted from then. If
+// that deadline has passed already (the host kept the loop busy for
+// longer), tok is delivered expired, and its retry times out as
+// Receive's would.
+func (s *Socket) parkLater(tok Token, p Pattern, n int, at time.Duration) {
 	l := s.l
 	s.rdTok = true
-	w, err := s.block(&s.rq, nil, tok, startLater)
+	start := startLater
+	if at >= 0 && at <= l.now() {
+		start = at
+	}
+	w, err := s.block(&s.rq, nil, tok, start)
 	if err == ErrWait {
 		w.receiving, w.pat, w.cnt = true, p, n
 		return

@@ -15,6 +15,7 @@ import (
 // socket into the pickup's memory, the result if the read holds it whole.
 type fakePick struct {
 	t      testing.TB
+	l      *Loop
 	arms   map[Token]*fakeArm
 	refuse bool
 	made   int
@@ -33,7 +34,7 @@ type fakeArm struct {
 }
 
 func newFakePick(t testing.TB, l *Loop) *fakePick {
-	pk := &fakePick{t: t, arms: map[Token]*fakeArm{}, buf: make([]byte, 128<<10)}
+	pk := &fakePick{t: t, l: l, arms: map[Token]*fakeArm{}, buf: make([]byte, 128<<10)}
 	l.SetPickup(pk)
 	return pk
 }
@@ -122,7 +123,10 @@ func (f *fakePick) park(s *Socket, tok Token, p Pattern, n int) bool {
 		!(p == PatLine || (p == PatCount && n > 0)) {
 		return false
 	}
-	a.read.Parked, a.read.Park, a.read.Cnt = true, p, n
+	a.read.Parked, a.read.Park, a.read.Cnt, a.read.ParkAt = true, p, n, -1
+	if a.f&FollowClock != 0 {
+		a.read.ParkAt = f.l.Now()
+	}
 	return true
 }
 

@@ -245,7 +245,7 @@ ASOK_API int asok_loop_wake(asok_loop *loop);
  * (ASOK_LINE, or ASOK_COUNT with n > 0) that finds nothing, if the
  * retry's read emptied the socket, no other receive is queued and neither
  * timeout is 0: it returns ASOK_EWAIT, and the next asok_select parks it
- * in Go before it waits. A request-reply server thus enters Go once per
+ * in Go before it waits (its timeout counting from the call). A request-reply server thus enters Go once per
  * asok_select batch. asok_debug_in_c() counts these calls. Memory: each
  * loop has an 88 KiB table and a 128 KiB read buffer (a freed loop's are
  * kept for the next loop).

@@ -224,6 +224,17 @@ int main(void) {
   since(c, 0, 0, 1);
   drive(loop, 11); /* its own timeout, 50 ms */
   CHECK_EQ(asok_receive(s, ASOK_LINE, 0, 11, &d, &len), ASOK_ETIMEOUT);
+  /* the timeout counts from the park in C, not from the next select: the
+   * host busy for longer than it, the next select times it out at once */
+  taken(loop, s, peer, 11, "v");
+  CHECK_EQ(asok_receive(s, ASOK_LINE, 0, 11, &d, &len), ASOK_EWAIT);
+  usleep(150000);
+  {
+    asok_token tk = 0;
+    CHECK_EQ(asok_select(loop, 0.02, &tk, 1), 1);
+    CHECK_EQ(tk, 11);
+  }
+  CHECK_EQ(asok_receive(s, ASOK_LINE, 0, 11, &d, &len), ASOK_ETIMEOUT);
   CHECK_EQ(asok_settimeout(s, -1, -1), 0);
 
   /* parked in C, then cancelled: never delivered */
