@@ -247,7 +247,7 @@ ASOK_API int asok_loop_wake(asok_loop *loop);
  * timeout is 0: it returns ASOK_EWAIT, and the next asok_select parks it
  * in Go before it waits (its timeout counting from the call). A request-reply server thus enters Go once per
  * asok_select batch. asok_debug_in_c() counts these calls. Memory: each
- * loop has an 88 KiB table and a 128 KiB read buffer (a freed loop's are
+ * loop has a 96 KiB table and a 128 KiB read buffer (a freed loop's are
  * kept for the next loop).
  * Returns: the number of tokens copied (>= 0); ASOK_EBADHANDLE;
  * ASOK_EINVAL (tokens_out NULL with max > 0, or max < 0); -errno. */
