@@ -17,9 +17,16 @@ import (
 // line + "\n").
 func takenLine(t *testing.T, tok Token, line string) (*Loop, *fakeClock, *fakePick, *Socket, int) {
 	t.Helper()
+	return takenLineTimeout(t, tok, line, -1)
+}
+
+// takenLineTimeout is takenLine on a socket with a block timeout.
+func takenLineTimeout(t *testing.T, tok Token, line string, block time.Duration) (*Loop, *fakeClock, *fakePick, *Socket, int) {
+	t.Helper()
 	l, clock := newTestLoop(t)
 	pk := newFakePick(t, l)
 	s, peer := socketPair(t, l)
+	s.SetTimeout(block, -1)
 	parkReceive(t, s, PatLine, 0, tok)
 	peerWrite(t, peer, line+"\n")
 	waitFor(t, l, tok)
@@ -139,16 +146,7 @@ func TestFollowParkCancel(t *testing.T) {
 }
 
 func TestFollowParkTimeouts(t *testing.T) {
-	l, clock := newTestLoop(t)
-	pk := newFakePick(t, l)
-	s, peer := socketPair(t, l)
-	s.SetTimeout(time.Second, -1)
-	parkReceive(t, s, PatLine, 0, 5)
-	peerWrite(t, peer, "ping\n")
-	waitFor(t, l, 5)
-	if res, ok := pk.take(s, 5, PatLine, 0); !ok || res != "ping" {
-		t.Fatalf("take: %q %v", res, ok)
-	}
+	l, clock, pk, s, _ := takenLineTimeout(t, 5, "ping", time.Second)
 	if !pk.park(s, 5, PatLine, 0) {
 		t.Fatal("not parked")
 	}
@@ -167,18 +165,9 @@ func TestFollowParkTimeouts(t *testing.T) {
 // A park's timeout counts from the park, not from the Select that
 // settles it: a loop kept busy past the deadline times it out at once.
 func TestFollowParkTimeoutFromThePark(t *testing.T) {
-	l, clock := newTestLoop(t)
-	pk := newFakePick(t, l)
-	s, peer := socketPair(t, l)
-	s.SetTimeout(time.Second, -1)
-	parkReceive(t, s, PatLine, 0, 5)
-	peerWrite(t, peer, "ping\n")
-	waitFor(t, l, 5)
+	l, clock, pk, s, peer := takenLineTimeout(t, 5, "ping", time.Second)
 	if a := pk.arms[5]; a.f != FollowSend|FollowPark|FollowClock {
 		t.Fatalf("follow %v", a.f)
-	}
-	if _, ok := pk.take(s, 5, PatLine, 0); !ok {
-		t.Fatal("take")
 	}
 	if !pk.park(s, 5, PatLine, 0) {
 		t.Fatal("not parked")
