@@ -1,9 +1,23 @@
 /* pair.h - connected asok sockets for the C tests: drive() waits for one
- * token, listener() listens on 127.0.0.1, pair() connects two sockets. */
+ * token, newpair() wraps a socketpair, listener() listens on 127.0.0.1,
+ * pair() connects two sockets. */
 #ifndef ASOK_PAIR_H
 #define ASOK_PAIR_H
+#include <sys/socket.h>
+
 #include "asok.h"
 #include "check.h"
+
+/* newpair wraps one end of a fresh AF_UNIX stream pair on loop (owned)
+ * and gives the other end, a raw blocking fd, in *peer. */
+static inline asok_sock *newpair(asok_loop *loop, int *peer) {
+  int fds[2];
+  asok_sock *s;
+  CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  CHECK_EQ(asok_wrap(loop, fds[0], ASOK_OWNFD, &s), 0);
+  *peer = fds[1];
+  return s;
+}
 
 /* drive waits for token on loop (up to 10 s) and checks it came back. */
 static inline void drive(asok_loop *loop, asok_token token) {

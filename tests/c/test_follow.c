@@ -71,16 +71,6 @@ static void taken(asok_loop *loop, asok_sock *s, int peer, asok_token token,
   since(c, 1, 0, 0);
 }
 
-/* newpair wraps one end of a fresh socketpair on loop. */
-static asok_sock *newpair(asok_loop *loop, int *peer) {
-  int fds[2];
-  asok_sock *s;
-  CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-  CHECK_EQ(asok_wrap(loop, fds[0], ASOK_OWNFD, &s), 0);
-  *peer = fds[1];
-  return s;
-}
-
 /* drain reads n bytes from the peer on a thread and checks them. */
 struct drain {
   int fd;

@@ -46,16 +46,15 @@ int main(void) {
   const char *d;
   size_t len;
   uint64_t got, p0;
-  int fds[2], fds2[2], rc;
+  int peer, peer2, rc;
 
   CHECK_EQ(asok_loop_new(&loop), 0);
-  CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-  CHECK_EQ(asok_wrap(loop, fds[0], ASOK_OWNFD, &s), 0);
+  s = newpair(loop, &peer);
 
   /* taken: the retry reads in C, does not enter Go; the rest is buffered */
   p0 = asok_debug_pickups();
   park(s, ASOK_LINE, 0, 7);
-  put(fds[1], "hello\r\nworld\n");
+  put(peer, "hello\r\nworld\n");
   drive(loop, 7);
   rc = asok_receive(s, ASOK_LINE, 0, 7, &d, &len);
   EXPECT(rc, d, len, "hello");
@@ -69,7 +68,7 @@ int main(void) {
 
   /* no retry before the next asok_select: disarmed, Go reads it */
   park(s, ASOK_LINE, 0, 8);
-  put(fds[1], "abc\n");
+  put(peer, "abc\n");
   drive(loop, 8);
   CHECK_EQ(asok_select(loop, 0, NULL, 0), 0);
   rc = asok_receive(s, ASOK_LINE, 0, 8, &d, &len);
@@ -78,7 +77,7 @@ int main(void) {
 
   /* a retry with another count goes through Go, and gets the right bytes */
   park(s, ASOK_COUNT, 3, 9);
-  put(fds[1], "123456");
+  put(peer, "123456");
   drive(loop, 9);
   rc = asok_receive(s, ASOK_COUNT, 4, 9, &d, &len);
   EXPECT(rc, d, len, "1234");
@@ -90,7 +89,7 @@ int main(void) {
    * retry still gets the first line */
   park(s, ASOK_COUNT, 2, 10);
   park(s, ASOK_COUNT, 2, 11);
-  put(fds[1], "aabb");
+  put(peer, "aabb");
   drive(loop, 10);
   CHECK_EQ(asok_receive(s, ASOK_COUNT, 2, 11, &d, &len), ASOK_EWAIT);
   rc = asok_receive(s, ASOK_COUNT, 2, 10, &d, &len);
@@ -102,7 +101,7 @@ int main(void) {
   /* a line with an inner CR is left to Go (it needs a copy): same answer */
   p0 = asok_debug_pickups();
   park(s, ASOK_LINE, 0, 12);
-  put(fds[1], "a\rb\r\n");
+  put(peer, "a\rb\r\n");
   drive(loop, 12);
   rc = asok_receive(s, ASOK_LINE, 0, 12, &d, &len);
   EXPECT(rc, d, len, "ab");
@@ -110,7 +109,7 @@ int main(void) {
 
   /* the retry on another thread */
   park(s, ASOK_LINE, 0, 15);
-  put(fds[1], "thread\n");
+  put(peer, "thread\n");
   drive(loop, 15);
   {
     pthread_t th;
@@ -121,36 +120,34 @@ int main(void) {
 
   /* closed with a retry armed: the retry says closed */
   park(s, ASOK_LINE, 0, 13);
-  put(fds[1], "bye\n");
+  put(peer, "bye\n");
   drive(loop, 13);
   CHECK_EQ(asok_close(s), 0);
   CHECK_EQ(asok_receive(s, ASOK_LINE, 0, 13, &d, &len), ASOK_ECLOSED);
   CHECK_EQ(asok_sock_free(s), 0);
-  close(fds[1]);
+  close(peer);
 
   /* the loop freed with a retry armed: its handles are gone, never
    * answered from the table (which the next loop reuses) */
-  CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-  CHECK_EQ(asok_wrap(loop, fds[0], ASOK_OWNFD, &s), 0);
+  s = newpair(loop, &peer);
   park(s, ASOK_LINE, 0, 14);
-  put(fds[1], "late\n");
+  put(peer, "late\n");
   drive(loop, 14);
   CHECK_EQ(asok_loop_free(loop), 0);
   CHECK_EQ(asok_receive(s, ASOK_LINE, 0, 14, &d, &len), ASOK_EBADHANDLE);
-  close(fds[1]);
+  close(peer);
   CHECK_EQ(asok_loop_new(&loop2), 0);
-  CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds2), 0);
-  CHECK_EQ(asok_wrap(loop2, fds2[0], ASOK_OWNFD, &t), 0);
+  t = newpair(loop2, &peer2);
   p0 = asok_debug_pickups();
   park(t, ASOK_LINE, 0, 14);
-  put(fds2[1], "new\n");
+  put(peer2, "new\n");
   drive(loop2, 14);
   rc = asok_receive(t, ASOK_LINE, 0, 14, &d, &len);
   EXPECT(rc, d, len, "new");
   CHECK_EQ(asok_debug_pickups(), p0 + 1);
   CHECK_EQ(asok_receive(t, ASOK_LINE, 0, 14, NULL, &len), ASOK_EINVAL);
   CHECK_EQ(asok_loop_free(loop2), 0);
-  close(fds2[1]);
+  close(peer2);
   CHECK_EQ(asok_debug_handles(), 0);
   return 0;
 }
