@@ -5,7 +5,7 @@ local M, P, C = ...
 local WAIT, loop, ONE = P.WAIT, P.loop, P.ONE
 local argerror, checkraw, handle = P.argerror, P.checkraw, P.handle
 local newtoken, park, waitfor = P.newtoken, P.park, P.waitfor
-local classmeta = C.meta
+local classmeta, gettimeout = C.meta, C.gettimeout
 local type, tostring, tonumber = type, tostring, tonumber
 
 -- asok._debug.resolves counts the names asok.connect resolved off the
@@ -56,7 +56,9 @@ local function lookup(name, family)
 end
 
 -- tryconnect is LuaSocket's connect at timeout 0 to a numeric host, then
--- a wait until the socket is writable and LuaSocket's verdict.
+-- a wait until the socket is writable and LuaSocket's verdict. A third
+-- result, true, says the attempt was cut short by a zero block timeout:
+-- inet_tryconnect tries no further address then.
 local function tryconnect(raw, host, port)
   raw:settimeout(0)
   local ok, err = raw:connect(host, port)
@@ -64,6 +66,10 @@ local function tryconnect(raw, host, port)
   if ok then return ok end
   if err ~= "timeout" then return nil, err end
   if not h then return nil, herr end
+  -- a zero block timeout: 'timeout' while in progress, without looking at
+  -- the outcome (socket_connect's timeout_iszero case); a later connect
+  -- finds it
+  if gettimeout(h) == 0 then return nil, "timeout", true end
   local r, werr = waitfor(h, "w", newtoken())
   if not r then return nil, werr end
   ok, err = raw:connect(host, port)
@@ -91,7 +97,11 @@ function M.connect(sok, host, port)
   local ht, pt = type(host), type(port)
   if ht ~= "string" and ht ~= "number" then argerror(2, "connect", "string expected, got " .. ht, 2) end
   if pt ~= "string" and pt ~= "number" then argerror(3, "connect", "string expected, got " .. pt, 2) end
-  if isnumeric(tostring(host)) then return tryconnect(raw, host, port) end
+  if isnumeric(tostring(host)) then
+    local ok, err = tryconnect(raw, host, port)
+    if ok then return ok end
+    return nil, err
+  end
   local addrs, err = lookup(tostring(host), familyof(raw))
   if not addrs then
     -- tcp.c meth_connect makes the object a tcp{client} even on failure
@@ -99,14 +109,15 @@ function M.connect(sok, host, port)
     if setclass and client then setclass(raw, client) end
     return nil, err
   end
-  local ok
+  local ok, stop
   for i = 1, #addrs do
     local fam = familyof(raw)
     -- a socket.tcp() fixed its family at the first attempt (LuaSocket
     -- cannot make it another): addresses of the other family are skipped
     if fam == 0 or (fam == 6) == (addrs[i]:find(":", 1, true) ~= nil) then
-      ok, err = tryconnect(raw, addrs[i], port)
+      ok, err, stop = tryconnect(raw, addrs[i], port)
       if ok then return ok end
+      if stop then break end
     end
   end
   return nil, err

@@ -82,6 +82,16 @@ S("connect", "connect_refused", "master", {}, { { "connect", "127.0.0.1", "$DEAD
 S("connect", "connect_then_timeout", "master", { { "pause", 500 }, { "send", "x\n" }, { "close" } },
   { { "connect", "127.0.0.1", "$TCP4" }, { "send", "$NAME\n" }, { "settimeout", 0.1 },
     { "receive" }, { "settimeout", 2 }, { "receive" } })
+-- a zero block timeout: LuaSocket's connect returns 'timeout' as soon as
+-- the kernel says "in progress" (socket_connect's zero-timeout case),
+-- without looking for the outcome; a later connect finds it
+S("connect", "connect_zero_timeout_refused", "master", {},
+  { { "settimeout", 0 }, { "connect", "127.0.0.1", "$DEADPORT" }, { "sleep", 0.3 },
+    { "getoption", "error" }, { "connect", "127.0.0.1", "$DEADPORT" } })
+S("connect", "connect_zero_timeout_ok", "master", { { "send", "hi\n" }, { "close" } },
+  { { "settimeout", 0 }, { "connect", "127.0.0.1", "$TCP4" }, { "sleep", 0.3 },
+    { "connect", "127.0.0.1", "$TCP4" }, { "settimeout", 2 }, { "send", "$NAME\n" },
+    { "receive" } })
 
 -- main-thread calls (also run from the main thread while coroutines run)
 S("main", "main_line_wait", "tcp", { { "pause", 300 }, { "send", "waited\n" }, { "close" } },
