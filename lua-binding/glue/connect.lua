@@ -6,7 +6,7 @@ local WAIT, loop, ONE = P.WAIT, P.loop, P.ONE
 local argerror, checkraw, handle = P.argerror, P.checkraw, P.handle
 local newtoken, park, waitfor = P.newtoken, P.park, P.waitfor
 local classmeta, gettimeout = C.meta, C.gettimeout
-local type, tostring, tonumber = type, tostring, tonumber
+local type, tostring, tonumber, pcall = type, tostring, tonumber, pcall
 
 -- asok._debug.resolves counts the names asok.connect resolved off the
 -- loop thread (asok_resolve answered "wait": a lookup ran on its own thread).
@@ -55,6 +55,23 @@ local function lookup(name, family)
   return addrs, err
 end
 
+-- outcome reads the result of a connect the kernel has finished (raw
+-- polled writable) as socket_connect does after its wait: from the socket
+-- (SO_ERROR, LuaSocket's own strings), not with a second connect(2), which
+-- would take the kernel's one-time "connected" answer that LuaSocket's next
+-- connect returns (1 once, then 'already connected').
+local function outcome(raw, host, port)
+  local got, err = pcall(raw.getoption, raw, "error")
+  if not got then -- a LuaSocket without the "error" option: connect tells
+    local ok
+    ok, err = raw:connect(host, port)
+    if ok or err == "already connected" then return ok or ONE end
+    return nil, err
+  end
+  if err then return nil, err end
+  return ONE
+end
+
 -- tryconnect is LuaSocket's connect at timeout 0 to a numeric host, then
 -- a wait until the socket is writable and LuaSocket's verdict. A third
 -- result, true, says the attempt was cut short by a zero block timeout:
@@ -72,9 +89,7 @@ local function tryconnect(raw, host, port)
   if gettimeout(h) == 0 then return nil, "timeout", true end
   local r, werr = waitfor(h, "w", newtoken())
   if not r then return nil, werr end
-  ok, err = raw:connect(host, port)
-  if ok or err == "already connected" then return ok or ONE end
-  return nil, err
+  return outcome(raw, host, port)
 end
 
 -- familyof gives the address family raw connects with: 0 for a socket not

@@ -92,6 +92,12 @@ S("connect", "connect_zero_timeout_ok", "master", { { "send", "hi\n" }, { "close
   { { "settimeout", 0 }, { "connect", "127.0.0.1", "$TCP4" }, { "sleep", 0.3 },
     { "connect", "127.0.0.1", "$TCP4" }, { "settimeout", 2 }, { "send", "$NAME\n" },
     { "receive" } })
+-- Linux answers the first connect(2) after a non-blocking connect completed
+-- with success, later ones with EISCONN: LuaSocket's connect waits without
+-- calling connect again, so the user's next connect returns 1 once
+S("connect", "connect_twice", "master", { { "send", "hi\n" }, { "close" } },
+  { { "connect", "127.0.0.1", "$TCP4" }, { "connect", "127.0.0.1", "$TCP4" },
+    { "connect", "127.0.0.1", "$TCP4" }, { "send", "$NAME\n" }, { "receive" } })
 
 -- main-thread calls (also run from the main thread while coroutines run)
 S("main", "main_line_wait", "tcp", { { "pause", 300 }, { "send", "waited\n" }, { "close" } },
