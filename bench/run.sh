@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # bench/run.sh - asok's benchmark: asok_echo against the peers and the C
 # ceiling (through the neutral harness ../shared/bench), plus the 15,000
-# connection idle sweep, the Go core benchmarks, the C API cost per call and
-# the memory per idle connection. Run by `./build.sh bench` after a build.
+# connection idle sweep (through the harness, and in one process without
+# it), the Go core benchmarks, the C API cost per call and the memory per
+# idle connection. Run by `./build.sh bench` after a build.
 #
 #   bench/run.sh                      # everything, defaults below
 #   SERVERS="c_epoll asok" CELLS="pp100" REPS=1 bench/run.sh   # a subset
 #   PARTS="matrix memory" bench/run.sh                        # some parts
 #
-# Knobs (environment): PARTS (matrix idle gobench capi memory; "profile"
+# Knobs (environment): PARTS (matrix idle idlelua gobench capi memory; "profile"
 # adds bench/profile.sh), SERVERS (harness ids, default: C ceiling + every
 # Debian peer + asok), CELLS, REPS (3), DUR (4), INTERPS ("lua5.4 luajit"),
 # IDLE_ACTIVE / IDLE_IDLE (1000 / 14000), MEM_CONNS (5000), ASOK_BUILD (an
@@ -21,7 +22,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 ROOT=$PWD
 BUILD=${ASOK_BUILD:-$ROOT/build}
 HARNESS_SRC=${ASOK_BENCH_HARNESS:-$ROOT/../shared/bench}
-PARTS=${PARTS:-matrix idle gobench capi memory}
+PARTS=${PARTS:-matrix idle idlelua gobench capi memory}
 INTERPS=${INTERPS:-lua5.4 luajit}
 SRV_CPU=${SRV_CPU:-0}
 LG_CPU=${LG_CPU:-1}
@@ -150,6 +151,17 @@ if has idle && harness_ready; then
     slope=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ r[NR] = $1 } END { k = int((NR + 1) / 2); printf "%+.0f %%", (r[k] - 1) * 100 }')
     idle_row "$srv" "$interp" 0 "–" "${none[@]}"
     idle_row "$srv" "$interp" "$I" "$slope (paired)" "${some[@]}"
+  done
+fi
+
+# ---- 2b. idle connections in one process, without the load generator -------
+if has idlelua; then
+  for interp in $INTERPS; do
+    command -v "$interp" >/dev/null || continue
+    log "idle connections in process: $interp, ${IDLE_ACTIVE:-1000} active, 0 vs ${IDLE_IDLE:-14000} idle"
+    { echo; echo "## Idle connections in one process ($interp, bench/idle_inproc.lua: both ends of the active connections in the process, no load generator)"; echo
+      LUA_CPATH="$BUILD/lib/lua/$(abi_of "$interp")/?.so;;" taskset -c "$SRV_CPU" "$interp" "$ROOT/bench/idle_inproc.lua" \
+        "${IDLE_IDLE:-14000}" "${IDLE_ACTIVE:-1000}" 200 "${REPS:-3}"; } | out || status=1
   done
 fi
 
