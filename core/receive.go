@@ -309,7 +309,7 @@ func (s *Socket) Receive(p Pattern, n int, tok Token) ([]byte, error) {
 		s.done(&s.rq, w)
 		return res, err
 	}
-	s.rdTok = tok != 0
+	s.rdTok = tok != 0 && !s.polls()
 	res, err := s.l.rx.receiveLimit(s, &s.rb, p, n, s.limit)
 	if err == errAgain {
 		if w, err = s.block(&s.rq, w, tok, start); err == ErrWait {

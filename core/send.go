@@ -59,7 +59,7 @@ loop:
 			if k, e = max(pre, 0), error(nil); errno != 0 {
 				k, e = 0, errno
 			}
-		case len(chunk) > 0 && !(s.wfull && tok != 0):
+		case len(chunk) > 0 && !(s.wfull && tok != 0 && !s.polls()):
 			k, e = send(s.fd, chunk, unix.MSG_NOSIGNAL)
 		}
 		switch {

@@ -3,6 +3,7 @@ package core
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -122,5 +123,53 @@ func TestShortSendParksWithoutSend(t *testing.T) {
 	}
 	if string(got) != string(data) {
 		t.Fatal("data corrupted")
+	}
+}
+
+// TestShortReadZeroTimeoutReads checks that a receive with a zero timeout
+// (a poll: it cannot park, so no Select runs before the next call) reads
+// even after a short read, as LuaSocket's does (testclnt.lua's
+// test_nonblocking loops on such receives without yielding).
+func TestShortReadZeroTimeoutReads(t *testing.T) {
+	for _, tm := range [][2]time.Duration{{0, -1}, {-1, 0}, {0, 0}} {
+		l, _ := newTestLoop(t)
+		s, peer := socketPair(t, l)
+		s.SetTimeout(tm[0], tm[1])
+		peerWrite(t, peer, "a\n")
+		if res, err := s.Receive(PatLine, 0, 3); err != nil || string(res) != "a" {
+			t.Fatalf("%v: first: %q %v", tm, res, err)
+		}
+		if res, err := s.Receive(PatLine, 0, 3); err != ErrTimeout || len(res) != 0 {
+			t.Fatalf("%v: nothing there: %q %v, want timeout", tm, res, err)
+		}
+		peerWrite(t, peer, "b\n")
+		if res, err := s.Receive(PatLine, 0, 3); err != nil || string(res) != "b" {
+			t.Fatalf("%v: zero timeout after a short read: %q %v", tm, res, err)
+		}
+	}
+}
+
+// TestShortSendZeroTimeoutSends checks the same for a send with a zero
+// timeout after a short send: once the peer drained the buffer, the next
+// one sends without a Select in between.
+func TestShortSendZeroTimeoutSends(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	if err := unix.SetsockoptInt(s.Fd(), unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
+		t.Fatal(err)
+	}
+	s.SetTimeout(0, -1)
+	data := []byte(strings.Repeat("0123456789abcdef", 1<<14)) // 256 KiB
+	sent, err := s.Send(data, 5)
+	if err != ErrTimeout || sent == 0 || sent >= len(data) {
+		t.Fatalf("first send: %d %v", sent, err)
+	}
+	buf := make([]byte, 64<<10)
+	for got := 0; got < sent; {
+		got += readFd(t, peer, buf)
+	}
+	more, err := s.Send(data[sent:], 5)
+	if err != ErrTimeout || more == 0 {
+		t.Fatalf("zero timeout after a short send: %d %v, want progress", more, err)
 	}
 }

@@ -30,7 +30,8 @@ type Socket struct {
 	// (cleared by dispatch): reads answer errAgain without a syscall.
 	// wfull: the same for a short send (the send buffer was full).
 	// Only operations with a token use them: their caller runs Select
-	// (which processes the edge) before retrying; token 0 always tries.
+	// (which processes the edge) before retrying; token 0 always tries,
+	// and so does a call with a zero timeout (polls: it never parks).
 	rdrained, wfull bool
 	// noShort: an event reported urgent data (a read stops short at the
 	// mark), a peer shutdown (data, then a pending EOF whose edge came

@@ -37,6 +37,15 @@ func (s *Socket) SetTimeout(block, total time.Duration) {
 	s.tmBlock, s.tmTotal = block, total
 }
 
+// polls reports whether an operation on s cannot wait at all (a zero
+// block or total timeout: LuaSocket's non-blocking poll). Such a call
+// must ask the kernel itself: no Select runs between two of them (a loop
+// polling at timeout 0 never yields), so the short read/send shortcuts
+// (rdrained, wfull), which an edge clears only in Select, may be stale.
+func (s *Socket) polls() bool {
+	return s.tmBlock == 0 || s.tmTotal == 0
+}
+
 // deadline returns the deadline for a park of an operation started at
 // start, and false if it has already passed.
 func (s *Socket) deadline(start, now time.Duration) (time.Duration, bool) {
