@@ -168,10 +168,14 @@ end
 local acceptpause = setmetatable({}, { __mode = "k" })
 local ACCEPT_BACKOFF = 0.1
 
+-- the other listening class accept takes (socket.unix's stream servers)
+local SERVERS = { ["unixstream{server}"] = true }
+
 --- asok.accept(sok): LuaSocket's accept, yielding until a client arrives.
--- Returns the raw client (a wrapper if sok is a wrapper), or nil, err.
+-- Returns the raw client (a wrapper if sok is a wrapper; a native client
+-- for a wrapper of a TCP server), or nil, err.
 function M.accept(sok)
-  local raw, w, class = checkraw(sok, "accept", "tcp{server}")
+  local raw, w, class = checkraw(sok, "accept", "tcp{server}", SERVERS)
   local h = handle(raw)
   local tok
   local pause = acceptpause[raw]

@@ -71,6 +71,46 @@ T.run(function() return refused end, 5)
 T.same(refused or T.pack(), T.pack(nil, "connection refused"), "refused")
 T.same(T.pack(asok.accept(server)), T.pack(server:accept()), "accept on closed server")
 
+-- accept on a unix stream server (LuaSocket's testsrvr-like unixstreamsrvr.lua
+-- through asok): raw in, raw out; wrapper in, wrapper out; a timeout as
+-- LuaSocket's
+do
+  local unix = require "socket.unix"
+  local path = os.tmpname()
+  os.remove(path)
+  local us = assert(unix.stream())
+  assert(us:bind(path))
+  assert(us:listen())
+  local wus = asok.wrap(asok.wrap(us)) -- a wrapper of a wrapper is a wrapper of us
+  local u1, u2
+  T.spawn(function() u1 = T.pack(asok.accept(us)) end)
+  T.spawn(function() u2 = T.pack(wus:accept()) end)
+  local k1, k2 = assert(unix.stream()), assert(unix.stream())
+  T.eq(k1:connect(path), 1, "unix connect 1")
+  T.eq(k2:connect(path), 1, "unix connect 2")
+  T.check(T.run(function() return u1 and u2 end, 5), "both unix clients accepted")
+  local a, b = u1 and u1[1], u2 and u2[1]
+  T.eq(a and a.class, "unixstream{client}", "asok.accept(raw unix server): a unix client")
+  T.eq(a and getmetatable(a) == getmetatable(k1), true, "asok.accept(raw unix server) gives a raw client")
+  T.check(b and tostring(b):find("^asok{unixstream{client}"), "wrapper:accept gives a wrapper", tostring(b))
+  local line
+  T.spawn(function() line = T.pack(b:receive()) end)
+  k1:send("one\n"); k2:send("one\n")
+  T.check(T.run(function() return line end, 5), "unix wrapper receive")
+  T.same(line or T.pack(), T.pack("one", nil, nil), "unix wrapper receive result")
+  -- nothing pending now: a timeout, as LuaSocket's accept gives
+  local late
+  us:settimeout(0) -- LuaSocket's own, for the reference below
+  local want = T.pack(us:accept())
+  wus:settimeout(0.1)
+  T.spawn(function() late = T.pack(wus:accept()) end)
+  T.check(T.run(function() return late end, 5), "unix accept timed out")
+  T.same(late or T.pack(), want, "unix accept timeout")
+  for _, s in ipairs({ a, b, k1, k2, wus }) do s:close() end
+  os.remove(path)
+  a, b, us, wus, u1, u2, k1, k2 = nil, nil, nil, nil, nil, nil, nil, nil
+end
+
 -- close what the test made and drop it (T.done counts the live handles)
 for _, s in ipairs({ peer, w, ref_peer, ref, c1, c2, a1, a2 }) do s:close() end
 peer, raw, w, r, ref_peer, ref, w2, server, ws, c1, c2, a1, a2 =
