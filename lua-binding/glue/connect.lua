@@ -102,14 +102,24 @@ end
 
 local setclass = debug and debug.setmetatable
 
+-- the other class connect takes: socket.unix's stream sockets (a path)
+local UNIX = { ["unixstream{master}"] = true }
+
 --- asok.connect(sok, host, port): LuaSocket's connect, yielding while the
--- connection is in progress. A host name is resolved off the loop thread
+-- connection is in progress (asok.connect(sok, path) on a socket.unix
+-- stream socket). A host name is resolved off the loop thread
 -- (asok_resolve) and its addresses tried in order, as inet_tryconnect does;
 -- each attempt is LuaSocket's own connect to the numeric address. Returns
 -- 1, or nil and LuaSocket's error.
 function M.connect(sok, host, port)
-  local raw = checkraw(sok, "connect", "tcp{any}")
+  local raw, _, class = checkraw(sok, "connect", "tcp{any}", UNIX)
   local ht, pt = type(host), type(port)
+  if class == "unixstream{master}" then -- socket.unix: connect(path)
+    if ht ~= "string" and ht ~= "number" then argerror(2, "connect", "string expected, got " .. ht, 2) end
+    local ok, err = tryconnect(raw, host)
+    if ok then return ok end
+    return nil, err
+  end
   if ht ~= "string" and ht ~= "number" then argerror(2, "connect", "string expected, got " .. ht, 2) end
   if pt ~= "string" and pt ~= "number" then argerror(3, "connect", "string expected, got " .. pt, 2) end
   if isnumeric(tostring(host)) then

@@ -85,10 +85,23 @@ do
   local u1, u2
   T.spawn(function() u1 = T.pack(asok.accept(us)) end)
   T.spawn(function() u2 = T.pack(wus:accept()) end)
-  local k1, k2 = assert(unix.stream()), assert(unix.stream())
-  T.eq(k1:connect(path), 1, "unix connect 1")
-  T.eq(k2:connect(path), 1, "unix connect 2")
-  T.check(T.run(function() return u1 and u2 end, 5), "both unix clients accepted")
+  -- connect(path) through asok, both ways (utestclnt.lua's uconnect)
+  local k1, k2 = assert(unix.stream()), asok.wrap(assert(unix.stream()))
+  local c1, c2
+  T.spawn(function() c1 = T.pack(asok.connect(k1, path)) end)
+  T.spawn(function() c2 = T.pack(k2:connect(path)) end)
+  T.check(T.run(function() return u1 and u2 and c1 and c2 end, 5), "both unix clients accepted")
+  T.same(c1 or T.pack(), T.pack(1.0), "asok.connect(raw unix, path)")
+  T.same(c2 or T.pack(), T.pack(1.0), "unix wrapper:connect(path)")
+  T.eq(k2.class, "unixstream{client}", "connect turned the unix master into a client")
+  local k3 = assert(unix.stream())
+  local nopath = path .. ".none"
+  local want3 = T.pack(k3:connect(nopath))
+  local c3
+  T.spawn(function() c3 = T.pack(asok.connect(asok.wrap(assert(unix.stream())), nopath)) end)
+  T.check(T.run(function() return c3 end, 5), "unix connect to no one")
+  T.same(c3 or T.pack(), want3, "unix connect error")
+  k3:close()
   local a, b = u1 and u1[1], u2 and u2[1]
   T.eq(a and a.class, "unixstream{client}", "asok.accept(raw unix server): a unix client")
   T.eq(a and getmetatable(a) == getmetatable(k1), true, "asok.accept(raw unix server) gives a raw client")
@@ -108,7 +121,7 @@ do
   T.same(late or T.pack(), want, "unix accept timeout")
   for _, s in ipairs({ a, b, k1, k2, wus }) do s:close() end
   os.remove(path)
-  a, b, us, wus, u1, u2, k1, k2 = nil, nil, nil, nil, nil, nil, nil, nil
+  a, b, us, wus, u1, u2, k1, k2, k3 = nil, nil, nil, nil, nil, nil, nil, nil, nil
 end
 
 -- close what the test made and drop it (T.done counts the live handles)
