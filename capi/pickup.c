@@ -162,7 +162,7 @@ int asok__pick_send(const asok_sock *s, const char *data, size_t len,
   ssize_t k;
   *pre = -1;
   *perr = 0;
-  if (!t || !data || !sent || len == 0 || len > PTRDIFF_MAX) return 0;
+  if (!t || !data || !sent || len == 0 || len > ASOK__STEP) return 0;
   e = &t->e[token & (ASOK__PICKS - 1)];
   if (e->sock != (const void *)s || e->token != token ||
       e->state != ASOK__TAKEN || !(e->follow & ASOK__FOLLOW_SEND))

@@ -38,6 +38,10 @@
 #define ASOK__MAXREAD (64 * 1024)
 #define ASOK__MINROOM (4 * 1024)
 
+/* Sends longer than LuaSocket's step (core's stepSize) go to Go, which
+ * checks first whether the peer has closed (core/send.go, firstStep). */
+#define ASOK__STEP 8192
+
 /* Entry states (PARKED: TAKEN, then a receive parked). */
 enum { ASOK__FREE = 0, ASOK__ARMED, ASOK__READ, ASOK__TAKEN, ASOK__PARKED };
 
@@ -99,7 +103,8 @@ int asok__pick_receive(const asok_sock *s, int pattern, size_t n,
 /* asok__pick_send answers asok_send(s, data, len, token, sent) after a
  * taken entry of s and token: 1 if the kernel took all of data (*sent =
  * len); 0 if the call must go on in Go, with *pre the bytes the syscall it
- * made sent (-1: none made) or *perr its errno (0: none). */
+ * made sent (-1: none made) or *perr its errno (0: none). Sends of more
+ * than ASOK__STEP bytes always go on in Go, with no syscall made. */
 int asok__pick_send(const asok_sock *s, const char *data, size_t len,
                     asok_token token, size_t *sent, long *pre, int *perr);
 

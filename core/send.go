@@ -2,6 +2,23 @@ package core
 
 import "golang.org/x/sys/unix"
 
+// stepSize is LuaSocket's STEPSIZE (buffer.c): it hands the kernel at
+// most this many bytes per send(2).
+const stepSize = 8192
+
+// firstStep returns how many bytes the first send(2) of a new operation
+// of len(data) bytes may take: all of them, unless the peer has already
+// closed. Then LuaSocket's first step of stepSize reaches the peer, whose
+// reset fails the next one, and the caller gets 'closed' with stepSize
+// bytes sent (over loopback, where the reset arrives within the send):
+// asok reports the same. Only sends longer than a step pay the poll(2).
+func (s *Socket) firstStep(data []byte) int {
+	if len(data) > stepSize && peerClosed(s.fd) {
+		return stepSize
+	}
+	return len(data)
+}
+
 // Send writes all of data to s with sendmsg(MSG_NOSIGNAL) (never write(2):
 // a dead peer must not raise SIGPIPE). If the kernel takes only part, tok
 // is parked and ErrWait returned: call again with the SAME data and token;
@@ -45,9 +62,16 @@ func (s *Socket) SendAfter(data []byte, tok Token, pre int, errno unix.Errno) (i
 		s.done(&s.wq, w)
 		return 0, ErrInvalid
 	}
+	step := len(data) // the first syscall's limit (firstStep)
+	if w == nil && !first {
+		step = s.firstStep(data)
+	}
 loop:
 	for sent < len(data) {
 		chunk := data[sent:]
+		if step < len(chunk) {
+			chunk = chunk[:step]
+		}
 		b := s.thr[1]
 		if b != nil {
 			chunk = chunk[:min(int64(len(chunk)), b.allow(s.l.now(), min(int64(len(chunk)), b.quantum)))]
@@ -61,6 +85,7 @@ loop:
 			}
 		case len(chunk) > 0 && !(s.wfull && tok != 0 && !s.polls()):
 			k, e = send(s.fd, chunk, unix.MSG_NOSIGNAL)
+			step = len(data)
 		}
 		switch {
 		case e == nil:

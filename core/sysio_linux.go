@@ -43,3 +43,13 @@ func send(fd int, p []byte, flags int) (int, error) {
 	}
 	return int(n), nil
 }
+
+// peerClosed reports whether the peer of stream socket fd has closed or
+// shut down its sending side (a FIN, or a reset, has arrived): one
+// poll(2) for POLLRDHUP with no wait, as a raw syscall on a stack
+// pollfd.
+func peerClosed(fd int) bool {
+	p := unix.PollFd{Fd: int32(fd), Events: unix.POLLRDHUP}
+	n, _, errno := unix.RawSyscall(unix.SYS_POLL, uintptr(unsafe.Pointer(&p)), 1, 0)
+	return errno == 0 && n == 1 && p.Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
+}

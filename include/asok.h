@@ -239,8 +239,8 @@ ASOK_API int asok_loop_wake(asok_loop *loop);
  * the token goes through Go as usual. After such a retry returned its
  * result, and until another call on the socket or the token enters Go
  * (or the next asok_select), two more calls stay in C: an asok_send() on
- * the socket with the same token, if no other send is queued on it, it
- * is not throttled and the kernel takes all of it (else Go goes on from
+ * the socket with the same token, if it is at most 8192 bytes, no other
+ * send is queued on it, it is not throttled and the kernel takes all of it (else Go goes on from
  * that syscall's result); and one asok_receive() with the same token
  * (ASOK_LINE, or ASOK_COUNT with n > 0) that finds nothing, if the
  * retry's read emptied the socket, no other receive is queued and neither
@@ -337,8 +337,14 @@ ASOK_API int asok_receive(asok_sock *s, int pattern, size_t n, asok_token token,
  *   data: borrowed for the call only (asok keeps no pointer to it).
  *   *sent: always written: the bytes of data sent so far by this operation
  *          (LuaSocket's "last index" on error).
+ * A send of more than 8192 bytes (LuaSocket's step) to a stream peer that
+ * has already closed hands the kernel 8192 bytes first, as LuaSocket
+ * does: the peer's reset then fails the rest, and the result is
+ * ASOK_ECLOSED with *sent = 8192 over loopback, LuaSocket's figures
+ * (one poll(2) per such send checks the peer first).
  * Right after a receive its armed retry answered in C (asok_select), a
- * send with the same token may be made in C: same results.
+ * send of at most 8192 bytes with the same token may be made in C: same
+ * results.
  * Returns: 0 (all sent); ASOK_EWAIT; ASOK_ETIMEOUT; ASOK_ECLOSED (EPIPE);
  * -errno (e.g. -ECONNRESET); ASOK_EBADHANDLE. */
 ASOK_API int asok_send(asok_sock *s, const char *data, size_t len, asok_token token,

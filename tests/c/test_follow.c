@@ -2,8 +2,9 @@
  * in C (asok_debug_in_c counts it): a send with the same token that the
  * kernel takes whole, and the next receive with the token that finds
  * nothing and parks. Everything else goes through Go, and the results are
- * those Go gives: a send taken in part goes on from where C stopped, a
- * send error is the kernel's, a parked receive is woken by data, close or
+ * those Go gives: a send longer than LuaSocket's 8192-byte step is Go's,
+ * a send C's syscall could not finish goes on from there, a send error is
+ * the kernel's, a parked receive is woken by data, close or
  * its timeout and removed by cancel. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -174,7 +175,9 @@ int main(void) {
   get(peer, "w\n");
   CHECK_EQ(asok_cancel(loop, 8), 0);
 
-  /* a send the kernel takes in part goes on in Go from there */
+  /* a send longer than LuaSocket's step (8192) is Go's from the start (it
+   * checks whether the peer has closed first); taken in part, it goes on
+   * in Go until whole */
   {
     size_t big = 8u << 20, i;
     char *data = malloc(big);
@@ -186,7 +189,9 @@ int main(void) {
     dr.fd = peer;
     dr.want = data;
     dr.n = big;
+    c = now();
     rc = asok_send(s, data, big, 10, &sent);
+    since(c, 0, 0, 0);
     CHECK_EQ(rc, ASOK_EWAIT);
     CHECK(sent > 0 && sent < big);
     CHECK_EQ(pthread_create(&th, NULL, drainer, &dr), 0);
@@ -198,6 +203,47 @@ int main(void) {
     CHECK_EQ(sent, big);
     CHECK_EQ(pthread_join(th, NULL), 0);
     free(data);
+  }
+
+  /* a send of one step that the kernel refuses (the buffer filled behind
+   * asok's back) goes on in Go from C's EAGAIN, and whole in order */
+  {
+    size_t fill = 0, total, i;
+    char *want = malloc(16u << 20), step[8192];
+    pthread_t th;
+    struct drain dr;
+    ssize_t k;
+    int fd;
+    CHECK(want != NULL);
+    CHECK_EQ(asok_sock_fd(s, &fd), 0);
+    taken(loop, s, peer, 10, "full");
+    memset(step, 'f', sizeof step);
+    while ((k = send(fd, step, sizeof step, MSG_DONTWAIT)) > 0) {
+      CHECK(fill + (size_t)k <= (16u << 20) - sizeof step);
+      memset(want + fill, 'f', (size_t)k);
+      fill += (size_t)k;
+    }
+    CHECK_EQ(errno, EAGAIN);
+    for (i = 0; i < sizeof step; i++) step[i] = (char)('a' + i % 26);
+    memcpy(want + fill, step, sizeof step);
+    total = fill + sizeof step;
+    c = now();
+    rc = asok_send(s, step, sizeof step, 10, &sent);
+    since(c, 0, 0, 0);
+    CHECK_EQ(rc, ASOK_EWAIT);
+    CHECK_EQ(sent, 0);
+    dr.fd = peer;
+    dr.want = want;
+    dr.n = total;
+    CHECK_EQ(pthread_create(&th, NULL, drainer, &dr), 0);
+    while (rc == ASOK_EWAIT) {
+      drive(loop, 10);
+      rc = asok_send(s, step, sizeof step, 10, &sent);
+    }
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(sent, sizeof step);
+    CHECK_EQ(pthread_join(th, NULL), 0);
+    free(want);
   }
 
   /* a timeout of 0: the next receive is not parked in C but times out */

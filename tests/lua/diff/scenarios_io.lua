@@ -87,6 +87,16 @@ S("reset", "reset_then_send", { { "reset" } },
   { { "sleep", 0.3 }, { "send", "x" }, { "send", "y", 1 }, { "receive" } })
 S("reset", "close_then_send", { { "close" } },
   { { "sleep", 0.3 }, { "send", "x" }, { "sleep", 0.3 }, { "send", "yz" }, { "receive" } })
+-- a send longer than LuaSocket's 8192-byte step to a peer that has closed:
+-- the first step goes, the peer's reset fails the next ('closed', 8192)
+S("reset", "close_then_send_big", { { "close" } },
+  { { "sleep", 0.3 }, { "send", { big = 600000 } }, { "receive" } }, { main = true })
+S("reset", "close_then_send_step_plus_one", { { "close" } },
+  { { "sleep", 0.3 }, { "send", { big = 8193 } }, { "send", "x" } })
+S("reset", "close_then_send_big_ij", { { "close" } },
+  { { "sleep", 0.3 }, { "send", { big = 30000 }, 100, 20000 } })
+S("reset", "halfclose_then_send_big", { { "shutdown" }, { "read", "*a" } },
+  { { "sleep", 0.3 }, { "send", { big = 100000 } }, { "receive" } })
 S("reset", "reset_after_fin", { { "send", "abc" }, { "shutdown" }, { "pause", 300 }, { "reset" } },
   { { "receive", "*a" }, { "sleep", 0.5 }, { "send", "x" }, { "receive" } })
 
