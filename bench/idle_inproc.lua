@@ -7,7 +7,9 @@
 -- One process runs an echo server like the harness's asok_echo (a coroutine
 -- per connection, receive("*l") then send) and ACTIVE (default 1000) client
 -- coroutines connected to it. Each phase, every client makes ROUNDS (200)
--- round trips; the process's CPU time (user + system, os.clock; the split
+-- round trips with 64-byte lines made as the harness's load generator
+-- makes them ("c<id> s<seq> " then filler: unique strings, which matters
+-- to LuaJIT's string interning); the process's CPU time (user + system, os.clock; the split
 -- from /proc/self/stat) over the phase, divided by the round trips, is the
 -- cost of one round trip with both ends in this process. Phases alternate
 -- without and with IDLE (14000) idle connections, opened by a child
@@ -25,7 +27,7 @@ local ACTIVE = tonumber(arg and arg[2]) or 1000
 local ROUNDS = tonumber(arg and arg[3]) or 200
 local REPS = tonumber(arg and arg[4]) or 3
 local interp = arg and arg[-1] or "lua5.4"
-local LINE = ("x"):rep(63) .. "\n" -- 64 bytes, as the harness sends
+local LINE = ("x"):rep(63) .. "\n" -- 64 bytes with the LF; each line overwrites its head
 
 -- cputicks returns this process's user and system time, in clock ticks.
 local function cputicks()
@@ -67,8 +69,9 @@ end
 
 -- the active clients: each runs ROUNDS round trips per phase
 local phase, ready, finished = 0, 0, 0
-for _ = 1, ACTIVE do
+for id = 1, ACTIVE do
   asok.spawn(function()
+    local seq = 0
     local c = asok.wrap(assert(socket.tcp()))
     assert(c:connect("127.0.0.1", port))
     ready = ready + 1
@@ -77,10 +80,12 @@ for _ = 1, ACTIVE do
       while phase == mine do asok.sleep(0.001) end
       mine = phase
       if mine < 0 then break end
-      for _ = 1, ROUNDS do
-        assert(c:send(LINE))
+      for k = 1, ROUNDS do
+        local head = ("c%d s%d "):format(id, seq + k)
+        assert(c:send(head .. LINE:sub(#head + 1)))
         assert(c:receive("*l"))
       end
+      seq = seq + ROUNDS
       finished = finished + 1
     end
     c:close()
