@@ -11,7 +11,7 @@ const stepSize = 8192
 // closed. Then LuaSocket's first step of stepSize reaches the peer, whose
 // reset fails the next one, and the caller gets 'closed' with stepSize
 // bytes sent (over loopback, where the reset arrives within the send):
-// asok reports the same. Only sends longer than a step pay the poll(2).
+// asok reports the same. Only sends longer than a step pay the ppoll(2).
 func (s *Socket) firstStep(data []byte) int {
 	if len(data) > stepSize && peerClosed(s.fd) {
 		return stepSize

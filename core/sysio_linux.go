@@ -46,10 +46,11 @@ func send(fd int, p []byte, flags int) (int, error) {
 
 // peerClosed reports whether the peer of stream socket fd has closed or
 // shut down its sending side (a FIN, or a reset, has arrived): one
-// poll(2) for POLLRDHUP with no wait, as a raw syscall on a stack
-// pollfd.
+// ppoll(2) for POLLRDHUP with a zero timeout (ppoll, not poll: arm64 has
+// no poll syscall), as a raw syscall on a stack pollfd.
 func peerClosed(fd int) bool {
 	p := unix.PollFd{Fd: int32(fd), Events: unix.POLLRDHUP}
-	n, _, errno := unix.RawSyscall(unix.SYS_POLL, uintptr(unsafe.Pointer(&p)), 1, 0)
+	var zero unix.Timespec
+	n, _, errno := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&p)), 1, uintptr(unsafe.Pointer(&zero)), 0, 0, 0)
 	return errno == 0 && n == 1 && p.Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
 }
