@@ -114,13 +114,12 @@ local UNIX = { ["unixstream{master}"] = true }
 function M.connect(sok, host, port)
   local raw, _, class = checkraw(sok, "connect", "tcp{any}", UNIX)
   local ht, pt = type(host), type(port)
+  if ht ~= "string" and ht ~= "number" then argerror(2, "connect", "string expected, got " .. ht, 2) end
   if class == "unixstream{master}" then -- socket.unix: connect(path)
-    if ht ~= "string" and ht ~= "number" then argerror(2, "connect", "string expected, got " .. ht, 2) end
     local ok, err = tryconnect(raw, host)
     if ok then return ok end
     return nil, err
   end
-  if ht ~= "string" and ht ~= "number" then argerror(2, "connect", "string expected, got " .. ht, 2) end
   if pt ~= "string" and pt ~= "number" then argerror(3, "connect", "string expected, got " .. pt, 2) end
   if isnumeric(tostring(host)) then
     local ok, err = tryconnect(raw, host, port)
