@@ -287,6 +287,7 @@ LUALIB_API int luaopen_asok(lua_State *L) {
   luaL_setfuncs(L, asok__throttlefuncs, 1);
   lua_getfield(L, -1, "WAIT");
   luaL_setfuncs(L, asok__clientfuncs, 1);
+  asok__addyieldable(L);
   lua_pushstring(L, asok_version_string());
   lua_setfield(L, -2, "libversion");
   for (i = 0; i < sizeof(asok_glue_chunks) / sizeof(asok_glue_chunks[0]); i++) {

@@ -28,7 +28,9 @@ local getmetatable, setmetatable, rawget = getmetatable, setmetatable, rawget
 -- (a string interned per call on 5.4); getmetatable where debug is absent
 local rawmeta = debug and debug.getmetatable or getmetatable
 local running, yield, resume = coroutine.running, coroutine.yield, coroutine.resume
-local isyieldable = coroutine.isyieldable -- nil on 5.1 and 5.2
+-- isyieldable: coroutine.isyieldable, or on PUC 5.1 and 5.2 the binding's
+-- probe of lua_yield's own test (yieldable.c); nil where neither exists
+local isyieldable = coroutine.isyieldable or C.isyieldable
 local pcall = pcall
 local traceback = debug and debug.traceback
 
