@@ -78,11 +78,18 @@ func (s *Socket) begin(q *queue, tok Token) (*waiter, time.Duration, error) {
 // parks tok as the queue head with a fresh deadline and returns ErrWait,
 // or returns ErrTimeout (token 0, expired waiter, deadline passed); the
 // caller then consumes its partial result and calls done. If the would-
-// block was the throttle's (throttle.go), the timer is set for the time the
-// budget will be there when that comes before the deadline.
+// block was the throttle's (throttle.go), or a unix SendTo's full receiver
+// (udp.go), the timer is set for the retry when that comes before the
+// deadline.
 func (s *Socket) block(q *queue, w *waiter, tok Token, start time.Duration) (*waiter, error) {
 	l := s.l
 	wake, throttled := s.throttleWake(q)
+	if s.retryAt != 0 && q == &s.wq { // a unix SendTo polls (udp.go dgramRetry)
+		if !throttled || s.retryAt < wake {
+			wake, throttled = s.retryAt, true
+		}
+		s.retryAt = 0
+	}
 	if tok == 0 || (w != nil && w.expired) {
 		return w, ErrTimeout
 	}

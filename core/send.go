@@ -38,7 +38,7 @@ func (s *Socket) Send(data []byte, tok Token) (int, error) {
 // after its own syscall. The result counts those bytes.
 func (s *Socket) SendAfter(data []byte, tok Token, pre int, errno unix.Errno) (int, error) {
 	if s.isDgram() {
-		return s.sendDgram(data, nil, tok)
+		return s.sendDgram(data, nil, nil, tok)
 	}
 	w, start, err := s.begin(&s.wq, tok)
 	sent := 0

@@ -22,9 +22,10 @@ type Socket struct {
 	rb         rxbuf
 	tmBlock    time.Duration
 	tmTotal    time.Duration
-	limit      int         // receive limit of lines and "*a" (SetLimit), 0: none
-	dg         *dgramState // datagram address caches, nil until used
-	thr        [2]*bucket  // receive, send throttles (throttle.go), nil: none
+	limit      int           // receive limit of lines and "*a" (SetLimit), 0: none
+	dg         *dgramState   // datagram address caches, nil until used
+	thr        [2]*bucket    // receive, send throttles (throttle.go), nil: none
+	retryAt    time.Duration // a unix SendTo's retry time (udp.go dgramRetry), 0: none
 	// rdrained: a read since the last read event came back short, so the
 	// kernel queue was empty then and any later arrival raises a new edge
 	// (cleared by dispatch): reads answer errAgain without a syscall.

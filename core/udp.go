@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -37,7 +38,38 @@ type dgramState struct {
 	toIP     string
 	toPort   int
 	toSA     unix.Sockaddr
+	toUnix   unixAddr // the last SendTo target of a unix datagram socket
 }
+
+// unixAddr is a unix socket address as LuaSocket's unixdgram.c builds it:
+// the path copied into sun_path, the length sizeof(sun_family) + len(path),
+// no abstract-namespace translation ("@x" is a file named "@x").
+type unixAddr struct {
+	raw  unix.RawSockaddrUnix
+	len  uint32
+	path string
+}
+
+// set makes a the address of path; ErrInvalid if path has a NUL or does
+// not fit sun_path with its terminator (LuaSocket's "path too long").
+func (a *unixAddr) set(path string) error {
+	if len(path) >= len(a.raw.Path) || strings.IndexByte(path, 0) >= 0 {
+		return ErrInvalid
+	}
+	a.raw = unix.RawSockaddrUnix{Family: unix.AF_UNIX}
+	for i := 0; i < len(path); i++ {
+		a.raw.Path[i] = int8(path[i])
+	}
+	a.len = uint32(unsafe.Offsetof(a.raw.Path) + uintptr(len(path)))
+	a.path = strings.Clone(path)
+	return nil
+}
+
+// dgramRetry is how often a unix datagram SendTo that found the receiver's
+// queue full tries again: the sender's epoll never signals that queue
+// draining (only a connected sender's does), so it polls, as LuaSocket's
+// blocking sendto does in its wait loop.
+const dgramRetry = time.Millisecond
 
 // NewUDP creates a non-blocking, close-on-exec UDP socket owned by the
 // loop; family is 4 or 6 (IPv6 sockets are IPV6_V6ONLY, as LuaSocket's
@@ -263,19 +295,33 @@ func ntohs(p uint16) uint16 {
 }
 
 // SendTo sends data as one datagram to numeric ip ("*" is not allowed)
-// and port: an IPv4 address on an IPv6 socket is sent v4-mapped. It returns
+// and port: an IPv4 address on an IPv6 socket is sent v4-mapped. On a unix
+// datagram socket ip is the receiver's path and port is ignored. It returns
 // len(data) or 0 with the error: ErrInvalid (not a datagram socket, bad
-// address), ErrWait (send buffer full: call again with the same data and
-// token), ErrTimeout, ErrClosed (EPIPE or closed), unix.Errno (EMSGSIZE,
-// ECONNREFUSED...).
+// address, a path of 108 bytes or more), ErrWait (send buffer full, or a
+// unix receiver's queue full: call again with the same data and token),
+// ErrTimeout, ErrClosed (EPIPE or closed), unix.Errno (EMSGSIZE,
+// ECONNREFUSED, ENOENT...).
 func (s *Socket) SendTo(data []byte, ip string, port int, tok Token) (int, error) {
 	if s.closed {
 		return 0, ErrClosed
 	}
-	if !s.isDgram() || ip == "*" {
+	if !s.isDgram() {
 		return 0, ErrInvalid
 	}
 	g := s.dgram()
+	if s.family == unix.AF_UNIX {
+		if g.toUnix.len == 0 || g.toUnix.path != ip {
+			if err := g.toUnix.set(ip); err != nil {
+				g.toUnix.len = 0
+				return 0, err
+			}
+		}
+		return s.sendDgram(data, nil, &g.toUnix, tok)
+	}
+	if ip == "*" {
+		return 0, ErrInvalid
+	}
 	if g.toSA == nil || g.toPort != port || g.toIP != ip {
 		sa, err := s.sockaddr(ip, port)
 		if err != nil {
@@ -283,12 +329,27 @@ func (s *Socket) SendTo(data []byte, ip string, port int, tok Token) (int, error
 		}
 		g.toIP, g.toPort, g.toSA = strings.Clone(ip), port, sa
 	}
-	return s.sendDgram(data, g.toSA, tok)
+	return s.sendDgram(data, g.toSA, nil, tok)
 }
 
-// sendDgram sends data as one datagram (to == nil: to the connected peer)
-// through the write queue: all of it or nothing.
-func (s *Socket) sendDgram(data []byte, to unix.Sockaddr, tok Token) (int, error) {
+// sendtoUnix is sendto(2) of data to ua on s's fd, without allocating.
+func (s *Socket) sendtoUnix(data []byte, ua *unixAddr) (int, error) {
+	var zero byte
+	base := unsafe.Pointer(&zero)
+	if len(data) > 0 {
+		base = unsafe.Pointer(&data[0])
+	}
+	r, _, errno := unix.Syscall6(unix.SYS_SENDTO, uintptr(s.fd), uintptr(base), uintptr(len(data)),
+		uintptr(unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT), uintptr(unsafe.Pointer(&ua.raw)), uintptr(ua.len))
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(r), nil
+}
+
+// sendDgram sends data as one datagram (to and ua nil: to the connected
+// peer; ua: to a unix path) through the write queue: all of it or nothing.
+func (s *Socket) sendDgram(data []byte, to unix.Sockaddr, ua *unixAddr, tok Token) (int, error) {
 	w, start, err := s.begin(&s.wq, tok)
 	if err != nil {
 		if w != nil { // expired head
@@ -302,7 +363,13 @@ func (s *Socket) sendDgram(data []byte, to unix.Sockaddr, tok Token) (int, error
 			b.allow(s.l.now(), 0)
 		}
 		k, e := 0, error(unix.EAGAIN) // in debt: block parks on the throttle timer
-		if b == nil || !b.pending {
+		switch {
+		case b != nil && b.pending:
+		case ua != nil:
+			if k, e = s.sendtoUnix(data, ua); isAgain(e) {
+				s.retryAt = s.l.now() + dgramRetry // see dgramRetry
+			}
+		default:
 			k, e = unix.SendmsgN(s.fd, data, nil, to, unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT)
 		}
 		switch {

@@ -457,13 +457,18 @@ ASOK_API int asok_receivefrom(asok_sock *s, size_t n, asok_token token, const ch
 /* asok_sendto sends len bytes of data as one datagram to numeric ip and
  * port (0..65535) on datagram socket s (connected or not). An IPv4 address
  * on an IPv6 socket is sent IPv4-mapped; names and "*" are ASOK_EINVAL
- * (resolve them first). If the send buffer is full the token is parked
- * until s is writable and ASOK_EWAIT is returned; call again with the same
- * arguments. data and ip: borrowed for the call only.
+ * (resolve them first). On a unix datagram socket (a SOCK_DGRAM AF_UNIX
+ * fd given to asok_wrap), ip is the receiver's path (shorter than 108
+ * bytes; a leading '@' is a file name, not the abstract namespace) and
+ * port is ignored. If the send buffer is full the token is parked until s
+ * is writable and ASOK_EWAIT is returned; call again with the same
+ * arguments. A unix receiver whose queue is full parks the token too: it
+ * is retried every millisecond (the kernel signals no writability for it).
+ * data and ip: borrowed for the call only.
  *   *sent: always written: len once sent, else 0.
  * Returns: 0; ASOK_EWAIT; ASOK_ETIMEOUT; ASOK_ECLOSED; -errno (-EMSGSIZE,
- * -ECONNREFUSED...); ASOK_EBADHANDLE; ASOK_EINVAL (bad address or port,
- * not a datagram socket). */
+ * -ECONNREFUSED, -ENOENT for a unix path...); ASOK_EBADHANDLE; ASOK_EINVAL
+ * (bad address, port or path, not a datagram socket). */
 ASOK_API int asok_sendto(asok_sock *s, const char *data, size_t len, const char *ip, int port,
                          asok_token token, size_t *sent);
 

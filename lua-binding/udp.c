@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "binding.h"
 
@@ -32,6 +33,8 @@ static int udp_receive(lua_State *L);
 static int udp_receivefrom(lua_State *L);
 static int udp_send(lua_State *L);
 static int udp_sendto(lua_State *L);
+static int unix_receivefrom(lua_State *L);
+static int unix_sendto(lua_State *L);
 
 /* datagram primitives, handed to the glue (WAIT marker as upvalue 1) */
 const luaL_Reg asok__udpfuncs[] = {
@@ -39,6 +42,8 @@ const luaL_Reg asok__udpfuncs[] = {
     {"udp_receivefrom", udp_receivefrom},
     {"udp_send",        udp_send},
     {"udp_sendto",      udp_sendto},
+    {"unix_receivefrom", unix_receivefrom},
+    {"unix_sendto",     unix_sendto},
     {NULL,              NULL}
 };
 
@@ -190,6 +195,60 @@ static int udp_sendto(lua_State *L) {
   }
   freeaddrinfo(ai);
   rc = asok_sendto(s->h, data, count, addr, num, tok, &sent);
+  if (rc == ASOK_EWAIT) return asok__pushwait(L);
+  if (rc != ASOK_OK) return udp_pusherror(L, rc);
+  lua_pushnumber(L, (lua_Number) sent);
+  return 1;
+}
+
+/*-------------------------------------------------------------------------*\
+* unix_receivefrom(s, size, token): one datagram and its sender's path on
+* a unix datagram socket (unixdgram.c meth_receivefrom: "" for an unbound
+* sender). Returns data, path, or nil, err ("closed" if closed meanwhile).
+\*-------------------------------------------------------------------------*/
+static int unix_receivefrom(lua_State *L) {
+  lsock *s = checkudp(L, 1);
+  const char *data = NULL;
+  char path[sizeof(((struct sockaddr_un *) 0)->sun_path) + 1];
+  size_t n, len = 0;
+  int ok = checksize(L, 2, &n), rc, port = 0;
+  asok_token tok = asok__checktoken(L, 3);
+  if (!ok) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "out of memory");
+    return 2;
+  }
+  rc = s->h ? asok_receivefrom(s->h, n, tok, &data, &len, path, sizeof path, &port)
+            : ASOK_ECLOSED;
+  if (rc == ASOK_EWAIT) return asok__pushwait(L);
+  if (rc != ASOK_OK) { /* as udp_receivefrom: closed while waiting is "closed" */
+    lua_pushnil(L);
+    lua_pushstring(L, asok__errstr(rc));
+    return 2;
+  }
+  lua_pushlstring(L, data ? data : "", len);
+  lua_pushstring(L, path);
+  return 2;
+}
+
+/*-------------------------------------------------------------------------*\
+* unix_sendto(s, data, path, token): one datagram to the unix socket at
+* path (unixdgram.c meth_sendto: the path up to its first NUL, "path too
+* long" from 108 bytes). Returns the bytes sent, or nil, err.
+\*-------------------------------------------------------------------------*/
+static int unix_sendto(lua_State *L) {
+  lsock *s = checkudp(L, 1);
+  size_t count, sent = 0;
+  const char *data = luaL_checklstring(L, 2, &count);
+  const char *path = luaL_checkstring(L, 3);
+  asok_token tok = asok__checktoken(L, 4);
+  int rc;
+  if (strlen(path) >= sizeof(((struct sockaddr_un *) 0)->sun_path)) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "path too long");
+    return 2;
+  }
+  rc = s->h ? asok_sendto(s->h, data, count, path, 0, tok, &sent) : ASOK_ECLOSED;
   if (rc == ASOK_EWAIT) return asok__pushwait(L);
   if (rc != ASOK_OK) return udp_pusherror(L, rc);
   lua_pushnumber(L, (lua_Number) sent);

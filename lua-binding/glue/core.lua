@@ -69,13 +69,15 @@ local FAST = {}     -- private key: a stream client wrapper's raw object, else f
 -- the LuaSocket classes whose close/__gc are patched on first use
 local CLASSNAMES = { "tcp{master}", "tcp{client}", "tcp{server}",
   "udp{connected}", "udp{unconnected}",
-  "unixstream{master}", "unixstream{client}", "unixstream{server}" }
+  "unixstream{master}", "unixstream{client}", "unixstream{server}",
+  "unixdgram{connected}", "unixdgram{unconnected}" }
 
 -- classes accepted where LuaSocket wants a tcp{client} (stream clients)
 local STREAM = { ["tcp{client}"] = true, ["unixstream{client}"] = true }
 
--- the LuaSocket UDP classes
-local UDP = { ["udp{connected}"] = true, ["udp{unconnected}"] = true }
+-- the LuaSocket datagram classes: UDP and unix datagrams (socket.unix.dgram)
+local UDP = { ["udp{connected}"] = true, ["udp{unconnected}"] = true,
+  ["unixdgram{connected}"] = true, ["unixdgram{unconnected}"] = true }
 
 -- argerror raises "bad argument #n to 'fname' (msg)" at the given level
 -- (counted from argerror's caller, as error() does).

@@ -101,7 +101,7 @@ local function streamsend(raw, data, i, j)
 end
 
 --- asok.receive(sok [, pattern [, prefix]]): LuaSocket's receive, yielding.
--- On UDP sockets: asok.receive(sok [, size]), one datagram.
+-- On UDP and unix datagram sockets: asok.receive(sok [, size]), one datagram.
 function M.receive(sok, pattern, prefix)
   local raw = rawmeta(sok) == Wrapper and sok[FAST]
   if raw then -- a fast wrapper: a stream client, no checks needed
@@ -124,7 +124,7 @@ function M.receive(sok, pattern, prefix)
 end
 
 --- asok.send(sok, data [, i [, j]]): LuaSocket's send, atomic and yielding.
--- On a udp{connected} socket: asok.send(sok, datagram).
+-- On a udp{connected} or unixdgram{connected} socket: asok.send(sok, datagram).
 function M.send(sok, ...)
   local data, i, j = ...
   local raw = rawmeta(sok) == Wrapper and sok[FAST]
@@ -135,9 +135,9 @@ function M.send(sok, ...)
   local w, class
   raw, w, class = checkraw(sok, "send", "tcp{client}", UDP)
   if w and STREAM[class] then fast(sok, raw) end -- a tcp{master} connected since
-  if class == "udp{unconnected}" then
-    argerror(1, "send", "udp{connected} expected, got " .. class, 2)
-  elseif class == "udp{connected}" then
+  if class == "udp{unconnected}" or class == "unixdgram{unconnected}" then
+    argerror(1, "send", class:gsub("unconnected", "connected") .. " expected, got " .. class, 2)
+  elseif UDP[class] then
     checkudparg(data, 2, "send", "string")
     return udpcall(raw, "send", udp_send, data)
   end

@@ -1,11 +1,13 @@
 -- glue/udp.lua - datagrams: asok.receivefrom and asok.sendto, and the
--- helpers asok.receive and asok.send (stream.lua) use on UDP sockets.
+-- helpers asok.receive and asok.send (stream.lua) use on UDP and unix
+-- datagram sockets.
 local M, P, C = ...
 
 local WAIT = P.WAIT
 local handles, handle, checkraw, argerror = P.handles, P.handle, P.checkraw, P.argerror
 local newtoken, park = P.newtoken, P.park
 local fdof, udp_receivefrom, udp_sendto = C.fd, C.udp_receivefrom, C.udp_sendto
+local unix_receivefrom, unix_sendto = C.unix_receivefrom, C.unix_sendto
 local type, tonumber = type, tonumber
 
 -- udphandle returns raw's asok handle (registering it on first use), or
@@ -30,9 +32,10 @@ local function checkudparg(v, n, fname, what)
 end
 
 -- udpcall runs datagram primitive f on raw's handle with the arguments
--- and a token, parking while it answers WAIT; without a handle it is
--- LuaSocket's method m. Returns LuaSocket's values (1 on success of
--- receive/send, 3 for receivefrom, nil and an error otherwise).
+-- (a; a, b for a unix sendto; a, b, c for a UDP sendto) and a token,
+-- parking while it answers WAIT; without a handle it is LuaSocket's method
+-- m. Returns LuaSocket's values (1 on success of receive/send, 3 for a UDP
+-- receivefrom, 2 for a unix one, nil and an error otherwise).
 local function udpcall(raw, m, f, a, b, c)
   local h, err = udphandle(raw)
   if not h then
@@ -41,30 +44,51 @@ local function udpcall(raw, m, f, a, b, c)
   end
   local tok = newtoken()
   local x, y, z
-  if m == "sendto" then x, y, z = f(h, a, b, c, tok) else x, y, z = f(h, a, tok) end
-  while x == WAIT do
-    park(tok)
-    if m == "sendto" then x, y, z = f(h, a, b, c, tok) else x, y, z = f(h, a, tok) end
-  end
-  if z ~= nil then return x, y, z end
+  repeat
+    if x == WAIT then park(tok) end
+    if c ~= nil then x, y, z = f(h, a, b, c, tok)
+    elseif b ~= nil then x, y, z = f(h, a, b, tok)
+    else x, y, z = f(h, a, tok) end
+  until x ~= WAIT
   if x == nil then return nil, y end
+  if z ~= nil then return x, y, z end
+  if y ~= nil then return x, y end
   return x
 end
 
+-- UNCONNECTED: the class receivefrom and sendto want, per datagram class
+local UNCONNECTED = { ["udp{connected}"] = "udp{unconnected}", ["udp{unconnected}"] = "udp{unconnected}",
+  ["unixdgram{connected}"] = "unixdgram{unconnected}", ["unixdgram{unconnected}"] = "unixdgram{unconnected}" }
+
+-- unconnected returns the class receivefrom and sendto want where class
+-- is: udp{unconnected}, or unixdgram{unconnected} for a unix datagram one.
+local function unconnected(class)
+  return UNCONNECTED[class] or "udp{unconnected}"
+end
+
 --- asok.receivefrom(sok [, size]): LuaSocket's receivefrom on a
--- udp{unconnected} socket, yielding: datagram, ip, port or nil, err.
+-- udp{unconnected} socket, yielding: datagram, ip, port or nil, err; on a
+-- unixdgram{unconnected} socket: datagram, the sender's path.
 function M.receivefrom(sok, size)
-  local raw = checkraw(sok, "receivefrom", "udp{unconnected}")
+  local raw, _, class = checkraw(sok, "receivefrom")
+  local want = unconnected(class)
+  if class ~= want then argerror(1, "receivefrom", want .. " expected, got " .. class, 2) end
+  local isunix = want == "unixdgram{unconnected}"
   checkudparg(size, 2, "receivefrom", "number")
-  return udpcall(raw, "receivefrom", udp_receivefrom, size)
+  return udpcall(raw, "receivefrom", isunix and unix_receivefrom or udp_receivefrom, size)
 end
 
 --- asok.sendto(sok, datagram, ip, port): LuaSocket's sendto on a
--- udp{unconnected} socket, yielding while the send buffer is full.
+-- udp{unconnected} socket, yielding while the send buffer is full; on a
+-- unixdgram{unconnected} socket: asok.sendto(sok, datagram, path).
 function M.sendto(sok, data, ip, port)
-  local raw = checkraw(sok, "sendto", "udp{unconnected}")
+  local raw, _, class = checkraw(sok, "sendto")
+  local want = unconnected(class)
+  if class ~= want then argerror(1, "sendto", want .. " expected, got " .. class, 2) end
+  local isunix = want == "unixdgram{unconnected}"
   checkudparg(data, 2, "sendto", "string")
   checkudparg(ip, 3, "sendto", "string")
+  if isunix then return udpcall(raw, "sendto", unix_sendto, data, ip) end
   checkudparg(port, 4, "sendto", "string")
   return udpcall(raw, "sendto", udp_sendto, data, ip, port)
 end

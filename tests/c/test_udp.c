@@ -2,9 +2,14 @@
  * asok_sendto/asok_receivefrom over IPv4 and IPv6, truncation, empty
  * datagrams, receive(0), connected send/receive, a socket timeout that
  * expires through asok_select, a refused connected peer, close waking a
- * parked reader, argument errors, and no handle left behind. */
+ * parked reader, argument errors, unix datagram sockets addressed by path,
+ * and no handle left behind. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "asok.h"
 #include "check.h"
@@ -164,6 +169,62 @@ static void errors(void) {
   CHECK_EQ(asok_sendto(u, "x", 1, "127.0.0.1", port, 0, &sent), ASOK_EBADHANDLE);
 }
 
+/* unixdgram wraps a new unix datagram fd, bound to path unless NULL. */
+static asok_sock *unixdgram(const char *path) {
+  asok_sock *s;
+  int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+  CHECK(fd >= 0);
+  if (path) {
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    CHECK(strlen(path) < sizeof a.sun_path);
+    strcpy(a.sun_path, path);
+    CHECK_EQ(bind(fd, (struct sockaddr *) &a, sizeof a), 0);
+  }
+  CHECK_EQ(asok_wrap(loop, fd, ASOK_OWNFD, &s), 0);
+  return s;
+}
+
+/* unix_paths: asok_sendto to a path (port ignored), asok_receivefrom
+ * writes the sender's path ("" for an unbound one) and port 0, a missing
+ * path is -ENOENT, a path of 108 bytes ASOK_EINVAL. */
+static void unix_paths(void) {
+  char pa[64], pb[64], from[128], longpath[120];
+  const char *data;
+  size_t len, sent;
+  int port = -1;
+  asok_sock *a, *b, *c;
+  snprintf(pa, sizeof pa, "/tmp/asok_test_udp_%d.a", (int) getpid());
+  snprintf(pb, sizeof pb, "/tmp/asok_test_udp_%d.b", (int) getpid());
+  unlink(pa);
+  unlink(pb);
+  a = unixdgram(pa);
+  b = unixdgram(pb);
+  c = unixdgram(NULL);
+  sendto0(b, "hello", 5, pa, 0);
+  sendto0(c, "anon", 4, pa, 1234);
+  CHECK_EQ(asok_receivefrom(a, 100, 1, &data, &len, from, sizeof from, &port), 0);
+  CHECK_EQ(len, 5);
+  CHECK(memcmp(data, "hello", 5) == 0);
+  CHECK_STREQ(from, pb);
+  CHECK_EQ(port, 0);
+  CHECK_EQ(asok_receivefrom(a, 100, 1, &data, &len, from, sizeof from, &port), 0);
+  CHECK_EQ(len, 4);
+  CHECK_STREQ(from, "");
+  CHECK_EQ(asok_sendto(b, "x", 1, "/tmp/asok_test_udp_no_such_path", 0, 1, &sent), -ENOENT);
+  CHECK_EQ(sent, 0);
+  memset(longpath, 'p', 108);
+  longpath[0] = '/';
+  longpath[108] = '\0';
+  CHECK_EQ(asok_sendto(b, "x", 1, longpath, 0, 1, &sent), ASOK_EINVAL);
+  CHECK_EQ(asok_sock_free(a), 0);
+  CHECK_EQ(asok_sock_free(b), 0);
+  CHECK_EQ(asok_sock_free(c), 0);
+  unlink(pa);
+  unlink(pb);
+}
+
 int main(void) {
   asok_sock *probe;
   CHECK_EQ(asok_loop_new(&loop), 0);
@@ -178,6 +239,7 @@ int main(void) {
   connected();
   timeouts();
   errors();
+  unix_paths();
   CHECK_EQ(asok_loop_free(loop), 0);
   CHECK_EQ(asok_debug_handles(), 0);
   printf("test_udp: ok\n");

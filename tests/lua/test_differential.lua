@@ -38,6 +38,7 @@ else
   local A = require("asokside")
   got = A.run(asok, list, env, 90)
   A.closelisteners()
+  H.cleanup()
   -- every socket a scenario opened was closed and dropped: once the loop
   -- settled and the GC ran, only the loop's handle is alive
   local n = T.handles()

@@ -148,6 +148,14 @@ function H.decode(inp)
   return all
 end
 
+-- H.made: the unix datagram client paths H.open bound; H.cleanup removes them.
+H.made = {}
+
+-- cleanup removes the paths H.open bound.
+function H.cleanup()
+  for i, path in ipairs(H.made) do os.remove(path); H.made[i] = nil end
+end
+
 -- open connects a raw LuaSocket object for scenario s and announces it to
 -- the peer (setup, not compared). env holds the peer's ports and path.
 -- connect defaults to LuaSocket's blocking connect (the reference side);
@@ -170,6 +178,17 @@ function H.open(s, env, connect)
   elseif proto == "udpc" then
     c = assert(socket.udp()); assert(c:setpeername("127.0.0.1", env.udp))
     assert(c:send(s.name)); return c
+  elseif proto == "unixdg" or proto == "unixdgc" then
+    -- bound to a path of its own (the peer answers there), removed by H.cleanup
+    local unix = require("socket.unix")
+    local path = os.tmpname()
+    os.remove(path)
+    path = path .. ".dgc"
+    H.made[#H.made + 1] = path
+    c = assert(unix.dgram()); assert(c:bind(path))
+    if proto == "unixdg" then assert(c:sendto(s.name, env.unix .. ".dg"))
+    else assert(c:connect(env.unix .. ".dg")); assert(c:send(s.name)) end
+    return c
   else error("unknown proto " .. proto) end
   assert(c:send(s.name .. "\n"))
   return c
@@ -177,7 +196,9 @@ end
 
 -- args builds the arguments of client call c, replacing placeholders:
 -- "$TCP4" "$TCP6" "$UDP" "$DEADPORT" (ports as numbers), "$UDPSTR" (as a
--- string), "$UNIX" (path), "$NAME" inside a string (the scenario name),
+-- string), "$UNIX" (path), "$UNIXDG" (the peer's unix datagram path),
+-- "$NOPATH" (a path nothing is bound to), "$LONGPATH" (108 bytes), "$NAME"
+-- inside a string (the scenario name),
 -- "$P" (third result of the previous call), {big = n} (H.big(n)).
 function H.args(c, env, s, prev)
   local a = { n = (c.n or #c) - 1 }
@@ -190,6 +211,9 @@ function H.args(c, env, s, prev)
     elseif v == "$UDPSTR" then v = tostring(env.udp)
     elseif v == "$DEADPORT" then v = env.dead
     elseif v == "$UNIX" then v = env.unix
+    elseif v == "$UNIXDG" then v = env.unix .. ".dg"
+    elseif v == "$NOPATH" then v = env.unix .. ".none"
+    elseif v == "$LONGPATH" then v = "/tmp/" .. string.rep("p", 103)
     elseif v == "$P" then v = prev and prev[3]
     elseif type(v) == "string" then v = v:gsub("%$NAME", s.name) end
     a[i - 1] = v

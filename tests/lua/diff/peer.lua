@@ -1,7 +1,8 @@
 -- diff/peer.lua: the scripted peer of the differential suite.
 -- A pure-LuaSocket server (non-blocking, one coroutine per connection,
 -- driven by socket.select). It listens on TCP 127.0.0.1, TCP ::1, a unix
--- stream socket and UDP 127.0.0.1, prints "PORTS <tcp4> <tcp6> <udp4> <unixpath>"
+-- stream socket, UDP 127.0.0.1 and a unix datagram socket (<unixpath>.dg),
+-- prints "PORTS <tcp4> <tcp6> <udp4> <unixpath>"
 -- on stdout, then serves. A TCP client first sends "<scenario name>\n", a UDP
 -- client first sends the datagram "<scenario name>"; the peer then runs that
 -- scenario's `peer` steps (see diff/scenarios.lua). The name "QUIT" stops it.
@@ -125,29 +126,42 @@ end
 
 local udp_sessions = {}  -- "ip:port" -> {queue = {...}}
 
--- serve_udp runs a UDP scenario for the client at ip, port.
+-- serve_udp runs a UDP scenario for the client at ip, port (a unix
+-- datagram client: at path ip, port nil).
 local function serve_udp(u, key, s, ip, port)
   local sess = udp_sessions[key]
+  -- reply sends d, retrying while the socket answers "timeout": a unix
+  -- datagram send finds the peer's queue (net.unix.max_dgram_qlen, often
+  -- 10) or its own send buffer full when many scenarios run at once
+  local function reply(d)
+    while true do
+      local ok, err
+      if port then ok, err = u:sendto(d, ip, port) else ok, err = u:sendto(d, ip) end
+      if ok or err ~= "timeout" then return end
+      sleep(0.002)
+    end
+  end
   for _, st in ipairs(s.peer or {}) do
     local op = st[1]
-    if op == "reply" then u:sendto(st[2], ip, port)
-    elseif op == "replybig" then u:sendto(big(st[2]), ip, port)
+    if op == "reply" then reply(st[2])
+    elseif op == "replybig" then reply(big(st[2]))
     elseif op == "pause" then sleep(st[2] / 1000)
     elseif op == "echo" then
       while #sess.queue == 0 do sess.waiting = true; coroutine.yield("t", math.huge) end
-      u:sendto(table.remove(sess.queue, 1), ip, port)
+      reply(table.remove(sess.queue, 1))
     else error("peer: unknown udp step " .. tostring(op)) end
   end
   udp_sessions[key] = nil
 end
 
--- udp_loop receives datagrams: starts sessions and feeds running ones.
+-- udp_loop receives datagrams (UDP, or unix datagrams: sender path and no
+-- port): starts sessions and feeds running ones.
 local function udp_loop(u)
   u:settimeout(0)
   while true do
     local d, ip, port = u:receivefrom()
     if d then
-      local key = ip .. ":" .. port
+      local key = ip .. ":" .. tostring(port)
       local sess = udp_sessions[key]
       if sess then
         sess.queue[#sess.queue + 1] = d
@@ -192,12 +206,17 @@ local us = assert(unix.stream and unix.stream() or unix())
 assert(us:bind(unixpath)); assert(us:listen(1024))
 local u4 = assert(socket.udp())
 assert(u4:setsockname("127.0.0.1", 0))
+-- the unix datagram socket: the stream socket's path plus ".dg"
+os.remove(unixpath .. ".dg")
+local ud = assert(unix.dgram())
+assert(ud:bind(unixpath .. ".dg"))
 local _, p4 = t4:getsockname()
 local _, p6 = t6:getsockname()
 local _, pu = u4:getsockname()
 io.stdout:write(string.format("PORTS %d %d %d %s\n", p4, p6, pu, unixpath))
 io.stdout:flush()
 spawn(acceptor, t4); spawn(acceptor, t6); spawn(acceptor, us); spawn(udp_loop, u4)
+spawn(udp_loop, ud)
 
 local born = socket.gettime()
 while running and socket.gettime() - born < MAX_LIFE do
@@ -221,3 +240,4 @@ while running and socket.gettime() - born < MAX_LIFE do
   end
 end
 us:close(); os.remove(unixpath)
+ud:close(); os.remove(unixpath .. ".dg")

@@ -33,4 +33,5 @@ for i = 6, #arg do
   sok:close()
   H.encode(io.stdout, s.name, recs)
 end
+H.cleanup()
 io.stdout:flush()

@@ -50,4 +50,49 @@ S("udp_sendto_on_connected", "udpc", { { "reply", "x" } },
 S("udp_send_on_unconnected", "udp", { { "reply", "x" } },
   { { "receive" }, { "send", "no" } })
 
+-- unix datagram sockets (socket.unix.dgram): proto "unixdg" is unconnected
+-- (bound to a path of its own, announced with sendto), "unixdgc" connected
+local function U(name, proto, peer, client, opt)
+  S(name, proto, peer, client, opt)
+  L[#L].family = "unixdg"
+end
+
+U("unixdg_receive", "unixdg", hello, { { "receive" } }, { main = true })
+U("unixdg_receive_connected", "unixdgc", hello, { { "receive" } })
+U("unixdg_truncate", "unixdg", hundred, { { "receive", 10 }, { "settimeout", 0.1 }, { "receive" } })
+U("unixdg_receivefrom", "unixdg", hello, { { "receivefrom" } }, { main = true })
+U("unixdg_receivefrom_truncate", "unixdg", hundred, { { "receivefrom", 5 } })
+U("unixdg_receivefrom_connected", "unixdgc", hello, { { "receivefrom" } })
+U("unixdg_timeout_then_data", "unixdg", { { "pause", 500 }, { "reply", "late" } },
+  { { "settimeout", 0.1 }, { "receive" }, { "settimeout", 3 }, { "receive" } })
+U("unixdg_timeout_receivefrom", "unixdg", { { "pause", 500 }, { "reply", "late" } },
+  { { "settimeout", 0.1 }, { "receivefrom" }, { "settimeout", 3 }, { "receivefrom" } })
+U("unixdg_zero_timeout", "unixdgc", { { "pause", 300 }, { "reply", "z" } },
+  { { "settimeout", 0 }, { "receive" }, { "settimeout", 2 }, { "receive" } })
+U("unixdg_send_echo", "unixdgc", { { "echo" }, { "echo" } },
+  { { "send", "ping" }, { "receive" }, { "send", "" }, { "receive" } }, { main = true })
+U("unixdg_sendto_echo", "unixdg", { { "echo" } },
+  { { "sendto", "ping", "$UNIXDG" }, { "receivefrom" } }, { main = true })
+U("unixdg_empty_datagram", "unixdg", { { "reply", "" }, { "reply", "x" } },
+  { { "receive" }, { "receivefrom" } })
+U("unixdg_big_default_size", "unixdgc", { { "replybig", 60000 } }, { { "receive" } })
+U("unixdg_big_explicit_size", "unixdgc", { { "replybig", 60000 } }, { { "receive", 65535 } })
+U("unixdg_big_receivefrom", "unixdg", { { "replybig", 20000 } }, { { "receivefrom", 30000 } })
+U("unixdg_order", "unixdg", { { "reply", "a" }, { "reply", "bb" }, { "reply", "ccc" } },
+  { { "receive" }, { "receive", 1 }, { "receivefrom" } })
+U("unixdg_fraction_size", "unixdgc", { { "reply", "abcdef" }, { "reply", "ghijkl" } },
+  { { "receive", 3.9 }, { "receive", "2" } })
+U("unixdg_zero_size", "unixdg", { { "reply", "abc" } }, { { "receive", 0 } })
+U("unixdg_send_big", "unixdgc", { { "echo" } },
+  { { "send", { big = 9000 } }, { "receive", 9000 } })
+U("unixdg_sendto_errors", "unixdg", { { "reply", "x" } },
+  { { "receive" }, { "sendto", "no", "$NOPATH" }, { "sendto", "no", "$LONGPATH" },
+    { "sendto", 42, "$UNIXDG" } })
+U("unixdg_sendto_on_connected", "unixdgc", { { "reply", "x" } },
+  { { "receive" }, { "sendto", "no", "$UNIXDG" } })
+U("unixdg_send_on_unconnected", "unixdg", { { "reply", "x" } },
+  { { "receive" }, { "send", "no" } })
+U("unixdg_bad_size", "unixdg", { { "reply", "x" } },
+  { { "receive" }, { "receive", {} } })
+
 return L

@@ -1,0 +1,78 @@
+-- test_unixdgram.lua - unix datagram sockets (socket.unix.dgram) through
+-- asok: a sendto to a receiver whose queue is full waits (the kernel never
+-- signals it; asok retries) and goes through once the receiver reads; a
+-- close wakes a coroutine parked in receivefrom; wrapper and function
+-- styles. Values and errors are compared with LuaSocket's by the
+-- differential suite (diff/scenarios_udp.lua, family unixdg).
+local T = dofile("asoktest.lua")
+local asok = require "asok"
+local socket = require "socket"
+local unix = require "socket.unix"
+
+local base = os.tmpname()
+os.remove(base)
+local pa, pb = base .. ".a", base .. ".b"
+local a = assert(unix.dgram()); assert(a:bind(pa))
+local b = assert(unix.dgram()); assert(b:bind(pb))
+local aw, bw = asok.wrap(a), asok.wrap(b)
+
+-- fill a's queue (net.unix.max_dgram_qlen) with LuaSocket's own
+-- non-blocking sendto, then send one more through asok: it must wait
+b:settimeout(0)
+local filled = 0
+while filled < 100000 do
+  local n, err = b:sendto("fill", pa)
+  if not n then T.eq(err, "timeout", "a full receiver's error"); break end
+  filled = filled + 1
+end
+T.check(filled > 0 and filled < 100000, "filled", filled)
+
+local sent, order = nil, {}
+asok.spawn(function()
+  sent = T.pack(bw:sendto("last", pa))
+  order[#order + 1] = "sent"
+end)
+T.run(function() return false end, 0.05)
+T.eq(sent, nil, "sendto waits while the receiver is full")
+asok.spawn(function()
+  for i = 1, filled do
+    local d = aw:receive()
+    if d ~= "fill" then T.eq(d, "fill", "datagram " .. i) break end
+  end
+  order[#order + 1] = "drained"
+  local d, from = aw:receivefrom()
+  T.eq(d, "last", "the waiting datagram"); T.eq(from, pb, "its sender")
+end)
+T.run(function() return #order == 2 end, 5)
+if T.check(sent, "sendto finished") then T.same(sent, T.pack(4.0), "sendto's result") end
+
+-- a coroutine parked in receivefrom wakes with nil, 'closed' on close
+local woke
+asok.spawn(function() woke = T.pack(asok.receivefrom(a)) end)
+T.run(function() return false end, 0.02)
+T.eq(woke, nil, "receivefrom waits")
+aw:close()
+T.run(function() return woke ~= nil end, 2)
+if T.check(woke, "receivefrom woke") then T.same(woke, T.pack(nil, "closed"), "closed under receivefrom") end
+
+-- function style on the raw object, connected: send and receive
+local c = assert(unix.dgram())
+local pc = base .. ".c"
+assert(c:bind(pc)); assert(c:connect(pb))
+local echoed
+asok.spawn(function()
+  local d, from = bw:receivefrom()
+  T.eq(from, pc, "connected sender's path")
+  bw:sendto(d:upper(), from)
+end)
+asok.spawn(function()
+  T.same(T.pack(asok.send(c, "echo")), T.pack(4.0), "send on connected")
+  echoed = T.pack(asok.receive(c))
+end)
+T.run(function() return echoed ~= nil end, 5)
+if T.check(echoed, "echo came back") then T.same(echoed, T.pack("ECHO"), "receive on connected") end
+
+c:close(); bw:close()
+for _, p in ipairs { pa, pb, pc } do os.remove(p) end
+a, b, c, aw, bw = nil, nil, nil, nil, nil
+T.done("test_unixdgram")
