@@ -72,6 +72,18 @@ end)
 T.run(function() return echoed ~= nil end, 5)
 if T.check(echoed, "echo came back") then T.same(echoed, T.pack("ECHO"), "receive on connected") end
 
+-- closing the raw LuaSocket object (not the wrapper) wakes the parked
+-- coroutine too (asok patched unixdgram's close); a datagram receive on a
+-- closed socket answers "" as LuaSocket's does (IO_CLOSED passes as an
+-- empty datagram), receivefrom nil, 'closed' (above)
+local woke2
+asok.spawn(function() woke2 = T.pack(bw:receive()) end)
+T.run(function() return false end, 0.02)
+T.eq(woke2, nil, "receive waits")
+b:close()
+T.run(function() return woke2 ~= nil end, 2)
+if T.check(woke2, "receive woke") then T.same(woke2, T.pack(""), "raw close under receive") end
+
 c:close(); bw:close()
 for _, p in ipairs { pa, pb, pc } do os.remove(p) end
 a, b, c, aw, bw = nil, nil, nil, nil, nil
