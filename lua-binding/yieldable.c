@@ -106,10 +106,13 @@ static int canyield(lua_State *L) {
 }
 #endif
 
-/* isyieldable(): true when the running coroutine can yield; on a thread
- * whose layout does not check out, true (the glue's rule without it). */
+/* isyieldable([co]): true when the running coroutine (or coroutine co,
+ * one that resumed the running one: its counters are as at that resume)
+ * can yield; on a thread whose layout does not check out, true (the glue's
+ * rule without the probe). */
 static int prim_isyieldable(lua_State *L) {
-  lua_pushboolean(L, !layoutok(L) || canyield(L));
+  lua_State *co = lua_isthread(L, 1) ? lua_tothread(L, 1) : L;
+  lua_pushboolean(L, !layoutok(co) || canyield(co));
   return 1;
 }
 

@@ -153,14 +153,19 @@ local function step(timeout)
   depth = depth - 1
 end
 
+-- yieldprobe: on Lua 5.1 and 5.2, the binding's isyieldable(co), which also
+-- answers for a coroutine that resumed the running one
+local yieldprobe = not coroutine.isyieldable and C.isyieldable or nil
+
 -- rootof returns the coroutine asok.select must resume to continue co:
 -- co itself, or the outermost driver of the asok.xpcall helper coroutines
 -- co runs in (Lua 5.1), or nil if that chain ends in a thread that cannot
--- yield (then the caller blocks instead).
+-- yield, or passes through a driver that cannot (asok.xpcall inside pcall
+-- on 5.1): then the caller blocks instead.
 local function rootof(co)
   local p = parents[co]
   while p do
-    if p == MAIN then return nil end
+    if p == MAIN or (yieldprobe and not yieldprobe(p)) then return nil end
     co = p
     p = parents[co]
   end

@@ -147,6 +147,8 @@ asok.spawn(function()
   bw:send(line:upper())
   asok.sleep(0.05)
   bw:send("in gsub\n")
+  asok.sleep(0.05)
+  bw:send("nested\n")
 end)
 local got
 asok.spawn(function()
@@ -156,7 +158,10 @@ asok.spawn(function()
   -- a C function calling back into Lua: no yield on any version (5.2 has
   -- no coroutine.isyieldable: the binding's probe finds it)
   local r4 = T.pack(string.gsub("x", "x", function() return (aw:receive("*l")) end))
-  got = { r1, r2, r3, r4 }
+  -- asok.xpcall inside pcall: on 5.1 its helper coroutine can yield, but
+  -- the pcall around its driver cannot: asok blocks there too
+  local r5 = T.pack(pcall(asok.xpcall, function() return aw:receive("*l") end, nil))
+  got = { r1, r2, r3, r4, r5 }
 end)
 T.run(function() return got ~= nil end, 10)
 if T.check(got, "pcall'd calls finished") then
@@ -164,6 +169,7 @@ if T.check(got, "pcall'd calls finished") then
   T.same(got[2], T.pack(true, 5.0, nil, nil), "pcall send")
   T.same(got[3], T.pack(true, "PONG", nil, nil), "asok.xpcall receive")
   T.same(got[4], T.pack("in gsub", 1), "receive in a gsub callback")
+  T.same(got[5], T.pack(true, true, "nested", nil, nil), "asok.xpcall inside pcall")
 end
 aw:close(); bw:close()
 server:close()
