@@ -11,7 +11,6 @@
 * LuaSocket's values or the WAIT marker.
 \*=========================================================================*/
 #include <arpa/inet.h>
-#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -33,6 +32,7 @@ static int udp_receive(lua_State *L);
 static int udp_receivefrom(lua_State *L);
 static int udp_send(lua_State *L);
 static int udp_sendto(lua_State *L);
+static int receivefrom(lua_State *L, int unixpath);
 static int unix_receivefrom(lua_State *L);
 static int unix_sendto(lua_State *L);
 
@@ -107,13 +107,15 @@ static int udp_receive(lua_State *L) {
 }
 
 /*-------------------------------------------------------------------------*\
-* udp_receivefrom(s, size, token): one datagram and its sender.
-* Returns data, ip, port (an integer), or nil, err.
+* receivefrom is udp_receivefrom and unix_receivefrom: one datagram and its
+* sender, pushed as data, ip, port (an integer) or, with unixpath, as
+* data, path (unixdgram.c: "" for an unbound sender); or nil, err
+* ("closed" if the socket was closed while it waited).
 \*-------------------------------------------------------------------------*/
-static int udp_receivefrom(lua_State *L) {
+static int receivefrom(lua_State *L, int unixpath) {
   lsock *s = checkudp(L, 1);
   const char *data = NULL;
-  char ip[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+  char from[sizeof(((struct sockaddr_un *) 0)->sun_path) + INET6_ADDRSTRLEN];
   size_t n, len = 0;
   int ok = checksize(L, 2, &n), rc, port = 0;
   asok_token tok = asok__checktoken(L, 3);
@@ -122,7 +124,7 @@ static int udp_receivefrom(lua_State *L) {
     lua_pushliteral(L, "out of memory");
     return 2;
   }
-  rc = s->h ? asok_receivefrom(s->h, n, tok, &data, &len, ip, sizeof ip, &port)
+  rc = s->h ? asok_receivefrom(s->h, n, tok, &data, &len, from, sizeof from, &port)
             : ASOK_ECLOSED;
   if (rc == ASOK_EWAIT) return asok__pushwait(L);
   if (rc != ASOK_OK) {
@@ -131,9 +133,20 @@ static int udp_receivefrom(lua_State *L) {
     return 2;
   }
   lua_pushlstring(L, data ? data : "", len);
-  lua_pushstring(L, ip);
+  lua_pushstring(L, from);
+  if (unixpath) return 2;
   lua_pushinteger(L, (lua_Integer) port);
   return 3;
+}
+
+/* udp_receivefrom(s, size, token): data, ip, port, or nil, err. */
+static int udp_receivefrom(lua_State *L) {
+  return receivefrom(L, 0);
+}
+
+/* unix_receivefrom(s, size, token): data, path, or nil, err. */
+static int unix_receivefrom(lua_State *L) {
+  return receivefrom(L, 1);
 }
 
 /*-------------------------------------------------------------------------*\
@@ -199,36 +212,6 @@ static int udp_sendto(lua_State *L) {
   if (rc != ASOK_OK) return udp_pusherror(L, rc);
   lua_pushnumber(L, (lua_Number) sent);
   return 1;
-}
-
-/*-------------------------------------------------------------------------*\
-* unix_receivefrom(s, size, token): one datagram and its sender's path on
-* a unix datagram socket (unixdgram.c meth_receivefrom: "" for an unbound
-* sender). Returns data, path, or nil, err ("closed" if closed meanwhile).
-\*-------------------------------------------------------------------------*/
-static int unix_receivefrom(lua_State *L) {
-  lsock *s = checkudp(L, 1);
-  const char *data = NULL;
-  char path[sizeof(((struct sockaddr_un *) 0)->sun_path) + 1];
-  size_t n, len = 0;
-  int ok = checksize(L, 2, &n), rc, port = 0;
-  asok_token tok = asok__checktoken(L, 3);
-  if (!ok) {
-    lua_pushnil(L);
-    lua_pushliteral(L, "out of memory");
-    return 2;
-  }
-  rc = s->h ? asok_receivefrom(s->h, n, tok, &data, &len, path, sizeof path, &port)
-            : ASOK_ECLOSED;
-  if (rc == ASOK_EWAIT) return asok__pushwait(L);
-  if (rc != ASOK_OK) { /* as udp_receivefrom: closed while waiting is "closed" */
-    lua_pushnil(L);
-    lua_pushstring(L, asok__errstr(rc));
-    return 2;
-  }
-  lua_pushlstring(L, data ? data : "", len);
-  lua_pushstring(L, path);
-  return 2;
 }
 
 /*-------------------------------------------------------------------------*\
