@@ -1,7 +1,7 @@
 -- test_http.lua - LuaSocket's own protocol modules over asok: socket.http
--- (through socket.protect, a C pcall) with asok wrappers as its sockets,
--- against an HTTP server of asok coroutines in the same process; and pcall
--- around a waiting call. Where the coroutine cannot yield (socket.protect
+-- and socket.smtp (through socket.protect, a C pcall) with asok wrappers
+-- as their sockets, against servers of asok coroutines in the same
+-- process; and pcall around a waiting call. Where the coroutine cannot yield (socket.protect
 -- on 5.1 and LuaJIT, pcall on 5.1, a gsub callback anywhere) asok blocks
 -- while running the reactor, so the in-process server is served meanwhile;
 -- elsewhere it yields.
@@ -134,6 +134,44 @@ http.TIMEOUT = oldtimeout
 T.same(timedout or T.pack(), T.pack(nil, "timeout"), "request to a silent server")
 for _, c in ipairs(silent) do c:close() end
 
+-- socket.smtp (socket.tp over an asok wrapper) against an asok server
+local smtpd = asok.wrap(assert(socket.bind("127.0.0.1", 0)))
+local _, smtpport = smtpd:getsockname()
+local mail, verbs = {}, {}
+asok.spawn(function()
+  local c = smtpd:accept()
+  c:send("220 asok test\r\n")
+  local indata = false
+  while true do
+    local l = c:receive("*l")
+    if not l then break end
+    if indata then
+      if l == "." then indata = false; c:send("250 queued\r\n") else mail[#mail + 1] = l end
+    else
+      local verb = l:match("^(%u+)")
+      verbs[#verbs + 1] = verb
+      if verb == "EHLO" then c:send("250-asok\r\n250 OK\r\n")
+      elseif verb == "DATA" then indata = true; c:send("354 go on\r\n")
+      elseif verb == "QUIT" then c:send("221 bye\r\n"); break
+      else c:send("250 ok\r\n") end
+    end
+  end
+  c:close()
+end)
+local smtp = require "socket.smtp"
+local sent
+asok.spawn(function()
+  sent = T.pack(smtp.send { from = "<a@example.org>", rcpt = { "<b@example.org>", "<c@example.org>" },
+    server = "127.0.0.1", port = smtpport, create = create,
+    source = smtp.message { headers = { subject = "asok" }, body = "line one\r\n.dot line" } })
+end)
+T.run(function() return sent ~= nil end, 10)
+if T.check(sent, "smtp.send finished") then T.same(sent, T.pack(1), "smtp.send result") end
+T.eq(table.concat(verbs, " "), "EHLO MAIL RCPT RCPT DATA QUIT", "SMTP dialogue")
+T.eq(mail[#mail - 1], "line one", "mail body line 1")
+T.eq(mail[#mail], "..dot line", "mail body line 2, dot-stuffed")
+smtpd:close()
+
 -- pcall around a receive that must wait, then around a send; asok.xpcall too
 local a, b = T.pair()
 -- The peer is spawned first: where pcall blocks (5.1), the wait runs the
@@ -173,5 +211,5 @@ if T.check(got, "pcall'd calls finished") then
 end
 aw:close(); bw:close()
 server:close()
-a, b, aw, bw, server, silent = nil, nil, nil, nil, nil, nil -- T.done counts the live handles
+a, b, aw, bw, server, silent, smtpd = nil, nil, nil, nil, nil, nil, nil -- T.done counts the live handles
 T.done("test_http")
