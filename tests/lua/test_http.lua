@@ -1,9 +1,10 @@
 -- test_http.lua - LuaSocket's own protocol modules over asok: socket.http
 -- and socket.smtp (through socket.protect, a C pcall) with asok wrappers
 -- as their sockets, against servers of asok coroutines in the same
--- process; and pcall around a waiting call. Where the coroutine cannot yield (socket.protect
--- on 5.1 and LuaJIT, pcall on 5.1, a gsub callback anywhere) asok blocks
--- while running the reactor, so the in-process server is served meanwhile;
+-- process; and pcall around a waiting call. Where the coroutine cannot
+-- yield (socket.protect on 5.1 and LuaJIT, pcall on 5.1, a gsub callback
+-- anywhere) asok blocks while running the reactor, so the in-process
+-- server is served meanwhile;
 -- elsewhere it yields.
 local T = dofile("asoktest.lua")
 local asok = require "asok"
