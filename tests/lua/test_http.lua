@@ -4,8 +4,7 @@
 -- process; and pcall around a waiting call. Where the coroutine cannot
 -- yield (socket.protect on 5.1 and LuaJIT, pcall on 5.1, a gsub callback
 -- anywhere) asok blocks while running the reactor, so the in-process
--- server is served meanwhile;
--- elsewhere it yields.
+-- server is served meanwhile; elsewhere it yields.
 local T = dofile("asoktest.lua")
 local asok = require "asok"
 local socket = require "socket"
