@@ -43,6 +43,8 @@ S("udp_order", "udp", { { "reply", "a" }, { "reply", "bb" }, { "reply", "ccc" } 
 S("udp_fraction_size", "udpc", { { "reply", "abcdef" }, { "reply", "ghijkl" } },
   { { "receive", 3.9 }, { "receive", "2" } })
 S("udp_zero_size", "udp", { { "reply", "abc" } }, { { "receive", 0 } })
+S("udp_receivefrom_zero", "udp", { { "reply", "abc" } },
+  { { "receivefrom", 0 }, { "settimeout", 0.1 }, { "receive" }, { "receivefrom", 0 } })
 S("udp_send_big", "udpc", { { "echo" } },
   { { "send", { big = 9000 } }, { "receive", 9000 } })
 S("udp_sendto_on_connected", "udpc", { { "reply", "x" } },
@@ -83,6 +85,8 @@ U("unixdg_order", "unixdg", { { "reply", "a" }, { "reply", "bb" }, { "reply", "c
 U("unixdg_fraction_size", "unixdgc", { { "reply", "abcdef" }, { "reply", "ghijkl" } },
   { { "receive", 3.9 }, { "receive", "2" } })
 U("unixdg_zero_size", "unixdg", { { "reply", "abc" } }, { { "receive", 0 } })
+U("unixdg_receivefrom_zero", "unixdg", { { "reply", "abc" } },
+  { { "receivefrom", 0 }, { "settimeout", 0.1 }, { "receive" }, { "receivefrom", 0 } })
 U("unixdg_send_big", "unixdgc", { { "echo" } },
   { { "send", { big = 9000 } }, { "receive", 9000 } })
 U("unixdg_sendto_errors", "unixdg", { { "reply", "x" } },
