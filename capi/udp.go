@@ -38,6 +38,9 @@ func asokgo_udp_new(h unsafe.Pointer, family C.int, out *unsafe.Pointer) (rc C.i
 func asokgo_receivefrom(h unsafe.Pointer, n C.size_t, tok C.asok_token, data **C.char, length *C.size_t,
 	ipOut *C.char, iplen C.size_t, port *C.int) (rc C.int) {
 	defer recoverTo(&rc)
+	if data != nil && length != nil { // always written (asok.h), even on errors
+		*data, *length = nil, 0
+	}
 	sh, ok := lookup[*sockHandle](h)
 	if !ok {
 		return C.ASOK_EBADHANDLE

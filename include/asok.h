@@ -439,9 +439,9 @@ ASOK_API int asok_sock_free(asok_sock *s);
 ASOK_API int asok_udp_new(asok_loop *loop, int family, asok_sock **sock_out);
 
 /* asok_receivefrom receives one datagram truncated to n bytes on datagram
- * socket s, and its sender. *data and *len are always written: the datagram
- * on success (asok-owned memory, valid until the next call on the same
- * loop), length 0 otherwise. On success only, the sender's numeric ip is
+ * socket s, and its sender. *data and *len are always written, errors
+ * included: the datagram on success (asok-owned memory, valid until the
+ * next call on the same loop), length 0 otherwise. On success only, the sender's numeric ip is
  * written to ip_out (a caller buffer of iplen >= 46 bytes, always
  * NUL-terminated; "::ffff:a.b.c.d" for an IPv4 sender on a dual-stack
  * socket, "%zone" appended to a scoped IPv6 address, the sender's path for
