@@ -15,7 +15,8 @@
  *    exactly n bytes for a stream count, NUL-terminated addresses).
  * At the end, with every socket closed: every token is free again on both
  * loops (asok_sleep does not answer ASOK_EBUSY: nothing was left waiting
- * on a closed socket), and no handle or file descriptor is left. */
+ * on a closed socket), and no handle or file descriptor is left.
+ * ASOK_FUZZ_SEEDS=n runs seeds 1..n instead of the five fixed ones. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -746,15 +747,20 @@ static void run(uint64_t seed) {
 int main(void) {
   static const uint64_t seeds[] = {0x9E3779B97F4A7C15ULL, 42, 0xA50C, 7, 20261205};
   pthread_t th;
-  int base_handles = asok_debug_handles(), base_fds, i, li;
+  int base_handles = asok_debug_handles(), base_fds, i, li, nseeds;
   uint64_t takes, sends, cparks;
   for (i = 0; i < (int)sizeof junk; i++) junk[i] = "ab\r\ncd\n\0xyz\n"[i % 13];
   warmup();
   base_fds = countfds();
   for (li = 0; li < NLOOPS; li++) CHECK_EQ(asok_loop_new(&loops[li]), 0);
   CHECK_EQ(pthread_create(&th, NULL, waker, NULL), 0);
-  for (i = 0; i < (int)(sizeof seeds / sizeof seeds[0]); i++) {
-    run(seeds[i]);
+  nseeds = (int)(sizeof seeds / sizeof seeds[0]);
+  if (getenv("ASOK_FUZZ_SEEDS")) { /* more seeds, from 1: a longer run by hand */
+    nseeds = atoi(getenv("ASOK_FUZZ_SEEDS"));
+    CHECK(nseeds > 0 && nseeds <= 1000000);
+  }
+  for (i = 0; i < nseeds; i++) {
+    run(getenv("ASOK_FUZZ_SEEDS") ? (uint64_t)i + 1 : seeds[i]);
     printf("seed %d: %d rounds: %u parked, %u delivered, %u receives with data, %u connects, %u accepts\n",
            i, ROUNDS, nwait, ndeliver, ngot, nconnect, naccept);
     fflush(stdout);
