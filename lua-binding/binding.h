@@ -94,6 +94,10 @@ extern const luaL_Reg asok__throttlefuncs[];
  * (resolve.c), registered with the loop primitives. */
 int asok__prim_resolve(lua_State *L);
 
+/* asok__familyfuncs: unspec(), the family reset of a LuaSocket TCP
+ * object that asok.connect uses between families (tcpfamily.c). */
+extern const luaL_Reg asok__familyfuncs[];
+
 /* asok__addyieldable sets C.isyieldable (the table on top of the stack)
  * on PUC Lua 5.1 and 5.2, which lack coroutine.isyieldable (yieldable.c). */
 void asok__addyieldable(lua_State *L);

@@ -222,6 +222,10 @@ static int sock_wait(lua_State *L) {
 static int sock_close(lua_State *L) {
   lsock *s = asok__checksock(L, 1);
   if (isopen(s)) asok_close(s->h);
+  /* the LuaSocket object's fd number can come back at once (its next
+   * socket after a close, a connect to another family): fd() must not
+   * match it. A native client's fd is its own (client.c closes it). */
+  if (asok__udtag(L, 1) == ASOK_TAG_SOCK) s->fd = -1;
   return 0;
 }
 

@@ -6,14 +6,15 @@ local WAIT, loop, ONE = P.WAIT, P.loop, P.ONE
 local argerror, checkraw, handle = P.argerror, P.checkraw, P.handle
 local newtoken, park, waitfor = P.newtoken, P.park, P.waitfor
 local classmeta, gettimeout = C.meta, C.gettimeout
-local type, tostring, tonumber, pcall = type, tostring, tonumber, pcall
+local type, tostring, tonumber, pcall, ipairs = type, tostring, tonumber, pcall, ipairs
 
 -- asok._debug.resolves counts the names asok.connect resolved off the
 -- loop thread (asok_resolve answered "wait": a lookup ran on its own thread).
 local dbg = M._debug or {}
 M._debug = dbg
 dbg.resolves = 0
-local cresolve = C.resolve
+local cresolve, cunspec = C.resolve, C.unspec
+local unpack = table.unpack or unpack
 
 -- atonpart reads one part of an inet_aton address (0x hex, 0 octal,
 -- decimal), or nil.
@@ -45,6 +46,15 @@ end
 -- off the loop thread, parking the caller meanwhile. Returns an array of
 -- numeric addresses, or nil and LuaSocket's error.
 local function lookup(name, family)
+  local fake = dbg.hosts and dbg.hosts[name]
+  if fake then -- asok._debug.hosts: a test's name -> addresses
+    local addrs = {}
+    for _, a in ipairs(fake) do
+      if family == 0 or (family == 6) == (a:find(":", 1, true) ~= nil) then addrs[#addrs + 1] = a end
+    end
+    if #addrs > 0 then return addrs end
+    return nil, "host or service not provided, or not known"
+  end
   local tok = newtoken()
   local addrs, err = cresolve(loop, name, family, tok)
   if addrs == WAIT then dbg.resolves = dbg.resolves + 1 end
@@ -102,6 +112,30 @@ end
 
 local setclass = debug and debug.setmetatable
 
+-- unspec closes raw's socket and makes raw a socket.tcp() again (family
+-- AF_UNSPEC, no fd; tcpfamily.c), so that its next connect creates a
+-- socket of the address's family: what LuaSocket's connect does when a
+-- name's next address is of the other family. Three probe objects, closed
+-- again at once, let tcpfamily.c check LuaSocket's layout first. Returns
+-- false (raw untouched) if that cannot be done here.
+local function unspec(raw)
+  local socket = require("socket")
+  if not (socket.tcp4 and socket.tcp6) then return false end
+  local p4, p6, pu = socket.tcp4(), socket.tcp6(), socket.tcp()
+  local ok = false
+  if p4 and p6 and pu then
+    local probes = { p4, p4:getfd(), p6, p6:getfd(), pu, pu:getfd() }
+    ok = cunspec(raw, raw:getfd(), unpack(probes))
+    if ok then
+      raw:close() -- asok's handle first (patched close)
+      probes[7] = true -- write
+      ok = cunspec(raw, -1, unpack(probes, 1, 7))
+    end
+  end
+  for _, p in ipairs { p4, p6, pu } do if p then p:close() end end
+  return ok
+end
+
 -- the other class connect takes: socket.unix's stream sockets (a path)
 local UNIX = { ["unixstream{master}"] = true }
 
@@ -134,11 +168,14 @@ function M.connect(sok, host, port)
     return nil, err
   end
   local ok, stop
+  local anyfamily = familyof(raw) == 0 -- a fresh socket.tcp(): LuaSocket tries every family
   for i = 1, #addrs do
-    local fam = familyof(raw)
-    -- a socket.tcp() fixed its family at the first attempt (LuaSocket
-    -- cannot make it another): addresses of the other family are skipped
-    if fam == 0 or (fam == 6) == (addrs[i]:find(":", 1, true) ~= nil) then
+    local fam, afam = familyof(raw), addrs[i]:find(":", 1, true) and 6 or 4
+    -- the first attempt fixed raw's family: for an address of the other
+    -- one, LuaSocket makes a new socket, and so does unspec; where it
+    -- cannot (an unknown LuaSocket), such addresses are skipped
+    if anyfamily and fam ~= 0 and fam ~= afam and unspec(raw) then fam = 0 end
+    if fam == 0 or fam == afam then
       ok, err, stop = tryconnect(raw, addrs[i], port)
       if ok then return ok end
       if stop then break end

@@ -1,0 +1,78 @@
+/*=========================================================================*\
+* tcpfamily.c - lets asok.connect change the address family of a LuaSocket
+* TCP object between the addresses of one name, as LuaSocket's own
+* connect does.
+*
+* LuaSocket's blocking connect to a name (inet.c inet_tryconnect) tries the
+* name's addresses in order and, when the next one is of another family,
+* closes the socket and creates one of that family: "localhost" as ::1 then
+* 127.0.0.1 reaches a server on 127.0.0.1. asok.connect tries each address
+* with LuaSocket's connect at timeout 0, which fixes the object's family
+* (t_tcp.family) at the first attempt; a later connect then only accepts
+* that family. To switch, the glue closes the object's socket and this
+* file resets t_tcp.family to AF_UNSPEC, the state of a fresh socket.tcp(),
+* so that the next connect creates a socket of the new family.
+*
+* t_tcp is LuaSocket's private struct (tcp.h: sock, io, buf, tm, family).
+* Its layout is not assumed: the family field is the int at the end of the
+* userdata (size - 8 with the struct's 8-byte alignment, else size - 4),
+* and it is used only when three probe objects the glue made - socket.tcp4(),
+* socket.tcp6() and socket.tcp() - show there
+* AF_INET, AF_INET6 and AF_UNSPEC, with their fd (getfd) at offset 0, and
+* all four objects have the same size. Otherwise nothing is written and the
+* glue skips the other family's addresses, as before.
+\*=========================================================================*/
+#include <string.h>
+#include <sys/socket.h>
+
+#include "binding.h"
+
+/* intat reads the int at byte offset off of userdata u. */
+static int intat(const void *u, size_t off) {
+  int v;
+  memcpy(&v, (const char *) u + off, sizeof v);
+  return v;
+}
+
+/* probe checks the userdata at index i: of size size, fd (argument fdi)
+ * at offset 0, family fam at off. */
+static int probe(lua_State *L, int i, int fdi, size_t size, size_t off, int fam) {
+  const void *u = lua_touserdata(L, i);
+  return u != NULL && lua_rawlen(L, i) == size && intat(u, 0) == (int) lua_tointeger(L, fdi) &&
+         intat(u, off) == fam;
+}
+
+/* unspec(raw, rawfd, tcp4, fd4, tcp6, fd6, tcp, fdu [, write]): true if
+ * the layout checks pass and raw (fd rawfd at offset 0) has family
+ * AF_INET or AF_INET6; with write (raw's socket closed: rawfd -1), also
+ * sets raw's family to AF_UNSPEC. False otherwise, nothing written. */
+static int prim_unspec(lua_State *L) {
+  void *raw = lua_touserdata(L, 1);
+  int rawfd = (int) luaL_checkinteger(L, 2), write = lua_toboolean(L, 9), k, fam;
+  size_t size, off;
+  if (raw == NULL || lua_rawlen(L, 1) < 2 * sizeof(int)) goto no;
+  size = lua_rawlen(L, 1);
+  for (k = 0; k < 2; k++) {
+    off = size - (k == 0 ? 8 : 4);
+    if (!probe(L, 3, 4, size, off, AF_INET) || !probe(L, 5, 6, size, off, AF_INET6) ||
+        !probe(L, 7, 8, size, off, AF_UNSPEC))
+      continue;
+    fam = intat(raw, off);
+    if (intat(raw, 0) != rawfd || (fam != AF_INET && fam != AF_INET6) || (write && rawfd != -1))
+      goto no;
+    if (write) {
+      fam = AF_UNSPEC;
+      memcpy((char *) raw + off, &fam, sizeof fam);
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+no:
+  lua_pushboolean(L, 0);
+  return 1;
+}
+
+const luaL_Reg asok__familyfuncs[] = {
+    {"unspec", prim_unspec},
+    {NULL,     NULL}
+};

@@ -1,0 +1,127 @@
+-- test_families.lua: asok.connect to a name whose addresses are of both
+-- families, as LuaSocket's blocking connect does it (inet_tryconnect):
+-- addresses in order, and for one of the other family a new socket of
+-- that family ("localhost" as ::1 then 127.0.0.1 reaches a server on
+-- 127.0.0.1). Names come from asok._debug.hosts, since this machine's
+-- may have one address only. Also: a socket of a fixed family (tcp4, tcp6)
+-- only tries its own; every address refused gives LuaSocket's error; a
+-- closed object connects again (LuaSocket gives it a new socket, often with
+-- the same fd number), through asok functions and a wrapper, and the data
+-- flows afterwards. The reference values come from plain LuaSocket
+-- connecting to the address that answers.
+local T = dofile("asoktest.lua")
+local asok = require "asok"
+local socket = require "socket"
+
+local server4, port4 = T.listener()
+local server6 = socket.bind("::1", 0) -- nil where the machine has no IPv6
+local port6 = server6 and select(2, server6:getsockname())
+local closed -- a port nobody listens on
+do
+  local s, p = T.listener()
+  s:close()
+  closed = p
+end
+asok._debug.hosts = {
+  ["v6first.test"] = { "::1", "127.0.0.1" },
+  ["v4first.test"] = { "127.0.0.1", "::1" },
+}
+
+-- reference: what LuaSocket reports on a socket connected to ip
+local function reference(ip, port)
+  local s = socket.tcp()
+  assert(s:connect(ip, port))
+  local ip2, port2, fam = s:getpeername()
+  local r = { family = s:getfamily(), peer = { ip2, port2, fam } }
+  s:close()
+  return r
+end
+
+-- exchange checks a line each way between connected s (asok) and the
+-- server's accepted c (LuaSocket)
+local function exchange(s, c, what)
+  T.eq(asok.send(s, "up " .. what .. "\n"), #what + 4, what .. ": send")
+  c:settimeout(5)
+  T.eq(c:receive(), "up " .. what, what .. ": server got it")
+  c:send("down " .. what .. "\n")
+  T.eq(asok.receive(s), "down " .. what, what .. ": reply")
+end
+
+local function check(s, server, port, ip, what)
+  server:settimeout(5)
+  local c = server:accept() -- s's connection, queued first
+  local ref = reference(ip, port)
+  local rc = server:accept() -- the reference's
+  if rc then rc:close() end
+  T.eq(s:getfamily(), ref.family, what .. ": getfamily")
+  T.same(T.pack(s:getpeername()), T.pack(ref.peer[1], ref.peer[2], ref.peer[3]), what .. ": getpeername")
+  if T.check(c, what, ": the server got no connection") then
+    exchange(s, c, what)
+    c:close()
+  end
+end
+
+local done = false
+asok.spawn(function()
+  -- ::1 first, server on 127.0.0.1: ::1 refused, then a new IPv4 socket
+  local s = socket.tcp()
+  T.eq(asok.connect(s, "v6first.test", port4), 1, "v6first: connect")
+  check(s, server4, port4, "127.0.0.1", "v6first")
+  s:close()
+
+  -- 127.0.0.1 first, server on ::1 only: then a new IPv6 socket
+  if server6 then
+    s = socket.tcp()
+    T.eq(asok.connect(s, "v4first.test", port6), 1, "v4first: connect")
+    check(s, server6, port6, "::1", "v4first")
+    s:close()
+  end
+
+  -- through a wrapper
+  local w = asok.wrap(socket.tcp())
+  T.eq(w:connect("v6first.test", port4), 1, "wrapper: connect")
+  check(w, server4, port4, "127.0.0.1", "wrapper")
+  w:close()
+
+  -- every address refused: LuaSocket's error (the last attempt's)
+  s = socket.tcp()
+  T.same(T.pack(asok.connect(s, "v6first.test", closed)), T.pack(nil, "connection refused"), "all refused")
+  s:close()
+
+  -- a fixed family tries only its own addresses
+  s = socket.tcp4()
+  T.eq(asok.connect(s, "v6first.test", port4), 1, "tcp4: connect")
+  check(s, server4, port4, "127.0.0.1", "tcp4")
+  s:close()
+  if server6 then
+    s = socket.tcp6()
+    T.same(T.pack(asok.connect(s, "v4first.test", port4)), T.pack(nil, "connection refused"),
+      "tcp6: only ::1 is tried")
+    s:close()
+  end
+
+  -- a closed object connects again (a new socket, same fd number or not),
+  -- with LuaSocket's results
+  local ref = socket.tcp()
+  local want1 = T.pack(ref:connect("127.0.0.1", closed))
+  ref:close()
+  local want2 = T.pack(ref:connect("127.0.0.1", port4))
+  ref:close()
+  local c = server4:accept()
+  if c then c:close() end
+  s = socket.tcp()
+  T.same(T.pack(asok.connect(s, "127.0.0.1", closed)), want1, "refused before close")
+  s:close()
+  T.same(T.pack(asok.connect(s, "127.0.0.1", port4)), want2, "connect after close")
+  c = server4:accept()
+  if T.check(c, "no connection after close") then
+    exchange(s, c, "after close")
+    c:close()
+  end
+  s:close()
+  done = true
+end)
+T.check(T.run(function() return done end, 20), "the connecting coroutine did not finish")
+server4:close()
+if server6 then server6:close() end
+T.done("test_families")
