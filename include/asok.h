@@ -441,12 +441,13 @@ ASOK_API int asok_udp_new(asok_loop *loop, int family, asok_sock **sock_out);
 /* asok_receivefrom receives one datagram truncated to n bytes on datagram
  * socket s, and its sender. *data and *len are always written, errors
  * included: the datagram on success (asok-owned memory, valid until the
- * next call on the same loop), length 0 otherwise. On success only, the sender's numeric ip is
- * written to ip_out (a caller buffer of iplen >= 46 bytes, always
- * NUL-terminated; "::ffff:a.b.c.d" for an IPv4 sender on a dual-stack
- * socket, "%zone" appended to a scoped IPv6 address, the sender's path for
- * a unix datagram socket; a longer address is truncated to iplen - 1) and
- * its port to *port_out (0 for unix sockets). n = 0 consumes a datagram.
+ * next call on the same loop), length 0 otherwise. On success only, the
+ * sender's numeric ip is written to ip_out (a caller buffer of iplen >= 46
+ * bytes, always NUL-terminated; "::ffff:a.b.c.d" for an IPv4 sender on a
+ * dual-stack socket, "%zone" appended to a scoped IPv6 address, the
+ * sender's path for a unix datagram socket; a longer address is truncated
+ * to iplen - 1) and its port to *port_out (0 for unix sockets). n = 0
+ * consumes a datagram.
  * Returns: 0; ASOK_EWAIT (token parked until a datagram arrives);
  * ASOK_ETIMEOUT; ASOK_ECLOSED; -errno (-ECONNREFUSED on a connected socket);
  * ASOK_EBADHANDLE; ASOK_EINVAL (not a datagram socket, NULL output, iplen
