@@ -4,8 +4,8 @@
 -- drawn from a set of hostile values, each call inside a coroutine under
 -- asok.xpcall. The properties, whatever the calls did:
 --   - the process never crashes, and no error escapes asok.xpcall;
---   - once every socket is closed, no coroutine is left waiting: each
---     one parked on a socket resumed and finished;
+--   - once every socket of a seed is closed, no coroutine is left
+--     waiting: each one parked on a socket resumed and finished;
 --   - no asok handle outlives its socket (T.done).
 -- Left out: asok.connect and the SOCKS calls (a random string would be a
 -- host name to resolve, whose time is the resolver's; test_bad_input
@@ -13,6 +13,7 @@
 -- setfd (a random fd number would close the test's own stdout), and
 -- bind/setsockname (LuaSocket's own; on a unix socket a random string
 -- would leave a socket file in the working directory).
+-- ASOK_FUZZ_SEEDS=n runs seeds 1..n instead of the three fixed ones.
 local T = dofile("asoktest.lua")
 local asok = require "asok"
 local socket = require "socket"
@@ -63,8 +64,40 @@ local function newsock()
   return s
 end
 
-local escaped = 0
-for _, seed in ipairs { 11, 22, 33 } do
+-- closeall closes every socket of one seed: every coroutine parked on one
+-- must wake and finish. Returns how many waited before the close.
+local function closeall(seed)
+  local parked = 0
+  for _, co in ipairs(cos) do
+    if coroutine.status(co) ~= "dead" then parked = parked + 1 end
+  end
+  for _, s in ipairs(made) do pcall(s.close, s) end
+  T.run(function()
+    for _, co in ipairs(cos) do
+      if coroutine.status(co) ~= "dead" then return false end
+    end
+    return true
+  end, 10)
+  local alive = 0
+  for _, co in ipairs(cos) do
+    if coroutine.status(co) ~= "dead" then alive = alive + 1 end
+  end
+  T.eq(alive, 0, "seed " .. seed .. ": coroutines still waiting after every socket was closed")
+  made, cos = {}, {}
+  return parked
+end
+
+-- ASOK_FUZZ_SEEDS=n runs seeds 1..n instead of the three fixed ones (a
+-- longer run by hand)
+local seeds = { 11, 22, 33 }
+local nseeds = tonumber(os.getenv("ASOK_FUZZ_SEEDS") or "")
+if nseeds then
+  seeds = {}
+  for i = 1, nseeds do seeds[i] = i end
+end
+
+local escaped, parked = 0, 0
+for _, seed in ipairs(seeds) do
   math.randomseed(seed)
   for round = 1, 1000 do
     local s = newsock()
@@ -95,27 +128,12 @@ for _, seed in ipairs { 11, 22, 33 } do
     cos[#cos + 1] = co
     if round % 50 == 0 then asok.select(nil, nil, 0.001) end
   end
+  -- some coroutines wait on a socket by now (about 50 per seed): close
+  -- this seed's sockets; every one of them must wake and finish
+  parked = parked + closeall(seed)
 end
 T.eq(escaped, 0, "errors escaped")
-
--- some coroutines wait on a socket by now (about 150 of the 3000 with
--- these seeds): close everything; every one must wake and finish
-local parked = 0
-for _, co in ipairs(cos) do
-  if coroutine.status(co) ~= "dead" then parked = parked + 1 end
-end
-T.check(parked > 0, "no coroutine waits before the close: the seeds test nothing")
-for _, s in ipairs(made) do pcall(s.close, s) end
-T.run(function()
-  for _, co in ipairs(cos) do
-    if coroutine.status(co) ~= "dead" then return false end
-  end
-  return true
-end, 10)
-local alive = 0
-for _, co in ipairs(cos) do
-  if coroutine.status(co) ~= "dead" then alive = alive + 1 end
-end
-T.eq(alive, 0, "coroutines still waiting after every socket was closed")
+T.check(parked > 0, "no coroutine waited before a close: the seeds test nothing")
+print(("test_fuzz: %d seeds, %d coroutines were waiting when their sockets closed"):format(#seeds, parked))
 made, cos = nil, nil
 T.done("test_fuzz")
