@@ -16,11 +16,11 @@
 * t_tcp is LuaSocket's private struct (tcp.h: sock, io, buf, tm, family).
 * Its layout is not assumed: the family field is the int at the end of the
 * userdata (size - 8 with the struct's 8-byte alignment, else size - 4),
-* and it is used only when three probe objects the glue made - socket.tcp4(),
-* socket.tcp6() and socket.tcp() - show there
-* AF_INET, AF_INET6 and AF_UNSPEC, with their fd (getfd) at offset 0, and
-* all four objects have the same size. Otherwise nothing is written and the
-* glue skips the other family's addresses, as before.
+* and it is used only when three probe objects the glue made -
+* socket.tcp4(), socket.tcp6() and socket.tcp() - show there AF_INET,
+* AF_INET6 and AF_UNSPEC, with their fd (getfd) at offset 0, and all four
+* objects have the same size. Otherwise nothing is written and the glue
+* skips the other family's addresses, as before.
 \*=========================================================================*/
 #include <string.h>
 #include <sys/socket.h>
