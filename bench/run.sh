@@ -9,10 +9,10 @@
 #   SERVERS="c_epoll asok" CELLS="pp100" REPS=1 bench/run.sh   # a subset
 #   PARTS="matrix memory" bench/run.sh                        # some parts
 #
-# Knobs (environment): PARTS (matrix idle idlelua gobench capi memory; "profile"
-# adds bench/profile.sh), SERVERS (harness ids, default: C ceiling + every
-# Debian peer + asok), CELLS, REPS (3), DUR (4), INTERPS ("lua5.4 luajit"),
-# IDLE_ACTIVE / IDLE_IDLE (1000 / 14000), MEM_CONNS (5000), ASOK_BUILD (an
+# Knobs (environment): PARTS (matrix idle idlelua gobench capi memory
+# streamspread; "profile" adds bench/profile.sh), SPREAD_RUNS (8), SERVERS
+# (harness ids, default: C ceiling + every Debian peer + asok), CELLS,
+# REPS (3), DUR (4), INTERPS ("lua5.4 luajit"), IDLE_ACTIVE / IDLE_IDLE (1000 / 14000), MEM_CONNS (5000), ASOK_BUILD (an
 # asok build dir; default build/, built by ./build.sh), ASOK_BENCH_HARNESS
 # (default ../shared/bench), MACHINE_NOTE. Everything is measurement: no
 # part fails on a slow figure; the exit status is non-zero only when a part
@@ -22,7 +22,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 ROOT=$PWD
 BUILD=${ASOK_BUILD:-$ROOT/build}
 HARNESS_SRC=${ASOK_BENCH_HARNESS:-$ROOT/../shared/bench}
-PARTS=${PARTS:-matrix idle idlelua gobench capi memory}
+PARTS=${PARTS:-matrix idle idlelua gobench capi memory streamspread}
 INTERPS=${INTERPS:-lua5.4 luajit}
 SRV_CPU=${SRV_CPU:-0}
 LG_CPU=${LG_CPU:-1}
@@ -203,6 +203,14 @@ if has memory; then
         status=1
     done
   done
+fi
+
+# ---- 5b. the stream cell's spread: many short runs, C and asok alternating ----
+if has streamspread && harness_ready; then
+  log "stream spread: ${SPREAD_RUNS:-8} rounds of c_epoll and asok ($INTERPS), one connection, 64 KiB lines"
+  { echo; echo "## Stream spread (bench/stream_spread.sh: ${SPREAD_RUNS:-8} rounds, each server for 2 s per round, alternating; CPU per line split with perf where it can run)"; echo
+    RUNS=${SPREAD_RUNS:-8} SRV_CPU=$SRV_CPU LG_CPU=$LG_CPU OUT=$WORK/stream_spread \
+      "$ROOT/bench/stream_spread.sh" "$HARNESS" "$BUILD" $INTERPS; } | out || status=1
 fi
 
 # ---- 6. optional: profile (perf) ---------------------------------------------
