@@ -47,7 +47,7 @@ out() { tee -a "$REPORT"; }
   echo
   echo "- machine: $(uname -sr), $(nproc) vCPU ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), load before start: $(cut -d' ' -f1-3 /proc/loadavg)${MACHINE_NOTE:+, $MACHINE_NOTE}"
   echo "- asok: $(git -C "$ROOT" describe --always --dirty 2>/dev/null), build $BUILD"
-  echo "- command: \`$(for v in ASOK_BUILD PARTS SERVERS CELLS REPS DUR INTERPS; do [ -n "${!v:-}" ] && printf '%s=%q ' "$v" "${!v}"; done)bench/run.sh\` (what \`./build.sh bench\` runs after building)"
+  echo "- command: \`$(for v in ASOK_BUILD PARTS SERVERS CELLS REPS DUR INTERPS SPREAD_RUNS; do [ -n "${!v:-}" ] && printf '%s=%q ' "$v" "${!v}"; done)bench/run.sh\` (what \`./build.sh bench\` runs after building)"
   echo
 } | out
 
