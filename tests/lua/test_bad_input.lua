@@ -179,6 +179,10 @@ for _, name in ipairs(names) do
   sweep(name, asok[name], mk)
 end
 
+-- asok.coroutine's own two functions (the rest are coroutine's)
+sweep("resume", asok.coroutine.resume, function() return { coroutine.create(function(...) return ... end) } end)
+sweep("wrap", asok.coroutine.wrap, function() return { function() end } end)
+
 -- wrapper methods, called as w.method(w, ...)
 local W = asok.wrap(socket.tcp())
 local load = loadstring or load

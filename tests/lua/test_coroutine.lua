@@ -1,0 +1,257 @@
+-- test_coroutine.lua: asok.coroutine.resume and asok.coroutine.wrap run a
+-- coroutine that waits in asok calls inside another coroutine (a generator
+-- over a socket): the caller gets the coroutine's own yields and returns,
+-- never asok's wait; nested two deep; from the main thread (the waits
+-- block); a close wakes the inner one; errors, closes and argument errors
+-- as coroutine.wrap/resume's. Plain coroutine.wrap is checked to hand out
+-- the wait marker, the case this exists for.
+local T = dofile("asoktest.lua")
+local asok = require "asok"
+
+local A = asok.coroutine
+local unpack = table.unpack or unpack
+
+-- raises checks that f(...) raises an error whose text contains text.
+local function raises(text, f, ...)
+  local ok, err = pcall(f, ...)
+  T.check(not ok and tostring(err):find(text, 1, true), "want error", text, "got", err)
+end
+
+-- lines returns an asok.coroutine.wrap generator of the lines of s (a
+-- wrapper), then nil and the receive error.
+local function lines(s, wrap)
+  return (wrap or A.wrap)(function()
+    while true do
+      local l, err = s:receive("*l")
+      if not l then return nil, err end
+      coroutine.yield(l)
+    end
+  end)
+end
+
+-- the library: every other function is coroutine's own
+for k, v in pairs(coroutine) do
+  if k ~= "resume" and k ~= "wrap" then T.eq(A[k], v, "asok.coroutine." .. k) end
+end
+T.check(A.resume ~= coroutine.resume and A.wrap ~= coroutine.wrap, "resume and wrap are asok's")
+
+-- 1. a generator over a socket in an asok coroutine; the lines come in
+-- three sends with waits between them, so the generator parks each time
+do
+  local a, b = T.pair()
+  local s, c = asok.wrap(a), asok.wrap(b)
+  local got = {}
+  local finished = false
+  asok.spawn(function()
+    local gen = lines(s)
+    while true do
+      local l, err = gen()
+      got[#got + 1] = l or ("nil/" .. tostring(err))
+      if not l then break end
+    end
+    finished = true
+  end)
+  asok.spawn(function()
+    for _, chunk in ipairs { "one\n", "two\nthr", "ee\n" } do
+      asok.sleep(0.02)
+      c:send(chunk)
+    end
+    asok.sleep(0.02)
+    c:close()
+  end)
+  T.check(T.run(function() return finished end, 5), "generator finished")
+  T.same(T.pack(unpack(got)), T.pack("one", "two", "three", "nil/closed"), "lines through the generator")
+  s:close()
+end
+
+-- 2. plain coroutine.wrap hands asok's wait to its caller: what A fixes
+do
+  local a, b = T.pair()
+  local s = asok.wrap(a)
+  local first
+  asok.spawn(function() first = lines(s, coroutine.wrap)() end)
+  T.check(first ~= nil and type(first) ~= "string", "plain wrap yields the wait marker:", first)
+  b:send("late\n")
+  T.run(function() return false end, 0.05)
+  s:close(); b:close()
+end
+
+-- 3. asok.coroutine.resume: user yields and returns come back as from
+-- coroutine.resume (nils kept), asok waits in between stay inside
+do
+  local a, b = T.pair()
+  local s = asok.wrap(a)
+  local log = {}
+  local finished = false
+  asok.spawn(function()
+    local co = A.create(function(x)
+      local l = s:receive("*l")
+      local y = coroutine.yield(x, nil, l)
+      asok.sleep(0.01)
+      return y, nil
+    end)
+    log[1] = T.pack(A.resume(co, "x"))
+    log[2] = A.status(co)
+    log[3] = T.pack(A.resume(co, "y"))
+    log[4] = A.status(co)
+    log[5] = T.pack(A.resume(co))
+    finished = true
+  end)
+  T.check(not finished, "the resumer waits with its coroutine")
+  b:send("data\n")
+  T.check(T.run(function() return finished end, 5), "resume sequence finished")
+  T.same(log[1], T.pack(true, "x", nil, "data"), "first yield")
+  T.eq(log[2], "suspended", "suspended at its own yield")
+  T.same(log[3], T.pack(true, "y", nil), "returns, nils kept")
+  T.eq(log[4], "dead", "dead after returning")
+  T.same(log[5], T.pack(false, "cannot resume dead coroutine"), "resuming a dead one")
+  s:close(); b:close()
+end
+
+-- 4. nested two deep: a generator whose lines come from another
+-- generator; consumed by a loop of calls, then by a generic for (on Lua
+-- 5.1 an iterator cannot yield, so there the waits block: the sender is
+-- started first)
+for _, style in ipairs { "calls", "for" } do
+  local a, b = T.pair()
+  local s = asok.wrap(a)
+  local got = {}
+  asok.spawn(function()
+    b:send("ab\n"); asok.sleep(0.02); b:send("cd\n"); asok.sleep(0.02); b:close()
+  end)
+  asok.spawn(function()
+    local inner = lines(s)
+    local outer = A.wrap(function()
+      while true do
+        local l = inner()
+        if not l then return end
+        coroutine.yield(l:upper())
+      end
+    end)
+    if style == "calls" then
+      local l = outer()
+      while l do got[#got + 1] = l; l = outer() end
+    else
+      for l in outer do got[#got + 1] = l end
+    end
+    got.done = true
+  end)
+  T.check(T.run(function() return got.done end, 5), "nested generators finished:", style)
+  T.same(T.pack(unpack(got)), T.pack("AB", "CD"), "two deep: " .. style)
+  s:close()
+end
+
+-- 5. from the main thread: the generator's receive blocks while the
+-- reactor runs the other coroutines (the sender here)
+do
+  local a, b = T.pair()
+  local s, c = asok.wrap(a), asok.wrap(b)
+  asok.spawn(function() asok.sleep(0.02); c:send("main\n"); asok.sleep(0.02); c:send("thread\n") end)
+  local gen = lines(s)
+  T.eq(gen(), "main", "main thread: first line")
+  T.eq(gen(), "thread", "main thread: second line")
+  s:close(); c:close()
+end
+
+-- 6. a close while the inner coroutine waits wakes it, and its resumer
+do
+  local a, b = T.pair()
+  local s = asok.wrap(a)
+  local res
+  asok.spawn(function() res = T.pack(lines(s)()) end)
+  T.eq(res, nil, "waiting")
+  asok.spawn(function() asok.sleep(0.02); s:close() end)
+  T.check(T.run(function() return res end, 5), "woken by the close")
+  T.same(res, T.pack(nil, "closed"), "the generator saw 'closed'")
+  b:close()
+end
+
+-- 7. errors: as coroutine.wrap and coroutine.resume give them
+do
+  local here = debug.getinfo(1, "S").short_src
+  local function fails(msg) return function() asok.sleep(0.01); error(msg) end end
+  local werr, rerr, oerr
+  local obj = {}
+  asok.spawn(function()
+    local ok, e = pcall(A.wrap(fails("boom")))
+    werr = { ok, e }
+    rerr = T.pack(A.resume(A.create(fails("bang"))))
+    local _, o = pcall(A.wrap(function() asok.sleep(0.01); error(obj) end))
+    oerr = o
+  end)
+  T.check(T.run(function() return oerr end, 5), "errors came back")
+  T.eq(werr[1], false, "wrap raises")
+  T.check(type(werr[2]) == "string" and werr[2]:find("boom", 1, true) and werr[2]:find(here, 1, true),
+    "wrap's error names the coroutine's and the caller's position:", werr[2])
+  -- the same shape as plain coroutine.wrap's message
+  local _, plain = pcall(coroutine.wrap(function() error("boom") end))
+  local function shape(m) return (m:gsub(":%d+:", ":N:")) end
+  T.eq(shape(werr[2]), shape(plain), "message shaped as coroutine.wrap's")
+  T.eq(rerr[1], false, "resume returns false")
+  T.check(tostring(rerr[2]):find("bang", 1, true), "resume's error", rerr[2])
+  T.eq(oerr, obj, "a non-string error object passes as it is")
+  local dead = A.wrap(function() end)
+  dead()
+  local _, d1 = pcall(dead)
+  local pdead = coroutine.wrap(function() end)
+  pdead()
+  local _, d2 = pcall(pdead)
+  T.eq(shape(d1), shape(d2), "calling a dead wrap")
+end
+
+-- 8. Lua 5.4: the dead coroutine's to-be-closed variables are closed, and
+-- a failing __close replaces the error, as coroutine.wrap does
+if _VERSION == "Lua 5.4" and not jit then
+  local closed = {}
+  local f = load([[
+    local asok, closed = ...
+    return function()
+      local x <close> = setmetatable({}, { __close = function() closed.x = true end })
+      asok.sleep(0.01)
+      error("after wait", 0)
+    end, function()
+      local y <close> = setmetatable({}, { __close = function() error("close failed", 0) end })
+      asok.sleep(0.01)
+      error("first", 0)
+    end]])
+  local f1, f2 = f(asok, closed)
+  local e1, e2
+  asok.spawn(function()
+    e1 = select(2, pcall(A.wrap(f1)))
+    e2 = select(2, pcall(A.wrap(f2)))
+  end)
+  T.check(T.run(function() return e2 end, 5), "5.4 closes done")
+  T.eq(e1, "after wait", "the error")
+  T.eq(closed.x, true, "its to-be-closed variable was closed")
+  local _, p2 = pcall(coroutine.wrap(load("return function() local y <close> = setmetatable({}, { __close = function() error('close failed', 0) end }); error('first', 0) end")()))
+  T.eq(e2, p2, "a failing __close: the same error as coroutine.wrap's")
+end
+
+-- 9. argument errors name asok's function
+raises("bad argument #1 to 'resume' (thread expected, got number)", A.resume, 1)
+raises("bad argument #1 to 'resume' (thread expected, got no value)", A.resume)
+raises("bad argument #1 to 'wrap' (function expected, got nil)", A.wrap, nil)
+raises("bad argument #1 to 'wrap' (function expected, got no value)", A.wrap)
+
+-- a C function is taken on every version (Lua 5.1's own wrap refuses it)
+T.eq(A.wrap(select)("#", 1, 2), 2, "wrap of a C function")
+
+-- 10. many generators at once, each waiting on its own socket
+do
+  local n, done = 50, 0
+  local peers = {}
+  for i = 1, n do
+    local a, b = T.pair()
+    peers[i] = b
+    asok.spawn(function()
+      local s = asok.wrap(a)
+      local gen = lines(s)
+      if gen() == "l" .. i and gen() == nil then done = done + 1 end
+      s:close()
+    end)
+  end
+  for i = n, 1, -1 do peers[i]:send("l" .. i .. "\n"); peers[i]:close() end
+  T.check(T.run(function() return done == n end, 5), "50 generators:", done)
+end
+
+T.done("test_coroutine")
