@@ -233,6 +233,30 @@ raises("bad argument #1 to 'resume' (thread expected, got no value)", A.resume)
 raises("bad argument #1 to 'wrap' (function expected, got nil)", A.wrap, nil)
 raises("bad argument #1 to 'wrap' (function expected, got no value)", A.wrap)
 
+-- asok.xpcall and asok.select with sets inside a generator (on 5.1 the
+-- xpcall's helper coroutine is one more link in the chain)
+do
+  local a, b = T.pair()
+  local s = asok.wrap(a)
+  local got
+  asok.spawn(function()
+    local gen = A.wrap(function()
+      local ok, l = asok.xpcall(function() return s:receive("*l") end)
+      coroutine.yield(ok, l)
+      local r = asok.select({ s }, nil, 5)
+      coroutine.yield(r[1] == s, (s:receive("*l")))
+    end)
+    local g1 = T.pack(gen())
+    local g2 = T.pack(gen())
+    got = { g1, g2 }
+  end)
+  asok.spawn(function() asok.sleep(0.02); b:send("x\n"); asok.sleep(0.02); b:send("y\n") end)
+  T.check(T.run(function() return got end, 5), "xpcall and select in a generator finished")
+  T.same(got[1], T.pack(true, "x"), "asok.xpcall inside")
+  T.same(got[2], T.pack(true, "y"), "asok.select with sets inside")
+  s:close(); b:close()
+end
+
 -- a C function is taken on every version (Lua 5.1's own wrap refuses it)
 T.eq(A.wrap(select)("#", 1, 2), 2, "wrap of a C function")
 
