@@ -13,20 +13,12 @@
 local M, P, C = ...
 
 local WAIT, MAIN, parents, argerror = P.WAIT, P.MAIN, P.parents, P.argerror
-local create, resume, yield = coroutine.create, coroutine.resume, coroutine.yield
+local pack2, newco, typename = P.pack2, P.newco, P.typename
+local resume, yield = coroutine.resume, coroutine.yield
 local status, running, close = coroutine.status, coroutine.running, coroutine.close
 local isyieldable = coroutine.isyieldable or C.isyieldable
-local type, select, error, pcall, pairs = type, select, error, pcall, pairs
+local type, select, error, pairs = type, select, error, pairs
 local unpack = table.unpack or unpack
-
--- pack2 returns its arguments as a table with their count in n.
-local function pack2(...) return { n = select("#", ...), ... } end
-
--- typename is type(v), or "no value" when the argument is absent.
-local function typename(v, count)
-  if count == 0 then return "no value" end
-  return type(v)
-end
 
 -- forward resumes co with the given values; while co is waiting in an
 -- asok call, the running coroutine waits with it (yielding the wait up) and
@@ -55,7 +47,7 @@ for k, v in pairs(coroutine) do A[k] = v end
 function A.resume(...)
   local co = ...
   if type(co) ~= "thread" then
-    argerror(1, "resume", "thread expected, got " .. typename(co, select("#", ...)), 2)
+    argerror(1, "resume", "thread expected, got " .. typename(co, 1, select("#", ...)), 2)
   end
   return forward(...)
 end
@@ -67,10 +59,9 @@ end
 function A.wrap(...)
   local f = ...
   if type(f) ~= "function" then
-    argerror(1, "wrap", "function expected, got " .. typename(f, select("#", ...)), 2)
+    argerror(1, "wrap", "function expected, got " .. typename(f, 1, select("#", ...)), 2)
   end
-  local ok, co = pcall(create, f)
-  if not ok then co = create(function(...) return f(...) end) end -- 5.1: Lua functions only
+  local co = newco(f)
   return function(...)
     local r = pack2(forward(co, ...))
     if r[1] then return unpack(r, 2, r.n) end

@@ -58,6 +58,7 @@ end
 
 -- pack2 returns its arguments as a table with their count in n.
 local function pack2(...) return { n = select("#", ...), ... } end
+P.pack2, P.newco = pack2, newco
 
 -- helpercall runs f(...) in a helper coroutine (Lua 5.1's yield-safe
 -- pcall): its yields, asok's WAIT included, pass through the running
