@@ -6,7 +6,10 @@
 --   - the process never crashes, and no error escapes asok.xpcall;
 --   - once every socket of a seed is closed, no coroutine is left
 --     waiting: each one parked on a socket resumed and finished;
---   - no asok handle outlives its socket (T.done).
+--   - no asok handle outlives its socket (T.done);
+--   - two in three coroutines make their calls inside 1 or 2 levels of
+--     asok.coroutine.wrap generators, whose callers see only the
+--     generators' own yields and returns.
 -- Left out: asok.connect and the SOCKS calls (a random string would be a
 -- host name to resolve, whose time is the resolver's; test_bad_input
 -- checks their arguments), asok.sleep (a random sleep may not end),
@@ -97,6 +100,22 @@ if nseeds then
 end
 
 local escaped, parked = 0, 0
+
+-- nest returns f run depth asok.coroutine.wrap generators deep: each
+-- generator yields "mid" after f and returns "end", and its caller must
+-- see exactly those, whatever f waited on (misrouted counts the others).
+local misrouted = 0
+local function nest(f, depth)
+  if depth == 0 then return f end
+  local inner = nest(f, depth - 1)
+  return function()
+    local g = asok.coroutine.wrap(function() inner(); coroutine.yield("mid"); return "end" end)
+    local a = g()
+    local b = g()
+    if a ~= "mid" or b ~= "end" then misrouted = misrouted + 1 end
+  end
+end
+
 for _, seed in ipairs(seeds) do
   math.randomseed(seed)
   for round = 1, 1000 do
@@ -106,7 +125,7 @@ for _, seed in ipairs(seeds) do
       local ok, x = pcall(asok.wrap, s, math.random() < 0.5 and 0.01 or nil)
       if ok then w = x end
     end
-    local co = coroutine.create(function()
+    local body = function()
       for _ = 1, 4 do
         if w == s or math.random() < 0.5 then
           local f = asok[fns[math.random(#fns)]]
@@ -119,7 +138,9 @@ for _, seed in ipairs(seeds) do
           end, nil)
         end
       end
-    end)
+    end
+    -- two in three run their calls 1 or 2 asok.coroutine.wrap levels deep
+    local co = coroutine.create(nest(body, math.random(0, 2)))
     local ok, err = coroutine.resume(co)
     if not ok then
       escaped = escaped + 1
@@ -133,6 +154,7 @@ for _, seed in ipairs(seeds) do
   parked = parked + closeall(seed)
 end
 T.eq(escaped, 0, "errors escaped")
+T.eq(misrouted, 0, "values misrouted through asok.coroutine.wrap")
 T.check(parked > 0, "no coroutine waited before a close: the seeds test nothing")
 print(("test_fuzz: %d seeds, %d coroutines were waiting when their sockets closed"):format(#seeds, parked))
 made, cos = nil, nil
