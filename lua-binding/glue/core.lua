@@ -28,6 +28,7 @@ local getmetatable, setmetatable, rawget = getmetatable, setmetatable, rawget
 -- (a string interned per call on 5.4); getmetatable where debug is absent
 local rawmeta = debug and debug.getmetatable or getmetatable
 local running, yield, resume = coroutine.running, coroutine.yield, coroutine.resume
+local costatus, ccancel = coroutine.status, C.cancel
 -- isyieldable: coroutine.isyieldable, or on PUC 5.1 and 5.2 the binding's
 -- probe of lua_yield's own test (yieldable.c); nil where neither exists
 local isyieldable = coroutine.isyieldable or C.isyieldable
@@ -109,19 +110,39 @@ local function report(co, err)
   if io and io.stderr then io.stderr:write("asok: error in coroutine: ", msg, "\n") end
 end
 
+-- DEAD is resume's message for a coroutine that is dead already.
+local DEAD
+do
+  local co = coroutine.create(function() end)
+  resume(co)
+  DEAD = select(2, resume(co))
+end
+
+-- closedwait says whether resume's failure err on co means co was dead
+-- before it: closed (Lua 5.4's coroutine.close) while it waited in asok.
+-- That is the closer's doing, not an error of co's to report.
+local function closedwait(co, err)
+  return err == DEAD and costatus(co) == "dead"
+end
+
 -- wake resumes co with the given values and reports an error it raises.
 local function wake(co, ...)
   local ok, err = resume(co, ...)
-  if not ok then report(co, err) end
+  if not ok and not closedwait(co, err) then report(co, err) end
 end
 
--- wakeentry resumes what waits on a delivered token: a coroutine, or a
--- select group (marked fired; its coroutine, if any, resumed once).
-local function wakeentry(w)
+-- wakeentry resumes what waits on delivered token t: a coroutine, or a
+-- select group (marked fired; its coroutine, if any, resumed once). A
+-- group whose coroutine was closed while it waited (owner dead) cancels
+-- each of its tokens as it comes, as that coroutine would have: a
+-- delivered readiness token keeps its socket's turn until then.
+local function wakeentry(w, t)
   if type(w) == "thread" then return wake(w) end
   w.fired = true
   local co = w.co
   if co then w.co = nil; wake(co) end
+  local owner = w.owner
+  if owner and costatus(owner) == "dead" then ccancel(loop, t) end
 end
 
 -- step runs one asok_select pass (timeout in seconds, negative: no limit)
@@ -142,9 +163,13 @@ local function step(timeout)
       waiting[t] = nil
       if type(w) == "thread" then -- wake(w), inlined: this runs per wake-up
         local ok, err = resume(w)
-        if not ok then report(w, err) end
+        if not ok then
+          -- closed while it waited: its operation is abandoned, so that the
+          -- socket's queue goes on (cancel moves the turn to the next one)
+          if closedwait(w, err) then ccancel(loop, t) else report(w, err) end
+        end
       else
-        wakeentry(w)
+        wakeentry(w, t)
       end
     elseif blocking[t] then
       blocking[t] = false

@@ -122,7 +122,7 @@ local function selectsets(rset, wset, t)
     end
     local root = yieldable()
     if root then
-      g.co = root
+      g.co, g.owner = root, root
       yield(WAIT)
     else
       while not g.fired do step(-1) end

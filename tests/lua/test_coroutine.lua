@@ -257,6 +257,33 @@ do
   s:close(); b:close()
 end
 
+-- Lua 5.4: coroutines closed (coroutine.close) while they wait in a
+-- receive, a sleep and a select with sets: nothing is reported when their
+-- turn comes, and the receive's turn passes to the next reader, who gets
+-- the line
+if coroutine.close then
+  local reports = 0
+  asok.seterrorhandler(function() reports = reports + 1 end)
+  local a, b = T.pair()
+  local s = asok.wrap(a)
+  local rd = asok.spawn(function() s:receive("*l"); error("closed reader ran") end)
+  local sl = asok.spawn(function() asok.sleep(0.01); error("closed sleeper ran") end)
+  local se = asok.spawn(function() asok.select({ s }, nil, 5); error("closed selecter ran") end)
+  for _, co in ipairs { rd, sl, se } do
+    T.eq(coroutine.status(co), "suspended", "waiting before the close")
+    T.eq(coroutine.close(co), true, "closed")
+  end
+  local got
+  asok.spawn(function() got = T.pack(s:receive("*l")) end)
+  b:send("line\n")
+  T.check(T.run(function() return got end, 5), "the next reader got its turn")
+  T.same(got, T.pack("line", nil, nil), "the line, not lost to the closed reader")
+  T.run(function() return false end, 0.05) -- the sleep's time passes
+  T.eq(reports, 0, "nothing reported for the closed coroutines")
+  asok.seterrorhandler(nil)
+  s:close(); b:close()
+end
+
 -- a C function is taken on every version (Lua 5.1's own wrap refuses it)
 T.eq(A.wrap(select)("#", 1, 2), 2, "wrap of a C function")
 
