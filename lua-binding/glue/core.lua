@@ -49,6 +49,7 @@ local handles = setmetatable({}, { __mode = "k" }) -- LuaSocket object -> asok.s
 local throttles = setmetatable({}, { __mode = "k" }) -- LuaSocket object -> {r = bps, w = bps}
 local probes = setmetatable({}, { __mode = "k" })  -- object watched by select only -> asok.sock
 local parents = setmetatable({}, { __mode = "k" }) -- asok.xpcall helper coroutine -> its driver
+local deputed = setmetatable({}, { __mode = "k" }) -- coroutine parked through a driver -> its token
 local fdowners = setmetatable({}, { __mode = "v" }) -- fd -> the asok.sock or native client watching it
 local MAIN = {}     -- parents[] value: the driver cannot yield (main thread)
 local waiting = {}  -- token -> coroutine parked on it
@@ -216,7 +217,13 @@ local function park(tok)
   end
   if root then
     waiting[tok] = root
-    yield(WAIT)
+    if root ~= co then -- a driver waits for co (asok.coroutine, asok.xpcall on 5.1)
+      deputed[co] = tok
+      yield(WAIT)
+      deputed[co] = nil
+    else
+      yield(WAIT)
+    end
     if waiting[tok] == root then waiting[tok] = nil end -- resumed by someone else
   else
     blocking[tok] = true
@@ -432,4 +439,4 @@ P.park, P.classof, P.patch, P.handle = park, classof, patch, handle
 P.checkraw, P.waitfor, P.CLIENT = checkraw, waitfor, CLIENT
 P.raisearg, P.checkreceive, P.checksend, P.checkstats = raisearg, checkreceive, checksend, checkstats
 P.checktimeout, P.fdowners, P.rawmeta, P.SMALL = checktimeout, fdowners, rawmeta, SMALL
-P.typename = typename
+P.typename, P.deputed = typename, deputed

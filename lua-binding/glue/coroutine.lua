@@ -13,6 +13,7 @@
 local M, P, C = ...
 
 local WAIT, MAIN, parents, argerror = P.WAIT, P.MAIN, P.parents, P.argerror
+local deputed, loop, cancel = P.deputed, P.loop, C.cancel
 local pack2, newco, typename = P.pack2, P.newco, P.typename
 local resume, yield = coroutine.resume, coroutine.yield
 local status, running, close = coroutine.status, coroutine.running, coroutine.close
@@ -24,7 +25,9 @@ local unpack = table.unpack or unpack
 -- asok call, the running coroutine waits with it (yielding the wait up) and
 -- resumes co when asok resumes it. Where the running code cannot yield
 -- (main thread, a non-yieldable C boundary), co's asok calls block
--- instead, as there. Returns what coroutine.resume returns.
+-- instead, as there. A co closed (coroutine.close) while it waited gives
+-- up its operation's turn on the socket. Returns what coroutine.resume
+-- returns.
 local function forward(co, ...)
   local me, ismain = running()
   local driver = MAIN
@@ -34,6 +37,11 @@ local function forward(co, ...)
   local r = pack2(resume(co, ...))
   while r[1] and r.n == 2 and r[2] == WAIT and driver ~= MAIN and status(co) == "suspended" do
     r = pack2(resume(co, yield(WAIT)))
+  end
+  local tok = deputed[co]
+  if tok and not r[1] and status(co) == "dead" then -- closed while it waited
+    deputed[co] = nil
+    cancel(loop, tok) -- its operation gives up its turn, as step does for others
   end
   parents[co] = before
   return unpack(r, 1, r.n)

@@ -280,6 +280,21 @@ if coroutine.close then
   T.same(got, T.pack("line", nil, nil), "the line, not lost to the closed reader")
   T.run(function() return false end, 0.05) -- the sleep's time passes
   T.eq(reports, 0, "nothing reported for the closed coroutines")
+
+  -- a coroutine closed while its asok.coroutine.resume-r waits for it:
+  -- the resumer gets resume's error, and the socket's turn passes on
+  local inner = A.create(function() s:receive("*l"); error("closed inner ran") end)
+  local res
+  asok.spawn(function() res = T.pack(A.resume(inner)) end)
+  T.eq(res, nil, "the resumer waits with its coroutine")
+  T.eq(coroutine.close(inner), true, "inner closed")
+  got = nil
+  asok.spawn(function() got = T.pack(s:receive("*l")) end)
+  b:send("next\n")
+  T.check(T.run(function() return got and res end, 5), "the resumer and the next reader went on")
+  T.same(res, T.pack(false, "cannot resume dead coroutine"), "the resumer's result")
+  T.same(got, T.pack("next", nil, nil), "the next reader's line")
+  T.eq(reports, 0, "nothing reported")
   asok.seterrorhandler(nil)
   s:close(); b:close()
 end
