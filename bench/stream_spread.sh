@@ -45,10 +45,9 @@ share() {
     awk -v s="$1" '$1 ~ /%$/ && $NF == s { sub("%", "", $1); print $1; found = 1; exit } END { if (!found) print 0 }'
 }
 
-# one SRV -> one run: prints "srv mbps cpu_pct us_per_line from_us to_us softirq_us status"
+# one SRV PORT -> one run: prints "srv mbps cpu_pct us_per_line from_us to_us softirq_us status"
 one() {
-  local srv=$1 abi pid ppid= line us from=nan to=nan soft=nan
-  PORT=$((PORT + 1))
+  local srv=$1 PORT=$2 abi pid ppid= line us from=nan to=nan soft=nan
   case $srv in
     c_epoll) (cd "$HARNESS" && exec taskset -c "$SRV_CPU" build/c_epoll_echo "$PORT") 2>"$OUT/$srv.log" & ;;
     asok_c) taskset -c "$SRV_CPU" "$BUILD/bin/asok_echo_server" "$PORT" >/dev/null 2>"$OUT/$srv.log" & ;;
@@ -86,7 +85,8 @@ echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 : >"$OUT/runs.txt"
 for r in $(seq "$RUNS"); do
   for srv in $SERVERS; do
-    set -- $(one "$srv")
+    PORT=$((PORT + 1))
+    set -- $(one "$srv" "$PORT")
     echo "$*" >>"$OUT/runs.txt"
     printf '| %d | %s | %s | %s %% | %s | %s | %s | %s | %s |\n' "$r" "$1" "${2:-nan}" "${3:-nan}" "${4:-nan}" "${5:-nan}" "${6:-nan}" "${7:-nan}" "${8:-failed}"
     printf '%s stream_spread: round %d %s %s MB/s\n' "$(date +%H:%M:%S)" "$r" "$1" "${2:-nan}" >&2
