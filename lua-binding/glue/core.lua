@@ -132,13 +132,12 @@ local function wake(co, ...)
   if not ok and not closedwait(co, err) then report(co, err) end
 end
 
--- wakeentry resumes what waits on delivered token t: a coroutine, or a
--- select group (marked fired; its coroutine, if any, resumed once). A
--- group whose coroutine was closed while it waited (owner dead) cancels
--- each of its tokens as it comes, as that coroutine would have: a
--- delivered readiness token keeps its socket's turn until then.
-local function wakeentry(w, t)
-  if type(w) == "thread" then return wake(w) end
+-- wakegroup handles delivered token t of select group w (asok.select with
+-- sets): marked fired, its coroutine, if any, resumed once. A group whose
+-- coroutine was closed while it waited (owner dead) cancels each of its
+-- tokens as it comes, as that coroutine would have: a delivered readiness
+-- token keeps its socket's turn until then.
+local function wakegroup(w, t)
   w.fired = true
   local co = w.co
   if co then w.co = nil; wake(co) end
@@ -170,7 +169,7 @@ local function step(timeout)
           if closedwait(w, err) then ccancel(loop, t) else report(w, err) end
         end
       else
-        wakeentry(w, t)
+        wakegroup(w, t)
       end
     elseif blocking[t] then
       blocking[t] = false
