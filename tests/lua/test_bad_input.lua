@@ -26,7 +26,11 @@ local BAD = {
 -- fixtures returns fresh sockets for one call: a connected pair (one line
 -- already waiting on client), a listening server, an unconnected master
 -- and closed ones.
-local function fixtures()
+-- kind "udp" adds an unconnected UDP socket with a datagram waiting (udp,
+-- wudp: its wrapper) and the peer that sent it (udppeer, at udpport);
+-- kind "native" adds a native client (asok.client, from a wrapped
+-- server's accept) with a line waiting, and its peer.
+local function fixtures(kind)
   local accepted, client = T.pair()
   assert(accepted:send("line\n"))
   local server, port = T.listener()
@@ -35,15 +39,32 @@ local function fixtures()
   closed:close()
   local wclosed = socket.tcp()
   wclosed:close()
-  return { accepted = accepted, client = client, server = server, port = port,
+  local f = { accepted = accepted, client = client, server = server, port = port,
     master = socket.tcp(), closed = closed, wclient = asok.wrap(client),
     wclosed = asok.wrap(wclosed) }
+  if kind == "udp" then
+    f.udp, f.udppeer = assert(socket.udp()), assert(socket.udp())
+    assert(f.udp:setsockname("127.0.0.1", 0))
+    assert(f.udppeer:setsockname("127.0.0.1", 0))
+    local _, uport = f.udp:getsockname()
+    f.udpport = tonumber((select(2, f.udppeer:getsockname())))
+    assert(f.udppeer:sendto("dgram", "127.0.0.1", uport))
+    f.wudp = asok.wrap(f.udp)
+  elseif kind == "native" then
+    local ls, lport = T.listener()
+    local ws = asok.wrap(ls)
+    f.npeer = assert(socket.connect("127.0.0.1", lport))
+    f.native = assert(ws:accept())
+    asok.close(ws)
+    assert(f.npeer:send("line\n"))
+  end
+  return f
 end
 
 -- closeall closes every socket of fixture f through asok (waking waiters).
 local function closeall(f)
-  for _, k in ipairs { "accepted", "client", "server", "master", "closed" } do
-    pcall(asok.close, f[k])
+  for _, k in ipairs { "accepted", "client", "server", "master", "closed", "udp", "udppeer", "native", "npeer" } do
+    if f[k] ~= nil then pcall(asok.close, f[k]) end
   end
   pcall(asok.close, f.wclosed)
 end
@@ -60,12 +81,19 @@ local TEMPLATES = {
   setlimit = function(f) return { f.client, 100 } end,
   settimeout = function(f) return { f.client, 1, "b" } end,
   sleep = function() return { 0 } end,
+  receivefrom = function(f) return { f.udp, 100 } end,
+  sendto = function(f) return { f.udp, "d", "127.0.0.1", f.udpport } end,
+  throttle_receive = function(f) return { f.client, 1000 } end,
+  throttle_send = function(f) return { f.client, 1000 } end,
   socks4_connect = function(f) return { f.client, "127.0.0.1", 80, "u" } end,
   socks5_connect = function(f) return { f.client, "h", 80, "u", "p" } end,
   spawn = function() return { function() end } end,
   wrap = function(f) return { f.client, 1 } end,
   xpcall = function() return { function() end, nil } end,
 }
+
+-- the fixtures a template needs beyond the TCP ones
+local KIND = { receivefrom = "udp", sendto = "udp" }
 
 -- wrapper methods: self first (the wrapped client)
 local METHODS = {
@@ -90,13 +118,18 @@ local CLOSED_NIL = { receive = true, send = true, accept = true }
 -- outcome runs fn(args[1..n]) in a coroutine and returns "error", msg;
 -- "return", pack; or "parked" (closing f's sockets must end it, else
 -- "hung").
-local function outcome(f, fn, args, n)
+local function outcome(f, fn, args, n, patience)
   local co = coroutine.create(function() return T.pack(fn(unpack(args, 1, n))) end)
   local ok, r = coroutine.resume(co)
   if not ok then return "error", tostring(r) end
   if coroutine.status(co) == "dead" then return "return", r end
   closeall(f)
-  T.run(function() return coroutine.status(co) == "dead" end, 5)
+  -- the close hands the waits back at once: a pass or two is usually all
+  for _ = 1, 3 do
+    if coroutine.status(co) == "dead" then break end
+    asok.select(nil, nil, 0)
+  end
+  T.run(function() return coroutine.status(co) == "dead" end, patience or 5)
   if coroutine.status(co) ~= "dead" then return "hung" end
   return "parked"
 end
@@ -123,7 +156,8 @@ end
 -- try checks one call: name (for messages), fn, args with position i bad.
 local function try(name, fn, args, n, i, badname, f)
   local what = ("%s(#%d = %s)"):format(name, i, badname)
-  local kind, r = outcome(f, fn, args, n)
+  -- a long sleep is not ended by closing sockets: no use waiting for it
+  local kind, r = outcome(f, fn, args, n, name == "sleep" and 0.1 or nil)
   if kind == "error" then
     T.check(named(r, i, name), what, "raised", short(r), "- want bad argument #", i, "to", name)
   elseif kind == "return" then
@@ -140,13 +174,13 @@ end
 
 -- sweep calls fn once per (position, bad value) and with each argument
 -- missing; args() gives fresh valid arguments (and the fixtures).
-local function sweep(name, fn, mkargs)
-  local f0 = fixtures()
+local function sweep(name, fn, mkargs, kind)
+  local f0 = fixtures(kind)
   local npos = #mkargs(f0) + 1
   closeall(f0)
   for i = 1, npos do
     for _, bad in ipairs(BAD) do
-      local f = fixtures()
+      local f = fixtures(kind)
       local args = mkargs(f)
       args[i] = substitute(bad[2], f)
       local n = math.max(#args, i)
@@ -155,7 +189,7 @@ local function sweep(name, fn, mkargs)
       asok.seterrorhandler(nil)
       closeall(f)
     end
-    local f = fixtures()
+    local f = fixtures(kind)
     try(name, fn, mkargs(f), i - 1, i, "missing", f)
     asok.seterrorhandler(nil)
     closeall(f)
@@ -176,27 +210,86 @@ for _, name in ipairs(names) do
     io.stderr:write("note: no template for asok.", name, ": bad values with no valid arguments\n")
     mk = function() return { nil, nil } end
   end
-  sweep(name, asok[name], mk)
+  sweep(name, asok[name], mk, KIND[name])
 end
 
 -- asok.coroutine's own two functions (the rest are coroutine's)
 sweep("resume", asok.coroutine.resume, function() return { coroutine.create(function(...) return ... end) } end)
 sweep("wrap", asok.coroutine.wrap, function() return { function() end } end)
 
+-- sweepmethods sweeps the methods of sample's kind of object: self is
+-- fixture key selfkey (of fixture kind), then the method's template (a
+-- list, or a function of the fixtures returning one).
+-- Called as obj:m(...) when self is one of them that has the method, else
+-- as sample.m(self, ...) (a bad self; methods written in C take their
+-- name in errors from the call, as LuaSocket's do).
+local load = loadstring or load
+local function sweepmethods(sample, methods, templates, selfkey, kind)
+  METHODCALL = true
+  for _, m in ipairs(methods) do
+    T.check(type(sample[m]) == "function", selfkey, "has method", m)
+    local colon = load(("local function id(...) return ... end\n"
+      .. "return function(w, ...) return id(w:%s(...)) end"):format(m))()
+    local dot = load(("local function id(...) return ... end\n"
+      .. "return function(o, w, ...) return id(o.%s(w, ...)) end"):format(m))()
+    sweep(m, function(w, ...)
+      if w == nil or getmetatable(w) ~= getmetatable(sample) or w[m] == nil then
+        return dot(sample, w, ...)
+      end
+      return colon(w, ...)
+    end, function(f)
+      local a = { f[selfkey] }
+      local t = templates[m] or {}
+      if type(t) == "function" then t = t(f) end
+      for k, v in ipairs(t) do a[k + 1] = v end
+      return a
+    end, kind)
+  end
+  METHODCALL = false
+end
+
 -- wrapper methods, called as w.method(w, ...)
 local W = asok.wrap(socket.tcp())
-local load = loadstring or load
-METHODCALL = true
-for _, m in ipairs(METHODS) do
-  local method = W[m] -- self bad: called as a function; else as w:m(...)
-  local colon = load(("local function id(...) return ... end\n"
-    .. "return function(w, ...) return id(w:%s(...)) end"):format(m))()
-  sweep(m, function(w, ...) if w == nil or getmetatable(w) ~= getmetatable(W) then return method(w, ...) end
-    return colon(w, ...) end, function(f)
-    local a = { f.wclient }
-    for k, v in ipairs(MTEMPLATES[m] or {}) do a[k + 1] = v end
-    return a
-  end)
+sweepmethods(W, METHODS, MTEMPLATES, "wclient")
+
+-- native clients' methods (server:accept() on a wrapper); connect and
+-- setpeername would resolve the bad strings, setfd would take over fds
+local NATIVE = {
+  "receive", "send", "close", "settimeout", "gettimeout", "getstats", "setstats",
+  "getfd", "dirty", "getpeername", "getsockname", "getfamily", "getoption",
+  "setoption", "shutdown", "setlimit", "throttle_receive", "throttle_send",
+}
+local NTEMPLATES = {
+  receive = { "*l", "p" }, send = { "data", 1, 2 }, settimeout = { 1, "b" },
+  setstats = { 1, 2, 3 }, shutdown = { "both" }, setlimit = { 100 },
+  getoption = { "tcp-nodelay" }, setoption = { "tcp-nodelay", true },
+  throttle_receive = { 1000 }, throttle_send = { 1000 },
+}
+do
+  local f = fixtures("native")
+  local sample = f.native
+  T.eq(sample.class, "tcp{client}", "native client class")
+  sweepmethods(sample, NATIVE, NTEMPLATES, "native", "native")
+  closeall(f)
+end
+
+-- wrappers of unconnected UDP sockets
+local UDP = {
+  "receive", "receivefrom", "sendto", "settimeout", "gettimeout", "getsockname",
+  "getoption", "setoption", "throttle_receive", "throttle_send", "close", "dirty",
+  "getfamily",
+}
+local UTEMPLATES = {
+  receive = { 100 }, receivefrom = { 100 }, settimeout = { 1 },
+  getoption = { "broadcast" }, setoption = { "broadcast", true },
+  throttle_receive = { 1000 }, throttle_send = { 1000 },
+}
+do
+  local f = fixtures("udp")
+  local sample = f.wudp
+  UTEMPLATES.sendto = function(fx) return { "d", "127.0.0.1", fx.udpport } end
+  sweepmethods(sample, UDP, UTEMPLATES, "wudp", "udp")
+  closeall(f)
 end
 
 -- __gc finalizers calling asok: errors are raised and caught there, calls
