@@ -32,7 +32,7 @@ local costatus, ccancel = coroutine.status, C.cancel
 -- isyieldable: coroutine.isyieldable, or on PUC 5.1 and 5.2 the binding's
 -- probe of lua_yield's own test (yieldable.c); nil where neither exists
 local isyieldable = coroutine.isyieldable or C.isyieldable
-local pcall = pcall
+local pcall, pairs = pcall, pairs
 local traceback = debug and debug.traceback
 
 M._VERSION = "asok 0.1.0"
@@ -146,7 +146,8 @@ local function wakegroup(w, t)
 end
 
 -- step runs one asok_select pass (timeout in seconds, negative: no limit)
--- and resumes the coroutine of every ready token.
+-- and resumes the coroutine of every ready token. Returns the number of
+-- tokens handed out.
 local function step(timeout)
   depth = depth + 1
   local buf = buffers[depth]
@@ -176,6 +177,23 @@ local function step(timeout)
     end
   end
   depth = depth - 1
+  return n
+end
+
+-- reap cancels the tokens of coroutines closed while they waited (Lua
+-- 5.4's coroutine.close), and of select groups whose owner was: each
+-- would be cancelled when its turn came (step, wakegroup), but a turn
+-- that never comes would keep asok.select() without a timeout waiting
+-- for no one. O(waiting): asok.select() runs it when the loop was idle.
+local function reap()
+  for t, w in pairs(waiting) do
+    if type(w) == "thread" then
+      if costatus(w) == "dead" then waiting[t] = nil; ccancel(loop, t) end
+    elseif w.owner and costatus(w.owner) == "dead" then
+      waiting[t] = nil
+      ccancel(loop, t)
+    end
+  end
 end
 
 -- yieldprobe: on Lua 5.1 and 5.2, the binding's isyieldable(co), which also
@@ -438,4 +456,4 @@ P.park, P.classof, P.patch, P.handle = park, classof, patch, handle
 P.checkraw, P.waitfor, P.CLIENT = checkraw, waitfor, CLIENT
 P.raisearg, P.checkreceive, P.checksend, P.checkstats = raisearg, checkreceive, checksend, checkstats
 P.checktimeout, P.fdowners, P.rawmeta, P.SMALL = checktimeout, fdowners, rawmeta, SMALL
-P.typename, P.deputed = typename, deputed
+P.typename, P.deputed, P.reap = typename, deputed, reap

@@ -4,7 +4,7 @@ local M, P, C = ...
 
 local WAIT, loop, ONE, RAW, Wrapper = P.WAIT, P.loop, P.ONE, P.RAW, P.Wrapper
 local handles, probes, waiting = P.handles, P.probes, P.waiting
-local argerror, newtoken, step, yieldable = P.argerror, P.newtoken, P.step, P.yieldable
+local argerror, newtoken, step, yieldable, reap = P.argerror, P.newtoken, P.step, P.yieldable, P.reap
 local classof, patch, handle = P.classof, P.patch, P.handle
 local CLIENT, fdowners = P.CLIENT, P.fdowners
 local wait, close, newsock, fdof, buffered = C.wait, C.close, C.newsock, C.fd, C.buffered
@@ -12,6 +12,10 @@ local now, csleep, cancel = C.now, C.sleep, C.cancel
 local type, tostring, tonumber = type, tostring, tonumber
 local getmetatable, rawget, next = getmetatable, rawget, next
 local yield = coroutine.yield
+
+-- REAP_AFTER: seconds asok.select() without a timeout waits for a token
+-- before it looks for closed coroutines among the waiting ones
+local REAP_AFTER = 1
 
 -- watcher returns the asok handle asok.select watches obj (a LuaSocket
 -- object, a wrapper or anything with getfd/dirty methods) with, whether it
@@ -162,7 +166,11 @@ function M.select(rset, wset, timeout)
     return r, w
   end
   if t == nil or t < 0 then
-    while next(waiting) ~= nil do step(-1) end
+    -- a second without a token handed out: drop the waits of coroutines
+    -- closed meanwhile, which would otherwise keep this loop going
+    while next(waiting) ~= nil do
+      if step(REAP_AFTER) == 0 then reap() end
+    end
   else
     local deadline = now() + t
     repeat

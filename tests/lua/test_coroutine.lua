@@ -295,6 +295,24 @@ if coroutine.close then
   T.same(res, T.pack(false, "cannot resume dead coroutine"), "the resumer's result")
   T.same(got, T.pack("next", nil, nil), "the next reader's line")
   T.eq(reports, 0, "nothing reported")
+
+  -- asok.select() without a timeout runs while coroutines wait: when the
+  -- only ones left were closed (a reader with no data coming, a select
+  -- with sets and no timeout, a long sleep), it returns (a hang here is
+  -- ctest's timeout), and the socket's turn has passed on
+  local cl = {
+    asok.spawn(function() s:receive("*l"); error("closed reader ran") end),
+    asok.spawn(function() asok.select({ s }, nil); error("closed selecter ran") end),
+    asok.spawn(function() asok.sleep(3600); error("closed sleeper ran") end),
+  }
+  for _, co in ipairs(cl) do T.eq(coroutine.close(co), true, "closed") end
+  T.same(T.pack(asok.select()), T.pack(nil, "timeout"), "asok.select() returned")
+  got = nil
+  asok.spawn(function() got = T.pack(s:receive("*l")) end)
+  b:send("last\n")
+  T.check(T.run(function() return got end, 5), "the next reader went on")
+  T.same(got, T.pack("last", nil, nil), "the next reader's line")
+  T.eq(reports, 0, "nothing reported")
   asok.seterrorhandler(nil)
   s:close(); b:close()
 end
