@@ -184,7 +184,9 @@ end
 -- 5.4's coroutine.close), and of select groups whose owner was: each
 -- would be cancelled when its turn came (step, wakegroup), but a turn
 -- that never comes would keep asok.select() without a timeout waiting
--- for no one. O(waiting): asok.select() runs it when the loop was idle.
+-- for no one. A driver waiting for a closed coroutine (asok.coroutine)
+-- is woken instead: its resume then returns the close's error and gives
+-- up the token. O(waiting): asok.select() runs it when the loop was idle.
 local function reap()
   for t, w in pairs(waiting) do
     if type(w) == "thread" then
@@ -193,6 +195,18 @@ local function reap()
       waiting[t] = nil
       ccancel(loop, t)
     end
+  end
+  local drivers = nil -- woken after the walk: they may park anew
+  for co, t in pairs(deputed) do
+    local root = waiting[t]
+    if costatus(co) == "dead" and type(root) == "thread" then
+      waiting[t] = nil
+      drivers = drivers or {}
+      drivers[#drivers + 1] = root
+    end
+  end
+  if drivers then
+    for i = 1, #drivers do wake(drivers[i]) end
   end
 end
 

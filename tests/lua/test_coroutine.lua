@@ -312,6 +312,20 @@ if coroutine.close then
   b:send("last\n")
   T.check(T.run(function() return got end, 5), "the next reader went on")
   T.same(got, T.pack("last", nil, nil), "the next reader's line")
+
+  -- the same under asok.coroutine.resume: the resumer, waiting for its
+  -- closed coroutine's receive on an idle socket, gets resume's error
+  local idle = A.create(function() s:receive("*l"); error("closed inner ran") end)
+  res = nil
+  asok.spawn(function() res = T.pack(A.resume(idle)) end)
+  T.eq(coroutine.close(idle), true, "inner closed")
+  T.same(T.pack(asok.select()), T.pack(nil, "timeout"), "asok.select() returned")
+  T.same(res or T.pack(), T.pack(false, "cannot resume dead coroutine"), "the resumer's result")
+  got = nil
+  asok.spawn(function() got = T.pack(s:receive("*l")) end)
+  b:send("after\n")
+  T.check(T.run(function() return got end, 5), "the next reader went on")
+  T.same(got, T.pack("after", nil, nil), "the next reader's line")
   T.eq(reports, 0, "nothing reported")
   asok.seterrorhandler(nil)
   s:close(); b:close()
