@@ -83,6 +83,12 @@ if has matrix && harness_ready; then
       sed -n '/^## Exact commands/,/^## Results/p' "$WORK/matrix.md" | sed '$d'; } |
       sed -e 's/^### /#### /' -e 's/^## /### /' >>"$REPORT"
     lua5.4 "$HARNESS/lib/summarize.lua" "$WORK/raw.tsv" --brief >&2
+    { echo
+      echo "### Best repetition per server (the fast mode; \`bench/lib/best.lua\`)"
+      echo
+      echo "Each server's most round trips per second and least CPU per round trip over the repetitions, and their ratios to the C server's best: the servers compared in the same mode of the VM (\`bench/README.md\`, \"Two modes\")."
+      echo
+      lua5.4 "$ROOT/bench/lib/best.lua" "$WORK/raw.tsv"; } >>"$REPORT"
   fi
 fi
 
