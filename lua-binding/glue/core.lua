@@ -189,12 +189,8 @@ end
 -- up the token. O(waiting): asok.select() runs it when the loop was idle.
 local function reap()
   for t, w in pairs(waiting) do
-    if type(w) == "thread" then
-      if costatus(w) == "dead" then waiting[t] = nil; ccancel(loop, t) end
-    elseif w.owner and costatus(w.owner) == "dead" then
-      waiting[t] = nil
-      ccancel(loop, t)
-    end
+    local owner = type(w) == "thread" and w or w.owner -- a coroutine, or a select group's
+    if owner and costatus(owner) == "dead" then waiting[t] = nil; ccancel(loop, t) end
   end
   local drivers = nil -- woken after the walk: they may park anew
   for co, t in pairs(deputed) do
