@@ -62,6 +62,7 @@ func (s *Socket) SendAfter(data []byte, tok Token, pre int, errno unix.Errno) (i
 		s.done(&s.wq, w)
 		return 0, ErrInvalid
 	}
+	short := false    // this call's send came back short (wfull is ours)
 	step := len(data) // the first syscall's limit (firstStep)
 	if w == nil && !first {
 		step = s.firstStep(data)
@@ -83,7 +84,7 @@ loop:
 			if k, e = max(pre, 0), error(nil); errno != 0 {
 				k, e = 0, errno
 			}
-		case len(chunk) > 0 && !(s.wfull && tok != 0 && !s.polls()):
+		case len(chunk) > 0 && !(s.wfull && s.wfullTok == tok && tok != 0 && (w != nil || short) && !s.polls()):
 			k, e = send(s.fd, chunk, unix.MSG_NOSIGNAL)
 			step = len(data)
 		}
@@ -92,7 +93,8 @@ loop:
 			sent += k
 			// A short send filled the send buffer: the next sendmsg would
 			// say EAGAIN, and freed space raises an EPOLLOUT edge.
-			s.wfull = k < len(chunk) && !s.noShort
+			s.wfull, s.wfullTok = k < len(chunk) && !s.noShort, tok
+			short = short || s.wfull
 			if b != nil {
 				b.take(k)
 			}
@@ -111,6 +113,7 @@ loop:
 		}
 		break loop
 	}
+	s.wfullTok = 0 // the next operation tries the kernel first
 	s.done(&s.wq, w)
 	return sent, err
 }

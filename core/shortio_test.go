@@ -1,6 +1,7 @@
 package core
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -171,5 +172,43 @@ func TestShortSendZeroTimeoutSends(t *testing.T) {
 	more, err := s.Send(data[sent:], 5)
 	if err != ErrTimeout || more == 0 {
 		t.Fatalf("zero timeout after a short send: %d %v, want progress", more, err)
+	}
+}
+
+// TestShortSendThenTimeoutNewSendTries checks that wfull speaks only for
+// the operation whose send came back short: after that one timed out, the
+// next send (same token or another) asks the kernel at once. The kernel
+// raises EPOLLOUT only once half its buffer is free, so room made by a
+// slow reader may come with no edge at all (here: no Select runs between
+// the reader's drain and the new send); LuaSocket's next send writes
+// into that room, and so must asok's.
+func TestShortSendThenTimeoutNewSendTries(t *testing.T) {
+	for _, tok2 := range []Token{5, 6} {
+		l, clk := newTestLoop(t)
+		s, peer := socketPair(t, l)
+		if err := unix.SetsockoptInt(s.Fd(), unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
+			t.Fatal(err)
+		}
+		s.SetTimeout(time.Second, -1)
+		data := []byte(strings.Repeat("0123456789abcdef", 1<<14)) // 256 KiB
+		sent, err := s.Send(data, 5)
+		if err != ErrWait || sent == 0 || !s.wfull {
+			t.Fatalf("first send: %d %v (wfull %v)", sent, err, s.wfull)
+		}
+		clk.t += time.Second
+		if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{5}) {
+			t.Fatalf("timeout delivery: %v", got)
+		}
+		if n, err := s.Send(data, 5); err != ErrTimeout || n != sent {
+			t.Fatalf("timed-out retry: %d %v, want %d timeout", n, err, sent)
+		}
+		buf := make([]byte, 64<<10)
+		for got := 0; got < sent; {
+			got += readFd(t, peer, buf)
+		}
+		more, err := s.Send(data, tok2)
+		if more == 0 {
+			t.Fatalf("token %d: new send after a timed-out short one: %d %v, want progress", tok2, more, err)
+		}
 	}
 }

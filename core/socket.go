@@ -29,11 +29,16 @@ type Socket struct {
 	// rdrained: a read since the last read event came back short, so the
 	// kernel queue was empty then and any later arrival raises a new edge
 	// (cleared by dispatch): reads answer errAgain without a syscall.
-	// wfull: the same for a short send (the send buffer was full).
+	// wfull: the same for a short send (the send buffer was full), but
+	// only for the retries of the operation whose send it was (wfullTok):
+	// the kernel raises EPOLLOUT only once half the buffer is free, so
+	// after that operation ended (timeout, cancel) a new one may find room
+	// that no edge announces, and must try.
 	// Only operations with a token use them: their caller runs Select
 	// (which processes the edge) before retrying; token 0 always tries,
 	// and so does a call with a zero timeout (polls: it never parks).
 	rdrained, wfull bool
+	wfullTok        Token
 	// noShort: an event reported urgent data (a read stops short at the
 	// mark), a peer shutdown (data, then a pending EOF whose edge came
 	// before the read) or an error: short reads and sends prove nothing
