@@ -136,6 +136,19 @@ local function unspec(raw)
   return ok
 end
 
+-- unfix undoes what a failed connect of a socket.tcp() left: LuaSocket's
+-- inet_tryconnect records the family it created a socket for only when
+-- the connect succeeds (or its timeout is zero), so after a refusal or a
+-- timeout the object is still of no family and its next connect makes a
+-- new socket (a second connect(2) on the failed one would say
+-- ECONNABORTED, 'closed'); getfamily() says "inet4" meanwhile. asok's
+-- attempts ran at timeout 0, which fixed the family: unspec closes the
+-- failed socket and resets it. (LuaSocket keeps the failed fd open until
+-- then: getfd() gives -1 here instead.)
+local function unfix(raw)
+  if raw:getfd() >= 0 then unspec(raw) end
+end
+
 -- the other class connect takes: socket.unix's stream sockets (a path)
 local UNIX = { ["unixstream{master}"] = true }
 
@@ -155,9 +168,11 @@ function M.connect(sok, host, port)
     return nil, err
   end
   if pt ~= "string" and pt ~= "number" then argerror(3, "connect", "string expected, got " .. pt, 2) end
+  local fresh = familyof(raw) == 0 -- a socket.tcp(): LuaSocket tries every family
   if isnumeric(tostring(host)) then
-    local ok, err = tryconnect(raw, host, port)
+    local ok, err, stop = tryconnect(raw, host, port)
     if ok then return ok end
+    if fresh and not stop then unfix(raw) end
     return nil, err
   end
   local addrs, err = lookup(tostring(host), familyof(raw))
@@ -168,18 +183,18 @@ function M.connect(sok, host, port)
     return nil, err
   end
   local ok, stop
-  local anyfamily = familyof(raw) == 0 -- a fresh socket.tcp(): LuaSocket tries every family
   for i = 1, #addrs do
     local fam, afam = familyof(raw), addrs[i]:find(":", 1, true) and 6 or 4
     -- the first attempt fixed raw's family: for an address of the other
     -- one, LuaSocket makes a new socket, and so does unspec; where it
     -- cannot (an unknown LuaSocket), such addresses are skipped
-    if anyfamily and fam ~= 0 and fam ~= afam and unspec(raw) then fam = 0 end
+    if fresh and fam ~= 0 and fam ~= afam and unspec(raw) then fam = 0 end
     if fam == 0 or fam == afam then
       ok, err, stop = tryconnect(raw, addrs[i], port)
       if ok then return ok end
       if stop then break end
     end
   end
+  if fresh and not stop then unfix(raw) end
   return nil, err
 end

@@ -7,7 +7,8 @@
 -- only tries its own; every address refused gives LuaSocket's error; a
 -- closed object connects again (LuaSocket gives it a new socket, often with
 -- the same fd number), through asok functions and a wrapper, and the data
--- flows afterwards. The reference values come from plain LuaSocket
+-- flows afterwards; so does one whose connect was refused, without a
+-- close, as with LuaSocket. The reference values come from plain LuaSocket
 -- connecting to the address that answers.
 local T = dofile("asoktest.lua")
 local asok = require "asok"
@@ -119,6 +120,38 @@ asok.spawn(function()
     c:close()
   end
   s:close()
+
+  -- a refused connect, then another on the same object without a close:
+  -- LuaSocket keeps a socket.tcp() of no family after a failure, so the
+  -- next connect makes a new socket and succeeds (a second connect(2) on
+  -- the failed socket would say 'closed'); getfamily() says "inet4"
+  -- meanwhile, even after ::1 was refused
+  local function again(what, connect, target, reftarget)
+    local r = socket.tcp()
+    local wantr = T.pack(r:connect(reftarget or target, closed))
+    local wantfam = r:getfamily()
+    local wantok = T.pack(r:connect("127.0.0.1", port4))
+    r:close()
+    local rc = server4:accept()
+    if rc then rc:close() end
+    local o = socket.tcp()
+    local w = what == "wrapper" and asok.wrap(o) or o
+    T.same(T.pack(connect(w, target, closed)), wantr, what .. " " .. target .. ": refused")
+    T.eq(w:getfamily(), wantfam, what .. " " .. target .. ": family after the refusal")
+    T.same(T.pack(connect(w, "127.0.0.1", port4)), wantok, what .. " " .. target .. ": connect again")
+    local sc = server4:accept()
+    if T.check(sc, what, target, ": no connection after a refused one") then
+      exchange(w, sc, what .. " after a refusal")
+      sc:close()
+    end
+    w:close()
+  end
+  local function viaasok(o, ...) return asok.connect(o, ...) end
+  local function viamethod(w, ...) return w:connect(...) end
+  again("asok.connect", viaasok, "127.0.0.1")
+  again("wrapper", viamethod, "127.0.0.1")
+  again("asok.connect", viaasok, "v4first.test", "127.0.0.1") -- a name: LuaSocket cannot resolve it
+  if server6 then again("wrapper", viamethod, "::1") end
   done = true
 end)
 T.check(T.run(function() return done end, 20), "the connecting coroutine did not finish")
