@@ -123,3 +123,27 @@ func TestUnixDgramFullReceiver(t *testing.T) {
 		t.Fatalf("last: %q %v", res, err)
 	}
 }
+
+// TestUnixDgramUnboundAfterInet checks the sender of a datagram from an
+// unbound unix socket right after an inet datagram on another socket of
+// the same loop: the kernel gives an address of length 0 and leaves the
+// loop's address buffer as the inet receive left it, which must not be
+// read as the sender ("" and port 0, not "127.0.0.1" and its port).
+func TestUnixDgramUnboundAfterInet(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := newTestLoop(t)
+	u, ip, uport := udpBound(t, l, 4)
+	v, _, _ := udpBound(t, l, 4)
+	pa := filepath.Join(dir, "a")
+	a, c := unixDgram(t, l, pa), unixDgram(t, l, "")
+	for i := 0; i < 2; i++ { // the second time through the address cache
+		sendTo(t, v, "inet", ip, uport)
+		if res, from, port, err := u.ReceiveFrom(100, 1); err != nil || string(res) != "inet" || from != ip || port == 0 {
+			t.Fatalf("inet: %q %q %d %v", res, from, port, err)
+		}
+		sendTo(t, c, "anon", pa, 0)
+		if res, from, port, err := a.ReceiveFrom(100, 1); err != nil || string(res) != "anon" || from != "" || port != 0 {
+			t.Fatalf("round %d: from unbound: %q %q %d %v, want \"\" 0", i, res, from, port, err)
+		}
+	}
+}
