@@ -18,7 +18,9 @@
  *    stated; an out pointer is written only on success unless stated.
  *  - Handles (asok_loop *, asok_sock *) are opaque. NULL, freed, stale or
  *    wrong-type handles are detected and answered with ASOK_EBADHANDLE;
- *    they never crash the process. A Go panic inside asok is caught and
+ *    they never crash the process. A freed handle's value is kept out of
+ *    use until 65,536 more handles have been freed; after that a new loop
+ *    or socket may get it, and the stale copy then names that one. A Go panic inside asok is caught and
  *    reported as ASOK_EINTERNAL.
  *  - Threads: a loop and its sockets belong to one thread at a time; calls
  *    on the same loop must not run concurrently. asok_loop_wake(),
@@ -203,9 +205,11 @@ ASOK_API int asok_loop_new(asok_loop **loop_out);
  * Returns: 0; ASOK_EBADHANDLE. */
 ASOK_API int asok_loop_free(asok_loop *loop);
 
-/* asok_loop_fd gives the loop's epoll fd: it becomes readable when
- * asok_select() has something to do, so an asok loop can be nested in
- * another event loop (poll it, then call asok_select(loop, 0, ...)).
+/* asok_loop_fd gives the loop's epoll fd: it becomes readable when a
+ * socket event or asok_loop_wake() gives asok_select() something to do,
+ * so an asok loop can be nested in another event loop (poll it, then call
+ * asok_select(loop, 0, ...)). Timers (timeouts, sleeps, throttles) do not
+ * make it readable: poll for at most asok_loop_timeout().
  * The fd stays owned by the loop: do not close it.
  * Returns: 0; ASOK_EBADHANDLE. */
 ASOK_API int asok_loop_fd(asok_loop *loop, int *fd_out);
@@ -373,7 +377,8 @@ ASOK_API int asok_unread(asok_sock *s, const char *data, size_t len);
  * buffer (off by default, as in LuaSocket, which buffers without bound):
  * a line longer than n bytes (CRs counted, LF not), or more than n bytes
  * before the peer closes, makes asok_receive return ASOK_ELIMIT ("receive
- * limit exceeded") with the first n bytes as the partial result (consumed);
+ * limit exceeded") with those n bytes as the partial result (consumed;
+ * the CRs among them dropped, as in any line, so it may be shorter);
  * the rest stays buffered for the next call. ASOK_COUNT is not limited.
  * A peer sending an endless line then costs at most about n + 64 KiB.
  *   n: 0 removes the limit.
@@ -457,7 +462,9 @@ ASOK_API int asok_receivefrom(asok_sock *s, size_t n, asok_token token, const ch
 
 /* asok_sendto sends len bytes of data as one datagram to numeric ip and
  * port (0..65535) on datagram socket s (connected or not). An IPv4 address
- * on an IPv6 socket is sent IPv4-mapped; names and "*" are ASOK_EINVAL
+ * on a dual-stack IPv6 socket (an fd with IPV6_V6ONLY off given to
+ * asok_wrap) is sent IPv4-mapped; asok_udp_new(loop, 6) sockets are
+ * IPv6-only, so there it fails (-ENETUNREACH); names and "*" are ASOK_EINVAL
  * (resolve them first). On a unix datagram socket (a SOCK_DGRAM AF_UNIX
  * fd given to asok_wrap), ip is the receiver's path (shorter than 108
  * bytes; a leading '@' is a file name, not the abstract namespace) and
@@ -546,7 +553,8 @@ ASOK_API int asok_resolve(asok_loop *loop, const char *host, int family, asok_to
  * ASOK_EWAIT; ASOK_ESOCKS4_* (refused or an invalid reply);
  * ASOK_ETIMEOUT; ASOK_ECLOSED; -errno; ASOK_EBADHANDLE; ASOK_EBUSY;
  * ASOK_EINVAL (ip NULL or not IPv4, port out of range, user too long, s not
- * a connected stream socket, a retry with other arguments). */
+ * a stream socket or a listening one, a retry with other arguments;
+ * an unconnected stream socket fails as asok_send does: ASOK_ECLOSED). */
 ASOK_API int asok_socks4_connect(asok_sock *s, const char *ip, int port, const char *user,
                                  asok_token token);
 
@@ -564,8 +572,9 @@ ASOK_API int asok_socks4_connect(asok_sock *s, const char *ip, int port, const c
  * method, authentication failed, invalid reply); ASOK_ETIMEOUT;
  * ASOK_ECLOSED; -errno; ASOK_EBADHANDLE; ASOK_EBUSY; ASOK_EINVAL (host
  * NULL, empty or longer than 255 bytes, port out of range, user or
- * password too long, s not a connected stream socket, a retry with other
- * arguments). */
+ * password too long, s not a stream socket or a listening one, a retry
+ * with other arguments; an unconnected stream socket fails as asok_send
+ * does: ASOK_ECLOSED). */
 ASOK_API int asok_socks5_connect(asok_sock *s, const char *host, int port, const char *user,
                                  const char *password, asok_token token);
 
