@@ -23,7 +23,8 @@ func (s *Socket) firstStep(data []byte) int {
 // a dead peer must not raise SIGPIPE). If the kernel takes only part, tok
 // is parked and ErrWait returned: call again with the SAME data and token;
 // s remembers the progress. It returns the bytes of data sent so far by
-// this operation; EPIPE is ErrClosed. Sends of different tokens are served
+// this operation (also when a Close cut it short: its retry's ErrClosed
+// comes with what it had sent); EPIPE is ErrClosed. Sends of different tokens are served
 // whole, in FIFO order (atomic I/O). A throttled socket sends at most its
 // budget per syscall and parks on the throttle timer when it has none. On a datagram socket data is one
 // datagram to the connected peer: all of it is sent or nothing (udp.go).
@@ -41,6 +42,9 @@ func (s *Socket) SendAfter(data []byte, tok Token, pre int, errno unix.Errno) (i
 		return s.sendDgram(data, nil, nil, tok)
 	}
 	w, start, err := s.begin(&s.wq, tok)
+	if err == ErrClosed && len(s.closedSent) > 0 { // cut short by Close: what it had sent
+		return s.sentAtClose(tok), err
+	}
 	sent := 0
 	if w != nil {
 		sent = w.progress

@@ -50,6 +50,15 @@ type Socket struct {
 	offer   int            // 1 + index of its pending offer in l.of.list, 0: none (offer.go)
 	rerr    error          // an error or errEOF a retry's read saw (offer.go), for the next read
 	tag     unsafe.Pointer // the binding's value for s (SetTag)
+	// closedSent: the sends a Close cut short, with what each had sent,
+	// for their retry's ErrClosed (sentAtClose).
+	closedSent []tokCount
+}
+
+// tokCount is a token and a byte count.
+type tokCount struct {
+	tok Token
+	n   int
 }
 
 // SetTag stores a value of the binding's for s (capi: its handle).
@@ -170,6 +179,9 @@ func (s *Socket) teardown(deliver bool) {
 	for _, q := range [2]*queue{&s.rq, &s.wq} {
 		for w := q.head; w != nil; w = q.head {
 			tok, notified := w.tok, w.notified
+			if deliver && q == &s.wq && w.progress > 0 {
+				s.closedSent = append(s.closedSent, tokCount{tok, w.progress})
+			}
 			if deliver && notified {
 				l.orphan(w) // keep its pending delivery, if any, valid
 			}
@@ -179,6 +191,18 @@ func (s *Socket) teardown(deliver bool) {
 			}
 		}
 	}
+}
+
+// sentAtClose returns, once, what the send of tok had sent when Close cut
+// it short (0 if none was): its retry reports it with ErrClosed.
+func (s *Socket) sentAtClose(tok Token) int {
+	for i, c := range s.closedSent {
+		if c.tok == tok {
+			s.closedSent = append(s.closedSent[:i], s.closedSent[i+1:]...)
+			return c.n
+		}
+	}
+	return 0
 }
 
 // Fd returns s's fd, -1 once closed.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -412,5 +413,51 @@ func TestIPv6(t *testing.T) {
 	}
 	if _, err := l.NewTCP(5); err != ErrInvalid {
 		t.Fatalf("family 5: %v", err)
+	}
+}
+
+// TestCloseCutsSendShort checks that a send cut short by Close reports, on
+// its retry's ErrClosed, the bytes it had sent (the peer gets them), once;
+// the send queued behind it had sent nothing.
+func TestCloseCutsSendShort(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	if err := unix.SetsockoptInt(s.Fd(), unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
+		t.Fatal(err)
+	}
+	data := []byte(strings.Repeat("0123456789abcdef", 1<<14)) // 256 KiB
+	sent, err := s.Send(data, 5)
+	if err != ErrWait || sent == 0 || sent >= len(data) {
+		t.Fatalf("first send: %d %v", sent, err)
+	}
+	if n, err := s.Send([]byte("queued"), 6); err != ErrWait || n != 0 {
+		t.Fatalf("queued send: %d %v", n, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{5, 6}) {
+		t.Fatalf("select got %v", got)
+	}
+	if n, err := s.Send(data, 5); err != ErrClosed || n != sent {
+		t.Fatalf("retry after close: %d %v, want %d closed", n, err, sent)
+	}
+	if n, err := s.Send(data, 5); err != ErrClosed || n != 0 {
+		t.Fatalf("second retry after close: %d %v, want 0 closed", n, err)
+	}
+	if n, err := s.Send([]byte("queued"), 6); err != ErrClosed || n != 0 {
+		t.Fatalf("queued retry after close: %d %v", n, err)
+	}
+	buf := make([]byte, 64<<10)
+	got := 0
+	for {
+		k, err := unix.Read(peer, buf)
+		if k <= 0 || err != nil {
+			break
+		}
+		got += k
+	}
+	if got != sent {
+		t.Fatalf("the peer got %d bytes, the send said %d", got, sent)
 	}
 }

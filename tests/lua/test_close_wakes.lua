@@ -1,6 +1,7 @@
 -- test_close_wakes.lua: three coroutines parked in receive on one socket
 -- are all resumed with nil, 'closed' when the socket is closed by
--- asok.close, by wrapper:close or by the raw LuaSocket object's close.
+-- asok.close, by wrapper:close or by the raw LuaSocket object's close; a
+-- send cut short by such a close reports what it had sent.
 local T = dofile("asoktest.lua")
 local asok = require "asok"
 
@@ -38,6 +39,33 @@ local function closecase(how, closer)
 end
 
 for how, closer in pairs(closers) do closecase(how, closer) end
+
+-- sendcut checks a send cut short by a close from another coroutine: it
+-- returns nil, 'closed' and the last index it had sent, and the peer
+-- gets exactly those bytes.
+local function sendcut(how, closer)
+  local peer, raw = T.pair()
+  local w = asok.wrap(raw)
+  local data = string.rep("0123456789abcdef", 524288) -- 8 MiB: more than the buffers hold
+  local r
+  T.spawn(function() r = T.pack(w:send(data, 1)) end)
+  T.run(function() return false end, 0.05)
+  T.eq(r, nil, how .. ": the big send is parked")
+  closer(raw, w)
+  T.check(T.run(function() return r ~= nil end, 5), how .. ": the send resumed")
+  r = r or T.pack()
+  T.eq(r[1], nil, how .. ": send result")
+  T.eq(r[2], "closed", how .. ": send error")
+  T.check(type(r[3]) == "number" and r[3] > 0 and r[3] < #data, how .. ": partial index", T.show(r[3]))
+  peer:settimeout(5)
+  local got, err, part = peer:receive("*a")
+  got = got or part
+  T.eq(#got, r[3] or -1, how .. ": what the peer got")
+  T.check(got == data:sub(1, #got), how .. ": the bytes in order")
+  peer:close()
+end
+
+for how, closer in pairs(closers) do sendcut(how, closer) end
 
 -- hangup checks that the peer hanging up wakes every waiter too.
 local function hangup()
