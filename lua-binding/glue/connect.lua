@@ -5,6 +5,7 @@ local M, P, C = ...
 local WAIT, loop, ONE = P.WAIT, P.loop, P.ONE
 local argerror, checkraw, handle = P.argerror, P.checkraw, P.handle
 local newtoken, park, waitfor = P.newtoken, P.park, P.waitfor
+local keeptimeout = P.keeptimeout
 local classmeta, gettimeout = C.meta, C.gettimeout
 local type, tostring, tonumber, pcall, ipairs = type, tostring, tonumber, pcall, ipairs
 
@@ -87,6 +88,7 @@ end
 -- result, true, says the attempt was cut short by a zero block timeout:
 -- inet_tryconnect tries no further address then.
 local function tryconnect(raw, host, port)
+  keeptimeout(raw) -- LuaSocket's own timeout, for the handle made below
   raw:settimeout(0)
   local ok, err = raw:connect(host, port)
   local h, herr = handle(raw, true)

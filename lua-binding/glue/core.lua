@@ -311,11 +311,40 @@ local function patch(mt)
   end
 end
 
+-- kept: LuaSocket object -> its own timeouts {block, total}, read before
+-- asok.connect set them to 0 ahead of register (false: none to read).
+local kept = setmetatable({}, { __mode = "k" })
+
+-- owntimeout returns raw's own LuaSocket timeouts (block, total; nil if
+-- its class has no gettimeout), as they were before asok first set them.
+local function owntimeout(raw)
+  local k = kept[raw]
+  if k ~= nil then
+    kept[raw] = nil
+    if k then return k[1], k[2] end
+    return nil
+  end
+  local gt = raw.gettimeout
+  if type(gt) == "function" then return gt(raw) end
+  return nil
+end
+
+-- keeptimeout records raw's own timeouts before a first asok call that
+-- must set them to 0 ahead of register (asok.connect).
+function P.keeptimeout(raw)
+  if handles[raw] == nil and kept[raw] == nil then
+    local gt = raw.gettimeout
+    kept[raw] = type(gt) == "function" and { gt(raw) } or false
+  end
+end
+
 -- register creates the asok handle of LuaSocket object raw: LuaSocket
--- timeout 0, fd registered (not owned), LuaSocket's buffer moved to asok.
+-- timeout 0 (asok waits instead, with raw's own positive timeouts),
+-- fd registered (not owned), LuaSocket's buffer moved to asok.
 local function register(raw)
   for i = 1, #CLASSNAMES do patch(classmeta(CLASSNAMES[i])) end
   patch(getmetatable(raw))
+  local block, total = owntimeout(raw)
   raw:settimeout(0)
   local h, err = probes[raw], nil
   probes[raw] = nil -- asok.select's watcher becomes the full handle
@@ -324,6 +353,10 @@ local function register(raw)
   if not h then return nil, err end
   handles[raw] = h
   fdowners[fdof(h)] = h
+  -- the object's own timeouts become asok's (zero is not: copas-style code
+  -- sets it to make a socket non-blocking before handing it over)
+  if type(block) == "number" and block > 0 then settimeout(h, block, "b") end
+  if type(total) == "number" and total > 0 then settimeout(h, total, "t") end
   if raw.dirty and raw:dirty() then
     local data, _, partial = raw:receive("*a")
     data = data or partial

@@ -124,6 +124,31 @@ do
   a, b, us, wus, u1, u2, k1, k2, k3 = nil, nil, nil, nil, nil, nil, nil, nil, nil
 end
 
+-- a timeout the LuaSocket object had before asok saw it is kept, as the
+-- object would keep it (a zero one is not: copas-style code sets it to make
+-- a socket non-blocking before handing it over); the same through asok.*
+do
+  local ref_a, ref_b = T.pair()
+  ref_a:settimeout(0.15, "b"); ref_a:settimeout(3, "t")
+  local want_t = T.pack(ref_a:gettimeout())
+  local want_r = T.pack(ref_a:receive())
+  for _, form in ipairs({ "wrapper", "asok.receive" }) do
+    local a, b = T.pair()
+    a:settimeout(0.15, "b"); a:settimeout(3, "t")
+    local wa = form == "wrapper" and asok.wrap(a) or a
+    local got
+    T.spawn(function() got = T.pack(asok.receive(wa)) end)
+    T.check(T.run(function() return got end, 5), form .. ": the receive timed out")
+    T.same(got or T.pack(), want_r, form .. ": kept timeout's result")
+    T.same(T.pack(asok.wrap(a):gettimeout()), want_t, form .. ": kept timeouts")
+    local z, zb = T.pair()
+    z:settimeout(0)
+    T.same(T.pack(asok.wrap(z):gettimeout()), T.pack(-1.0, -1.0), form .. ": a zero timeout is not kept") -- LuaSocket gives floats
+    for _, s in ipairs({ a, b, z, zb }) do s:close() end
+  end
+  ref_a:close(); ref_b:close()
+end
+
 -- close what the test made and drop it (T.done counts the live handles)
 for _, s in ipairs({ peer, w, ref_peer, ref, c1, c2, a1, a2 }) do s:close() end
 peer, raw, w, r, ref_peer, ref, w2, server, ws, c1, c2, a1, a2 =
