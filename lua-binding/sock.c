@@ -134,6 +134,12 @@ static int sock_receive(lua_State *L) {
     double d = lua_tonumber(L, 2);
     size_t wanted;
     luaL_argcheck(L, d >= 0, 2, "invalid receive pattern");
+#if defined(__x86_64__)
+    /* LuaSocket casts the number to size_t; from 2^64 up (inf included)
+     * that is undefined, and amd64 gives 0: it returns "" (or the prefix) */
+    if (d >= 18446744073709551616.0) wanted = 0;
+    else
+#endif
     wanted = d >= (double) (SIZE_MAX / 2) ? SIZE_MAX / 2 : (size_t) d;
     if (plen != 0 && wanted <= plen) { /* the prefix already has it all */
       lua_pushlstring(L, prefix, plen);
