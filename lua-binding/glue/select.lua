@@ -76,10 +76,13 @@ local function collect(set, argn, dir, list)
 end
 
 -- arm asks asok whether entry e is ready now (true) or parks its token.
+-- A socket closed while the select waited (its token was delivered by the
+-- close) is ready: its receive or send answers 'closed' at once, and the
+-- select must not wait for it forever.
 local function arm(e)
-  local ok = wait(e.h, e.dir, e.tok)
+  local ok, err = wait(e.h, e.dir, e.tok)
   e.parked = ok == WAIT
-  e.ready = ok == true
+  e.ready = ok == true or err == "closed"
   return e.ready
 end
 

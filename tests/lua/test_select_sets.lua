@@ -161,6 +161,26 @@ cli[501]:send("z\n")
 T.check(T.run(function() return inco end, 5), "coroutine select returned")
 sameset(inco and inco[1], { rset[501] }, nil, "coroutine select result")
 
+-- a socket closed by another coroutine while a select waits on it (no
+-- timeout) is ready: the select returns it, and its receive says 'closed'
+for _, how in ipairs({ "raw:close", "asok.close", "wrapper:close" }) do
+  local a, b = T.pair()
+  local wa = asok.wrap(a)
+  local res, after
+  asok.spawn(function()
+    res = T.pack(asok.select({ a }, nil))
+    after = T.pack(asok.receive(a))
+  end)
+  asok.spawn(function()
+    asok.sleep(0.02)
+    if how == "raw:close" then a:close() elseif how == "asok.close" then asok.close(a) else wa:close() end
+  end)
+  T.check(T.run(function() return after end, 5), how .. ": the select on a closed socket returned")
+  sameset(res and res[1], { a }, nil, how .. ": the closed socket is ready")
+  T.same(after or T.pack(), T.pack(nil, "closed", ""), how .. ": receive after")
+  b:close()
+end
+
 -- arguments
 raises("bad argument #1 to 'select' (table expected, got number)", asok.select, 42)
 raises("bad argument #2 to 'select' (table expected, got boolean)", asok.select, {}, true)
