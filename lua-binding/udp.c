@@ -60,9 +60,18 @@ static lsock *checkudp(lua_State *L, int i) {
 
 /* checksize reads LuaSocket's (size_t) luaL_optnumber(L, i, 8192) into *n;
  * returns 0 for the sizes whose malloc fails in LuaSocket ("out of
- * memory"): NaN, -1 and below (huge once cast), 2^48 and above. */
+ * memory"): NaN, -1 and below (huge once cast), 2^48 and above (below
+ * 2^64 on amd64). */
 static int checksize(lua_State *L, int i, size_t *n) {
   lua_Number d = luaL_optnumber(L, i, UDP_DATAGRAMSIZE);
+#if defined(__x86_64__)
+  /* from 2^64 up (inf included) the cast is undefined; amd64 gives 0: a
+   * zero-size receive that consumes the datagram */
+  if (d >= 18446744073709551616.0) {
+    *n = 0;
+    return 1;
+  }
+#endif
   if (!(d > -1) || d >= 281474976710656.0) return 0;
   *n = d < 0 ? 0 : (size_t) d;
   return 1;

@@ -15,7 +15,9 @@ local type, tonumber = type, tonumber
 -- the first sendto, setsockname or setpeername): then LuaSocket answers.
 local function udphandle(raw)
   local h = handles[raw]
-  if h and fdof(h) >= 0 then return h end
+  -- LuaSocket closes the fd itself when a unix datagram bind or connect
+  -- fails: the handle must not go on reading that fd number (reused)
+  if h and fdof(h) >= 0 and fdof(h) == raw:getfd() then return h end
   if raw:getfd() < 0 then return nil end
   return handle(raw, true)
 end

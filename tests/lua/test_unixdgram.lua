@@ -84,6 +84,45 @@ b:close()
 T.run(function() return woke2 ~= nil end, 2)
 if T.check(woke2, "receive woke") then T.same(woke2, T.pack(""), "raw close under receive") end
 
+-- wrapper:connect(path) on a datagram socket is LuaSocket's connect (at
+-- once); a failed one (LuaSocket closes the fd itself) leaves asok's handle
+-- off that fd number, which the next socket gets: asok must not read the
+-- newcomer's datagrams through the old object
+do
+  local pr = base .. ".r"
+  local r = assert(unix.dgram()); assert(r:bind(pr))
+  local ref0 = assert(unix.dgram())
+  local want = T.pack(ref0:connect(pr))
+  ref0:close()
+  local d = assert(unix.dgram())
+  local dw = asok.wrap(d)
+  T.same(T.pack(dw:connect(pr)), want, "wrapper connect(path) on a datagram socket")
+  T.eq(d.class, "unixdgram{connected}", "connected class")
+  T.same(T.pack(dw:send("via connect")), T.pack(11.0), "send on it (a float, as LuaSocket gives)")
+  r:settimeout(1)
+  T.eq(r:receive(), "via connect", "the datagram went to the connected path")
+  d:close(); r:close()
+  os.remove(pr)
+  local ref = assert(unix.dgram())
+  local wantc = T.pack(ref:connect(base .. ".nobody"))
+  local wantr = T.pack(ref:receive())
+  ref:close()
+  local old = assert(unix.dgram())
+  asok.settimeout(old, 0.2) -- asok has a handle on its fd now
+  T.same(T.pack(old:connect(base .. ".nobody")), wantc, "failed connect")
+  local pv = base .. ".v"
+  local victim = assert(unix.dgram()); assert(victim:bind(pv))
+  local feed = assert(unix.dgram()); feed:sendto("for-victim", pv)
+  local got
+  asok.spawn(function() got = T.pack(asok.receive(old)) end)
+  T.check(T.run(function() return got end, 2), "receive on the failed socket returned")
+  T.same(got or T.pack(), wantr, "receive on the failed socket: LuaSocket's answer")
+  victim:settimeout(1)
+  T.same(T.pack(victim:receive()), T.pack("for-victim"), "the newcomer keeps its datagram")
+  old:close(); victim:close(); feed:close()
+  os.remove(pv)
+end
+
 c:close(); bw:close()
 for _, p in ipairs { pa, pb, pc } do os.remove(p) end
 a, b, c, aw, bw = nil, nil, nil, nil, nil
