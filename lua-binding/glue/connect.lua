@@ -3,11 +3,11 @@
 local M, P, C = ...
 
 local WAIT, loop, ONE = P.WAIT, P.loop, P.ONE
-local argerror, checkraw, handle = P.argerror, P.checkraw, P.handle
+local margerror, checkraw, handle = P.margerror, P.checkraw, P.handle
 local newtoken, park, waitfor = P.newtoken, P.park, P.waitfor
 local keeptimeout = P.keeptimeout
 local classmeta, gettimeout = C.meta, C.gettimeout
-local type, tostring, tonumber, pcall, ipairs = type, tostring, tonumber, pcall, ipairs
+local type, tostring, tonumber, pcall, ipairs, select = type, tostring, tonumber, pcall, ipairs, select
 
 -- asok._debug.resolves counts the names asok.connect resolved off the
 -- loop thread (asok_resolve answered "wait": a lookup ran on its own thread).
@@ -152,7 +152,9 @@ local function unfix(raw)
 end
 
 -- the other class connect takes: socket.unix's stream sockets (a path)
-local UNIX = { ["unixstream{master}"] = true }
+local UNIX = { ["unixstream{master}"] = true,
+  -- and socket.unix.dgram's connect(path), which never waits
+  ["unixdgram{unconnected}"] = true, ["unixdgram{connected}"] = true }
 
 --- asok.connect(sok, host, port): LuaSocket's connect, yielding while the
 -- connection is in progress (asok.connect(sok, path) on a socket.unix
@@ -160,16 +162,26 @@ local UNIX = { ["unixstream{master}"] = true }
 -- (asok_resolve) and its addresses tried in order, as inet_tryconnect does;
 -- each attempt is LuaSocket's own connect to the numeric address. Returns
 -- 1, or nil and LuaSocket's error.
-function M.connect(sok, host, port)
+function M.connect(sok, ...)
+  local host, port = ...
   local raw, _, class = checkraw(sok, "connect", "tcp{any}", UNIX)
-  local ht, pt = type(host), type(port)
-  if ht ~= "string" and ht ~= "number" then argerror(2, "connect", "string expected, got " .. ht, 2) end
+  local ht, pt, nargs = type(host), type(port), select("#", ...)
+  if ht ~= "string" and ht ~= "number" then
+    margerror(2, "connect", "string expected, got " .. (nargs < 1 and "no value" or ht), 2)
+  end
+  if class ~= "unixstream{master}" and UNIX[class] then
+    local ok, err = raw:connect(host) -- a datagram socket: at once (not a tail call)
+    if ok then return ok end
+    return nil, err
+  end
   if class == "unixstream{master}" then -- socket.unix: connect(path)
     local ok, err = tryconnect(raw, host)
     if ok then return ok end
     return nil, err
   end
-  if pt ~= "string" and pt ~= "number" then argerror(3, "connect", "string expected, got " .. pt, 2) end
+  if pt ~= "string" and pt ~= "number" then
+    margerror(3, "connect", "string expected, got " .. (nargs < 2 and "no value" or pt), 2)
+  end
   local fresh = familyof(raw) == 0 -- a socket.tcp(): LuaSocket tries every family
   if isnumeric(tostring(host)) then
     local ok, err, stop = tryconnect(raw, host, port)

@@ -87,6 +87,33 @@ local function argerror(n, fname, msg, level)
   error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), level + 1)
 end
 
+local getinfo = debug and debug.getinfo
+
+local PUCTAIL = type(jit) ~= "table" -- see margerror
+local TAILOPT = _VERSION ~= "Lua 5.1" and "nt" or "n"
+
+-- margerror is argerror worded as luaL_argerror words it: when the
+-- function the user called (the one below level) was called as a method,
+-- self does not count, and a bad self is "calling 'fname' on bad self".
+-- fmsg, if given, replaces msg when it was not a method call (asok.f(sok)).
+-- The function keeps its own name (luaL_argerror would take the call's:
+-- "?" for pcall(obj.m, obj)).
+local function margerror(n, fname, msg, level, fmsg)
+  local info = getinfo and getinfo(level, TAILOPT)
+  -- a tail call left no name; PUC Lua's C functions keep their caller's
+  -- frame and name themselves from its call instruction, mostly
+  -- "return obj:m(...)": taken as a method call there (LuaJIT says "?")
+  local tail = info and PUCTAIL and (info.istailcall or
+    (TAILOPT == "n" and (getinfo(level + 1, "S") or {}).what == "tail"))
+  if info and (info.namewhat == "method" or tail) then
+    n = n - 1
+  else
+    msg = fmsg or msg
+  end
+  if n == 0 then error(("calling '%s' on bad self (%s)"):format(fname, msg), level + 1) end
+  error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), level + 1)
+end
+
 -- newtoken returns a fresh token, from SMALL up, kept below 2^53 (exact
 -- in a 5.1 double).
 local function newtoken()
@@ -294,6 +321,10 @@ local function patch(mt)
   local rawsetfd = type(idx) == "table" and rawget(idx, "setfd")
   if type(rawsetfd) == "function" then
     idx.setfd = function(raw, ...)
+      local fd = ...
+      if not tonumber(fd) then -- LuaSocket's luaL_checknumber, at the caller
+        margerror(2, "setfd", "number expected, got " .. (select("#", ...) == 0 and "no value" or type(fd)), 2)
+      end
       local h, p = handles[raw], probes[raw]
       if h then close(h); handles[raw] = nil end
       if p then close(p); probes[raw] = nil end
@@ -408,7 +439,8 @@ local function checkraw(sok, fname, want, also)
   end
   if want and class ~= want and not (want == "tcp{any}" and class:sub(1, 4) == "tcp{")
       and not (want == "tcp{client}" and STREAM[class]) and not (also and also[class]) then
-    argerror(1, fname, want .. " expected, got " .. class, 3)
+    -- a method call gets auxiliar_checkclass's words; asok.f(sok) the class
+    margerror(1, fname, want .. " expected", 3, want .. " expected, got " .. class)
   end
   return raw, w, class
 end
@@ -424,17 +456,13 @@ local function waitfor(h, dir, tok)
   return ok, err
 end
 
-local getinfo = debug and debug.getinfo
 local tonumber, select = tonumber, select
 
 -- raisearg raises LuaSocket's argument error for argument n of method
 -- fname at the user's call (level 4: raisearg, a check, the method, the
 -- caller); as in luaL_argerror, a method call does not count self.
 local function raisearg(n, fname, msg)
-  local info = getinfo and getinfo(3, "n")
-  if info and info.namewhat == "method" then n = n - 1 end
-  if n == 0 then error(("calling '%s' on bad self (%s)"):format(fname, msg), 4) end
-  error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), 4)
+  margerror(n, fname, msg, 4)
 end
 
 -- typename is luaL_typename with "no value" for a missing argument.
@@ -494,7 +522,7 @@ end
 P.WAIT, P.loop, P.MAIN, P.ONE, P.RAW, P.FAST = WAIT, loop, MAIN, ONE, RAW, FAST
 P.handles, P.throttles, P.probes, P.parents = handles, throttles, probes, parents
 P.waiting, P.STREAM, P.UDP, P.Wrapper = waiting, STREAM, UDP, Wrapper
-P.argerror, P.newtoken, P.wake, P.step, P.yieldable = argerror, newtoken, wake, step, yieldable
+P.argerror, P.margerror, P.newtoken, P.wake, P.step, P.yieldable = argerror, margerror, newtoken, wake, step, yieldable
 P.park, P.classof, P.patch, P.handle = park, classof, patch, handle
 P.checkraw, P.waitfor, P.CLIENT = checkraw, waitfor, CLIENT
 P.raisearg, P.checkreceive, P.checksend, P.checkstats = raisearg, checkreceive, checksend, checkstats

@@ -2,8 +2,8 @@
 -- methods, and LuaSocket's forwarded to the raw object.
 local M, P, C = ...
 
-local RAW, Wrapper, handles = P.RAW, P.Wrapper, P.handles
-local argerror, checkraw, handle = P.argerror, P.checkraw, P.handle
+local RAW, Wrapper, handles, rawmeta = P.RAW, P.Wrapper, P.handles, P.rawmeta
+local margerror, checkraw, handle = P.margerror, P.checkraw, P.handle
 local buffered, gettimeout, getstats, setstats = C.buffered, C.gettimeout, C.getstats, C.setstats
 local type, tostring, tonumber, rawget = type, tostring, tonumber, rawget
 
@@ -51,7 +51,7 @@ end
 function methods.setstats(self, received, sent, age)
   local raw = checkraw(self, "setstats", "tcp{client}")
   for i, v in ipairs { received, sent, age } do -- LuaSocket's luaL_optnumber
-    if v ~= nil and not tonumber(v) then argerror(i + 1, "setstats", "number expected, got " .. type(v), 2) end
+    if v ~= nil and not tonumber(v) then margerror(i + 1, "setstats", "number expected, got " .. type(v), 2) end
   end
   local h = handles[raw] or handle(raw)
   local r, s = raw:getstats()
@@ -63,18 +63,49 @@ end
 
 local forwarders = {}
 
+-- wrapped returns the LuaSocket object of wrapper self, for a forwarded
+-- method fname; a bad self is "bad argument #1" (LuaSocket's own method
+-- would check its class: the object must be this wrapper's).
+local function wrapped(self, fname)
+  if rawmeta(self) ~= Wrapper then
+    local class = P.classof(self)
+    margerror(1, fname, "asok wrapper expected, got " .. (class or type(self)), 3)
+  end
+  return rawget(self, RAW)
+end
+
+-- rethrow passes on the results of pcall(call, ...) in a forwarder, or
+-- raises its error at the forwarder's caller: LuaSocket's argument errors
+-- then carry the user's position, not the forwarder's.
+-- LuaSocket called raw:k(...): its numbers and name are a method call's,
+-- reworded for the call the user made (margerror), e.g. pcall(w.k, w, x).
+local function rethrow(ok, ...)
+  if ok then return ... end
+  local e = ...
+  local msg = type(e) == "string" and e:match("^asok%.forwarder:%d+: (.*)$")
+  if not msg then error(e, 0) end
+  local n, k, what = msg:match("^bad argument #(%d+) to '([^']*)' %((.*)%)$")
+  if n then margerror(tonumber(n) + 1, k, what, 3) end
+  k, what = msg:match("^calling '([^']*)' on bad self %((.*)%)$")
+  if k then margerror(1, k, what, 3) end
+  error(msg, 3)
+end
+
 -- forwarder returns a method calling raw[k] with the raw object as self.
 -- For a name, it is compiled as raw:k(...) in a non-tail call, so that
--- LuaSocket's argument errors name the method ('?' otherwise).
+-- LuaSocket's argument errors name the method ('?' otherwise) and count
+-- its arguments as a method's.
 local function forwarder(k)
   local f = forwarders[k]
   if not f and type(k) == "string" and k:match("^[%a_][%w_]*$") then
-    f = (loadstring or load)(("local checkraw = ...; local function id(...) return ... end\n"
-      .. "return function(self, ...) local raw = checkraw(self, %q); return id(raw:%s(...)) end")
-      :format(k, k), "=asok.forwarder")(checkraw)
+    f = (loadstring or load)(("local wrapped, rethrow, pcall = ...\n"
+      .. "local function id(...) return ... end\n"
+      .. "local function call(raw, ...) return id(raw:%s(...)) end\n"
+      .. "return function(self, ...) local raw = wrapped(self, %q); return id(rethrow(pcall(call, raw, ...))) end")
+      :format(k, k), "=asok.forwarder")(wrapped, rethrow, pcall)
   elseif not f then
     f = function(self, ...)
-      local raw = checkraw(self, tostring(k)) -- a bad self: "bad argument #1"
+      local raw = wrapped(self, tostring(k))
       return raw[k](raw, ...)
     end
   end
