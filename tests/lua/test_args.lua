@@ -49,6 +49,31 @@ raises("bad argument #2 to 'receive' (invalid receive pattern)", w.receive, w, "
 raises("bad argument #2 to 'send' (string expected, got nil)", w.send, w, nil)
 raises("bad argument #1 to 'receive' (tcp{client} expected, got string)", w.receive, "w")
 
+-- called as methods, wrappers word errors as LuaSocket's methods do: self
+-- does not count, a missing argument is "no value", a wrong class is a bad
+-- self, and the position is the caller's line (compared with a raw object)
+local socket = require "socket"
+local ws = asok.wrap(socket.tcp())
+local rs = socket.tcp()
+local function same(what, fw, fr)
+  local okw, ew = pcall(fw)
+  local okr, er = pcall(fr)
+  T.check(not okw and not okr, what, ": both raise")
+  -- the two calls sit on different lines: compare past the position
+  T.eq((tostring(ew):gsub("^[^:]*:%d+: ", "", 1)), (tostring(er):gsub("^[^:]*:%d+: ", "", 1)), what)
+  T.check(tostring(ew):find("^[^:]*test_args%.lua:%d+: "), what, ": at the caller's line", tostring(ew))
+end
+same("connect()", function() local r = ws:connect() return r end, function() local r = rs:connect() return r end)
+same("connect({})", function() local r = ws:connect({}) return r end, function() local r = rs:connect({}) return r end)
+same("connect(h, {})", function() local r = ws:connect("h", {}) return r end, function() local r = rs:connect("h", {}) return r end)
+same("getoption()", function() local r = ws:getoption() return r end, function() local r = rs:getoption() return r end)
+same("setoption('x')", function() local r = ws:setoption("bogus", 1) return r end, function() local r = rs:setoption("bogus", 1) return r end)
+same("shutdown('q')", function() local r = ws:shutdown("q") return r end, function() local r = rs:shutdown("q") return r end)
+same("setfd('x')", function() local r = ws:setfd("x") return r end, function() local r = rs:setfd("x") return r end)
+same("accept on a master", function() local r = ws:accept() return r end, function() local r = rs:accept() return r end)
+same("receive('?')", function() local r = w:receive("?") return r end, function() local r = client:receive("?") return r end)
+ws:close(); rs:close()
+
 -- valid calls still work after all those errors
 T.same(T.pack(asok.settimeout(client, 1, "t")), T.pack(client:settimeout(1, "t")), "settimeout value")
 T.eq(asok.send(accepted, "ok\n"), 3, "send after errors")
