@@ -1,7 +1,9 @@
 package core
 
 import (
+	"net"
 	"net/netip"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -20,7 +22,8 @@ func sockaddrFamily(sa unix.Sockaddr) int {
 }
 
 // sockaddr builds the address of numeric ip ("*" = any) and port for s's
-// family; IPv4 addresses become v4-mapped on IPv6 sockets.
+// family; IPv4 addresses become v4-mapped on IPv6 sockets, and a scoped
+// IPv6 address keeps its zone (interface).
 func (s *Socket) sockaddr(ip string, port int) (unix.Sockaddr, error) {
 	if port < 0 || port > 65535 {
 		return nil, ErrInvalid
@@ -33,9 +36,17 @@ func (s *Socket) sockaddr(ip string, port int) (unix.Sockaddr, error) {
 		}
 	} else {
 		var err error
-		if a, err = netip.ParseAddr(ip); err != nil || a.Zone() != "" {
+		if a, err = netip.ParseAddr(ip); err != nil {
 			return nil, ErrInvalid
 		}
+	}
+	var zone uint32
+	if z := a.Zone(); z != "" { // a scoped IPv6 address: "fe80::1%eth0" or "%2"
+		id, ok := zoneIndex(z)
+		if !ok || s.family != unix.AF_INET6 {
+			return nil, ErrInvalid
+		}
+		zone, a = id, a.WithZone("")
 	}
 	switch s.family {
 	case unix.AF_INET:
@@ -45,9 +56,22 @@ func (s *Socket) sockaddr(ip string, port int) (unix.Sockaddr, error) {
 		}
 		return &unix.SockaddrInet4{Port: port, Addr: a.As4()}, nil
 	case unix.AF_INET6:
-		return &unix.SockaddrInet6{Port: port, Addr: a.As16()}, nil
+		return &unix.SockaddrInet6{Port: port, Addr: a.As16(), ZoneId: zone}, nil
 	}
 	return nil, ErrInvalid
+}
+
+// zoneIndex returns the interface index an IPv6 zone names: a number, or
+// an interface name (as getaddrinfo reads "%eth0").
+func zoneIndex(z string) (uint32, bool) {
+	if n, err := strconv.ParseUint(z, 10, 32); err == nil {
+		return uint32(n), true
+	}
+	ifi, err := net.InterfaceByName(z)
+	if err != nil {
+		return 0, false
+	}
+	return uint32(ifi.Index), true
 }
 
 // Bind binds s to numeric ip ("*" = any) and port, with SO_REUSEADDR set

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -185,7 +186,7 @@ static int udp_sendto(lua_State *L) {
   const char *ip = luaL_checkstring(L, 3);
   const char *port = luaL_checkstring(L, 4);
   asok_token tok = asok__checktoken(L, 5);
-  char addr[INET6_ADDRSTRLEN];
+  char addr[INET6_ADDRSTRLEN + 12]; /* room for "%<scope id>" */
   struct addrinfo hints, *ai = NULL;
   int family = AF_UNSPEC, num = 0, rc, err;
   socklen_t flen = sizeof family;
@@ -203,7 +204,10 @@ static int udp_sendto(lua_State *L) {
   }
   if (ai->ai_family == AF_INET6) {
     struct sockaddr_in6 *a6 = (struct sockaddr_in6 *) ai->ai_addr;
-    inet_ntop(AF_INET6, &a6->sin6_addr, addr, sizeof addr);
+    inet_ntop(AF_INET6, &a6->sin6_addr, addr, INET6_ADDRSTRLEN);
+    /* a scoped address ("fe80::1%eth0") keeps its interface */
+    if (a6->sin6_scope_id != 0)
+      snprintf(addr + strlen(addr), sizeof addr - strlen(addr), "%%%u", (unsigned) a6->sin6_scope_id);
     num = ntohs(a6->sin6_port);
   } else if (ai->ai_family == AF_INET) {
     struct sockaddr_in *a4 = (struct sockaddr_in *) ai->ai_addr;

@@ -189,7 +189,13 @@ function M.connect(sok, ...)
     if fresh and not stop then unfix(raw) end
     return nil, err
   end
-  local addrs, err = lookup(tostring(host), familyof(raw))
+  local addrs, err
+  if host == "*" then -- LuaSocket passes no host to getaddrinfo: the loopback
+    local fam = familyof(raw)
+    addrs = fam == 4 and { "127.0.0.1" } or fam == 6 and { "::1" } or { "::1", "127.0.0.1" }
+  else
+    addrs, err = lookup(tostring(host), familyof(raw))
+  end
   if not addrs then
     -- tcp.c meth_connect makes the object a tcp{client} even on failure
     local client = classmeta("tcp{client}")

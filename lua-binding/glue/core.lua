@@ -439,8 +439,13 @@ local function checkraw(sok, fname, want, also)
   end
   if want and class ~= want and not (want == "tcp{any}" and class:sub(1, 4) == "tcp{")
       and not (want == "tcp{client}" and STREAM[class]) and not (also and also[class]) then
-    -- a method call gets auxiliar_checkclass's words; asok.f(sok) the class
-    margerror(1, fname, want .. " expected", 3, want .. " expected, got " .. class)
+    -- a method call gets auxiliar_checkclass's words; asok.f(sok) the class.
+    -- A socket.unix stream socket is asked for its own class, as unixstream.c does
+    local shown = want
+    if class:sub(1, 11) == "unixstream{" and want:sub(1, 4) == "tcp{" then
+      shown = "unixstream" .. want:sub(4)
+    end
+    margerror(1, fname, shown .. " expected", 3, shown .. " expected, got " .. class)
   end
   return raw, w, class
 end

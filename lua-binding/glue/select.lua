@@ -9,6 +9,7 @@ local classof, patch, handle = P.classof, P.patch, P.handle
 local CLIENT, fdowners = P.CLIENT, P.fdowners
 local wait, close, newsock, fdof, buffered = C.wait, C.close, C.newsock, C.fd, C.buffered
 local now, csleep, cancel = C.now, C.sleep, C.cancel
+local gettimeout, settimeout = C.gettimeout, C.settimeout
 local type, tostring, tonumber = type, tostring, tonumber
 local getmetatable, rawget, next = getmetatable, rawget, next
 local yield = coroutine.yield
@@ -27,12 +28,14 @@ local function watcher(obj, argn)
   local raw = obj
   if getmetatable(obj) == Wrapper then raw = rawget(obj, RAW) end
   local t = type(raw)
+  if t == "string" then return nil end -- LuaSocket finds no getfd on it: skipped
   if t ~= "userdata" and t ~= "table" then
     argerror(argn, "select", "socket expected in set, got " .. t, 5)
   end
   if type(raw.getfd) ~= "function" then return nil end
   local fd = tonumber(raw:getfd())
   if not fd or fd < 0 then return nil end
+  fd = fd - fd % 1 -- LuaSocket's (t_socket) cast of a fractional fd
   local h = handles[raw] or (getmetatable(raw) == CLIENT and raw)
   if h then
     if fdof(h) ~= fd then h = handle(raw, true) end
@@ -81,6 +84,14 @@ end
 -- select must not wait for it forever.
 local function arm(e)
   local ok, err = wait(e.h, e.dir, e.tok)
+  if err == "timeout" then
+    -- the socket's own timeout (zero: a poll that never parks, or one that
+    -- expired): a select waits on it regardless, for as long as it waits
+    local b, t = gettimeout(e.h)
+    settimeout(e.h, -1, "b"); settimeout(e.h, -1, "t")
+    ok, err = wait(e.h, e.dir, e.tok)
+    settimeout(e.h, b, "b"); settimeout(e.h, t, "t")
+  end
   e.parked = ok == WAIT
   e.ready = ok == true or err == "closed"
   return e.ready

@@ -136,9 +136,10 @@ function M.send(sok, ...)
   raw, w, class = checkraw(sok, "send", "tcp{client}", UDP)
   if w and STREAM[class] then fast(sok, raw) end -- a tcp{master} connected since
   if class == "udp{unconnected}" or class == "unixdgram{unconnected}" then
-    argerror(1, "send", class:gsub("unconnected", "connected") .. " expected, got " .. class, 2)
+    local want = class:gsub("unconnected", "connected")
+    P.margerror(1, "send", want .. " expected", 2, want .. " expected, got " .. class)
   elseif UDP[class] then
-    checkudparg(data, 2, "send", "string")
+    checkudparg(data, 2, "send", "string", select("#", ...) < 1)
     return udpcall(raw, "send", udp_send, data)
   end
   if type(data) ~= "string" or i ~= nil or j ~= nil then checksend(select("#", ...) + 1, data, i, j) end
@@ -168,6 +169,11 @@ end
 local acceptpause = setmetatable({}, { __mode = "k" })
 local ACCEPT_BACKOFF = 0.1
 
+-- acceptq: listening object -> how many accepts wait for a connection. A
+-- new accept does not try the kernel before them: it would take the
+-- connection the first waiter was woken for.
+local acceptq = setmetatable({}, { __mode = "k" })
+
 -- the other listening class accept takes (socket.unix's stream servers)
 local SERVERS = { ["unixstream{server}"] = true }
 
@@ -184,9 +190,12 @@ function M.accept(sok)
     if pause > now() then M.sleep(pause - now()) end
   end
   local native = w and class == "tcp{server}" -- accepts asok.client objects
+  local turn = (acceptq[raw] or 0) == 0 -- nobody waits before us
   while true do
     local client, err
-    if native and h then client, err = caccept(h) else client, err = raw:accept() end
+    if not turn then
+      err = "timeout" -- others wait for a connection: wait behind them (FIFO)
+    elseif native and h then client, err = caccept(h) else client, err = raw:accept() end
     if native and client then
       fdowners[client:getfd()] = client
       return client
@@ -203,8 +212,11 @@ function M.accept(sok)
       return nil, err
     end
     tok = tok or newtoken()
-    local ok, werr = waitfor(h, "r", tok)
+    acceptq[raw] = (acceptq[raw] or 0) + 1
+    local ok, werr = waitfor(h, "r", tok) -- asok's wait queue is FIFO
+    acceptq[raw] = acceptq[raw] - 1
     if not ok then return nil, werr end
+    turn = true
   end
 end
 

@@ -4,11 +4,11 @@
 local M, P, C = ...
 
 local WAIT = P.WAIT
-local handles, handle, checkraw, argerror = P.handles, P.handle, P.checkraw, P.argerror
+local handles, handle, checkraw, margerror = P.handles, P.handle, P.checkraw, P.margerror
 local newtoken, park = P.newtoken, P.park
 local fdof, udp_receivefrom, udp_sendto = C.fd, C.udp_receivefrom, C.udp_sendto
 local unix_receivefrom, unix_sendto = C.unix_receivefrom, C.unix_sendto
-local type, tonumber = type, tonumber
+local type, tonumber, select = type, tonumber, select
 
 -- udphandle returns raw's asok handle (registering it on first use), or
 -- nil while LuaSocket has not created the socket yet (socket.udp() does on
@@ -24,13 +24,15 @@ end
 
 -- checkudparg raises LuaSocket's argument error (at the caller of the
 -- asok function fname) unless v is a number or a string convertible to one
--- (what = "number", nil allowed), or a string or number (what = "string").
-local function checkudparg(v, n, fname, what)
+-- (what = "number", nil allowed), or a string or number (what = "string");
+-- missing: the argument was not given ("no value"). Worded for a method
+-- call as LuaSocket's (margerror).
+local function checkudparg(v, n, fname, what, missing)
   local t = type(v)
   if what == "number" then
     if v == nil or tonumber(v) then return end
   elseif t == "string" or t == "number" then return end
-  argerror(n, fname, what .. " expected, got " .. t, 3)
+  margerror(n, fname, what .. " expected, got " .. (missing and "no value" or t), 3)
 end
 
 -- udpcall runs datagram primitive f on raw's handle with the arguments
@@ -74,7 +76,7 @@ end
 function M.receivefrom(sok, size)
   local raw, _, class = checkraw(sok, "receivefrom")
   local want = unconnected(class)
-  if class ~= want then argerror(1, "receivefrom", want .. " expected, got " .. class, 2) end
+  if class ~= want then margerror(1, "receivefrom", want .. " expected", 2, want .. " expected, got " .. class) end
   local isunix = want == "unixdgram{unconnected}"
   checkudparg(size, 2, "receivefrom", "number")
   return udpcall(raw, "receivefrom", isunix and unix_receivefrom or udp_receivefrom, size)
@@ -83,15 +85,17 @@ end
 --- asok.sendto(sok, datagram, ip, port): LuaSocket's sendto on a
 -- udp{unconnected} socket, yielding while the send buffer is full; on a
 -- unixdgram{unconnected} socket: asok.sendto(sok, datagram, path).
-function M.sendto(sok, data, ip, port)
+function M.sendto(sok, ...)
+  local data, ip, port = ...
+  local nargs = select("#", ...)
   local raw, _, class = checkraw(sok, "sendto")
   local want = unconnected(class)
-  if class ~= want then argerror(1, "sendto", want .. " expected, got " .. class, 2) end
+  if class ~= want then margerror(1, "sendto", want .. " expected", 2, want .. " expected, got " .. class) end
   local isunix = want == "unixdgram{unconnected}"
-  checkudparg(data, 2, "sendto", "string")
-  checkudparg(ip, 3, "sendto", "string")
+  checkudparg(data, 2, "sendto", "string", nargs < 1)
+  checkudparg(ip, 3, "sendto", "string", nargs < 2)
   if isunix then return udpcall(raw, "sendto", unix_sendto, data, ip) end
-  checkudparg(port, 4, "sendto", "string")
+  checkudparg(port, 4, "sendto", "string", nargs < 3)
   return udpcall(raw, "sendto", udp_sendto, data, ip, port)
 end
 

@@ -181,6 +181,23 @@ for _, how in ipairs({ "raw:close", "asok.close", "wrapper:close" }) do
   b:close()
 end
 
+-- a socket whose own timeout is zero (the settimeout(0) + select idiom of
+-- copas-style code): the select still waits for it, and leaves its
+-- timeout as it was
+do
+  local a, b = T.pair()
+  local wa = asok.wrap(a)
+  wa:settimeout(0)
+  local res
+  asok.spawn(function() res = T.pack(asok.select({ wa }, nil, 30)) end)
+  asok.spawn(function() asok.sleep(0.02); b:send("x\n") end)
+  T.check(T.run(function() return res end, 10), "a select on a zero-timeout socket wakes for its data")
+  sameset(res and res[1], { wa }, nil, "zero-timeout socket ready")
+  T.same(T.pack(wa:gettimeout()), T.pack(0.0, -1.0), "its timeout after the select")
+  T.same(T.pack(wa:receive()), T.pack("x", nil, nil), "its receive")
+  a:close(); b:close()
+end
+
 -- arguments
 raises("bad argument #1 to 'select' (table expected, got number)", asok.select, 42)
 raises("bad argument #2 to 'select' (table expected, got boolean)", asok.select, {}, true)

@@ -124,6 +124,22 @@ do
   a, b, us, wus, u1, u2, k1, k2, k3 = nil, nil, nil, nil, nil, nil, nil, nil, nil
 end
 
+-- accepts are served in the order they came: a second accept does not
+-- take the connection the first waiter was woken for
+do
+  local srv = asok.wrap(assert(socket.bind("127.0.0.1", 0)))
+  local _, port = srv:getsockname()
+  local order = {}
+  asok.spawn(function() local c = srv:accept(); order[#order + 1] = "A1"; if c then c:close() end end)
+  local c1 = assert(socket.connect("127.0.0.1", port)) -- queued before A1 runs again
+  socket.sleep(0.02)
+  asok.spawn(function() local c = srv:accept(); order[#order + 1] = "A2"; if c then c:close() end end)
+  local c2 = assert(socket.connect("127.0.0.1", port))
+  T.check(T.run(function() return #order == 2 end, 5), "both accepts returned")
+  T.eq(table.concat(order, " "), "A1 A2", "accepts in order")
+  c1:close(); c2:close(); srv:close()
+end
+
 -- a timeout the LuaSocket object had before asok saw it is kept, as the
 -- object would keep it (a zero one is not: copas-style code sets it to make
 -- a socket non-blocking before handing it over); the same through asok.*
