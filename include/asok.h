@@ -464,7 +464,9 @@ ASOK_API int asok_receivefrom(asok_sock *s, size_t n, asok_token token, const ch
  * port (0..65535) on datagram socket s (connected or not). An IPv4 address
  * on a dual-stack IPv6 socket (an fd with IPV6_V6ONLY off given to
  * asok_wrap) is sent IPv4-mapped; asok_udp_new(loop, 6) sockets are
- * IPv6-only, so there it fails (-ENETUNREACH); names and "*" are ASOK_EINVAL
+ * IPv6-only, so there it fails (-ENETUNREACH); a scoped IPv6 address
+ * keeps its zone ("fe80::1%eth0" or "%2"; an unknown interface is
+ * ASOK_EINVAL, as here and in asok_bind/asok_connect); names and "*" are ASOK_EINVAL
  * (resolve them first). On a unix datagram socket (a SOCK_DGRAM AF_UNIX
  * fd given to asok_wrap), ip is the receiver's path (shorter than 108
  * bytes; a leading '@' is a file name, not the abstract namespace) and

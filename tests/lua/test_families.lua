@@ -152,6 +152,18 @@ asok.spawn(function()
   again("wrapper", viamethod, "127.0.0.1")
   again("asok.connect", viaasok, "v4first.test", "127.0.0.1") -- a name: LuaSocket cannot resolve it
   if server6 then again("wrapper", viamethod, "::1") end
+
+  -- host "*": LuaSocket gives getaddrinfo no host, which means the loopback
+  local r = socket.tcp()
+  local want = T.pack(r:connect("*", port4))
+  r:close()
+  local rc = server4:accept()
+  if rc then rc:close() end
+  local o = socket.tcp()
+  T.same(T.pack(asok.connect(o, "*", port4)), want, "connect('*')")
+  local sc = server4:accept()
+  if T.check(sc, "connect('*') reached the server") then exchange(o, sc, "star"); sc:close() end
+  o:close()
   done = true
 end)
 T.check(T.run(function() return done end, 20), "the connecting coroutine did not finish")
