@@ -89,9 +89,6 @@ end
 
 local getinfo = debug and debug.getinfo
 
-local PUCTAIL = type(jit) ~= "table" -- see margerror
-local TAILOPT = _VERSION ~= "Lua 5.1" and "nt" or "n"
-
 -- margerror is argerror worded as luaL_argerror words it: when the
 -- function the user called (the one below level) was called as a method,
 -- self does not count, and a bad self is "calling 'fname' on bad self".
@@ -99,13 +96,10 @@ local TAILOPT = _VERSION ~= "Lua 5.1" and "nt" or "n"
 -- The function keeps its own name (luaL_argerror would take the call's:
 -- "?" for pcall(obj.m, obj)).
 local function margerror(n, fname, msg, level, fmsg)
-  local info = getinfo and getinfo(level, TAILOPT)
-  -- a tail call left no name; PUC Lua's C functions keep their caller's
-  -- frame and name themselves from its call instruction, mostly
-  -- "return obj:m(...)": taken as a method call there (LuaJIT says "?")
-  local tail = info and PUCTAIL and (info.istailcall or
-    (TAILOPT == "n" and (getinfo(level + 1, "S") or {}).what == "tail"))
-  if info and (info.namewhat == "method" or tail) then
+  -- (a tail call leaves no trace of how it was made: counted as a function
+  -- call, where PUC Lua names a tail-called C method from the instruction)
+  local info = getinfo and getinfo(level, "n")
+  if info and info.namewhat == "method" then
     n = n - 1
   else
     msg = fmsg or msg
