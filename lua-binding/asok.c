@@ -146,6 +146,7 @@ static int prim_newsock(lua_State *L) {
   s->birthday = asok__now();
   s->owns = 0;
   s->family = 0;
+  s->closed_h = NULL;
   luaL_getmetatable(L, ASOK_SOCK_MT);
   lua_setmetatable(L, -2);
   if (fd >= 0) rc = asok_wrap(lp->loop, fd, 0, &s->h); /* else: closed */

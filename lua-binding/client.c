@@ -22,6 +22,7 @@
 static lsock *checkclient(lua_State *L, int i);
 static void shut(lsock *s);
 static void release(lsock *s);
+static void bury(lsock *s);
 static int client_accept(lua_State *L);
 static int client_close(lua_State *L);
 static int client_classerror(lua_State *L);
@@ -69,13 +70,25 @@ static lsock *checkclient(lua_State *L, int i) {
   return (lsock *) lua_touserdata(L, i);
 }
 
-/* release lets go of s's asok handle: every coroutine parked on it wakes
- * with 'closed'; what it received is kept in s->received. The fd is left alone. Skipped once the loop is gone
- * (asok_loop_free released every socket of the loop). */
+/* release closes s's asok handle: every coroutine parked on it wakes with
+ * 'closed'; what it received is kept in s->received. The closed handle is
+ * kept in s->closed_h (the previous one freed). The fd is left alone.
+ * Skipped once the loop is gone (asok_loop_free released every socket of
+ * the loop). */
 static void release(lsock *s) {
   s->received += asok__received(s);   /* getstats() keeps counting from here */
-  if (s->h != NULL && s->lp != NULL && s->lp->loop != NULL) asok_sock_free(s->h);
+  if (s->lp != NULL && s->lp->loop != NULL) {
+    if (s->closed_h != NULL) asok_sock_free(s->closed_h);
+    s->closed_h = NULL;
+    if (s->h != NULL && asok_close(s->h) == ASOK_OK) s->closed_h = s->h; /* see lsock */
+  }
   s->h = NULL;
+}
+
+/* bury frees the closed handle release kept (__gc). */
+static void bury(lsock *s) {
+  if (s->closed_h != NULL && s->lp != NULL && s->lp->loop != NULL) asok_sock_free(s->closed_h);
+  s->closed_h = NULL;
 }
 
 /* shut releases s's handle and closes its fd, once (close and __gc). */
@@ -214,7 +227,9 @@ static int client_tostring(lua_State *L) {
 
 /* __gc: as close, without a result */
 static int client_gc(lua_State *L) {
-  shut(checkclient(L, 1));
+  lsock *s = checkclient(L, 1);
+  shut(s);
+  bury(s);
   return 0;
 }
 

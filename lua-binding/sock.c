@@ -188,8 +188,10 @@ static int sock_send(lua_State *L) {
   if (start < 1) start = (long) 1;
   if (end > (long) size) end = (long) size;
   if (start <= end) {
-    rc = isopen(s) ? asok_send(s->h, data + start - 1, (size_t) (end - start + 1),
-                               tok, &sent)
+    asok_sock *h = isopen(s) ? s->h
+                   : s->closed_h != NULL && s->lp != NULL && s->lp->loop != NULL ? s->closed_h
+                   : NULL; /* a closed native client: asok says what a cut-short send had sent */
+    rc = h != NULL ? asok_send(h, data + start - 1, (size_t) (end - start + 1), tok, &sent)
                    : ASOK_ECLOSED;
     if (rc == ASOK_EWAIT) return asok__pushwait(L);
     s->sent += (long) sent;

@@ -43,9 +43,12 @@ for how, closer in pairs(closers) do closecase(how, closer) end
 -- sendcut checks a send cut short by a close from another coroutine: it
 -- returns nil, 'closed' and the last index it had sent, and the peer
 -- gets exactly those bytes.
-local function sendcut(how, closer)
-  local peer, raw = T.pair()
-  local w = asok.wrap(raw)
+local function sendcut(how, closer, peer, w)
+  local raw
+  if not peer then
+    peer, raw = T.pair()
+    w = asok.wrap(raw)
+  end
   local data = string.rep("0123456789abcdef", 524288) -- 8 MiB: more than the buffers hold
   local r
   T.spawn(function() r = T.pack(w:send(data, 1)) end)
@@ -66,6 +69,25 @@ local function sendcut(how, closer)
 end
 
 for how, closer in pairs(closers) do sendcut(how, closer) end
+
+-- the same on a native client (what wrapper:accept() returns), closed by
+-- its close method or asok.close
+for _, how in ipairs({ "client:close()", "asok.close(client)" }) do
+  local socket = require "socket"
+  local srv = asok.wrap(assert(socket.bind("127.0.0.1", 0)))
+  local _, port = srv:getsockname()
+  local peer = assert(socket.connect("127.0.0.1", port))
+  local c
+  asok.spawn(function() c = srv:accept() end)
+  T.run(function() return c end, 5)
+  srv:close()
+  if T.check(c, how, ": accepted") then
+    sendcut(how, function()
+      if how == "client:close()" then c:close() else asok.close(c) end
+    end, peer, c)
+  end
+  c = nil
+end
 
 -- hangup checks that the peer hanging up wakes every waiter too.
 local function hangup()
