@@ -147,6 +147,7 @@ static int prim_newsock(lua_State *L) {
   s->owns = 0;
   s->family = 0;
   s->closed_h = NULL;
+  s->sending = 0;
   luaL_getmetatable(L, ASOK_SOCK_MT);
   lua_setmetatable(L, -2);
   if (fd >= 0) rc = asok_wrap(lp->loop, fd, 0, &s->h); /* else: closed */

@@ -43,9 +43,10 @@ typedef struct lsock {
   double birthday; /* asok__now() at creation (or per setstats) */
   int owns;        /* 1: an asok.client, which closes fd (client.c) */
   int family;      /* an asok.client's AF_INET or AF_INET6 */
-  asok_sock *closed_h; /* an asok.client's handle after close: closed, kept
-                        * until __gc for the retry of a send the close cut
-                        * short (sock.c send: what it had sent) */
+  int sending;         /* a send of it returned "wait" and has not ended */
+  asok_sock *closed_h; /* an asok.client's handle closed while sending:
+                        * kept for that send's retry (sock.c send: what it
+                        * had sent), then freed (or at __gc) */
 } lsock;
 
 /* userdata tags: registry[metatable] = tag, for checks without strings */

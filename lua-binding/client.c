@@ -71,8 +71,9 @@ static lsock *checkclient(lua_State *L, int i) {
 }
 
 /* release closes s's asok handle: every coroutine parked on it wakes with
- * 'closed'; what it received is kept in s->received. The closed handle is
- * kept in s->closed_h (the previous one freed). The fd is left alone.
+ * 'closed'; what it received is kept in s->received. While a send waits,
+ * the closed handle is kept in s->closed_h for its retry (the previous
+ * one freed); else it is freed. The fd is left alone.
  * Skipped once the loop is gone (asok_loop_free released every socket of
  * the loop). */
 static void release(lsock *s) {
@@ -80,7 +81,10 @@ static void release(lsock *s) {
   if (s->lp != NULL && s->lp->loop != NULL) {
     if (s->closed_h != NULL) asok_sock_free(s->closed_h);
     s->closed_h = NULL;
-    if (s->h != NULL && asok_close(s->h) == ASOK_OK) s->closed_h = s->h; /* see lsock */
+    if (s->h != NULL) {
+      if (s->sending && asok_close(s->h) == ASOK_OK) s->closed_h = s->h; /* see lsock */
+      else asok_sock_free(s->h);
+    }
   }
   s->h = NULL;
 }

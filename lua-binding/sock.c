@@ -193,6 +193,11 @@ static int sock_send(lua_State *L) {
                    : NULL; /* a closed native client: asok says what a cut-short send had sent */
     rc = h != NULL ? asok_send(h, data + start - 1, (size_t) (end - start + 1), tok, &sent)
                    : ASOK_ECLOSED;
+    s->sending = rc == ASOK_EWAIT;
+    if (h != NULL && h == s->closed_h) { /* the cut-short send's answer: done with it */
+      asok_sock_free(h);
+      s->closed_h = NULL;
+    }
     if (rc == ASOK_EWAIT) return asok__pushwait(L);
     s->sent += (long) sent;
   }

@@ -147,10 +147,12 @@ local function selectsets(rset, wset, t)
     end
     g.co = nil
     if stok then waiting[stok] = nil; cancel(loop, stok) end
+    -- each entry retries with its own token: a delivered one keeps its
+    -- turn (a cancel would hand it to the next waiter on the socket, which
+    -- then hands it back: two selects on one socket took turns for ever)
     for i = 1, #list do
       local e = list[i]
       waiting[e.tok] = nil
-      if e.parked then cancel(loop, e.tok) end
       if arm(e) then nready = nready + 1 end
     end
     if deadline and now() >= deadline then break end

@@ -181,6 +181,27 @@ for _, how in ipairs({ "raw:close", "asok.close", "wrapper:close" }) do
   b:close()
 end
 
+-- two selects on one socket (two coroutines, then the main thread and a
+-- coroutine): data makes both return it, as socket.select would (they
+-- used to hand the socket's turn to each other for ever)
+do
+  local a, b = T.pair()
+  local r1, r2
+  asok.spawn(function() r1 = T.pack(asok.select({ a }, nil)) end)
+  asok.spawn(function() r2 = T.pack(asok.select({ a }, nil)) end)
+  asok.spawn(function() asok.sleep(0.02); b:send("x\n") end)
+  T.check(T.run(function() return r1 and r2 end, 5), "two selects on one socket both returned")
+  sameset(r1 and r1[1], { a }, nil, "first select")
+  sameset(r2 and r2[1], { a }, nil, "second select")
+  local r3
+  asok.spawn(function() r3 = T.pack(asok.select({ a }, nil)) end)
+  local rm = T.pack(asok.select({ a }, nil, 5)) -- the main thread's, data still unread
+  sameset(rm[1], { a }, nil, "main thread select")
+  T.check(T.run(function() return r3 end, 5), "the coroutine's select returned")
+  sameset(r3 and r3[1], { a }, nil, "coroutine select beside the main thread's")
+  a:close(); b:close()
+end
+
 -- a socket whose own timeout is zero (the settimeout(0) + select idiom of
 -- copas-style code): the select still waits for it, and leaves its
 -- timeout as it was
