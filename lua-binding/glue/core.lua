@@ -120,14 +120,22 @@ end
 -- report hands a failed coroutine's error, with its traceback, to the
 -- error handler (asok.seterrorhandler) or writes it to stderr. A failing
 -- handler is reported to stderr too: asok.select never stops for it.
+-- safestring is tostring(v), or a description if v's __tostring fails
+-- (an error object must not stop the reactor that reports it).
+local function safestring(v)
+  local ok, s = pcall(tostring, v)
+  if ok and type(s) == "string" then return s end
+  return "(error object is a " .. type(v) .. " value whose __tostring failed)"
+end
+
 local function report(co, err)
-  local msg = tostring(err)
+  local msg = safestring(err)
   if traceback then msg = traceback(co, msg) end
   local errorhandler = P.errorhandler -- asok.seterrorhandler's (xpcall.lua)
   if errorhandler then
     local ok, herr = pcall(errorhandler, msg, co, err)
     if ok then return end
-    msg = msg .. "\n(and the asok error handler failed: " .. tostring(herr) .. ")"
+    msg = msg .. "\n(and the asok error handler failed: " .. safestring(herr) .. ")"
   end
   if io and io.stderr then io.stderr:write("asok: error in coroutine: ", msg, "\n") end
 end

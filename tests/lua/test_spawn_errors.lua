@@ -71,6 +71,30 @@ asok.select()
 T.eq(count, 200, "200 errors handled")
 asok.seterrorhandler(nil)
 
+-- an error object whose __tostring fails is still reported, at once and
+-- after a wait, and so is such an error from the handler itself; the
+-- reactor carries on
+local evil = setmetatable({}, { __tostring = function() error("no string for you") end })
+local got = {}
+asok.seterrorhandler(function(msg, co, err) got[#got + 1] = { msg = msg, err = err } end)
+local spawned = pcall(asok.spawn, function() error(evil) end)
+T.check(spawned, "asok.spawn did not raise the error object")
+asok.spawn(function() asok.sleep(0.005); error(evil) end)
+local later = false
+asok.spawn(function() asok.sleep(0.01); later = true end)
+local selected = pcall(asok.select)
+T.check(selected, "asok.select did not raise the error object")
+T.check(later, "others ran after it")
+T.eq(#got, 2, "both errors handled")
+for i = 1, #got do
+  T.check(got[i].msg:find("__tostring failed", 1, true), "message", i, got[i].msg)
+  T.check(rawequal(got[i].err, evil), "the error object itself")
+end
+asok.seterrorhandler(function() error(evil) end)
+asok.spawn(function() error("plain") end) -- the handler's failure goes to stderr
+T.check(pcall(asok.select), "a handler raising such an object does not stop asok.select")
+asok.seterrorhandler(nil)
+
 -- arguments
 raises("bad argument #1 to 'spawn' (function expected, got nil)", asok.spawn, nil)
 raises("bad argument #1 to 'spawn' (function expected, got no value)", asok.spawn)
