@@ -17,6 +17,7 @@ local yield = coroutine.yield
 -- REAP_AFTER: seconds asok.select() without a timeout waits for a token
 -- before it looks for closed coroutines among the waiting ones
 local REAP_AFTER = 1
+local lastreap = 0 -- now() of the last reap by a select with a timeout
 
 -- watcher returns the asok handle asok.select watches obj (a LuaSocket
 -- object, a wrapper or anything with getfd/dirty methods) with, whether it
@@ -191,7 +192,13 @@ function M.select(rset, wset, timeout)
     local deadline = now() + t
     repeat
       local left = deadline - now()
-      step(left > 0 and left or 0)
+      -- the same clean-up, at most once a second, when a step handed out
+      -- nothing: the usual `while true do asok.select(nil, nil, 1) end`
+      -- loop frees what closed coroutines held too
+      if step(left > 0 and left or 0) == 0 and now() - lastreap >= REAP_AFTER then
+        lastreap = now()
+        reap()
+      end
     until now() >= deadline
   end
   return nil, "timeout"

@@ -326,6 +326,18 @@ if coroutine.close then
   b:send("after\n")
   T.check(T.run(function() return got end, 5), "the next reader went on")
   T.same(got, T.pack("after", nil, nil), "the next reader's line")
+
+  -- the same under a loop of asok.select with a timeout (the README's
+  -- server loop): within a few idle seconds the resumer gets its error
+  idle = A.create(function() s:receive("*l"); error("closed inner ran") end)
+  res = nil
+  asok.spawn(function() res = T.pack(A.resume(idle)) end)
+  T.eq(coroutine.close(idle), true, "inner closed (timed loop)")
+  for _ = 1, 40 do
+    if res then break end
+    asok.select(nil, nil, 0.1)
+  end
+  T.same(res or T.pack(), T.pack(false, "cannot resume dead coroutine"), "the resumer's result (timed loop)")
   T.eq(reports, 0, "nothing reported")
   asok.seterrorhandler(nil)
   s:close(); b:close()
