@@ -18,7 +18,7 @@ local pack2, newco, typename = P.pack2, P.newco, P.typename
 local resume, yield = coroutine.resume, coroutine.yield
 local status, running, close = coroutine.status, coroutine.running, coroutine.close
 local isyieldable = coroutine.isyieldable or C.isyieldable
-local type, select, error, pairs = type, select, error, pairs
+local type, select, error, pairs, setmetatable = type, select, error, pairs, setmetatable
 local unpack = table.unpack or unpack
 
 -- forward resumes co with the given values; while co is waiting in an
@@ -28,16 +28,23 @@ local unpack = table.unpack or unpack
 -- instead, as there. A co closed (coroutine.close) while it waited gives
 -- up its operation's turn on the socket. Returns what coroutine.resume
 -- returns.
+local driving = setmetatable({}, { __mode = "k" }) -- coroutine -> in a forward
+
 local function forward(co, ...)
+  -- co waits in asok inside another resume: it is not suspended to anyone
+  -- else (natively it would still be inside that resume)
+  if driving[co] then return false, "cannot resume non-suspended coroutine" end
   local me, ismain = running()
   local driver = MAIN
   if me and not ismain and (isyieldable == nil or isyieldable()) then driver = me end
   local before = parents[co]
   parents[co] = driver
+  driving[co] = true
   local r = pack2(resume(co, ...))
   while r[1] and r.n == 2 and r[2] == WAIT and driver ~= MAIN and status(co) == "suspended" do
     r = pack2(resume(co, yield(WAIT)))
   end
+  driving[co] = nil
   local tok = deputed[co]
   if tok and not r[1] and status(co) == "dead" then -- closed while it waited
     deputed[co] = nil
@@ -80,6 +87,16 @@ function A.wrap(...)
     end
     error(e, 2)
   end
+end
+
+--- asok.coroutine.status(co): coroutine.status, "normal" for a coroutine
+-- that waits in asok inside an asok.coroutine.resume (it is inside that
+-- resume, as it would be natively).
+function A.status(...)
+  local co = ...
+  local st = status(...)
+  if st == "suspended" and driving[co] then return "normal" end
+  return st
 end
 
 M.coroutine = A

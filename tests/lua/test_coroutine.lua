@@ -31,9 +31,9 @@ end
 
 -- the library: every other function is coroutine's own
 for k, v in pairs(coroutine) do
-  if k ~= "resume" and k ~= "wrap" then T.eq(A[k], v, "asok.coroutine." .. k) end
+  if k ~= "resume" and k ~= "wrap" and k ~= "status" then T.eq(A[k], v, "asok.coroutine." .. k) end
 end
-T.check(A.resume ~= coroutine.resume and A.wrap ~= coroutine.wrap, "resume and wrap are asok's")
+T.check(A.resume ~= coroutine.resume and A.wrap ~= coroutine.wrap and A.status ~= coroutine.status, "resume, wrap and status are asok's")
 
 -- 1. a generator over a socket in an asok coroutine; the lines come in
 -- three sends with waits between them, so the generator parks each time
@@ -341,6 +341,24 @@ if coroutine.close then
   T.eq(reports, 0, "nothing reported")
   asok.seterrorhandler(nil)
   s:close(); b:close()
+end
+
+-- a generator waiting in asok inside one driver's asok.coroutine.resume
+-- is inside that resume: asok.coroutine.status says "normal", and a second
+-- driver gets resume's error instead of taking the generator's result
+do
+  local a, b = T.pair()
+  local g = A.create(function() return asok.receive(a, "*l") end)
+  local r1, r2
+  asok.spawn(function() r1 = T.pack(A.resume(g)) end)
+  T.eq(A.status(g), "normal", "status of a generator waiting inside a resume")
+  asok.spawn(function() r2 = T.pack(A.resume(g)) end)
+  T.same(r2 or T.pack(), T.pack(false, "cannot resume non-suspended coroutine"), "a second driver")
+  b:send("hello\n")
+  T.check(T.run(function() return r1 end, 5), "the first driver got its result")
+  T.same(r1 or T.pack(), T.pack(true, "hello", nil, nil), "the first driver's result")
+  T.eq(A.status(g), "dead", "status after")
+  a:close(); b:close()
 end
 
 -- a C function is taken on every version (Lua 5.1's own wrap refuses it)
