@@ -6,7 +6,7 @@ local WAIT, loop, ONE, RAW, Wrapper = P.WAIT, P.loop, P.ONE, P.RAW, P.Wrapper
 local handles, probes, waiting = P.handles, P.probes, P.waiting
 local argerror, newtoken, step, yieldable, reap = P.argerror, P.newtoken, P.step, P.yieldable, P.reap
 local classof, patch, handle = P.classof, P.patch, P.handle
-local CLIENT, fdowners = P.CLIENT, P.fdowners
+local CLIENT, fdowners, rawmeta = P.CLIENT, P.fdowners, P.rawmeta
 local wait, close, newsock, fdof, buffered = C.wait, C.close, C.newsock, C.fd, C.buffered
 local now, csleep, cancel = C.now, C.sleep, C.cancel
 local gettimeout, settimeout = C.gettimeout, C.settimeout
@@ -49,7 +49,11 @@ local function watcher(obj, argn)
       if h then
         probes[raw] = h
         fdowners[fd] = h
-        if classof(raw) then patch(getmetatable(raw)) end
+        -- its close (and __gc, setfd) must let go of the watcher first: a
+        -- closed fd leaves epoll without an event, and a select waiting on
+        -- it would never wake. LuaSocket's classes, and other userdata
+        -- such as LuaSec's connections (whose close closes the fd)
+        if classof(raw) or type(raw) == "userdata" then patch(rawmeta(raw)) end
       else -- the fd is watched already, under another object: share its handle
         local other = fdowners[fd]
         if not (other and fdof(other) == fd) then

@@ -108,5 +108,28 @@ end
 child:close()
 lsn:close()
 n, sconn, lsn = nil, nil, nil
+
+-- a coroutine waits in asok.select on a LuaSec connection whose handshake
+-- stalls (the server never answers); another closes it with LuaSec's own
+-- close: the select wakes (a closed fd leaves epoll without an event, so
+-- asok hooks the connection's close as it does LuaSocket's)
+do
+  local mute = assert(socket.bind("127.0.0.1", 0))
+  local _, mport = mute:getsockname()
+  local res, hs
+  asok.spawn(function()
+    local cw = asok.wrap(socket.tcp())
+    assert(cw:connect("127.0.0.1", mport))
+    local c = assert(ssl.wrap(cw, { mode = "client", protocol = "any", verify = "none" }))
+    c:settimeout(0)
+    hs = T.pack(c:dohandshake())
+    asok.spawn(function() asok.sleep(0.02); c:close() end)
+    res = T.pack(asok.select({ c }, nil))
+  end)
+  T.check(T.run(function() return res end, 5), "a select on a LuaSec connection closed by LuaSec returned")
+  T.same(hs or T.pack(), T.pack(false, "wantread"), "the stalled handshake")
+  T.eq(res and type(res[1]) == "table" and #res[1], 1, "the closed connection is ready")
+  mute:close()
+end
 os.execute("rm -rf " .. dir)
 T.done("test_luasec")
