@@ -1,6 +1,7 @@
 package core
 
 import (
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -51,12 +52,27 @@ func NewLoop() (*Loop, error) {
 	return NewLoopClock(monotonicClock())
 }
 
+// runtimePollerOnce starts the Go runtime's own poller (an epoll fd and an
+// eventfd of its own) with the first loop. The runtime starts it lazily,
+// at its first timer (a name lookup's deadline, the scavenger), and
+// aborts the whole process ("runtime: eventfd failed") if the fds are used
+// up by then: a host that ran out of fds must get EMFILE from asok, not
+// lose the process.
+var runtimePollerOnce sync.Once
+
+// startRuntimePoller adds (and stops) a timer: the runtime's poller starts
+// with the first timer in its heap.
+func startRuntimePoller() {
+	time.AfterFunc(time.Hour, func() {}).Stop()
+}
+
 // NewLoopClock creates a loop reading time from now (for tests); now must
 // be monotonic.
 func NewLoopClock(now func() time.Duration) (*Loop, error) {
 	if now == nil {
 		return nil, ErrInvalid
 	}
+	runtimePollerOnce.Do(startRuntimePoller)
 	p, err := newPoller()
 	if err != nil {
 		return nil, err

@@ -28,6 +28,7 @@ local socket = require "socket"
 
 local server, port = T.listener()
 local a, b = T.pair() -- established before the table fills
+local other, oport = T.listener() -- for the connect by name below
 -- ASOK_EMFILE_NATIVE=1: accept through a wrapper (native clients, the
 -- binding's own accept4), else asok.accept on the LuaSocket server
 local native = os.getenv("ASOK_EMFILE_NATIVE") == "1"
@@ -76,6 +77,26 @@ local cpu, wall = os.clock() - c0, socket.gettime() - t0
 T.check(cpu < 0.5 * wall, ("CPU %.3f s over %.3f s wall"):format(cpu, wall))
 T.check(attempts - a0 <= 30, "accept attempts in 1 s:", attempts - a0)
 
+-- a name lookup while the table is full (one fd free for the socket):
+-- the process lives on (the Go runtime aborted it, "eventfd failed", when
+-- the lookup's deadline was its first timer) and the connect answers as
+-- LuaSocket's does
+table.remove(fillers):close()
+local ref = socket.tcp()
+ref:settimeout(2)
+local want = T.pack(ref:connect("localhost", oport))
+ref:close()
+local named
+asok.spawn(function()
+  local w = asok.wrap(socket.tcp(), 2)
+  named = T.pack(w:connect("localhost", oport))
+  w:close()
+end)
+T.check(T.run(function() return named end, 5), "the connect by name returned")
+T.same(named or T.pack(), want, "connect('localhost') with one fd free")
+local refill = io.open("/dev/null")
+if refill then fillers[#fillers + 1] = refill end
+
 -- free fds: the queued connection is accepted
 for _, s in ipairs(fillers) do s:close() end
 T.run(function() return #accepted > 0 end, 5)
@@ -87,9 +108,10 @@ T.eq(accepted[1] and tostring(accepted[1]):match("^asok") ~= nil, native, "nativ
 -- 'closed'), close everything and drop it: T.done counts the live handles
 running = false
 server:close()
+other:close()
 for _, c in ipairs(accepted) do c:close() end
 a:close()
 b:close()
 client:close()
-server, acceptor, a, b, client, accepted, fillers = nil, nil, nil, nil, nil, nil, nil
+server, acceptor, a, b, client, accepted, fillers, other = nil, nil, nil, nil, nil, nil, nil, nil
 T.done("emfile child")
