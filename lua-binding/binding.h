@@ -57,6 +57,9 @@ typedef struct lsock {
  * registered LuaSocket object or a native client (raises otherwise). */
 lsock *asok__checksock(lua_State *L, int i);
 
+/* asok__settimeout hands s's timeouts (block, total) to asok_settimeout. */
+void asok__settimeout(lsock *s);
+
 /* asok__udtag returns the tag of the userdata at i (0: not asok's). */
 int asok__udtag(lua_State *L, int i);
 

@@ -190,7 +190,7 @@ static int client_setfd(lua_State *L) {
   if (s->fd >= 0 && s->lp != NULL && s->lp->loop != NULL &&
       asok_wrap(s->lp->loop, s->fd, 0, &s->h) != ASOK_OK)
     s->h = NULL;                        /* an fd asok cannot watch: closed */
-  if (s->h != NULL) asok_settimeout(s->h, s->block, s->total);
+  if (s->h != NULL) asok__settimeout(s);
   return 0;
 }
 

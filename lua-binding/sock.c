@@ -254,9 +254,16 @@ static int sock_settimeout(lua_State *L) {
     case 'r': case 't': s->total = t; break;
     default: return luaL_argerror(L, 3, "invalid timeout mode");
   }
-  if (isopen(s)) asok_settimeout(s->h, s->block, s->total);
+  if (isopen(s)) asok__settimeout(s);
   lua_pushnumber(L, 1);
   return 1;
+}
+
+/* asok__settimeout hands s's timeouts to asok. A NaN one (LuaSocket keeps
+ * it, and gettimeout shows it) times out at once in LuaSocket: 0 here. */
+void asok__settimeout(lsock *s) {
+  double b = s->block, t = s->total;
+  asok_settimeout(s->h, b != b ? 0 : b, t != t ? 0 : t);
 }
 
 /*-------------------------------------------------------------------------*\
