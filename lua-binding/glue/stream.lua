@@ -14,7 +14,7 @@ local argerror, newtoken, park, waitfor = P.argerror, P.newtoken, P.park, P.wait
 local udpcall, checkudparg = P.udpcall, P.checkudparg
 local receive, send, close, now = C.receive, C.send, C.close, C.now
 local udp_receive, udp_send, cthrottle = C.udp_receive, C.udp_send, C.throttle
-local settimeout, setlimit, csleep = C.settimeout, C.setlimit, C.sleep
+local settimeout, setlimit, csleep, fdof = C.settimeout, C.setlimit, C.sleep, C.fd
 local type, tostring, tonumber = type, tostring, tonumber
 local rawmeta, setmetatable = P.rawmeta, setmetatable
 
@@ -85,18 +85,33 @@ local function hsend(h, data, i, j)
 end
 P.hreceive, P.hsend = hreceive, hsend
 
+-- reborn says whether handle h of raw answered 'closed' only because it
+-- predates raw's socket: asok saw the object before LuaSocket created its
+-- fd (socket.tcp() before a connect of LuaSocket's own), or LuaSocket
+-- replaced it. Such a handle did nothing: the call goes again on a fresh
+-- one (handle carries timeouts and throttles over). Only on 'closed'.
+local function reborn(raw, h)
+  if rawmeta(raw) == CLIENT then return false end
+  local fd = raw:getfd()
+  return fd >= 0 and fdof(h) ~= fd
+end
+
 -- streamreceive runs asok_receive on raw's handle until it stops waiting.
 -- Not a tail call: this frame keeps raw alive while the coroutine is
 -- parked (the handle does not; a collected raw would close the socket).
 local function streamreceive(raw, pattern, prefix)
-  local a, b, c = hreceive(handles[raw] or handle(raw), pattern, prefix)
+  local h = handles[raw] or handle(raw)
+  local a, b, c = hreceive(h, pattern, prefix)
+  if b == "closed" and reborn(raw, h) then a, b, c = hreceive(handle(raw, true), pattern, prefix) end
   return a, b, c
 end
 
 -- streamsend runs asok_send on raw's handle until all is sent or it fails
 -- (not a tail call either).
 local function streamsend(raw, data, i, j)
-  local a, b, c = hsend(handles[raw] or handle(raw), data, i, j)
+  local h = handles[raw] or handle(raw)
+  local a, b, c = hsend(h, data, i, j)
+  if b == "closed" and reborn(raw, h) then a, b, c = hsend(handle(raw, true), data, i, j) end
   return a, b, c
 end
 
@@ -271,7 +286,10 @@ local function throttle(sok, fname, dir, bps)
   if not h then return nil, err end
   local ok
   ok, err = cthrottle(h, dir, v or 0)
-  if not ok then return nil, err end
+  -- a LuaSocket object without a socket yet (socket.tcp() before its
+  -- connect, socket.udp() before its first sendto): the limit is kept for
+  -- the handle its socket gets (handle() carries throttles over)
+  if not ok and not (rawmeta(raw) ~= CLIENT and raw:getfd() < 0) then return nil, err end
   local tr = throttles[raw] or {}
   throttles[raw] = tr
   tr[dir] = v ~= 0 and v or nil

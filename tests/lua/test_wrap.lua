@@ -140,6 +140,35 @@ do
   c1:close(); c2:close(); srv:close()
 end
 
+-- asok sees a socket.tcp() before LuaSocket creates its socket (a limit
+-- or a timeout set early): the calls succeed and hold once it is
+-- connected, by asok.connect or by LuaSocket's own connect
+do
+  local srv, port = T.listener()
+  for _, how in ipairs({ "asok.connect", "raw connect" }) do
+    local c = socket.tcp()
+    T.same(T.pack(asok.throttle_receive(c, 100000)), T.pack(1.0), how .. ": throttle before the socket exists")
+    T.same(T.pack(asok.settimeout(c, 5)), T.pack(1.0), how .. ": settimeout before the socket exists")
+    if how == "asok.connect" then
+      local r
+      asok.spawn(function() r = T.pack(asok.connect(c, "127.0.0.1", port)) end)
+      T.run(function() return r end, 5)
+    else
+      c:settimeout(5) -- LuaSocket's own, for its blocking connect
+      c:connect("127.0.0.1", port)
+    end
+    local p = srv:accept()
+    p:send("hello\n")
+    local got
+    asok.spawn(function() got = T.pack(asok.receive(c)) end)
+    T.check(T.run(function() return got end, 5), how .. ": receive returned")
+    T.same(got or T.pack(), T.pack("hello", nil, nil), how .. ": receive on the socket asok saw unborn")
+    T.same(T.pack(asok.wrap(c):gettimeout()), T.pack(5.0, -1.0), how .. ": the early timeout holds")
+    c:close(); p:close()
+  end
+  srv:close()
+end
+
 -- a timeout the LuaSocket object had before asok saw it is kept, as the
 -- object would keep it (a zero one is not: copas-style code sets it to make
 -- a socket non-blocking before handing it over); the same through asok.*
