@@ -315,9 +315,12 @@ function M.throttle_send(sok, bps)
 end
 
 --- asok.sleep(seconds): lets other coroutines run for seconds.
-function M.sleep(seconds)
+function M.sleep(...)
+  local seconds = ...
   local s = tonumber(seconds)
-  if not s then argerror(1, "sleep", "number expected, got " .. type(seconds), 2) end
+  if not s then
+    argerror(1, "sleep", "number expected, got " .. (select("#", ...) == 0 and "no value" or type(seconds)), 2)
+  end
   if s ~= s then argerror(1, "sleep", "number expected, got NaN", 2) end
   local tok = newtoken()
   csleep(loop, s, tok)
