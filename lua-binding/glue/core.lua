@@ -47,6 +47,9 @@ M._debug = { handles = C.handles, pickups = C.pickups }
 
 local handles = setmetatable({}, { __mode = "k" }) -- LuaSocket object -> asok.sock
 local throttles = setmetatable({}, { __mode = "k" }) -- LuaSocket object -> {r = bps, w = bps}
+-- unborn: LuaSocket objects whose handle asok made before LuaSocket made
+-- their socket (socket.tcp() before connect): not closed, only not yet there
+local unborn = setmetatable({}, { __mode = "k" })
 local probes = setmetatable({}, { __mode = "k" })  -- object watched by select only -> asok.sock
 local parents = setmetatable({}, { __mode = "k" }) -- asok.xpcall helper coroutine -> its driver
 local deputed = setmetatable({}, { __mode = "k" }) -- coroutine parked through a driver -> its token
@@ -386,6 +389,7 @@ local function register(raw)
   if not h then return nil, err end
   handles[raw] = h
   fdowners[fdof(h)] = h
+  unborn[raw] = raw:getfd() < 0 or nil
   -- the object's own timeouts become asok's (zero is not: copas-style code
   -- sets it to make a socket non-blocking before handing it over)
   if type(block) == "number" and block > 0 then settimeout(h, block, "b") end
@@ -528,6 +532,7 @@ end
 -- the private state and helpers the other chunks use
 P.WAIT, P.loop, P.MAIN, P.ONE, P.RAW, P.FAST = WAIT, loop, MAIN, ONE, RAW, FAST
 P.handles, P.throttles, P.probes, P.parents = handles, throttles, probes, parents
+P.unborn = unborn
 P.waiting, P.STREAM, P.UDP, P.Wrapper = waiting, STREAM, UDP, Wrapper
 P.argerror, P.margerror, P.newtoken, P.wake, P.step, P.yieldable = argerror, margerror, newtoken, wake, step, yieldable
 P.park, P.classof, P.patch, P.handle = park, classof, patch, handle

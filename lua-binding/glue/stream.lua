@@ -10,6 +10,7 @@ local checkreceive, checksend, checktimeout = P.checkreceive, P.checksend, P.che
 local fdowners = P.fdowners
 local select = select
 local handles, throttles, handle, checkraw = P.handles, P.throttles, P.handle, P.checkraw
+local unborn = P.unborn
 local argerror, newtoken, park, waitfor = P.argerror, P.newtoken, P.park, P.waitfor
 local udpcall, checkudparg = P.udpcall, P.checkudparg
 local receive, send, close, now = C.receive, C.send, C.close, C.now
@@ -289,7 +290,7 @@ local function throttle(sok, fname, dir, bps)
   -- a LuaSocket object without a socket yet (socket.tcp() before its
   -- connect, socket.udp() before its first sendto): the limit is kept for
   -- the handle its socket gets (handle() carries throttles over)
-  if not ok and not (rawmeta(raw) ~= CLIENT and raw:getfd() < 0) then return nil, err end
+  if not ok and not unborn[raw] then return nil, err end
   local tr = throttles[raw] or {}
   throttles[raw] = tr
   tr[dir] = v ~= 0 and v or nil
