@@ -34,7 +34,7 @@ S("timeout", "to_zero", { { "pause", 400 }, { "send", "x\n" }, { "close" } },
   { { "settimeout", 0 }, { "receive" }, { "receive", 5 }, { "receive", "*a" },
     { "settimeout", 3 }, { "receive" } }, { main = true })
 -- a NaN timeout: LuaSocket keeps it (gettimeout shows it) and times out at once
-S("timeout", "to_nan", { { "pause", 400 }, { "send", "x\n" }, { "send", "y\n" }, { "close" } },
+S("timeout", "to_nan", { { "pause", 400 }, { "send", "x\n" }, { "pause", 600 }, { "send", "y\n" }, { "close" } },
   { { "settimeout", 0 / 0 }, { "receive" }, { "settimeout", 3 }, { "receive" },
     { "settimeout", -1 }, { "settimeout", 0 / 0, "t" }, { "receive" } })
 S("timeout", "to_total_partial", pieces,
