@@ -248,7 +248,8 @@ func (s *Socket) Received() uint64 {
 	return s.rxTotal - uint64(len(s.rb.data()))
 }
 
-// Unread copies p in front of s's receive buffer, to be read first.
+// Unread copies p in front of s's receive buffer, to be read first; a
+// receive parked at the head of the queue is delivered (it retries).
 // Datagram sockets have no stream buffer: ErrInvalid.
 func (s *Socket) Unread(p []byte) error {
 	if s.closed {
@@ -260,6 +261,11 @@ func (s *Socket) Unread(p []byte) error {
 	s.settled()
 	s.rb.unread(&s.l.rx, p)
 	s.rxTotal += uint64(len(p))
+	// a receive parked for data now has some: its token comes (no event
+	// would bring it; a throttled head waits for its timer as before)
+	if h := s.rq.head; h != nil && h.receiving && !h.throttled && len(p) > 0 {
+		s.l.deliver(h)
+	}
 	return nil
 }
 

@@ -382,3 +382,26 @@ func TestLastLookEOF(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadWakesParkedReceive checks that Unread delivers the receive
+// parked at the head of the queue: no event would bring it the data, and
+// its retry reads the unread bytes.
+func TestUnreadWakesParkedReceive(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, _ := socketPair(t, l)
+	if _, err := s.Receive(PatLine, 0, 7); err != ErrWait {
+		t.Fatal(err)
+	}
+	if got := selectTokens(t, l, 0); len(got) != 0 {
+		t.Fatalf("early: %v", got)
+	}
+	if err := s.Unread([]byte("pushed\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{7}) {
+		t.Fatalf("after unread: %v, want [7]", got)
+	}
+	if res, err := s.Receive(PatLine, 0, 7); err != nil || string(res) != "pushed" {
+		t.Fatalf("retry: %q %v", res, err)
+	}
+}

@@ -305,6 +305,8 @@ ASOK_API int asok_getsockname(asok_sock *s, char *ip_out, size_t iplen, int *por
  * The first call starts the connection; if it cannot complete at once, the
  * token is parked until the socket is writable and ASOK_EWAIT is returned;
  * call again (same token) to get the outcome. ip: borrowed.
+ * A socket whose connect failed cannot connect again (the kernel answers
+ * -ECONNABORTED, "closed"): make a new one.
  * Returns: 0 (connected); ASOK_EWAIT; ASOK_ETIMEOUT (socket timeout passed,
  * or token 0 and still in progress); -ECONNREFUSED and other -errno;
  * ASOK_EBADHANDLE; ASOK_ECLOSED; ASOK_EINVAL (bad address). */
@@ -323,7 +325,8 @@ ASOK_API int asok_accept(asok_sock *s, asok_token token, asok_sock **client_out)
  *             peer closed, unless nothing at all was read);
  *   ASOK_COUNT: exactly n bytes; n = 0 returns "" once data is available.
  * Coroutine-style callers queue per socket in FIFO order: only the oldest
- * parked token reads; the others wait their turn.
+ * parked token reads; the others wait their turn. A parked token you no
+ * longer retry keeps that turn: asok_cancel it (datagram receives too).
  * On return, *data and *len hold the result (on success) or the partial result
  * (on ASOK_ETIMEOUT, ASOK_ECLOSED or -errno), which is consumed. The bytes
  * live in asok-owned memory, valid until the next call on the same loop.
@@ -364,12 +367,16 @@ ASOK_API int asok_wait(asok_sock *s, int dir, asok_token token);
 /* asok_settimeout sets how long operations on s may wait, LuaSocket's way:
  * block limits each wait, total the whole call, both measured from the
  * start of the call on a monotonic clock; negative: no limit (the default).
+ * A SOCKS handshake is several calls (each send and receive of it counts
+ * anew), so it may take several times total.
  * Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (NaN). */
 ASOK_API int asok_settimeout(asok_sock *s, double block, double total);
 
 /* asok_unread puts data back in front of s's receive buffer, to be read
  * before anything else (for bytes read by someone else before wrapping,
- * such as LuaSocket's own buffer). data: borrowed, copied.
+ * such as LuaSocket's own buffer). A receive parked at the head of s's
+ * queue has its token delivered: its retry reads the data.
+ * data: borrowed, copied.
  * Returns: 0; ASOK_EBADHANDLE; ASOK_ECLOSED. */
 ASOK_API int asok_unread(asok_sock *s, const char *data, size_t len);
 
