@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,6 +42,17 @@ func socketPair(t testing.TB, l *Loop) (*Socket, int) {
 	peer := fds[1]
 	t.Cleanup(func() { unix.Close(peer) })
 	return s, peer
+}
+
+// smallSendBuf returns a socket pair whose asok end has a 4 KiB send
+// buffer, and 256 KiB of data, more than that buffer holds.
+func smallSendBuf(t testing.TB, l *Loop) (*Socket, int, []byte) {
+	t.Helper()
+	s, peer := socketPair(t, l)
+	if err := unix.SetsockoptInt(s.Fd(), unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
+		t.Fatal(err)
+	}
+	return s, peer, []byte(strings.Repeat("0123456789abcdef", 1<<14))
 }
 
 // peerWrite writes all of p to the raw fd.

@@ -2,11 +2,8 @@ package core
 
 import (
 	"slices"
-	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // TestShortReadParksWithoutRead checks that a receive after a short read
@@ -96,11 +93,7 @@ func TestShortReadTokenZeroReads(t *testing.T) {
 // it wakes the sender, which then finishes with every byte in order.
 func TestShortSendParksWithoutSend(t *testing.T) {
 	l, _ := newTestLoop(t)
-	s, peer := socketPair(t, l)
-	if err := unix.SetsockoptInt(s.Fd(), unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
-		t.Fatal(err)
-	}
-	data := []byte(strings.Repeat("0123456789abcdef", 1<<14)) // 256 KiB
+	s, peer, data := smallSendBuf(t, l)
 	sent, err := s.Send(data, 5)
 	if err != ErrWait || sent == 0 || sent >= len(data) {
 		t.Fatalf("first send: %d %v", sent, err)
@@ -155,12 +148,8 @@ func TestShortReadZeroTimeoutReads(t *testing.T) {
 // one sends without a Select in between.
 func TestShortSendZeroTimeoutSends(t *testing.T) {
 	l, _ := newTestLoop(t)
-	s, peer := socketPair(t, l)
-	if err := unix.SetsockoptInt(s.Fd(), unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
-		t.Fatal(err)
-	}
+	s, peer, data := smallSendBuf(t, l)
 	s.SetTimeout(0, -1)
-	data := []byte(strings.Repeat("0123456789abcdef", 1<<14)) // 256 KiB
 	sent, err := s.Send(data, 5)
 	if err != ErrTimeout || sent == 0 || sent >= len(data) {
 		t.Fatalf("first send: %d %v", sent, err)
@@ -185,12 +174,8 @@ func TestShortSendZeroTimeoutSends(t *testing.T) {
 func TestShortSendThenTimeoutNewSendTries(t *testing.T) {
 	for _, tok2 := range []Token{5, 6} {
 		l, clk := newTestLoop(t)
-		s, peer := socketPair(t, l)
-		if err := unix.SetsockoptInt(s.Fd(), unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
-			t.Fatal(err)
-		}
+		s, peer, data := smallSendBuf(t, l)
 		s.SetTimeout(time.Second, -1)
-		data := []byte(strings.Repeat("0123456789abcdef", 1<<14)) // 256 KiB
 		sent, err := s.Send(data, 5)
 		if err != ErrWait || sent == 0 || !s.wfull {
 			t.Fatalf("first send: %d %v (wfull %v)", sent, err, s.wfull)

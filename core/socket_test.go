@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"slices"
-	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -421,11 +420,7 @@ func TestIPv6(t *testing.T) {
 // the send queued behind it had sent nothing.
 func TestCloseCutsSendShort(t *testing.T) {
 	l, _ := newTestLoop(t)
-	s, peer := socketPair(t, l)
-	if err := unix.SetsockoptInt(s.Fd(), unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
-		t.Fatal(err)
-	}
-	data := []byte(strings.Repeat("0123456789abcdef", 1<<14)) // 256 KiB
+	s, peer, data := smallSendBuf(t, l)
 	sent, err := s.Send(data, 5)
 	if err != ErrWait || sent == 0 || sent >= len(data) {
 		t.Fatalf("first send: %d %v", sent, err)
