@@ -296,6 +296,9 @@ func (s *Socket) Receive(p Pattern, n int, tok Token) ([]byte, error) {
 		return s.receiveDgram(n, tok, false)
 	}
 	w, start, err := s.begin(&s.rq, tok)
+	if err == ErrClosed && len(s.rb.data()) > 0 {
+		return s.receiveClosed(p, n)
+	}
 	if err != nil {
 		if w == nil {
 			return nil, err
@@ -320,4 +323,18 @@ func (s *Socket) Receive(p Pattern, n int, tok Token) ([]byte, error) {
 	}
 	s.done(&s.rq, w)
 	return res, err
+}
+
+// receiveClosed serves pattern p from what s had buffered when it was
+// closed, as LuaSocket's buffer does after its close: a complete result,
+// or the rest as the partial result of 'closed' ("*a": as its result).
+func (s *Socket) receiveClosed(p Pattern, n int) ([]byte, error) {
+	if res, ok := s.l.rx.buffered(&s.rb, p, n); ok {
+		return res, nil
+	}
+	res := s.l.rx.partial(&s.rb, p)
+	if p == PatAll && len(res) > 0 {
+		return res, nil
+	}
+	return res, ErrClosed
 }

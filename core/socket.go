@@ -174,8 +174,10 @@ func (s *Socket) teardown(deliver bool) {
 		l.byFd[s.fd] = nil
 	}
 	s.fd = -1
-	s.rxTotal -= uint64(len(s.rb.data())) // dropped unread: not received
-	s.rb.release(&l.rx)
+	if !deliver { // the loop is going: nobody reads it any more
+		s.rxTotal -= uint64(len(s.rb.data())) // dropped unread: not received
+		s.rb.release(&l.rx)
+	} // else kept: receives still get it (LuaSocket's buffer outlives its close)
 	for _, q := range [2]*queue{&s.rq, &s.wq} {
 		for w := q.head; w != nil; w = q.head {
 			tok, notified := w.tok, w.notified

@@ -172,9 +172,10 @@ func TestCloseWakesReaders(t *testing.T) {
 	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{1, 2, 3}) {
 		t.Fatalf("select got %v", got)
 	}
-	for tok := Token(1); tok <= 3; tok++ {
-		if res, err := s.Receive(PatLine, 0, tok); err != ErrClosed || len(res) != 0 {
-			t.Fatalf("retry %d: %q %v", tok, res, err)
+	for tok := Token(1); tok <= 3; tok++ { // the buffered bytes: the first one's partial result
+		want := map[Token]string{1: "partial"}[tok]
+		if res, err := s.Receive(PatLine, 0, tok); err != ErrClosed || string(res) != want {
+			t.Fatalf("retry %d: %q %v, want %q closed", tok, res, err, want)
 		}
 	}
 	if s.Fd() != -1 || s.Buffered() != 0 || l.NumSockets() != 0 || l.byTok.len() != 0 {
@@ -454,5 +455,33 @@ func TestCloseCutsSendShort(t *testing.T) {
 	}
 	if got != sent {
 		t.Fatalf("the peer got %d bytes, the send said %d", got, sent)
+	}
+}
+
+// TestReceiveAfterClose checks that what s had buffered when it was closed
+// is still served, as LuaSocket's buffer is after its close: whole
+// patterns, then the rest as a partial result; "*a" returns the rest.
+func TestReceiveAfterClose(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	peerWrite(t, peer, "ab\ncd\nef")
+	if res, err := s.Receive(PatLine, 0, 1); err != nil || string(res) != "ab" {
+		t.Fatalf("before close: %q %v", res, err)
+	}
+	s.Close()
+	if s.Buffered() != 5 {
+		t.Fatalf("Buffered after close = %d", s.Buffered())
+	}
+	if res, err := s.Receive(PatLine, 0, 1); err != nil || string(res) != "cd" {
+		t.Fatalf("line after close: %q %v", res, err)
+	}
+	if res, err := s.Receive(PatCount, 1, 1); err != nil || string(res) != "e" {
+		t.Fatalf("count after close: %q %v", res, err)
+	}
+	if res, err := s.Receive(PatAll, 0, 1); err != nil || string(res) != "f" {
+		t.Fatalf("*a after close: %q %v", res, err)
+	}
+	if res, err := s.Receive(PatAll, 0, 1); err != ErrClosed || len(res) != 0 {
+		t.Fatalf("then: %q %v", res, err)
 	}
 }

@@ -414,10 +414,13 @@ ASOK_API int asok_sock_fd(asok_sock *s, int *fd_out);
 ASOK_API int asok_shutdown(asok_sock *s, int how);
 
 /* asok_close closes s: it is removed from epoll (before the fd is closed),
- * the fd is closed if asok owns it, buffered data is dropped, and EVERY
- * token parked on s is made ready; their retries return ASOK_ECLOSED. The
- * handle stays valid (operations return ASOK_ECLOSED) until
- * asok_sock_free(). Idempotent. Returns: 0; ASOK_EBADHANDLE. */
+ * the fd is closed if asok owns it, and EVERY token parked on s is made
+ * ready; their retries return ASOK_ECLOSED. The handle stays valid until
+ * asok_sock_free(): operations return ASOK_ECLOSED, except that receives
+ * still get the data asok had buffered (as LuaSocket's buffer outlives
+ * its close: whole patterns, then the rest as ASOK_ECLOSED's partial
+ * result; ASOK_ALL returns the rest), and a send the close cut short
+ * reports what it had sent. Idempotent. Returns: 0; ASOK_EBADHANDLE. */
 ASOK_API int asok_close(asok_sock *s);
 
 /* asok_sock_free closes s (as asok_close) and releases the handle.

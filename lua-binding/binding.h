@@ -44,9 +44,11 @@ typedef struct lsock {
   int owns;        /* 1: an asok.client, which closes fd (client.c) */
   int family;      /* an asok.client's AF_INET or AF_INET6 */
   int sending;         /* a send of it returned "wait" and has not ended */
-  asok_sock *closed_h; /* an asok.client's handle closed while sending:
-                        * kept for that send's retry (sock.c send: what it
-                        * had sent), then freed (or at __gc) */
+  asok_sock *closed_h; /* an asok.client's handle closed while a send
+                        * waited or data was buffered: kept (closed) for
+                        * that send's retry (what it had sent) and for
+                        * receives of the buffered data, as LuaSocket's
+                        * buffer outlives its close; freed at __gc */
 } lsock;
 
 /* userdata tags: registry[metatable] = tag, for checks without strings */
@@ -56,6 +58,10 @@ typedef struct lsock {
 /* asok__checksock returns the socket userdata at i: the handle of a
  * registered LuaSocket object or a native client (raises otherwise). */
 lsock *asok__checksock(lua_State *L, int i);
+
+/* asok__readh returns the handle receives and sends on s use: the live
+ * one, else a closed native client's kept one (closed_h), else NULL. */
+asok_sock *asok__readh(lsock *s);
 
 /* asok__settimeout hands s's timeouts (block, total) to asok_settimeout. */
 void asok__settimeout(lsock *s);

@@ -77,21 +77,28 @@ static lsock *checkclient(lua_State *L, int i) {
  * Skipped once the loop is gone (asok_loop_free released every socket of
  * the loop). */
 static void release(lsock *s) {
-  s->received += asok__received(s);   /* getstats() keeps counting from here */
-  if (s->lp != NULL && s->lp->loop != NULL) {
-    if (s->closed_h != NULL) asok_sock_free(s->closed_h);
-    s->closed_h = NULL;
-    if (s->h != NULL) {
-      if (s->sending && asok_close(s->h) == ASOK_OK) s->closed_h = s->h; /* see lsock */
-      else asok_sock_free(s->h);
+  size_t n = 0;
+  bury(s);
+  if (s->h != NULL && s->lp != NULL && s->lp->loop != NULL) {
+    if ((s->sending || (asok_buffered(s->h, &n) == ASOK_OK && n > 0)) && asok_close(s->h) == ASOK_OK) {
+      s->closed_h = s->h; /* see lsock; asok__received goes on reading its count */
+    } else {
+      s->received += asok__received(s); /* getstats() keeps counting from here */
+      asok_sock_free(s->h);
     }
+  } else {
+    s->received += asok__received(s);
   }
   s->h = NULL;
 }
 
-/* bury frees the closed handle release kept (__gc). */
+/* bury frees the closed handle release kept (__gc, the next release),
+ * keeping its count for getstats(). */
 static void bury(lsock *s) {
-  if (s->closed_h != NULL && s->lp != NULL && s->lp->loop != NULL) asok_sock_free(s->closed_h);
+  if (s->closed_h != NULL && s->lp != NULL && s->lp->loop != NULL) {
+    s->received += asok__received(s);
+    asok_sock_free(s->closed_h);
+  }
   s->closed_h = NULL;
 }
 
@@ -197,7 +204,8 @@ static int client_setfd(lua_State *L) {
 static int client_dirty(lua_State *L) {
   lsock *s = checkclient(L, 1);
   size_t n = 0;
-  if (s->h != NULL && s->lp->loop != NULL && asok_buffered(s->h, &n) != ASOK_OK) n = 0;
+  asok_sock *h = asok__readh(s);
+  if (h != NULL && asok_buffered(h, &n) != ASOK_OK) n = 0;
   lua_pushboolean(L, n > 0);
   return 1;
 }

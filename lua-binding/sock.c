@@ -84,11 +84,20 @@ void asok__tagmeta(lua_State *L, const char *name, int tag) {
   lua_rawset(L, LUA_REGISTRYINDEX);
 }
 
-/* asok__received: asok_received of s's live handle, else 0 (binding.h). */
+/* asok__received: asok_received of s's handle (asok__readh), else 0. */
 long asok__received(lsock *s) {
   uint64_t n = 0;
-  if (isopen(s) && asok_received(s->h, &n) != ASOK_OK) n = 0;
+  asok_sock *h = asok__readh(s);
+  if (h != NULL && asok_received(h, &n) != ASOK_OK) n = 0;
   return (long) n;
+}
+
+/* asok__readh returns the handle receives on s use: its live one, or the
+ * closed one a native client kept (binding.h), NULL if none. */
+asok_sock *asok__readh(lsock *s) {
+  if (isopen(s)) return s->h;
+  if (s->closed_h != NULL && s->lp != NULL && s->lp->loop != NULL) return s->closed_h;
+  return NULL;
 }
 
 /* isopen says whether s and its loop are still alive. */
@@ -150,8 +159,10 @@ static int sock_receive(lua_State *L) {
     pattern = ASOK_COUNT;
     n = wanted - plen;
   }
-  rc = isopen(s) ? asok_receive(s->h, pattern, n, tok, &data, &len)
-                 : ASOK_ECLOSED;
+  {
+    asok_sock *h = asok__readh(s); /* a closed native client's: what it had buffered */
+    rc = h != NULL ? asok_receive(h, pattern, n, tok, &data, &len) : ASOK_ECLOSED;
+  }
   if (rc == ASOK_EWAIT) return asok__pushwait(L);
   if (plen == 0) {                      /* one copy: asok's buffer -> string */
     lua_pushlstring(L, len > 0 ? data : "", len);
@@ -188,16 +199,10 @@ static int sock_send(lua_State *L) {
   if (start < 1) start = (long) 1;
   if (end > (long) size) end = (long) size;
   if (start <= end) {
-    asok_sock *h = isopen(s) ? s->h
-                   : s->closed_h != NULL && s->lp != NULL && s->lp->loop != NULL ? s->closed_h
-                   : NULL; /* a closed native client: asok says what a cut-short send had sent */
+    asok_sock *h = asok__readh(s); /* a closed native client's: what a cut-short send had sent */
     rc = h != NULL ? asok_send(h, data + start - 1, (size_t) (end - start + 1), tok, &sent)
                    : ASOK_ECLOSED;
     s->sending = rc == ASOK_EWAIT;
-    if (h != NULL && h == s->closed_h) { /* the cut-short send's answer: done with it */
-      asok_sock_free(h);
-      s->closed_h = NULL;
-    }
     if (rc == ASOK_EWAIT) return asok__pushwait(L);
     s->sent += (long) sent;
   }
