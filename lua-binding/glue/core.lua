@@ -120,9 +120,6 @@ local function newtoken()
   return t
 end
 
--- report hands a failed coroutine's error, with its traceback, to the
--- error handler (asok.seterrorhandler) or writes it to stderr. A failing
--- handler is reported to stderr too: asok.select never stops for it.
 -- safestring is tostring(v), or a description if v's __tostring fails
 -- (an error object must not stop the reactor that reports it).
 local function safestring(v)
@@ -131,6 +128,9 @@ local function safestring(v)
   return "(error object is a " .. type(v) .. " value whose __tostring failed)"
 end
 
+-- report hands a failed coroutine's error, with its traceback, to the
+-- error handler (asok.seterrorhandler) or writes it to stderr. A failing
+-- handler is reported to stderr too: asok.select never stops for it.
 local function report(co, err)
   local msg = safestring(err)
   if traceback then msg = traceback(co, msg) end

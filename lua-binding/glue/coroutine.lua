@@ -21,6 +21,9 @@ local isyieldable = coroutine.isyieldable or C.isyieldable
 local type, select, error, pairs, setmetatable = type, select, error, pairs, setmetatable
 local unpack = table.unpack or unpack
 
+-- driving: coroutines inside a forward (a resume of asok.coroutine's)
+local driving = setmetatable({}, { __mode = "k" })
+
 -- forward resumes co with the given values; while co is waiting in an
 -- asok call, the running coroutine waits with it (yielding the wait up) and
 -- resumes co when asok resumes it. Where the running code cannot yield
@@ -28,8 +31,6 @@ local unpack = table.unpack or unpack
 -- instead, as there. A co closed (coroutine.close) while it waited gives
 -- up its operation's turn on the socket. Returns what coroutine.resume
 -- returns.
-local driving = setmetatable({}, { __mode = "k" }) -- coroutine -> in a forward
-
 local function forward(co, ...)
   -- co waits in asok inside another resume: it is not suspended to anyone
   -- else (natively it would still be inside that resume)

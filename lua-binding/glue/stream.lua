@@ -10,7 +10,7 @@ local checkreceive, checksend, checktimeout = P.checkreceive, P.checksend, P.che
 local fdowners = P.fdowners
 local select = select
 local handles, throttles, handle, checkraw = P.handles, P.throttles, P.handle, P.checkraw
-local unborn = P.unborn
+local unborn, margerror = P.unborn, P.margerror
 local argerror, newtoken, park, waitfor = P.argerror, P.newtoken, P.park, P.waitfor
 local udpcall, checkudparg = P.udpcall, P.checkudparg
 local receive, send, close, now = C.receive, C.send, C.close, C.now
@@ -153,7 +153,7 @@ function M.send(sok, ...)
   if w and STREAM[class] then fast(sok, raw) end -- a tcp{master} connected since
   if class == "udp{unconnected}" or class == "unixdgram{unconnected}" then
     local want = class:gsub("unconnected", "connected")
-    P.margerror(1, "send", want .. " expected", 2, want .. " expected, got " .. class)
+    margerror(1, "send", want .. " expected", 2, want .. " expected, got " .. class)
   elseif UDP[class] then
     checkudparg(data, 2, "send", "string", select("#", ...) < 1)
     return udpcall(raw, "send", udp_send, data)

@@ -3,7 +3,7 @@
 local M, P, C = ...
 
 local RAW, Wrapper, handles, rawmeta = P.RAW, P.Wrapper, P.handles, P.rawmeta
-local margerror, checkraw, handle = P.margerror, P.checkraw, P.handle
+local margerror, checkraw, handle, classof = P.margerror, P.checkraw, P.handle, P.classof
 local buffered, gettimeout, getstats, setstats = C.buffered, C.gettimeout, C.getstats, C.setstats
 local type, tostring, tonumber, rawget = type, tostring, tonumber, rawget
 
@@ -68,7 +68,7 @@ local forwarders = {}
 -- would check its class: the object must be this wrapper's).
 local function wrapped(self, fname)
   if rawmeta(self) ~= Wrapper then
-    local class = P.classof(self)
+    local class = classof(self)
     margerror(1, fname, "asok wrapper expected, got " .. (class or type(self)), 3)
   end
   return rawget(self, RAW)
