@@ -77,6 +77,20 @@ function T.pair()
   return accepted, client
 end
 
+-- nativepair returns a connected (native client, LuaSocket client) pair:
+-- the first from a wrapper server's accept (an asok.client), or nil.
+function T.nativepair()
+  local server, port = T.listener()
+  local srv = asok.wrap(server)
+  local client = assert(socket.connect("127.0.0.1", port))
+  local native
+  asok.spawn(function() native = srv:accept() end)
+  T.run(function() return native end, 5)
+  srv:close()
+  T.check(native, "nativepair: no native client accepted")
+  return native, client
+end
+
 -- run drives asok.select until pred() is true or seconds have passed.
 function T.run(pred, seconds)
   local deadline = socket.gettime() + (seconds or 10)

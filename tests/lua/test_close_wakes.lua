@@ -74,15 +74,8 @@ for how, closer in pairs(closers) do sendcut(how, closer) end
 -- the same on a native client (what wrapper:accept() returns), closed by
 -- its close method or asok.close
 for _, how in ipairs({ "client:close()", "asok.close(client)" }) do
-  local socket = require "socket"
-  local srv = asok.wrap(assert(socket.bind("127.0.0.1", 0)))
-  local _, port = srv:getsockname()
-  local peer = assert(socket.connect("127.0.0.1", port))
-  local c
-  asok.spawn(function() c = srv:accept() end)
-  T.run(function() return c end, 5)
-  srv:close()
-  if T.check(c, how, ": accepted") then
+  local c, peer = T.nativepair()
+  if c then
     sendcut(how, function()
       if how == "client:close()" then c:close() else asok.close(c) end
     end, peer, c)
@@ -90,24 +83,29 @@ for _, how in ipairs({ "client:close()", "asok.close(client)" }) do
   c = nil
 end
 
+-- readafter: receive a line, let the rest arrive, close, read on: the
+-- results of the calls after the close (sleep: asok's or LuaSocket's)
+local function readafter(obj, sleep)
+  local r = { T.pack(obj:receive("*l")) }
+  sleep(0.05) -- the rest is buffered now
+  obj:close()
+  r[2] = T.pack(obj:dirty())
+  r[3] = T.pack(obj:receive("*l"))
+  r[4] = T.pack(obj:receive(1))
+  r[5] = T.pack(obj:receive("*a"))
+  r[6] = T.pack(obj:receive())
+  r[7] = T.pack((obj:getstats()))
+  return r
+end
+
 -- afterclose: data buffered at a local close is still served, as
 -- LuaSocket's buffer outlives its close (compared with plain LuaSocket)
 local function afterclose(what, obj, peer, reference)
   peer:send("ab\ncd\nef")
-  local r = {}
-  asok.spawn(function()
-    r[1] = T.pack(obj:receive("*l"))
-    asok.sleep(0.05) -- the rest is in asok's buffer
-    obj:close()
-    r[2] = T.pack(obj:dirty())
-    r[3] = T.pack(obj:receive("*l"))
-    r[4] = T.pack(obj:receive(1))
-    r[5] = T.pack(obj:receive("*a"))
-    r[6] = T.pack(obj:receive())
-    r[7] = T.pack((obj:getstats()))
-  end)
-  T.check(T.run(function() return r[7] end, 5), what, ": the calls returned")
-  for i = 1, 7 do T.same(r[i] or T.pack(), reference[i], what .. " after close, call " .. i) end
+  local r
+  asok.spawn(function() r = readafter(obj, asok.sleep) end)
+  T.check(T.run(function() return r end, 5), what, ": the calls returned")
+  for i = 1, 7 do T.same(r and r[i] or T.pack(), reference[i], what .. " after close, call " .. i) end
   peer:close()
 end
 
@@ -115,26 +113,12 @@ do -- the reference: plain LuaSocket
   local a, b = T.pair()
   b:send("ab\ncd\nef")
   a:settimeout(1)
-  local ref = { T.pack(a:receive("*l")) }
-  socket.sleep(0.05)
-  a:close()
-  ref[2] = T.pack(a:dirty())
-  ref[3] = T.pack(a:receive("*l"))
-  ref[4] = T.pack(a:receive(1))
-  ref[5] = T.pack(a:receive("*a"))
-  ref[6] = T.pack(a:receive())
-  ref[7] = T.pack((a:getstats()))
+  local ref = readafter(a, socket.sleep)
   b:close()
   local p1, r1 = T.pair()
   afterclose("wrapper", asok.wrap(r1), p1, ref)
-  local srv = asok.wrap(assert(socket.bind("127.0.0.1", 0)))
-  local _, port = srv:getsockname()
-  local p2 = assert(socket.connect("127.0.0.1", port))
-  local n
-  asok.spawn(function() n = srv:accept() end)
-  T.run(function() return n end, 5)
-  srv:close()
-  if T.check(n, "native client accepted") then afterclose("native client", n, p2, ref) end
+  local n, p2 = T.nativepair()
+  if n then afterclose("native client", n, p2, ref) end
   n = nil
 end
 
