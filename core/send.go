@@ -24,8 +24,8 @@ func (s *Socket) firstStep(data []byte) int {
 // is parked and ErrWait returned: call again with the SAME data and token;
 // s remembers the progress. It returns the bytes of data sent so far by
 // this operation (also when a Close cut it short: its retry's ErrClosed
-// comes with what it had sent); EPIPE is ErrClosed. Sends of different tokens are served
-// whole, in FIFO order (atomic I/O). A throttled socket sends at most its
+// comes with what it had sent); EPIPE is ErrClosed. Sends of different
+// tokens are served whole, in FIFO order (atomic I/O). A throttled socket sends at most its
 // budget per syscall and parks on the throttle timer when it has none. On a datagram socket data is one
 // datagram to the connected peer: all of it is sent or nothing (udp.go).
 func (s *Socket) Send(data []byte, tok Token) (int, error) {

@@ -257,9 +257,9 @@ func (s *Socket) sender() (string, int) {
 	return ip, port
 }
 
-// rawAddr decodes a kernel socket address of length n, "" and 0 for none (getnameinfo
-// NI_NUMERICHOST style: IPv4-mapped IPv6 stays "::ffff:a.b.c.d", a scoped
-// IPv6 address gets "%<interface name>").
+// rawAddr decodes a kernel socket address of length n, "" and 0 for none
+// (getnameinfo NI_NUMERICHOST style: IPv4-mapped IPv6 stays
+// "::ffff:a.b.c.d", a scoped IPv6 address gets "%<interface name>").
 func rawAddr(sa *unix.RawSockaddrAny, n uint32) (string, int) {
 	if n < uint32(unsafe.Sizeof(sa.Addr.Family)) {
 		// no address (an unbound unix sender): the kernel left sa as a

@@ -71,9 +71,9 @@ static lsock *checkclient(lua_State *L, int i) {
 }
 
 /* release closes s's asok handle: every coroutine parked on it wakes with
- * 'closed'; what it received is kept in s->received. While a send waits,
- * the closed handle is kept in s->closed_h for its retry (the previous
- * one freed); else it is freed. The fd is left alone.
+ * 'closed'; what it received is kept in s->received. While a send waits or
+ * data is buffered, the closed handle is kept in s->closed_h (the previous
+ * one freed; see lsock); else it is freed. The fd is left alone.
  * Skipped once the loop is gone (asok_loop_free released every socket of
  * the loop). */
 static void release(lsock *s) {
