@@ -19,7 +19,7 @@ local wait, close = C.wait, C.close
 local cthrottle = C.throttle
 local settimeout, gettimeout = C.settimeout, C.gettimeout
 local newsock, fdof, unread = C.newsock, C.fd, C.unread
-local cselect, classmeta = C.select, C.meta
+local cselect, classmeta, now = C.select, C.meta, C.now
 
 local type, error, tostring = type, error, tostring
 local getmetatable, setmetatable, rawget = getmetatable, setmetatable, rawget
@@ -216,9 +216,11 @@ end
 -- 5.4's coroutine.close), and of select groups whose owner was: each
 -- would be cancelled when its turn came (step, wakegroup), but a turn
 -- that never comes would keep asok.select() without a timeout waiting
--- for no one. A driver waiting for a closed coroutine (asok.coroutine)
--- is woken instead: its resume then returns the close's error and gives
--- up the token. O(waiting): asok.select() runs it when the loop was idle.
+-- for no one, and under steady traffic the closed ones would pile up.
+-- A driver waiting for a closed coroutine (asok.coroutine) is woken
+-- instead: its resume then returns the close's error and gives up the
+-- token. O(waiting): the loops that run the reactor call it through
+-- reapdue, at most once a second.
 local function reap()
   for t, w in pairs(waiting) do
     local owner = type(w) == "thread" and w or w.owner -- a coroutine, or a select group's
@@ -236,6 +238,19 @@ local function reap()
   if drivers then
     for i = 1, #drivers do wake(drivers[i]) end
   end
+end
+
+-- reapdue runs reap when REAP_EVERY seconds have passed since the last
+-- one, busy or idle (a walk per second, not per poll), and returns now().
+local REAP_EVERY = 1
+local lastreap = 0
+local function reapdue()
+  local t = now()
+  if t - lastreap >= REAP_EVERY then
+    lastreap = t
+    reap()
+  end
+  return t
 end
 
 -- yieldprobe: on Lua 5.1 and 5.2, the binding's isyieldable(co), which also
@@ -286,7 +301,7 @@ local function park(tok)
     if waiting[tok] == root then waiting[tok] = nil end -- resumed by someone else
   else
     blocking[tok] = true
-    while blocking[tok] do step(-1) end
+    while blocking[tok] do step(-1); reapdue() end
     blocking[tok] = nil
   end
 end
@@ -539,4 +554,4 @@ P.park, P.classof, P.patch, P.handle = park, classof, patch, handle
 P.checkraw, P.waitfor, P.CLIENT = checkraw, waitfor, CLIENT
 P.raisearg, P.checkreceive, P.checksend, P.checkstats = raisearg, checkreceive, checksend, checkstats
 P.checktimeout, P.fdowners, P.rawmeta, P.SMALL = checktimeout, fdowners, rawmeta, SMALL
-P.typename, P.deputed, P.reap = typename, deputed, reap
+P.typename, P.deputed, P.reapdue = typename, deputed, reapdue

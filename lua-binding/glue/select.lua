@@ -4,7 +4,7 @@ local M, P, C = ...
 
 local WAIT, loop, ONE, RAW, Wrapper = P.WAIT, P.loop, P.ONE, P.RAW, P.Wrapper
 local handles, probes, waiting = P.handles, P.probes, P.waiting
-local argerror, newtoken, step, yieldable, reap = P.argerror, P.newtoken, P.step, P.yieldable, P.reap
+local argerror, newtoken, step, yieldable, reapdue = P.argerror, P.newtoken, P.step, P.yieldable, P.reapdue
 local classof, patch, handle = P.classof, P.patch, P.handle
 local CLIENT, fdowners, rawmeta = P.CLIENT, P.fdowners, P.rawmeta
 local wait, close, newsock, fdof, buffered = C.wait, C.close, C.newsock, C.fd, C.buffered
@@ -15,9 +15,8 @@ local getmetatable, rawget, next = getmetatable, rawget, next
 local yield = coroutine.yield
 
 -- REAP_AFTER: seconds asok.select() without a timeout waits for a token
--- before it looks for closed coroutines among the waiting ones
+-- at most before it looks for closed coroutines among the waiting ones
 local REAP_AFTER = 1
-local lastreap = 0 -- now() of the last reap by a select with a timeout
 
 -- watcher returns the asok handle asok.select watches obj (a LuaSocket
 -- object, a wrapper or anything with getfd/dirty methods) with, whether it
@@ -148,7 +147,7 @@ local function selectsets(rset, wset, t)
       g.co, g.owner = root, root
       yield(WAIT)
     else
-      while not g.fired do step(-1) end
+      while not g.fired do step(-1); reapdue() end
     end
     g.co = nil
     if stok then waiting[stok] = nil; cancel(loop, stok) end
@@ -187,23 +186,21 @@ function M.select(rset, wset, timeout)
     return r, w
   end
   if t == nil or t < 0 then
-    -- a second without a token handed out: drop the waits of coroutines
-    -- closed meanwhile, which would otherwise keep this loop going
+    -- once a second, busy or idle: drop the waits of coroutines closed
+    -- meanwhile, which would otherwise keep this loop going (idle) or
+    -- pile up (busy)
     while next(waiting) ~= nil do
-      if step(REAP_AFTER) == 0 then reap() end
+      step(REAP_AFTER)
+      reapdue()
     end
   else
+    -- the same clean-up in the usual `while true do asok.select(nil, nil,
+    -- 1) end` loop
     local deadline = now() + t
     repeat
       local left = deadline - now()
-      -- the same clean-up, at most once a second, when a step handed out
-      -- nothing: the usual `while true do asok.select(nil, nil, 1) end`
-      -- loop frees what closed coroutines held too
-      if step(left > 0 and left or 0) == 0 and now() - lastreap >= REAP_AFTER then
-        lastreap = now()
-        reap()
-      end
-    until now() >= deadline
+      step(left > 0 and left or 0)
+    until reapdue() >= deadline
   end
   return nil, "timeout"
 end

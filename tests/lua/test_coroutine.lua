@@ -338,6 +338,37 @@ if coroutine.close then
     asok.select(nil, nil, 0.1)
   end
   T.same(res or T.pack(), T.pack(false, "cannot resume dead coroutine"), "the resumer's result (timed loop)")
+
+  -- the same while the loop is busy (a spinner's sleep(0) hands out a
+  -- token in every step, so no step is idle): the waits of closed
+  -- coroutines are still dropped within a few seconds, and nothing keeps
+  -- the closed coroutines alive (they piled up for ever under load)
+  local spin = true
+  asok.spawn(function() while spin do asok.sleep(0) end end)
+  idle = A.create(function() s:receive("*l"); error("closed inner ran") end)
+  res = nil
+  asok.spawn(function() res = T.pack(A.resume(idle)) end)
+  T.eq(coroutine.close(idle), true, "inner closed (busy loop)")
+  local dead = setmetatable({}, { __mode = "k" })
+  for _ = 1, 100 do
+    local co = asok.spawn(function() s:receive("*l"); error("closed reader ran") end)
+    T.eq(coroutine.close(co), true, "reader closed (busy loop)")
+    dead[co] = true
+  end
+  for _ = 1, 40 do
+    if res then break end
+    asok.select(nil, nil, 0.1)
+  end
+  spin = false
+  asok.select(nil, nil, 0)
+  T.same(res or T.pack(), T.pack(false, "cannot resume dead coroutine"), "the resumer's result (busy loop)")
+  collectgarbage(); collectgarbage()
+  T.eq(next(dead), nil, "the closed readers were collected (busy loop)")
+  got = nil
+  asok.spawn(function() got = T.pack(s:receive("*l")) end)
+  b:send("busy\n")
+  T.check(T.run(function() return got end, 5), "the next reader went on (busy loop)")
+  T.same(got, T.pack("busy", nil, nil), "the next reader's line (busy loop)")
   T.eq(reports, 0, "nothing reported")
   asok.seterrorhandler(nil)
   s:close(); b:close()
