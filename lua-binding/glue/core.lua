@@ -53,6 +53,7 @@ local unborn = setmetatable({}, { __mode = "k" })
 local probes = setmetatable({}, { __mode = "k" })  -- object watched by select only -> asok.sock
 local parents = setmetatable({}, { __mode = "k" }) -- asok.xpcall helper coroutine -> its driver
 local deputed = setmetatable({}, { __mode = "k" }) -- coroutine parked through a driver -> its token
+local lent = {}     -- token -> true while a driver waits on its behalf (park)
 local fdowners = setmetatable({}, { __mode = "v" }) -- fd -> the asok.sock or native client watching it
 local MAIN = {}     -- parents[] value: the driver cannot yield (main thread)
 local waiting = {}  -- token -> coroutine parked on it
@@ -164,6 +165,16 @@ local function wake(co, ...)
   if not ok and not closedwait(co, err) then report(co, err) end
 end
 
+-- abandon cancels token t of an operation whose coroutine was closed
+-- while it waited, and gives a stream operation's small token back to
+-- stream.lua's free list (P.giveback): its operation never will. Not a
+-- token lent to a driver (lent[], park): the closed one is the driver,
+-- and the coroutine whose operation holds the token may go on with it.
+local function abandon(t)
+  ccancel(loop, t)
+  if t < SMALL and not lent[t] then P.giveback(t) end
+end
+
 -- wakegroup handles delivered token t of select group w (asok.select with
 -- sets): marked fired, its coroutine, if any, resumed once. A group whose
 -- coroutine was closed while it waited (owner dead) cancels each of its
@@ -199,7 +210,7 @@ local function step(timeout)
         if not ok then
           -- closed while it waited: its operation is abandoned, so that the
           -- socket's queue goes on (cancel moves the turn to the next one)
-          if closedwait(w, err) then ccancel(loop, t) else report(w, err) end
+          if closedwait(w, err) then abandon(t) else report(w, err) end
         end
       else
         wakegroup(w, t)
@@ -224,7 +235,7 @@ end
 local function reap()
   for t, w in pairs(waiting) do
     local owner = type(w) == "thread" and w or w.owner -- a coroutine, or a select group's
-    if owner and costatus(owner) == "dead" then waiting[t] = nil; ccancel(loop, t) end
+    if owner and costatus(owner) == "dead" then waiting[t] = nil; abandon(t) end
   end
   local drivers = nil -- woken after the walk: they may park anew
   for co, t in pairs(deputed) do
@@ -292,9 +303,9 @@ local function park(tok)
   if root then
     waiting[tok] = root
     if root ~= co then -- a driver waits for co (asok.coroutine, asok.xpcall on 5.1)
-      deputed[co] = tok
+      deputed[co], lent[tok] = tok, true
       yield(WAIT)
-      deputed[co] = nil
+      deputed[co], lent[tok] = nil, nil
     else
       yield(WAIT)
     end

@@ -41,10 +41,19 @@ end
 -- them then), so the live ones stay a small dense set: waiting[] and
 -- asok's token table index them (an array, not a hash; LuaJIT rehashes a
 -- table whose integer keys only ever grow). A token whose operation did
--- not finish (an error raised meanwhile) is never given back. Past
--- SMALL-1 live ones, newtoken's.
+-- not finish (an error raised meanwhile) is never given back, unless its
+-- coroutine was closed while it waited (P.giveback). Past SMALL-1 live
+-- ones, newtoken's.
 local SMALL = P.SMALL
 local freetoks, nfree, nexttok = {}, 0, 1
+
+-- giveback returns small token t to the free list: its operation was
+-- abandoned by a coroutine closed while it waited, and cancelled
+-- (core.lua's abandon).
+function P.giveback(t)
+  nfree = nfree + 1
+  freetoks[nfree] = t
+end
 
 -- newsmall returns a token when none is free (hreceive and hsend take a
 -- free one themselves, and give it back: a Lua call costs more than the
