@@ -22,6 +22,10 @@ var (
 	ErrBusy = errors.New("token in use")
 )
 
+// errInterrupted: a wait cut short by a signal (poller.wait); never
+// returned to callers.
+var errInterrupted = errors.New("interrupted")
+
 // sysErr wraps a non-nil system error with the syscall name, keeping the
 // unix.Errno reachable through errors.As / errors.Is.
 func sysErr(name string, err error) error {

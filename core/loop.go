@@ -218,6 +218,9 @@ func (l *Loop) Select(timeout time.Duration, out []Token) (int, error) {
 			}
 		}
 		evs, err := l.p.wait(msCeil(wait))
+		if err == errInterrupted {
+			continue // a signal: the timers and the wait left, anew
+		}
 		if err != nil {
 			return 0, err
 		}

@@ -79,19 +79,20 @@ func (p *poller) del(fd int) error {
 	return unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
 }
 
-// wait runs epoll_wait for up to ms milliseconds (-1: no limit), retrying
-// on EINTR, and returns the events received.
+// wait runs epoll_wait for up to ms milliseconds (-1: no limit) and
+// returns the events received. A wait cut short by a signal the process
+// catches reports errInterrupted: the caller works out what is left of
+// its wait (waiting ms again after every signal would never end while a
+// handled signal keeps coming).
 func (p *poller) wait(ms int) ([]unix.EpollEvent, error) {
-	for {
-		n, err := unix.EpollWait(p.epfd, p.events, ms)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, sysErr("epoll_wait", err)
-		}
-		return p.events[:n], nil
+	n, err := unix.EpollWait(p.epfd, p.events, ms)
+	if err == unix.EINTR {
+		return nil, errInterrupted
 	}
+	if err != nil {
+		return nil, sysErr("epoll_wait", err)
+	}
+	return p.events[:n], nil
 }
 
 // wake writes to the eventfd unless a wake-up is already pending (CAS
