@@ -61,7 +61,7 @@ local blocking = {} -- token -> true while a blocked caller waits, false once de
 local classes = {}  -- LuaSocket metatable -> class name
 local CLIENT = classmeta("asok.client") -- native accepted clients (client.c)
 classes[CLIENT] = "tcp{client}"
-local patched = {}  -- LuaSocket metatables whose close/__gc notify asok
+local patched = {}  -- LuaSocket metatables whose close/__gc notify asok -> their patched __index
 local buffers = {}  -- per nesting depth of step(): token batches
 local depth = 0
 -- SMALL: tokens below it are recycled by the stream receives and sends
@@ -333,10 +333,13 @@ end
 
 -- patch makes close and __gc of LuaSocket metatable mt close the asok
 -- handle first, so that every coroutine parked on the socket wakes up.
+-- Done again when mt has a new __index: a reload of socket.core refills
+-- the same registry metatables with new methods and the raw __gc.
 local function patch(mt)
-  if type(mt) ~= "table" or patched[mt] then return end
-  patched[mt] = true
+  if type(mt) ~= "table" then return end
   local idx = rawget(mt, "__index")
+  if patched[mt] == (idx or true) then return end
+  patched[mt] = idx or true
   local rawclose = type(idx) == "table" and rawget(idx, "close")
   if type(rawclose) == "function" then
     idx.close = function(raw, ...)

@@ -137,4 +137,20 @@ local function hangup()
 end
 
 hangup()
+
+-- a reload of socket.core (package.loaded cleared, require again) gives
+-- LuaSocket's classes new methods and the raw __gc in the same registry
+-- metatables: a raw object's close still wakes its waiters afterwards
+do
+  package.loaded["socket.core"], package.loaded.socket = nil, nil
+  local socket2 = require "socket"
+  T.check(socket2 ~= socket, "socket reloaded")
+  local peer, raw = T.pair()
+  local got
+  T.spawn(function() got = T.pack(asok.receive(raw, "*l")) end)
+  raw:close()
+  T.check(T.run(function() return got end, 5), "woken by the raw close after the reload")
+  T.same(got, T.pack(nil, "closed", ""), "the waiter's result after the reload")
+  peer:close()
+end
 T.done("test_close_wakes")
