@@ -129,7 +129,9 @@ static int client_accept(lua_State *L) {
   }
   for (;;) {
     len = sizeof(ss);
-    fd = accept4(server->fd, (struct sockaddr *) &ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    /* inheritable, as LuaSocket's accepted sockets are: an inetd-style
+     * program hands getfd() to a child it runs */
+    fd = accept4(server->fd, (struct sockaddr *) &ss, &len, SOCK_NONBLOCK);
     if (fd >= 0) break;
     if (errno == EINTR || errno == ECONNABORTED) continue;
     lua_pushnil(L);

@@ -82,6 +82,24 @@ for k, v in pairs(getmetatable(l).__index) do
 end
 T.eq(asok.wrap(n), n, "asok.wrap of a native client is itself")
 
+-- fdflags returns the open-file flags of fd (its close-on-exec bit,
+-- 02000000, included), read from /proc
+local function fdflags(fd)
+  local f = io.open(("/proc/self/fdinfo/%d"):format(fd))
+  if not f then return nil end
+  local flags = f:read("*a"):match("flags:%s*(%d+)")
+  f:close()
+  return flags and tonumber(flags, 8)
+end
+-- inheritable as LuaSocket's accepted socket is (an inetd-style program
+-- hands getfd() to a child it runs)
+local lflags, nflags = fdflags(l:getfd()), fdflags(n:getfd())
+T.check(lflags and nflags, "fd flags readable", lflags, nflags)
+if lflags and nflags then
+  local cloexec = 512 * 1024 -- O_CLOEXEC, 02000000
+  T.eq(math.floor(nflags / cloexec) % 2, math.floor(lflags / cloexec) % 2, "close-on-exec as LuaSocket's")
+end
+
 -- peer and socket names, options
 both(l, n, "getpeername"); both(l, n, "getsockname"); both(l, n, "getfamily")
 for _, opt in ipairs { "keepalive", "reuseaddr", "reuseport", "tcp-nodelay", "tcp-keepidle",
