@@ -207,7 +207,9 @@ local SERVERS = { ["unixstream{server}"] = true }
 -- for a wrapper of a TCP server), or nil, err.
 function M.accept(sok)
   local raw, w, class = checkraw(sok, "accept", "tcp{server}", SERVERS)
-  local h = handle(raw)
+  -- a handle asok made before LuaSocket made the fd (socket.tcp()
+  -- wrapped before its bind) is made anew on it
+  local h = handle(raw, unborn[raw])
   local tok
   local pause = acceptpause[raw]
   if pause then -- the last accept failed (EMFILE...): let the others run first

@@ -194,6 +194,39 @@ do
   ref_a:close(); ref_b:close()
 end
 
+-- a socket.tcp() that asok sees before its bind (wrapped, or given a
+-- timeout), then bound and listening: its accept waits
+-- and accepts as LuaSocket's (it answered 'closed' at once, for ever)
+do
+  local got
+  T.spawn(function()
+    local sw = asok.wrap(socket.tcp(), 0.05)
+    assert(sw:bind("127.0.0.1", 0)); assert(sw:listen(8))
+    local r = { T.pack(sw:accept()) }
+    local _, port = sw:getsockname()
+    local p = assert(socket.connect("127.0.0.1", port))
+    local c = sw:accept()
+    r[2] = c and c.class
+    local raw = socket.tcp()
+    r[3] = T.pack(asok.settimeout(raw, 0.05))
+    assert(raw:bind("127.0.0.1", 0)); assert(raw:listen(8))
+    r[4] = T.pack(asok.accept(raw))
+    _, port = raw:getsockname()
+    local p2 = assert(socket.connect("127.0.0.1", port))
+    local c2 = asok.accept(raw)
+    r[5] = c2 and c2.class
+    for _, o in ipairs({ sw, p, c, raw, p2, c2 }) do if o then o:close() end end
+    got = r
+  end)
+  T.check(T.run(function() return got end, 5), "the accepts returned")
+  got = got or {}
+  T.same(got[1], T.pack(nil, "timeout"), "wrapped before bind: nothing pending")
+  T.eq(got[2], "tcp{client}", "wrapped before bind: the pending client")
+  T.same(got[3], T.pack(1.0), "asok.settimeout before bind")
+  T.same(got[4], T.pack(nil, "timeout"), "asok.accept(raw) seen before bind: nothing pending")
+  T.eq(got[5], "tcp{client}", "asok.accept(raw) seen before bind: the pending client")
+end
+
 -- close what the test made and drop it (T.done counts the live handles)
 for _, s in ipairs({ peer, w, ref_peer, ref, c1, c2, a1, a2 }) do s:close() end
 peer, raw, w, r, ref_peer, ref, w2, server, ws, c1, c2, a1, a2 =
