@@ -162,12 +162,15 @@ local UNIX = { ["unixstream{master}"] = true,
 -- (asok_resolve) and its addresses tried in order, as inet_tryconnect does;
 -- each attempt is LuaSocket's own connect to the numeric address. Returns
 -- 1, or nil and LuaSocket's error.
-function M.connect(sok, ...)
+-- connectto is asok.connect's work on LuaSocket object raw of the given
+-- class, for a method called fname by the user (connect, or a TCP
+-- wrapper's setpeername, LuaSocket's alias): called by that method, not
+-- tail-called (its argument errors are raised at the method's caller).
+local function connectto(fname, raw, class, ...)
   local host, port = ...
-  local raw, _, class = checkraw(sok, "connect", "tcp{any}", UNIX)
   local ht, pt, nargs = type(host), type(port), select("#", ...)
   if ht ~= "string" and ht ~= "number" then
-    margerror(2, "connect", "string expected, got " .. (nargs < 1 and "no value" or ht), 2)
+    margerror(2, fname, "string expected, got " .. (nargs < 1 and "no value" or ht), 3)
   end
   if class ~= "unixstream{master}" and UNIX[class] then
     local ok, err = raw:connect(host) -- a datagram socket: at once (not a tail call)
@@ -180,7 +183,7 @@ function M.connect(sok, ...)
     return nil, err
   end
   if pt ~= "string" and pt ~= "number" then
-    margerror(3, "connect", "string expected, got " .. (nargs < 2 and "no value" or pt), 2)
+    margerror(3, fname, "string expected, got " .. (nargs < 2 and "no value" or pt), 3)
   end
   local fresh = familyof(raw) == 0 -- a socket.tcp(): LuaSocket tries every family
   if isnumeric(tostring(host)) then
@@ -216,5 +219,21 @@ function M.connect(sok, ...)
     end
   end
   if fresh and not stop then unfix(raw) end
+  return nil, err
+end
+
+function M.connect(sok, ...)
+  local raw, _, class = checkraw(sok, "connect", "tcp{any}", UNIX)
+  local ok, err = connectto("connect", raw, class, ...) -- not a tail call
+  if ok then return ok end
+  return nil, err
+end
+
+--- wrapper:setpeername(host, port) on a TCP wrapper: LuaSocket's alias of
+--- connect, yielding as asok.connect does.
+function P.setpeername(sok, ...)
+  local raw, _, class = checkraw(sok, "setpeername", "tcp{any}")
+  local ok, err = connectto("setpeername", raw, class, ...) -- not a tail call
+  if ok then return ok end
   return nil, err
 end

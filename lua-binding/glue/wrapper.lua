@@ -113,12 +113,19 @@ local function forwarder(k)
   return f
 end
 
+local setpeername = P.setpeername
+
 Wrapper.__index = function(self, k)
   local m = methods[k]
   local raw = rawget(self, RAW)
   local v = raw[k]
   if m ~= nil and (v ~= nil or ASOKONLY[k]) then return m end
-  if type(v) == "function" then return forwarder(k) end
+  if type(v) == "function" then
+    -- TCP's setpeername is LuaSocket's connect under another name (UDP's
+    -- never waits: forwarded)
+    if k == "setpeername" and (classof(raw) or ""):sub(1, 4) == "tcp{" then return setpeername end
+    return forwarder(k)
+  end
   return v
 end
 

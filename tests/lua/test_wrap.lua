@@ -227,6 +227,38 @@ do
   T.eq(got[5], "tcp{client}", "asok.accept(raw) seen before bind: the pending client")
 end
 
+-- setpeername on TCP is LuaSocket's connect under another name: on a
+-- wrapper it waits for the connection as connect does (it answered
+-- 'timeout' at once), with LuaSocket's results and argument errors
+do
+  local l = T.listener()
+  local _, lport = l:getsockname()
+  local function run(c, wait)
+    local r = {}
+    r[1] = T.pack(c:setpeername("127.0.0.1", lport))
+    local d = socket.tcp()
+    if wait then d = asok.wrap(d, 1) else d:settimeout(1) end
+    r[2] = T.pack(d:setpeername("127.0.0.1", 1))
+    local e = socket.tcp()
+    if wait then e = asok.wrap(e) end
+    r[3] = T.pack(pcall(function() local a, b = e:setpeername(); return a, b end))
+    r[4] = T.pack(pcall(function() local a, b = e:setpeername("127.0.0.1"); return a, b end))
+    r[3][2] = tostring(r[3][2]):gsub("^[^:]*:%d+: ", "")
+    r[4][2] = tostring(r[4][2]):gsub("^[^:]*:%d+: ", "")
+    c:close(); d:close(); e:close()
+    return r
+  end
+  local c = socket.tcp()
+  c:settimeout(1)
+  local want = run(c, false)
+  local got
+  T.spawn(function() got = run(asok.wrap(socket.tcp(), 1), true) end)
+  T.check(T.run(function() return got end, 5), "setpeername returned")
+  got = got or {}
+  for i = 1, 4 do T.same(got[i], want[i], "setpeername " .. i) end
+  l:close()
+end
+
 -- close what the test made and drop it (T.done counts the live handles)
 for _, s in ipairs({ peer, w, ref_peer, ref, c1, c2, a1, a2 }) do s:close() end
 peer, raw, w, r, ref_peer, ref, w2, server, ws, c1, c2, a1, a2 =
