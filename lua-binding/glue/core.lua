@@ -331,6 +331,12 @@ local function classof(v)
   return class
 end
 
+-- kept: LuaSocket object -> its own timeouts {block, total}, read before
+-- asok.connect set them to 0 ahead of register (false: none to read);
+-- {block, total, exact = true}: asok's timeouts of a handle let go by
+-- setfd, for the next one.
+local kept = setmetatable({}, { __mode = "k" })
+
 -- patch makes close and __gc of LuaSocket metatable mt close the asok
 -- handle first, so that every coroutine parked on the socket wakes up.
 -- Done again when mt has a new __index: a reload of socket.core refills
@@ -360,7 +366,7 @@ local function patch(mt)
         margerror(2, "setfd", "number expected, got " .. (select("#", ...) == 0 and "no value" or type(fd)), 2)
       end
       local h, p = handles[raw], probes[raw]
-      if h then close(h); handles[raw] = nil end
+      if h then kept[raw] = { gettimeout(h) }; kept[raw].exact = true; close(h); handles[raw] = nil end
       if p then close(p); probes[raw] = nil end
       return rawsetfd(raw, ...)
     end
@@ -376,17 +382,13 @@ local function patch(mt)
   end
 end
 
--- kept: LuaSocket object -> its own timeouts {block, total}, read before
--- asok.connect set them to 0 ahead of register (false: none to read).
-local kept = setmetatable({}, { __mode = "k" })
-
 -- owntimeout returns raw's own LuaSocket timeouts (block, total; nil if
 -- its class has no gettimeout), as they were before asok first set them.
 local function owntimeout(raw)
   local k = kept[raw]
   if k ~= nil then
     kept[raw] = nil
-    if k then return k[1], k[2] end
+    if k then return k[1], k[2], k.exact end
     return nil
   end
   local gt = raw.gettimeout
@@ -409,7 +411,7 @@ end
 local function register(raw)
   for i = 1, #CLASSNAMES do patch(classmeta(CLASSNAMES[i])) end
   patch(getmetatable(raw))
-  local block, total = owntimeout(raw)
+  local block, total, exact = owntimeout(raw)
   raw:settimeout(0)
   local h, err = probes[raw], nil
   probes[raw] = nil -- asok.select's watcher becomes the full handle
@@ -420,9 +422,16 @@ local function register(raw)
   fdowners[fdof(h)] = h
   unborn[raw] = raw:getfd() < 0 or nil
   -- the object's own timeouts become asok's (zero is not: copas-style code
-  -- sets it to make a socket non-blocking before handing it over)
-  if type(block) == "number" and block > 0 then settimeout(h, block, "b") end
-  if type(total) == "number" and total > 0 then settimeout(h, total, "t") end
+  -- sets it to make a socket non-blocking before handing it over); those
+  -- of a handle setfd let go are kept as they were, and so are throttles
+  local low = exact and -1 or 0
+  if type(block) == "number" and block > low then settimeout(h, block, "b") end
+  if type(total) == "number" and total > low then settimeout(h, total, "t") end
+  local tr = throttles[raw]
+  if tr then
+    if tr.r then cthrottle(h, "r", tr.r) end
+    if tr.w then cthrottle(h, "w", tr.w) end
+  end
   if raw.dirty and raw:dirty() then
     local data, _, partial = raw:receive("*a")
     data = data or partial
@@ -445,18 +454,10 @@ local function handle(raw, recheck)
   if not h then return register(raw) end
   close(h)
   handles[raw] = nil
-  local nh, err = register(raw)
-  if nh then -- keep asok.settimeout's values across LuaSocket's new fd
-    local b, t = gettimeout(h)
-    settimeout(nh, b, "b")
-    settimeout(nh, t, "t")
-    local tr = throttles[raw] -- and the throttles
-    if tr then
-      if tr.r then cthrottle(nh, "r", tr.r) end
-      if tr.w then cthrottle(nh, "w", tr.w) end
-    end
-  end
-  return nh, err
+  -- asok.settimeout's values are kept across LuaSocket's new fd
+  kept[raw] = { gettimeout(h) }
+  kept[raw].exact = true
+  return register(raw)
 end
 
 local Wrapper = {}

@@ -259,6 +259,25 @@ do
   l:close()
 end
 
+-- setfd(-1) then setfd(fd) on a wrapper (the fd lent and given back):
+-- the wrapper keeps its asynchronous timeouts, zero included (the next
+-- receive waited for ever)
+do
+  local a, b = T.pair()
+  local wa = asok.wrap(a, 0.05)
+  local fd = wa:getfd()
+  wa:setfd(-1); wa:setfd(fd)
+  T.same(T.pack(wa:gettimeout()), T.pack(0.05, -1.0), "timeouts after setfd")
+  local got
+  T.spawn(function() got = T.pack(wa:receive()) end)
+  T.check(T.run(function() return got end, 5), "the receive timed out")
+  T.same(got, T.pack(nil, "timeout", ""), "the receive after setfd")
+  wa:settimeout(0)
+  wa:setfd(-1); wa:setfd(fd)
+  T.same(T.pack(wa:gettimeout()), T.pack(0.0, -1.0), "a zero timeout after setfd")
+  wa:close(); b:close()
+end
+
 -- close what the test made and drop it (T.done counts the live handles)
 for _, s in ipairs({ peer, w, ref_peer, ref, c1, c2, a1, a2 }) do s:close() end
 peer, raw, w, r, ref_peer, ref, w2, server, ws, c1, c2, a1, a2 =
