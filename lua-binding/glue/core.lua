@@ -475,13 +475,14 @@ local function checkraw(sok, fname, want, also)
   end
   if want and class ~= want and not (want == "tcp{any}" and class:sub(1, 4) == "tcp{")
       and not (want == "tcp{client}" and STREAM[class]) and not (also and also[class]) then
-    -- a method call gets auxiliar_checkclass's words; asok.f(sok) the class.
-    -- A socket.unix stream socket is asked for its own class, as unixstream.c does
+    -- auxiliar_checkclass's words, in both call forms. A socket.unix
+    -- stream socket is asked for its own class, as unixstream.c does (its
+    -- connect wants a master)
     local shown = want
     if class:sub(1, 11) == "unixstream{" and want:sub(1, 4) == "tcp{" then
-      shown = "unixstream" .. want:sub(4)
+      shown = want == "tcp{any}" and "unixstream{master}" or "unixstream" .. want:sub(4)
     end
-    margerror(1, fname, shown .. " expected", 3, shown .. " expected, got " .. class)
+    margerror(1, fname, shown .. " expected", 3)
   end
   return raw, w, class
 end

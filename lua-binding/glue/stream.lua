@@ -282,10 +282,9 @@ function M.setlimit(sok, n)
   return one
 end
 
--- throttle limits direction dir ("r" or "w") of sok to bps bytes per
+-- throttle limits direction dir ("r" or "w") of raw to bps bytes per
 -- second (nil or 0: no limit) for asok.throttle_receive/throttle_send.
-local function throttle(sok, fname, dir, bps)
-  local raw = checkraw(sok, fname)
+local function throttle(raw, fname, dir, bps)
   local v = bps
   if v ~= nil then
     v = tonumber(v)
@@ -313,7 +312,7 @@ end
 -- A throttled receive waits on a timer, so other sockets are not slowed.
 -- Returns 1, or nil and 'closed'.
 function M.throttle_receive(sok, bps)
-  local one, err = throttle(sok, "throttle_receive", "r", bps) -- no tail call
+  local one, err = throttle(checkraw(sok, "throttle_receive"), "throttle_receive", "r", bps) -- no tail call
   if one then return one end
   return nil, err
 end
@@ -321,7 +320,7 @@ end
 --- asok.throttle_send(sok, bps): limits what asok sends on sok to bps
 -- bytes per second (nil or 0: no limit). Returns 1, or nil and 'closed'.
 function M.throttle_send(sok, bps)
-  local one, err = throttle(sok, "throttle_send", "w", bps)
+  local one, err = throttle(checkraw(sok, "throttle_send"), "throttle_send", "w", bps)
   if one then return one end
   return nil, err
 end
