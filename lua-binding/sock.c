@@ -299,8 +299,9 @@ static int sock_gettimeout(lua_State *L) {
 \*-------------------------------------------------------------------------*/
 static int sock_getstats(lua_State *L) {
   lsock *s = asok__checksock(L, 1);
-  lua_pushnumber(L, (lua_Number) (s->received + asok__received(s)));
-  lua_pushnumber(L, (lua_Number) s->sent);
+  /* LuaSocket's counters are size_t: a negative setstats wraps around */
+  lua_pushnumber(L, (lua_Number) (size_t) (s->received + asok__received(s)));
+  lua_pushnumber(L, (lua_Number) (size_t) s->sent);
   lua_pushnumber(L, asok__now() - s->birthday);
   return 3;
 }

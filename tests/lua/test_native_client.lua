@@ -132,6 +132,8 @@ both(l, n, "send"); both(l, n, "send", nil); both(l, n, "send", {}); both(l, n, 
 T.eq(npeer:receive(5), lpeer:receive(5), "the peers got the same bytes")
 both(l, n, "getstats")
 both(l, n, "setstats", 10, 20, 30); both(l, n, "getstats"); both(l, n, "setstats", "x")
+both(l, n, "setstats", -1, -2); both(l, n, "getstats") -- size_t counters wrap around
+both(l, n, "setstats", 10, 20, 30)
 both(l, n, "getfd"); both(l, n, "gettimeout")
 both(l, n, "settimeout", "x"); both(l, n, "settimeout", 1, "x"); both(l, n, "settimeout", 1, {})
 both(l, n, "settimeout", 2, "t"); both(l, n, "gettimeout"); both(l, n, "settimeout", "1.5", "r")
