@@ -172,6 +172,37 @@ T.eq(mail[#mail - 1], "line one", "mail body line 1")
 T.eq(mail[#mail], "..dot line", "mail body line 2, dot-stuffed")
 smtpd:close()
 
+-- smtp.message runs its parts in a coroutine of its own: a body source
+-- that waits in asok needs socket.smtp loaded with asok's coroutines
+-- (README); then the source gives the body's chunks, nothing else
+do
+  package.loaded["socket.smtp"] = nil
+  local loaded = package.loaded.coroutine
+  package.loaded.coroutine = asok.coroutine
+  local smtp2 = require "socket.smtp"
+  package.loaded.coroutine = loaded
+  local n = 0
+  local src = smtp2.message { headers = { subject = "x" }, body = function()
+    if n < 3 then
+      n = n + 1
+      asok.sleep(0.01)
+      return "line " .. n .. "\r\n"
+    end
+  end }
+  local chunks
+  asok.spawn(function()
+    local t = {}
+    while true do
+      local chunk, err = src()
+      if not chunk then t[#t + 1] = "end:" .. tostring(err); break end
+      t[#t + 1] = type(chunk) == "string" and (chunk:match("^line %d") or "hdr") or type(chunk)
+    end
+    chunks = table.concat(t, " ")
+  end)
+  T.run(function() return chunks ~= nil end, 10)
+  T.eq(chunks, "hdr line 1 line 2 line 3 end:nil", "smtp.message with a body source that waits")
+end
+
 -- pcall around a receive that must wait, then around a send; asok.xpcall too
 local a, b = T.pair()
 -- The peer is spawned first: where pcall blocks (5.1), the wait runs the
