@@ -337,6 +337,12 @@ end
 -- setfd, for the next one.
 local kept = setmetatable({}, { __mode = "k" })
 
+-- keepasok records handle h's asynchronous timeouts for raw's next handle.
+local function keepasok(raw, h)
+  local b, t = gettimeout(h)
+  kept[raw] = { b, t, exact = true }
+end
+
 -- patch makes close and __gc of LuaSocket metatable mt close the asok
 -- handle first, so that every coroutine parked on the socket wakes up.
 -- Done again when mt has a new __index: a reload of socket.core refills
@@ -366,7 +372,7 @@ local function patch(mt)
         margerror(2, "setfd", "number expected, got " .. (select("#", ...) == 0 and "no value" or type(fd)), 2)
       end
       local h, p = handles[raw], probes[raw]
-      if h then kept[raw] = { gettimeout(h) }; kept[raw].exact = true; close(h); handles[raw] = nil end
+      if h then keepasok(raw, h); close(h); handles[raw] = nil end
       if p then close(p); probes[raw] = nil end
       return rawsetfd(raw, ...)
     end
@@ -454,9 +460,7 @@ local function handle(raw, recheck)
   if not h then return register(raw) end
   close(h)
   handles[raw] = nil
-  -- asok.settimeout's values are kept across LuaSocket's new fd
-  kept[raw] = { gettimeout(h) }
-  kept[raw].exact = true
+  keepasok(raw, h) -- asok.settimeout's values, across LuaSocket's new fd
   return register(raw)
 end
 
