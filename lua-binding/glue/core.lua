@@ -28,6 +28,7 @@ local getmetatable, setmetatable, rawget = getmetatable, setmetatable, rawget
 -- (a string interned per call on 5.4); getmetatable where debug is absent
 local rawmeta = debug and debug.getmetatable or getmetatable
 local running, yield, resume = coroutine.running, coroutine.yield, coroutine.resume
+local cocreate = coroutine.create
 local costatus, ccancel = coroutine.status, C.cancel
 -- isyieldable: coroutine.isyieldable, or on PUC 5.1 and 5.2 the binding's
 -- probe of lua_yield's own test (yieldable.c); nil where neither exists
@@ -132,13 +133,21 @@ end
 -- report hands a failed coroutine's error, with its traceback, to the
 -- error handler (asok.seterrorhandler) or writes it to stderr. A failing
 -- handler is reported to stderr too: asok.select never stops for it.
+-- The handler runs in a coroutine of its own: one that waits in asok goes
+-- on in the background (its own errors then go to stderr), and one that
+-- yields something else cannot suspend the code that reported (a step in
+-- the middle of its batch, whose other coroutines would never be resumed).
+local handlers = setmetatable({}, { __mode = "k" }) -- coroutines running the handler
 local function report(co, err)
   local msg = safestring(err)
   if traceback then msg = traceback(co, msg) end
   local errorhandler = P.errorhandler -- asok.seterrorhandler's (xpcall.lua)
-  if errorhandler then
-    local ok, herr = pcall(errorhandler, msg, co, err)
-    if ok then return end
+  if errorhandler and not handlers[co] then
+    local hco = cocreate(function(...) return errorhandler(...) end)
+    handlers[hco] = true
+    local ok, herr = resume(hco, msg, co, err)
+    if ok and (herr == WAIT or costatus(hco) == "dead") then return end
+    if ok then herr = "it yielded to asok" end
     msg = msg .. "\n(and the asok error handler failed: " .. safestring(herr) .. ")"
   end
   if io and io.stderr then io.stderr:write("asok: error in coroutine: ", msg, "\n") end
@@ -209,8 +218,16 @@ local function step(timeout)
         local ok, err = resume(w)
         if not ok then
           -- closed while it waited: its operation is abandoned, so that the
-          -- socket's queue goes on (cancel moves the turn to the next one)
-          if closedwait(w, err) then abandon(t) else report(w, err) end
+          -- socket's queue goes on (cancel moves the turn to the next one).
+          -- Running or normal (its __close handlers running while
+          -- coroutine.close closes it, or resumed by someone else): it no
+          -- longer waits in park, so its turn passes on too; a retry of
+          -- its operation, if it comes, queues again with the same token
+          -- (not given back)
+          local st = costatus(w)
+          if closedwait(w, err) then abandon(t)
+          elseif st == "running" or st == "normal" then ccancel(loop, t)
+          else report(w, err) end
         end
       else
         wakegroup(w, t)
@@ -293,6 +310,8 @@ end
 
 -- park waits until tok is handed back: it yields WAIT in a yieldable
 -- coroutine, else it runs the reactor until tok comes back (blocking call).
+-- Returns false if someone else resumed the coroutine first (tok still
+-- parked), else true.
 local function park(tok)
   local co, ismain = running() -- yieldable(), inlined: park runs per wait
   local root = nil
@@ -309,12 +328,16 @@ local function park(tok)
     else
       yield(WAIT)
     end
-    if waiting[tok] == root then waiting[tok] = nil end -- resumed by someone else
+    if waiting[tok] == root then -- resumed by someone else: not delivered
+      waiting[tok] = nil
+      return false
+    end
   else
     blocking[tok] = true
     while blocking[tok] do step(-1); reapdue() end
     blocking[tok] = nil
   end
+  return true
 end
 
 -- classof returns the LuaSocket class name of v, or nil.

@@ -195,11 +195,11 @@ function M.select(rset, wset, timeout)
     end
   else
     -- the same clean-up in the usual `while true do asok.select(nil, nil,
-    -- 1) end` loop
+    -- 1) end` loop, and in a longer select (its waits are cut in seconds)
     local deadline = now() + t
     repeat
       local left = deadline - now()
-      step(left > 0 and left or 0)
+      step(left > REAP_AFTER and REAP_AFTER or left > 0 and left or 0)
     until reapdue() >= deadline
   end
   return nil, "timeout"

@@ -335,5 +335,6 @@ function M.sleep(...)
   if s ~= s then argerror(1, "sleep", "number expected, got NaN", 2) end
   local tok = newtoken()
   csleep(loop, s, tok)
-  park(tok)
+  -- resumed early by someone else: the sleep goes on (its timer runs)
+  while not park(tok) do end
 end

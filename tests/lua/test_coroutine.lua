@@ -371,6 +371,29 @@ if coroutine.close then
   T.same(got, T.pack("busy", nil, nil), "the next reader's line (busy loop)")
   T.eq(reports, 0, "nothing reported")
 
+  -- a __close handler of the closed coroutine that waits in asok (it
+  -- blocks: the closing coroutine cannot yield) while the coroutine's own
+  -- receive is woken: nothing is reported, and the next reader gets the
+  -- line (the failed resume was reported and the turn held for ever).
+  -- (load: `local x <close>` does not parse on 5.1-5.3)
+  local closing = assert((loadstring or load)([[
+    local asok, s, b = ...
+    return asok.spawn(function()
+      local guard <close> = setmetatable({}, { __close = function()
+        asok.spawn(function() b:send("line1\n") end)
+        asok.sleep(0.05)
+      end })
+      s:receive("*l")
+      error("closed reader ran")
+    end)
+  ]]))(asok, s, b)
+  got = nil
+  asok.spawn(function() got = T.pack(s:receive("*l")) end)
+  T.eq(coroutine.close(closing), true, "closed, its __close handler waiting in asok")
+  T.check(T.run(function() return got end, 5), "the next reader went on (__close)")
+  T.same(got, T.pack("line1", nil, nil), "the next reader's line (__close)")
+  T.eq(reports, 0, "nothing reported (__close)")
+
   -- white box: the small tokens of the closed readers' receives are given
   -- back to the free list (stream.lua's freetoks, nfree) once they are
   -- dropped: 65,535 closed waiters used to leave every later receive and
@@ -448,6 +471,26 @@ do
   end
   for i = n, 1, -1 do peers[i]:send("l" .. i .. "\n"); peers[i]:close() end
   T.check(T.run(function() return done == n end, 5), "50 generators:", done)
+end
+
+-- a sleep resumed early by someone else goes on sleeping (it returned
+-- at once); a receive resumed early goes on waiting too
+do
+  local slept = false
+  local co = asok.spawn(function() asok.sleep(0.05); slept = true end)
+  T.check(coroutine.resume(co), "resumed early")
+  T.eq(slept, false, "the sleep goes on after an early resume")
+  T.eq(coroutine.status(co), "suspended", "still sleeping")
+  T.check(T.run(function() return slept end, 5), "the sleep ended")
+  local a, b = T.pair()
+  local got
+  local r = asok.spawn(function() got = T.pack(asok.receive(a, "*l")) end)
+  T.check(coroutine.resume(r), "receive resumed early")
+  T.eq(got, nil, "the receive goes on waiting")
+  b:send("late\n")
+  T.check(T.run(function() return got end, 5), "the receive returned")
+  T.same(got, T.pack("late", nil, nil), "the receive's line")
+  a:close(); b:close()
 end
 
 T.done("test_coroutine")

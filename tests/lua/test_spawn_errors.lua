@@ -95,6 +95,30 @@ asok.spawn(function() error("plain") end) -- the handler's failure goes to stder
 T.check(pcall(asok.select), "a handler raising such an object does not stop asok.select")
 asok.seterrorhandler(nil)
 
+-- a handler that yields, called while asok.select runs inside a coroutine:
+-- it cannot suspend that select in the middle of its batch (the other
+-- coroutines woken with the failing one were never resumed); a handler
+-- that waits in asok goes on in the background
+do
+  local finished, handled = 0, 0
+  asok.seterrorhandler(function() handled = handled + 1; coroutine.yield("x") end)
+  asok.spawn(function() asok.sleep(0.02); error("expected (its handler yields: reported on stderr)") end)
+  for _ = 1, 4 do asok.spawn(function() asok.sleep(0.02); finished = finished + 1 end) end
+  local outer = asok.spawn(function() asok.select(nil, nil, 0.2) end)
+  T.run(function() return finished == 4 and coroutine.status(outer) == "dead" end, 5)
+  T.eq(finished, 4, "every coroutine woken with the failing one ran")
+  T.eq(handled, 1, "the handler ran once")
+  T.eq(coroutine.status(outer), "dead", "the select in a coroutine returned")
+  T.same(T.pack(asok.select()), T.pack(nil, "timeout"), "asok.select() returned")
+
+  local late
+  asok.seterrorhandler(function(msg) asok.sleep(0.01); late = msg end)
+  asok.spawn(function() asok.sleep(0.01); error("waited for") end)
+  T.run(function() return late end, 5)
+  T.check(late and late:find("waited for", 1, true), "a handler that waits got the message", late)
+  asok.seterrorhandler(nil)
+end
+
 -- arguments
 raises("bad argument #1 to 'spawn' (function expected, got nil)", asok.spawn, nil)
 raises("bad argument #1 to 'spawn' (function expected, got no value)", asok.spawn)
