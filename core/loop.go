@@ -39,6 +39,7 @@ type Loop struct {
 	byTok  tokTable           // parked tokens (tokens.go)
 	ready  []readyEntry       // delivered tokens, drained by Select
 	rhead  int                // first undrained entry of ready
+	owed   int                // live entries of ready for released waiters
 	free   []*waiter          // recycled waiters
 	timers timers
 	rx     rxEngine
@@ -157,7 +158,7 @@ func (l *Loop) Sleep(d time.Duration, tok Token) error {
 	if tok == 0 {
 		return ErrInvalid
 	}
-	if l.parked(tok) != nil {
+	if l.parked(tok) != nil || l.owes(tok) {
 		return ErrBusy
 	}
 	now := l.now()

@@ -24,6 +24,11 @@ const startLater = time.Duration(-1)
 func (s *Socket) begin(q *queue, tok Token) (*waiter, time.Duration, error) {
 	l := s.l
 	if s.closed {
+		// the owner of tok learns of the close now: a delivery still owed
+		// for it (its waiter released by the close) is not handed out too
+		if l.owed > 0 {
+			l.dropReleased(tok)
+		}
 		return nil, startLater, ErrClosed
 	}
 	if s.offer != 0 {
@@ -57,6 +62,9 @@ func (s *Socket) begin(q *queue, tok Token) (*waiter, time.Duration, error) {
 		}
 		l.repark(w)
 		return nil, startLater, ErrWait
+	}
+	if l.owes(tok) { // delivered after a close, not handed out yet
+		return nil, startLater, ErrBusy
 	}
 	if q.head == nil {
 		return nil, startLater, nil

@@ -127,7 +127,7 @@ func (l *Loop) Resolve(host string, family int, tok Token) ([]netip.Addr, error)
 	if tok == 0 {
 		return nil, ErrTimeout
 	}
-	if l.parked(tok) != nil {
+	if l.parked(tok) != nil || l.owes(tok) {
 		return nil, ErrBusy
 	}
 	l.startLookup(host, family, network, tok)

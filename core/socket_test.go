@@ -208,6 +208,41 @@ func TestCloseDeliveredOnce(t *testing.T) {
 	}
 }
 
+// TestCloseOwedKeepsTokenBusy: a token whose waiter a close released is in
+// use until Select hands out that delivery (a sleep or another socket's
+// operation on it got both deliveries, the first one early), and a retry
+// on the closed socket takes the delivery's place (it is not handed out
+// after the retry learnt of the close).
+func TestCloseOwedKeepsTokenBusy(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, _ := socketPair(t, l)
+	s2, _ := socketPair(t, l)
+	s.Receive(PatLine, 0, 2)
+	s.Receive(PatLine, 0, 3)
+	s.Close()
+	if err := l.Sleep(0, 2); err != ErrBusy {
+		t.Fatalf("sleep on an owed token: %v, want ErrBusy", err)
+	}
+	if _, err := s2.Receive(PatLine, 0, 2); err != ErrBusy {
+		t.Fatalf("receive on an owed token: %v, want ErrBusy", err)
+	}
+	if _, err := s.Receive(PatLine, 0, 3); err != ErrClosed { // token 3's retry
+		t.Fatalf("retry after close: %v", err)
+	}
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{2}) {
+		t.Fatalf("got %v, want [2] (3 retried already)", got)
+	}
+	if err := l.Sleep(0, 2); err != nil {
+		t.Fatalf("sleep once handed out: %v", err)
+	}
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{2}) {
+		t.Fatalf("got %v, want [2] once", got)
+	}
+	if l.owed != 0 {
+		t.Fatalf("owed %d, want 0", l.owed)
+	}
+}
+
 // TestPeerHangupWakesAll checks that a peer close wakes the head, and each
 // retry's completion wakes the next, so no waiter stays parked.
 func TestPeerHangupWakesAll(t *testing.T) {

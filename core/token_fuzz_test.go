@@ -25,7 +25,7 @@ type modelTok struct {
 	kind     int
 	deadline time.Duration // noDeadline for a socket waiter without timeout
 	sock     *Socket
-	stale    int // deliveries owed after its socket closed (token free)
+	stale    int // deliveries owed after its socket closed (token busy until then)
 }
 
 // tokenModel drives a loop and checks it against the model.
@@ -86,8 +86,8 @@ func (m *tokenModel) step(op, a, b byte) {
 	case 0: // Sleep
 		d := time.Duration(b) * time.Millisecond
 		err := m.l.Sleep(d, tok)
-		if mt.kind != tokFree {
-			m.expect(err, ErrBusy, "sleep on a parked token")
+		if mt.kind != tokFree || mt.stale > 0 {
+			m.expect(err, ErrBusy, "sleep on a parked token, or one owed a delivery")
 			return
 		}
 		m.expect(err, nil, "sleep")
@@ -131,6 +131,7 @@ func (m *tokenModel) park(tok Token, i int) {
 		if mt.kind == tokSock && mt.sock == s {
 			m.t.Fatalf("token %d parked on a closed socket", tok)
 		}
+		mt.stale = 0 // its owner learnt of the close: nothing more is owed
 	case mt.kind == tokSleep || (mt.kind == tokSock && mt.sock != s):
 		m.expect(err, ErrBusy, "receive with a token parked elsewhere")
 	case mt.kind == tokSock: // re-call: a new park, or its deadline passed
@@ -139,6 +140,8 @@ func (m *tokenModel) park(tok Token, i int) {
 			return
 		}
 		m.expect(err, ErrWait, "receive re-call")
+	case mt.stale > 0:
+		m.expect(err, ErrBusy, "receive with a token owed a delivery")
 	case m.block[i] == 0:
 		m.expect(err, ErrTimeout, "receive with a zero timeout")
 	default:

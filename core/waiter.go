@@ -135,6 +135,23 @@ func (l *Loop) deliver(w *waiter) {
 // deliverReleased makes tok ready after its waiter was released.
 func (l *Loop) deliverReleased(tok Token) {
 	l.ready = append(l.ready, readyEntry{tok: tok})
+	l.owed++
+}
+
+// owes reports whether a delivery for a released waiter of tok is still
+// to be handed out: tok is in use until then (a new park of it would be
+// delivered twice). O(ready) only while such deliveries are pending
+// (after a close cut operations short), else O(1).
+func (l *Loop) owes(tok Token) bool {
+	if l.owed == 0 {
+		return false
+	}
+	for i := l.rhead; i < len(l.ready); i++ {
+		if e := l.ready[i]; e.w == nil && !e.dead && e.tok == tok {
+			return true
+		}
+	}
+	return false
 }
 
 // hasReady reports whether a valid token is ready, dropping stale entries
@@ -170,6 +187,8 @@ func (l *Loop) drain(out []Token) int {
 			} else if w.receiving && l.of.pick != nil {
 				l.tryOffer(w)
 			}
+		} else {
+			l.owed--
 		}
 	}
 	if l.hasReady() && l.rhead >= len(l.ready)/2 {
@@ -184,8 +203,9 @@ func (l *Loop) drain(out []Token) int {
 // dropReleased removes ready entries of released waiters for tok.
 func (l *Loop) dropReleased(tok Token) {
 	for i := l.rhead; i < len(l.ready); i++ {
-		if e := l.ready[i]; e.w == nil && e.tok == tok {
+		if e := l.ready[i]; e.w == nil && !e.dead && e.tok == tok {
 			l.ready[i].dead = true
+			l.owed--
 		}
 	}
 }
@@ -197,6 +217,7 @@ func (l *Loop) orphan(w *waiter) {
 	for i := l.rhead; i < len(l.ready); i++ {
 		if e := &l.ready[i]; e.w == w && e.gen == w.gen {
 			e.w = nil
+			l.owed++
 			return
 		}
 	}

@@ -28,7 +28,10 @@
  *    called from any thread at any time.
  *  - Tokens: any non-zero 64-bit value the caller chooses. A token is
  *    parked in at most one place and delivered by asok_select() at most once
- *    per park. Token 0 means "do not wait": an operation that would block
+ *    per park. A token whose operation a close cut short (asok_close,
+ *    asok_sock_free) stays in use until asok_select() hands out that
+ *    delivery, its retry gets ASOK_ECLOSED, or asok_cancel() drops it:
+ *    parking it elsewhere meanwhile gives ASOK_EBUSY. Token 0 means "do not wait": an operation that would block
  *    behaves like LuaSocket with a zero timeout (ASOK_ETIMEOUT, partial
  *    result consumed). Small tokens (below 65,536) are found by index, the
  *    fastest: a loop then keeps 8 bytes per value up to the largest small
@@ -530,7 +533,9 @@ ASOK_API int asok_throttle(asok_sock *s, int dir, double bps);
  * asok_select() hands token back when the answer is in; call again with
  * the same token, host and family to get it (the loop then forgets it).
  * If outlen is too small the answer is kept: -ERANGE, *len_out = the size
- * needed; call again with the same token and a larger buffer.
+ * needed; call again with the same token and a larger buffer (a kept
+ * answer does not make the token busy: do not park it elsewhere first, or
+ * asok_cancel it to drop the answer).
  * asok_cancel(token) abandons a lookup (its late result is dropped).
  * Token 0 never waits: a name gives ASOK_ETIMEOUT. A lookup is bounded by
  * the resolver's own timeouts and by 30 s; asok_loop_free() with lookups
