@@ -14,6 +14,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -61,8 +62,9 @@ static lsock *checkudp(lua_State *L, int i) {
 
 /* checksize reads LuaSocket's (size_t) luaL_optnumber(L, i, 8192) into *n;
  * returns 0 for the sizes whose malloc fails in LuaSocket ("out of
- * memory"): NaN, -1 and below (huge once cast), 2^48 and above (below
- * 2^64 on amd64). */
+ * memory"): NaN, -1 and below (huge once cast), and any size above 8192
+ * that this process cannot allocate now (LuaSocket mallocs such a buffer;
+ * where that fails depends on the machine: the same malloc tells). */
 static int checksize(lua_State *L, int i, size_t *n) {
   lua_Number d = luaL_optnumber(L, i, UDP_DATAGRAMSIZE);
 #if defined(__x86_64__)
@@ -73,8 +75,13 @@ static int checksize(lua_State *L, int i, size_t *n) {
     return 1;
   }
 #endif
-  if (!(d > -1) || d >= 281474976710656.0) return 0;
+  if (!(d > -1) || d >= 18446744073709551616.0) return 0;
   *n = d < 0 ? 0 : (size_t) d;
+  if (*n > UDP_DATAGRAMSIZE) {
+    void *probe = malloc(*n);
+    if (probe == NULL) return 0;
+    free(probe);
+  }
   return 1;
 }
 
