@@ -63,8 +63,13 @@ local classes = {}  -- LuaSocket metatable -> class name
 local CLIENT = classmeta("asok.client") -- native accepted clients (client.c)
 classes[CLIENT] = "tcp{client}"
 local patched = {}  -- LuaSocket metatables whose close/__gc notify asok -> their patched __index
-local buffers = {}  -- per nesting depth of step(): token batches
-local depth = 0
+-- pend[ph..pt]: ready tokens asok_select handed out that no step has
+-- dispatched yet. One queue for every nesting of step (a blocking call
+-- inside a coroutine that step resumed runs step again): the nested one
+-- dispatches the rest of the outer batch before it asks asok_select for
+-- more, so coroutines woken in the same batch are not held up for as long
+-- as the blocked call lasts
+local pend, ph, pt = {}, 1, 0
 -- SMALL: tokens below it are recycled by the stream receives and sends
 -- (stream.lua); newtoken's tokens start there and only grow
 local SMALL = 65536
@@ -198,19 +203,17 @@ local function wakegroup(w, t)
 end
 
 -- step runs one asok_select pass (timeout in seconds, negative: no limit)
--- and resumes the coroutine of every ready token. Returns the number of
--- tokens handed out.
+-- and resumes the coroutine of every ready token; tokens an outer step
+-- has not dispatched yet go first, without a wait.
 local function step(timeout)
-  depth = depth + 1
-  local buf = buffers[depth]
-  if not buf then buf = {}; buffers[depth] = buf end
-  local n, err = cselect(loop, timeout, buf)
-  if not n then
-    depth = depth - 1
-    error("asok.select: " .. tostring(err), 0)
+  if ph > pt then
+    local n, err = cselect(loop, timeout, pend)
+    if not n then error("asok.select: " .. tostring(err), 0) end
+    ph, pt = 1, n
   end
-  for i = 1, n do
-    local t = buf[i]
+  while ph <= pt do
+    local t = pend[ph]
+    ph = ph + 1 -- first: a nested step (from the resume below) goes on after it
     local w = waiting[t]
     if w then
       waiting[t] = nil
@@ -236,8 +239,6 @@ local function step(timeout)
       blocking[t] = false
     end
   end
-  depth = depth - 1
-  return n
 end
 
 -- reap cancels the tokens of coroutines closed while they waited (Lua

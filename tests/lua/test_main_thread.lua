@@ -53,6 +53,51 @@ T.check(socket.gettime() - t0 >= 0.05, "the timeout waited")
 stop = true
 asok.select(nil, nil, 0.05)
 
+-- a call blocked where its coroutine cannot yield (a gsub callback) lets
+-- the coroutines woken in the same batch run: B and C wake from sleeps
+-- with one deadline (one asok_select batch, B first); B then waits inside
+-- gsub for the line C sends. The rest of the batch used to wait for B's
+-- call to return: B timed out, C ran a second late
+do
+  local pa, pb = T.pair()
+  asok.settimeout(pa, 1)
+  local got, cran = nil, nil
+  local t0 = socket.gettime()
+  T.spawn(function()
+    asok.sleep(0.05)
+    string.gsub("x", "x", function() got = T.pack(asok.receive(pa, "*l")) end)
+  end)
+  T.spawn(function()
+    asok.sleep(0.05)
+    cran = socket.gettime() - t0
+    asok.send(pb, "hello\n")
+  end)
+  T.check(T.run(function() return got ~= nil end, 5), "the blocked receive returned")
+  T.same(got, T.pack("hello", nil, nil), "it got the line the batch's next coroutine sent")
+  T.check(cran and cran < 0.5, "the next coroutine of the batch ran during the blocked call", cran)
+  pa:close(); pb:close()
+end
+
+-- asok.select() inside a coroutine runs the rest of the batch that woke
+-- it: it used to wait for ever for C's wake-up, already handed out (the
+-- ticker is stopped: asok.select() runs until no coroutine waits)
+do
+  local res, cdone = nil, false
+  T.spawn(function()
+    asok.sleep(0.05)
+    res = T.pack(asok.select())
+  end)
+  T.spawn(function()
+    asok.sleep(0.05)
+    asok.sleep(0.05)
+    cdone = true
+  end)
+  T.check(T.run(function() return res ~= nil end, 5), "asok.select() in a coroutine returned")
+  T.same(res, T.pack(nil, "timeout"), "its result")
+  T.check(cdone, "after the other coroutine of its batch ended")
+end
+
+
 -- close what the test made and drop it (T.done counts the live handles)
 for _, s in ipairs({ peer, w, server, client, c2, acc }) do s:close() end
 peer, raw, w, server, client, c2, acc = nil, nil, nil, nil, nil, nil, nil
