@@ -111,6 +111,10 @@ int asok__prim_resolve(lua_State *L);
  * object that asok.connect uses between families (tcpfamily.c). */
 extern const luaL_Reg asok__familyfuncs[];
 
+/* asok__owntimeoutfuncs: tmfind() and tmat(), which read the timeouts of
+ * a socket.unix stream object, a class without gettimeout (owntimeout.c). */
+extern const luaL_Reg asok__owntimeoutfuncs[];
+
 /* asok__addyieldable sets C.isyieldable (the table on top of the stack)
  * on PUC Lua 5.1 and 5.2, which lack coroutine.isyieldable (yieldable.c). */
 void asok__addyieldable(lua_State *L);

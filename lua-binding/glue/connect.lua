@@ -89,7 +89,7 @@ end
 -- inet_tryconnect tries no further address then.
 local function tryconnect(raw, host, port)
   keeptimeout(raw) -- LuaSocket's own timeout, for the handle made below
-  raw:settimeout(0)
+  P.zerotimeout(raw)
   local ok, err = raw:connect(host, port)
   local h, herr = handle(raw, true)
   if ok then return ok end

@@ -20,6 +20,7 @@ local cthrottle = C.throttle
 local settimeout, gettimeout = C.settimeout, C.gettimeout
 local newsock, fdof, unread = C.newsock, C.fd, C.unread
 local cselect, classmeta, now = C.select, C.meta, C.now
+local buffered, cgetstats, csetstats = C.buffered, C.getstats, C.setstats
 
 local type, error, tostring = type, error, tostring
 local getmetatable, setmetatable, rawget = getmetatable, setmetatable, rawget
@@ -367,6 +368,101 @@ local function keepasok(raw, h)
   kept[raw] = { b, t, exact = true }
 end
 
+-- origs: patched LuaSocket metatable -> LuaSocket's own methods that the
+-- patch replaced (settimeout, gettimeout, dirty, getstats, setstats), for
+-- the glue, which must reach LuaSocket's own behind an object asok uses
+local origs = {}
+
+-- own returns LuaSocket's own method name of raw (unpatched), or nil.
+local function own(raw, name)
+  local o = origs[rawmeta(raw)]
+  local f = o and o[name]
+  if f then return f end
+  f = raw[name]
+  if type(f) == "function" then return f end
+  return nil
+end
+
+-- zerotimeout sets LuaSocket's own timeout of raw to 0: asok does the
+-- waiting, LuaSocket's calls must never block.
+local function zerotimeout(raw)
+  own(raw, "settimeout")(raw, 0)
+end
+
+-- statsof returns raw's received, sent and age counters with asok's (h's)
+-- added: every byte through the socket, whether LuaSocket or asok moved it.
+local function statsof(raw, h)
+  local r, s, age = own(raw, "getstats")(raw)
+  local ar, as = cgetstats(h)
+  return r + ar, s + as, age
+end
+
+-- setstatsof is LuaSocket's setstats on raw (nil: the current value);
+-- asok's own counters of h restart from 0, so that statsof reports them.
+local function setstatsof(raw, h, received, sent, age)
+  local r, s = own(raw, "getstats")(raw)
+  local ar, as = cgetstats(h)
+  local one = own(raw, "setstats")(raw, received or r + ar, sent or s + as, age)
+  csetstats(h, 0, 0)
+  return one
+end
+
+local checktimeout, checkstats -- argument checks (below)
+
+-- patchstate makes the state methods of LuaSocket metatable mt's methods
+-- idx answer for the asok handle of an object asok uses (its LuaSocket
+-- timeout is 0 and its buffer asok's): settimeout and gettimeout set and
+-- read asok's timeouts, dirty sees asok's buffer, getstats and setstats
+-- count asok's bytes too. Before asok uses an object they are LuaSocket's.
+local function patchstate(mt, idx)
+  local o = {}
+  origs[mt] = o
+  local function hook(name, f)
+    local orig = rawget(idx, name)
+    if type(orig) ~= "function" then return end
+    o[name] = orig
+    idx[name] = f(orig)
+  end
+  hook("settimeout", function(orig) return function(raw, t, mode)
+    checktimeout(t, mode) -- LuaSocket's errors, at the caller
+    local h = handles[raw]
+    if h then
+      local one = settimeout(h, t, mode)
+      return one
+    end
+    local k = kept[raw] -- asok's timeouts waiting for the next fd (setfd)
+    if k then
+      local v = tonumber(t) or -1
+      if mode == nil or tostring(mode):sub(1, 1) == "b" then k[1] = v else k[2] = v end
+    end
+    return orig(raw, t, mode)
+  end end)
+  hook("gettimeout", function(orig) return function(raw, ...)
+    local h = handles[raw]
+    if h then return gettimeout(h) end
+    return orig(raw, ...)
+  end end)
+  hook("dirty", function(orig) return function(raw, ...)
+    local h = handles[raw]
+    if h and buffered(h) then return true end
+    return orig(raw, ...)
+  end end)
+  hook("getstats", function(orig) return function(raw, ...)
+    local h = handles[raw]
+    if h then return statsof(raw, h) end
+    return orig(raw, ...)
+  end end)
+  hook("setstats", function(orig) return function(raw, received, sent, age)
+    checkstats(received, sent) -- LuaSocket's errors, at the caller
+    local h = handles[raw]
+    if h then
+      local one = setstatsof(raw, h, received, sent, age)
+      return one
+    end
+    return orig(raw, received, sent, age)
+  end end)
+end
+
 -- patch makes close and __gc of LuaSocket metatable mt close the asok
 -- handle first, so that every coroutine parked on the socket wakes up.
 -- Done again when mt has a new __index: a reload of socket.core refills
@@ -401,6 +497,7 @@ local function patch(mt)
       return rawsetfd(raw, ...)
     end
   end
+  if type(idx) == "table" then patchstate(mt, idx) end
   local gc = rawget(mt, "__gc")
   if type(gc) == "function" then
     mt.__gc = function(raw)
@@ -412,8 +509,35 @@ local function patch(mt)
   end
 end
 
+-- unixtm: where socket.unix stream objects, whose class has no
+-- gettimeout, keep their timeouts (C.tmfind's offset and size, found on a
+-- probe object of that class); false: not found (then unknown).
+local unixtm, unixsize = nil, nil
+local tmfind, tmat = C.tmfind, C.tmat
+
+-- unixtimeout returns the block and total timeouts of socket.unix stream
+-- object raw, or nil.
+local function unixtimeout(raw)
+  if unixtm == nil then
+    unixtm = false
+    local unix = package and package.loaded and package.loaded["socket.unix"]
+    local make = type(unix) == "table" and unix.stream or unix
+    local ok, probe = pcall(make)
+    if ok and classof(probe) and classof(probe):sub(1, 11) == "unixstream{" then
+      probe:settimeout(1.25, "b"); probe:settimeout(2.5, "t")
+      local o1, size = tmfind(probe, 1.25, 2.5)
+      probe:settimeout(3.75, "b"); probe:settimeout(-1.5, "t")
+      local o2 = tmfind(probe, 3.75, -1.5)
+      if o1 and o1 == o2 then unixtm, unixsize = o1, size end
+      probe:close()
+    end
+  end
+  if not unixtm then return nil end
+  return tmat(raw, unixtm, unixsize)
+end
+
 -- owntimeout returns raw's own LuaSocket timeouts (block, total; nil if
--- its class has no gettimeout), as they were before asok first set them.
+-- unknown), as they were before asok first set them.
 local function owntimeout(raw)
   local k = kept[raw]
   if k ~= nil then
@@ -421,8 +545,10 @@ local function owntimeout(raw)
     if k then return k[1], k[2], k.exact end
     return nil
   end
-  local gt = raw.gettimeout
-  if type(gt) == "function" then return gt(raw) end
+  local gt = own(raw, "gettimeout")
+  if gt then return gt(raw) end
+  local class = classof(raw)
+  if class and class:sub(1, 11) == "unixstream{" then return unixtimeout(raw) end
   return nil
 end
 
@@ -430,8 +556,8 @@ end
 -- must set them to 0 ahead of register (asok.connect).
 function P.keeptimeout(raw)
   if handles[raw] == nil and kept[raw] == nil then
-    local gt = raw.gettimeout
-    kept[raw] = type(gt) == "function" and { gt(raw) } or false
+    local b, t = owntimeout(raw)
+    kept[raw] = b ~= nil and { b, t } or false
   end
 end
 
@@ -442,7 +568,7 @@ local function register(raw)
   for i = 1, #CLASSNAMES do patch(classmeta(CLASSNAMES[i])) end
   patch(getmetatable(raw))
   local block, total, exact = owntimeout(raw)
-  raw:settimeout(0)
+  zerotimeout(raw)
   local h, err = probes[raw], nil
   probes[raw] = nil -- asok.select's watcher becomes the full handle
   if h and fdof(h) ~= raw:getfd() then close(h); h = nil end
@@ -462,14 +588,15 @@ local function register(raw)
     if tr.r then cthrottle(h, "r", tr.r) end
     if tr.w then cthrottle(h, "w", tr.w) end
   end
-  if raw.dirty and raw:dirty() then
+  local dirty = own(raw, "dirty")
+  if dirty and dirty(raw) then
     local data, _, partial = raw:receive("*a")
     data = data or partial
     if data and #data > 0 then
       unread(h, data)
       -- LuaSocket counted these bytes; asok counts them when it hands them out
-      local r, s, age = raw:getstats()
-      raw:setstats(r - #data, s, age)
+      local r, s, age = own(raw, "getstats")(raw)
+      own(raw, "setstats")(raw, r - #data, s, age)
     end
   end
   return h
@@ -569,7 +696,8 @@ local function checksend(count, data, i, j)
 end
 
 -- checkstats checks setstats' counters as luaL_optnumber does.
-local function checkstats(received, sent)
+-- (an age that is not a number is ignored, as buffer.c does)
+function checkstats(received, sent)
   if received ~= nil and not tonumber(received) then
     raisearg(2, "setstats", "number expected, got " .. type(received))
   end
@@ -578,7 +706,7 @@ end
 
 -- checktimeout checks settimeout's arguments as timeout.c does
 -- (luaL_optnumber, then luaL_optstring and the mode's first letter).
-local function checktimeout(t, mode)
+function checktimeout(t, mode)
   if t ~= nil and not tonumber(t) then raisearg(2, "settimeout", "number expected, got " .. type(t)) end
   if mode ~= nil then
     local tm = type(mode)
@@ -599,3 +727,4 @@ P.checkraw, P.waitfor, P.CLIENT = checkraw, waitfor, CLIENT
 P.raisearg, P.checkreceive, P.checksend, P.checkstats = raisearg, checkreceive, checksend, checkstats
 P.checktimeout, P.fdowners, P.rawmeta, P.SMALL = checktimeout, fdowners, rawmeta, SMALL
 P.typename, P.deputed, P.reapdue = typename, deputed, reapdue
+P.zerotimeout, P.statsof, P.setstatsof = zerotimeout, statsof, setstatsof

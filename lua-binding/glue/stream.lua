@@ -184,7 +184,7 @@ function M.wrap(sok, timeout)
     return raw
   end
   local h = handle(raw, true)
-  raw:settimeout(0)
+  P.zerotimeout(raw)
   if t then settimeout(h, t, "b") end
   return newwrapper(raw, class)
 end
@@ -228,7 +228,7 @@ function M.accept(sok)
       return client
     end
     if client then
-      client:settimeout(0)
+      P.zerotimeout(client)
       if w then return M.wrap(client) end
       return client
     end

@@ -4,7 +4,8 @@ local M, P, C = ...
 
 local RAW, Wrapper, handles, rawmeta = P.RAW, P.Wrapper, P.handles, P.rawmeta
 local margerror, checkraw, handle, classof = P.margerror, P.checkraw, P.handle, P.classof
-local buffered, gettimeout, getstats, setstats = C.buffered, C.gettimeout, C.getstats, C.setstats
+local buffered, gettimeout = C.buffered, C.gettimeout
+local statsof, setstatsof = P.statsof, P.setstatsof
 local type, tostring, tonumber, rawget = type, tostring, tonumber, rawget
 
 -- wrapper methods: asok's own, everything else forwarded to the raw object
@@ -40,24 +41,19 @@ end
 --- whether asok or LuaSocket itself moved it (LuaSocket's counters + asok's).
 function methods.getstats(self)
   local raw = checkraw(self, "getstats", "tcp{client}")
-  local h = handles[raw] or handle(raw)
-  local r, s, age = raw:getstats()
-  local ar, as = getstats(h)
-  return r + ar, s + as, age
+  return statsof(raw, handles[raw] or handle(raw))
 end
 
 --- wrapper:setstats(received, sent, age): LuaSocket's setstats; asok's own
 --- counters restart from 0 so that getstats reports exactly these values.
 function methods.setstats(self, received, sent, age)
   local raw = checkraw(self, "setstats", "tcp{client}")
-  for i, v in ipairs { received, sent, age } do -- LuaSocket's luaL_optnumber
-    if v ~= nil and not tonumber(v) then margerror(i + 1, "setstats", "number expected, got " .. type(v), 2) end
+  -- LuaSocket's luaL_optnumber (not for age: buffer.c ignores a bad one)
+  if received ~= nil and not tonumber(received) then
+    margerror(2, "setstats", "number expected, got " .. type(received), 2)
   end
-  local h = handles[raw] or handle(raw)
-  local r, s = raw:getstats()
-  local ar, as = getstats(h)
-  local one = raw:setstats(received or r + ar, sent or s + as, age)
-  setstats(h, 0, 0)
+  if sent ~= nil and not tonumber(sent) then margerror(3, "setstats", "number expected, got " .. type(sent), 2) end
+  local one = setstatsof(raw, handles[raw] or handle(raw), received, sent, age)
   return one
 end
 

@@ -17,8 +17,9 @@ local b = assert(unix.dgram()); assert(b:bind(pb))
 local aw, bw = asok.wrap(a), asok.wrap(b)
 
 -- fill a's queue (net.unix.max_dgram_qlen) with LuaSocket's own
--- non-blocking sendto, then send one more through asok: it must wait
-b:settimeout(0)
+-- sendto, non-blocking once wrapped (asok set LuaSocket's timeout to 0;
+-- b:settimeout would now set asok's), then send one more through asok: it
+-- must wait
 local filled = 0
 while filled < 100000 do
   local n, err = b:sendto("fill", pa)

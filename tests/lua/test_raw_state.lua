@@ -1,0 +1,123 @@
+-- test_raw_state.lua: the state methods of a raw LuaSocket object that asok
+-- uses (function forms: asok.receive(c), asok.accept(srv)) answer for asok,
+-- as LuaSocket's would: settimeout/gettimeout set and read asok's timeouts
+-- (LuaSocket's own stays 0, so its calls never block the process), dirty()
+-- sees asok's buffer (socket.select relies on it), getstats/setstats count
+-- asok's bytes. A socket.unix stream object, whose class has no gettimeout,
+-- hands its own timeout over too.
+local T = dofile("asoktest.lua")
+local asok = require "asok"
+local socket = require "socket"
+
+-- 1. settimeout on the raw object after asok first used it
+do
+  local a, b = T.pair()
+  asok.send(a, "x") -- asok has seen a and b now
+  T.same(T.pack(asok.receive(b, 1)), T.pack("x", nil, nil), "a first receive")
+  T.eq(b:settimeout(0.2), 1, "settimeout's result")
+  T.same(T.pack(b:gettimeout()), T.pack(0.2, -1.0), "gettimeout reads it")
+  T.same(T.pack(asok.wrap(b):gettimeout()), T.pack(0.2, -1.0), "it is asok's timeout")
+  local res, t0, took
+  T.spawn(function()
+    t0 = socket.gettime()
+    res = T.pack(asok.receive(b, "*l"))
+    took = socket.gettime() - t0
+  end)
+  T.check(T.run(function() return res ~= nil end, 5), "the receive returned")
+  T.same(res, T.pack(nil, "timeout", ""), "it timed out, as LuaSocket's would")
+  T.check(took and took >= 0.15 and took < 1.5, "after about 0.2 s", took)
+  b:settimeout(0.1, "t")
+  T.same(T.pack(b:gettimeout()), T.pack(0.2, 0.1), "the total one")
+  b:settimeout(nil, "t"); b:settimeout(-1)
+  T.same(T.pack(b:gettimeout()), T.pack(-1.0, -1.0), "both lifted")
+  -- LuaSocket's argument errors, at the caller
+  local ok, err = pcall(function() b:settimeout("x") end)
+  T.check(not ok and err:find("bad argument #1 to 'settimeout' (number expected, got string)", 1, true), err)
+  ok, err = pcall(function() b:settimeout(1, "q") end)
+  T.check(not ok and err:find("bad argument #2 to 'settimeout' (invalid timeout mode)", 1, true), err)
+  a:close(); b:close()
+end
+
+-- 2. an accept after the listener's own settimeout: a timeout, and the
+-- process is not blocked meanwhile (LuaSocket's own accept is not called
+-- with that timeout)
+do
+  local srv = T.listener()
+  local c = socket.tcp()
+  local _, port = srv:getsockname()
+  T.spawn(function() asok.connect(c, "127.0.0.1", port) end)
+  local first
+  T.spawn(function() first = asok.accept(srv) end)
+  T.check(T.run(function() return first ~= nil end, 5), "a first accept")
+  srv:settimeout(0.3)
+  local res, ticks, stop = nil, 0, false
+  T.spawn(function() while not stop do ticks = ticks + 1; asok.sleep(0.02) end end)
+  T.spawn(function() res = T.pack(asok.accept(srv)) end)
+  T.check(T.run(function() return res ~= nil end, 5), "the second accept returned")
+  stop = true
+  T.same(res, T.pack(nil, "timeout"), "it timed out")
+  T.check(ticks >= 5, "other coroutines ran while it waited", ticks)
+  first:close(); c:close(); srv:close()
+end
+
+-- 3. dirty() and socket.select see the lines asok buffered
+do
+  local a, b = T.pair()
+  a:send("one\ntwo\n")
+  local got
+  T.spawn(function() got = asok.receive(b, "*l") end)
+  T.check(T.run(function() return got ~= nil end, 5), "first line")
+  T.eq(got, "one", "first line")
+  T.eq(b:dirty(), true, "dirty: the second line is in asok's buffer")
+  local r, _, err = socket.select({ b }, nil, 1)
+  T.eq(#r, 1, "socket.select finds it at once")
+  T.eq(err, nil, "no timeout")
+  T.same(T.pack(asok.receive(b, "*l")), T.pack("two", nil, nil), "second line")
+  T.eq(b:dirty(), false, "nothing buffered now")
+  a:close(); b:close()
+end
+
+-- 4. getstats counts what asok moved; setstats sets what getstats says
+do
+  local a, b = T.pair()
+  asok.send(a, "hello\n")
+  T.same(T.pack(asok.receive(b, "*l")), T.pack("hello", nil, nil), "a line")
+  local r, s = a:getstats()
+  T.same(T.pack(r, s), T.pack(0.0, 6.0), "sender's counters")
+  r, s = b:getstats()
+  T.same(T.pack(r, s), T.pack(6.0, 0.0), "receiver's counters")
+  T.eq(b:setstats(100, 7), 1, "setstats' result")
+  r, s = b:getstats()
+  T.same(T.pack(r, s), T.pack(100.0, 7.0), "getstats after setstats")
+  asok.send(a, "x")
+  asok.receive(b, 1)
+  r, s = b:getstats()
+  T.same(T.pack(r, s), T.pack(101.0, 7.0), "and counting on")
+  local ok, err = pcall(function() b:setstats("x") end)
+  T.check(not ok and err:find("bad argument #1 to 'setstats' (number expected, got string)", 1, true), err)
+  T.eq(b:setstats(1, 2, "x"), 1, "an age that is not a number is ignored, as LuaSocket does")
+  a:close(); b:close()
+end
+
+-- 5. a socket.unix stream object's own timeout becomes asok's
+local okunix, unix = pcall(require, "socket.unix")
+if okunix then
+  local path = os.tmpname()
+  os.remove(path)
+  local srv = (unix.stream or unix)()
+  assert(srv:bind(path)); assert(srv:listen())
+  srv:settimeout(0.2)
+  local res, t0, took
+  T.spawn(function()
+    t0 = socket.gettime()
+    res = T.pack(asok.accept(srv))
+    took = socket.gettime() - t0
+  end)
+  T.check(T.run(function() return res ~= nil end, 5), "unix accept returned")
+  T.same(res, T.pack(nil, "timeout"), "unix accept timed out")
+  T.check(took and took >= 0.15 and took < 1.5, "after about 0.2 s", took)
+  srv:close()
+  os.remove(path)
+end
+
+T.done("test_raw_state")
