@@ -177,14 +177,16 @@ function M.select(rset, wset, timeout)
   if t ~= nil then
     t = tonumber(t)
     if not t then argerror(3, "select", "number expected, got " .. type(timeout), 2) end
-    -- NaN would never reach its deadline: the loop would spin forever
-    if t ~= t then argerror(3, "select", "number expected, got NaN", 2) end
   end
   if rset ~= nil or wset ~= nil then
+    -- socket.select polls once with a NaN timeout (its wait works out to 0)
+    if t ~= t then t = 0 end
     local r, w, e = selectsets(rset, wset, t)
     if e then return r, w, e end
     return r, w
   end
+  -- NaN would never reach its deadline: the loop would spin forever
+  if t ~= t then argerror(3, "select", "number expected, got NaN", 2) end
   if t == nil or t < 0 then
     -- once a second, busy or idle: drop the waits of coroutines closed
     -- meanwhile, which would otherwise keep this loop going (idle) or

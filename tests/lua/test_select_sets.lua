@@ -219,6 +219,21 @@ do
   a:close(); b:close()
 end
 
+-- a NaN timeout with sets polls once, as socket.select does (it raised
+-- "number expected, got NaN", the error of a select without sets)
+do
+  local a, b = T.pair()
+  local t0 = socket.gettime()
+  local r0, w0, e0 = asok.select({ a }, nil, 0 / 0)
+  T.same(T.pack(#r0, #w0, e0), T.pack(0, 0, "timeout"), "NaN, nothing ready: socket.select's answer")
+  T.check(socket.gettime() - t0 < 0.5, "at once")
+  b:send("x")
+  socket.sleep(0.05)
+  local r = asok.select({ a }, nil, 0 / 0)
+  T.eq(r[1], a, "NaN, one ready")
+  a:close(); b:close()
+end
+
 -- arguments
 raises("bad argument #1 to 'select' (table expected, got number)", asok.select, 42)
 raises("bad argument #2 to 'select' (table expected, got boolean)", asok.select, {}, true)
