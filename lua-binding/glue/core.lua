@@ -626,7 +626,9 @@ local function checkraw(sok, fname, want, also)
   if rawmeta(sok) == Wrapper then raw, w = rawget(sok, RAW), true end
   local class = classof(raw)
   if not class then
-    argerror(1, fname, (want or "LuaSocket object") .. " expected, got " .. type(sok), 3)
+    -- auxiliar_checkclass's words for a class (no type: LuaSocket adds none)
+    if want then margerror(1, fname, want .. " expected", 3) end
+    argerror(1, fname, "LuaSocket object expected, got " .. type(sok), 3)
   end
   if want and class ~= want and not (want == "tcp{any}" and class:sub(1, 4) == "tcp{")
       and not (want == "tcp{client}" and STREAM[class]) and not (also and also[class]) then

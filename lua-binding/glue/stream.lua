@@ -162,7 +162,7 @@ function M.send(sok, ...)
   if w and STREAM[class] then fast(sok, raw) end -- a tcp{master} connected since
   if class == "udp{unconnected}" or class == "unixdgram{unconnected}" then
     local want = class:gsub("unconnected", "connected")
-    margerror(1, "send", want .. " expected", 2, want .. " expected, got " .. class)
+    margerror(1, "send", want .. " expected", 2)
   elseif UDP[class] then
     checkudparg(data, 2, "send", "string", select("#", ...) < 1)
     return udpcall(raw, "send", udp_send, data)
@@ -275,7 +275,7 @@ function M.setlimit(sok, n)
   if v ~= nil then
     v = tonumber(v)
     if not v or v ~= v or v < 0 then
-      argerror(2, "setlimit", "non-negative number expected, got " .. (v and tostring(v) or type(n)), 2)
+      margerror(2, "setlimit", "non-negative number expected, got " .. (v and tostring(v) or type(n)), 2)
     end
   end
   local one = setlimit(handles[raw] or handle(raw), v or 0) -- no tail call
@@ -289,7 +289,7 @@ local function throttle(raw, fname, dir, bps)
   if v ~= nil then
     v = tonumber(v)
     if not v or v ~= v or v < 0 then
-      argerror(2, fname, "non-negative number expected, got " .. (v and tostring(v) or type(bps)), 3)
+      margerror(2, fname, "non-negative number expected, got " .. (v and tostring(v) or type(bps)), 3)
     end
   end
   local h, err = handles[raw], nil

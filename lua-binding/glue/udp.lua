@@ -76,7 +76,7 @@ end
 function M.receivefrom(sok, size)
   local raw, _, class = checkraw(sok, "receivefrom")
   local want = unconnected(class)
-  if class ~= want then margerror(1, "receivefrom", want .. " expected", 2, want .. " expected, got " .. class) end
+  if class ~= want then margerror(1, "receivefrom", want .. " expected", 2) end
   local isunix = want == "unixdgram{unconnected}"
   checkudparg(size, 2, "receivefrom", "number")
   return udpcall(raw, "receivefrom", isunix and unix_receivefrom or udp_receivefrom, size)
@@ -90,7 +90,7 @@ function M.sendto(sok, ...)
   local nargs = select("#", ...)
   local raw, _, class = checkraw(sok, "sendto")
   local want = unconnected(class)
-  if class ~= want then margerror(1, "sendto", want .. " expected", 2, want .. " expected, got " .. class) end
+  if class ~= want then margerror(1, "sendto", want .. " expected", 2) end
   local isunix = want == "unixdgram{unconnected}"
   checkudparg(data, 2, "sendto", "string", nargs < 1)
   checkudparg(ip, 3, "sendto", "string", nargs < 2)
