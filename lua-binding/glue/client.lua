@@ -68,6 +68,7 @@ end
 
 methods.setlimit = M.setlimit
 methods.throttle_receive, methods.throttle_send = M.throttle_receive, M.throttle_send
+methods.socks4_connect, methods.socks5_connect = M.socks4_connect, M.socks5_connect
 
 -- shadows: family ("inet", "inet6") -> a closed LuaSocket tcp object that
 -- lends its methods to native clients for one call at a time

@@ -3,7 +3,7 @@
 -- asok.receive.
 local M, P = ...
 
-local ONE, argerror, checkraw = P.ONE, P.argerror, P.checkraw
+local ONE, margerror, checkraw = P.ONE, P.margerror, P.checkraw
 local type, tostring, tonumber = type, tostring, tonumber
 
 -- ipv4bytes returns the 4 bytes of a dotted IPv4 literal, or nil.
@@ -58,7 +58,7 @@ end
 local function checkport(port, n, fname)
   local p = tonumber(port)
   if not p or p < 0 or p > 65535 or p % 1 ~= 0 then
-    argerror(n, fname, "port expected, got " .. (p and tostring(port) or type(port)), 3)
+    margerror(n, fname, "port expected, got " .. (p and tostring(port) or type(port)), 3)
   end
   return string.char(math.floor(p / 256), p % 256)
 end
@@ -68,10 +68,10 @@ end
 local function checkname(v, n, fname, optional, min)
   if v == nil and optional then return nil end
   if type(v) ~= "string" then
-    argerror(n, fname, "string expected, got " .. type(v), 3)
+    margerror(n, fname, "string expected, got " .. type(v), 3)
   end
   if #v < min or #v > 255 or v:find("\0", 1, true) then
-    argerror(n, fname, ("string of %d to 255 bytes without NUL expected"):format(min), 3)
+    margerror(n, fname, ("string of %d to 255 bytes without NUL expected"):format(min), 3)
   end
   return v
 end
@@ -99,7 +99,7 @@ function M.socks4_connect(sok, ip, port, user)
   checkraw(sok, "socks4_connect", "tcp{client}")
   local addr = type(ip) == "string" and ipv4bytes(ip)
   if not addr then
-    argerror(2, "socks4_connect", "IPv4 address expected, got " .. (type(ip) == "string" and ("'" .. ip .. "'") or type(ip)), 2)
+    margerror(2, "socks4_connect", "IPv4 address expected, got " .. (type(ip) == "string" and ("'" .. ip .. "'") or type(ip)), 2)
   end
   local p = checkport(port, 3, "socks4_connect")
   user = checkname(user, 4, "socks4_connect", true, 0) or ""

@@ -4,6 +4,7 @@ local M, P, C = ...
 
 local RAW, Wrapper, handles, rawmeta = P.RAW, P.Wrapper, P.handles, P.rawmeta
 local margerror, checkraw, handle, classof = P.margerror, P.checkraw, P.handle, P.classof
+local STREAM = P.STREAM
 local buffered, gettimeout = C.buffered, C.gettimeout
 local statsof, setstatsof = P.statsof, P.setstatsof
 local type, tostring, tonumber, rawget = type, tostring, tonumber, rawget
@@ -24,6 +25,11 @@ local ASOKONLY = { setlimit = true }
 -- methods, on every class
 methods.throttle_receive, methods.throttle_send = M.throttle_receive, M.throttle_send
 ASOKONLY.throttle_receive, ASOKONLY.throttle_send = true, true
+
+-- wrapper:socks4_connect(...), wrapper:socks5_connect(...): asok's own
+-- methods of stream clients (a connected TCP or unix stream socket)
+local CLIENTONLY = { socks4_connect = true, socks5_connect = true }
+methods.socks4_connect, methods.socks5_connect = M.socks4_connect, M.socks5_connect
 
 --- wrapper:dirty(): true if asok holds received data not yet read.
 function methods.dirty(self)
@@ -116,6 +122,7 @@ Wrapper.__index = function(self, k)
   local raw = rawget(self, RAW)
   local v = raw[k]
   if m ~= nil and (v ~= nil or ASOKONLY[k]) then return m end
+  if m ~= nil and CLIENTONLY[k] and STREAM[classof(raw)] then return m end
   if type(v) == "function" then
     -- TCP's setpeername is LuaSocket's connect under another name (UDP's
     -- never waits: forwarded)

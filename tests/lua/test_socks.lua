@@ -56,6 +56,23 @@ T.same(T.pack(asok.socks5_connect(c, "localhost", eport)), T.pack(1.0), "socks5 
 T.same(T.pack(state.last.atyp, state.last.host), T.pack(3, "localhost"), "domain sent as name")
 echoes(c, "via name")
 c:close()
+
+-- as methods of a wrapper (seed: the functions may be called as
+-- sok:func(...)), with method argument numbers; a UDP wrapper has none
+do
+  local w = asok.wrap(toproxy(pport))
+  T.same(T.pack(w:socks5_connect("127.0.0.1", eport)), T.pack(1.0), "socks5 as a wrapper method")
+  echoes(w, "via a socks5 method")
+  w:close()
+  w = asok.wrap(toproxy(pport))
+  T.same(T.pack(w:socks4_connect("127.0.0.1", eport)), T.pack(1.0), "socks4 as a wrapper method")
+  raises("bad argument #2 to 'socks4_connect' (port expected, got 70000)", function() return (w:socks4_connect("1.2.3.4", 70000)) end)
+  w:close()
+  local u = asok.wrap(socket.udp())
+  T.eq(u.socks5_connect, nil, "no SOCKS method on a UDP wrapper")
+  u:close()
+end
+
 c = toproxy(pport)
 T.same(T.pack(asok.socks5_connect(c, "127.0.0.1", free)),
   T.pack(nil, "socks5: connection refused"), "socks5 refused target")
@@ -101,7 +118,7 @@ c = toproxy(cport)
 T.same(T.pack(asok.socks4_connect(c, "127.0.0.1", eport)), T.pack(nil, "closed"), "socks4 closed")
 
 -- arguments
-raises("bad argument #1 to 'socks4_connect' (tcp{client} expected, got number)", asok.socks4_connect, 42, "1.2.3.4", 1)
+raises("bad argument #1 to 'socks4_connect' (tcp{client} expected)", asok.socks4_connect, 42, "1.2.3.4", 1)
 raises("bad argument #2 to 'socks4_connect' (IPv4 address expected, got 'example.com')", asok.socks4_connect, c, "example.com", 1)
 raises("bad argument #2 to 'socks4_connect' (IPv4 address expected, got '1.2.3.256')", asok.socks4_connect, c, "1.2.3.256", 1)
 raises("bad argument #3 to 'socks4_connect' (port expected, got 70000)", asok.socks4_connect, c, "1.2.3.4", 70000)
