@@ -151,6 +151,27 @@ local function unfix(raw)
   if raw:getfd() >= 0 then unspec(raw) end
 end
 
+-- unixconnect is LuaSocket's connect(path) on socket.unix stream object
+-- raw. A unix connect is never in progress: it completes, fails, or says
+-- EAGAIN (the listener's backlog is full), where LuaSocket's connect polls
+-- the socket, finds it writable at once and returns 1 (its sends then
+-- fail), and at timeout 0 destroys the socket instead ('closed' next). So
+-- it runs with the socket's own block timeout, as it would without asok:
+-- LuaSocket's (asok has not set it yet), or asok's, at most a second (a
+-- zero one stays zero: LuaSocket's 'timeout' then).
+local function unixconnect(raw, path)
+  local h = P.handles[raw]
+  if h then
+    local b = gettimeout(h)
+    P.own(raw, "settimeout")(raw, (b < 0 or b > 1) and 1 or b)
+  end
+  local ok, err = raw:connect(path)
+  if h then P.zerotimeout(raw) end
+  local _, herr = handle(raw, true)
+  if ok then return ok end
+  return nil, err or herr
+end
+
 -- the other class connect takes: socket.unix's stream sockets (a path)
 local UNIX = { ["unixstream{master}"] = true,
   -- and socket.unix.dgram's connect(path), which never waits
@@ -178,7 +199,7 @@ local function connectto(fname, raw, class, ...)
     return nil, err
   end
   if class == "unixstream{master}" then -- socket.unix: connect(path)
-    local ok, err = tryconnect(raw, host)
+    local ok, err = unixconnect(raw, host)
     if ok then return ok end
     return nil, err
   end
@@ -229,10 +250,13 @@ function M.connect(sok, ...)
   return nil, err
 end
 
+-- the classes whose setpeername is connect's alias besides TCP's
+local UNIXSTREAM = { ["unixstream{master}"] = true }
+
 --- wrapper:setpeername(host, port) on a TCP wrapper: LuaSocket's alias of
 --- connect, yielding as asok.connect does.
 function P.setpeername(sok, ...)
-  local raw, _, class = checkraw(sok, "setpeername", "tcp{any}")
+  local raw, _, class = checkraw(sok, "setpeername", "tcp{any}", UNIXSTREAM)
   local ok, err = connectto("setpeername", raw, class, ...) -- not a tail call
   if ok then return ok end
   return nil, err

@@ -729,4 +729,4 @@ P.checkraw, P.waitfor, P.CLIENT = checkraw, waitfor, CLIENT
 P.raisearg, P.checkreceive, P.checksend, P.checkstats = raisearg, checkreceive, checksend, checkstats
 P.checktimeout, P.fdowners, P.rawmeta, P.SMALL = checktimeout, fdowners, rawmeta, SMALL
 P.typename, P.deputed, P.reapdue = typename, deputed, reapdue
-P.zerotimeout, P.statsof, P.setstatsof = zerotimeout, statsof, setstatsof
+P.zerotimeout, P.statsof, P.setstatsof, P.own = zerotimeout, statsof, setstatsof, own

@@ -124,9 +124,12 @@ Wrapper.__index = function(self, k)
   if m ~= nil and (v ~= nil or ASOKONLY[k]) then return m end
   if m ~= nil and CLIENTONLY[k] and STREAM[classof(raw)] then return m end
   if type(v) == "function" then
-    -- TCP's setpeername is LuaSocket's connect under another name (UDP's
-    -- never waits: forwarded)
-    if k == "setpeername" and (classof(raw) or ""):sub(1, 4) == "tcp{" then return setpeername end
+    -- TCP's and unix streams' setpeername is LuaSocket's connect under
+    -- another name (UDP's never waits: forwarded)
+    if k == "setpeername" then
+      local class = classof(raw) or ""
+      if class:sub(1, 4) == "tcp{" or class == "unixstream{master}" then return setpeername end
+    end
     return forwarder(k)
   end
   return v

@@ -4,7 +4,8 @@
 -- (LuaSocket's own stays 0, so its calls never block the process), dirty()
 -- sees asok's buffer (socket.select relies on it), getstats/setstats count
 -- asok's bytes. A socket.unix stream object, whose class has no gettimeout,
--- hands its own timeout over too.
+-- hands its own timeout over too; its connect to a full backlog says what
+-- LuaSocket's says.
 local T = dofile("asoktest.lua")
 local asok = require "asok"
 local socket = require "socket"
@@ -116,6 +117,41 @@ if okunix then
   T.check(T.run(function() return res ~= nil end, 5), "unix accept returned")
   T.same(res, T.pack(nil, "timeout"), "unix accept timed out")
   T.check(took and took >= 0.15 and took < 1.5, "after about 0.2 s", took)
+  srv:close()
+  os.remove(path)
+
+  -- a unix connect to a listener whose backlog is full: LuaSocket's
+  -- connect returns 1 (the kernel's EAGAIN, then a poll that finds the
+  -- socket writable); asok's connect ran it at timeout 0, where LuaSocket
+  -- destroys the socket: 'closed'. Each form, compared with plain LuaSocket
+  path = os.tmpname()
+  os.remove(path)
+  srv = (unix.stream or unix)()
+  assert(srv:bind(path)); assert(srv:listen(1))
+  local plain, keep = {}, {}
+  for i = 1, 4 do
+    local c = (unix.stream or unix)()
+    plain[i] = T.pack(c:connect(path))
+    keep[#keep + 1] = c
+  end
+  T.same(plain[4], T.pack(1.0), "LuaSocket: a full backlog's connect says 1")
+  local forms = {
+    function(c) return asok.connect(c, path) end,
+    function(c) return asok.wrap(c):connect(path) end,
+    function(c) return asok.wrap(c):setpeername(path) end,
+  }
+  for i, f in ipairs(forms) do
+    local c = (unix.stream or unix)()
+    keep[#keep + 1] = c
+    local res
+    T.spawn(function() res = T.pack(f(c)) end)
+    T.check(T.run(function() return res ~= nil end, 5), "form " .. i .. " returned")
+    T.same(res, plain[4], "form " .. i .. ": LuaSocket's result")
+  end
+  local c = (unix.stream or unix)()
+  keep[#keep + 1] = c
+  T.same(T.pack(asok.connect(c, path)), plain[4], "main thread: LuaSocket's result")
+  for _, k in ipairs(keep) do k:close() end
   srv:close()
   os.remove(path)
 end
