@@ -45,6 +45,7 @@ static const luaL_Reg loopfuncs[] = {
     {"meta",    prim_meta},
     {"newsock", prim_newsock},
     {"resolve", asok__prim_resolve},
+    {"service", asok__prim_service},
     {"now",     prim_now},
     {"select",  prim_select},
     {"sleep",   prim_sleep},

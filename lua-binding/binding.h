@@ -107,6 +107,10 @@ extern const luaL_Reg asok__throttlefuncs[];
  * (resolve.c), registered with the loop primitives. */
 int asok__prim_resolve(lua_State *L);
 
+/* asok__prim_service is the service(port) primitive (resolve.c): whether
+ * getaddrinfo takes port as a TCP service. */
+int asok__prim_service(lua_State *L);
+
 /* asok__familyfuncs: unspec(), the family reset of a LuaSocket TCP
  * object that asok.connect uses between families (tcpfamily.c). */
 extern const luaL_Reg asok__familyfuncs[];

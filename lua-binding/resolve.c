@@ -2,10 +2,12 @@
 * resolve.c - the name-resolution primitive of the asok Lua binding (never
 * yields): asok_resolve's address list as a Lua array. The glue (glue/connect.lua,
 * asok.connect) parks the coroutine on the token while the lookup runs off
-* the loop thread.
+* the loop thread. service() checks a port as getaddrinfo does.
 \*=========================================================================*/
 #include <errno.h>
+#include <netdb.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "binding.h"
 
@@ -42,5 +44,23 @@ int asok__prim_resolve(lua_State *L) {
     lua_pushstring(L, p);
     lua_rawseti(L, -2, i);
   }
+  return 1;
+}
+
+/* service(port): whether getaddrinfo takes port (a string) as a TCP
+ * service, a number or a name in the services database, with a numeric
+ * host: no lookup. glibc checks the service before the host, so LuaSocket's
+ * connect to a name that does not resolve reports a bad service first. */
+int asok__prim_service(lua_State *L) {
+  const char *port = luaL_checkstring(L, 1);
+  struct addrinfo hints, *res = NULL;
+  int rc;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST;
+  rc = getaddrinfo("127.0.0.1", port, &hints, &res);
+  if (res != NULL) freeaddrinfo(res);
+  lua_pushboolean(L, rc != EAI_SERVICE);
   return 1;
 }

@@ -14,7 +14,7 @@ local type, tostring, tonumber, pcall, ipairs, select = type, tostring, tonumber
 local dbg = M._debug or {}
 M._debug = dbg
 dbg.resolves = 0
-local cresolve, cunspec = C.resolve, C.unspec
+local cresolve, cunspec, cservice = C.resolve, C.unspec, C.service
 local unpack = table.unpack or unpack
 
 -- atonpart reads one part of an inet_aton address (0x hex, 0 octal,
@@ -221,6 +221,9 @@ local function connectto(fname, raw, class, ...)
     addrs, err = lookup(tostring(host), familyof(raw))
   end
   if not addrs then
+    -- getaddrinfo checks the service before the name: a bad port is
+    -- LuaSocket's answer whatever the name (luaL_checkstring's text of it)
+    if not cservice(tostring(port)) then err = "service not supported for socket type" end
     -- tcp.c meth_connect makes the object a tcp{client} even on failure
     local client = classmeta("tcp{client}")
     if setclass and client then setclass(raw, client) end

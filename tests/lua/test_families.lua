@@ -167,6 +167,28 @@ asok.spawn(function()
   done = true
 end)
 T.check(T.run(function() return done end, 20), "the connecting coroutine did not finish")
+-- a name without an address for the socket's family and a bad port:
+-- getaddrinfo checks the service first, so LuaSocket reports the port
+-- (asok reported the name). A good port still reports the name.
+asok._debug.hosts["v6only.test"] = { "::1" } -- tcp4 sockets: no IPv6 needed
+local bad = {}
+T.spawn(function()
+  for _, port in ipairs({ "abc", -1, 80.5 }) do
+    local s4 = socket.tcp4()
+    bad[#bad + 1] = T.pack(asok.connect(s4, "v6only.test", port))
+    s4:close()
+  end
+  local s4 = socket.tcp4()
+  bad[#bad + 1] = T.pack(asok.connect(s4, "v6only.test", closed))
+  s4:close()
+end)
+T.check(T.run(function() return #bad == 4 end, 10), "the bad-port connects returned")
+local plain4 = socket.tcp4()
+T.same(T.pack(plain4:connect("127.0.0.1", "abc")), T.pack(nil, "service not supported for socket type"), "LuaSocket's words")
+plain4:close()
+for i = 1, 3 do T.same(bad[i], T.pack(nil, "service not supported for socket type"), "bad port " .. i) end
+T.same(bad[4], T.pack(nil, "host or service not provided, or not known"), "a good port: the name")
+
 server4:close()
 if server6 then server6:close() end
 T.done("test_families")
