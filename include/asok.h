@@ -335,7 +335,8 @@ ASOK_API int asok_accept(asok_sock *s, asok_token token, asok_sock **client_out)
  * live in asok-owned memory, valid until the next call on the same loop.
  * On ASOK_EWAIT, *len is 0 and nothing is consumed.
  * Returns: 0; ASOK_EWAIT; ASOK_ETIMEOUT; ASOK_ECLOSED; -errno;
- * ASOK_EBADHANDLE; ASOK_EINVAL (bad pattern). */
+ * ASOK_EBADHANDLE; ASOK_EINVAL (bad pattern, NULL output, n above
+ * INT64_MAX). */
 ASOK_API int asok_receive(asok_sock *s, int pattern, size_t n, asok_token token,
                           const char **data, size_t *len);
 
@@ -469,7 +470,7 @@ ASOK_API int asok_udp_new(asok_loop *loop, int family, asok_sock **sock_out);
  * Returns: 0; ASOK_EWAIT (token parked until a datagram arrives);
  * ASOK_ETIMEOUT; ASOK_ECLOSED; -errno (-ECONNREFUSED on a connected socket);
  * ASOK_EBADHANDLE; ASOK_EINVAL (not a datagram socket, NULL output, iplen
- * < 46). */
+ * < 46, n above INT64_MAX: ask for INT64_MAX to get any datagram whole). */
 ASOK_API int asok_receivefrom(asok_sock *s, size_t n, asok_token token, const char **data,
                               size_t *len, char *ip_out, size_t iplen, int *port_out);
 
