@@ -68,7 +68,11 @@ func asokgo_wait(h unsafe.Pointer, dir C.int, tok C.asok_token) (rc C.int) {
 	if !ok {
 		return C.ASOK_EBADHANDLE
 	}
-	return code(sh.sock.Wait(int(dir), uint64(tok)))
+	d := int(dir &^ C.ASOK_UNTIMED)
+	if dir&C.ASOK_UNTIMED != 0 {
+		d |= core.WaitUntimed
+	}
+	return code(sh.sock.Wait(d, uint64(tok)))
 }
 
 // asokgo_unread implements asok_unread; data is copied by core.

@@ -146,16 +146,31 @@ func TestFollowParkCancel(t *testing.T) {
 }
 
 func TestFollowParkTimeouts(t *testing.T) {
-	l, clock, pk, s, _ := takenLineTimeout(t, 5, "ping", time.Second)
+	l, clock, pk, s, peer := takenLineTimeout(t, 5, "ping", time.Second)
 	if !pk.park(s, 5, PatLine, 0) {
 		t.Fatal("not parked")
 	}
-	// the park came first: the old timeout is its own
+	// SetTimeout settles the park first (its receive parks with the old
+	// timeout), then gives that waiting receive the new one: none
 	s.SetTimeout(-1, -1)
 	if len(pk.arms) != 0 {
 		t.Fatal("SetTimeout did not settle")
 	}
 	clock.t += 2 * time.Second
+	if toks := selectTokens(t, l, 20*time.Millisecond); len(toks) != 0 {
+		t.Fatalf("timed out under no timeout: %v", toks)
+	}
+	peerWrite(t, peer, "pong\n")
+	waitFor(t, l, 5)
+	if res, err := s.Receive(PatLine, 0, 5); err != nil || string(res) != "pong" {
+		t.Fatalf("retry: %q %v, want pong", res, err)
+	}
+	// and a timeout set while it waits again fires from its start
+	if _, err := s.Receive(PatLine, 0, 5); err != ErrWait {
+		t.Fatal(err)
+	}
+	s.SetTimeout(time.Second, -1)
+	clock.t += time.Second
 	waitFor(t, l, 5)
 	if res, err := s.Receive(PatLine, 0, 5); err != ErrTimeout || len(res) != 0 {
 		t.Fatalf("retry: %q %v, want timeout", res, err)
@@ -193,12 +208,15 @@ func TestFollowNotAllowed(t *testing.T) {
 		setup func(t *testing.T, l *Loop, s *Socket, peer int)
 		want  Follow
 	}{
+		// a zero timeout set while the receive waits applies to it: it
+		// expires at the next Select (no offer), its retry gets what the
+		// last look read (want 0: no arm)
 		{"zero timeout", func(t *testing.T, l *Loop, s *Socket, peer int) {
 			s.SetTimeout(0, -1)
-		}, FollowSend},
+		}, 0},
 		{"zero total timeout", func(t *testing.T, l *Loop, s *Socket, peer int) {
 			s.SetTimeout(-1, 0)
-		}, FollowSend},
+		}, 0},
 		{"another receiver queued", func(t *testing.T, l *Loop, s *Socket, peer int) {
 			parkReceive(t, s, PatLine, 0, 9)
 		}, FollowSend},
@@ -221,6 +239,15 @@ func TestFollowNotAllowed(t *testing.T) {
 			peerWrite(t, peer, "ping\n")
 			waitFor(t, l, 5)
 			a := pk.arms[5]
+			if tc.want == 0 {
+				if a != nil {
+					t.Fatalf("armed %+v, want none (expired)", a)
+				}
+				if res, err := s.Receive(PatLine, 0, 5); err != nil || string(res) != "ping" {
+					t.Fatalf("expired retry: %q %v", res, err)
+				}
+				return
+			}
 			if a == nil || a.f != tc.want {
 				t.Fatalf("armed %+v, want follow %v", a, tc.want)
 			}

@@ -21,10 +21,13 @@ const (
 	PatCount Pattern = 3 // exactly n bytes
 )
 
-// Readiness directions for Wait.
+// Readiness directions for Wait, and WaitUntimed, or'ed into one: the wait
+// ignores the socket's timeouts (asok.select with sets keeps its own
+// deadline, whatever timeout the socket has, a zero one included).
 const (
-	DirRead  = 1
-	DirWrite = 2
+	DirRead     = 1
+	DirWrite    = 2
+	WaitUntimed = 4
 )
 
 // Loop is a single-threaded reactor: an epoll instance, an eventfd for

@@ -274,12 +274,29 @@ func (s *Socket) Unread(p []byte) error {
 // Wait parks tok until s is readable (DirRead) or writable (DirWrite), for
 // I/O done by others on the fd. It returns nil at once if s is ready now
 // (HUP and ERR count as ready); its retry after delivery returns nil once
-// the fd polls ready.
+// the fd polls ready. With WaitUntimed or'ed into dir it has no deadline.
 func (s *Socket) Wait(dir int, tok Token) error {
-	q := s.queueFor(dir)
+	untimed := dir&WaitUntimed != 0
+	q := s.queueFor(dir &^ WaitUntimed)
 	if q == nil {
 		return ErrInvalid
 	}
+	if untimed { // no deadline: s's timeouts are out of it for this call
+		s.settled() // a pending offer's FollowPark rests on the real ones
+		block, total := s.tmBlock, s.tmTotal
+		s.tmBlock, s.tmTotal = -1, -1
+		err := s.wait(q, dir&^WaitUntimed, tok)
+		s.tmBlock, s.tmTotal = block, total
+		if w := s.l.byTok.get(tok); err == ErrWait && w != nil && w.sock == s {
+			w.untimed = true
+		}
+		return err
+	}
+	return s.wait(q, dir, tok)
+}
+
+// wait is Wait's work on queue q of direction dir.
+func (s *Socket) wait(q *queue, dir int, tok Token) error {
 	w, start, err := s.begin(q, tok)
 	if err != nil {
 		if w != nil { // expired head

@@ -31,10 +31,42 @@ func retryDeadline(block, total, start, now time.Duration) (dl time.Duration, ok
 
 // SetTimeout sets how long operations on s may wait, LuaSocket's way:
 // block limits each wait, total the whole call; negative: no limit (the
-// default). It applies to operations parked from now on.
+// default). It applies to the operations waiting on s too, counted from
+// each one's start: a LuaSocket object has one timeout, whoever waits.
 func (s *Socket) SetTimeout(block, total time.Duration) {
 	s.settled() // a pending offer's FollowPark rests on the old ones
 	s.tmBlock, s.tmTotal = block, total
+	s.rearm()
+}
+
+// rearm gives the waiters of s the deadlines of its current timeouts; one
+// already passed fires at the next Select (the retry then times out).
+// Skipped: delivered waiters (their retry works its deadline out),
+// throttled ones (their timer is the throttle's; the deadline is worked
+// out when it fires), expired ones, and untimed waits (Wait with
+// WaitUntimed: a select keeps its own deadline).
+func (s *Socket) rearm() {
+	if s.rq.head == nil && s.wq.head == nil {
+		return
+	}
+	l := s.l
+	now := l.now()
+	for _, q := range [2]*queue{&s.rq, &s.wq} {
+		for w := q.head; w != nil; w = w.next {
+			if w.notified || w.throttled || w.expired || w.untimed {
+				continue
+			}
+			dl, ok := s.deadline(w.start, now)
+			switch {
+			case !ok:
+				l.timers.set(w, now)
+			case dl == noDeadline:
+				l.timers.stop(w)
+			default:
+				l.timers.set(w, dl)
+			}
+		}
+	}
 }
 
 // polls reports whether an operation on s cannot wait at all (a zero

@@ -114,21 +114,35 @@ func TestSocketTimeoutTotal(t *testing.T) {
 }
 
 // TestTimeoutQueuedWaiter checks that a waiter parked behind the head
-// times out on its own deadline, without disturbing the head.
+// times out on its own deadline, counted from its own start, and that the
+// head, given the timeout while it waited, times out from its start too;
+// the socket serves the next receive.
 func TestTimeoutQueuedWaiter(t *testing.T) {
 	l, clk := newTestLoop(t)
 	s, peer := socketPair(t, l)
 	s.Receive(PatLine, 0, 1)
+	clk.t += 500 * time.Millisecond
 	s.SetTimeout(time.Second, -1)
 	if _, err := s.Receive(PatLine, 0, 2); err != ErrWait {
 		t.Fatal(err)
 	}
-	clk.t += time.Second
+	clk.t += 500 * time.Millisecond
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{1}) {
+		t.Fatalf("head: got %v", got)
+	}
+	if res, err := s.Receive(PatLine, 0, 1); err != ErrTimeout || len(res) != 0 {
+		t.Fatalf("head: %q %v", res, err)
+	}
+	clk.t += 500 * time.Millisecond
 	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{2}) {
-		t.Fatalf("got %v", got)
+		t.Fatalf("queued: got %v", got)
 	}
 	if res, err := s.Receive(PatLine, 0, 2); err != ErrTimeout || len(res) != 0 {
 		t.Fatalf("queued waiter: %q %v", res, err)
+	}
+	s.SetTimeout(-1, -1)
+	if _, err := s.Receive(PatLine, 0, 1); err != ErrWait {
+		t.Fatal(err)
 	}
 	peerWrite(t, peer, "head\n")
 	waitFor(t, l, 1)
@@ -403,5 +417,94 @@ func TestUnreadWakesParkedReceive(t *testing.T) {
 	}
 	if res, err := s.Receive(PatLine, 0, 7); err != nil || string(res) != "pushed" {
 		t.Fatalf("retry: %q %v", res, err)
+	}
+}
+
+// TestSetTimeoutRearmsParked checks that a new timeout applies to an
+// operation already waiting, counted from its start: one already passed
+// fires at the next Select, a later one at its time, none stops the timer.
+func TestSetTimeoutRearmsParked(t *testing.T) {
+	l, clk := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	peerWrite(t, peer, "pa")
+	if _, err := s.Receive(PatLine, 0, 1); err != ErrWait {
+		t.Fatal(err)
+	}
+	clk.t += 500 * time.Millisecond
+	if got := selectTokens(t, l, 0); len(got) != 0 {
+		t.Fatalf("no timeout yet: %v", got)
+	}
+	s.SetTimeout(200*time.Millisecond, -1) // passed 300 ms ago
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{1}) {
+		t.Fatalf("passed deadline: got %v", got)
+	}
+	if res, err := s.Receive(PatLine, 0, 1); err != ErrTimeout || string(res) != "pa" {
+		t.Fatalf("got %q %v", res, err)
+	}
+
+	s.SetTimeout(-1, -1)
+	if _, err := s.Receive(PatLine, 0, 2); err != ErrWait {
+		t.Fatal(err)
+	}
+	clk.t += 500 * time.Millisecond
+	s.SetTimeout(-1, 2*time.Second) // total: 1.5 s left
+	clk.t += 1499 * time.Millisecond
+	if got := selectTokens(t, l, 0); len(got) != 0 {
+		t.Fatalf("early: %v", got)
+	}
+	clk.t += time.Millisecond
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{2}) {
+		t.Fatalf("later deadline: got %v", got)
+	}
+	if _, err := s.Receive(PatLine, 0, 2); err != ErrTimeout {
+		t.Fatal(err)
+	}
+
+	s.SetTimeout(time.Second, -1)
+	if _, err := s.Receive(PatLine, 0, 3); err != ErrWait {
+		t.Fatal(err)
+	}
+	s.SetTimeout(-1, -1) // lifted: no deadline at all
+	clk.t += 10 * time.Second
+	if got := selectTokens(t, l, 0); len(got) != 0 {
+		t.Fatalf("lifted: %v", got)
+	}
+	peerWrite(t, peer, "\n")
+	if res, err := drainLine(t, l, s, 3); err != nil || string(res) != "" {
+		t.Fatalf("got %q %v", res, err)
+	}
+}
+
+// drainLine waits for tok and retries its line receive on s.
+func drainLine(t *testing.T, l *Loop, s *Socket, tok Token) ([]byte, error) {
+	t.Helper()
+	waitFor(t, l, tok)
+	return s.Receive(PatLine, 0, tok)
+}
+
+// TestWaitUntimed checks that a Wait with WaitUntimed parks whatever the
+// socket's timeout (zero included) and that SetTimeout leaves it alone.
+func TestWaitUntimed(t *testing.T) {
+	l, clk := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	s.SetTimeout(0, -1)
+	if err := s.Wait(DirRead, 4); err != ErrTimeout {
+		t.Fatalf("timed wait at timeout 0: %v", err)
+	}
+	if err := s.Wait(DirRead|WaitUntimed, 5); err != ErrWait {
+		t.Fatalf("untimed wait: %v", err)
+	}
+	s.SetTimeout(0, 0)
+	clk.t += 5 * time.Second
+	if got := selectTokens(t, l, 0); len(got) != 0 {
+		t.Fatalf("untimed wait fired: %v", got)
+	}
+	peerWrite(t, peer, "x")
+	waitFor(t, l, 5)
+	if err := s.Wait(DirRead|WaitUntimed, 5); err != nil {
+		t.Fatalf("ready: %v", err)
+	}
+	if err := s.Wait(DirRead|DirWrite|WaitUntimed, 6); err != ErrInvalid {
+		t.Fatalf("bad direction: %v", err)
 	}
 }

@@ -23,6 +23,7 @@ type waiter struct {
 	throttled  bool // its timer is a throttle wake-up, not its deadline
 	receiving  bool // a parked Receive: its deadline gets a last look (expire.go)
 	offered    bool // Select armed its retry (offer.go)
+	untimed    bool // a Wait with WaitUntimed: no deadline, SetTimeout leaves it
 	pat        Pattern
 	cnt        int // a parked Receive's pattern and count (offer.go)
 }

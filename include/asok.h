@@ -144,8 +144,10 @@ enum asok_pattern {
   ASOK_COUNT = 3 /* exactly n bytes (n = 0: wait until data is available) */
 };
 
-/* Readiness directions for asok_wait(). */
-enum asok_dir { ASOK_READ = 1, ASOK_WRITE = 2 };
+/* Readiness directions for asok_wait(), and ASOK_UNTIMED, or'ed into one:
+ * the wait ignores the socket's timeouts (a select with a deadline of its
+ * own, whatever timeout the socket has). */
+enum asok_dir { ASOK_READ = 1, ASOK_WRITE = 2, ASOK_UNTIMED = 4 };
 
 /* asok_wrap() flags. */
 #define ASOK_OWNFD 1u /* asok closes the fd when the socket is closed */
@@ -364,6 +366,9 @@ ASOK_API int asok_send(asok_sock *s, const char *data, size_t len, asok_token to
 /* asok_wait parks token until s is readable (ASOK_READ) or writable
  * (ASOK_WRITE) - for I/O done by someone else on the fd (LuaSocket's own
  * accept and connect, TLS libraries). Returns 0 at once if s is ready now.
+ * The wait times out as s's operations do, unless dir has ASOK_UNTIMED
+ * (ASOK_READ | ASOK_UNTIMED): then it waits until s is ready or closed,
+ * whatever its timeouts (asok_cancel the token to stop it).
  * Returns: 0; ASOK_EWAIT; ASOK_ETIMEOUT; ASOK_ECLOSED; ASOK_EBADHANDLE;
  * ASOK_EINVAL (bad direction). */
 ASOK_API int asok_wait(asok_sock *s, int dir, asok_token token);
@@ -371,6 +376,10 @@ ASOK_API int asok_wait(asok_sock *s, int dir, asok_token token);
 /* asok_settimeout sets how long operations on s may wait, LuaSocket's way:
  * block limits each wait, total the whole call, both measured from the
  * start of the call on a monotonic clock; negative: no limit (the default).
+ * It applies to the operations already waiting on s too (LuaSocket has one
+ * timeout per object): a deadline that has passed delivers their tokens at
+ * the next asok_select, and their retry times out. Untimed waits
+ * (asok_wait with ASOK_UNTIMED) keep waiting.
  * A SOCKS handshake is several calls (each send and receive of it counts
  * anew), so it may take several times total.
  * Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (NaN). */

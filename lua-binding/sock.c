@@ -219,7 +219,8 @@ static int sock_send(lua_State *L) {
 }
 
 /*-------------------------------------------------------------------------*\
-* wait(s, "r"|"w", token): readiness for I/O done by LuaSocket itself.
+* wait(s, "r"|"w", token [, untimed]): readiness for I/O done by LuaSocket
+* itself; untimed: whatever the socket's timeouts (asok.select with sets).
 * Returns true, WAIT, or nil, err.
 \*-------------------------------------------------------------------------*/
 static int sock_wait(lua_State *L) {
@@ -227,7 +228,9 @@ static int sock_wait(lua_State *L) {
   lsock *s = asok__checksock(L, 1);
   int dir = luaL_checkoption(L, 2, NULL, dirs) == 0 ? ASOK_READ : ASOK_WRITE;
   asok_token tok = asok__checktoken(L, 3);
-  int rc = isopen(s) ? asok_wait(s->h, dir, tok) : ASOK_ECLOSED;
+  int rc;
+  if (lua_toboolean(L, 4)) dir |= ASOK_UNTIMED;
+  rc = isopen(s) ? asok_wait(s->h, dir, tok) : ASOK_ECLOSED;
   if (rc == ASOK_EWAIT) return asok__pushwait(L);
   if (rc != ASOK_OK) return pusherror(L, rc);
   lua_pushboolean(L, 1);

@@ -9,7 +9,6 @@ local classof, patch, handle = P.classof, P.patch, P.handle
 local CLIENT, fdowners, rawmeta = P.CLIENT, P.fdowners, P.rawmeta
 local wait, close, newsock, fdof, buffered = C.wait, C.close, C.newsock, C.fd, C.buffered
 local now, csleep, cancel = C.now, C.sleep, C.cancel
-local gettimeout, settimeout = C.gettimeout, C.settimeout
 local type, tostring, tonumber = type, tostring, tonumber
 local getmetatable, rawget, next = getmetatable, rawget, next
 local yield = coroutine.yield
@@ -85,17 +84,11 @@ end
 -- arm asks asok whether entry e is ready now (true) or parks its token.
 -- A socket closed while the select waited (its token was delivered by the
 -- close) is ready: its receive or send answers 'closed' at once, and the
--- select must not wait for it forever.
+-- select must not wait for it forever. The wait is untimed: a select waits
+-- on a socket whatever the socket's own timeout (zero: a poll that never
+-- parks), for as long as the select waits.
 local function arm(e)
-  local ok, err = wait(e.h, e.dir, e.tok)
-  if err == "timeout" then
-    -- the socket's own timeout (zero: a poll that never parks, or one that
-    -- expired): a select waits on it regardless, for as long as it waits
-    local b, t = gettimeout(e.h)
-    settimeout(e.h, -1, "b"); settimeout(e.h, -1, "t")
-    ok, err = wait(e.h, e.dir, e.tok)
-    settimeout(e.h, b, "b"); settimeout(e.h, t, "t")
-  end
+  local ok, err = wait(e.h, e.dir, e.tok, true)
   e.parked = ok == WAIT
   e.ready = ok == true or err == "closed"
   return e.ready

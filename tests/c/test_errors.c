@@ -177,6 +177,8 @@ static void test_einval(asok_loop *loop) {
   CHECK_EQ(asok_send(a, NULL, 1, 4, &n), ASOK_EINVAL);
   CHECK_EQ(asok_wait(a, 0, 4), ASOK_EINVAL);
   CHECK_EQ(asok_wait(a, 3, 4), ASOK_EINVAL);
+  CHECK_EQ(asok_wait(a, ASOK_UNTIMED, 4), ASOK_EINVAL); /* no direction */
+  CHECK_EQ(asok_wait(a, 3 | ASOK_UNTIMED, 4), ASOK_EINVAL);
   CHECK_EQ(asok_settimeout(a, NAN, -1), ASOK_EINVAL);
   CHECK_EQ(asok_settimeout(a, -1, NAN), ASOK_EINVAL);
   CHECK_EQ(asok_shutdown(a, 7), ASOK_EINVAL);

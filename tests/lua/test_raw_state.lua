@@ -100,7 +100,36 @@ do
   a:close(); b:close()
 end
 
--- 5. a socket.unix stream object's own timeout becomes asok's
+-- 5. a timeout set while a coroutine waits applies to that wait, counted
+-- from its start (LuaSocket has one timeout per object): a wrapper's, and
+-- the raw object's own settimeout(0), which ends the wait at once
+do
+  local a, b = T.pair()
+  local w = asok.wrap(b)
+  local res, took
+  local t0 = socket.gettime()
+  T.spawn(function()
+    res = T.pack(w:receive("*l"))
+    took = socket.gettime() - t0
+  end)
+  T.spawn(function() asok.sleep(0.05); w:settimeout(0.2) end)
+  T.check(T.run(function() return res ~= nil end, 5), "the waiting receive returned")
+  T.same(res, T.pack(nil, "timeout", ""), "it timed out under the new timeout")
+  T.check(took and took >= 0.15 and took < 1.5, "about 0.2 s after it started", took)
+  res = nil
+  w:settimeout(nil)
+  T.spawn(function() res = T.pack(asok.receive(b, "*l")) end)
+  T.run(function() return false end, 0.05)
+  T.eq(res, nil, "waits without a timeout")
+  a:send("par")
+  T.run(function() return false end, 0.05)
+  b:settimeout(0)
+  T.check(T.run(function() return res ~= nil end, 5), "settimeout(0) ended the wait")
+  T.same(res, T.pack(nil, "timeout", "par"), "with its partial result")
+  a:close(); b:close()
+end
+
+-- 6. a socket.unix stream object's own timeout becomes asok's
 local okunix, unix = pcall(require, "socket.unix")
 if okunix then
   local path = os.tmpname()
