@@ -519,10 +519,12 @@ local tmfind, tmat = C.tmfind, C.tmat
 -- object raw, or nil.
 local function unixtimeout(raw)
   if unixtm == nil then
-    unixtm = false
     local unix = package and package.loaded and package.loaded["socket.unix"]
     local make = type(unix) == "table" and unix.stream or unix
     local ok, probe = pcall(make)
+    -- no probe (no descriptor left, say): unknown this time, asked again
+    if ok and probe == nil then return nil end
+    unixtm = false
     if ok and classof(probe) and classof(probe):sub(1, 11) == "unixstream{" then
       probe:settimeout(1.25, "b"); probe:settimeout(2.5, "t")
       local o1, size = tmfind(probe, 1.25, 2.5)
