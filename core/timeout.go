@@ -41,10 +41,10 @@ func (s *Socket) SetTimeout(block, total time.Duration) {
 
 // rearm gives the waiters of s the deadlines of its current timeouts; one
 // already passed fires at the next Select (the retry then times out).
-// Skipped: delivered waiters (their retry works its deadline out),
-// throttled ones (their timer is the throttle's; the deadline is worked
-// out when it fires), expired ones, and untimed waits (Wait with
-// WaitUntimed: a select keeps its own deadline).
+// A throttled waiter keeps its throttle wake-up unless the deadline now
+// comes first. Skipped: delivered waiters (their retry works its deadline
+// out), expired ones, and untimed waits (Wait with WaitUntimed: a select
+// keeps its own deadline).
 func (s *Socket) rearm() {
 	if s.rq.head == nil && s.wq.head == nil {
 		return
@@ -53,16 +53,21 @@ func (s *Socket) rearm() {
 	now := l.now()
 	for _, q := range [2]*queue{&s.rq, &s.wq} {
 		for w := q.head; w != nil; w = w.next {
-			if w.notified || w.throttled || w.expired || w.untimed {
+			if w.notified || w.expired || w.untimed {
 				continue
 			}
 			dl, ok := s.deadline(w.start, now)
+			if !ok {
+				dl = now
+			}
 			switch {
-			case !ok:
-				l.timers.set(w, now)
+			case w.throttled && (dl == noDeadline || dl >= w.deadline):
+				// the throttle's wake-up comes first: its retry works out
+				// the deadline
 			case dl == noDeadline:
 				l.timers.stop(w)
 			default:
+				w.throttled = false // the timer is the deadline now
 				l.timers.set(w, dl)
 			}
 		}

@@ -508,3 +508,35 @@ func TestWaitUntimed(t *testing.T) {
 		t.Fatalf("bad direction: %v", err)
 	}
 }
+
+// TestSetTimeoutThrottled checks a timeout set while a receive waits on
+// its throttle timer: a deadline before the throttle's wake-up replaces
+// it (the retry times out with what was granted), a later one leaves the
+// wake-up alone.
+func TestSetTimeoutThrottled(t *testing.T) {
+	l, clk := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	peerWrite(t, peer, string(bytes.Repeat([]byte("x"), 100)))
+	if err := s.Throttle(DirRead, 10); err != nil { // 10 B/s: a grant per 100 ms
+		t.Fatal(err)
+	}
+	if _, err := s.Receive(PatCount, 50, 1); err != ErrWait {
+		t.Fatal(err)
+	}
+	wake := l.Timeout()
+	s.SetTimeout(10*wake, -1) // later than the wake-up: unchanged
+	if got := l.Timeout(); got != wake {
+		t.Fatalf("later deadline moved the wake-up: %v, want %v", got, wake)
+	}
+	s.SetTimeout(wake/4, -1) // before it: the deadline fires first
+	if got := l.Timeout(); got != wake/4 {
+		t.Fatalf("Timeout = %v, want %v", got, wake/4)
+	}
+	clk.t += wake / 4
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{1}) {
+		t.Fatalf("got %v", got)
+	}
+	if res, err := s.Receive(PatCount, 50, 1); err != ErrTimeout || len(res) >= 50 {
+		t.Fatalf("retry: %d bytes %v, want a timeout", len(res), err)
+	}
+}
