@@ -114,6 +114,10 @@ func (s *Socket) block(q *queue, w *waiter, tok Token, start time.Duration) (*wa
 		q.push(w)
 	}
 	l.repark(w)
+	w.wake = 0
+	if throttled {
+		w.wake = wake // kept for rearm and a lifted limit (timeout.go, throttle.go)
+	}
 	w.throttled = throttled && (dl == noDeadline || wake < dl)
 	switch {
 	case w.throttled:

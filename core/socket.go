@@ -287,12 +287,20 @@ func (s *Socket) Wait(dir int, tok Token) error {
 		s.tmBlock, s.tmTotal = -1, -1
 		err := s.wait(q, dir&^WaitUntimed, tok)
 		s.tmBlock, s.tmTotal = block, total
-		if w := s.l.byTok.get(tok); err == ErrWait && w != nil && w.sock == s {
-			w.untimed = true
-		}
+		s.markUntimed(tok, err == ErrWait)
 		return err
 	}
-	return s.wait(q, dir, tok)
+	err := s.wait(q, dir, tok)
+	s.markUntimed(tok, false) // the same token waited untimed before: no more
+	return err
+}
+
+// markUntimed sets whether the waiter of tok on s, if any, is an untimed
+// wait.
+func (s *Socket) markUntimed(tok Token, untimed bool) {
+	if w := s.l.byTok.get(tok); w != nil && w.sock == s {
+		w.untimed = untimed
+	}
 }
 
 // wait is Wait's work on queue q of direction dir.

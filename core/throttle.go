@@ -96,9 +96,11 @@ func (s *Socket) Throttle(dir int, bps int64) error {
 	} else {
 		s.thr[dir-1] = newBucket(bps, s.l.now())
 	}
-	if h := q.head; h != nil && h.throttled {
+	// the head held by the old limit retries now (its timer was the
+	// throttle's wake-up, or its deadline when that came first)
+	if h := q.head; h != nil && (h.throttled || h.wake != 0) && !h.notified {
 		s.l.timers.stop(h)
-		h.throttled = false
+		h.throttled, h.wake = false, 0
 		s.l.deliver(h)
 	}
 	return nil

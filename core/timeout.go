@@ -40,11 +40,12 @@ func (s *Socket) SetTimeout(block, total time.Duration) {
 }
 
 // rearm gives the waiters of s the deadlines of its current timeouts; one
-// already passed fires at the next Select (the retry then times out).
-// A throttled waiter keeps its throttle wake-up unless the deadline now
-// comes first. Skipped: delivered waiters (their retry works its deadline
-// out), expired ones, and untimed waits (Wait with WaitUntimed: a select
-// keeps its own deadline).
+// already passed fires at the next Select (the retry then times out). A
+// head held by its throttle waits for the throttle's wake-up or the new
+// deadline, whichever comes first, as block decides. A delivered waiter
+// not retried yet loses its timer (the old deadline would time its retry
+// out; the retry works the new one out). Skipped: expired waiters and
+// untimed waits (Wait with WaitUntimed: a select keeps its own deadline).
 func (s *Socket) rearm() {
 	if s.rq.head == nil && s.wq.head == nil {
 		return
@@ -53,21 +54,24 @@ func (s *Socket) rearm() {
 	now := l.now()
 	for _, q := range [2]*queue{&s.rq, &s.wq} {
 		for w := q.head; w != nil; w = w.next {
-			if w.notified || w.expired || w.untimed {
+			if w.expired || w.untimed {
+				continue
+			}
+			if w.notified { // its retry works the deadline out afresh
+				l.timers.stop(w)
 				continue
 			}
 			dl, ok := s.deadline(w.start, now)
 			if !ok {
 				dl = now
 			}
+			w.throttled = w.wake != 0 && (dl == noDeadline || w.wake < dl)
 			switch {
-			case w.throttled && (dl == noDeadline || dl >= w.deadline):
-				// the throttle's wake-up comes first: its retry works out
-				// the deadline
+			case w.throttled:
+				l.timers.set(w, w.wake)
 			case dl == noDeadline:
 				l.timers.stop(w)
 			default:
-				w.throttled = false // the timer is the deadline now
 				l.timers.set(w, dl)
 			}
 		}

@@ -540,3 +540,106 @@ func TestSetTimeoutThrottled(t *testing.T) {
 		t.Fatalf("retry: %d bytes %v, want a timeout", len(res), err)
 	}
 }
+
+// TestSetTimeoutThrottleHeld checks a receive held by its throttle whose
+// timer is its deadline (it came first): lifting the timeout gives it the
+// throttle's wake-up back (its timer was dropped: it waited for ever), a
+// later timeout too.
+func TestSetTimeoutThrottleHeld(t *testing.T) {
+	l, clk := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	peerWrite(t, peer, string(bytes.Repeat([]byte("x"), 100)))
+	if err := s.Throttle(DirRead, 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Receive(PatCount, 50, 1); err != ErrWait {
+		t.Fatal(err)
+	}
+	wake := l.Timeout() // the throttle's wake-up
+	s.SetTimeout(wake/4, -1)
+	if got := l.Timeout(); got != wake/4 {
+		t.Fatalf("deadline first: Timeout = %v, want %v", got, wake/4)
+	}
+	s.SetTimeout(-1, -1)
+	if got := l.Timeout(); got != wake {
+		t.Fatalf("lifted: Timeout = %v, want the wake-up %v", got, wake)
+	}
+	s.SetTimeout(3*wake, -1)
+	if got := l.Timeout(); got != wake {
+		t.Fatalf("later: Timeout = %v, want the wake-up %v", got, wake)
+	}
+	clk.t += wake
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{1}) {
+		t.Fatalf("at the wake-up: got %v", got)
+	}
+	if _, err := s.Receive(PatCount, 50, 1); err != ErrWait || s.Buffered() == 0 {
+		t.Fatalf("retry: %v, buffered %d: want a grant and a new wait", err, s.Buffered())
+	}
+}
+
+// TestSetTimeoutDelivered checks that a token delivered by data, not
+// retried yet, gets the new timeout: its old deadline must not time its
+// retry out.
+func TestSetTimeoutDelivered(t *testing.T) {
+	l, clk := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	s.SetTimeout(200*time.Millisecond, -1)
+	if _, err := s.Receive(PatLine, 0, 1); err != ErrWait {
+		t.Fatal(err)
+	}
+	peerWrite(t, peer, "ab")
+	waitFor(t, l, 1)
+	s.SetTimeout(-1, -1)
+	clk.t += 300 * time.Millisecond
+	if got := selectTokens(t, l, 0); len(got) != 0 {
+		t.Fatalf("old deadline fired: %v", got)
+	}
+	if res, err := s.Receive(PatLine, 0, 1); err != ErrWait || len(res) != 0 {
+		t.Fatalf("retry: %q %v, want a new wait", res, err)
+	}
+}
+
+// TestThrottleLiftHeldByDeadline checks that lifting a limit wakes a head
+// held by it even when its timer is its deadline (it came first).
+func TestThrottleLiftHeldByDeadline(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	peerWrite(t, peer, string(bytes.Repeat([]byte("x"), 100)))
+	if err := s.Throttle(DirRead, 10); err != nil {
+		t.Fatal(err)
+	}
+	s.SetTimeout(time.Millisecond, -1)
+	if _, err := s.Receive(PatCount, 50, 1); err != ErrWait {
+		t.Fatal(err)
+	}
+	if err := s.Throttle(DirRead, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{1}) {
+		t.Fatalf("lifted: got %v", got)
+	}
+	if res, err := s.Receive(PatCount, 50, 1); err != nil || len(res) != 50 {
+		t.Fatalf("retry: %d bytes %v", len(res), err)
+	}
+}
+
+// TestWaitUntimedThenTimed checks that a token waiting untimed, retried as
+// a timed wait, is timed again (a new timeout reaches it).
+func TestWaitUntimedThenTimed(t *testing.T) {
+	l, clk := newTestLoop(t)
+	s, _ := socketPair(t, l)
+	if err := s.Wait(DirRead|WaitUntimed, 5); err != ErrWait {
+		t.Fatal(err)
+	}
+	if err := s.Wait(DirRead, 5); err != ErrWait {
+		t.Fatal(err)
+	}
+	s.SetTimeout(100*time.Millisecond, -1)
+	clk.t += 100 * time.Millisecond
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{5}) {
+		t.Fatalf("got %v", got)
+	}
+	if err := s.Wait(DirRead, 5); err != ErrTimeout {
+		t.Fatalf("retry: %v", err)
+	}
+}

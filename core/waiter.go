@@ -16,14 +16,15 @@ type waiter struct {
 	seq        uint64
 	tidx       int // index in the timer heap, -1 if no timer
 	gen        uint32
-	notified   bool // delivered since its last park
-	expired    bool // its deadline passed
-	progress   int  // Send: bytes of the caller's data sent so far
-	connecting bool // Connect: the kernel connect is in progress
-	throttled  bool // its timer is a throttle wake-up, not its deadline
-	receiving  bool // a parked Receive: its deadline gets a last look (expire.go)
-	offered    bool // Select armed its retry (offer.go)
-	untimed    bool // a Wait with WaitUntimed: no deadline, SetTimeout leaves it
+	notified   bool          // delivered since its last park
+	expired    bool          // its deadline passed
+	progress   int           // Send: bytes of the caller's data sent so far
+	connecting bool          // Connect: the kernel connect is in progress
+	throttled  bool          // its timer is a throttle wake-up, not its deadline
+	wake       time.Duration // a head held by its throttle: when it may go on (0: not held)
+	receiving  bool          // a parked Receive: its deadline gets a last look (expire.go)
+	offered    bool          // Select armed its retry (offer.go)
+	untimed    bool          // a Wait with WaitUntimed: no deadline, SetTimeout leaves it
 	pat        Pattern
 	cnt        int // a parked Receive's pattern and count (offer.go)
 }
