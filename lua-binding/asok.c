@@ -292,6 +292,7 @@ LUALIB_API int luaopen_asok(lua_State *L) {
   luaL_setfuncs(L, asok__clientfuncs, 1);
   luaL_setfuncs(L, asok__familyfuncs, 0);
   luaL_setfuncs(L, asok__owntimeoutfuncs, 0);
+  luaL_setfuncs(L, asok__hookfuncs, 0);
   asok__addyieldable(L);
   lua_pushstring(L, asok_version_string());
   lua_setfield(L, -2, "libversion");

@@ -119,6 +119,10 @@ extern const luaL_Reg asok__familyfuncs[];
  * a socket.unix stream object, a class without gettimeout (owntimeout.c). */
 extern const luaL_Reg asok__owntimeoutfuncs[];
 
+/* asok__hookfuncs: hook(), the C hooks of LuaSocket methods that asok
+ * extends, with LuaSocket's own results and errors (hook.c). */
+extern const luaL_Reg asok__hookfuncs[];
+
 /* asok__addyieldable sets C.isyieldable (the table on top of the stack)
  * on PUC Lua 5.1 and 5.2, which lack coroutine.isyieldable (yieldable.c). */
 void asok__addyieldable(lua_State *L);

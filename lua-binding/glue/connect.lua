@@ -5,7 +5,7 @@ local M, P, C = ...
 local WAIT, loop, ONE = P.WAIT, P.loop, P.ONE
 local margerror, checkraw, handle = P.margerror, P.checkraw, P.handle
 local newtoken, park, waitfor = P.newtoken, P.park, P.waitfor
-local keeptimeout = P.keeptimeout
+local ownzero = P.ownzero
 local classmeta, gettimeout = C.meta, C.gettimeout
 local type, tostring, tonumber, pcall, ipairs, select = type, tostring, tonumber, pcall, ipairs, select
 
@@ -75,7 +75,7 @@ local function outcome(raw, host, port)
   local got, err = pcall(raw.getoption, raw, "error")
   if not got then -- a LuaSocket without the "error" option: connect tells
     local ok
-    ok, err = raw:connect(host, port)
+    ok, err = ownzero(raw, "connect", host, port)
     if ok or err == "already connected" then return ok or ONE end
     return nil, err
   end
@@ -88,9 +88,7 @@ end
 -- result, true, says the attempt was cut short by a zero block timeout:
 -- inet_tryconnect tries no further address then.
 local function tryconnect(raw, host, port)
-  keeptimeout(raw) -- LuaSocket's own timeout, for the handle made below
-  P.zerotimeout(raw)
-  local ok, err = raw:connect(host, port)
+  local ok, err = ownzero(raw, "connect", host, port)
   local h, herr = handle(raw, true)
   if ok then return ok end
   if err ~= "timeout" then return nil, err end
@@ -156,17 +154,9 @@ end
 -- EAGAIN (the listener's backlog is full), where LuaSocket's connect polls
 -- the socket, finds it writable at once and returns 1 (its sends then
 -- fail), and at timeout 0 destroys the socket instead ('closed' next). So
--- it runs with the socket's own block timeout, as it would without asok:
--- LuaSocket's (asok has not set it yet), or asok's, at most a second (a
--- zero one stays zero: LuaSocket's 'timeout' then).
+-- it runs with the socket's own timeout, the program's, as without asok.
 local function unixconnect(raw, path)
-  local h = P.handles[raw]
-  if h then
-    local b = gettimeout(h)
-    P.own(raw, "settimeout")(raw, (b < 0 or b > 1) and 1 or b)
-  end
   local ok, err = raw:connect(path)
-  if h then P.zerotimeout(raw) end
   local _, herr = handle(raw, true)
   if ok then return ok end
   return nil, err or herr

@@ -369,8 +369,8 @@ local function keepasok(raw, h)
 end
 
 -- origs: patched LuaSocket metatable -> LuaSocket's own methods that the
--- patch replaced (settimeout, gettimeout, dirty, getstats, setstats), for
--- the glue, which must reach LuaSocket's own behind an object asok uses
+-- patch replaced (settimeout, dirty, getstats, setstats), for the glue,
+-- which must reach LuaSocket's own behind an object asok uses
 local origs = {}
 
 -- own returns LuaSocket's own method name of raw (unpatched), or nil.
@@ -381,12 +381,6 @@ local function own(raw, name)
   f = raw[name]
   if type(f) == "function" then return f end
   return nil
-end
-
--- zerotimeout sets LuaSocket's own timeout of raw to 0: asok does the
--- waiting, LuaSocket's calls must never block.
-local function zerotimeout(raw)
-  own(raw, "settimeout")(raw, 0)
 end
 
 -- statsof returns raw's received, sent and age counters with asok's (h's)
@@ -407,60 +401,57 @@ local function setstatsof(raw, h, received, sent, age)
   return one
 end
 
-local checktimeout, checkstats -- argument checks (below)
+-- foldstats moves asok's byte counts of h into raw's LuaSocket counters
+-- (before asok lets go of h: setfd), so that getstats keeps them.
+local function foldstats(raw, h)
+  -- (only clients have counters: LuaSocket's getstats checks for one)
+  if STREAM[classof(raw)] then setstatsof(raw, h, nil, nil, nil) end
+end
 
--- patchstate makes the state methods of LuaSocket metatable mt's methods
--- idx answer for the asok handle of an object asok uses (its LuaSocket
--- timeout is 0 and its buffer asok's): settimeout and gettimeout set and
--- read asok's timeouts, dirty sees asok's buffer, getstats and setstats
--- count asok's bytes too. Before asok uses an object they are LuaSocket's.
+local chook = C.hook
+
+-- patchstate hooks the state methods of LuaSocket metatable mt's methods
+-- idx (hook.c: LuaSocket's own C function runs first, on the caller's
+-- frame, so its results and errors are LuaSocket's): for an object asok
+-- uses, settimeout sets asok's timeouts too (LuaSocket's stay what the
+-- program set), dirty sees asok's buffer, getstats and setstats count
+-- asok's bytes. Other objects get LuaSocket's answers untouched.
 local function patchstate(mt, idx)
   local o = {}
   origs[mt] = o
-  local function hook(name, f)
+  local function hook(name, kind, f, also)
     local orig = rawget(idx, name)
-    if type(orig) ~= "function" then return end
+    local hooked = type(orig) == "function" and chook(orig, f, handles, kind, also)
+    if not hooked then return end
     o[name] = orig
-    idx[name] = f(orig)
+    idx[name] = hooked
   end
-  hook("settimeout", function(orig) return function(raw, t, mode)
-    checktimeout(t, mode) -- LuaSocket's errors, at the caller
+  hook("settimeout", "args", function(raw, t, mode)
     local h = handles[raw]
-    if h then
-      local one = settimeout(h, t, mode)
-      return one
-    end
+    if h then settimeout(h, t, mode); return end
     local k = kept[raw] -- asok's timeouts waiting for the next fd (setfd)
-    if k then
-      local v = tonumber(t) or -1
-      if mode == nil or tostring(mode):sub(1, 1) == "b" then k[1] = v else k[2] = v end
+    local v = tonumber(t) or -1
+    if mode == nil or tostring(mode):sub(1, 1) == "b" then k[1] = v else k[2] = v end
+  end, kept)
+  hook("dirty", "results", function(raw, d)
+    local h = handles[raw]
+    return d or (h and buffered(h)) or false
+  end)
+  hook("getstats", "results", function(raw, r, s, age)
+    local ar, as = cgetstats(handles[raw])
+    return r + ar, s + as, age
+  end)
+  hook("setstats", "args", function(raw, received, sent)
+    -- LuaSocket's own took the values given; a counter not given gets
+    -- asok's bytes added, and asok's counters restart from 0
+    local h = handles[raw]
+    local ar, as = cgetstats(h)
+    csetstats(h, 0, 0)
+    if received == nil or sent == nil then
+      local r, s = own(raw, "getstats")(raw)
+      own(raw, "setstats")(raw, received == nil and r + ar or r, sent == nil and s + as or s)
     end
-    return orig(raw, t, mode)
-  end end)
-  hook("gettimeout", function(orig) return function(raw, ...)
-    local h = handles[raw]
-    if h then return gettimeout(h) end
-    return orig(raw, ...)
-  end end)
-  hook("dirty", function(orig) return function(raw, ...)
-    local h = handles[raw]
-    if h and buffered(h) then return true end
-    return orig(raw, ...)
-  end end)
-  hook("getstats", function(orig) return function(raw, ...)
-    local h = handles[raw]
-    if h then return statsof(raw, h) end
-    return orig(raw, ...)
-  end end)
-  hook("setstats", function(orig) return function(raw, received, sent, age)
-    checkstats(received, sent) -- LuaSocket's errors, at the caller
-    local h = handles[raw]
-    if h then
-      local one = setstatsof(raw, h, received, sent, age)
-      return one
-    end
-    return orig(raw, received, sent, age)
-  end end)
+  end)
 end
 
 -- patch makes close and __gc of LuaSocket metatable mt close the asok
@@ -492,7 +483,7 @@ local function patch(mt)
         margerror(2, "setfd", "number expected, got " .. (select("#", ...) == 0 and "no value" or type(fd)), 2)
       end
       local h, p = handles[raw], probes[raw]
-      if h then keepasok(raw, h); close(h); handles[raw] = nil end
+      if h then keepasok(raw, h); foldstats(raw, h); close(h); handles[raw] = nil end
       if p then close(p); probes[raw] = nil end
       return rawsetfd(raw, ...)
     end
@@ -538,15 +529,9 @@ local function unixtimeout(raw)
   return tmat(raw, unixtm, unixsize)
 end
 
--- owntimeout returns raw's own LuaSocket timeouts (block, total; nil if
--- unknown), as they were before asok first set them.
-local function owntimeout(raw)
-  local k = kept[raw]
-  if k ~= nil then
-    kept[raw] = nil
-    if k then return k[1], k[2], k.exact end
-    return nil
-  end
+-- ltimeouts returns raw's own LuaSocket timeouts (block, total), nil if
+-- unknown.
+local function ltimeouts(raw)
   local gt = own(raw, "gettimeout")
   if gt then return gt(raw) end
   local class = classof(raw)
@@ -554,23 +539,41 @@ local function owntimeout(raw)
   return nil
 end
 
--- keeptimeout records raw's own timeouts before a first asok call that
--- must set them to 0 ahead of register (asok.connect).
-function P.keeptimeout(raw)
-  if handles[raw] == nil and kept[raw] == nil then
-    local b, t = owntimeout(raw)
-    kept[raw] = b ~= nil and { b, t } or false
+-- owntimeout returns the timeouts a new handle of raw starts with: asok's
+-- of the handle setfd let go (then exact is true), or raw's own.
+local function owntimeout(raw)
+  local k = kept[raw]
+  if k then
+    kept[raw] = nil
+    return k[1], k[2], k.exact
   end
+  return ltimeouts(raw)
 end
 
--- register creates the asok handle of LuaSocket object raw: LuaSocket
--- timeout 0 (asok waits instead, with raw's own positive timeouts),
--- fd registered (not owned), LuaSocket's buffer moved to asok.
+local pack = table.pack or function(...) return { n = select("#", ...), ... } end
+local unpack = table.unpack or unpack
+
+-- ownzero calls LuaSocket's own method name of raw with the arguments at a
+-- zero block timeout (a call of the glue into LuaSocket must not block:
+-- asok does the waiting), then gives raw its own block timeout back (the
+-- program's, which LuaSocket's own calls keep using). Returns its results.
+local function ownzero(raw, name, ...)
+  local b = ltimeouts(raw)
+  local set = own(raw, "settimeout")
+  set(raw, 0, "b")
+  local r = pack(raw[name](raw, ...))
+  set(raw, b or -1, "b")
+  return unpack(r, 1, r.n)
+end
+
+-- register creates the asok handle of LuaSocket object raw: fd registered
+-- (not owned), raw's own positive timeouts made asok's (LuaSocket's stay
+-- as they are: asok's calls into LuaSocket run at a zero one, ownzero),
+-- LuaSocket's buffer moved to asok.
 local function register(raw)
   for i = 1, #CLASSNAMES do patch(classmeta(CLASSNAMES[i])) end
   patch(getmetatable(raw))
   local block, total, exact = owntimeout(raw)
-  zerotimeout(raw)
   local h, err = probes[raw], nil
   probes[raw] = nil -- asok.select's watcher becomes the full handle
   if h and fdof(h) ~= raw:getfd() then close(h); h = nil end
@@ -592,7 +595,7 @@ local function register(raw)
   end
   local dirty = own(raw, "dirty")
   if dirty and dirty(raw) then
-    local data, _, partial = raw:receive("*a")
+    local data, _, partial = ownzero(raw, "receive", "*a")
     data = data or partial
     if data and #data > 0 then
       unread(h, data)
@@ -611,6 +614,7 @@ local function handle(raw, recheck)
   local h = handles[raw]
   if h and not (recheck and fdof(h) ~= raw:getfd()) then return h end
   if not h then return register(raw) end
+  foldstats(raw, h)
   close(h)
   handles[raw] = nil
   keepasok(raw, h) -- asok.settimeout's values, across LuaSocket's new fd
@@ -701,7 +705,7 @@ end
 
 -- checkstats checks setstats' counters as luaL_optnumber does.
 -- (an age that is not a number is ignored, as buffer.c does)
-function checkstats(received, sent)
+local function checkstats(received, sent)
   if received ~= nil and not tonumber(received) then
     raisearg(2, "setstats", "number expected, got " .. type(received))
   end
@@ -710,7 +714,7 @@ end
 
 -- checktimeout checks settimeout's arguments as timeout.c does
 -- (luaL_optnumber, then luaL_optstring and the mode's first letter).
-function checktimeout(t, mode)
+local function checktimeout(t, mode)
   if t ~= nil and not tonumber(t) then raisearg(2, "settimeout", "number expected, got " .. type(t)) end
   if mode ~= nil then
     local tm = type(mode)
@@ -731,4 +735,4 @@ P.checkraw, P.waitfor, P.CLIENT = checkraw, waitfor, CLIENT
 P.raisearg, P.checkreceive, P.checksend, P.checkstats = raisearg, checkreceive, checksend, checkstats
 P.checktimeout, P.fdowners, P.rawmeta, P.SMALL = checktimeout, fdowners, rawmeta, SMALL
 P.typename, P.deputed, P.reapdue = typename, deputed, reapdue
-P.zerotimeout, P.statsof, P.setstatsof, P.own = zerotimeout, statsof, setstatsof, own
+P.ownzero, P.statsof, P.setstatsof, P.own = ownzero, statsof, setstatsof, own

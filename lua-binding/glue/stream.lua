@@ -184,8 +184,10 @@ function M.wrap(sok, timeout)
     return raw
   end
   local h = handle(raw, true)
-  P.zerotimeout(raw)
-  if t then settimeout(h, t, "b") end
+  if t then -- the object's timeout, asok's and LuaSocket's own
+    settimeout(h, t, "b")
+    P.own(raw, "settimeout")(raw, t, "b")
+  end
   return newwrapper(raw, class)
 end
 
@@ -222,13 +224,12 @@ function M.accept(sok)
     local client, err
     if not turn then
       err = "timeout" -- others wait for a connection: wait behind them (FIFO)
-    elseif native and h then client, err = caccept(h) else client, err = raw:accept() end
+    elseif native and h then client, err = caccept(h) else client, err = P.ownzero(raw, "accept") end
     if native and client then
       fdowners[client:getfd()] = client
       return client
     end
     if client then
-      P.zerotimeout(client)
       if w then return M.wrap(client) end
       return client
     end
@@ -261,6 +262,8 @@ function M.settimeout(sok, t, mode)
   local raw = checkraw(sok, "settimeout")
   if t ~= nil or mode ~= nil then checktimeout(t, mode) end -- LuaSocket's errors, at the caller
   local one = settimeout(handles[raw] or handle(raw), t, mode) -- no tail call:
+  -- one timeout per object: LuaSocket's own follows (not a native client's)
+  if rawmeta(raw) ~= CLIENT then P.own(raw, "settimeout")(raw, t, mode) end
   return one -- LuaJIT would name the function '?' in argument errors
 end
 

@@ -129,6 +129,60 @@ do
   a:close(); b:close()
 end
 
+-- 7. LuaSocket's own side stays the program's: the object's own I/O after
+-- asok used it waits with the timeout the program set (LuaSocket's own
+-- timeout is not left at 0), a raw client from asok.accept has LuaSocket's
+-- default, setfd keeps the counters, and the hooks leave LuaSocket's
+-- argument errors as they were, for objects asok never used too
+do
+  local a, b = T.pair()
+  asok.send(a, "x"); T.eq(asok.receive(b, 1), "x", "asok used b")
+  b:settimeout(0.3)
+  T.same(T.pack(b:gettimeout()), T.pack(0.3, -1.0), "LuaSocket's own says it")
+  local t0 = socket.gettime()
+  local own = T.pack(b:receive("*l")) -- LuaSocket's own receive, main thread
+  local took = socket.gettime() - t0
+  T.same(own, T.pack(nil, "timeout", ""), "the object's own receive times out")
+  T.check(took >= 0.2 and took < 1.5, "after its timeout, not at once", took)
+  a:send("12345")
+  socket.sleep(0.05)
+  T.same(T.pack(asok.receive(b, 5)), T.pack("12345", nil, nil), "asok reads on")
+  local r1, s1 = b:getstats()
+  local fd = b:getfd()
+  b:setfd(-1)
+  b:setfd(fd)
+  local r2, s2 = b:getstats()
+  T.same(T.pack(r2, s2), T.pack(r1, s1), "setfd(-1), setfd(fd) keep the counters")
+  T.same(T.pack(b:gettimeout()), T.pack(0.3, -1.0), "and the timeout")
+  a:close(); b:close()
+
+  local srv, port = T.listener()
+  local c = socket.tcp()
+  local got
+  T.spawn(function() got = asok.accept(srv) end)
+  assert(c:connect("127.0.0.1", port))
+  T.check(T.run(function() return got ~= nil end, 5), "accepted")
+  T.same(T.pack(got:gettimeout()), T.pack(-1.0, -1.0), "a raw client from asok.accept: LuaSocket's default")
+  local w = asok.wrap(c, 0.25)
+  T.same(T.pack(c:gettimeout()), T.pack(0.25, -1.0), "asok.wrap(sok, t): the object's own timeout too")
+  got:close(); c:close(); srv:close()
+
+  -- argument errors: LuaSocket's own, from the hooks, on an object asok
+  -- never used (its class is patched) and on one it used
+  local fresh, used = socket.tcp(), socket.tcp()
+  asok.settimeout(used, 1)
+  for _, o in ipairs({ fresh, used }) do
+    local ok, err = pcall(function() o:settimeout("x") end)
+    T.check(not ok and err:find("^[^:]*test_raw_state.lua:%d+: bad argument #1 to 'settimeout' %(number expected, got string%)"), err)
+    ok, err = pcall(function() o:getstats() end)
+    T.check(not ok and err:find("'getstats'", 1, true) and err:find("tcp{client} expected", 1, true)
+      and not err:find("orig", 1, true) and not err:find("asok/", 1, true), err)
+    ok, err = pcall(function() o:setstats("x") end)
+    T.check(not ok and err:find("'setstats'", 1, true) and not err:find("orig", 1, true), err)
+  end
+  fresh:close(); used:close()
+end
+
 -- 6. a socket.unix stream object's own timeout becomes asok's
 local okunix, unix = pcall(require, "socket.unix")
 if okunix then

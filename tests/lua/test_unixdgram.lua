@@ -16,13 +16,14 @@ local a = assert(unix.dgram()); assert(a:bind(pa))
 local b = assert(unix.dgram()); assert(b:bind(pb))
 local aw, bw = asok.wrap(a), asok.wrap(b)
 
--- fill a's queue (net.unix.max_dgram_qlen) with LuaSocket's own
--- sendto, non-blocking once wrapped (asok set LuaSocket's timeout to 0;
--- b:settimeout would now set asok's), then send one more through asok: it
--- must wait
+-- fill a's queue (net.unix.max_dgram_qlen) with the non-blocking sendto
+-- of a plain LuaSocket object (b's own timeout is asok's too), then send
+-- one more through asok from b: it must wait
+local filler = assert(unix.dgram())
+filler:settimeout(0)
 local filled = 0
 while filled < 100000 do
-  local n, err = b:sendto("fill", pa)
+  local n, err = filler:sendto("fill", pa)
   if not n then T.eq(err, "timeout", "a full receiver's error"); break end
   filled = filled + 1
 end
@@ -124,7 +125,7 @@ do
   os.remove(pv)
 end
 
-c:close(); bw:close()
+c:close(); bw:close(); filler:close()
 for _, p in ipairs { pa, pb, pc } do os.remove(p) end
-a, b, c, aw, bw = nil, nil, nil, nil, nil
+a, b, c, aw, bw, filler = nil, nil, nil, nil, nil, nil
 T.done("test_unixdgram")
