@@ -165,7 +165,10 @@ static int prim_newsock(lua_State *L) {
 * Reactor primitives
 \*=========================================================================*/
 /* select(loop, timeout, buf): waits up to timeout seconds (negative: no
- * limit) and stores the ready tokens in buf[1..n]. Returns n or nil, err. */
+ * limit) and stores the ready tokens in buf[1..n], and buf.h = 1, buf.t = n
+ * (the glue's queue: set here, before anything can run in Lua, so that an
+ * error raised by a hook right after cannot lose the batch). Returns n or
+ * nil, err. */
 static int prim_select(lua_State *L) {
   asok_token toks[SELECT_BATCH];
   lloop *lp = checkloop(L, 1);
@@ -182,6 +185,10 @@ static int prim_select(lua_State *L) {
     lua_pushinteger(L, (lua_Integer) toks[i]);
     lua_rawseti(L, 3, i + 1);
   }
+  lua_pushinteger(L, 1);
+  lua_setfield(L, 3, "h");
+  lua_pushinteger(L, n);
+  lua_setfield(L, 3, "t");
   lua_pushinteger(L, n);
   return 1;
 }

@@ -64,13 +64,15 @@ local classes = {}  -- LuaSocket metatable -> class name
 local CLIENT = classmeta("asok.client") -- native accepted clients (client.c)
 classes[CLIENT] = "tcp{client}"
 local patched = {}  -- LuaSocket metatables whose close/__gc notify asok -> their patched __index
--- pend[ph..pt]: ready tokens asok_select handed out that no step has
--- dispatched yet. One queue for every nesting of step (a blocking call
--- inside a coroutine that step resumed runs step again): the nested one
--- dispatches the rest of the outer batch before it asks asok_select for
--- more, so coroutines woken in the same batch are not held up for as long
--- as the blocked call lasts
-local pend, ph, pt = {}, 1, 0
+-- pend[pend.h .. pend.t]: ready tokens asok_select handed out that no step
+-- has dispatched yet (C.select writes them and the range). One queue for
+-- every nesting of step (a blocking call inside a coroutine that step
+-- resumed runs step again): the nested one dispatches the rest of the
+-- outer batch before it asks asok_select for more, so coroutines woken in
+-- the same batch are not held up for as long as the blocked call lasts. An
+-- error that cuts a step short (a debug hook's, lua.c's Ctrl-C caught by
+-- the program) leaves the rest queued for the next step.
+local pend = { h = 1, t = 0 }
 -- SMALL: tokens below it are recycled by the stream receives and sends
 -- (stream.lua); newtoken's tokens start there and only grow
 local SMALL = 65536
@@ -207,14 +209,15 @@ end
 -- and resumes the coroutine of every ready token; tokens an outer step
 -- has not dispatched yet go first, without a wait.
 local function step(timeout)
-  if ph > pt then
+  if pend.h > pend.t then
     local n, err = cselect(loop, timeout, pend)
     if not n then error("asok.select: " .. tostring(err), 0) end
-    ph, pt = 1, n
   end
-  while ph <= pt do
-    local t = pend[ph]
-    ph = ph + 1 -- first: a nested step (from the resume below) goes on after it
+  while true do
+    local i = pend.h
+    if i > pend.t then return end
+    local t = pend[i]
+    pend.h = i + 1 -- first: a nested step (from the resume below) goes on after it
     local w = waiting[t]
     if w then
       waiting[t] = nil

@@ -98,6 +98,38 @@ do
 end
 
 
+-- an error raised by a debug hook right after asok_select handed out a
+-- batch (lua.c's Ctrl-C, caught by the program's pcall) leaves the batch
+-- queued: the next asok.select dispatches it (the ticker's wake-up was
+-- lost for good, and with it the ticker)
+if debug and debug.sethook and debug.getlocal then
+  local ticks2, fired = 0, false
+  T.spawn(function() while ticks2 < 1000 do asok.sleep(0.02); ticks2 = ticks2 + 1 end end)
+  asok.select(nil, nil, 0.1)
+  debug.sethook(function()
+    if fired then return end
+    local info = debug.getinfo(2, "S")
+    if not info or not info.short_src:match("core%.lua$") then return end
+    for i = 1, 10 do -- step's local n: asok_select returned a batch
+      local name, val = debug.getlocal(2, i)
+      if name == nil then break end
+      if name == "n" and type(val) == "number" and val > 0 then
+        fired = true
+        debug.sethook()
+        error("interrupted!")
+      end
+    end
+  end, "l")
+  local ok, err = pcall(asok.select, nil, nil, 0.3)
+  debug.sethook()
+  T.check(fired and not ok and tostring(err):find("interrupted!", 1, true), "the hook interrupted asok.select", err)
+  local before = ticks2
+  asok.select(nil, nil, 0.3)
+  T.check(ticks2 - before >= 5, "the interrupted batch's coroutine ticks on", ticks2 - before)
+  ticks2 = 1000
+  asok.select(nil, nil, 0.05)
+end
+
 -- close what the test made and drop it (T.done counts the live handles)
 for _, s in ipairs({ peer, w, server, client, c2, acc }) do s:close() end
 peer, raw, w, server, client, c2, acc = nil, nil, nil, nil, nil, nil, nil
