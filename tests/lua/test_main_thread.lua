@@ -101,8 +101,9 @@ end
 -- an error raised by a debug hook right after asok_select handed out a
 -- batch (lua.c's Ctrl-C, caught by the program's pcall) leaves the batch
 -- queued: the next asok.select dispatches it (the ticker's wake-up was
--- lost for good, and with it the ticker)
-if debug and debug.sethook and debug.getlocal then
+-- lost for good, and with it the ticker). PUC Lua only: LuaJIT's hooks
+-- are global and do not fire in compiled code
+if not jit and debug and debug.sethook and debug.getlocal then
   local ticks2, fired = 0, false
   T.spawn(function() while ticks2 < 1000 do asok.sleep(0.02); ticks2 = ticks2 + 1 end end)
   asok.select(nil, nil, 0.1)
@@ -110,7 +111,8 @@ if debug and debug.sethook and debug.getlocal then
     if fired then return end
     local info = debug.getinfo(2, "S")
     if not info or not info.short_src:match("core%.lua$") then return end
-    for i = 1, 10 do -- step's local n: asok_select returned a batch
+    if debug.getlocal(2, 1) ~= "timeout" then return end -- step's first local
+    for i = 2, 10 do -- step's local n: asok_select returned a batch
       local name, val = debug.getlocal(2, i)
       if name == nil then break end
       if name == "n" and type(val) == "number" and val > 0 then
