@@ -51,14 +51,7 @@ func TestSocketTimeoutBlock(t *testing.T) {
 	if got := l.Timeout(); got != time.Second {
 		t.Fatalf("Timeout = %v", got)
 	}
-	clk.t += 999 * time.Millisecond
-	if got := selectTokens(t, l, 0); len(got) != 0 {
-		t.Fatalf("early: %v", got)
-	}
-	clk.t += time.Millisecond
-	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{1}) {
-		t.Fatalf("got %v", got)
-	}
+	firesAt(t, l, clk, time.Second, 1)
 	res, err := s.Receive(PatLine, 0, 1)
 	if err != ErrTimeout || string(res) != "par" || s.Buffered() != 0 {
 		t.Fatalf("got %q %v, buffered %d", res, err, s.Buffered())
@@ -66,6 +59,20 @@ func TestSocketTimeoutBlock(t *testing.T) {
 	s.SetTimeout(0, -1) // LuaSocket settimeout(0) with a token: no park
 	if res, err := s.Receive(PatCount, 4, 2); err != ErrTimeout || len(res) != 0 || l.byTok.len() != 0 {
 		t.Fatalf("timeout 0: %q %v, %d parked", res, err, l.byTok.len())
+	}
+}
+
+// firesAt advances clk by d less 1 ms and checks that no token comes, then
+// by 1 ms and checks that exactly tok comes.
+func firesAt(t *testing.T, l *Loop, clk *fakeClock, d time.Duration, tok Token) {
+	t.Helper()
+	clk.t += d - time.Millisecond
+	if got := selectTokens(t, l, 0); len(got) != 0 {
+		t.Fatalf("early: %v", got)
+	}
+	clk.t += time.Millisecond
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{tok}) {
+		t.Fatalf("at its time: got %v, want %d", got, tok)
 	}
 }
 
@@ -448,14 +455,7 @@ func TestSetTimeoutRearmsParked(t *testing.T) {
 	}
 	clk.t += 500 * time.Millisecond
 	s.SetTimeout(-1, 2*time.Second) // total: 1.5 s left
-	clk.t += 1499 * time.Millisecond
-	if got := selectTokens(t, l, 0); len(got) != 0 {
-		t.Fatalf("early: %v", got)
-	}
-	clk.t += time.Millisecond
-	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{2}) {
-		t.Fatalf("later deadline: got %v", got)
-	}
+	firesAt(t, l, clk, 1500*time.Millisecond, 2)
 	if _, err := s.Receive(PatLine, 0, 2); err != ErrTimeout {
 		t.Fatal(err)
 	}
