@@ -178,7 +178,7 @@ func (l *Loop) Cancel(tok Token) {
 	}
 	// A delivery still owed for an earlier park of tok (its socket closed)
 	// is dropped too: after Cancel, tok is not delivered at all.
-	l.dropReleased(tok)
+	l.dropReleased(tok, nil)
 	l.forgetLookup(tok)
 	w := l.parked(tok)
 	if w == nil {

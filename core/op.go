@@ -27,7 +27,7 @@ func (s *Socket) begin(q *queue, tok Token) (*waiter, time.Duration, error) {
 		// the owner of tok learns of the close now: a delivery still owed
 		// for it (its waiter released by the close) is not handed out too
 		if l.owed > 0 {
-			l.dropReleased(tok)
+			l.dropReleased(tok, s)
 		}
 		return nil, startLater, ErrClosed
 	}

@@ -189,7 +189,7 @@ func (s *Socket) teardown(deliver bool) {
 			}
 			l.release(w)
 			if deliver && !notified {
-				l.deliverReleased(tok)
+				l.deliverReleased(tok, s)
 			}
 		}
 	}

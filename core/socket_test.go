@@ -243,6 +243,32 @@ func TestCloseOwedKeepsTokenBusy(t *testing.T) {
 	}
 }
 
+// TestCloseOwedOtherClosedSocket checks that a call with an owed token on
+// another closed socket gets ErrClosed without dropping what the first
+// close owes the token (it was dropped: the token's owner never woke).
+func TestCloseOwedOtherClosedSocket(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, _ := socketPair(t, l)
+	s2, _ := socketPair(t, l)
+	s2.Close()
+	if _, err := s.Receive(PatLine, 0, 2); err != ErrWait {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := s2.Receive(PatLine, 0, 2); err != ErrClosed {
+		t.Fatalf("on the other closed socket: %v", err)
+	}
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{2}) {
+		t.Fatalf("got %v, want [2]: the first close's delivery", got)
+	}
+	if _, err := s.Receive(PatLine, 0, 2); err != ErrClosed {
+		t.Fatalf("its retry: %v", err)
+	}
+	if l.owed != 0 {
+		t.Fatalf("owed %d, want 0", l.owed)
+	}
+}
+
 // TestPeerHangupWakesAll checks that a peer close wakes the head, and each
 // retry's completion wakes the next, so no waiter stays parked.
 func TestPeerHangupWakesAll(t *testing.T) {

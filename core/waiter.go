@@ -63,12 +63,14 @@ func (q *queue) remove(w *waiter) {
 }
 
 // readyEntry is one delivered token. w == nil marks a token whose waiter
-// was already released (socket closed): it is always valid.
+// was already released (socket closed): it is always valid, and sock is
+// the socket whose close released it.
 type readyEntry struct {
 	w    *waiter
 	gen  uint32
 	tok  Token
-	dead bool // cancelled after delivery
+	dead bool    // cancelled after delivery
+	sock *Socket // a released waiter's socket
 }
 
 // valid reports whether the entry still belongs to its waiter's park.
@@ -134,9 +136,9 @@ func (l *Loop) deliver(w *waiter) {
 	l.ready = append(l.ready, readyEntry{w: w, gen: w.gen, tok: w.tok})
 }
 
-// deliverReleased makes tok ready after its waiter was released.
-func (l *Loop) deliverReleased(tok Token) {
-	l.ready = append(l.ready, readyEntry{tok: tok})
+// deliverReleased makes tok ready after its waiter on s was released.
+func (l *Loop) deliverReleased(tok Token, s *Socket) {
+	l.ready = append(l.ready, readyEntry{tok: tok, sock: s})
 	l.owed++
 }
 
@@ -202,10 +204,12 @@ func (l *Loop) drain(out []Token) int {
 	return n
 }
 
-// dropReleased removes ready entries of released waiters for tok.
-func (l *Loop) dropReleased(tok Token) {
+// dropReleased removes ready entries of released waiters for tok: those
+// of socket s, or of every socket if s is nil (Cancel). A call with tok
+// on another closed socket must not drop what a close owes it.
+func (l *Loop) dropReleased(tok Token, s *Socket) {
 	for i := l.rhead; i < len(l.ready); i++ {
-		if e := l.ready[i]; e.w == nil && !e.dead && e.tok == tok {
+		if e := l.ready[i]; e.w == nil && !e.dead && e.tok == tok && (s == nil || e.sock == s) {
 			l.ready[i].dead = true
 			l.owed--
 		}
@@ -218,7 +222,7 @@ func (l *Loop) dropReleased(tok Token) {
 func (l *Loop) orphan(w *waiter) {
 	for i := l.rhead; i < len(l.ready); i++ {
 		if e := &l.ready[i]; e.w == w && e.gen == w.gen {
-			e.w = nil
+			e.w, e.sock = nil, w.sock
 			l.owed++
 			return
 		}

@@ -30,8 +30,10 @@
  *    parked in at most one place and delivered by asok_select() at most once
  *    per park. A token whose operation a close cut short (asok_close,
  *    asok_sock_free) stays in use until asok_select() hands out that
- *    delivery, its retry gets ASOK_ECLOSED, or asok_cancel() drops it:
- *    parking it elsewhere meanwhile gives ASOK_EBUSY. Token 0 means "do not wait": an operation that would block
+ *    delivery, its retry on that socket gets ASOK_ECLOSED, or asok_cancel()
+ *    drops it: parking it elsewhere meanwhile gives ASOK_EBUSY (a call on
+ *    another closed socket gets ASOK_ECLOSED and leaves the delivery be).
+ *    Token 0 means "do not wait": an operation that would block
  *    behaves like LuaSocket with a zero timeout (ASOK_ETIMEOUT, partial
  *    result consumed). Small tokens (below 65,536) are found by index, the
  *    fastest: a loop then keeps 8 bytes per value up to the largest small
