@@ -1,6 +1,7 @@
 /*=========================================================================*\
 * asok.c - luaopen_asok: the module entry point, the per-state loop and
-* the reactor primitives (select, sleep, clock) of the asok Lua binding.
+* the reactor primitives (sleep, clock; step.c has step) of the asok Lua
+* binding.
 *
 * The user-facing module is written in Lua (glue/*.lua, embedded at build
 * time as asok_glue.h): it keeps the retry loop and the coroutine
@@ -15,7 +16,6 @@
 #include "asok_glue.h" /* generated: asok_glue_chunks[], the glue/*.lua chunks */
 
 #define ASOK_MODULE_KEY "asok.module" /* registry: this state's module */
-#define SELECT_BATCH 256              /* tokens fetched per asok_select */
 
 /*=========================================================================*\
 * Internal function prototypes
@@ -30,7 +30,6 @@ static int prim_loop(lua_State *L);
 static int prim_meta(lua_State *L);
 static int prim_newsock(lua_State *L);
 static int prim_now(lua_State *L);
-static int prim_select(lua_State *L);
 static int prim_sleep(lua_State *L);
 static void newmeta(lua_State *L, const char *name, const luaL_Reg *meta);
 
@@ -47,7 +46,7 @@ static const luaL_Reg loopfuncs[] = {
     {"resolve", asok__prim_resolve},
     {"service", asok__prim_service},
     {"now",     prim_now},
-    {"select",  prim_select},
+    {"step",    asok__prim_step},
     {"sleep",   prim_sleep},
     {NULL,      NULL}
 };
@@ -102,6 +101,7 @@ static int prim_loop(lua_State *L) {
   lua_pop(L, 1);
   lp = (lloop *) lua_newuserdata(L, sizeof(lloop));
   lp->loop = NULL;
+  lp->qh = lp->qt = 0;
   luaL_getmetatable(L, ASOK_LOOP_MT);
   lua_setmetatable(L, -2);
   rc = asok_loop_new(&lp->loop);
@@ -164,35 +164,6 @@ static int prim_newsock(lua_State *L) {
 /*=========================================================================*\
 * Reactor primitives
 \*=========================================================================*/
-/* select(loop, timeout, buf): waits up to timeout seconds (negative: no
- * limit) and stores the ready tokens in buf[1..n], and buf.h = 1, buf.t = n
- * (the glue's queue: set here, before anything can run in Lua, so that an
- * error raised by a hook right after cannot lose the batch). Returns n or
- * nil, err. */
-static int prim_select(lua_State *L) {
-  asok_token toks[SELECT_BATCH];
-  lloop *lp = checkloop(L, 1);
-  double timeout = luaL_checknumber(L, 2);
-  int n, i;
-  luaL_checktype(L, 3, LUA_TTABLE);
-  n = asok_select(lp->loop, timeout, toks, SELECT_BATCH);
-  if (n < 0) {
-    lua_pushnil(L);
-    lua_pushstring(L, asok__errstr(n));
-    return 2;
-  }
-  for (i = 0; i < n; i++) {
-    lua_pushinteger(L, (lua_Integer) toks[i]);
-    lua_rawseti(L, 3, i + 1);
-  }
-  lua_pushinteger(L, 1);
-  lua_setfield(L, 3, "h");
-  lua_pushinteger(L, n);
-  lua_setfield(L, 3, "t");
-  lua_pushinteger(L, n);
-  return 1;
-}
-
 /* sleep(loop, seconds, token): parks token for seconds. Returns WAIT. */
 static int prim_sleep(lua_State *L) {
   lloop *lp = checkloop(L, 1);

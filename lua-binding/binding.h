@@ -23,10 +23,15 @@
 #define ASOK_CLIENT_MT "asok.client" /* metatable of native accepted clients */
 #define ASOK_LOOP_KEY "asok.loop.instance" /* registry: this state's loop */
 
+#define ASOK_SELECT_BATCH 256 /* tokens fetched per asok_select (step.c) */
+
 /* lloop is the loop userdata: one per lua_State, anchored in the registry,
- * freed by __gc (loop set to NULL afterwards). */
+ * freed by __gc (loop set to NULL afterwards). q[qh .. qt-1] are the ready
+ * tokens asok_select handed out that step has not dispatched yet. */
 typedef struct lloop {
   asok_loop *loop;
+  int qh, qt;
+  asok_token q[ASOK_SELECT_BATCH];
 } lloop;
 
 /* lsock is the socket userdata. h is NULL once freed; lp points at the
@@ -110,6 +115,10 @@ int asok__prim_resolve(lua_State *L);
 /* asok__prim_service is the service(port) primitive (resolve.c): whether
  * getaddrinfo takes port as a TCP service. */
 int asok__prim_service(lua_State *L);
+
+/* asok__prim_step is the glue's C.step (step.c): one asok_select pass and
+ * the resume of every ready token's coroutine. */
+int asok__prim_step(lua_State *L);
 
 /* asok__familyfuncs: unspec(), the family reset of a LuaSocket TCP
  * object that asok.connect uses between families (tcpfamily.c). */

@@ -19,7 +19,7 @@ local wait, close = C.wait, C.close
 local cthrottle = C.throttle
 local settimeout, gettimeout = C.settimeout, C.gettimeout
 local newsock, fdof, unread = C.newsock, C.fd, C.unread
-local cselect, classmeta, now = C.select, C.meta, C.now
+local cstep, classmeta, now = C.step, C.meta, C.now
 local buffered, cgetstats, csetstats = C.buffered, C.getstats, C.setstats
 
 local type, error, tostring = type, error, tostring
@@ -64,15 +64,6 @@ local classes = {}  -- LuaSocket metatable -> class name
 local CLIENT = classmeta("asok.client") -- native accepted clients (client.c)
 classes[CLIENT] = "tcp{client}"
 local patched = {}  -- LuaSocket metatables whose close/__gc notify asok -> their patched __index
--- pend[pend.h .. pend.t]: ready tokens asok_select handed out that no step
--- has dispatched yet (C.select writes them and the range). One queue for
--- every nesting of step (a blocking call inside a coroutine that step
--- resumed runs step again): the nested one dispatches the rest of the
--- outer batch before it asks asok_select for more, so coroutines woken in
--- the same batch are not held up for as long as the blocked call lasts. An
--- error that cuts a step short (a debug hook's, lua.c's Ctrl-C caught by
--- the program) leaves the rest queued for the next step.
-local pend = { h = 1, t = 0 }
 -- SMALL: tokens below it are recycled by the stream receives and sends
 -- (stream.lua); newtoken's tokens start there and only grow
 local SMALL = 65536
@@ -192,57 +183,40 @@ local function abandon(t)
   if t < SMALL and not lent[t] then P.giveback(t) end
 end
 
--- wakegroup handles delivered token t of select group w (asok.select with
--- sets): marked fired, its coroutine, if any, resumed once. A group whose
--- coroutine was closed while it waited (owner dead) cancels each of its
--- tokens as it comes, as that coroutine would have: a delivered readiness
--- token keeps its socket's turn until then.
-local function wakegroup(w, t)
-  w.fired = true
-  local co = w.co
-  if co then w.co = nil; wake(co) end
-  local owner = w.owner
-  if owner and costatus(owner) == "dead" then ccancel(loop, t) end
+-- other handles delivered token t, whose waiting[t] was coroutine w, for
+-- step (C) where w is not suspended in a yield (closed, running or
+-- normal), or where its resume failed (failed, with resume's error err).
+-- Without t, w is a select group's coroutine, woken once (step.c's
+-- wakegroup): resumed and its error reported, as wake does.
+local function other(w, t, failed, err)
+  if t == nil then
+    if not failed then return wake(w) end
+    if not closedwait(w, err) then report(w, err) end
+    return
+  end
+  if not failed then
+    local ok
+    ok, err = resume(w)
+    if ok then return end
+  end
+  -- closed while it waited: its operation is abandoned, so that the
+  -- socket's queue goes on (cancel moves the turn to the next one).
+  -- Running or normal (its __close handlers running while coroutine.close
+  -- closes it, or resumed by someone else): it no longer waits in park, so
+  -- its turn passes on too; a retry of its operation, if it comes, queues
+  -- again with the same token (not given back)
+  local st = costatus(w)
+  if closedwait(w, err) then abandon(t)
+  elseif st == "running" or st == "normal" then ccancel(loop, t)
+  else report(w, err) end
 end
 
 -- step runs one asok_select pass (timeout in seconds, negative: no limit)
--- and resumes the coroutine of every ready token; tokens an outer step
--- has not dispatched yet go first, without a wait.
+-- and resumes the coroutine of every ready token (C.step, step.c: the
+-- tokens an outer step has not dispatched yet go first, without a wait;
+-- a blocked call's token turns blocking[t] false).
 local function step(timeout)
-  if pend.h > pend.t then
-    local n, err = cselect(loop, timeout, pend)
-    if not n then error("asok.select: " .. tostring(err), 0) end
-  end
-  while true do
-    local i = pend.h
-    if i > pend.t then return end
-    local t = pend[i]
-    pend.h = i + 1 -- first: a nested step (from the resume below) goes on after it
-    local w = waiting[t]
-    if w then
-      waiting[t] = nil
-      if type(w) == "thread" then -- wake(w), inlined: this runs per wake-up
-        local ok, err = resume(w)
-        if not ok then
-          -- closed while it waited: its operation is abandoned, so that the
-          -- socket's queue goes on (cancel moves the turn to the next one).
-          -- Running or normal (its __close handlers running while
-          -- coroutine.close closes it, or resumed by someone else): it no
-          -- longer waits in park, so its turn passes on too; a retry of
-          -- its operation, if it comes, queues again with the same token
-          -- (not given back)
-          local st = costatus(w)
-          if closedwait(w, err) then abandon(t)
-          elseif st == "running" or st == "normal" then ccancel(loop, t)
-          else report(w, err) end
-        end
-      else
-        wakegroup(w, t)
-      end
-    elseif blocking[t] then
-      blocking[t] = false
-    end
-  end
+  cstep(loop, timeout, waiting, blocking, other)
 end
 
 -- reap cancels the tokens of coroutines closed while they waited (Lua

@@ -98,38 +98,58 @@ do
 end
 
 
--- an error raised by a debug hook right after asok_select handed out a
--- batch (lua.c's Ctrl-C, caught by the program's pcall) leaves the batch
--- queued: the next asok.select dispatches it (the ticker's wake-up was
--- lost for good, and with it the ticker). PUC Lua only: LuaJIT's hooks
--- are global and do not fire in compiled code
-if not jit and debug and debug.sethook and debug.getlocal then
-  local ticks2, fired = 0, false
-  T.spawn(function() while ticks2 < 1000 do asok.sleep(0.02); ticks2 = ticks2 + 1 end end)
-  asok.select(nil, nil, 0.1)
-  debug.sethook(function()
-    if fired then return end
-    local info = debug.getinfo(2, "S")
-    if not info or not info.short_src:match("core%.lua$") then return end
-    if debug.getlocal(2, 1) ~= "timeout" then return end -- step's first local
-    for i = 2, 10 do -- step's local n: asok_select returned a batch
-      local name, val = debug.getlocal(2, i)
-      if name == nil then break end
-      if name == "n" and type(val) == "number" and val > 0 then
-        fired = true
-        debug.sethook()
-        error("interrupted!")
-      end
+-- an error raised by a debug hook anywhere in asok.select (lua.c's
+-- Ctrl-C: a hook on calls, returns and every instruction, its error
+-- caught by the program's pcall) loses no wake-up: the sweep interrupts
+-- asok.select at its 1st, 2nd, ... hook event in asok in turn, each time with
+-- other wake-ups of the same batch queued, and every coroutine (sleepers,
+-- a select with sets fed by one of them) goes on afterwards. PUC Lua
+-- only: LuaJIT's hooks are global (they would interrupt the coroutines)
+-- and do not fire in compiled code
+if not jit and debug and debug.sethook then
+  local NT = 4
+  local tick, halt = {}, false
+  for k = 1, NT do
+    tick[k] = 0
+    T.spawn(function() while not halt do asok.sleep(0.001 * k); tick[k] = tick[k] + 1 end end)
+  end
+  local a, b = T.pair()
+  local seen = 0
+  T.spawn(function() -- a select group woken through the same batches
+    while not halt do
+      local r = asok.select({ b }, nil, 1)
+      if r[1] and asok.receive(b, 1) then seen = seen + 1 end
     end
-  end, "l")
-  local ok, err = pcall(asok.select, nil, nil, 0.3)
-  debug.sethook()
-  T.check(fired and not ok and tostring(err):find("interrupted!", 1, true), "the hook interrupted asok.select", err)
-  local before = ticks2
-  asok.select(nil, nil, 0.3)
-  T.check(ticks2 - before >= 5, "the interrupted batch's coroutine ticks on", ticks2 - before)
-  ticks2 = 1000
+  end)
+  T.spawn(function() while not halt do asok.send(a, "x"); asok.sleep(0.002) end end)
   asok.select(nil, nil, 0.05)
+  local interrupted = 0
+  for n = 1, 400 do
+    local events = 0
+    debug.sethook(function()
+      -- events in asok's glue, or in a C function it called
+      local info = debug.getinfo(2, "S")
+      if info and info.short_src == "[C]" then info = debug.getinfo(3, "S") end
+      if not (info and info.short_src:match("^asok/")) then return end
+      events = events + 1
+      if events == n then debug.sethook(); error("interrupted!") end
+    end, "crl", 1)
+    local ok, err = pcall(asok.select, nil, nil, 0.003)
+    debug.sethook()
+    if not ok then
+      T.check(tostring(err):find("interrupted!", 1, true), "only the hook's error", err)
+      interrupted = interrupted + 1
+    end
+  end
+  T.check(interrupted >= 100, "the hook interrupted asok.select", interrupted)
+  local before, sbefore = {}, seen
+  for k = 1, NT do before[k] = tick[k] end
+  asok.select(nil, nil, 0.3)
+  for k = 1, NT do T.check(tick[k] - before[k] >= 5, "sleeper " .. k .. " ticks on", tick[k] - before[k]) end
+  T.check(seen - sbefore >= 5, "the select with sets goes on", seen - sbefore)
+  halt = true
+  asok.select(nil, nil, 0.05)
+  a:close(); b:close()
 end
 
 -- close what the test made and drop it (T.done counts the live handles)

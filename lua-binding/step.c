@@ -1,0 +1,195 @@
+/*=========================================================================*\
+* step.c - the reactor's step: one asok_select pass and the resume of the
+* coroutine of every ready token, in C.
+*
+* The glue's step (glue/core.lua) calls it. The ready tokens wait in the
+* loop userdata's queue (lloop.q[qh .. qt-1]) until dispatched: one queue
+* for every nesting of step (a blocking call inside a coroutine that step
+* resumed runs step again), so a nested step dispatches the rest of the
+* outer batch before it asks asok_select for more, and an error that cuts
+* a step short leaves the rest queued for the next one.
+*
+* Running the per-token work here (take the token, clear waiting[t],
+* resume) keeps debug hooks out of it: a hook's error (lua.c's Ctrl-C,
+* caught by the program) can no longer fall between taking a token and
+* resuming its coroutine, which then waited for ever. It also saves the Lua
+* loop and coroutine.resume's wrapping per wake-up. What is not the common
+* case (a coroutine not suspended in a yield: closed, running, normal; a
+* resume that failed) goes to the glue's function 'other', which does what
+* Lua's coroutine.resume path did.
+\*=========================================================================*/
+#include <dlfcn.h>
+#include <stdint.h>
+
+#include "binding.h"
+
+#ifndef LUA_OK
+#define LUA_OK 0 /* 5.1 names it 0 */
+#endif
+
+#if LUA_VERSION_NUM == 501
+/* PUC 5.1's coroutine.resume hands the resumer's C-call level to the
+ * coroutine (lua_setlevel) so that nested resumes still hit "C stack
+ * overflow" before the C stack does. LuaJIT has no such function (asok.so
+ * for 5.1 serves both): looked up once, at load. */
+typedef void (*setlevel_fn)(lua_State *from, lua_State *to);
+static setlevel_fn setlevel;
+static int setlevel_known;
+#endif
+
+/* resumeco resumes suspended coroutine co from L with no values, as
+ * coroutine.resume does, and drops what it yields or returns. Returns
+ * lua_resume's status; on an error the message stays on co's stack. */
+static int resumeco(lua_State *L, lua_State *co) {
+  int rc;
+#if LUA_VERSION_NUM >= 504
+  int nres = 0;
+  rc = lua_resume(co, L, 0, &nres);
+  if (rc == LUA_OK || rc == LUA_YIELD) lua_pop(co, nres);
+#elif LUA_VERSION_NUM >= 502
+  rc = lua_resume(co, L, 0);
+  if (rc == LUA_OK || rc == LUA_YIELD) lua_settop(co, 0);
+#else
+  if (!setlevel_known) {
+    setlevel = (setlevel_fn) dlsym(RTLD_DEFAULT, "lua_setlevel");
+    setlevel_known = 1;
+  }
+  if (setlevel != NULL) setlevel(L, co);
+  rc = lua_resume(co, 0);
+  if (rc == 0 || rc == LUA_YIELD) lua_settop(co, 0);
+#endif
+  return rc;
+}
+
+/* isdead says whether coroutine co is dead, as coroutine.status says. */
+static int isdead(lua_State *co) {
+  lua_Debug ar;
+  int st = lua_status(co);
+  if (st == LUA_YIELD) return 0;
+  if (st != LUA_OK) return 1;                 /* died of an error */
+  if (lua_getstack(co, 0, &ar) > 0) return 0; /* running or normal */
+  return lua_gettop(co) == 0;                 /* ended, or not started */
+}
+
+/* wakegroup handles token t (at index 6) of select group w (the table at
+ * 7; asok.select with sets, glue/select.lua): marked fired, its coroutine
+ * (w.co), if any, taken and resumed once, through other(co, nil, ...)
+ * where not a suspended one or where its resume fails. A group whose
+ * owner coroutine is dead (closed while it waited) cancels each of its
+ * tokens as it comes, as that coroutine would have: a delivered readiness
+ * token keeps its socket's turn until then. */
+static void wakegroup(lua_State *L, lloop *lp, asok_token t) {
+  lua_State *co;
+  lua_pushboolean(L, 1);
+  lua_setfield(L, 7, "fired");
+  lua_getfield(L, 7, "co");       /* 8 */
+  if (!lua_isnil(L, 8)) {
+    lua_pushnil(L);
+    lua_setfield(L, 7, "co");
+    co = lua_tothread(L, 8);
+    if (co != NULL && co != L && lua_status(co) == LUA_YIELD) {
+      int rc = resumeco(L, co);
+      if (rc != LUA_OK && rc != LUA_YIELD) {
+        lua_pushvalue(L, 5);
+        lua_pushvalue(L, 8);
+        lua_pushnil(L);
+        lua_pushboolean(L, 1);
+        lua_xmove(co, L, 1);
+        lua_call(L, 4, 0);
+      }
+    } else {
+      lua_pushvalue(L, 5);
+      lua_pushvalue(L, 8);
+      lua_pushnil(L);
+      lua_call(L, 2, 0);
+    }
+  }
+  lua_settop(L, 7);
+  lua_getfield(L, 7, "owner");    /* 8 */
+  co = lua_tothread(L, 8);
+  if (co != NULL && isdead(co) && lp->loop != NULL) asok_cancel(lp->loop, t);
+}
+
+/* pushtoken pushes token t as the glue's tables key it (an integer on
+ * 5.3+; a double, exact below 2^53, on 5.1 and 5.2). */
+static void pushtoken(lua_State *L, asok_token t) {
+#if LUA_VERSION_NUM >= 503
+  lua_pushinteger(L, (lua_Integer) t);
+#else
+  lua_pushnumber(L, (lua_Number) t);
+#endif
+}
+
+/* step(loop, timeout, waiting, blocking, other): if no ready token is
+ * queued, waits up to timeout seconds (negative: no limit) for a batch;
+ * then, for each queued token t in order: waiting[t], if set, is cleared
+ * and its coroutine resumed (a suspended one here; anything else, or a
+ * failed resume, through other(w, t, failed, err)) or its select group
+ * woken (wakegroup); else a true blocking[t] becomes false (the blocked
+ * call that waits for it sees it).
+ * Returns nothing; raises "asok.select: <err>" if asok_select fails. */
+int asok__prim_step(lua_State *L) {
+  lloop *lp = (lloop *) luaL_checkudata(L, 1, ASOK_LOOP_MT);
+  double timeout = luaL_checknumber(L, 2);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  luaL_checktype(L, 4, LUA_TTABLE);
+  luaL_checktype(L, 5, LUA_TFUNCTION);
+  if (lp->loop == NULL) return luaL_argerror(L, 1, "asok loop already freed");
+  lua_settop(L, 5);
+  if (lp->qh >= lp->qt) {
+    int n = asok_select(lp->loop, timeout, lp->q, ASOK_SELECT_BATCH);
+    if (n < 0) {
+      lua_pushfstring(L, "asok.select: %s", asok__errstr(n));
+      return lua_error(L);
+    }
+    lp->qh = 0;
+    lp->qt = n;
+  }
+  while (lp->qh < lp->qt) {
+    asok_token t = lp->q[lp->qh++]; /* first: a nested step goes on after it */
+    lua_State *co;
+    pushtoken(L, t);             /* 6: t */
+    lua_pushvalue(L, 6);
+    lua_rawget(L, 3);            /* 7: waiting[t] */
+    if (lua_isnil(L, 7)) {
+      lua_pushvalue(L, 6);
+      lua_rawget(L, 4);          /* 8: blocking[t] */
+      if (lua_toboolean(L, 8)) {
+        lua_pushvalue(L, 6);
+        lua_pushboolean(L, 0);
+        lua_rawset(L, 4);
+      }
+      lua_settop(L, 5);
+      continue;
+    }
+    lua_pushvalue(L, 6);
+    lua_pushnil(L);
+    lua_rawset(L, 3);            /* waiting[t] = nil */
+    if (lua_istable(L, 7)) {
+      wakegroup(L, lp, t);
+      lua_settop(L, 5);
+      continue;
+    }
+    co = lua_tothread(L, 7);
+    if (co != NULL && co != L && lua_status(co) == LUA_YIELD) {
+      int rc = resumeco(L, co);
+      if (rc == LUA_OK || rc == LUA_YIELD) {
+        lua_settop(L, 5);
+        continue;
+      }
+      lua_pushvalue(L, 5);
+      lua_pushvalue(L, 7);
+      lua_pushvalue(L, 6);
+      lua_pushboolean(L, 1);
+      lua_xmove(co, L, 1);       /* the error */
+      lua_call(L, 4, 0);
+    } else {
+      lua_pushvalue(L, 5);
+      lua_pushvalue(L, 7);
+      lua_pushvalue(L, 6);
+      lua_call(L, 2, 0);
+    }
+    lua_settop(L, 5);
+  }
+  return 0;
+}
