@@ -6,6 +6,7 @@ package main
 import "C"
 
 import (
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/asok-lua/asok/core"
@@ -16,18 +17,24 @@ import (
 // copying the result. Only bytes are written there, never Go pointers.
 type cAllocator struct{}
 
+// rxmem counts the bytes cAllocator has allocated and not freed, in every
+// loop of the process (asok_debug_rxmem).
+var rxmem atomic.Int64
+
 // Alloc returns n bytes of C memory viewed as a slice (cgo's C.malloc
 // never returns NULL: it aborts when out of memory, as Go's make does).
 func (cAllocator) Alloc(n int) []byte {
 	if n == 0 {
 		return []byte{}
 	}
+	rxmem.Add(int64(n))
 	return unsafe.Slice((*byte)(C.malloc(C.size_t(n))), n)
 }
 
 // Free frees a block Alloc returned.
 func (cAllocator) Free(b []byte) {
 	if cap(b) > 0 {
+		rxmem.Add(-int64(cap(b)))
 		C.free(unsafe.Pointer(unsafe.SliceData(b)))
 	}
 }

@@ -61,6 +61,8 @@ const char *asok_strerror(int err) {
 
 int asok_debug_handles(void) { return asokgo_debug_handles(); }
 
+uint64_t asok_debug_rxmem(void) { return asokgo_debug_rxmem(); }
+
 int asok_debug_panic(void) { return asokgo_debug_panic(); }
 
 int asok_loop_new(asok_loop **loop_out) {

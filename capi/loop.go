@@ -19,6 +19,13 @@ func asokgo_debug_handles() (rc C.int) {
 	return C.int(liveHandles())
 }
 
+// asokgo_debug_rxmem implements asok_debug_rxmem.
+//
+//export asokgo_debug_rxmem
+func asokgo_debug_rxmem() C.uint64_t {
+	return C.uint64_t(rxmem.Load())
+}
+
 // asokgo_debug_panic implements asok_debug_panic: a real Go panic, turned
 // into ASOK_EINTERNAL by recoverTo like any other.
 //

@@ -207,7 +207,7 @@ func asokgo_sock_free(h unsafe.Pointer) (rc C.int) {
 		return C.ASOK_EBADHANDLE
 	}
 	delete(sh.lh.socks, h)
-	sh.sock.Close()
+	sh.sock.Free()
 	return C.ASOK_OK
 }
 

@@ -263,3 +263,44 @@ func TestAllocatorDgramNoAllocs(t *testing.T) {
 		t.Fatalf("%v allocs per op, %d Alloc calls (err %v)", n, a.allocs-allocs, fail)
 	}
 }
+
+// TestAllocatorFreeKept checks that the buffer a socket closed with unread
+// data keeps (receives after a close still get it) is given back when the
+// socket is freed, and at the loop's close for a socket closed but never
+// freed: 200 sockets freed that way leave the live blocks bounded by the
+// pool, not one block each.
+func TestAllocatorFreeKept(t *testing.T) {
+	l, a := newAllocLoop(t)
+	for i := 0; i < 200; i++ {
+		s, peer := socketPair(t, l)
+		peerWrite(t, peer, "a\nb\n")
+		if res, err := s.Receive(PatLine, 0, 0); err != nil || string(res) != "a" {
+			t.Fatalf("receive %d: %q %v", i, res, err)
+		}
+		if i%2 == 0 {
+			s.Close() // closed first, then freed: the buffer is kept until then
+			if res, err := s.Receive(PatLine, 0, 0); err != nil || string(res) != "b" {
+				t.Fatalf("receive after close %d: %q %v", i, res, err)
+			}
+			s.Free()
+			continue
+		}
+		if err := s.Free(); err != nil { // freed with "b\n" unread
+			t.Fatal(err)
+		}
+		unix.Close(peer)
+	}
+	if live := len(a.live); live > maxPool+4 {
+		t.Fatalf("%d blocks live after 200 sockets freed with unread data", live)
+	}
+	s, peer := socketPair(t, l) // closed with unread data, never freed
+	peerWrite(t, peer, "a\nb\n")
+	if res, err := s.Receive(PatLine, 0, 0); err != nil || string(res) != "a" {
+		t.Fatalf("receive: %q %v", res, err)
+	}
+	s.Close()
+	l.Close()
+	if len(a.live) != 0 || a.allocs != a.frees {
+		t.Fatalf("after the loop's close: %d blocks live, %d allocs, %d frees", len(a.live), a.allocs, a.frees)
+	}
+}

@@ -38,6 +38,7 @@ type Loop struct {
 	closed bool
 	nextID uint64
 	socks  map[uint64]*Socket // by id (the epoll data), for iteration
+	kept   map[*Socket]bool   // closed sockets that still had buffered data
 	byFd   []*Socket          // live sockets by fd number (dispatch's lookup)
 	byTok  tokTable           // parked tokens (tokens.go)
 	ready  []readyEntry       // delivered tokens, drained by Select
@@ -103,6 +104,10 @@ func (l *Loop) Close() error {
 		s.closeFd()
 		s.teardown(false)
 	}
+	for s := range l.kept { // closed earlier, never freed: nobody reads it now
+		s.rb.release(&l.rx)
+	}
+	l.kept = nil
 	l.byTok.reset()
 	clear(l.ready)
 	l.ready, l.rhead, l.free = nil, 0, nil

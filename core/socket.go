@@ -154,6 +154,19 @@ func (s *Socket) Close() error {
 	return err
 }
 
+// Free closes s and drops what it kept buffered for receives after its
+// close: for a binding whose handle to s is gone (nobody can read it any
+// more). s must not be used afterwards.
+func (s *Socket) Free() error {
+	err := s.Close()
+	l := s.l
+	if l.kept[s] {
+		delete(l.kept, s)
+		s.rb.release(&l.rx)
+	}
+	return err
+}
+
 // closeFd removes s's fd from epoll and closes it if owned.
 func (s *Socket) closeFd() error {
 	s.l.p.del(s.fd) // ENOENT/EBADF: already gone with a close behind our back
@@ -177,7 +190,13 @@ func (s *Socket) teardown(deliver bool) {
 	if !deliver { // the loop is going: nobody reads it any more
 		s.rxTotal -= uint64(len(s.rb.data())) // dropped unread: not received
 		s.rb.release(&l.rx)
-	} // else kept: receives still get it (LuaSocket's buffer outlives its close)
+	} else if s.rb.buf != nil { // kept: receives still get it (LuaSocket's
+		// buffer outlives its close), until Free or the loop's Close
+		if l.kept == nil {
+			l.kept = make(map[*Socket]bool)
+		}
+		l.kept[s] = true
+	}
 	for _, q := range [2]*queue{&s.rq, &s.wq} {
 		for w := q.head; w != nil; w = q.head {
 			tok, notified := w.tok, w.notified

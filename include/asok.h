@@ -24,8 +24,8 @@
  *    reported as ASOK_EINTERNAL.
  *  - Threads: a loop and its sockets belong to one thread at a time; calls
  *    on the same loop must not run concurrently. asok_loop_wake(),
- *    asok_version*(), asok_strerror() and asok_debug_handles() may be
- *    called from any thread at any time.
+ *    asok_version*(), asok_strerror(), asok_debug_handles() and
+ *    asok_debug_rxmem() may be called from any thread at any time.
  *  - Tokens: any non-zero 64-bit value the caller chooses. A token is
  *    parked in at most one place and delivered by asok_select() at most once
  *    per park. A token whose operation a close cut short (asok_close,
@@ -175,6 +175,12 @@ ASOK_API const char *asok_strerror(int err);
 /* asok_debug_handles returns how many asok handles (loops and sockets) are
  * alive in the process: 0 once everything was freed. For leak checks. */
 ASOK_API int asok_debug_handles(void);
+
+/* asok_debug_rxmem returns how many bytes of receive memory (the C memory
+ * asok reads into: each loop's scratch buffer and pool, the sockets'
+ * buffers) are allocated in the process: 0 once every loop was freed, and
+ * bounded by the pools while loops run. For leak checks. Any thread. */
+ASOK_API uint64_t asok_debug_rxmem(void);
 
 /* asok_debug_panic makes asok panic inside its Go code, as a bug would: a
  * debugging aid that proves a panic never unwinds into (and kills) the
@@ -438,7 +444,8 @@ ASOK_API int asok_shutdown(asok_sock *s, int how);
  * reports what it had sent. Idempotent. Returns: 0; ASOK_EBADHANDLE. */
 ASOK_API int asok_close(asok_sock *s);
 
-/* asok_sock_free closes s (as asok_close) and releases the handle.
+/* asok_sock_free closes s (as asok_close) and releases the handle, with
+ * the data s still had buffered (its memory is given back).
  * Ownership: consumes s; a second free returns ASOK_EBADHANDLE.
  * Returns: 0; ASOK_EBADHANDLE. */
 ASOK_API int asok_sock_free(asok_sock *s);

@@ -26,6 +26,7 @@ static int loop_tostring(lua_State *L);
 static int prim_cancel(lua_State *L);
 static int prim_handles(lua_State *L);
 static int prim_pickups(lua_State *L);
+static int prim_rxmem(lua_State *L);
 static int prim_loop(lua_State *L);
 static int prim_meta(lua_State *L);
 static int prim_newsock(lua_State *L);
@@ -40,6 +41,7 @@ static const luaL_Reg loopfuncs[] = {
     {"cancel",  prim_cancel},
     {"handles", prim_handles},
     {"pickups", prim_pickups},
+    {"rxmem",   prim_rxmem},
     {"loop",    prim_loop},
     {"meta",    prim_meta},
     {"newsock", prim_newsock},
@@ -187,6 +189,13 @@ static int prim_cancel(lua_State *L) {
  * (asok._debug.handles, for leak checks in tests). */
 static int prim_handles(lua_State *L) {
   lua_pushinteger(L, asok_debug_handles());
+  return 1;
+}
+
+/* rxmem(): asok_debug_rxmem, the bytes of receive memory allocated in the
+ * process (asok._debug.rxmem, for leak checks in tests). */
+static int prim_rxmem(lua_State *L) {
+  lua_pushnumber(L, (lua_Number) asok_debug_rxmem());
   return 1;
 }
 

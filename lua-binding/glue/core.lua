@@ -45,7 +45,9 @@ M._VERSION = "asok 0.1.0"
 -- pickups() counts the calls answered in C without entering Go
 -- (asok_debug_in_c): the receives whose retry asok_select armed, the sends
 -- after them, and the receives after them that parked.
-M._debug = { handles = C.handles, pickups = C.pickups }
+-- rxmem() is the bytes of receive memory allocated in the process
+-- (asok_debug_rxmem): bounded while loops run.
+M._debug = { handles = C.handles, pickups = C.pickups, rxmem = C.rxmem }
 
 local handles = setmetatable({}, { __mode = "k" }) -- LuaSocket object -> asok.sock
 local throttles = setmetatable({}, { __mode = "k" }) -- LuaSocket object -> {r = bps, w = bps}
