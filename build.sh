@@ -17,7 +17,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 ROOT=$PWD
 SELF=$ROOT/$(basename "${BASH_SOURCE[0]}")
 BUILD=$ROOT/build
-PACKAGES=(cmake gcc make pkg-config lua5.1 lua5.2 lua5.3 lua5.4 luajit
+PACKAGES=(cmake gcc binutils make pkg-config lua5.1 lua5.2 lua5.3 lua5.4 luajit
   liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev
   libluajit-5.1-dev lua-socket lua-sec openssl)
 # the peers ./build.sh bench measures asok against (any missing one is

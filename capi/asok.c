@@ -53,8 +53,8 @@ const char *asok_version_string(void) { return ASOK_VERSION_STRING; }
 
 const char *asok_strerror(int err) {
   if (err == 0) return "success";
-  if (err > ASOK__EFIRST && err < ASOK__ELAST)
-    return asok__errmsg[err - ASOK__EFIRST - 1];
+  if (err > ASOK_EFIRST_ && err < ASOK_ELAST_)
+    return asok__errmsg[err - ASOK_EFIRST_ - 1];
   if (err < 0 && err >= -ASOK__MAXERRNO) return asok__errnostr(-err);
   return "unknown error";
 }

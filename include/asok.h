@@ -126,11 +126,11 @@ extern "C" {
 
 typedef enum asok_err {
   ASOK_OK = 0,
-  ASOK__EFIRST = ASOK_EBASE - 1,
-#define XX(name, msg) ASOK_E##name,
-  ASOK_ERRNO_MAP(XX)
-#undef XX
-  ASOK__ELAST
+  ASOK_EFIRST_ = ASOK_EBASE - 1,
+#define ASOK_ERR_ENTRY_(name, msg) ASOK_E##name,
+  ASOK_ERRNO_MAP(ASOK_ERR_ENTRY_)
+#undef ASOK_ERR_ENTRY_
+  ASOK_ELAST_
 } asok_err;
 /* With ASOK_EBASE = -10000: ASOK_ECLOSED = -10000, ASOK_ETIMEOUT = -9999,
  * ASOK_EWAIT = -9998, ... (consecutive, increasing). */
@@ -267,7 +267,8 @@ ASOK_API int asok_loop_wake(asok_loop *loop);
  * loop has a 96 KiB table and a 128 KiB read buffer (a freed loop's are
  * kept for the next loop).
  * Returns: the number of tokens copied (>= 0); ASOK_EBADHANDLE;
- * ASOK_EINVAL (tokens_out NULL with max > 0, or max < 0); -errno. */
+ * ASOK_EINVAL (tokens_out NULL with max > 0, max < 0, or a NaN timeout);
+ * -errno. */
 ASOK_API int asok_select(asok_loop *loop, double timeout, asok_token *tokens_out, int max);
 
 /* asok_sleep parks token until seconds have passed (<= 0: ready at the next
@@ -311,7 +312,8 @@ ASOK_API int asok_listen(asok_sock *s, int backlog);
 /* asok_getsockname writes the local address of s: ip into ip_out (a caller
  * buffer of iplen bytes, 46 is always enough; always NUL-terminated) and the
  * port into *port_out. Returns: 0; ASOK_EBADHANDLE; ASOK_ECLOSED;
- * ASOK_EINVAL (buffer too small); -errno. */
+ * ASOK_EINVAL (buffer too small, or s is not an IPv4 or IPv6 socket: a
+ * unix socket has no ip and port; nothing is written); -errno. */
 ASOK_API int asok_getsockname(asok_sock *s, char *ip_out, size_t iplen, int *port_out);
 
 /* asok_connect connects s to a numeric ip and port without blocking.

@@ -14,7 +14,7 @@
 /* test_strerror: the table, LuaSocket's strings, and arbitrary ints. */
 static void test_strerror(void) {
   int ints[] = {INT_MIN, INT_MAX, 12345, 1, -4095, -4096, ASOK_EBASE - 1,
-                ASOK__ELAST, -9000, -20000};
+                ASOK_ELAST_, -9000, -20000};
   size_t i;
   int e;
 #define XX(name, msg) CHECK_STREQ(asok_strerror(ASOK_E##name), msg);
@@ -36,7 +36,7 @@ static void test_strerror(void) {
   CHECK_STREQ(asok_strerror(INT_MIN), "unknown error");
   CHECK_STREQ(asok_strerror(INT_MAX), "unknown error");
   CHECK_STREQ(asok_strerror(-4096), "unknown error");
-  CHECK_STREQ(asok_strerror(ASOK__ELAST), "unknown error");
+  CHECK_STREQ(asok_strerror(ASOK_ELAST_), "unknown error");
   for (i = 0; i < sizeof ints / sizeof ints[0]; i++)
     CHECK(asok_strerror(ints[i]) != NULL && asok_strerror(ints[i])[0]);
   for (e = -1; e >= -200; e--)

@@ -131,7 +131,7 @@ static void checkrc(int rc) {
   CHECK(s != NULL && s[0] != '\0');
   if (rc >= 0) return;
   if (rc >= -4095) return;
-  CHECK(rc > ASOK__EFIRST && rc < ASOK__ELAST);
+  CHECK(rc > ASOK_EFIRST_ && rc < ASOK_ELAST_);
   CHECK(strcmp(s, "unknown error") != 0);
 }
 
