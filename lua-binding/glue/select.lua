@@ -5,6 +5,7 @@ local M, P, C = ...
 local WAIT, loop, ONE, RAW, Wrapper = P.WAIT, P.loop, P.ONE, P.RAW, P.Wrapper
 local handles, probes, waiting = P.handles, P.probes, P.waiting
 local argerror, newtoken, step, yieldable, reapdue = P.argerror, P.newtoken, P.step, P.yieldable, P.reapdue
+local park = P.park
 local classof, patch, handle = P.classof, P.patch, P.handle
 local CLIENT, fdowners, rawmeta = P.CLIENT, P.fdowners, P.rawmeta
 local wait, close, newsock, fdof, buffered = C.wait, C.close, C.newsock, C.fd, C.buffered
@@ -115,6 +116,16 @@ end
 -- selectsets is asok.select with socket sets: socket.select's results for
 -- the calling thread while the reactor keeps the other coroutines running.
 local function selectsets(rset, wset, t)
+  if rset ~= nil and type(rset) ~= "table" then argerror(1, "select", "table expected, got " .. type(rset), 3) end
+  if wset ~= nil and type(wset) ~= "table" then argerror(2, "select", "table expected, got " .. type(wset), 3) end
+  -- first the other coroutines' turn (a zero sleep: a yield, or in a
+  -- thread that cannot yield a step of the reactor): a loop on a select
+  -- whose socket is ready at once (a listener that stays readable while
+  -- accept fails with EMFILE) would otherwise never let them run, and
+  -- they may be the ones that would change that (close their clients)
+  local stok = newtoken()
+  csleep(loop, 0, stok)
+  while not park(stok) do end
   local list, rl, wl = {}, {}, {}
   collect(rset, 1, "r", rl)
   collect(wset, 2, "w", wl)

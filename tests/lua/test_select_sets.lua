@@ -234,6 +234,29 @@ do
   a:close(); b:close()
 end
 
+-- a select whose socket is ready at once still gives the other coroutines
+-- their turn, from the main thread (a step) and from a coroutine (a
+-- yield): a loop on it (a listener that stays readable while accept fails
+-- with EMFILE) starved the coroutines that would have changed that
+do
+  local a, b = T.pair()
+  b:send("x\n") -- never read: a stays readable
+  local spins, halt = 0, false
+  T.spawn(function() while not halt do asok.sleep(0); spins = spins + 1 end end)
+  for _ = 1, 200 do T.eq(asok.select({ a }, nil, 1)[1], a, "ready at once") end
+  T.check(spins >= 100, "the main thread's 200 ready selects let a coroutine run", spins)
+  local before, done = spins, false
+  T.spawn(function()
+    for _ = 1, 200 do assert(asok.select({ a }, nil, 1)[1] == a) end
+    done = true
+  end)
+  T.check(T.run(function() return done end, 10), "the coroutine's 200 ready selects ended")
+  T.check(spins - before >= 100, "and let the other coroutine run meanwhile", spins - before)
+  halt = true
+  T.run(function() return false end, 0.02)
+  a:close(); b:close()
+end
+
 -- arguments
 raises("bad argument #1 to 'select' (table expected, got number)", asok.select, 42)
 raises("bad argument #2 to 'select' (table expected, got boolean)", asok.select, {}, true)
