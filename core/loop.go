@@ -57,18 +57,43 @@ func NewLoop() (*Loop, error) {
 	return NewLoopClock(monotonicClock())
 }
 
-// runtimePollerOnce starts the Go runtime's own poller (an epoll fd and an
-// eventfd of its own) with the first loop. The runtime starts it lazily,
-// at its first timer (a name lookup's deadline, the scavenger), and
-// aborts the whole process ("runtime: eventfd failed") if the fds are used
-// up by then: a host that ran out of fds must get EMFILE from asok, not
-// lose the process.
-var runtimePollerOnce sync.Once
+// runtimePoller: the Go runtime's own poller (an epoll fd and an eventfd
+// of its own) is started with the first loop. The runtime starts it
+// lazily, at its first timer (a name lookup's deadline, the scavenger),
+// and aborts the whole process ("runtime: eventfd failed") if the fds are
+// used up by then: a host that ran out of fds must get EMFILE from asok,
+// not lose the process.
+var runtimePoller struct {
+	sync.Mutex
+	started bool
+}
 
 // startRuntimePoller adds (and stops) a timer: the runtime's poller starts
-// with the first timer in its heap.
-func startRuntimePoller() {
+// with the first timer in its heap. The two fds it takes are made sure of
+// first (taken and given back just before): without them the error is
+// returned (EMFILE, ENFILE) and the next loop tries again.
+func startRuntimePoller() error {
+	runtimePoller.Lock()
+	defer runtimePoller.Unlock()
+	if runtimePoller.started {
+		return nil
+	}
+	var fds [2]int
+	for i := range fds {
+		fd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+		if err != nil {
+			for _, f := range fds[:i] {
+				unix.Close(f)
+			}
+			return sysErr("eventfd", err)
+		}
+		fds[i] = fd
+	}
+	unix.Close(fds[0])
+	unix.Close(fds[1])
 	time.AfterFunc(time.Hour, func() {}).Stop()
+	runtimePoller.started = true
+	return nil
 }
 
 // NewLoopClock creates a loop reading time from now (for tests); now must
@@ -77,7 +102,9 @@ func NewLoopClock(now func() time.Duration) (*Loop, error) {
 	if now == nil {
 		return nil, ErrInvalid
 	}
-	runtimePollerOnce.Do(startRuntimePoller)
+	if err := startRuntimePoller(); err != nil {
+		return nil, err
+	}
 	p, err := newPoller()
 	if err != nil {
 		return nil, err

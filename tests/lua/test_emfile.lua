@@ -7,9 +7,45 @@
 -- pauses a listener's next accept after such an error), and that accept
 -- works again once fds are free; once with asok.accept on the LuaSocket
 -- server, once with native clients from a wrapper's accept.
+-- ASOK_EMFILE_REQUIRE=k: a child that loads asok with only k fds free
+-- (asok's loop takes two, the Go runtime's own poller two more): the
+-- require fails with LuaSocket's "Too many open files", or works; never an
+-- abort of the process ("runtime: eventfd failed"). Once fds are free
+-- again, asok loads and runs a sleep.
+local freefds = tonumber(os.getenv("ASOK_EMFILE_REQUIRE") or "")
+if freefds then
+  require "socket"
+  local files = {}
+  while true do
+    local f = io.open("/dev/null")
+    if not f then break end
+    files[#files + 1] = f
+  end
+  for _ = 1, freefds do table.remove(files):close() end
+  local ok, err = pcall(require, "asok")
+  print("require with " .. freefds .. " free:", ok, ok or err)
+  assert(ok or tostring(err):find("Too many open files", 1, true), err)
+  for _, f in ipairs(files) do f:close() end
+  package.loaded.asok = nil -- 5.1's require leaves a failed load's sentinel
+  local asok = require "asok"
+  local slept = false
+  asok.spawn(function() asok.sleep(0.01); slept = true end)
+  asok.select(nil, nil, 1)
+  assert(slept, "the sleep ended")
+  print("emfile require child ok")
+  os.exit(0)
+end
+
 if os.getenv("ASOK_EMFILE_CHILD") ~= "1" then
   local T = dofile("asoktest.lua")
   local interp = arg[-1]
+  for k = 1, 5 do -- (with none free, dlopen cannot open asok.so at all)
+    local cmd = ("ulimit -n 64 && ASOK_EMFILE_REQUIRE=%d exec %q %q 2>&1"):format(k, interp, arg[0])
+    local f = assert(io.popen("sh -c " .. ("%q"):format(cmd)))
+    local out = f:read("*a")
+    f:close()
+    T.check(out:find("emfile require child ok", 1, true), "loading asok with", k, "fds free:", out)
+  end
   for _, native in ipairs { "0", "1" } do -- asok.accept(raw), wrapper:accept()
     local cmd = ("ulimit -n 64 && ASOK_EMFILE_CHILD=1 ASOK_EMFILE_NATIVE=%s exec %q %q 2>&1")
       :format(native, interp, arg[0])
