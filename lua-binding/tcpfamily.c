@@ -72,7 +72,50 @@ no:
   return 1;
 }
 
+/* The layout layout() found (size 0: not yet, or not found). */
+static size_t known_size, known_off;
+
+/* layout(tcp4, fd4, tcp6, fd6, tcp, fdu): finds and keeps where t_tcp's
+ * family is, from the three probe objects (as unspec checks it). Returns
+ * true if found. */
+static int prim_layout(lua_State *L) {
+  size_t size = lua_rawlen(L, 1), off;
+  int k;
+  known_size = 0;
+  if (lua_touserdata(L, 1) != NULL && size >= 2 * sizeof(int)) {
+    for (k = 0; k < 2; k++) {
+      off = size - (k == 0 ? 8 : 4);
+      if (probe(L, 1, 2, size, off, AF_INET) && probe(L, 3, 4, size, off, AF_INET6) &&
+          probe(L, 5, 6, size, off, AF_UNSPEC)) {
+        known_size = size;
+        known_off = off;
+        break;
+      }
+    }
+  }
+  lua_pushboolean(L, known_size != 0);
+  return 1;
+}
+
+/* family(raw, rawfd): raw's family as the layout layout() found says it:
+ * 4, 6, or 0 (AF_UNSPEC: a socket.tcp() that has no socket yet); nil if
+ * unknown (no layout, another size, fd not at offset 0, another value). */
+static int prim_family(lua_State *L) {
+  const void *raw = lua_touserdata(L, 1);
+  int rawfd = (int) luaL_checkinteger(L, 2), fam;
+  if (raw == NULL || known_size == 0 || lua_rawlen(L, 1) != known_size || intat(raw, 0) != rawfd)
+    return 0;
+  fam = intat(raw, known_off);
+  if (fam == AF_INET) lua_pushinteger(L, 4);
+  else if (fam == AF_INET6) lua_pushinteger(L, 6);
+  else if (fam == AF_UNSPEC) lua_pushinteger(L, 0);
+  else return 0;
+  return 1;
+}
+
 const luaL_Reg asok__familyfuncs[] = {
     {"unspec", prim_unspec},
+    {"layout", prim_layout},
+    {"family", prim_family},
     {NULL,     NULL}
 };

@@ -102,12 +102,37 @@ local function tryconnect(raw, host, port)
   return outcome(raw, host, port)
 end
 
+-- layout says whether tcpfamily.c knows where LuaSocket keeps a TCP
+-- object's family (found once, from three probe objects closed at once).
+local layoutknown = nil
+local function layout()
+  if layoutknown == nil then
+    layoutknown = false
+    local socket = require("socket")
+    if socket.tcp4 and socket.tcp6 then
+      local p4, p6, pu = socket.tcp4(), socket.tcp6(), socket.tcp()
+      if p4 and p6 and pu then
+        layoutknown = C.layout(p4, p4:getfd(), p6, p6:getfd(), pu, pu:getfd())
+      end
+      for _, p in ipairs { p4, p6, pu } do if p then p:close() end end
+    end
+  end
+  return layoutknown
+end
+
 -- familyof gives the address family raw connects with: 0 for a socket not
 -- created yet (socket.tcp(): LuaSocket creates it for the address found),
--- else 4 or 6 (tcp.c meth_connect: hints.ai_family = tcp->family).
+-- else 4 or 6 (tcp.c meth_connect: hints.ai_family = tcp->family). An
+-- object without a socket that says "inet4" is a socket.tcp() or a closed
+-- socket.tcp4() (LuaSocket's getfamily answers the same for both): its
+-- family field tells them apart, where tcpfamily.c can read it (else 0).
 local function familyof(raw)
-  if raw:getfd() < 0 then return 0 end
-  return raw:getfamily() == "inet6" and 6 or 4
+  local fam = raw:getfamily() == "inet6" and 6 or 4
+  if fam == 4 then
+    local fd = raw:getfd()
+    if fd < 0 then return layout() and C.family(raw, fd) or 0 end
+  end
+  return fam
 end
 
 local setclass = debug and debug.setmetatable

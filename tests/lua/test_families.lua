@@ -189,6 +189,38 @@ plain4:close()
 for i = 1, 3 do T.same(bad[i], T.pack(nil, "service not supported for socket type"), "bad port " .. i) end
 T.same(bad[4], T.pack(nil, "host or service not provided, or not known"), "a good port: the name")
 
+-- a closed socket.tcp4() / socket.tcp6() keeps its family, as LuaSocket
+-- keeps it (t_tcp.family), though getfamily says "inet4" for a tcp4 and
+-- for a socket.tcp() alike: a closed tcp6 connects to "*" only over IPv6
+-- (it tried IPv4 too, and reached server4), and a closed tcp4 whose
+-- connect was refused keeps the socket LuaSocket made for it (asok closed
+-- it, as for a socket.tcp()). Each against plain LuaSocket's answer.
+do
+  local cases = {
+    { "closed tcp6 to '*'", socket.tcp6, "*", port4 },
+    { "closed tcp4 refused", socket.tcp4, "127.0.0.1", closed },
+  }
+  -- run connects a closed object made by make, with connect(s, host, port)
+  local function run(make, connect, host, port)
+    local s = make()
+    s:close()
+    local r = T.pack(connect(s, host, port))
+    r.kept = s:getfd() >= 0
+    s:close()
+    return r
+  end
+  local got = {}
+  T.spawn(function()
+    for i, c in ipairs(cases) do got[i] = run(c[2], asok.connect, c[3], c[4]) end
+  end)
+  T.check(T.run(function() return #got == #cases end, 10), "the closed objects' connects returned")
+  for i, c in ipairs(cases) do
+    local want = run(c[2], function(s, host, port) s:settimeout(5); return s:connect(host, port) end, c[3], c[4])
+    T.same(T.pack(got[i][1], got[i][2]), T.pack(want[1], want[2]), c[1])
+    T.eq(got[i].kept, want.kept, c[1] .. ": socket kept as LuaSocket keeps it")
+  end
+end
+
 server4:close()
 if server6 then server6:close() end
 T.done("test_families")
