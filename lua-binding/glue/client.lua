@@ -117,9 +117,46 @@ local function lend(name)
   end
 end
 
-for _, name in ipairs { "getpeername", "getsockname", "getfamily", "getoption", "setoption",
-    "connect", "setpeername" } do
+for _, name in ipairs { "getpeername", "getsockname", "getfamily", "getoption", "setoption" } do
   methods[name] = lend(name)
+end
+
+-- reconnect connects closed native client self again (LuaSocket's connect
+-- on a closed object makes it a new socket): through a new LuaSocket
+-- object of its family and asok.connect, which yields and waits as long as
+-- the client's timeout says (LuaSocket's connect on the shadow would block
+-- the process, with the shadow's timeout: none). The socket it made,
+-- connected or not, becomes the client's, as LuaSocket keeps it.
+local function reconnect(self, host, port)
+  local socket = require("socket")
+  local s, err = (family(self) == "inet6" and socket.tcp6 or socket.tcp4)()
+  if not s then return nil, err end
+  local block, total = gettimeout(self)
+  if block >= 0 then M.settimeout(s, block, "b") end
+  if total >= 0 then M.settimeout(s, total, "t") end
+  local r = packed(pcall(M.connect, s, host, port))
+  local nfd = s:getfd()
+  s:setfd(-1)
+  s:close()
+  if nfd >= 0 then self:setfd(nfd) end
+  if not r[1] then error(r[2], 0) end
+  return unpack(r, 2, r.n)
+end
+
+-- connect and setpeername (LuaSocket's alias): on a closed client with
+-- valid arguments, reconnect; else LuaSocket's own (its argument errors,
+-- 'already connected' at once)
+for _, name in ipairs { "connect", "setpeername" } do
+  local own = lend(name)
+  methods[name] = function(self, ...)
+    checkself(self, name)
+    local host, port = ...
+    local ht, pt = type(host), type(port)
+    if (ht == "string" or ht == "number") and (pt == "string" or pt == "number") and self:getfd() < 0 then
+      return reconnect(self, host, port)
+    end
+    return own(self, ...)
+  end
 end
 
 --- client:__close (Lua 5.4 to-be-closed variables): closes it.

@@ -223,4 +223,44 @@ do
   a:close(); ap:close(); bp:close()
 end
 
+-- a closed native client connected again (LuaSocket makes it a new
+-- socket) waits as its timeout says and yields meanwhile: to a listener
+-- whose backlog is full, 'timeout' after its 0.3 s while another coroutine
+-- ticks (it blocked the process with no timeout); to a live one, 1, and
+-- the data flows
+do
+  local full = socket.tcp4()
+  assert(full:bind("127.0.0.1", 0))
+  assert(full:listen(0))
+  local fport = select(2, full:getsockname())
+  local fill = {}
+  for i = 1, 8 do fill[i] = socket.tcp4(); fill[i]:settimeout(0); fill[i]:connect("127.0.0.1", fport) end
+  local live, lport = T.listener()
+  local n, peer = T.nativepair()
+  local ticks, r1, r2, t1 = 0, nil, nil, nil
+  T.spawn(function() while not r2 do asok.sleep(0.02); ticks = ticks + 1 end end)
+  T.spawn(function()
+    n:settimeout(0.3)
+    n:close()
+    local t0 = socket.gettime()
+    r1 = T.pack(n:connect("127.0.0.1", fport))
+    t1 = socket.gettime() - t0
+    n:close()
+    r2 = T.pack(n:setpeername("127.0.0.1", lport))
+  end)
+  T.check(T.run(function() return r2 end, 10), "the reconnects returned")
+  T.same(r1, T.pack(nil, "timeout"), "full backlog: LuaSocket's timeout")
+  T.check(t1 >= 0.25 and ticks >= 5, "after the client's timeout, other coroutines running meanwhile", t1, ticks)
+  T.same(r2, T.pack(1.0), "a live listener: connected")
+  local c = assert(live:accept())
+  local got
+  T.spawn(function() n:send("over\n"); got = T.pack(n:receive()) end)
+  T.eq(c:receive(), "over", "the reconnected client's data")
+  c:send("back\n")
+  T.run(function() return got end, 5)
+  T.same(got, T.pack("back", nil, nil), "and the reply")
+  for i = 1, 8 do fill[i]:close() end
+  full:close(); live:close(); n:close(); c:close(); peer:close()
+end
+
 T.done("native_client")
