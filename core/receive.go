@@ -296,8 +296,15 @@ func (s *Socket) Receive(p Pattern, n int, tok Token) ([]byte, error) {
 		return s.receiveDgram(n, tok, false)
 	}
 	w, start, err := s.begin(&s.rq, tok)
-	if err == ErrClosed && len(s.rb.data()) > 0 {
-		return s.receiveClosed(p, n)
+	if err == ErrClosed {
+		if len(s.closedRecv) > 0 && tok != 0 {
+			if res, ok, err := s.resultAtClose(tok); ok {
+				return res, err
+			}
+		}
+		if len(s.rb.data()) > 0 {
+			return s.receiveClosed(p, n)
+		}
 	}
 	if err != nil {
 		if w == nil {

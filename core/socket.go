@@ -53,6 +53,16 @@ type Socket struct {
 	// closedSent: the sends a Close cut short, with what each had sent,
 	// for their retry's ErrClosed (sentAtClose).
 	closedSent []tokCount
+	// closedRecv: the receives a Close cut short, in call order, with what
+	// each gets of the data buffered then (resultAtClose).
+	closedRecv []tokResult
+}
+
+// tokResult is a token and the result of its receive.
+type tokResult struct {
+	tok Token
+	res []byte
+	err error
 }
 
 // tokCount is a token and a byte count.
@@ -197,6 +207,9 @@ func (s *Socket) teardown(deliver bool) {
 		}
 		l.kept[s] = true
 	}
+	if deliver {
+		s.serveWaiting()
+	}
 	for _, q := range [2]*queue{&s.rq, &s.wq} {
 		for w := q.head; w != nil; w = q.head {
 			tok, notified := w.tok, w.notified
@@ -212,6 +225,36 @@ func (s *Socket) teardown(deliver bool) {
 			}
 		}
 	}
+}
+
+// serveWaiting hands the data s had buffered when it was closed to the
+// receives waiting then, in call order (as they would have got it had
+// they run before the close): each one's result is kept for its retry
+// (resultAtClose), so that a receive called after the close, or a later
+// waiter that runs first, does not take what an earlier waiter was owed.
+func (s *Socket) serveWaiting() {
+	if s.isDgram() {
+		return
+	}
+	for w := s.rq.head; w != nil && len(s.rb.data()) > 0; w = w.next {
+		if !w.receiving {
+			continue
+		}
+		res, err := s.receiveClosed(w.pat, w.cnt)
+		s.closedRecv = append(s.closedRecv, tokResult{w.tok, append([]byte(nil), res...), err})
+	}
+}
+
+// resultAtClose returns, once, the result serveWaiting kept for the
+// receive of tok (false if none).
+func (s *Socket) resultAtClose(tok Token) ([]byte, bool, error) {
+	for i, c := range s.closedRecv {
+		if c.tok == tok {
+			s.closedRecv = append(s.closedRecv[:i], s.closedRecv[i+1:]...)
+			return c.res, true, c.err
+		}
+	}
+	return nil, false, nil
 }
 
 // sentAtClose returns, once, what the send of tok had sent when Close cut

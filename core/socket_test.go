@@ -546,3 +546,54 @@ func TestReceiveAfterClose(t *testing.T) {
 		t.Fatalf("then: %q %v", res, err)
 	}
 }
+
+// TestCloseServesWaitersInOrder checks that what a socket had buffered
+// when it was closed goes to the receives waiting then, in call order,
+// whatever order they and later calls run in: a receive called after the
+// close, or a later waiter retrying first, took what an earlier waiter
+// was owed.
+func TestCloseServesWaitersInOrder(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	peerWrite(t, peer, "one\ntwo\nthr")
+	if _, err := s.Receive(PatCount, 100, 1); err != ErrWait { // holds the 11 bytes
+		t.Fatalf("first waiter: %v", err)
+	}
+	if _, err := s.Receive(PatLine, 0, 2); err != ErrWait {
+		t.Fatalf("second waiter: %v", err)
+	}
+	s.Close()
+	for _, c := range []struct {
+		tok  Token
+		pat  Pattern
+		want string
+	}{
+		{3, PatLine, ""},               // called after the close: nothing left for it
+		{2, PatLine, ""},               // the second waiter, retrying first
+		{1, PatCount, "one\ntwo\nthr"}, // the first waiter: all, as its partial result
+		{1, PatCount, ""},              // once
+	} {
+		res, err := s.Receive(c.pat, 100, c.tok)
+		if err != ErrClosed || string(res) != c.want {
+			t.Fatalf("token %d: %q %v, want %q closed", c.tok, res, err, c.want)
+		}
+	}
+	s2, peer2 := socketPair(t, l) // waiters served as far as the data goes
+	peerWrite(t, peer2, "ab\ncd")
+	if res, err := s2.Receive(PatLine, 0, 4); err != nil || string(res) != "ab" {
+		t.Fatalf("first line: %q %v", res, err)
+	}
+	if _, err := s2.Receive(PatCount, 5, 5); err != ErrWait {
+		t.Fatalf("waiter: %v", err)
+	}
+	if _, err := s2.Receive(PatAll, 0, 6); err != ErrWait {
+		t.Fatalf("second waiter: %v", err)
+	}
+	s2.Close()
+	if res, err := s2.Receive(PatAll, 0, 6); err != ErrClosed || len(res) != 0 {
+		t.Fatalf("second waiter after close: %q %v", res, err)
+	}
+	if res, err := s2.Receive(PatCount, 5, 5); err != ErrClosed || string(res) != "cd" {
+		t.Fatalf("first waiter after close: %q %v", res, err)
+	}
+}

@@ -442,8 +442,10 @@ ASOK_API int asok_shutdown(asok_sock *s, int how);
  * asok_sock_free(): operations return ASOK_ECLOSED, except that receives
  * still get the data asok had buffered (as LuaSocket's buffer outlives
  * its close: whole patterns, then the rest as ASOK_ECLOSED's partial
- * result; ASOK_ALL returns the rest), and a send the close cut short
- * reports what it had sent. Idempotent. Returns: 0; ASOK_EBADHANDLE. */
+ * result; ASOK_ALL returns the rest), the receives waiting at the close
+ * first, in call order (each one's retry gets its share, whenever it
+ * comes), and a send the close cut short reports what it had sent.
+ * Idempotent. Returns: 0; ASOK_EBADHANDLE. */
 ASOK_API int asok_close(asok_sock *s);
 
 /* asok_sock_free closes s (as asok_close) and releases the handle, with

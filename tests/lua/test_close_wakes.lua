@@ -153,4 +153,35 @@ do
   T.same(got, T.pack(nil, "closed", ""), "the waiter's result after the reload")
   peer:close()
 end
+-- what asok had buffered at a local close goes to the receives waiting
+-- then, in call order, whatever order they run in: a receive called right
+-- after the close (no yield between) took the first waiter's data, and so
+-- did a coroutine queued behind a main-thread caller blocked in receive
+do
+  local peer, raw = T.pair()
+  local w = asok.wrap(raw)
+  peer:send("one\ntwo\nthr")
+  local first, after
+  T.spawn(function() first = T.pack(w:receive(100)) end)
+  T.run(function() return false end, 0.05) -- it holds the 11 bytes
+  T.spawn(function() w:close(); after = T.pack(w:receive("*l")) end)
+  T.check(T.run(function() return first and after end, 5), "both returned")
+  T.same(after, T.pack(nil, "closed", ""), "the receive called after the close")
+  T.same(first, T.pack(nil, "closed", "one\ntwo\nthr"), "the waiter: all it was owed")
+  peer:close()
+end
+do
+  local peer, raw = T.pair()
+  local w = asok.wrap(raw)
+  peer:send("ab")
+  local second
+  T.spawn(function() asok.sleep(0.1); w:close() end)
+  T.spawn(function() asok.sleep(0.01); second = T.pack(w:receive("*l")) end)
+  local mine = T.pack(w:receive("*l")) -- the main thread, blocked first
+  T.run(function() return second end, 5)
+  T.same(mine, T.pack(nil, "closed", "ab"), "the first caller (main thread) gets the partial")
+  T.same(second, T.pack(nil, "closed", ""), "the second caller nothing")
+  peer:close()
+end
+
 T.done("test_close_wakes")
