@@ -11,16 +11,22 @@ import "time"
 // runs late; data that arrives after this look stays for the next call.
 func (l *Loop) expire(now time.Duration) {
 	for w := l.timers.popExpired(now); w != nil; w = l.timers.popExpired(now) {
-		if w.sock != nil && !w.throttled {
-			// EOF or an error seen by the last look: the retry ends with
-			// them (LuaSocket's result), not with a timeout
-			if !(w.receiving && w.sock.lastLook()) {
-				w.expired = true
-			}
-		}
-		w.throttled = false
-		l.deliver(w)
+		l.timeOut(w)
 	}
+}
+
+// timeOut ends the wait of w, whose timer fired (its deadline, or its
+// throttle's wake-up if throttled): delivered, and expired unless
+// throttled. EOF or an error seen by a receive's last look ends its retry
+// with them (LuaSocket's result), not with a timeout.
+func (l *Loop) timeOut(w *waiter) {
+	if w.sock != nil && !w.throttled {
+		if !(w.receiving && w.sock.lastLook()) {
+			w.expired = true
+		}
+	}
+	w.throttled = false
+	l.deliver(w)
 }
 
 // lastLook is that last look: one non-blocking read into s's receive

@@ -209,8 +209,9 @@ func TestFollowNotAllowed(t *testing.T) {
 		want  Follow
 	}{
 		// a zero timeout set while the receive waits applies to it: it
-		// expires at the next Select (no offer), its retry gets what the
-		// last look read (want 0: no arm)
+		// expires at once (no offer), its retry times out with what it
+		// had then, nothing: the line written later is not read (want 0:
+		// no arm)
 		{"zero timeout", func(t *testing.T, l *Loop, s *Socket, peer int) {
 			s.SetTimeout(0, -1)
 		}, 0},
@@ -243,8 +244,11 @@ func TestFollowNotAllowed(t *testing.T) {
 				if a != nil {
 					t.Fatalf("armed %+v, want none (expired)", a)
 				}
-				if res, err := s.Receive(PatLine, 0, 5); err != nil || string(res) != "ping" {
+				if res, err := s.Receive(PatLine, 0, 5); err != ErrTimeout || len(res) != 0 {
 					t.Fatalf("expired retry: %q %v", res, err)
+				}
+				if res, err := s.Receive(PatLine, 0, 6); err != nil || string(res) != "ping" {
+					t.Fatalf("the next receive: %q %v", res, err)
 				}
 				return
 			}

@@ -40,7 +40,9 @@ func (s *Socket) SetTimeout(block, total time.Duration) {
 }
 
 // rearm gives the waiters of s the deadlines of its current timeouts; one
-// already passed fires at the next Select (the retry then times out). A
+// already passed ends the wait now (delivered at the next Select, its
+// retry times out; a timeout set again before that does not undo it:
+// settimeout(0) ends the waits, as LuaSocket's poll would). A
 // head held by its throttle waits for the throttle's wake-up or the new
 // deadline, whichever comes first, as block decides. A delivered waiter
 // not retried yet loses its timer (the old deadline would time its retry
@@ -62,8 +64,11 @@ func (s *Socket) rearm() {
 				continue
 			}
 			dl, ok := s.deadline(w.start, now)
-			if !ok {
-				dl = now
+			if !ok { // passed: it ends now, whatever timeout comes next
+				l.timers.stop(w)
+				w.throttled = false
+				l.timeOut(w)
+				continue
 			}
 			w.throttled = w.wake != 0 && (dl == noDeadline || w.wake < dl)
 			switch {

@@ -643,3 +643,24 @@ func TestWaitUntimedThenTimed(t *testing.T) {
 		t.Fatalf("retry: %v", err)
 	}
 }
+
+// TestSetTimeoutZeroThenLifted checks that a zero timeout ends the waits
+// at once: lifted again before the next Select (copas' poll-then-restore
+// habit), it does not bring them back; the retry times out with what it
+// had buffered.
+func TestSetTimeoutZeroThenLifted(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	peerWrite(t, peer, "ab")
+	if _, err := s.Receive(PatLine, 0, 1); err != ErrWait {
+		t.Fatal(err)
+	}
+	s.SetTimeout(0, -1)
+	s.SetTimeout(-1, -1)
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{1}) {
+		t.Fatalf("after settimeout(0) then a lift: got %v, want [1]", got)
+	}
+	if res, err := s.Receive(PatLine, 0, 1); err != ErrTimeout || string(res) != "ab" {
+		t.Fatalf("retry: %q %v", res, err)
+	}
+}

@@ -387,8 +387,10 @@ ASOK_API int asok_wait(asok_sock *s, int dir, asok_token token);
  * block limits each wait, total the whole call, both measured from the
  * start of the call on a monotonic clock; negative: no limit (the default).
  * It applies to the operations already waiting on s too (LuaSocket has one
- * timeout per object): a deadline that has passed delivers their tokens at
- * the next asok_select, and their retry times out. Untimed waits
+ * timeout per object): a deadline that has passed ends their waits at
+ * once (a timeout set again before the next asok_select does not undo
+ * it): asok_select delivers their tokens and their retry times out with
+ * what they had. Untimed waits
  * (asok_wait with ASOK_UNTIMED) keep waiting.
  * A SOCKS handshake is several calls (each send and receive of it counts
  * anew), so it may take several times total.

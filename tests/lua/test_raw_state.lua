@@ -239,4 +239,22 @@ if okunix then
   os.remove(path)
 end
 
+-- settimeout(0) ends the waits at once, even when the old timeout comes
+-- back before asok.select runs (the poll-then-restore habit): on the
+-- wrapper, and on the raw object itself
+for _, via in ipairs { "wrapper", "raw" } do
+  local peer, raw = T.pair()
+  local w = asok.wrap(raw)
+  peer:send("ab")
+  local got
+  T.spawn(function() got = T.pack(w:receive("*l")) end)
+  T.run(function() return false end, 0.05)
+  local o = via == "raw" and raw or w
+  o:settimeout(0)
+  o:settimeout(nil)
+  T.check(T.run(function() return got end, 2), via .. ": the waiting receive ended")
+  T.same(got, T.pack(nil, "timeout", "ab"), via .. ": with its partial result")
+  raw:close(); peer:close()
+end
+
 T.done("test_raw_state")
