@@ -116,16 +116,6 @@ end
 -- selectsets is asok.select with socket sets: socket.select's results for
 -- the calling thread while the reactor keeps the other coroutines running.
 local function selectsets(rset, wset, t)
-  if rset ~= nil and type(rset) ~= "table" then argerror(1, "select", "table expected, got " .. type(rset), 3) end
-  if wset ~= nil and type(wset) ~= "table" then argerror(2, "select", "table expected, got " .. type(wset), 3) end
-  -- first the other coroutines' turn (a zero sleep: a yield, or in a
-  -- thread that cannot yield a step of the reactor): a loop on a select
-  -- whose socket is ready at once (a listener that stays readable while
-  -- accept fails with EMFILE) would otherwise never let them run, and
-  -- they may be the ones that would change that (close their clients)
-  local stok = newtoken()
-  csleep(loop, 0, stok)
-  while not park(stok) do end
   local list, rl, wl = {}, {}, {}
   collect(rset, 1, "r", rl)
   collect(wset, 2, "w", wl)
@@ -138,6 +128,19 @@ local function selectsets(rset, wset, t)
   local deadline = t and t >= 0 and now() + t or nil
   local nready = 0
   for i = 1, #list do if arm(list[i]) then nready = nready + 1 end end
+  if ndirty > 0 or nready > 0 then
+    -- ready at once: the other coroutines' turn first (a zero sleep: a
+    -- yield, or in a thread that cannot yield a step of the reactor), then
+    -- the answer as it is after it. A loop on a select whose socket stays
+    -- ready (a listener while accept fails with EMFILE) would otherwise
+    -- never let them run, and they may be the ones that would change that
+    -- (close their clients)
+    local ptok = newtoken()
+    csleep(loop, 0, ptok)
+    while not park(ptok) do end
+    nready = 0
+    for i = 1, #list do if arm(list[i]) then nready = nready + 1 end end
+  end
   while ndirty == 0 and nready == 0 do
     local g, stok = { fired = false }, nil
     for i = 1, #list do if list[i].parked then waiting[list[i].tok] = g end end
