@@ -39,6 +39,7 @@ type Loop struct {
 	nextID uint64
 	socks  map[uint64]*Socket // by id (the epoll data), for iteration
 	kept   map[*Socket]bool   // closed sockets that still had buffered data
+	shares map[Token]*Socket  // tokens with a share of a closed socket's data (shares.go)
 	byFd   []*Socket          // live sockets by fd number (dispatch's lookup)
 	byTok  tokTable           // parked tokens (tokens.go)
 	ready  []readyEntry       // delivered tokens, drained by Select
@@ -134,7 +135,7 @@ func (l *Loop) Close() error {
 	for s := range l.kept { // closed earlier, never freed: nobody reads it now
 		s.rb.release(&l.rx)
 	}
-	l.kept = nil
+	l.kept, l.shares = nil, nil
 	l.byTok.reset()
 	clear(l.ready)
 	l.ready, l.rhead, l.free = nil, 0, nil
@@ -212,6 +213,9 @@ func (l *Loop) Cancel(tok Token) {
 	// is dropped too: after Cancel, tok is not delivered at all.
 	l.dropReleased(tok, nil)
 	l.forgetLookup(tok)
+	if s := l.shares[tok]; s != nil { // its share of a closed socket's data
+		s.dropShare(tok)
+	}
 	w := l.parked(tok)
 	if w == nil {
 		return

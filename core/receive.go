@@ -296,6 +296,12 @@ func (s *Socket) Receive(p Pattern, n int, tok Token) ([]byte, error) {
 		return s.receiveDgram(n, tok, false)
 	}
 	w, start, err := s.begin(&s.rq, tok)
+	if err == ErrWait { // queued behind the head: what it waits for, for a close
+		if qw := s.l.parked(tok); qw != nil {
+			qw.recvq, qw.pat, qw.cnt = true, p, n
+		}
+		return nil, ErrWait
+	}
 	if err == ErrClosed {
 		if len(s.closedRecv) > 0 && tok != 0 {
 			if res, ok, err := s.resultAtClose(tok); ok {

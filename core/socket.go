@@ -54,15 +54,8 @@ type Socket struct {
 	// for their retry's ErrClosed (sentAtClose).
 	closedSent []tokCount
 	// closedRecv: the receives a Close cut short, in call order, with what
-	// each gets of the data buffered then (resultAtClose).
-	closedRecv []tokResult
-}
-
-// tokResult is a token and the result of its receive.
-type tokResult struct {
-	tok Token
-	res []byte
-	err error
+	// each gets of the data buffered then (shares.go).
+	closedRecv []share
 }
 
 // tokCount is a token and a byte count.
@@ -164,12 +157,22 @@ func (s *Socket) Close() error {
 	return err
 }
 
+// keepBuf records that closed s holds a receive buffer (freed by Free or
+// the loop's Close).
+func (l *Loop) keepBuf(s *Socket) {
+	if l.kept == nil {
+		l.kept = make(map[*Socket]bool)
+	}
+	l.kept[s] = true
+}
+
 // Free closes s and drops what it kept buffered for receives after its
 // close: for a binding whose handle to s is gone (nobody can read it any
 // more). s must not be used afterwards.
 func (s *Socket) Free() error {
 	err := s.Close()
 	l := s.l
+	s.dropShares()
 	if l.kept[s] {
 		delete(l.kept, s)
 		s.rb.release(&l.rx)
@@ -202,10 +205,7 @@ func (s *Socket) teardown(deliver bool) {
 		s.rb.release(&l.rx)
 	} else if s.rb.buf != nil { // kept: receives still get it (LuaSocket's
 		// buffer outlives its close), until Free or the loop's Close
-		if l.kept == nil {
-			l.kept = make(map[*Socket]bool)
-		}
-		l.kept[s] = true
+		l.keepBuf(s)
 	}
 	if deliver {
 		s.serveWaiting()
@@ -225,36 +225,6 @@ func (s *Socket) teardown(deliver bool) {
 			}
 		}
 	}
-}
-
-// serveWaiting hands the data s had buffered when it was closed to the
-// receives waiting then, in call order (as they would have got it had
-// they run before the close): each one's result is kept for its retry
-// (resultAtClose), so that a receive called after the close, or a later
-// waiter that runs first, does not take what an earlier waiter was owed.
-func (s *Socket) serveWaiting() {
-	if s.isDgram() {
-		return
-	}
-	for w := s.rq.head; w != nil && len(s.rb.data()) > 0; w = w.next {
-		if !w.receiving {
-			continue
-		}
-		res, err := s.receiveClosed(w.pat, w.cnt)
-		s.closedRecv = append(s.closedRecv, tokResult{w.tok, append([]byte(nil), res...), err})
-	}
-}
-
-// resultAtClose returns, once, the result serveWaiting kept for the
-// receive of tok (false if none).
-func (s *Socket) resultAtClose(tok Token) ([]byte, bool, error) {
-	for i, c := range s.closedRecv {
-		if c.tok == tok {
-			s.closedRecv = append(s.closedRecv[:i], s.closedRecv[i+1:]...)
-			return c.res, true, c.err
-		}
-	}
-	return nil, false, nil
 }
 
 // sentAtClose returns, once, what the send of tok had sent when Close cut

@@ -46,7 +46,8 @@ func (s *Socket) SetTimeout(block, total time.Duration) {
 // head held by its throttle waits for the throttle's wake-up or the new
 // deadline, whichever comes first, as block decides. A delivered waiter
 // not retried yet loses its timer (the old deadline would time its retry
-// out; the retry works the new one out). Skipped: expired waiters and
+// out; the retry works the new one out), or expires if the new one has
+// passed (its retry times out). Skipped: expired waiters and
 // untimed waits (Wait with WaitUntimed: a select keeps its own deadline).
 func (s *Socket) rearm() {
 	if s.rq.head == nil && s.wq.head == nil {
@@ -59,8 +60,11 @@ func (s *Socket) rearm() {
 			if w.expired || w.untimed {
 				continue
 			}
-			if w.notified { // its retry works the deadline out afresh
-				l.timers.stop(w)
+			if w.notified { // its retry works the deadline out afresh,
+				l.timers.stop(w) // unless it has passed: then it ends now
+				if _, ok := s.deadline(w.start, now); !ok && !(w.receiving && s.lastLook()) {
+					w.expired = true
+				}
 				continue
 			}
 			dl, ok := s.deadline(w.start, now)

@@ -23,6 +23,7 @@ type waiter struct {
 	throttled  bool          // its timer is a throttle wake-up, not its deadline
 	wake       time.Duration // a head held by its throttle: when it may go on (0: not held)
 	receiving  bool          // a parked Receive: its deadline gets a last look (expire.go)
+	recvq      bool          // a Receive queued behind the head: pat and cnt are its (shares.go)
 	offered    bool          // Select armed its retry (offer.go)
 	untimed    bool          // a Wait with WaitUntimed: no deadline, SetTimeout leaves it
 	pat        Pattern
@@ -123,7 +124,7 @@ func (l *Loop) release(w *waiter) {
 // look (a read would take the data Wait waits to see).
 func (l *Loop) repark(w *waiter) {
 	w.notified = false
-	w.receiving = false
+	w.receiving, w.recvq = false, false
 	w.gen++
 }
 

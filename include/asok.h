@@ -278,7 +278,9 @@ ASOK_API int asok_sleep(asok_loop *loop, double seconds, asok_token token);
 
 /* asok_cancel removes a parked token from whatever it waits on (a socket
  * queue, a sleep); it will not be delivered. An operation it was part of is
- * abandoned (a partially sent buffer stays partially sent).
+ * abandoned (a partially sent buffer stays partially sent; the share of a
+ * closed socket's buffered data a receive was owed goes back to the
+ * receives after it, see asok_close).
  * Returns: 0 (removed or not parked); ASOK_EBADHANDLE. */
 ASOK_API int asok_cancel(asok_loop *loop, asok_token token);
 
@@ -446,7 +448,8 @@ ASOK_API int asok_shutdown(asok_sock *s, int how);
  * its close: whole patterns, then the rest as ASOK_ECLOSED's partial
  * result; ASOK_ALL returns the rest), the receives waiting at the close
  * first, in call order (each one's retry gets its share, whenever it
- * comes), and a send the close cut short reports what it had sent.
+ * comes; one whose timeout had passed gets ASOK_ETIMEOUT with what it
+ * had), and a send the close cut short reports what it had sent.
  * Idempotent. Returns: 0; ASOK_EBADHANDLE. */
 ASOK_API int asok_close(asok_sock *s);
 

@@ -195,7 +195,7 @@ static int prim_handles(lua_State *L) {
 /* rxmem(): asok_debug_rxmem, the bytes of receive memory allocated in the
  * process (asok._debug.rxmem, for leak checks in tests). */
 static int prim_rxmem(lua_State *L) {
-  lua_pushnumber(L, (lua_Number) asok_debug_rxmem());
+  lua_pushinteger(L, (lua_Integer) asok_debug_rxmem());
   return 1;
 }
 
@@ -206,9 +206,9 @@ static int prim_rxmem(lua_State *L) {
 static int prim_pickups(lua_State *L) {
   uint64_t takes = 0, sends = 0, parks = 0;
   asok_debug_in_c(&takes, &sends, &parks);
-  lua_pushnumber(L, (lua_Number)takes);
-  lua_pushnumber(L, (lua_Number)sends);
-  lua_pushnumber(L, (lua_Number)parks);
+  lua_pushinteger(L, (lua_Integer)takes);
+  lua_pushinteger(L, (lua_Integer)sends);
+  lua_pushinteger(L, (lua_Integer)parks);
   return 3;
 }
 

@@ -1,0 +1,128 @@
+package core
+
+import "slices"
+
+// What a socket had buffered when it was closed goes to the receives
+// waiting then, in call order, as they would have got it had they run
+// before the close (LuaSocket's buffer serves its calls in order): each
+// one's share is worked out at the close and kept for its retry, whenever
+// that comes, so that a receive called after the close, or a later waiter
+// resumed first, does not take what an earlier one was owed. A waiter
+// whose deadline had passed gets its timeout with what it had. A share
+// whose token is cancelled (its caller gone) goes back to the waiters
+// after it and to later calls.
+
+// share is the part of a closed socket's buffered data that one receive
+// waiting at the close gets.
+type share struct {
+	tok     Token
+	pat     Pattern
+	cnt     int
+	expired bool   // its deadline had passed: ErrTimeout, not ErrClosed
+	none    bool   // nothing was left for it: its retry reads as any call
+	raw     []byte // the bytes it took from the buffer
+	res     []byte // its result
+	err     error
+}
+
+// serveWaiting works out the shares of the receives waiting on s, which
+// is being closed (teardown).
+func (s *Socket) serveWaiting() {
+	if s.isDgram() {
+		return
+	}
+	var claims []share
+	for w := s.rq.head; w != nil; w = w.next {
+		if w.receiving || w.recvq {
+			claims = append(claims, share{tok: w.tok, pat: w.pat, cnt: w.cnt, expired: w.expired})
+		}
+	}
+	s.serve(claims)
+}
+
+// serve works out the shares of claims, in order, from s's buffer. A
+// claim with nothing left to take and no timeout to report gets none (its
+// retry reads the buffer as any call) but keeps its place: bytes a
+// cancelled share gives back may reach it. Nothing is kept when there is
+// nothing to share.
+func (s *Socket) serve(claims []share) {
+	l := s.l
+	if len(s.rb.data()) == 0 && !slices.ContainsFunc(claims, func(c share) bool { return c.expired }) {
+		return
+	}
+	all := append([]byte(nil), s.rb.data()...)
+	off := 0
+	for _, c := range claims {
+		before := len(s.rb.data())
+		switch {
+		case before == 0 && !c.expired:
+			c.none = true
+		case c.expired:
+			res, ok := l.rx.buffered(&s.rb, c.pat, c.cnt)
+			if !ok {
+				res, c.err = l.rx.partial(&s.rb, c.pat), ErrTimeout
+			}
+			c.res = append([]byte(nil), res...)
+		default:
+			res, err := s.receiveClosed(c.pat, c.cnt)
+			c.res, c.err = append([]byte(nil), res...), err
+		}
+		used := before - len(s.rb.data())
+		c.raw = all[off : off+used]
+		off += used
+		s.closedRecv = append(s.closedRecv, c)
+		if l.shares == nil {
+			l.shares = make(map[Token]*Socket)
+		}
+		l.shares[c.tok] = s
+	}
+}
+
+// resultAtClose returns, once, the share kept for the receive of tok
+// (false if none, or none was left for it).
+func (s *Socket) resultAtClose(tok Token) ([]byte, bool, error) {
+	for i, c := range s.closedRecv {
+		if c.tok == tok {
+			s.closedRecv = append(s.closedRecv[:i], s.closedRecv[i+1:]...)
+			delete(s.l.shares, tok)
+			return c.res, !c.none, c.err
+		}
+	}
+	return nil, false, nil
+}
+
+// dropShare gives back the share of tok (cancelled: its caller is gone):
+// its bytes and those of the shares after it go back to the front of the
+// buffer, and those after it are worked out again without it.
+func (s *Socket) dropShare(tok Token) {
+	l := s.l
+	for i, c := range s.closedRecv {
+		if c.tok != tok {
+			continue
+		}
+		rest := append([]share(nil), s.closedRecv[i+1:]...)
+		var raw []byte
+		for _, r := range s.closedRecv[i:] {
+			raw = append(raw, r.raw...)
+			delete(l.shares, r.tok)
+		}
+		s.closedRecv = s.closedRecv[:i]
+		if len(raw) > 0 {
+			s.rb.unread(&l.rx, raw)
+			l.keepBuf(s)
+		}
+		for j := range rest {
+			rest[j].none, rest[j].raw, rest[j].res, rest[j].err = false, nil, nil, nil
+		}
+		s.serve(rest)
+		return
+	}
+}
+
+// dropShares forgets every share of s (freed: nobody retries any more).
+func (s *Socket) dropShares() {
+	for _, c := range s.closedRecv {
+		delete(s.l.shares, c.tok)
+	}
+	s.closedRecv = nil
+}

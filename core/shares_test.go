@@ -1,0 +1,98 @@
+package core
+
+import (
+	"slices"
+	"testing"
+)
+
+// receiveIs checks one Receive: its result and error.
+func receiveIs(t *testing.T, s *Socket, p Pattern, n int, tok Token, want string, wantErr error) {
+	t.Helper()
+	res, err := s.Receive(p, n, tok)
+	if err != wantErr || string(res) != want {
+		t.Fatalf("token %d: %q %v, want %q %v", tok, res, err, want, wantErr)
+	}
+}
+
+// TestSharesQueuedWaiters checks that the receives queued behind the head
+// at a close get their shares too, in call order, whatever order they
+// retry in (only the head had one).
+func TestSharesQueuedWaiters(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, _ := socketPair(t, l)
+	for tok := Token(1); tok <= 3; tok++ {
+		if _, err := s.Receive(PatLine, 0, tok); err != ErrWait {
+			t.Fatalf("token %d: %v", tok, err)
+		}
+	}
+	if err := s.Unread([]byte("x\ny\nz\n")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	receiveIs(t, s, PatLine, 0, 3, "z", nil)
+	receiveIs(t, s, PatLine, 0, 4, "", ErrClosed) // a call after the close
+	receiveIs(t, s, PatLine, 0, 2, "y", nil)
+	receiveIs(t, s, PatLine, 0, 1, "x", nil)
+}
+
+// TestSharesCancelled checks that a cancelled token's share goes back to
+// the waiters after it and to later calls, and that the token, used again,
+// does not get it.
+func TestSharesCancelled(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	peerWrite(t, peer, "ab\ncd\n")
+	if res, err := s.Receive(PatCount, 9, 1); err != ErrWait { // holds all 6 bytes
+		t.Fatalf("first: %q %v", res, err)
+	}
+	if _, err := s.Receive(PatLine, 0, 2); err != ErrWait {
+		t.Fatal(err)
+	}
+	s.Close()
+	l.Cancel(1) // its share (all of it) goes back: the next waiter's now
+	receiveIs(t, s, PatLine, 0, 2, "ab", nil)
+	receiveIs(t, s, PatCount, 9, 1, "cd\n", ErrClosed) // used again: a new call, not its old share
+	receiveIs(t, s, PatLine, 0, 5, "", ErrClosed)
+
+	s2, peer2 := socketPair(t, l)
+	peerWrite(t, peer2, "hello")
+	if _, err := s2.Receive(PatAll, 0, 6); err != ErrWait {
+		t.Fatal(err)
+	}
+	s2.Close()
+	l.Cancel(6)
+	receiveIs(t, s2, PatLine, 0, 7, "hello", ErrClosed)
+	receiveIs(t, s2, PatLine, 0, 6, "", ErrClosed)
+}
+
+// TestSharesExpired checks that a receive whose deadline passed before
+// the close gets its timeout with what it had, not 'closed'.
+func TestSharesExpired(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	peerWrite(t, peer, "ab")
+	if _, err := s.Receive(PatLine, 0, 1); err != ErrWait {
+		t.Fatal(err)
+	}
+	s.SetTimeout(0, -1)
+	s.Close()
+	receiveIs(t, s, PatLine, 0, 1, "ab", ErrTimeout)
+}
+
+// TestSetTimeoutZeroDelivered checks a zero timeout set and lifted again
+// while the head's token was delivered but not retried: it ends that
+// receive too, with what had arrived (it read on and waited).
+func TestSetTimeoutZeroDelivered(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	if _, err := s.Receive(PatLine, 0, 1); err != ErrWait {
+		t.Fatal(err)
+	}
+	peerWrite(t, peer, "ab")
+	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{1}) {
+		t.Fatalf("delivered: %v", got)
+	}
+	s.SetTimeout(0, -1)
+	s.SetTimeout(-1, -1)
+	receiveIs(t, s, PatLine, 0, 1, "ab", ErrTimeout)
+}
