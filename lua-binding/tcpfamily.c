@@ -113,9 +113,25 @@ static int prim_family(lua_State *L) {
   return 1;
 }
 
+/* setfamily(raw, 4|6): gives raw, a socket.tcp() without a socket (fd -1,
+ * AF_UNSPEC), the family 4 or 6, as the layout layout() found says: its
+ * connect then makes a socket of that family only, as a closed
+ * socket.tcp4() or tcp6() does. Returns true, or false (nothing written)
+ * if raw is not such an object or the layout is unknown. */
+static int prim_setfamily(lua_State *L) {
+  void *raw = lua_touserdata(L, 1);
+  int fam = (int) luaL_checkinteger(L, 2) == 6 ? AF_INET6 : AF_INET;
+  int ok = raw != NULL && known_size != 0 && lua_rawlen(L, 1) == known_size &&
+           intat(raw, 0) == -1 && intat(raw, known_off) == AF_UNSPEC;
+  if (ok) memcpy((char *) raw + known_off, &fam, sizeof fam);
+  lua_pushboolean(L, ok);
+  return 1;
+}
+
 const luaL_Reg asok__familyfuncs[] = {
     {"unspec", prim_unspec},
     {"layout", prim_layout},
     {"family", prim_family},
+    {"setfamily", prim_setfamily},
     {NULL,     NULL}
 };

@@ -121,26 +121,54 @@ for _, name in ipairs { "getpeername", "getsockname", "getfamily", "getoption", 
   methods[name] = lend(name)
 end
 
+-- reconnecting: native client -> the LuaSocket object its reconnect waits
+-- on (its close closes that too: the connect ends with 'closed')
+local reconnecting = setmetatable({}, { __mode = "k" })
+
 -- reconnect connects closed native client self again (LuaSocket's connect
--- on a closed object makes it a new socket): through a new LuaSocket
--- object of its family and asok.connect, which yields and waits as long as
--- the client's timeout says (LuaSocket's connect on the shadow would block
--- the process, with the shadow's timeout: none). The socket it made,
+-- on a closed object makes it a new socket): through a LuaSocket object
+-- and asok.connect, which yields and waits as long as the client's
+-- timeout says (LuaSocket's connect on the shadow would block the
+-- process, with the shadow's timeout: none). The object is a
+-- socket.tcp() given the client's family, so that, as LuaSocket, no
+-- socket is made when the name or port is bad; the socket it made,
 -- connected or not, becomes the client's, as LuaSocket keeps it.
 local function reconnect(self, host, port)
   local socket = require("socket")
-  local s, err = (family(self) == "inet6" and socket.tcp6 or socket.tcp4)()
+  local fam = family(self) == "inet6" and 6 or 4
+  local s, err = socket.tcp()
+  if s and not (P.layout() and C.setfamily(s, fam)) then -- unknown layout: a socket now
+    s:close()
+    s, err = (fam == 6 and socket.tcp6 or socket.tcp4)()
+  end
   if not s then return nil, err end
   local block, total = gettimeout(self)
   if block >= 0 then M.settimeout(s, block, "b") end
   if total >= 0 then M.settimeout(s, total, "t") end
-  local r = packed(pcall(M.connect, s, host, port))
+  reconnecting[self] = s
+  local r = packed(M.connect(s, host, port)) -- arguments checked: no error raised
+  reconnecting[self] = nil
   local nfd = s:getfd()
   s:setfd(-1)
   s:close()
-  if nfd >= 0 then self:setfd(nfd) end
-  if not r[1] then error(r[2], 0) end
-  return unpack(r, 2, r.n)
+  if nfd >= 0 then
+    if self:getfd() >= 0 then -- connected again meanwhile (another call): not kept
+      local t = socket.tcp()
+      t:setfd(nfd)
+      t:close()
+    else
+      self:setfd(nfd)
+    end
+  end
+  return unpack(r, 1, r.n)
+end
+
+--- client:close(): LuaSocket's close; a reconnect waiting ends with 'closed'.
+local cclose = methods.close
+function methods.close(self, ...)
+  local s = rawmeta(self) == CLIENT and reconnecting[self]
+  if s then reconnecting[self] = nil; s:close() end
+  return cclose(self, ...)
 end
 
 -- connect and setpeername (LuaSocket's alias): on a closed client with

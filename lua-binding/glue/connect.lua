@@ -103,22 +103,22 @@ local function tryconnect(raw, host, port)
 end
 
 -- layout says whether tcpfamily.c knows where LuaSocket keeps a TCP
--- object's family (found once, from three probe objects closed at once).
+-- object's family (found once, from three probe objects closed at once;
+-- tried again later if they could not be made: fds used up).
 local layoutknown = nil
 local function layout()
   if layoutknown == nil then
-    layoutknown = false
     local socket = require("socket")
-    if socket.tcp4 and socket.tcp6 then
-      local p4, p6, pu = socket.tcp4(), socket.tcp6(), socket.tcp()
-      if p4 and p6 and pu then
-        layoutknown = C.layout(p4, p4:getfd(), p6, p6:getfd(), pu, pu:getfd())
-      end
-      for _, p in ipairs { p4, p6, pu } do if p then p:close() end end
+    if not (socket.tcp4 and socket.tcp6) then layoutknown = false; return false end
+    local p4, p6, pu = socket.tcp4(), socket.tcp6(), socket.tcp()
+    if p4 and p6 and pu then
+      layoutknown = C.layout(p4, p4:getfd(), p6, p6:getfd(), pu, pu:getfd())
     end
+    for _, p in ipairs { p4, p6, pu } do if p then p:close() end end
   end
-  return layoutknown
+  return layoutknown or false
 end
+P.layout = layout
 
 -- familyof gives the address family raw connects with: 0 for a socket not
 -- created yet (socket.tcp(): LuaSocket creates it for the address found),

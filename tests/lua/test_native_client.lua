@@ -259,6 +259,37 @@ do
   c:send("back\n")
   T.run(function() return got end, 5)
   T.same(got, T.pack("back", nil, nil), "and the reply")
+  -- a bad port makes no socket (LuaSocket's getaddrinfo fails first), so
+  -- the next connect is a closed client's again: it waits and yields; a
+  -- close meanwhile ends it with 'closed', the client stays closed; and
+  -- the reconnect yields where asok does (spawn returns at once; 5.1:
+  -- no pcall in the way)
+  local n2, peer2 = T.nativepair()
+  n2:settimeout(0.3)
+  n2:close()
+  local bad, again, cut, t2
+  local co = T.spawn(function()
+    bad = T.pack(n2:connect("127.0.0.1", "nope"))
+    bad.fd = n2:getfd()
+    again = T.pack(n2:connect("127.0.0.1", fport))
+    n2:close() -- the socket the timed-out attempt left (LuaSocket keeps it)
+    n2:settimeout(5)
+    local t0 = socket.gettime()
+    cut = T.pack(n2:connect("127.0.0.1", fport))
+    t2 = socket.gettime() - t0
+  end)
+  T.eq(coroutine.status(co), "suspended", "the reconnect yields")
+  T.run(function() return again end, 5)
+  T.same(bad, T.pack(nil, "service not supported for socket type"), "bad port: LuaSocket's error")
+  T.eq(bad.fd, -1, "bad port: no socket made")
+  T.same(again, T.pack(nil, "timeout"), "then a reconnect that waits")
+  T.run(function() return false end, 0.1) -- the third attempt waits
+  n2:close()
+  T.check(T.run(function() return cut end, 2), "a close ends the waiting reconnect")
+  T.same(cut, T.pack(nil, "closed"), "with 'closed'")
+  T.check(t2 < 2, "long before its 5 s timeout", t2)
+  T.eq(n2:getfd(), -1, "and the client stays closed")
+  peer2:close()
   for i = 1, 8 do fill[i]:close() end
   full:close(); live:close(); n:close(); c:close(); peer:close()
 end
