@@ -166,7 +166,8 @@ end
 --- client:close(): LuaSocket's close; a reconnect waiting ends with 'closed'.
 local cclose = methods.close
 function methods.close(self, ...)
-  local s = rawmeta(self) == CLIENT and reconnecting[self]
+  if rawmeta(self) ~= CLIENT then checkself(self, "close") end
+  local s = reconnecting[self]
   if s then reconnecting[self] = nil; s:close() end
   return cclose(self, ...)
 end
