@@ -15,8 +15,8 @@
 * resuming its coroutine, which then waited for ever. It also saves the Lua
 * loop and coroutine.resume's wrapping per wake-up. What is not the common
 * case (a coroutine not suspended in a yield: closed, running, normal; a
-* resume that failed) goes to the glue's function 'other', which does what
-* Lua's coroutine.resume path did.
+* resume that failed) is returned to the glue's step, whose function
+* 'other' does what Lua's coroutine.resume path did.
 \*=========================================================================*/
 #include <dlfcn.h>
 #include <stdint.h>
@@ -73,41 +73,42 @@ static int isdead(lua_State *co) {
 
 /* wakegroup handles token t (at index 6) of select group w (the table at
  * 7; asok.select with sets, glue/select.lua): marked fired, its coroutine
- * (w.co), if any, taken and resumed once, through other(co, nil, ...)
- * where not a suspended one or where its resume fails. A group whose
- * owner coroutine is dead (closed while it waited) cancels each of its
- * tokens as it comes, as that coroutine would have: a delivered readiness
- * token keeps its socket's turn until then. */
-static void wakegroup(lua_State *L, lloop *lp, asok_token t) {
-  lua_State *co;
+ * (w.co), if any, taken and resumed once. A group whose owner coroutine is
+ * dead (closed while it waited) cancels each of its tokens as it comes, as
+ * that coroutine would have: a delivered readiness token keeps its
+ * socket's turn until then. Returns the number of values it left on the
+ * stack for step to return (0: done): co, nil, failed [, err] where the
+ * coroutine was not a suspended one or its resume failed. */
+static int wakegroup(lua_State *L, lloop *lp, asok_token t) {
+  lua_State *co, *owner;
+  int nret = 0;
   lua_pushboolean(L, 1);
   lua_setfield(L, 7, "fired");
-  lua_getfield(L, 7, "co");       /* 8 */
-  if (!lua_isnil(L, 8)) {
+  lua_getfield(L, 7, "owner");    /* 8 */
+  lua_getfield(L, 7, "co");       /* 9 */
+  owner = lua_tothread(L, 8);
+  if (!lua_isnil(L, 9)) {
     lua_pushnil(L);
     lua_setfield(L, 7, "co");
-    co = lua_tothread(L, 8);
+    co = lua_tothread(L, 9);
     if (co != NULL && co != L && lua_status(co) == LUA_YIELD) {
       int rc = resumeco(L, co);
       if (rc != LUA_OK && rc != LUA_YIELD) {
-        lua_pushvalue(L, 5);
-        lua_pushvalue(L, 8);
+        lua_pushvalue(L, 9);
         lua_pushnil(L);
         lua_pushboolean(L, 1);
         lua_xmove(co, L, 1);
-        lua_call(L, 4, 0);
+        nret = 4;
       }
     } else {
-      lua_pushvalue(L, 5);
-      lua_pushvalue(L, 8);
+      lua_pushvalue(L, 9);
       lua_pushnil(L);
-      lua_call(L, 2, 0);
+      lua_pushboolean(L, 0);
+      nret = 3;
     }
   }
-  lua_settop(L, 7);
-  lua_getfield(L, 7, "owner");    /* 8 */
-  co = lua_tothread(L, 8);
-  if (co != NULL && isdead(co) && lp->loop != NULL) asok_cancel(lp->loop, t);
+  if (owner != NULL && isdead(owner) && lp->loop != NULL) asok_cancel(lp->loop, t);
+  return nret;
 }
 
 /* pushtoken pushes token t as the glue's tables key it (an integer on
@@ -120,23 +121,28 @@ static void pushtoken(lua_State *L, asok_token t) {
 #endif
 }
 
-/* step(loop, timeout, waiting, blocking, other): if no ready token is
- * queued, waits up to timeout seconds (negative: no limit) for a batch;
- * then, for each queued token t in order: waiting[t], if set, is cleared
- * and its coroutine resumed (a suspended one here; anything else, or a
- * failed resume, through other(w, t, failed, err)) or its select group
- * woken (wakegroup); else a true blocking[t] becomes false (the blocked
- * call that waits for it sees it).
- * Returns nothing; raises "asok.select: <err>" if asok_select fails. */
+/* step(loop, timeout, waiting, blocking): if no ready token is queued
+ * and timeout is a number, waits up to timeout seconds (negative: no
+ * limit) for a batch; then, for each queued token t in order: waiting[t],
+ * if set, is cleared and its coroutine resumed, or its select group woken
+ * (wakegroup); else a true blocking[t] becomes false (the blocked call
+ * that waits for it sees it). Returns nothing once the queue is empty, or
+ * at the first token whose coroutine is not a suspended one or whose
+ * resume failed: w, t (nil: a select group's coroutine), failed [, err],
+ * for the glue's 'other' to handle, in Lua (a call from here would take
+ * one more C level: at the C-call limit, the report of a "C stack
+ * overflow" would overflow too); the glue then calls step again, with a
+ * nil timeout, for the rest of the queue.
+ * Raises "asok.select: <err>" if asok_select fails. */
 int asok__prim_step(lua_State *L) {
   lloop *lp = (lloop *) luaL_checkudata(L, 1, ASOK_LOOP_MT);
-  double timeout = luaL_checknumber(L, 2);
+  int wait = !lua_isnoneornil(L, 2);
+  double timeout = wait ? luaL_checknumber(L, 2) : 0;
   luaL_checktype(L, 3, LUA_TTABLE);
   luaL_checktype(L, 4, LUA_TTABLE);
-  luaL_checktype(L, 5, LUA_TFUNCTION);
   if (lp->loop == NULL) return luaL_argerror(L, 1, "asok loop already freed");
   lua_settop(L, 5);
-  if (lp->qh >= lp->qt) {
+  if (wait && lp->qh >= lp->qt) {
     int n = asok_select(lp->loop, timeout, lp->q, ASOK_SELECT_BATCH);
     if (n < 0) {
       lua_pushfstring(L, "asok.select: %s", asok__errstr(n));
@@ -166,7 +172,8 @@ int asok__prim_step(lua_State *L) {
     lua_pushnil(L);
     lua_rawset(L, 3);            /* waiting[t] = nil */
     if (lua_istable(L, 7)) {
-      wakegroup(L, lp, t);
+      int nret = wakegroup(L, lp, t);
+      if (nret > 0) return nret;
       lua_settop(L, 5);
       continue;
     }
@@ -177,19 +184,16 @@ int asok__prim_step(lua_State *L) {
         lua_settop(L, 5);
         continue;
       }
-      lua_pushvalue(L, 5);
       lua_pushvalue(L, 7);
       lua_pushvalue(L, 6);
       lua_pushboolean(L, 1);
       lua_xmove(co, L, 1);       /* the error */
-      lua_call(L, 4, 0);
-    } else {
-      lua_pushvalue(L, 5);
-      lua_pushvalue(L, 7);
-      lua_pushvalue(L, 6);
-      lua_call(L, 2, 0);
+      return 4;
     }
-    lua_settop(L, 5);
+    lua_pushvalue(L, 7);
+    lua_pushvalue(L, 6);
+    lua_pushboolean(L, 0);
+    return 3;
   }
   return 0;
 }

@@ -186,8 +186,9 @@ local function abandon(t)
 end
 
 -- other handles delivered token t, whose waiting[t] was coroutine w, for
--- step (C) where w is not suspended in a yield (closed, running or
--- normal), or where its resume failed (failed, with resume's error err).
+-- step where C.step returned it: w is not suspended in a yield (closed,
+-- running or normal), or its resume failed (failed, with resume's error
+-- err).
 -- Without t, w is a select group's coroutine, woken once (step.c's
 -- wakegroup): resumed and its error reported, as wake does.
 local function other(w, t, failed, err)
@@ -218,7 +219,11 @@ end
 -- tokens an outer step has not dispatched yet go first, without a wait;
 -- a blocked call's token turns blocking[t] false).
 local function step(timeout)
-  cstep(loop, timeout, waiting, blocking, other)
+  local w, t, failed, err = cstep(loop, timeout, waiting, blocking)
+  while w ~= nil do
+    other(w, t, failed, err)
+    w, t, failed, err = cstep(loop, nil, waiting, blocking) -- the rest of the queue
+  end
 end
 
 -- reap cancels the tokens of coroutines closed while they waited (Lua

@@ -1,5 +1,34 @@
 -- test_main_thread.lua: asok calls made from the main thread block like
 -- LuaSocket while the reactor keeps other coroutines running.
+
+-- ASOK_NEST_CHILD=1: blocked calls nested past Lua's C-call limit (150
+-- coroutines of one batch, each blocked in a gsub callback, where it
+-- cannot yield): the ones past it fail with "C stack overflow", and that
+-- error reaches the error handler as it is (the report ran out of C
+-- levels itself and said the message's __tostring failed). In a child:
+-- the failed coroutines stay suspended for ever (README, "Blocked calls
+-- nest").
+if os.getenv("ASOK_NEST_CHILD") == "1" then
+  local asok = require "asok"
+  local calls, ended, bad = 0, 0, nil
+  asok.seterrorhandler(function(msg, co, err)
+    calls = calls + 1
+    if not (tostring(err):find("C stack overflow", 1, true) and msg:find("C stack overflow", 1, true)) then
+      bad = bad or tostring(msg)
+    end
+  end)
+  for _ = 1, 150 do
+    asok.spawn(function()
+      asok.sleep(0.01)
+      string.gsub("a", "a", function() asok.sleep(0.05) end)
+      ended = ended + 1
+    end)
+  end
+  asok.select(nil, nil, 1)
+  print(("nest child: calls %d ended %d bad %s"):format(calls, ended, tostring(bad)))
+  os.exit(0)
+end
+
 local T = dofile("asoktest.lua")
 local asok = require "asok"
 local socket = require "socket"
@@ -150,6 +179,19 @@ if not jit and debug and debug.sethook then
   halt = true
   asok.select(nil, nil, 0.05)
   a:close(); b:close()
+end
+
+-- the nesting child (above): PUC Lua only, LuaJIT has no such limit here
+-- (its own crashes about 1,000 deep)
+if not jit then
+  local cmd = ("ASOK_NEST_CHILD=1 exec %q %q 2>&1"):format(arg[-1], arg[0])
+  local f = assert(io.popen("sh -c " .. ("%q"):format(cmd)))
+  local out = f:read("*a")
+  f:close()
+  local calls, ended, bad = out:match("nest child: calls (%d+) ended (%d+) bad (.-)\n")
+  calls, ended = tonumber(calls), tonumber(ended)
+  T.check(calls and calls > 0 and calls + ended == 150, "every nested coroutine ended or was reported:", out)
+  T.eq(bad, "nil", "the handler got the overflow's own message")
 end
 
 -- close what the test made and drop it (T.done counts the live handles)
