@@ -304,7 +304,7 @@ func (s *Socket) Receive(p Pattern, n int, tok Token) ([]byte, error) {
 	}
 	if err == ErrClosed {
 		if len(s.closedRecv) > 0 && tok != 0 {
-			if res, ok, err := s.resultAtClose(tok); ok {
+			if res, ok, err := s.resultAtClose(tok, p, n); ok {
 				return res, err
 			}
 		}

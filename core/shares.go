@@ -78,15 +78,22 @@ func (s *Socket) serve(claims []share) {
 	}
 }
 
-// resultAtClose returns, once, the share kept for the receive of tok
-// (false if none, or none was left for it).
-func (s *Socket) resultAtClose(tok Token) ([]byte, bool, error) {
+// resultAtClose returns, once, the share kept for the receive of tok with
+// pattern p and count n (false if none, or none was left for it). A call
+// of tok with another pattern or count is another operation: the share is
+// given back (dropShare) and the call reads the buffer as any other.
+func (s *Socket) resultAtClose(tok Token, p Pattern, n int) ([]byte, bool, error) {
 	for i, c := range s.closedRecv {
-		if c.tok == tok {
-			s.closedRecv = append(s.closedRecv[:i], s.closedRecv[i+1:]...)
-			delete(s.l.shares, tok)
-			return c.res, !c.none, c.err
+		if c.tok != tok {
+			continue
 		}
+		if c.pat != p || (p == PatCount && c.cnt != n) {
+			s.dropShare(tok)
+			return nil, false, nil
+		}
+		s.closedRecv = append(s.closedRecv[:i], s.closedRecv[i+1:]...)
+		delete(s.l.shares, tok)
+		return c.res, !c.none, c.err
 	}
 	return nil, false, nil
 }

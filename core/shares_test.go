@@ -96,3 +96,19 @@ func TestSetTimeoutZeroDelivered(t *testing.T) {
 	s.SetTimeout(-1, -1)
 	receiveIs(t, s, PatLine, 0, 1, "ab", ErrTimeout)
 }
+
+// TestSharesOtherPattern checks that a call of a waiter's token with
+// another pattern or count (another operation, C API) does not get the
+// share worked out for the first: it is given back, and the call reads
+// the buffer as any other.
+func TestSharesOtherPattern(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	peerWrite(t, peer, "ab")
+	if _, err := s.Receive(PatCount, 5, 1); err != ErrWait {
+		t.Fatal(err)
+	}
+	s.Close()
+	receiveIs(t, s, PatCount, 1, 1, "a", nil) // not "ab" closed: its share was for 5 bytes
+	receiveIs(t, s, PatCount, 5, 1, "b", ErrClosed)
+}
