@@ -42,12 +42,8 @@ func TestSharesCancelled(t *testing.T) {
 	l, _ := newTestLoop(t)
 	s, peer := socketPair(t, l)
 	peerWrite(t, peer, "ab\ncd\n")
-	if res, err := s.Receive(PatCount, 9, 1); err != ErrWait { // holds all 6 bytes
-		t.Fatalf("first: %q %v", res, err)
-	}
-	if _, err := s.Receive(PatLine, 0, 2); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatCount, 9, 1)
+	parkReceive(t, s, PatLine, 0, 2)
 	s.Close()
 	l.Cancel(1) // its share (all of it) goes back: the next waiter's now
 	receiveIs(t, s, PatLine, 0, 2, "ab", nil)
@@ -56,9 +52,7 @@ func TestSharesCancelled(t *testing.T) {
 
 	s2, peer2 := socketPair(t, l)
 	peerWrite(t, peer2, "hello")
-	if _, err := s2.Receive(PatAll, 0, 6); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s2, PatAll, 0, 6)
 	s2.Close()
 	l.Cancel(6)
 	receiveIs(t, s2, PatLine, 0, 7, "hello", ErrClosed)
@@ -71,9 +65,7 @@ func TestSharesExpired(t *testing.T) {
 	l, _ := newTestLoop(t)
 	s, peer := socketPair(t, l)
 	peerWrite(t, peer, "ab")
-	if _, err := s.Receive(PatLine, 0, 1); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatLine, 0, 1)
 	s.SetTimeout(0, -1)
 	s.Close()
 	receiveIs(t, s, PatLine, 0, 1, "ab", ErrTimeout)
@@ -85,9 +77,7 @@ func TestSharesExpired(t *testing.T) {
 func TestSetTimeoutZeroDelivered(t *testing.T) {
 	l, _ := newTestLoop(t)
 	s, peer := socketPair(t, l)
-	if _, err := s.Receive(PatLine, 0, 1); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatLine, 0, 1)
 	peerWrite(t, peer, "ab")
 	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{1}) {
 		t.Fatalf("delivered: %v", got)
@@ -105,9 +95,7 @@ func TestSharesOtherPattern(t *testing.T) {
 	l, _ := newTestLoop(t)
 	s, peer := socketPair(t, l)
 	peerWrite(t, peer, "ab")
-	if _, err := s.Receive(PatCount, 5, 1); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatCount, 5, 1)
 	s.Close()
 	receiveIs(t, s, PatCount, 1, 1, "a", nil) // not "ab" closed: its share was for 5 bytes
 	receiveIs(t, s, PatCount, 5, 1, "b", ErrClosed)

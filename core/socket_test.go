@@ -251,9 +251,7 @@ func TestCloseOwedOtherClosedSocket(t *testing.T) {
 	s, _ := socketPair(t, l)
 	s2, _ := socketPair(t, l)
 	s2.Close()
-	if _, err := s.Receive(PatLine, 0, 2); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatLine, 0, 2)
 	s.Close()
 	if _, err := s2.Receive(PatLine, 0, 2); err != ErrClosed {
 		t.Fatalf("on the other closed socket: %v", err)
@@ -559,9 +557,7 @@ func TestCloseServesWaitersInOrder(t *testing.T) {
 	if _, err := s.Receive(PatCount, 100, 1); err != ErrWait { // holds the 11 bytes
 		t.Fatalf("first waiter: %v", err)
 	}
-	if _, err := s.Receive(PatLine, 0, 2); err != ErrWait {
-		t.Fatalf("second waiter: %v", err)
-	}
+	parkReceive(t, s, PatLine, 0, 2)
 	s.Close()
 	for _, c := range []struct {
 		tok  Token
@@ -583,12 +579,8 @@ func TestCloseServesWaitersInOrder(t *testing.T) {
 	if res, err := s2.Receive(PatLine, 0, 4); err != nil || string(res) != "ab" {
 		t.Fatalf("first line: %q %v", res, err)
 	}
-	if _, err := s2.Receive(PatCount, 5, 5); err != ErrWait {
-		t.Fatalf("waiter: %v", err)
-	}
-	if _, err := s2.Receive(PatAll, 0, 6); err != ErrWait {
-		t.Fatalf("second waiter: %v", err)
-	}
+	parkReceive(t, s2, PatCount, 5, 5)
+	parkReceive(t, s2, PatAll, 0, 6)
 	s2.Close()
 	if res, err := s2.Receive(PatAll, 0, 6); err != ErrClosed || len(res) != 0 {
 		t.Fatalf("second waiter after close: %q %v", res, err)

@@ -45,9 +45,7 @@ func TestSocketTimeoutBlock(t *testing.T) {
 	s, peer := socketPair(t, l)
 	s.SetTimeout(time.Second, -1)
 	peerWrite(t, peer, "pa\rr")
-	if _, err := s.Receive(PatLine, 0, 1); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatLine, 0, 1)
 	if got := l.Timeout(); got != time.Second {
 		t.Fatalf("Timeout = %v", got)
 	}
@@ -82,15 +80,11 @@ func TestSocketTimeoutTotal(t *testing.T) {
 	l, clk := newTestLoop(t)
 	s, peer := socketPair(t, l)
 	s.SetTimeout(-1, 2*time.Second)
-	if _, err := s.Receive(PatLine, 0, 1); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatLine, 0, 1)
 	clk.t += time.Second
 	peerWrite(t, peer, "x")
 	waitFor(t, l, 1)
-	if _, err := s.Receive(PatLine, 0, 1); err != ErrWait {
-		t.Fatalf("re-park: %v", err)
-	}
+	parkReceive(t, s, PatLine, 0, 1)
 	if got := l.Timeout(); got != time.Second {
 		t.Fatalf("Timeout after re-park = %v, want 1s", got)
 	}
@@ -103,18 +97,14 @@ func TestSocketTimeoutTotal(t *testing.T) {
 	}
 
 	s.SetTimeout(time.Second, 1500*time.Millisecond)
-	if _, err := s.Receive(PatLine, 0, 2); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatLine, 0, 2)
 	if got := l.Timeout(); got != time.Second {
 		t.Fatalf("both: Timeout = %v, want 1s", got)
 	}
 	clk.t += 800 * time.Millisecond
 	peerWrite(t, peer, "y")
 	waitFor(t, l, 2)
-	if _, err := s.Receive(PatLine, 0, 2); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatLine, 0, 2)
 	if got := l.Timeout(); got != 700*time.Millisecond {
 		t.Fatalf("both after re-park: Timeout = %v, want 700ms", got)
 	}
@@ -130,9 +120,7 @@ func TestTimeoutQueuedWaiter(t *testing.T) {
 	s.Receive(PatLine, 0, 1)
 	clk.t += 500 * time.Millisecond
 	s.SetTimeout(time.Second, -1)
-	if _, err := s.Receive(PatLine, 0, 2); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatLine, 0, 2)
 	clk.t += 500 * time.Millisecond
 	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{1}) {
 		t.Fatalf("head: got %v", got)
@@ -148,9 +136,7 @@ func TestTimeoutQueuedWaiter(t *testing.T) {
 		t.Fatalf("queued waiter: %q %v", res, err)
 	}
 	s.SetTimeout(-1, -1)
-	if _, err := s.Receive(PatLine, 0, 1); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatLine, 0, 1)
 	peerWrite(t, peer, "head\n")
 	waitFor(t, l, 1)
 	if line, err := s.Receive(PatLine, 0, 1); err != nil || string(line) != "head" {
@@ -240,9 +226,7 @@ func TestUnreadBuffered(t *testing.T) {
 func TestReceiveZeroWaits(t *testing.T) {
 	l, _ := newTestLoop(t)
 	s, peer := socketPair(t, l)
-	if _, err := s.Receive(PatCount, 0, 1); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatCount, 0, 1)
 	peerWrite(t, peer, "abc")
 	waitFor(t, l, 1)
 	if res, err := s.Receive(PatCount, 0, 1); err != nil || len(res) != 0 || s.Buffered() != 3 {
@@ -324,9 +308,7 @@ func TestExpiredHeadNoMoreIO(t *testing.T) {
 
 	// the deadline passed and data came before the loop ran: data counts
 	peerWrite(t, peer, "ab")
-	if _, err := s.Receive(PatCount, 4, 1); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatCount, 4, 1)
 	clk.t += time.Second
 	peerWrite(t, peer, "cd")
 	waitFor(t, l, 1)
@@ -335,9 +317,7 @@ func TestExpiredHeadNoMoreIO(t *testing.T) {
 	}
 	// ... and a partial one is the partial result
 	peerWrite(t, peer, "e")
-	if _, err := s.Receive(PatCount, 4, 1); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatCount, 4, 1)
 	clk.t += time.Second
 	peerWrite(t, peer, "f")
 	waitFor(t, l, 1)
@@ -347,9 +327,7 @@ func TestExpiredHeadNoMoreIO(t *testing.T) {
 
 	// the loop handed the expiry back first: no more reads
 	peerWrite(t, peer, "ef")
-	if _, err := s.Receive(PatCount, 4, 1); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatCount, 4, 1)
 	clk.t += time.Second
 	waitFor(t, l, 1)
 	peerWrite(t, peer, "gh")
@@ -410,9 +388,7 @@ func TestLastLookEOF(t *testing.T) {
 func TestUnreadWakesParkedReceive(t *testing.T) {
 	l, _ := newTestLoop(t)
 	s, _ := socketPair(t, l)
-	if _, err := s.Receive(PatLine, 0, 7); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatLine, 0, 7)
 	if got := selectTokens(t, l, 0); len(got) != 0 {
 		t.Fatalf("early: %v", got)
 	}
@@ -434,9 +410,7 @@ func TestSetTimeoutRearmsParked(t *testing.T) {
 	l, clk := newTestLoop(t)
 	s, peer := socketPair(t, l)
 	peerWrite(t, peer, "pa")
-	if _, err := s.Receive(PatLine, 0, 1); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatLine, 0, 1)
 	clk.t += 500 * time.Millisecond
 	if got := selectTokens(t, l, 0); len(got) != 0 {
 		t.Fatalf("no timeout yet: %v", got)
@@ -450,9 +424,7 @@ func TestSetTimeoutRearmsParked(t *testing.T) {
 	}
 
 	s.SetTimeout(-1, -1)
-	if _, err := s.Receive(PatLine, 0, 2); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatLine, 0, 2)
 	clk.t += 500 * time.Millisecond
 	s.SetTimeout(-1, 2*time.Second) // total: 1.5 s left
 	firesAt(t, l, clk, 1500*time.Millisecond, 2)
@@ -461,9 +433,7 @@ func TestSetTimeoutRearmsParked(t *testing.T) {
 	}
 
 	s.SetTimeout(time.Second, -1)
-	if _, err := s.Receive(PatLine, 0, 3); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatLine, 0, 3)
 	s.SetTimeout(-1, -1) // lifted: no deadline at all
 	clk.t += 10 * time.Second
 	if got := selectTokens(t, l, 0); len(got) != 0 {
@@ -520,9 +490,7 @@ func TestSetTimeoutThrottled(t *testing.T) {
 	if err := s.Throttle(DirRead, 10); err != nil { // 10 B/s: a grant per 100 ms
 		t.Fatal(err)
 	}
-	if _, err := s.Receive(PatCount, 50, 1); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatCount, 50, 1)
 	wake := l.Timeout()
 	s.SetTimeout(10*wake, -1) // later than the wake-up: unchanged
 	if got := l.Timeout(); got != wake {
@@ -552,9 +520,7 @@ func TestSetTimeoutThrottleHeld(t *testing.T) {
 	if err := s.Throttle(DirRead, 10); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Receive(PatCount, 50, 1); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatCount, 50, 1)
 	wake := l.Timeout() // the throttle's wake-up
 	s.SetTimeout(wake/4, -1)
 	if got := l.Timeout(); got != wake/4 {
@@ -584,9 +550,7 @@ func TestSetTimeoutDelivered(t *testing.T) {
 	l, clk := newTestLoop(t)
 	s, peer := socketPair(t, l)
 	s.SetTimeout(200*time.Millisecond, -1)
-	if _, err := s.Receive(PatLine, 0, 1); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatLine, 0, 1)
 	peerWrite(t, peer, "ab")
 	waitFor(t, l, 1)
 	s.SetTimeout(-1, -1)
@@ -609,9 +573,7 @@ func TestThrottleLiftHeldByDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.SetTimeout(time.Millisecond, -1)
-	if _, err := s.Receive(PatCount, 50, 1); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatCount, 50, 1)
 	if err := s.Throttle(DirRead, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -652,9 +614,7 @@ func TestSetTimeoutZeroThenLifted(t *testing.T) {
 	l, _ := newTestLoop(t)
 	s, peer := socketPair(t, l)
 	peerWrite(t, peer, "ab")
-	if _, err := s.Receive(PatLine, 0, 1); err != ErrWait {
-		t.Fatal(err)
-	}
+	parkReceive(t, s, PatLine, 0, 1)
 	s.SetTimeout(0, -1)
 	s.SetTimeout(-1, -1)
 	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{1}) {
