@@ -309,6 +309,7 @@ func (s *Socket) Receive(p Pattern, n int, tok Token) ([]byte, error) {
 			}
 		}
 		if len(s.rb.data()) > 0 {
+			s.restRead = len(s.closedRecv) > 0 || s.restRead
 			return s.receiveClosed(p, n)
 		}
 	}

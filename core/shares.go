@@ -100,12 +100,19 @@ func (s *Socket) resultAtClose(tok Token, p Pattern, n int) ([]byte, bool, error
 
 // dropShare gives back the share of tok (cancelled: its caller is gone):
 // its bytes and those of the shares after it go back to the front of the
-// buffer, and those after it are worked out again without it.
+// buffer, and those after it are worked out again without it. Once a call
+// after the close has read what the shares left (restRead), that would
+// put bytes out of stream order: the share then goes with its operation.
 func (s *Socket) dropShare(tok Token) {
 	l := s.l
 	for i, c := range s.closedRecv {
 		if c.tok != tok {
 			continue
+		}
+		if s.restRead {
+			s.closedRecv = append(s.closedRecv[:i], s.closedRecv[i+1:]...)
+			delete(l.shares, tok)
+			return
 		}
 		rest := append([]share(nil), s.closedRecv[i+1:]...)
 		var raw []byte

@@ -100,3 +100,21 @@ func TestSharesOtherPattern(t *testing.T) {
 	receiveIs(t, s, PatCount, 1, 1, "a", nil) // not "ab" closed: its share was for 5 bytes
 	receiveIs(t, s, PatCount, 5, 1, "b", ErrClosed)
 }
+
+// TestSharesCancelAfterRest checks that a share cancelled after a call
+// made after the close read what the shares left is not given back: that
+// would hand its bytes out after later ones (the stream out of order).
+func TestSharesCancelAfterRest(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, _ := socketPair(t, l)
+	parkReceive(t, s, PatLine, 0, 1)
+	parkReceive(t, s, PatLine, 0, 2)
+	if err := s.Unread([]byte("A\nB\nC\n")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	receiveIs(t, s, PatLine, 0, 3, "C", nil) // what the shares left
+	l.Cancel(1)
+	receiveIs(t, s, PatLine, 0, 2, "B", nil) // its own share, not "A"
+	receiveIs(t, s, PatLine, 0, 4, "", ErrClosed)
+}

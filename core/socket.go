@@ -56,6 +56,7 @@ type Socket struct {
 	// closedRecv: the receives a Close cut short, in call order, with what
 	// each gets of the data buffered then (shares.go).
 	closedRecv []share
+	restRead   bool // a call after the close read what the shares left
 }
 
 // tokCount is a token and a byte count.
