@@ -18,10 +18,17 @@ local unpack = table.unpack or unpack
 local CLIENT = P.CLIENT
 local methods = CLIENT.__index
 
+-- ANY: the methods LuaSocket's tcp.c checks against "tcp{any}" (the rest
+-- of a client's want "tcp{client}")
+local ANY = { close = true, getpeername = true, getsockname = true, getfamily = true,
+  getoption = true, setoption = true, connect = true, setpeername = true, gettimeout = true }
+
 -- checkself raises LuaSocket's class error for a method called on
 -- something that is not a native client.
 local function checkself(self, fname)
-  if rawmeta(self) ~= CLIENT then argerror(1, fname, "tcp{client} expected", 3) end
+  if rawmeta(self) ~= CLIENT then
+    argerror(1, fname, (ANY[fname] and "tcp{any}" or "tcp{client}") .. " expected", 3)
+  end
 end
 
 --- client:receive([pattern [, prefix]]): LuaSocket's receive, yielding.
@@ -94,11 +101,15 @@ end
 -- fd. It is compiled as s:name(...), so that LuaSocket's argument errors
 -- name the method and count arguments as on a LuaSocket object; an error
 -- is raised again at the user's call, without asok's position.
-local function lend(name)
+-- With redirect, a call for which redirect(self, ...) is true goes to
+-- reconnect instead (the error level stays the user's call on every
+-- version: no frame in between).
+local function lend(name, redirect)
   local call = (loadstring or load)(("local function id(...) return ... end\n"
     .. "return function(s, ...) return id(s:%s(...)) end"):format(name), "=asok/client.lua")()
   return function(self, ...)
     checkself(self, name)
+    if redirect and redirect(self, ...) then return P.reconnect(self, ...) end
     local s = shadow(family(self))
     local fd = self:getfd()
     s:setfd(fd)
@@ -175,17 +186,13 @@ end
 -- connect and setpeername (LuaSocket's alias): on a closed client with
 -- valid arguments, reconnect; else LuaSocket's own (its argument errors,
 -- 'already connected' at once)
+local function closedvalid(self, host, port)
+  local ht, pt = type(host), type(port)
+  return (ht == "string" or ht == "number") and (pt == "string" or pt == "number") and self:getfd() < 0
+end
+P.reconnect = reconnect
 for _, name in ipairs { "connect", "setpeername" } do
-  local own = lend(name)
-  methods[name] = function(self, ...)
-    checkself(self, name)
-    local host, port = ...
-    local ht, pt = type(host), type(port)
-    if (ht == "string" or ht == "number") and (pt == "string" or pt == "number") and self:getfd() < 0 then
-      return reconnect(self, host, port)
-    end
-    return own(self, ...)
-  end
+  methods[name] = lend(name, closedvalid)
 end
 
 --- client:__close (Lua 5.4 to-be-closed variables): closes it.

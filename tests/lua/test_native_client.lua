@@ -294,4 +294,18 @@ do
   full:close(); live:close(); n:close(); c:close(); peer:close()
 end
 
+-- bad self: the class LuaSocket's tcp.c names (tcp{any} for close, the
+-- address and option methods, connect); an argument error of connect
+-- carries the caller's position on every version (5.1 lost it)
+do
+  local n, peer = T.nativepair()
+  for _, m in ipairs { "close", "getpeername", "getsockname", "getoption", "setoption", "connect", "gettimeout" } do
+    local ok, err = pcall(n[m], nil)
+    T.check(not ok and tostring(err):find("bad argument #1 to '" .. m .. "' (tcp{any} expected)", 1, true), m, "bad self:", err)
+  end
+  local ok, err = pcall(function() local r = n:connect("127.0.0.1"); return r end)
+  T.check(not ok and tostring(err):find("^[^:]*test_native_client%.lua:%d+: bad argument #2 to 'connect'"), "connect's argument error at the caller:", err)
+  n:close(); peer:close()
+end
+
 T.done("native_client")
