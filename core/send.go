@@ -43,7 +43,7 @@ func (s *Socket) SendAfter(data []byte, tok Token, pre int, errno unix.Errno) (i
 	}
 	w, start, err := s.begin(&s.wq, tok)
 	if err == ErrClosed && len(s.closedSent) > 0 { // cut short by Close: what it had sent
-		return s.sentAtClose(tok), err
+		return s.sentAtClose(tok)
 	}
 	sent := 0
 	if w != nil {

@@ -51,18 +51,21 @@ type Socket struct {
 	rerr    error          // an error or errEOF a retry's read saw (offer.go), for the next read
 	tag     unsafe.Pointer // the binding's value for s (SetTag)
 	// closedSent: the sends a Close cut short, with what each had sent,
-	// for their retry's ErrClosed (sentAtClose).
-	closedSent []tokCount
+	// for their retry's ErrClosed, or ErrTimeout if its deadline had
+	// passed (sentAtClose).
+	closedSent []sentCount
 	// closedRecv: the receives a Close cut short, in call order, with what
 	// each gets of the data buffered then (shares.go).
 	closedRecv []share
 	restRead   bool // a call after the close read what the shares left
 }
 
-// tokCount is a token and a byte count.
-type tokCount struct {
-	tok Token
-	n   int
+// sentCount is what the send of a token had sent when a Close cut it
+// short, and whether its deadline had passed by then.
+type sentCount struct {
+	tok     Token
+	n       int
+	expired bool
 }
 
 // SetTag stores a value of the binding's for s (capi: its handle).
@@ -214,8 +217,8 @@ func (s *Socket) teardown(deliver bool) {
 	for _, q := range [2]*queue{&s.rq, &s.wq} {
 		for w := q.head; w != nil; w = q.head {
 			tok, notified := w.tok, w.notified
-			if deliver && q == &s.wq && w.progress > 0 {
-				s.closedSent = append(s.closedSent, tokCount{tok, w.progress})
+			if deliver && q == &s.wq && (w.progress > 0 || w.expired) {
+				s.closedSent = append(s.closedSent, sentCount{tok, w.progress, w.expired})
 			}
 			if deliver && notified {
 				l.orphan(w) // keep its pending delivery, if any, valid
@@ -229,15 +232,19 @@ func (s *Socket) teardown(deliver bool) {
 }
 
 // sentAtClose returns, once, what the send of tok had sent when Close cut
-// it short (0 if none was): its retry reports it with ErrClosed.
-func (s *Socket) sentAtClose(tok Token) int {
+// it short (0 if none was), and the error its retry reports: ErrClosed,
+// or ErrTimeout if its deadline had passed before the close.
+func (s *Socket) sentAtClose(tok Token) (int, error) {
 	for i, c := range s.closedSent {
 		if c.tok == tok {
 			s.closedSent = append(s.closedSent[:i], s.closedSent[i+1:]...)
-			return c.n
+			if c.expired {
+				return c.n, ErrTimeout
+			}
+			return c.n, ErrClosed
 		}
 	}
-	return 0
+	return 0, ErrClosed
 }
 
 // Fd returns s's fd, -1 once closed.

@@ -589,3 +589,20 @@ func TestCloseServesWaitersInOrder(t *testing.T) {
 		t.Fatalf("first waiter after close: %q %v", res, err)
 	}
 }
+
+// TestCloseAfterSendTimedOut checks that a send whose deadline passed
+// before the close reports its timeout with what it had sent, not
+// 'closed' (as a receive does: shares.go).
+func TestCloseAfterSendTimedOut(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, _, data := smallSendBuf(t, l)
+	sent, err := s.Send(data, 5)
+	if err != ErrWait || sent == 0 {
+		t.Fatalf("first send: %d %v", sent, err)
+	}
+	s.SetTimeout(0, -1) // ends it now
+	s.Close()
+	if n, err := s.Send(data, 5); err != ErrTimeout || n != sent {
+		t.Fatalf("retry: %d %v, want %d timeout", n, err, sent)
+	}
+}

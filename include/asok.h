@@ -449,7 +449,8 @@ ASOK_API int asok_shutdown(asok_sock *s, int how);
  * result; ASOK_ALL returns the rest), the receives waiting at the close
  * first, in call order (each one's retry gets its share, whenever it
  * comes; one whose timeout had passed gets ASOK_ETIMEOUT with what it
- * had), and a send the close cut short reports what it had sent.
+ * had), and a send the close cut short reports what it had sent (with
+ * ASOK_ETIMEOUT if its timeout had passed before the close).
  * Idempotent. Returns: 0; ASOK_EBADHANDLE. */
 ASOK_API int asok_close(asok_sock *s);
 
