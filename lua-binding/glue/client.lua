@@ -101,6 +101,8 @@ end
 -- fd. It is compiled as s:name(...), so that LuaSocket's argument errors
 -- name the method and count arguments as on a LuaSocket object; an error
 -- is raised again at the user's call, without asok's position.
+local reconnect -- below: a closed client's connect
+
 -- With redirect, a call for which redirect(self, ...) is true goes to
 -- reconnect instead (the error level stays the user's call on every
 -- version: no frame in between).
@@ -109,7 +111,7 @@ local function lend(name, redirect)
     .. "return function(s, ...) return id(s:%s(...)) end"):format(name), "=asok/client.lua")()
   return function(self, ...)
     checkself(self, name)
-    if redirect and redirect(self, ...) then return P.reconnect(self, ...) end
+    if redirect and redirect(self, ...) then return reconnect(self, ...) end
     local s = shadow(family(self))
     local fd = self:getfd()
     s:setfd(fd)
@@ -144,7 +146,7 @@ local reconnecting = setmetatable({}, { __mode = "k" })
 -- socket.tcp() given the client's family, so that, as LuaSocket, no
 -- socket is made when the name or port is bad; the socket it made,
 -- connected or not, becomes the client's, as LuaSocket keeps it.
-local function reconnect(self, host, port)
+function reconnect(self, host, port)
   local socket = require("socket")
   local fam = family(self) == "inet6" and 6 or 4
   local s, err = socket.tcp()
@@ -190,7 +192,6 @@ local function closedvalid(self, host, port)
   local ht, pt = type(host), type(port)
   return (ht == "string" or ht == "number") and (pt == "string" or pt == "number") and self:getfd() < 0
 end
-P.reconnect = reconnect
 for _, name in ipairs { "connect", "setpeername" } do
   methods[name] = lend(name, closedvalid)
 end
