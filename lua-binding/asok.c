@@ -77,6 +77,15 @@ asok_token asok__checktoken(lua_State *L, int i) {
   return (asok_token) t;
 }
 
+/* asok__pushtoken (binding.h): an integer on 5.3+, a double before. */
+void asok__pushtoken(lua_State *L, asok_token t) {
+#if LUA_VERSION_NUM >= 503
+  lua_pushinteger(L, (lua_Integer) t);
+#else
+  lua_pushnumber(L, (lua_Number) t);
+#endif
+}
+
 /* asok__pushwait: the WAIT marker is upvalue 1 of every primitive. */
 int asok__pushwait(lua_State *L) {
   lua_pushvalue(L, lua_upvalueindex(1));
@@ -104,6 +113,10 @@ static int prim_loop(lua_State *L) {
   lp = (lloop *) lua_newuserdata(L, sizeof(lloop));
   lp->loop = NULL;
   lp->qh = lp->qt = 0;
+  lp->rec = NULL;
+  lp->cfree = NULL;
+  lp->cused = lp->ccap = lp->nfree = 0;
+  lp->okref = LUA_NOREF;
   luaL_getmetatable(L, ASOK_LOOP_MT);
   lua_setmetatable(L, -2);
   rc = asok_loop_new(&lp->loop);
@@ -121,6 +134,7 @@ static int loop_gc(lua_State *L) {
   lloop *lp = (lloop *) luaL_checkudata(L, 1, ASOK_LOOP_MT);
   if (lp->loop != NULL) asok_loop_free(lp->loop);
   lp->loop = NULL;
+  asok__freeparked(lp);
   return 0;
 }
 
@@ -280,6 +294,7 @@ LUALIB_API int luaopen_asok(lua_State *L) {
   luaL_setfuncs(L, asok__familyfuncs, 0);
   luaL_setfuncs(L, asok__owntimeoutfuncs, 0);
   luaL_setfuncs(L, asok__hookfuncs, 0);
+  luaL_setfuncs(L, asok__parkfuncs, 0);
   asok__addyieldable(L);
   lua_pushstring(L, asok_version_string());
   lua_setfield(L, -2, "libversion");

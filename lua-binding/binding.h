@@ -2,10 +2,12 @@
 * binding.h - internal declarations shared by the asok Lua binding's C files.
 * Everything here is hidden: the module exports luaopen_asok only.
 *
-* The C side never yields (cqueues' rule). Every operation takes a token
-* chosen by the Lua glue (glue/*.lua); when asok answers ASOK_EWAIT the C
-* function returns the private WAIT marker (upvalue 1 of every function)
-* and the glue parks the coroutine until asok_select hands the token back.
+* The C primitives never yield (cqueues' rule). Every operation takes a
+* token chosen by the Lua glue (glue/*.lua); when asok answers ASOK_EWAIT
+* the C function returns the private WAIT marker (upvalue 1 of every
+* function) and the glue parks the coroutine until asok_select hands the
+* token back. The exception: the receive and send methods of native
+* clients park in C themselves (park.c) and step retries them (step.c).
 \*=========================================================================*/
 #ifndef ASOK_BINDING_H
 #define ASOK_BINDING_H
@@ -25,13 +27,44 @@
 
 #define ASOK_SELECT_BATCH 256 /* tokens fetched per asok_select (step.c) */
 
+/* Tokens of the operations parked in C (park.c): ASOK_CBASE + i for record
+ * i of lloop.rec, i < ASOK_CMAX. Above every token the glue makes (its
+ * newtoken stays below 2^52), exact in a Lua 5.1 double. */
+#define ASOK_CBASE 4503599627370496.0 /* 2^52 */
+#define ASOK_CMAX (1 << 20)
+
+/* crec is a native client's receive or send parked in C (park.c): what
+ * step needs to retry it for the coroutine co and resume co with its
+ * results. s and data are anchored on co's stack (the arguments of the
+ * yielded C method) while kind is not 0. */
+typedef struct crec {
+  lua_State *co;
+  struct lsock *s;
+  const char *data; /* a send's data, its i-th byte on */
+  size_t n;         /* a receive's count (ASOK_COUNT), a send's length */
+  long start;       /* a send's i (LuaSocket's result counts from it) */
+  int kind;         /* 0: free; CREC_RECEIVE; CREC_SEND */
+  int pattern;      /* a receive's ASOK_LINE, ASOK_ALL or ASOK_COUNT */
+} crec;
+
+#define CREC_RECEIVE 1
+#define CREC_SEND 2
+
 /* lloop is the loop userdata: one per lua_State, anchored in the registry,
  * freed by __gc (loop set to NULL afterwards). q[qh .. qt-1] are the ready
- * tokens asok_select handed out that step has not dispatched yet. */
+ * tokens asok_select handed out that step has not dispatched yet.
+ * rec[0 .. cused-1] are the records of C tokens handed out so far (park.c),
+ * cfree[0 .. nfree-1] the indices of those given back (a stack: the send
+ * after a receive takes the receive's token, as asok_send's C path wants);
+ * okref is the registry reference of the OK marker step resumes with. */
 typedef struct lloop {
   asok_loop *loop;
   int qh, qt;
   asok_token q[ASOK_SELECT_BATCH];
+  crec *rec;
+  int *cfree;
+  int cused, ccap, nfree;
+  int okref;
 } lloop;
 
 /* lsock is the socket userdata. h is NULL once freed; lp points at the
@@ -135,6 +168,29 @@ extern const luaL_Reg asok__hookfuncs[];
 /* asok__addyieldable sets C.isyieldable (the table on top of the stack)
  * on PUC Lua 5.1 and 5.2, which lack coroutine.isyieldable (yieldable.c). */
 void asok__addyieldable(lua_State *L);
+
+/* asok__parkfuncs: fastops(), which makes the C methods receive and send
+ * of native clients that park in C (park.c). */
+extern const luaL_Reg asok__parkfuncs[];
+
+/* asok__finishop retries the C-parked operation of token t for step:
+ * -1 if it still waits, else the number of values (OK marker and the
+ * operation's results) pushed on the coroutine's stack to resume it with;
+ * the record and token are free then. 0: t is not a C-parked operation
+ * of coroutine co (park.c). */
+int asok__finishop(lloop *lp, asok_token t, lua_State *co);
+
+/* asok__freeparked releases the C records and frees the memory of lp's
+ * C tokens (loop __gc). */
+void asok__freeparked(lloop *lp);
+
+/* asok__canyield says whether L can certainly yield here (lua_yield's own
+ * test); 0 when it cannot or it is unknown (yieldable.c). */
+int asok__canyield(lua_State *L);
+
+/* asok__pushtoken pushes token t as the glue's tables key it (an integer
+ * on 5.3+; a double, exact below 2^53, on 5.1 and 5.2). */
+void asok__pushtoken(lua_State *L, asok_token t);
 
 /* asok__sockmeta are the socket userdata's metamethods. */
 extern const luaL_Reg asok__sockmeta[];

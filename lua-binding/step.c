@@ -37,17 +37,18 @@ static setlevel_fn setlevel;
 static int setlevel_known;
 #endif
 
-/* resumeco resumes suspended coroutine co from L with no values, as
- * coroutine.resume does, and drops what it yields or returns. Returns
- * lua_resume's status; on an error the message stays on co's stack. */
-static int resumeco(lua_State *L, lua_State *co) {
+/* resumeco resumes suspended coroutine co from L with the nargs values
+ * on top of co's stack, as coroutine.resume does, and drops what it
+ * yields or returns. Returns lua_resume's status; on an error the message
+ * stays on co's stack. */
+static int resumeco(lua_State *L, lua_State *co, int nargs) {
   int rc;
 #if LUA_VERSION_NUM >= 504
   int nres = 0;
-  rc = lua_resume(co, L, 0, &nres);
+  rc = lua_resume(co, L, nargs, &nres);
   if (rc == LUA_OK || rc == LUA_YIELD) lua_pop(co, nres);
 #elif LUA_VERSION_NUM >= 502
-  rc = lua_resume(co, L, 0);
+  rc = lua_resume(co, L, nargs);
   if (rc == LUA_OK || rc == LUA_YIELD) lua_settop(co, 0);
 #else
   if (!setlevel_known) {
@@ -55,7 +56,7 @@ static int resumeco(lua_State *L, lua_State *co) {
     setlevel_known = 1;
   }
   if (setlevel != NULL) setlevel(L, co);
-  rc = lua_resume(co, 0);
+  rc = lua_resume(co, nargs);
   if (rc == 0 || rc == LUA_YIELD) lua_settop(co, 0);
 #endif
   return rc;
@@ -92,7 +93,7 @@ static int wakegroup(lua_State *L, lloop *lp, asok_token t) {
     lua_setfield(L, 7, "co");
     co = lua_tothread(L, 9);
     if (co != NULL && co != L && lua_status(co) == LUA_YIELD) {
-      int rc = resumeco(L, co);
+      int rc = resumeco(L, co, 0);
       if (rc != LUA_OK && rc != LUA_YIELD) {
         lua_pushvalue(L, 9);
         lua_pushnil(L);
@@ -111,22 +112,14 @@ static int wakegroup(lua_State *L, lloop *lp, asok_token t) {
   return nret;
 }
 
-/* pushtoken pushes token t as the glue's tables key it (an integer on
- * 5.3+; a double, exact below 2^53, on 5.1 and 5.2). */
-static void pushtoken(lua_State *L, asok_token t) {
-#if LUA_VERSION_NUM >= 503
-  lua_pushinteger(L, (lua_Integer) t);
-#else
-  lua_pushnumber(L, (lua_Number) t);
-#endif
-}
-
 /* step(loop, timeout, waiting, blocking): if no ready token is queued
  * and timeout is a number, waits up to timeout seconds (negative: no
  * limit) for a batch; then, for each queued token t in order: waiting[t],
  * if set, is cleared and its coroutine resumed, or its select group woken
  * (wakegroup); else a true blocking[t] becomes false (the blocked call
- * that waits for it sees it). Returns nothing once the queue is empty, or
+ * that waits for it sees it). A native client's operation parked in C
+ * (park.c) is retried here first: still waiting, it stays parked
+ * (waiting[t] set again); else its coroutine is resumed with the results. Returns nothing once the queue is empty, or
  * at the first token whose coroutine is not a suspended one or whose
  * resume failed: w, t (nil: a select group's coroutine), failed [, err],
  * for the glue's 'other' to handle, in Lua (a call from here would take
@@ -154,7 +147,7 @@ int asok__prim_step(lua_State *L) {
   while (lp->qh < lp->qt) {
     asok_token t = lp->q[lp->qh++]; /* first: a nested step goes on after it */
     lua_State *co;
-    pushtoken(L, t);             /* 6: t */
+    asok__pushtoken(L, t);       /* 6: t */
     lua_pushvalue(L, 6);
     lua_rawget(L, 3);            /* 7: waiting[t] */
     if (lua_isnil(L, 7)) {
@@ -179,7 +172,18 @@ int asok__prim_step(lua_State *L) {
     }
     co = lua_tothread(L, 7);
     if (co != NULL && co != L && lua_status(co) == LUA_YIELD) {
-      int rc = resumeco(L, co);
+      /* an operation parked in C (park.c) is retried here, and its
+       * coroutine resumed with the results; -1: it waits on */
+      int nargs = t >= (asok_token) ASOK_CBASE ? asok__finishop(lp, t, co) : 0;
+      int rc;
+      if (nargs < 0) {
+        lua_pushvalue(L, 6);
+        lua_pushvalue(L, 7);
+        lua_rawset(L, 3);        /* waiting[t] = co again */
+        lua_settop(L, 5);
+        continue;
+      }
+      rc = resumeco(L, co, nargs);
       if (rc == LUA_OK || rc == LUA_YIELD) {
         lua_settop(L, 5);
         continue;

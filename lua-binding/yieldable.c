@@ -126,9 +126,30 @@ void asok__addyieldable(lua_State *L) {
   lua_setfield(L, -2, "isyieldable");
 }
 
+/* asok__canyield (binding.h): LuaJIT's lua_isyieldable where this 5.1
+ * module runs in LuaJIT (looked up once), else the probe; 0 where the
+ * layout does not check out (unknown). */
+int asok__canyield(lua_State *L) {
+#if LUA_VERSION_NUM == 501
+  typedef int (*isyieldable_fn)(lua_State *L);
+  static isyieldable_fn jit_isyieldable;
+  static int known, isjit;
+  if (!known) {
+    isjit = dlsym(RTLD_DEFAULT, "luaJIT_setmode") != NULL;
+    if (isjit) jit_isyieldable = (isyieldable_fn) dlsym(RTLD_DEFAULT, "lua_isyieldable");
+    known = 1;
+  }
+  if (isjit) return jit_isyieldable != NULL && jit_isyieldable(L); /* unknown in an old LuaJIT */
+#endif
+  return layoutok(L) && canyield(L);
+}
+
 #else
 
 /* 5.3+ has coroutine.isyieldable. */
 void asok__addyieldable(lua_State *L) { (void) L; }
+
+/* asok__canyield (binding.h): lua_isyieldable. */
+int asok__canyield(lua_State *L) { return lua_isyieldable(L); }
 
 #endif

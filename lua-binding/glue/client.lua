@@ -31,21 +31,39 @@ local function checkself(self, fname)
   end
 end
 
+-- The C methods (park.c): an answer with OK, else what the glue does:
+-- TOK (checks), TOK and the token it waits on (the glue parks it), or
+-- someone else's values (the coroutine was resumed by someone else while
+-- it waited in C: unpark gives the glue its token).
+local creceive, csend, OK, TOK = C.fastops(P.loop, P.WAIT, P.waiting, P.parents)
+local unpark, loop = C.unpark, P.loop
+
+-- tokenof returns the token a C method's answer k, t leaves the glue to
+-- wait on (nil: none, the glue takes one of its own).
+local function tokenof(k, t)
+  if k == TOK then return t end
+  return unpark(loop)
+end
+
 --- client:receive([pattern [, prefix]]): LuaSocket's receive, yielding.
 function methods.receive(self, pattern, prefix)
+  local k, a, b, c = creceive(self, pattern, prefix)
+  if k == OK then return a, b, c end
   if rawmeta(self) ~= CLIENT then checkself(self, "receive") end
   if prefix ~= nil or (pattern ~= nil and pattern ~= "*l" and pattern ~= "*a") then
     checkreceive(pattern, prefix) -- a nil prefix is never checked: no "no value" case
   end
-  return hreceive(self, pattern, prefix)
+  return hreceive(self, pattern, prefix, tokenof(k, a))
 end
 
 --- client:send(data [, i [, j]]): LuaSocket's send, atomic and yielding.
 function methods.send(self, ...)
+  local k, a, b, c = csend(self, ...)
+  if k == OK then return a, b, c end
   local data, i, j = ...
   if rawmeta(self) ~= CLIENT then checkself(self, "send") end
   if type(data) ~= "string" or i ~= nil or j ~= nil then checksend(select("#", ...) + 1, data, i, j) end
-  return hsend(self, data, i, j)
+  return hsend(self, data, i, j, tokenof(k, a))
 end
 
 --- client:settimeout(t [, mode]) / gettimeout(): asok's asynchronous

@@ -47,7 +47,10 @@ M._VERSION = "asok 0.1.0"
 -- after them, and the receives after them that parked.
 -- rxmem() is the bytes of receive memory allocated in the process
 -- (asok_debug_rxmem): bounded while loops run.
-M._debug = { handles = C.handles, pickups = C.pickups, rxmem = C.rxmem }
+-- cparked() is the number of C tokens in use (park.c): native clients'
+-- receives and sends parked in C, or waiting through the glue with one.
+M._debug = { handles = C.handles, pickups = C.pickups, rxmem = C.rxmem,
+  cparked = function() return C.cparked(loop) end }
 
 local handles = setmetatable({}, { __mode = "k" }) -- LuaSocket object -> asok.sock
 local throttles = setmetatable({}, { __mode = "k" }) -- LuaSocket object -> {r = bps, w = bps}
@@ -114,11 +117,13 @@ local function margerror(n, fname, msg, level, fmsg)
   error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), level + 1)
 end
 
--- newtoken returns a fresh token, from SMALL up, kept below 2^53 (exact
--- in a 5.1 double).
+-- newtoken returns a fresh token, from SMALL up, kept below 2^52: the
+-- tokens from CBASE = 2^52 up are those the C methods of native clients
+-- park with (park.c; exact in a 5.1 double below 2^53).
+local CBASE = 4503599627370496
 local function newtoken()
   local t = lasttoken + 1
-  if t >= 9007199254740991 then t = SMALL end
+  if t >= CBASE then t = SMALL end
   lasttoken = t
   return t
 end
@@ -177,12 +182,15 @@ end
 
 -- abandon cancels token t of an operation whose coroutine was closed
 -- while it waited, and gives a stream operation's small token back to
--- stream.lua's free list (P.giveback): its operation never will. Not a
--- token lent to a driver (lent[], park): the closed one is the driver,
--- and the coroutine whose operation holds the token may go on with it.
+-- stream.lua's free list (P.giveback), or a C token to park.c (cfree):
+-- its operation never will. Not a token lent to a driver (lent[], park):
+-- the closed one is the driver, and the coroutine whose operation holds
+-- the token may go on with it.
+local cfree = C.cfree
 local function abandon(t)
   ccancel(loop, t)
-  if t < SMALL and not lent[t] then P.giveback(t) end
+  if lent[t] then return end
+  if t < SMALL then P.giveback(t) elseif t >= CBASE then cfree(loop, t) end
 end
 
 -- other handles delivered token t, whose waiting[t] was coroutine w, for
@@ -718,5 +726,6 @@ P.park, P.classof, P.patch, P.handle = park, classof, patch, handle
 P.checkraw, P.waitfor, P.CLIENT = checkraw, waitfor, CLIENT
 P.raisearg, P.checkreceive, P.checksend, P.checkstats = raisearg, checkreceive, checksend, checkstats
 P.checktimeout, P.fdowners, P.rawmeta, P.SMALL = checktimeout, fdowners, rawmeta, SMALL
+P.CBASE = CBASE
 P.typename, P.deputed, P.reapdue = typename, deputed, reapdue
 P.ownzero, P.statsof, P.setstatsof, P.own = ownzero, statsof, setstatsof, own

@@ -44,7 +44,7 @@ end
 -- not finish (an error raised meanwhile) is never given back, unless its
 -- coroutine was closed while it waited (P.giveback). Past SMALL-1 live
 -- ones, newtoken's.
-local SMALL = P.SMALL
+local SMALL, CBASE, cfree = P.SMALL, P.CBASE, C.cfree
 local freetoks, nfree, nexttok = {}, 0, 1
 
 -- giveback returns small token t to the free list: its operation was
@@ -68,29 +68,35 @@ local function newsmall()
 end
 
 -- hreceive runs asok_receive on handle h (an asok.sock or a native client)
--- until it stops waiting.
-local function hreceive(h, pattern, prefix)
-  local tok = freetoks[nfree]
-  if tok then freetoks[nfree] = nil; nfree = nfree - 1 else tok = newsmall() end
+-- until it stops waiting; with tok, a C token (CBASE up) the C methods of
+-- native clients handed over (park.c), given back to them at the end.
+local function hreceive(h, pattern, prefix, tok)
+  if not tok then
+    tok = freetoks[nfree]
+    if tok then freetoks[nfree] = nil; nfree = nfree - 1 else tok = newsmall() end
+  end
   local a, b, c = receive(h, pattern, prefix, tok)
   while a == WAIT do
     park(tok)
     a, b, c = receive(h, pattern, prefix, tok)
   end
-  if tok < SMALL then nfree = nfree + 1; freetoks[nfree] = tok end
+  if tok < SMALL then nfree = nfree + 1; freetoks[nfree] = tok elseif tok >= CBASE then cfree(loop, tok) end
   return a, b, c
 end
 
--- hsend runs asok_send on handle h until all is sent or it fails.
-local function hsend(h, data, i, j)
-  local tok = freetoks[nfree]
-  if tok then freetoks[nfree] = nil; nfree = nfree - 1 else tok = newsmall() end
+-- hsend runs asok_send on handle h until all is sent or it fails (tok:
+-- as hreceive's).
+local function hsend(h, data, i, j, tok)
+  if not tok then
+    tok = freetoks[nfree]
+    if tok then freetoks[nfree] = nil; nfree = nfree - 1 else tok = newsmall() end
+  end
   local a, b, c = send(h, data, i, j, tok)
   while a == WAIT do
     park(tok)
     a, b, c = send(h, data, i, j, tok)
   end
-  if tok < SMALL then nfree = nfree + 1; freetoks[nfree] = tok end
+  if tok < SMALL then nfree = nfree + 1; freetoks[nfree] = tok elseif tok >= CBASE then cfree(loop, tok) end
   return a, b, c
 end
 P.hreceive, P.hsend = hreceive, hsend

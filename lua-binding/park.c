@@ -1,0 +1,415 @@
+/*=========================================================================*\
+* park.c - the receive and send of native clients, parked in C.
+*
+* client:receive() and client:send() (glue/client.lua) call these C
+* methods first. The common case never runs the glue: the operation ends
+* at once, or it parks here: a record (lloop.rec), waiting[t] = the
+* coroutine, lua_yield. When asok_select hands the token back, step
+* (step.c) retries the operation from the record and resumes the coroutine
+* with the OK marker and the results, which the yielded C method then
+* returns (a C function's yield resumes as its return, on every Lua).
+*
+* The rest goes back to the glue, which does what it did before:
+*   TOK                   checks and errors: not a native client, another
+*                         pattern, a prefix, i or j, data not a string;
+*                         or no C token left (the glue takes its own);
+*   TOK, t                the operation waits on token t but the
+*                         coroutine cannot park here (main thread, a
+*                         non-yieldable C boundary, a driver waits for it:
+*                         asok.coroutine, asok.xpcall on 5.1);
+*   anything else         someone else resumed the parked coroutine:
+*                         unpark() hands the glue its token.
+* Tokens parked here are ASOK_CBASE + i (binding.h), a LIFO free list, so
+* that the send after a receive reuses the receive's token (asok_send's C
+* path wants that).
+\*=========================================================================*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "binding.h"
+
+/* a record handed to the glue (TOK, unpark): held until cfree */
+#define CREC_GLUE 3
+
+/* upvalues of the C methods (fastops) */
+#define UP_WAIT lua_upvalueindex(1)
+#define UP_OK lua_upvalueindex(2)
+#define UP_TOK lua_upvalueindex(3)
+#define UP_LOOP lua_upvalueindex(4)
+#define UP_WAITING lua_upvalueindex(5)
+#define UP_PARENTS lua_upvalueindex(6)
+
+/*=========================================================================*\
+* Internal function prototypes
+\*=========================================================================*/
+static int taketok(lloop *lp);
+static void puttok(lloop *lp, int i);
+static asok_token tokof(int i);
+static int indexof(lloop *lp, lua_Number t);
+static int fastpattern(lua_State *L, int i, int *pattern, size_t *n);
+static int pushreceived(lua_State *L, int rc, const char *data, size_t len);
+static int pushsent(lua_State *L, lsock *s, int rc, size_t sent, long start);
+static int park(lua_State *L, lloop *lp, int i, const crec *op);
+static int fast_receive(lua_State *L);
+static int fast_send(lua_State *L);
+static int prim_fastops(lua_State *L);
+static int prim_unpark(lua_State *L);
+static int prim_cfree(lua_State *L);
+static int prim_cparked(lua_State *L);
+
+/* park primitives, handed to the glue */
+const luaL_Reg asok__parkfuncs[] = {
+    {"fastops", prim_fastops},
+    {"unpark",  prim_unpark},
+    {"cfree",   prim_cfree},
+    {"cparked", prim_cparked},
+    {NULL,      NULL}
+};
+
+/*-------------------------------------------------------------------------*\
+* Tokens and records
+\*-------------------------------------------------------------------------*/
+/* taketok returns the index of a free record, held (CREC_GLUE), or -1
+ * when ASOK_CMAX are in use or memory is short. */
+static int taketok(lloop *lp) {
+  int i;
+  if (lp->nfree > 0) {
+    i = lp->cfree[--lp->nfree];
+  } else {
+    if (lp->cused == lp->ccap) {
+      int cap = lp->ccap > 0 ? lp->ccap * 2 : 256;
+      crec *r;
+      int *f;
+      if (lp->ccap >= ASOK_CMAX) return -1;
+      if (cap > ASOK_CMAX) cap = ASOK_CMAX;
+      r = (crec *) realloc(lp->rec, (size_t) cap * sizeof(*r));
+      if (r == NULL) return -1;
+      lp->rec = r;
+      f = (int *) realloc(lp->cfree, (size_t) cap * sizeof(*f));
+      if (f == NULL) return -1;
+      lp->cfree = f;
+      memset(r + lp->ccap, 0, (size_t) (cap - lp->ccap) * sizeof(*r));
+      lp->ccap = cap;
+    }
+    i = lp->cused++;
+  }
+  lp->rec[i].kind = CREC_GLUE;
+  return i;
+}
+
+/* puttok frees record i and its token (once: a free one is left alone). */
+static void puttok(lloop *lp, int i) {
+  if (lp->rec[i].kind == 0) return;
+  memset(&lp->rec[i], 0, sizeof(lp->rec[i]));
+  lp->cfree[lp->nfree++] = i;
+}
+
+static asok_token tokof(int i) {
+  return (asok_token) ASOK_CBASE + (asok_token) i;
+}
+
+/* indexof returns the record index of token t, or -1 if t is not one of
+ * lp's C tokens. */
+static int indexof(lloop *lp, lua_Number t) {
+  lua_Number i = t - ASOK_CBASE;
+  if (!(i >= 0 && i < (lua_Number) lp->cused) || i != (lua_Number) (int) i) return -1;
+  return (int) i;
+}
+
+/* asok__freeparked (binding.h): at the loop's __gc. */
+void asok__freeparked(lloop *lp) {
+  free(lp->rec);
+  free(lp->cfree);
+  lp->rec = NULL;
+  lp->cfree = NULL;
+  lp->cused = lp->ccap = lp->nfree = 0;
+}
+
+/*-------------------------------------------------------------------------*\
+* Results, as sock.c's receive and send push them
+\*-------------------------------------------------------------------------*/
+/* fastpattern reads receive's pattern at i when it is nil, "*l...",
+ * "*a..." or a number >= 0 (buffer.c's rules, sock.c's count); 0 for
+ * anything else (the glue checks it and raises LuaSocket's error). */
+static int fastpattern(lua_State *L, int i, int *pattern, size_t *n) {
+  switch (lua_type(L, i)) {
+  case LUA_TNONE:
+  case LUA_TNIL:
+    *pattern = ASOK_LINE;
+    return 1;
+  case LUA_TSTRING: {
+    const char *p = lua_tostring(L, i);
+    if (p[0] != '*' || (p[1] != 'l' && p[1] != 'a')) return 0;
+    *pattern = p[1] == 'l' ? ASOK_LINE : ASOK_ALL;
+    return 1;
+  }
+  case LUA_TNUMBER: {
+    double d = (double) lua_tonumber(L, i);
+    if (!(d >= 0)) return 0;
+#if defined(__x86_64__)
+    if (d >= 18446744073709551616.0) *n = 0; /* sock.c: amd64's cast */
+    else
+#endif
+    *n = d >= (double) (SIZE_MAX / 2) ? SIZE_MAX / 2 : (size_t) d;
+    *pattern = ASOK_COUNT;
+    return 1;
+  }
+  default:
+    return 0;
+  }
+}
+
+/* pushreceived pushes receive's results for return code rc: data, nil,
+ * nil, or nil, err, partial. The data first: it lives in asok's memory
+ * until the next call on the loop. Returns 3. */
+static int pushreceived(lua_State *L, int rc, const char *data, size_t len) {
+  lua_pushlstring(L, len > 0 ? data : "", len);
+  if (rc == ASOK_OK) {
+    lua_pushnil(L);
+    lua_pushnil(L);
+    return 3;
+  }
+  lua_pushnil(L);
+  lua_insert(L, -2);
+  lua_pushstring(L, asok__errstr(rc));
+  lua_insert(L, -2);
+  return 3;
+}
+
+/* pushsent counts what a finished send of s sent and pushes its results:
+ * last index, nil, nil, or nil, err, last index (LuaSocket's i-based
+ * count). Returns 3. */
+static int pushsent(lua_State *L, lsock *s, int rc, size_t sent, long start) {
+  s->sent += (long) sent;
+  if (rc != ASOK_OK) {
+    lua_pushnil(L);
+    lua_pushstring(L, asok__errstr(rc));
+    lua_pushnumber(L, (lua_Number) ((long) sent + start - 1));
+  } else {
+    lua_pushnumber(L, (lua_Number) ((long) sent + start - 1));
+    lua_pushnil(L);
+    lua_pushnil(L);
+  }
+  return 3;
+}
+
+/*-------------------------------------------------------------------------*\
+* Parking
+\*-------------------------------------------------------------------------*/
+/* park parks the operation op of record i (its token parked in asok) for
+ * the running coroutine: waiting[t] = it, then a yield of WAIT (what the
+ * glue's park yields). Where the coroutine cannot park here it returns
+ * TOK, t to the glue instead. */
+static int park(lua_State *L, lloop *lp, int i, const crec *op) {
+  asok_token t = tokof(i);
+  int ismain = lua_pushthread(L);
+  if (ismain || !asok__canyield(L)) goto glue;
+  lua_pushvalue(L, -1);
+  lua_rawget(L, UP_PARENTS);             /* a driver resumes it instead */
+  if (!lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    goto glue;
+  }
+  lua_pop(L, 1);
+  asok__pushtoken(L, t);
+  lua_insert(L, -2);
+  lua_rawset(L, UP_WAITING);             /* waiting[t] = co */
+  lp->rec[i] = *op;
+  lp->rec[i].co = L;
+  lua_pushvalue(L, UP_WAIT);
+  return lua_yield(L, 1);
+glue:
+  lua_pop(L, 1);
+  lua_pushvalue(L, UP_TOK);
+  asok__pushtoken(L, t);
+  return 2;
+}
+
+/* asok__finishop (binding.h): step's retry of a C-parked operation. */
+int asok__finishop(lloop *lp, asok_token t, lua_State *co) {
+  int i = lp->rec != NULL ? indexof(lp, (lua_Number) t) : -1;
+  crec *r;
+  asok_sock *h;
+  int rc;
+  if (i < 0) return 0;
+  r = &lp->rec[i];
+  if ((r->kind != CREC_RECEIVE && r->kind != CREC_SEND) || r->co != co) return 0;
+  h = asok__readh(r->s);
+  lua_checkstack(co, 4);                 /* a C function's LUA_MINSTACK holds them */
+  if (r->kind == CREC_RECEIVE) {
+    const char *data = NULL;
+    size_t len = 0;
+    rc = h != NULL ? asok_receive(h, r->pattern, r->n, t, &data, &len) : ASOK_ECLOSED;
+    if (rc == ASOK_EWAIT) return -1;
+    puttok(lp, i);
+    lua_rawgeti(co, LUA_REGISTRYINDEX, lp->okref);
+    return 1 + pushreceived(co, rc, data, len);
+  } else {
+    lsock *s = r->s;
+    size_t sent = 0;
+    long start = r->start;
+    rc = h != NULL ? asok_send(h, r->data, r->n, t, &sent) : ASOK_ECLOSED;
+    s->sending = rc == ASOK_EWAIT;
+    if (rc == ASOK_EWAIT) return -1;
+    puttok(lp, i);
+    lua_rawgeti(co, LUA_REGISTRYINDEX, lp->okref);
+    return 1 + pushsent(co, s, rc, sent, start);
+  }
+}
+
+/*-------------------------------------------------------------------------*\
+* receive(client [, pattern [, prefix]]): sock.c's receive, parking here
+\*-------------------------------------------------------------------------*/
+static int fast_receive(lua_State *L) {
+  lloop *lp = (lloop *) lua_touserdata(L, UP_LOOP);
+  const char *data = NULL;
+  size_t n = 0, len = 0;
+  int pattern, i, rc;
+  lsock *s;
+  asok_sock *h;
+  crec op;
+  if (asok__udtag(L, 1) != ASOK_TAG_CLIENT || !lua_isnoneornil(L, 3) ||
+      !fastpattern(L, 2, &pattern, &n)) {
+    lua_pushvalue(L, UP_TOK);
+    return 1;
+  }
+  s = (lsock *) lua_touserdata(L, 1);
+  h = asok__readh(s);
+  if (h == NULL) {
+    lua_pushvalue(L, UP_OK);
+    return 1 + pushreceived(L, ASOK_ECLOSED, NULL, 0);
+  }
+  if (lp->loop == NULL || (i = taketok(lp)) < 0) {
+    lua_pushvalue(L, UP_TOK);
+    return 1;
+  }
+  rc = asok_receive(h, pattern, n, tokof(i), &data, &len);
+  if (rc != ASOK_EWAIT) {
+    puttok(lp, i);
+    lua_pushvalue(L, UP_OK);
+    return 1 + pushreceived(L, rc, data, len);
+  }
+  memset(&op, 0, sizeof(op));
+  op.kind = CREC_RECEIVE;
+  op.s = s;
+  op.pattern = pattern;
+  op.n = n;
+  return park(L, lp, i, &op);
+}
+
+/*-------------------------------------------------------------------------*\
+* send(client, data): sock.c's send of a whole string, parking here
+\*-------------------------------------------------------------------------*/
+static int fast_send(lua_State *L) {
+  lloop *lp = (lloop *) lua_touserdata(L, UP_LOOP);
+  size_t size = 0, sent = 0;
+  const char *data;
+  int i, rc;
+  lsock *s;
+  asok_sock *h;
+  crec op;
+  if (asok__udtag(L, 1) != ASOK_TAG_CLIENT || lua_type(L, 2) != LUA_TSTRING ||
+      !lua_isnoneornil(L, 3) || !lua_isnoneornil(L, 4)) {
+    lua_pushvalue(L, UP_TOK);
+    return 1;
+  }
+  s = (lsock *) lua_touserdata(L, 1);
+  data = lua_tolstring(L, 2, &size);
+  lua_pushvalue(L, UP_OK);
+  if (size == 0) return 1 + pushsent(L, s, ASOK_OK, 0, 1); /* i > j: nothing to send */
+  h = asok__readh(s);
+  if (h == NULL) {
+    s->sending = 0;
+    return 1 + pushsent(L, s, ASOK_ECLOSED, 0, 1);
+  }
+  if (lp->loop == NULL || (i = taketok(lp)) < 0) {
+    lua_pushvalue(L, UP_TOK);
+    return 1;
+  }
+  rc = asok_send(h, data, size, tokof(i), &sent);
+  s->sending = rc == ASOK_EWAIT;
+  if (rc != ASOK_EWAIT) {
+    puttok(lp, i);
+    return 1 + pushsent(L, s, rc, sent, 1);
+  }
+  lua_pop(L, 1);                         /* OK */
+  memset(&op, 0, sizeof(op));
+  op.kind = CREC_SEND;
+  op.s = s;
+  op.data = data;
+  op.n = size;
+  op.start = 1;
+  return park(L, lp, i, &op);
+}
+
+/*-------------------------------------------------------------------------*\
+* Glue primitives
+\*-------------------------------------------------------------------------*/
+/* fastops(loop, WAIT, waiting, parents): the C methods receive and send,
+ * and their OK and TOK markers (private tables; step resumes with OK). */
+static int prim_fastops(lua_State *L) {
+  lloop *lp = (lloop *) luaL_checkudata(L, 1, ASOK_LOOP_MT);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  luaL_checktype(L, 4, LUA_TTABLE);
+  lua_settop(L, 4);
+  lua_newtable(L);                       /* 5: OK */
+  lua_newtable(L);                       /* 6: TOK */
+  if (lp->okref == LUA_NOREF) {
+    lua_pushvalue(L, 5);
+    lp->okref = luaL_ref(L, LUA_REGISTRYINDEX);
+  } else {                               /* one set of markers per loop */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lp->okref);
+    lua_replace(L, 5);
+  }
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 5);
+  lua_pushvalue(L, 6);
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, 3);
+  lua_pushvalue(L, 4);
+  lua_pushcclosure(L, fast_receive, 6);  /* 7 */
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 5);
+  lua_pushvalue(L, 6);
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, 3);
+  lua_pushvalue(L, 4);
+  lua_pushcclosure(L, fast_send, 6);     /* 8 */
+  lua_pushvalue(L, 5);
+  lua_pushvalue(L, 6);
+  return 4;                              /* receive, send, OK, TOK */
+}
+
+/* unpark(loop): the token of the running coroutine's operation parked in
+ * C, now the glue's (someone else resumed it), or nil. O(C tokens): only
+ * a foreign resume pays it. */
+static int prim_unpark(lua_State *L) {
+  lloop *lp = (lloop *) luaL_checkudata(L, 1, ASOK_LOOP_MT);
+  int i;
+  for (i = 0; i < lp->cused; i++) {
+    crec *r = &lp->rec[i];
+    if ((r->kind == CREC_RECEIVE || r->kind == CREC_SEND) && r->co == L) {
+      memset(r, 0, sizeof(*r));
+      r->kind = CREC_GLUE;
+      asok__pushtoken(L, tokof(i));
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* cfree(loop, t): gives C token t back (the glue's operation with it
+ * ended, or was abandoned); any other token, or a free one, is ignored. */
+static int prim_cfree(lua_State *L) {
+  lloop *lp = (lloop *) luaL_checkudata(L, 1, ASOK_LOOP_MT);
+  int i = lp->rec != NULL ? indexof(lp, luaL_checknumber(L, 2)) : -1;
+  if (i >= 0) puttok(lp, i);
+  return 0;
+}
+
+/* cparked(loop): C tokens in use (parked or held by the glue), for tests. */
+static int prim_cparked(lua_State *L) {
+  lloop *lp = (lloop *) luaL_checkudata(L, 1, ASOK_LOOP_MT);
+  lua_pushinteger(L, lp->cused - lp->nfree);
+  return 1;
+}

@@ -1,0 +1,245 @@
+-- test_cpark.lua: the receive and send of native clients park in C
+-- (lua-binding/park.c) and step retries them there. Everything around that
+-- path must stay as the glue's: someone else resuming a parked coroutine,
+-- coroutine.close, timeouts, close, the main thread, drivers, pcall on 5.1,
+-- errors after the wake-up, FIFO order, and the C tokens all given back
+-- (asok._debug.cparked()).
+local T = dofile("asoktest.lua")
+local asok = require "asok"
+local socket = require "socket"
+
+local cparked = asok._debug.cparked
+local base = cparked()
+
+-- collect runs f in a coroutine of its own and returns a table that gets
+-- f's results (r.n set) once f returns, and the coroutine.
+local function collect(f)
+  local r = {}
+  local co = coroutine.create(function()
+    local p = T.pack(f())
+    for k, v in pairs(p) do r[k] = v end
+  end)
+  local ok, err = coroutine.resume(co)
+  T.check(ok, "collect: coroutine failed:", err)
+  return r, co
+end
+
+local function done(r) return function() return r.n ~= nil end end
+
+-- 1. a receive that waits parks in C, and its data arrives; every pattern
+do
+  local n, peer = T.nativepair()
+  local r = collect(function() return n:receive("*l") end)
+  T.eq(cparked(), base + 1, "a waiting receive holds one C token")
+  T.eq(r.n, nil, "receive waits")
+  peer:send("hel\rlo\r\n")
+  T.run(done(r), 5)
+  T.same(r, T.pack("hello", nil, nil), "line parked in C")
+  T.eq(cparked(), base, "its token is given back")
+  r = collect(function() return n:receive(4) end)
+  peer:send("abcdef")
+  T.run(done(r), 5)
+  T.same(r, T.pack("abcd", nil, nil), "count pattern")
+  r = collect(function() return n:receive(0) end)
+  T.run(done(r), 5)
+  T.same(r, T.pack("", nil, nil), "count 0")
+  r = collect(function() return n:receive(2, "pre") end) -- a prefix: the glue's path
+  T.run(done(r), 5)
+  T.same(r, T.pack("pre", nil, nil), "count with a prefix that holds it")
+  r = collect(function() return n:receive("3") end) -- a numeric string: the glue's path
+  T.eq(r.n, nil, "numeric string count waits")
+  peer:send("g")
+  T.run(done(r), 5)
+  T.same(r, T.pack("efg", nil, nil), "numeric string count")
+  r = collect(function() return n:receive("*a") end)
+  peer:send("rest")
+  peer:close()
+  T.run(done(r), 5)
+  T.same(r, T.pack("rest", nil, nil), "*a parked in C")
+  T.eq(cparked(), base, "tokens given back")
+  n:close()
+end
+
+-- 2. someone else resumes a coroutine parked in C: whatever it passes,
+-- the receive goes on waiting (as the glue's park ignores such resumes)
+-- and gets its own data, once
+do
+  local n, peer = T.nativepair()
+  local r, co = collect(function() return n:receive("*l") end)
+  local foreign = { {}, { false }, { nil, "x" }, { true, "forged", nil, nil }, { 1, 2, 3 } }
+  for i, args in ipairs(foreign) do
+    local ok = coroutine.resume(co, (table.unpack or unpack)(args, 1, 4))
+    T.check(ok, "foreign resume", i, "failed")
+    T.eq(coroutine.status(co), "suspended", "still waiting after foreign resume " .. i)
+    T.eq(r.n, nil, "no result from foreign resume " .. i)
+  end
+  T.eq(cparked(), base + 1, "one token still held")
+  peer:send("one\ntwo\n")
+  T.run(done(r), 5)
+  T.same(r, T.pack("one", nil, nil), "the line after foreign resumes")
+  T.eq(cparked(), base, "token given back after foreign resumes")
+  local r2 = collect(function() return n:receive("*l") end)
+  T.run(done(r2), 5)
+  T.same(r2, T.pack("two", nil, nil), "the next line is not lost")
+  n:close(); peer:close()
+end
+
+-- 3. coroutine.close of a coroutine parked in C (5.4): its token comes
+-- back and the data goes to the next receive
+if coroutine.close then
+  local n, peer = T.nativepair()
+  local _, co = collect(function() return n:receive("*l") end)
+  T.eq(cparked(), base + 1, "parked before close")
+  T.check(coroutine.close(co), "coroutine.close")
+  local r = collect(function() return n:receive("*l") end)
+  peer:send("after\n")
+  T.run(done(r), 5)
+  T.same(r, T.pack("after", nil, nil), "the next receive gets the line")
+  T.run(function() return cparked() == base end, 3)
+  T.eq(cparked(), base, "closed coroutine's token given back")
+  n:close(); peer:close()
+end
+
+-- 4. timeouts and close while parked in C: LuaSocket's partial results
+do
+  local n, peer = T.nativepair()
+  n:settimeout(0.05)
+  local r = collect(function() return n:receive("*l") end)
+  peer:send("par")
+  T.run(done(r), 5)
+  T.same(r, T.pack(nil, "timeout", "par"), "timeout with a partial line")
+  n:settimeout(-1)
+  r = collect(function() return n:receive(10) end)
+  peer:send("12345")
+  T.run(function() return n:dirty() end, 1)
+  local closer = collect(function() asok.sleep(0.05); return n:close() end)
+  T.run(done(r), 5)
+  T.same(r, T.pack(nil, "closed", "12345"), "close wakes a count receive with its partial")
+  T.run(done(closer), 5)
+  T.same(closer, T.pack(1.0), "close") -- LuaSocket's numbers are floats (5.3+)
+  T.eq(cparked(), base, "tokens given back")
+  peer:close()
+end
+
+-- 5. a send that waits parks in C too, and reports LuaSocket's counts
+do
+  local n, peer = T.nativepair()
+  local big = ("x"):rep(8 * 1024 * 1024)
+  local r = collect(function() return n:send(big) end)
+  T.eq(r.n, nil, "a big send waits")
+  T.eq(cparked(), base + 1, "the waiting send holds one C token")
+  local got = 0
+  local deadline = socket.gettime() + 10
+  peer:settimeout(0)
+  while got < #big and socket.gettime() < deadline do
+    local data, _, partial = peer:receive(65536)
+    got = got + #(data or partial)
+    asok.select(nil, nil, 0.001)
+  end
+  T.eq(got, #big, "the peer got it all")
+  T.run(done(r), 5)
+  T.same(r, T.pack(#big + 0.0, nil, nil), "send parked in C")
+  T.eq(select(2, n:getstats()), #big, "getstats counts the bytes")
+  -- cut short by a close
+  r = collect(function() return n:send(big, 1) end) -- i given: the glue's path
+  local r2 = collect(function() return n:send(big) end) -- queued behind it, in C
+  T.run(function() return false end, 0.05)
+  n:close()
+  T.run(function() return r.n and r2.n end, 5)
+  T.eq(r[1], nil, "glue send cut short: nil")
+  T.eq(r[2], "closed", "glue send cut short: closed")
+  T.check(type(r[3]) == "number" and r[3] >= 0 and r[3] < #big, "glue send: count", r[3])
+  T.same(r2, T.pack(nil, "closed", 0.0), "queued C send: closed, nothing sent")
+  T.eq(cparked(), base, "tokens given back")
+  peer:close()
+end
+
+-- 6. where the coroutine cannot park in C, the glue parks it: the main
+-- thread (blocking), an asok.coroutine driver, pcall on PUC 5.1
+do
+  local n, peer = T.nativepair()
+  asok.spawn(function() asok.sleep(0.02); peer:send("main\n") end)
+  T.same(T.pack(n:receive("*l")), T.pack("main", nil, nil), "main thread receive")
+  local gen = asok.coroutine.wrap(function()
+    coroutine.yield(n:receive("*l"))
+    coroutine.yield(n:send("pong\n"))
+  end)
+  local r = collect(function() return gen(), gen() end)
+  peer:send("driven\n")
+  T.run(done(r), 5)
+  T.same(r, T.pack("driven", 5.0, nil, nil), "receive and send under an asok.coroutine driver")
+  -- (on PUC 5.1 the receive inside pcall blocks its resumer: the data
+  -- comes from another coroutine meanwhile)
+  asok.spawn(function() asok.sleep(0.02); peer:send("pcalled\n") end)
+  r = collect(function() return pcall(function() return n:receive("*l") end) end)
+  T.run(done(r), 5)
+  T.same(r, T.pack(true, "pcalled", nil, nil), "receive inside pcall")
+  peer:settimeout(2)
+  T.eq(peer:receive("*l"), "pong", "the driven send arrived")
+  T.eq(cparked(), base, "tokens given back")
+  n:close(); peer:close()
+end
+
+-- 7. FIFO: receivers parked in C and through the glue share the queue in
+-- call order; an error raised after the wake-up reaches the handler
+do
+  local n, peer = T.nativepair()
+  local a = collect(function() return n:receive("*l") end)
+  local b = collect(function() return n:receive(2, "p") end) -- the glue's path
+  local c = collect(function() return n:receive("*l") end)
+  peer:send("first\nxy\nthird\n")
+  T.run(function() return a.n and b.n and c.n end, 5)
+  T.same(a, T.pack("first", nil, nil), "FIFO 1 (C)")
+  T.same(b, T.pack("px", nil, nil), "FIFO 2 (glue)")
+  T.same(c, T.pack("y", nil, nil), "FIFO 3 (C)")
+  local reported
+  asok.seterrorhandler(function(msg) reported = msg end)
+  asok.spawn(function()
+    local line = n:receive("*l")
+    error("boom after " .. tostring(line))
+  end)
+  peer:send("wake\n")
+  T.run(function() return reported end, 5)
+  T.check(reported and reported:find("boom after third", 1, true), "error reported:", reported)
+  asok.seterrorhandler(nil)
+  T.eq(cparked(), base, "tokens given back")
+  n:close(); peer:close()
+end
+
+-- 8. many clients parked in C at once, answered in any order
+do
+  local N = 300
+  local server, port = T.listener(N)
+  local srv = asok.wrap(server)
+  local peers, results = {}, {}
+  for i = 1, N do peers[i] = assert(socket.connect("127.0.0.1", port)) end
+  local accepted = 0
+  asok.spawn(function()
+    for i = 1, N do
+      local c = srv:accept()
+      accepted = accepted + 1
+      asok.spawn(function()
+        local line = c:receive("*l")
+        c:send(line .. "!\n")
+        results[#results + 1] = line
+        c:close()
+      end)
+    end
+  end)
+  T.run(function() return accepted == N end, 10)
+  T.eq(cparked(), base + N, "every client parked in C")
+  for i = N, 1, -1 do peers[i]:send("l" .. i .. "\n") end
+  T.run(function() return #results == N end, 10)
+  T.eq(#results, N, "every client answered")
+  local ok = 0
+  for i = 1, N do
+    peers[i]:settimeout(2)
+    if peers[i]:receive("*l") == "l" .. i .. "!" then ok = ok + 1 end
+    peers[i]:close()
+  end
+  T.eq(ok, N, "every echo right")
+  T.eq(cparked(), base, "tokens given back")
+  srv:close()
+end
+
+T.done("test_cpark")
