@@ -188,6 +188,9 @@ void asok__freeparked(lloop *lp);
  * test); 0 when it cannot or it is unknown (yieldable.c). */
 int asok__canyield(lua_State *L);
 
+/* asok__isjit says whether this module runs in LuaJIT (yieldable.c). */
+int asok__isjit(void);
+
 /* asok__pushtoken pushes token t as the glue's tables key it (an integer
  * on 5.3+; a double, exact below 2^53, on 5.1 and 5.2). */
 void asok__pushtoken(lua_State *L, asok_token t);

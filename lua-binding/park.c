@@ -346,9 +346,12 @@ static int fast_send(lua_State *L) {
 * Glue primitives
 \*-------------------------------------------------------------------------*/
 /* fastops(loop, WAIT, waiting, parents): the C methods receive and send,
- * and their OK and TOK markers (private tables; step resumes with OK). */
+ * and their OK and TOK markers (private tables; step resumes with OK).
+ * Nothing under LuaJIT: its JIT compiles the glue's receive and send,
+ * and a C method measured no faster there (bench/README.md). */
 static int prim_fastops(lua_State *L) {
   lloop *lp = (lloop *) luaL_checkudata(L, 1, ASOK_LOOP_MT);
+  if (asok__isjit()) return 0; /* LuaJIT compiles the glue's path: no gain */
   luaL_checktype(L, 3, LUA_TTABLE);
   luaL_checktype(L, 4, LUA_TTABLE);
   lua_settop(L, 4);

@@ -120,31 +120,36 @@ static int prim_isyieldable(lua_State *L) {
  * top of the stack when this interpreter is PUC Lua 5.1/5.2 and its
  * lua_State checks out on L. */
 void asok__addyieldable(lua_State *L) {
-  if (dlsym(RTLD_DEFAULT, "luaJIT_setmode") != NULL) return; /* LuaJIT */
+  if (asok__isjit()) return;
   if (!layoutok(L)) return;
   lua_pushcfunction(L, prim_isyieldable);
   lua_setfield(L, -2, "isyieldable");
 }
 
-/* asok__canyield (binding.h): LuaJIT's lua_isyieldable where this 5.1
- * module runs in LuaJIT (looked up once), else the probe; 0 where the
- * layout does not check out (unknown). */
+/* asok__canyield (binding.h): the probe (lua_yield's own test); 0 where
+ * the layout does not check out or in LuaJIT (unknown). */
 int asok__canyield(lua_State *L) {
-#if LUA_VERSION_NUM == 501
-  typedef int (*isyieldable_fn)(lua_State *L);
-  static isyieldable_fn jit_isyieldable;
-  static int known, isjit;
-  if (!known) {
-    isjit = dlsym(RTLD_DEFAULT, "luaJIT_setmode") != NULL;
-    if (isjit) jit_isyieldable = (isyieldable_fn) dlsym(RTLD_DEFAULT, "lua_isyieldable");
-    known = 1;
-  }
-  if (isjit) return jit_isyieldable != NULL && jit_isyieldable(L); /* unknown in an old LuaJIT */
-#endif
+  if (asok__isjit()) return 0; /* unknown: LuaJIT's layout is not probed */
   return layoutok(L) && canyield(L);
 }
 
+#endif
+
+/* asok__isjit (binding.h): LuaJIT exports luaJIT_setmode (looked up once). */
+int asok__isjit(void) {
+#if LUA_VERSION_NUM == 501
+  static int known, isjit;
+  if (!known) {
+    isjit = dlsym(RTLD_DEFAULT, "luaJIT_setmode") != NULL;
+    known = 1;
+  }
+  return isjit;
 #else
+  return 0;
+#endif
+}
+
+#if !(LUA_VERSION_NUM == 501 || LUA_VERSION_NUM == 502)
 
 /* 5.3+ has coroutine.isyieldable. */
 void asok__addyieldable(lua_State *L) { (void) L; }

@@ -10,6 +10,10 @@ local socket = require "socket"
 
 local cparked = asok._debug.cparked
 local base = cparked()
+-- ONE: the C tokens one waiting operation holds. None under LuaJIT, where
+-- the C methods are not used (its JIT compiles the glue's path): there
+-- this test checks the same behaviour through the glue.
+local ONE = jit and 0 or 1
 
 -- collect runs f in a coroutine of its own and returns a table that gets
 -- f's results (r.n set) once f returns, and the coroutine.
@@ -30,7 +34,7 @@ local function done(r) return function() return r.n ~= nil end end
 do
   local n, peer = T.nativepair()
   local r = collect(function() return n:receive("*l") end)
-  T.eq(cparked(), base + 1, "a waiting receive holds one C token")
+  T.eq(cparked(), base + ONE, "a waiting receive holds one C token")
   T.eq(r.n, nil, "receive waits")
   peer:send("hel\rlo\r\n")
   T.run(done(r), 5)
@@ -73,7 +77,7 @@ do
     T.eq(coroutine.status(co), "suspended", "still waiting after foreign resume " .. i)
     T.eq(r.n, nil, "no result from foreign resume " .. i)
   end
-  T.eq(cparked(), base + 1, "one token still held")
+  T.eq(cparked(), base + ONE, "one token still held")
   peer:send("one\ntwo\n")
   T.run(done(r), 5)
   T.same(r, T.pack("one", nil, nil), "the line after foreign resumes")
@@ -89,7 +93,7 @@ end
 if coroutine.close then
   local n, peer = T.nativepair()
   local _, co = collect(function() return n:receive("*l") end)
-  T.eq(cparked(), base + 1, "parked before close")
+  T.eq(cparked(), base + ONE, "parked before close")
   T.check(coroutine.close(co), "coroutine.close")
   local r = collect(function() return n:receive("*l") end)
   peer:send("after\n")
@@ -127,7 +131,7 @@ do
   local big = ("x"):rep(8 * 1024 * 1024)
   local r = collect(function() return n:send(big) end)
   T.eq(r.n, nil, "a big send waits")
-  T.eq(cparked(), base + 1, "the waiting send holds one C token")
+  T.eq(cparked(), base + ONE, "the waiting send holds one C token")
   local got = 0
   local deadline = socket.gettime() + 10
   peer:settimeout(0)
@@ -227,7 +231,7 @@ do
     end
   end)
   T.run(function() return accepted == N end, 10)
-  T.eq(cparked(), base + N, "every client parked in C")
+  T.eq(cparked(), base + N * ONE, "every client parked in C")
   for i = N, 1, -1 do peers[i]:send("l" .. i .. "\n") end
   T.run(function() return #results == N end, 10)
   T.eq(#results, N, "every client answered")
