@@ -1,16 +1,20 @@
 /*=========================================================================*\
-* park.c - the receive and send of native clients, parked in C.
+* park.c - stream receives and sends, parked in C.
 *
-* client:receive() and client:send() (glue/client.lua) call these C
-* methods first. The common case never runs the glue: the operation ends
-* at once, or it parks here: a record (lloop.rec), waiting[t] = the
-* coroutine, lua_yield. When asok_select hands the token back, step
-* (step.c) retries the operation from the record and resumes the coroutine
-* with the OK marker and the results, which the yielded C method then
-* returns (a C function's yield resumes as its return, on every Lua).
+* The receive and send of native clients (glue/client.lua) and the glue's
+* stream receives and sends on LuaSocket objects' handles (streamreceive
+* and streamsend, glue/stream.lua: wrappers, asok.receive, asok.send) call
+* these C functions first, on PUC Lua (not under LuaJIT, whose JIT
+* compiles the glue's own path). The common case never runs the glue's
+* park: the operation ends at once, or it parks here: a record
+* (lloop.rec), waiting[t] = the coroutine, lua_yield. When asok_select
+* hands the token back, step (step.c) retries the operation from the
+* record and resumes the coroutine with the OK marker and the results,
+* which the yielded C function then returns (a C function's yield resumes
+* as its return, on every Lua).
 *
 * The rest goes back to the glue, which does what it did before:
-*   TOK                   checks and errors: not a native client, another
+*   TOK                   checks and errors: not asok's stream socket, another
 *                         pattern, a prefix, i or j, data not a string;
 *                         or no C token left (the glue takes its own);
 *   TOK, t                the operation waits on token t but the
@@ -50,6 +54,7 @@ static int fastpattern(lua_State *L, int i, int *pattern, size_t *n);
 static int pushreceived(lua_State *L, int rc, const char *data, size_t len);
 static int pushsent(lua_State *L, lsock *s, int rc, size_t sent, long start);
 static int park(lua_State *L, lloop *lp, int i, const crec *op);
+static int isours(lua_State *L, int i);
 static int fast_receive(lua_State *L);
 static int fast_send(lua_State *L);
 static int prim_fastops(lua_State *L);
@@ -257,8 +262,16 @@ int asok__finishop(lloop *lp, asok_token t, lua_State *co) {
   }
 }
 
+/* isours says whether the value at i is a native client or the handle of
+ * a LuaSocket stream object (the glue's streamreceive and streamsend). */
+static int isours(lua_State *L, int i) {
+  int tag = asok__udtag(L, i);
+  return tag == ASOK_TAG_CLIENT || tag == ASOK_TAG_SOCK;
+}
+
 /*-------------------------------------------------------------------------*\
-* receive(client [, pattern [, prefix]]): sock.c's receive, parking here
+* receive(s [, pattern [, prefix]]): sock.c's receive, parking here; s is a
+* native client or a LuaSocket stream object's handle
 \*-------------------------------------------------------------------------*/
 static int fast_receive(lua_State *L) {
   lloop *lp = (lloop *) lua_touserdata(L, UP_LOOP);
@@ -268,8 +281,7 @@ static int fast_receive(lua_State *L) {
   lsock *s;
   asok_sock *h;
   crec op;
-  if (asok__udtag(L, 1) != ASOK_TAG_CLIENT || !lua_isnoneornil(L, 3) ||
-      !fastpattern(L, 2, &pattern, &n)) {
+  if (!isours(L, 1) || !lua_isnoneornil(L, 3) || !fastpattern(L, 2, &pattern, &n)) {
     lua_pushvalue(L, UP_TOK);
     return 1;
   }
@@ -298,7 +310,8 @@ static int fast_receive(lua_State *L) {
 }
 
 /*-------------------------------------------------------------------------*\
-* send(client, data): sock.c's send of a whole string, parking here
+* send(s, data): sock.c's send of a whole string, parking here (s: as
+* receive's)
 \*-------------------------------------------------------------------------*/
 static int fast_send(lua_State *L) {
   lloop *lp = (lloop *) lua_touserdata(L, UP_LOOP);
@@ -308,8 +321,8 @@ static int fast_send(lua_State *L) {
   lsock *s;
   asok_sock *h;
   crec op;
-  if (asok__udtag(L, 1) != ASOK_TAG_CLIENT || lua_type(L, 2) != LUA_TSTRING ||
-      !lua_isnoneornil(L, 3) || !lua_isnoneornil(L, 4)) {
+  if (!isours(L, 1) || lua_type(L, 2) != LUA_TSTRING || !lua_isnoneornil(L, 3) ||
+      !lua_isnoneornil(L, 4)) {
     lua_pushvalue(L, UP_TOK);
     return 1;
   }

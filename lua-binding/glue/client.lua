@@ -31,20 +31,8 @@ local function checkself(self, fname)
   end
 end
 
--- The C methods (park.c): an answer with OK, else what the glue does:
--- TOK (checks), TOK and the token it waits on (the glue parks it), or
--- someone else's values (the coroutine was resumed by someone else while
--- it waited in C: unpark gives the glue its token). None under LuaJIT,
--- whose JIT compiles the glue's own path: a C method is no faster there.
-local creceive, csend, OK, TOK = C.fastops(P.loop, P.WAIT, P.waiting, P.parents)
-local unpark, loop = C.unpark, P.loop
-
--- tokenof returns the token a C method's answer k, t leaves the glue to
--- wait on (nil: none, the glue takes one of its own).
-local function tokenof(k, t)
-  if k == TOK then return t end
-  return unpark(loop)
-end
+-- the C methods (stream.lua, park.c), nil under LuaJIT
+local creceive, csend, OK, tokenof = P.creceive, P.csend, P.OK, P.tokenof
 
 if creceive then
   --- client:receive([pattern [, prefix]]): LuaSocket's receive, yielding.

@@ -101,6 +101,38 @@ local function hsend(h, data, i, j, tok)
 end
 P.hreceive, P.hsend = hreceive, hsend
 
+-- The C methods (park.c): an answer with OK, else what the glue does:
+-- TOK (checks), TOK and the token it waits on (the glue parks it), or
+-- someone else's values (the coroutine was resumed by someone else while
+-- it waited in C: unpark gives the glue its token). None under LuaJIT,
+-- whose JIT compiles the glue's own path: a C method is no faster there.
+local creceive, csend, OK, TOK = C.fastops(loop, WAIT, P.waiting, P.parents)
+local unpark = C.unpark
+
+-- tokenof returns the token a C method's answer k, t leaves the glue to
+-- wait on (nil: none, the glue takes one of its own).
+local function tokenof(k, t)
+  if k == TOK then return t end
+  return unpark(loop)
+end
+P.creceive, P.csend, P.OK, P.tokenof = creceive, csend, OK, tokenof
+
+-- creceiveh and csendh are hreceive and hsend through the C methods first
+-- (arguments checked), where there are C methods.
+local creceiveh, csendh = hreceive, hsend
+if creceive then
+  function creceiveh(h, pattern, prefix)
+    local k, a, b, c = creceive(h, pattern, prefix)
+    if k == OK then return a, b, c end
+    return hreceive(h, pattern, prefix, tokenof(k, a))
+  end
+  function csendh(h, data, i, j)
+    local k, a, b, c = csend(h, data, i, j)
+    if k == OK then return a, b, c end
+    return hsend(h, data, i, j, tokenof(k, a))
+  end
+end
+
 -- reborn says whether handle h of raw answered 'closed' only because it
 -- predates raw's socket: asok saw the object before LuaSocket created its
 -- fd (socket.tcp() before a connect of LuaSocket's own), or LuaSocket
@@ -117,8 +149,8 @@ end
 -- parked (the handle does not; a collected raw would close the socket).
 local function streamreceive(raw, pattern, prefix)
   local h = handles[raw] or handle(raw)
-  local a, b, c = hreceive(h, pattern, prefix)
-  if b == "closed" and reborn(raw, h) then a, b, c = hreceive(handle(raw, true), pattern, prefix) end
+  local a, b, c = creceiveh(h, pattern, prefix)
+  if b == "closed" and reborn(raw, h) then a, b, c = creceiveh(handle(raw, true), pattern, prefix) end
   return a, b, c
 end
 
@@ -126,8 +158,8 @@ end
 -- (not a tail call either).
 local function streamsend(raw, data, i, j)
   local h = handles[raw] or handle(raw)
-  local a, b, c = hsend(h, data, i, j)
-  if b == "closed" and reborn(raw, h) then a, b, c = hsend(handle(raw, true), data, i, j) end
+  local a, b, c = csendh(h, data, i, j)
+  if b == "closed" and reborn(raw, h) then a, b, c = csendh(handle(raw, true), data, i, j) end
   return a, b, c
 end
 

@@ -1,4 +1,5 @@
--- test_cpark.lua: the receive and send of native clients park in C
+-- test_cpark.lua: the receive and send of native clients, and the stream
+-- receives and sends of wrappers, park in C on PUC Lua
 -- (lua-binding/park.c) and step retries them there. Everything around that
 -- path must stay as the glue's: someone else resuming a parked coroutine,
 -- coroutine.close, timeouts, close, the main thread, drivers, pcall on 5.1,
@@ -244,6 +245,51 @@ do
   T.eq(ok, N, "every echo right")
   T.eq(cparked(), base, "tokens given back")
   srv:close()
+end
+
+-- 9. wrappers of LuaSocket stream objects, and asok.receive on the raw
+-- objects, take the same C path
+do
+  local a, b = T.pair()
+  local wa, wb = asok.wrap(a), asok.wrap(b)
+  local r = collect(function() return wa:receive("*l") end)
+  T.eq(cparked(), base + ONE, "a wrapper's waiting receive holds one C token")
+  T.same(T.pack(wb:send("wrapped\n")), T.pack(8.0, nil, nil), "wrapper send")
+  T.run(done(r), 5)
+  T.same(r, T.pack("wrapped", nil, nil), "wrapper receive parked in C")
+  local r2, co = collect(function() return asok.receive(a, 3) end)
+  T.check(coroutine.resume(co, "forged", nil, nil), "foreign resume")
+  T.eq(r2.n, nil, "asok.receive still waits after a foreign resume")
+  b:send("abcd")
+  T.run(done(r2), 5)
+  T.same(r2, T.pack("abc", nil, nil), "asok.receive after a foreign resume")
+  wa:settimeout(0.05)
+  local r3 = collect(function() return wa:receive("*l") end)
+  T.run(done(r3), 5)
+  T.same(r3, T.pack(nil, "timeout", "d"), "wrapper timeout with a partial line")
+  T.eq(cparked(), base, "tokens given back")
+  wa:close(); wb:close()
+end
+
+-- 10. a wrapper made before LuaSocket created the socket (socket.tcp(),
+-- then LuaSocket's own connect): its first handle answers 'closed' and the
+-- call goes again on a fresh one, in C too
+do
+  local server, port = T.listener()
+  local raw = socket.tcp()
+  local w = asok.wrap(raw)
+  T.check(raw:connect("127.0.0.1", port), "LuaSocket's own connect")
+  local peer = assert(server:accept())
+  server:close()
+  local r = collect(function() return w:receive("*l") end)
+  peer:send("reborn\n")
+  T.run(done(r), 5)
+  T.same(r, T.pack("reborn", nil, nil), "receive on a wrapper whose socket came after it")
+  T.same(T.pack(w:send("back\n")), T.pack(5.0, nil, nil), "send on it")
+  peer:settimeout(2)
+  T.eq(peer:receive("*l"), "back", "the peer got it")
+  T.eq(cparked(), base, "tokens given back")
+  w:close(); peer:close()
 end
 
 T.done("test_cpark")
