@@ -1,11 +1,12 @@
 package core
 
 // smallTokens bounds the tokens kept in a slice indexed by the token: the
-// Lua binding recycles small tokens for its receives and sends, so their
-// lookup is an index, not a hash probe (a cache miss with tens of
-// thousands parked). Larger tokens, any 64-bit value a C caller chooses,
-// go to a map.
-const smallTokens = 1 << 16
+// Lua binding recycles small tokens for its receives and sends (below
+// 2^16 in its Lua glue, from 2^16 for those parked in C), so their lookup
+// is an index, not a hash probe (a cache miss with tens of thousands
+// parked). Larger tokens, any 64-bit value a C caller chooses, go to a
+// map. The slice grows to the largest small token parked: at most 1 MiB.
+const smallTokens = 1 << 17
 
 // tokTable maps parked tokens to their waiters.
 type tokTable struct {

@@ -27,9 +27,13 @@
 
 #define ASOK_SELECT_BATCH 256 /* tokens fetched per asok_select (step.c) */
 
-/* Tokens of the operations parked in C (park.c): ASOK_CBASE + i for record
- * i of lloop.rec, i < ASOK_CMAX. Above every token the glue makes (its
- * newtoken stays below 2^52), exact in a Lua 5.1 double. */
+/* Tokens of the operations parked in C (park.c), for record i of
+ * lloop.rec (i < ASOK_CMAX): ASOK_CLOW + i for the first ASOK_CLOWN, where
+ * asok's token table is an array (core/tokens.go: below 2^17), between the
+ * glue's small tokens (below 2^16) and its newtoken's (from 2^17); then
+ * ASOK_CBASE + i, above every token the glue makes, exact in a 5.1 double. */
+#define ASOK_CLOW 65536
+#define ASOK_CLOWN 65536
 #define ASOK_CBASE 4503599627370496.0 /* 2^52 */
 #define ASOK_CMAX (1 << 20)
 

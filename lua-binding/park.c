@@ -23,9 +23,9 @@
 *                         asok.coroutine, asok.xpcall on 5.1);
 *   anything else         someone else resumed the parked coroutine:
 *                         unpark() hands the glue its token.
-* Tokens parked here are ASOK_CBASE + i (binding.h), a LIFO free list, so
-* that the send after a receive reuses the receive's token (asok_send's C
-* path wants that).
+* Tokens parked here are ASOK_CLOW + i, then ASOK_CBASE + i (binding.h),
+* from a LIFO free list, so that the send after a receive reuses the
+* receive's token (asok_send's C path wants that).
 \*=========================================================================*/
 #include <stdlib.h>
 #include <string.h>
@@ -109,15 +109,20 @@ static void puttok(lloop *lp, int i) {
   lp->cfree[lp->nfree++] = i;
 }
 
+/* tokof returns the token of record i (binding.h). */
 static asok_token tokof(int i) {
+  if (i < ASOK_CLOWN) return (asok_token) ASOK_CLOW + (asok_token) i;
   return (asok_token) ASOK_CBASE + (asok_token) i;
 }
 
 /* indexof returns the record index of token t, or -1 if t is not one of
  * lp's C tokens. */
 static int indexof(lloop *lp, lua_Number t) {
-  lua_Number i = t - ASOK_CBASE;
-  if (!(i >= 0 && i < (lua_Number) lp->cused) || i != (lua_Number) (int) i) return -1;
+  lua_Number i;
+  if (t >= ASOK_CLOW && t < ASOK_CLOW + ASOK_CLOWN) i = t - ASOK_CLOW;
+  else if (t >= ASOK_CBASE + ASOK_CLOWN) i = t - ASOK_CBASE;
+  else return -1;
+  if (!(i < (lua_Number) lp->cused) || i != (lua_Number) (int) i) return -1;
   return (int) i;
 }
 

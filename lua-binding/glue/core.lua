@@ -69,10 +69,13 @@ local classes = {}  -- LuaSocket metatable -> class name
 local CLIENT = classmeta("asok.client") -- native accepted clients (client.c)
 classes[CLIENT] = "tcp{client}"
 local patched = {}  -- LuaSocket metatables whose close/__gc notify asok -> their patched __index
--- SMALL: tokens below it are recycled by the stream receives and sends
--- (stream.lua); newtoken's tokens start there and only grow
-local SMALL = 65536
-local lasttoken = SMALL - 1
+-- Tokens: below SMALL, recycled by the glue's stream receives and sends
+-- (stream.lua); from SMALL to NEWBASE and from CBASE = 2^52 up, the C
+-- tokens of the receives and sends parked in C (park.c: the first 65,536
+-- below NEWBASE, where asok's token table is an array, the rest above
+-- CBASE); newtoken's from NEWBASE up, below CBASE (exact in a 5.1 double).
+local SMALL, NEWBASE, CBASE = 65536, 131072, 4503599627370496
+local lasttoken = NEWBASE - 1
 local ONE = 1.0     -- LuaSocket's success value (a float on 5.3+)
 local RAW = {}      -- private key of a wrapper's raw object
 local FAST = {}     -- private key: a stream client wrapper's raw object, else false
@@ -117,13 +120,10 @@ local function margerror(n, fname, msg, level, fmsg)
   error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), level + 1)
 end
 
--- newtoken returns a fresh token, from SMALL up, kept below 2^52: the
--- tokens from CBASE = 2^52 up are those the C methods of native clients
--- park with (park.c; exact in a 5.1 double below 2^53).
-local CBASE = 4503599627370496
+-- newtoken returns a fresh token, from NEWBASE up, below CBASE.
 local function newtoken()
   local t = lasttoken + 1
-  if t >= CBASE then t = SMALL end
+  if t >= CBASE then t = NEWBASE end
   lasttoken = t
   return t
 end
@@ -190,7 +190,7 @@ local cfree = C.cfree
 local function abandon(t)
   ccancel(loop, t)
   if lent[t] then return end
-  if t < SMALL then P.giveback(t) elseif t >= CBASE then cfree(loop, t) end
+  if t < SMALL then P.giveback(t) elseif t < NEWBASE or t >= CBASE then cfree(loop, t) end
 end
 
 -- other handles delivered token t, whose waiting[t] was coroutine w, for
@@ -726,6 +726,6 @@ P.park, P.classof, P.patch, P.handle = park, classof, patch, handle
 P.checkraw, P.waitfor, P.CLIENT = checkraw, waitfor, CLIENT
 P.raisearg, P.checkreceive, P.checksend, P.checkstats = raisearg, checkreceive, checksend, checkstats
 P.checktimeout, P.fdowners, P.rawmeta, P.SMALL = checktimeout, fdowners, rawmeta, SMALL
-P.CBASE = CBASE
+P.CBASE, P.NEWBASE = CBASE, NEWBASE
 P.typename, P.deputed, P.reapdue = typename, deputed, reapdue
 P.ownzero, P.statsof, P.setstatsof, P.own = ownzero, statsof, setstatsof, own

@@ -44,7 +44,7 @@ end
 -- not finish (an error raised meanwhile) is never given back, unless its
 -- coroutine was closed while it waited (P.giveback). Past SMALL-1 live
 -- ones, newtoken's.
-local SMALL, CBASE, cfree = P.SMALL, P.CBASE, C.cfree
+local SMALL, NEWBASE, CBASE, cfree = P.SMALL, P.NEWBASE, P.CBASE, C.cfree
 local freetoks, nfree, nexttok = {}, 0, 1
 
 -- giveback returns small token t to the free list: its operation was
@@ -80,7 +80,8 @@ local function hreceive(h, pattern, prefix, tok)
     park(tok)
     a, b, c = receive(h, pattern, prefix, tok)
   end
-  if tok < SMALL then nfree = nfree + 1; freetoks[nfree] = tok elseif tok >= CBASE then cfree(loop, tok) end
+  if tok < SMALL then nfree = nfree + 1; freetoks[nfree] = tok
+  elseif tok < NEWBASE or tok >= CBASE then cfree(loop, tok) end
   return a, b, c
 end
 
@@ -96,7 +97,8 @@ local function hsend(h, data, i, j, tok)
     park(tok)
     a, b, c = send(h, data, i, j, tok)
   end
-  if tok < SMALL then nfree = nfree + 1; freetoks[nfree] = tok elseif tok >= CBASE then cfree(loop, tok) end
+  if tok < SMALL then nfree = nfree + 1; freetoks[nfree] = tok
+  elseif tok < NEWBASE or tok >= CBASE then cfree(loop, tok) end
   return a, b, c
 end
 P.hreceive, P.hsend = hreceive, hsend
