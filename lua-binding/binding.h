@@ -177,12 +177,12 @@ void asok__addyieldable(lua_State *L);
  * of native clients that park in C (park.c). */
 extern const luaL_Reg asok__parkfuncs[];
 
-/* asok__finishop retries the C-parked operation of token t for step:
- * -1 if it still waits, else the number of values (OK marker and the
- * operation's results) pushed on the coroutine's stack to resume it with;
+/* asok__finishop retries the C-parked operation of token t for step (in
+ * L): -1 if it still waits, else the number of values (OK marker and the
+ * operation's results) moved to coroutine co's stack to resume it with;
  * the record and token are free then. 0: t is not a C-parked operation
- * of coroutine co (park.c). */
-int asok__finishop(lloop *lp, asok_token t, lua_State *co);
+ * of co (park.c). */
+int asok__finishop(lua_State *L, lloop *lp, asok_token t, lua_State *co);
 
 /* asok__freeparked releases the C records and frees the memory of lp's
  * C tokens (loop __gc). */

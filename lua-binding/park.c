@@ -235,8 +235,11 @@ glue:
   return 2;
 }
 
-/* asok__finishop (binding.h): step's retry of a C-parked operation. */
-int asok__finishop(lloop *lp, asok_token t, lua_State *co) {
+/* asok__finishop (binding.h): step's retry of a C-parked operation. The
+ * results are made on L's stack and moved to co's (lua_xmove makes no
+ * garbage): a collection step they start, and its finalizers, run in L,
+ * not in the suspended coroutine. */
+int asok__finishop(lua_State *L, lloop *lp, asok_token t, lua_State *co) {
   int i = lp->rec != NULL ? indexof(lp, (lua_Number) t) : -1;
   crec *r;
   asok_sock *h;
@@ -245,6 +248,7 @@ int asok__finishop(lloop *lp, asok_token t, lua_State *co) {
   r = &lp->rec[i];
   if ((r->kind != CREC_RECEIVE && r->kind != CREC_SEND) || r->co != co) return 0;
   h = asok__readh(r->s);
+  luaL_checkstack(L, 4, NULL);
   lua_checkstack(co, 4);                 /* a C function's LUA_MINSTACK holds them */
   if (r->kind == CREC_RECEIVE) {
     const char *data = NULL;
@@ -252,8 +256,8 @@ int asok__finishop(lloop *lp, asok_token t, lua_State *co) {
     rc = h != NULL ? asok_receive(h, r->pattern, r->n, t, &data, &len) : ASOK_ECLOSED;
     if (rc == ASOK_EWAIT) return -1;
     puttok(lp, i);
-    lua_rawgeti(co, LUA_REGISTRYINDEX, lp->okref);
-    return 1 + pushreceived(co, rc, data, len);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lp->okref);
+    pushreceived(L, rc, data, len);
   } else {
     lsock *s = r->s;
     size_t sent = 0;
@@ -262,9 +266,11 @@ int asok__finishop(lloop *lp, asok_token t, lua_State *co) {
     s->sending = rc == ASOK_EWAIT;
     if (rc == ASOK_EWAIT) return -1;
     puttok(lp, i);
-    lua_rawgeti(co, LUA_REGISTRYINDEX, lp->okref);
-    return 1 + pushsent(co, s, rc, sent, start);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lp->okref);
+    pushsent(L, s, rc, sent, start);
   }
+  lua_xmove(L, co, 4);
+  return 4;
 }
 
 /* isours says whether the value at i is a native client or the handle of
@@ -401,30 +407,48 @@ static int prim_fastops(lua_State *L) {
   return 4;                              /* receive, send, OK, TOK */
 }
 
-/* unpark(loop): the token of the running coroutine's operation parked in
- * C, now the glue's (someone else resumed it), or nil. O(C tokens): only
- * a foreign resume pays it. */
+/* unpark(loop, waiting): the token of the running coroutine's operation
+ * parked in C, now the glue's (someone else resumed it), or nil.
+ * waiting[t] is cleared, as the glue's park clears it when someone else
+ * resumes: a delivery of t already queued is then skipped by step, and
+ * the glue's retry parks t anew. O(C tokens): only a foreign resume pays
+ * it. */
 static int prim_unpark(lua_State *L) {
   lloop *lp = (lloop *) luaL_checkudata(L, 1, ASOK_LOOP_MT);
   int i;
+  luaL_checktype(L, 2, LUA_TTABLE);
   for (i = 0; i < lp->cused; i++) {
     crec *r = &lp->rec[i];
     if ((r->kind == CREC_RECEIVE || r->kind == CREC_SEND) && r->co == L) {
+      int mine;
+      asok__pushtoken(L, tokof(i));
+      lua_rawget(L, 2);
+      mine = lua_tothread(L, -1) == L;   /* not a stale record at a reused address */
+      lua_pop(L, 1);
+      if (!mine) continue;
       memset(r, 0, sizeof(*r));
       r->kind = CREC_GLUE;
       asok__pushtoken(L, tokof(i));
+      lua_pushvalue(L, -1);
+      lua_pushnil(L);
+      lua_rawset(L, 2);                  /* waiting[t] = nil */
       return 1;
     }
   }
   return 0;
 }
 
-/* cfree(loop, t): gives C token t back (the glue's operation with it
- * ended, or was abandoned); any other token, or a free one, is ignored. */
+/* cfree(loop, t [, parked]): gives C token t back (the glue's operation
+ * with it ended, or was abandoned); any other token, or a free one, is
+ * ignored. With parked true, only an operation parked in C is (its
+ * coroutine no longer waits there), not a token the glue holds. */
 static int prim_cfree(lua_State *L) {
   lloop *lp = (lloop *) luaL_checkudata(L, 1, ASOK_LOOP_MT);
   int i = lp->rec != NULL ? indexof(lp, luaL_checknumber(L, 2)) : -1;
-  if (i >= 0) puttok(lp, i);
+  if (i < 0) return 0;
+  if (lua_toboolean(L, 3) && lp->rec[i].kind != CREC_RECEIVE && lp->rec[i].kind != CREC_SEND)
+    return 0;
+  puttok(lp, i);
   return 0;
 }
 

@@ -174,7 +174,7 @@ int asok__prim_step(lua_State *L) {
     if (co != NULL && co != L && lua_status(co) == LUA_YIELD) {
       /* an operation parked in C (park.c) is retried here, and its
        * coroutine resumed with the results; -1: it waits on */
-      int nargs = t >= ASOK_CLOW ? asok__finishop(lp, t, co) : 0;
+      int nargs = t >= ASOK_CLOW ? asok__finishop(L, lp, t, co) : 0;
       int rc;
       if (nargs < 0) {
         lua_pushvalue(L, 6);

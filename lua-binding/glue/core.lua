@@ -215,10 +215,14 @@ local function other(w, t, failed, err)
   -- Running or normal (its __close handlers running while coroutine.close
   -- closes it, or resumed by someone else): it no longer waits in park, so
   -- its turn passes on too; a retry of its operation, if it comes, queues
-  -- again with the same token (not given back)
+  -- again with the same token (not given back), or, for an operation
+  -- parked in C, whose record goes now (it no longer waits there: closed,
+  -- or its retry would take the token back with unpark), with a new one
   local st = costatus(w)
   if closedwait(w, err) then abandon(t)
-  elseif st == "running" or st == "normal" then ccancel(loop, t)
+  elseif st == "running" or st == "normal" then
+    ccancel(loop, t)
+    if t >= SMALL and (t < NEWBASE or t >= CBASE) then cfree(loop, t, true) end
   else report(w, err) end
 end
 

@@ -115,7 +115,7 @@ local unpark = C.unpark
 -- wait on (nil: none, the glue takes one of its own).
 local function tokenof(k, t)
   if k == TOK then return t end
-  return unpark(loop)
+  return unpark(loop, P.waiting)
 end
 P.creceive, P.csend, P.OK, P.tokenof = creceive, csend, OK, tokenof
 

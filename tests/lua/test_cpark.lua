@@ -327,4 +327,62 @@ do
   n:close(); peer:close()
 end
 
+-- 12. (5.4) coroutine.close of a coroutine parked in C whose __close
+-- handler waits in asok (blocking: it cannot yield) while the parked
+-- token is delivered: the record goes (no stale one left for a later
+-- coroutine at the same address), the line stays for the next receive
+if coroutine.close then
+  local n1, peer1 = T.nativepair()
+  local n2, peer2 = T.nativepair()
+  local handler = {}
+  local body = assert(load([[
+    local n1, n2, handler = ...
+    local guard <close> = setmetatable({}, { __close = function()
+      handler.r = table.pack(n2:receive("*l"))
+    end })
+    return n1:receive("*l")
+  ]], "=closebody"))
+  local A = coroutine.create(body)
+  T.check(coroutine.resume(A, n1, n2, handler), "A parks")
+  T.eq(cparked(), base + ONE, "A parked in C")
+  peer1:send("for A\n")
+  asok.spawn(function() asok.sleep(0.2); peer2:send("for handler\n") end)
+  T.check(coroutine.close(A), "coroutine.close")
+  T.same(handler.r, T.pack("for handler", nil, nil), "the __close handler's receive")
+  T.run(function() return cparked() == base end, 3)
+  T.eq(cparked(), base, "A's record given back")
+  n1:settimeout(1)
+  T.same(T.pack(n1:receive("*l")), T.pack("for A", nil, nil), "A's line stays for the next receive")
+  n1:close(); peer1:close(); n2:close(); peer2:close()
+end
+
+-- 13. a coroutine woken by asok resumes another one parked in C whose
+-- token is in the same batch; that one gets its line through the glue and
+-- ends; the first then waits (not yieldable: inside string.gsub's
+-- callback) on a third client, on the token the second gave back: its
+-- timeout must come, not a hang (the batch's stale delivery is skipped)
+do
+  local na, pa = T.nativepair()
+  local nb, pb = T.nativepair()
+  local nc, pc = T.nativepair()
+  nc:settimeout(0.3)
+  local B = coroutine.create(function() return nb:receive("*l") end)
+  T.check(coroutine.resume(B), "B parks")
+  local bres, result
+  local A = coroutine.create(function()
+    na:receive("*l")
+    bres = T.pack(coroutine.resume(B, "foreign"))
+    string.gsub("x", "x", function() result = T.pack(nc:receive("*l")) end)
+  end)
+  T.check(coroutine.resume(A), "A parks")
+  pa:send("a\n")
+  pb:send("b\n")
+  socket.sleep(0.1) -- both lines there: one batch holds both tokens
+  T.run(function() return result ~= nil end, 5)
+  T.same(bres, T.pack(true, "b", nil, nil), "B, resumed by A, gets its line")
+  T.same(result, T.pack(nil, "timeout", ""), "A's receive times out")
+  T.eq(cparked(), base, "tokens given back")
+  na:close(); pa:close(); nb:close(); pb:close(); nc:close(); pc:close()
+end
+
 T.done("test_cpark")
