@@ -385,4 +385,34 @@ do
   na:close(); pa:close(); nb:close(); pb:close(); nc:close(); pc:close()
 end
 
+-- 14. the same, but B, after its line, yields to A as a generator does:
+-- asok must never resume B again (the batch's delivery of B's token is
+-- stale), B stays suspended in its own yield
+do
+  local na, pa = T.nativepair()
+  local nb, pb = T.nativepair()
+  local again = nil
+  local B = coroutine.create(function()
+    local line = nb:receive("*l")
+    again = T.pack(coroutine.yield("user yield", line))
+    return "B resumed"
+  end)
+  T.check(coroutine.resume(B), "B parks")
+  local bres
+  asok.spawn(function()
+    na:receive("*l")
+    bres = T.pack(coroutine.resume(B, "foreign"))
+  end)
+  pa:send("a\n")
+  pb:send("b\n")
+  socket.sleep(0.1) -- one batch holds both tokens
+  T.run(function() return bres ~= nil end, 5)
+  T.run(function() return false end, 0.3)
+  T.same(bres, T.pack(true, "user yield", "b"), "B yields its line to A")
+  T.eq(again, nil, "asok did not resume B again")
+  T.eq(coroutine.status(B), "suspended", "B still in its own yield")
+  T.eq(cparked(), base, "tokens given back")
+  na:close(); pa:close(); nb:close(); pb:close()
+end
+
 T.done("test_cpark")
