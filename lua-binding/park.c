@@ -57,6 +57,7 @@ static int park(lua_State *L, lloop *lp, int i, const crec *op);
 static int isours(lua_State *L, int i);
 static int fast_receive(lua_State *L);
 static int fast_send(lua_State *L);
+static void pushmethod(lua_State *L, lua_CFunction f);
 static int prim_fastops(lua_State *L);
 static int prim_unpark(lua_State *L);
 static int prim_cfree(lua_State *L);
@@ -369,6 +370,15 @@ static int fast_send(lua_State *L) {
 /*-------------------------------------------------------------------------*\
 * Glue primitives
 \*-------------------------------------------------------------------------*/
+/* pushmethod pushes f with fastops' upvalues (UP_*): WAIT (2), OK (5),
+ * TOK (6), the loop (1), waiting (3), parents (4). */
+static void pushmethod(lua_State *L, lua_CFunction f) {
+  static const int from[] = {2, 5, 6, 1, 3, 4};
+  int k;
+  for (k = 0; k < 6; k++) lua_pushvalue(L, from[k]);
+  lua_pushcclosure(L, f, 6);
+}
+
 /* fastops(loop, WAIT, waiting, parents): the C methods receive and send,
  * and their OK and TOK markers (private tables; step resumes with OK).
  * Nothing under LuaJIT: its JIT compiles the glue's receive and send,
@@ -388,20 +398,8 @@ static int prim_fastops(lua_State *L) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, lp->okref);
     lua_replace(L, 5);
   }
-  lua_pushvalue(L, 2);
-  lua_pushvalue(L, 5);
-  lua_pushvalue(L, 6);
-  lua_pushvalue(L, 1);
-  lua_pushvalue(L, 3);
-  lua_pushvalue(L, 4);
-  lua_pushcclosure(L, fast_receive, 6);  /* 7 */
-  lua_pushvalue(L, 2);
-  lua_pushvalue(L, 5);
-  lua_pushvalue(L, 6);
-  lua_pushvalue(L, 1);
-  lua_pushvalue(L, 3);
-  lua_pushvalue(L, 4);
-  lua_pushcclosure(L, fast_send, 6);     /* 8 */
+  pushmethod(L, fast_receive);           /* 7 */
+  pushmethod(L, fast_send);              /* 8 */
   lua_pushvalue(L, 5);
   lua_pushvalue(L, 6);
   return 4;                              /* receive, send, OK, TOK */
