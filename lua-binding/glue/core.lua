@@ -187,10 +187,18 @@ end
 -- the closed one is the driver, and the coroutine whose operation holds
 -- the token may go on with it.
 local cfree = C.cfree
+-- glueheld: C token -> the coroutine whose operation waits with it through
+-- the glue (park.c handed it over: the coroutine could not park in C, or
+-- someone else resumed it there). Given back when the operation ends
+-- (stream.lua's hreceive and hsend), when it is abandoned, or by reap
+-- once that coroutine is dead: closed while its __close handler waited
+-- in asok, its operation never ends (other's running/normal case).
+local glueheld = {}
 local function abandon(t)
   ccancel(loop, t)
   if lent[t] then return end
-  if t < SMALL then P.giveback(t) elseif t < NEWBASE or t >= CBASE then cfree(loop, t) end
+  if t < SMALL then P.giveback(t)
+  elseif t < NEWBASE or t >= CBASE then glueheld[t] = nil; cfree(loop, t) end
 end
 
 -- other handles delivered token t, whose waiting[t] was coroutine w, for
@@ -251,6 +259,9 @@ local function reap()
   for t, w in pairs(waiting) do
     local owner = type(w) == "thread" and w or w.owner -- a coroutine, or a select group's
     if owner and costatus(owner) == "dead" then waiting[t] = nil; abandon(t) end
+  end
+  for t, co in pairs(glueheld) do
+    if costatus(co) == "dead" and not lent[t] then glueheld[t] = nil; abandon(t) end
   end
   local drivers = nil -- woken after the walk: they may park anew
   for co, t in pairs(deputed) do
@@ -730,6 +741,6 @@ P.park, P.classof, P.patch, P.handle = park, classof, patch, handle
 P.checkraw, P.waitfor, P.CLIENT = checkraw, waitfor, CLIENT
 P.raisearg, P.checkreceive, P.checksend, P.checkstats = raisearg, checkreceive, checksend, checkstats
 P.checktimeout, P.fdowners, P.rawmeta, P.SMALL = checktimeout, fdowners, rawmeta, SMALL
-P.CBASE, P.NEWBASE = CBASE, NEWBASE
+P.CBASE, P.NEWBASE, P.glueheld = CBASE, NEWBASE, glueheld
 P.typename, P.deputed, P.reapdue = typename, deputed, reapdue
 P.ownzero, P.statsof, P.setstatsof, P.own = ownzero, statsof, setstatsof, own

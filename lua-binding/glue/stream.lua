@@ -45,6 +45,7 @@ end
 -- coroutine was closed while it waited (P.giveback). Past SMALL-1 live
 -- ones, newtoken's.
 local SMALL, NEWBASE, CBASE, cfree = P.SMALL, P.NEWBASE, P.CBASE, C.cfree
+local glueheld = P.glueheld
 local freetoks, nfree, nexttok = {}, 0, 1
 
 -- giveback returns small token t to the free list: its operation was
@@ -81,7 +82,7 @@ local function hreceive(h, pattern, prefix, tok)
     a, b, c = receive(h, pattern, prefix, tok)
   end
   if tok < SMALL then nfree = nfree + 1; freetoks[nfree] = tok
-  elseif tok < NEWBASE or tok >= CBASE then cfree(loop, tok) end
+  elseif tok < NEWBASE or tok >= CBASE then glueheld[tok] = nil; cfree(loop, tok) end
   return a, b, c
 end
 
@@ -98,7 +99,7 @@ local function hsend(h, data, i, j, tok)
     a, b, c = send(h, data, i, j, tok)
   end
   if tok < SMALL then nfree = nfree + 1; freetoks[nfree] = tok
-  elseif tok < NEWBASE or tok >= CBASE then cfree(loop, tok) end
+  elseif tok < NEWBASE or tok >= CBASE then glueheld[tok] = nil; cfree(loop, tok) end
   return a, b, c
 end
 P.hreceive, P.hsend = hreceive, hsend
@@ -112,10 +113,16 @@ local creceive, csend, OK, TOK = C.fastops(loop, WAIT, P.waiting, P.parents)
 local unpark = C.unpark
 
 -- tokenof returns the token a C method's answer k, t leaves the glue to
--- wait on (nil: none, the glue takes one of its own).
+-- wait on (nil: none, the glue takes one of its own), noted in glueheld
+-- for the running coroutine (not the main thread: it never dies).
+local running = coroutine.running
 local function tokenof(k, t)
-  if k == TOK then return t end
-  return unpark(loop, P.waiting)
+  if k ~= TOK then t = unpark(loop, P.waiting) end
+  if t then
+    local co, ismain = running()
+    if co and not ismain then glueheld[t] = co end
+  end
+  return t
 end
 P.creceive, P.csend, P.OK, P.tokenof = creceive, csend, OK, tokenof
 

@@ -415,4 +415,34 @@ do
   na:close(); pa:close(); nb:close(); pb:close()
 end
 
+-- 15. (5.4) the same close, but of a coroutine that waits through the glue
+-- with a C token (someone else resumed it while it was parked in C): its
+-- operation never ends, so the token goes back once the coroutine is dead
+-- (reap, within a second)
+if coroutine.close then
+  local n1, peer1 = T.nativepair()
+  local n2, peer2 = T.nativepair()
+  local handler = {}
+  local body = assert(load([[
+    local n1, n2, handler = ...
+    local guard <close> = setmetatable({}, { __close = function()
+      handler.r = table.pack(n2:receive("*l"))
+    end })
+    return n1:receive("*l")
+  ]], "=closebody2"))
+  local A = coroutine.create(body)
+  T.check(coroutine.resume(A, n1, n2, handler), "A parks")
+  T.check(coroutine.resume(A, "foreign"), "foreign resume: A waits through the glue")
+  T.eq(cparked(), base + ONE, "A holds one C token")
+  peer1:send("for A\n")
+  asok.spawn(function() asok.sleep(0.2); peer2:send("for handler\n") end)
+  T.check(coroutine.close(A), "coroutine.close")
+  T.same(handler.r, T.pack("for handler", nil, nil), "the __close handler's receive")
+  T.run(function() return cparked() == base end, 3)
+  T.eq(cparked(), base, "A's C token given back once A is dead")
+  n1:settimeout(1)
+  T.same(T.pack(n1:receive("*l")), T.pack("for A", nil, nil), "A's line stays for the next receive")
+  n1:close(); peer1:close(); n2:close(); peer2:close()
+end
+
 T.done("test_cpark")
