@@ -327,11 +327,12 @@ do
   n:close(); peer:close()
 end
 
--- 12. (5.4) coroutine.close of a coroutine parked in C whose __close
--- handler waits in asok (blocking: it cannot yield) while the parked
--- token is delivered: the record goes (no stale one left for a later
--- coroutine at the same address), the line stays for the next receive
-if coroutine.close then
+-- closewhilewaiting parks A in a receive on n1 whose __close handler
+-- receives on n2 (blocking: it cannot yield), resumes A from outside
+-- first if foreign, then closes A while A's line arrives and the handler
+-- waits for its own. The handler gets its line, A's line stays for the
+-- next receive, and A's token comes back (5.4).
+local function closewhilewaiting(foreign)
   local n1, peer1 = T.nativepair()
   local n2, peer2 = T.nativepair()
   local handler = {}
@@ -344,17 +345,23 @@ if coroutine.close then
   ]], "=closebody"))
   local A = coroutine.create(body)
   T.check(coroutine.resume(A, n1, n2, handler), "A parks")
-  T.eq(cparked(), base + ONE, "A parked in C")
+  if foreign then T.check(coroutine.resume(A, "foreign"), "foreign resume: A waits through the glue") end
+  T.eq(cparked(), base + ONE, "A holds one C token")
   peer1:send("for A\n")
   asok.spawn(function() asok.sleep(0.2); peer2:send("for handler\n") end)
   T.check(coroutine.close(A), "coroutine.close")
   T.same(handler.r, T.pack("for handler", nil, nil), "the __close handler's receive")
   T.run(function() return cparked() == base end, 3)
-  T.eq(cparked(), base, "A's record given back")
+  T.eq(cparked(), base, "A's C token given back")
   n1:settimeout(1)
   T.same(T.pack(n1:receive("*l")), T.pack("for A", nil, nil), "A's line stays for the next receive")
   n1:close(); peer1:close(); n2:close(); peer2:close()
 end
+
+-- 12. (5.4) coroutine.close of a coroutine parked in C whose __close
+-- handler waits in asok while the parked token is delivered: the record
+-- goes (no stale one left for a later coroutine at the same address)
+if coroutine.close then closewhilewaiting(false) end
 
 -- 13. a coroutine woken by asok resumes another one parked in C whose
 -- token is in the same batch; that one gets its line through the glue and
@@ -419,30 +426,6 @@ end
 -- with a C token (someone else resumed it while it was parked in C): its
 -- operation never ends, so the token goes back once the coroutine is dead
 -- (reap, within a second)
-if coroutine.close then
-  local n1, peer1 = T.nativepair()
-  local n2, peer2 = T.nativepair()
-  local handler = {}
-  local body = assert(load([[
-    local n1, n2, handler = ...
-    local guard <close> = setmetatable({}, { __close = function()
-      handler.r = table.pack(n2:receive("*l"))
-    end })
-    return n1:receive("*l")
-  ]], "=closebody2"))
-  local A = coroutine.create(body)
-  T.check(coroutine.resume(A, n1, n2, handler), "A parks")
-  T.check(coroutine.resume(A, "foreign"), "foreign resume: A waits through the glue")
-  T.eq(cparked(), base + ONE, "A holds one C token")
-  peer1:send("for A\n")
-  asok.spawn(function() asok.sleep(0.2); peer2:send("for handler\n") end)
-  T.check(coroutine.close(A), "coroutine.close")
-  T.same(handler.r, T.pack("for handler", nil, nil), "the __close handler's receive")
-  T.run(function() return cparked() == base end, 3)
-  T.eq(cparked(), base, "A's C token given back once A is dead")
-  n1:settimeout(1)
-  T.same(T.pack(n1:receive("*l")), T.pack("for A", nil, nil), "A's line stays for the next receive")
-  n1:close(); peer1:close(); n2:close(); peer2:close()
-end
+if coroutine.close then closewhilewaiting(true) end
 
 T.done("test_cpark")
