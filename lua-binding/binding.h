@@ -105,6 +105,10 @@ lsock *asok__checksock(lua_State *L, int i);
  * one, else a closed native client's kept one (closed_h), else NULL. */
 asok_sock *asok__readh(lsock *s);
 
+/* asok__gone returns ASOK_ECLOSED for a call of tok on s whose handle is
+ * gone, cancelling the delivery its close may still owe tok (sock.c). */
+int asok__gone(lsock *s, asok_token tok);
+
 /* asok__settimeout hands s's timeouts (block, total) to asok_settimeout. */
 void asok__settimeout(lsock *s);
 

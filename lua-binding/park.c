@@ -254,7 +254,7 @@ int asok__finishop(lua_State *L, lloop *lp, asok_token t, lua_State *co) {
   if (r->kind == CREC_RECEIVE) {
     const char *data = NULL;
     size_t len = 0;
-    rc = h != NULL ? asok_receive(h, r->pattern, r->n, t, &data, &len) : ASOK_ECLOSED;
+    rc = h != NULL ? asok_receive(h, r->pattern, r->n, t, &data, &len) : asok__gone(r->s, t);
     if (rc == ASOK_EWAIT) return -1;
     puttok(lp, i);
     lua_rawgeti(L, LUA_REGISTRYINDEX, lp->okref);
@@ -263,7 +263,7 @@ int asok__finishop(lua_State *L, lloop *lp, asok_token t, lua_State *co) {
     lsock *s = r->s;
     size_t sent = 0;
     long start = r->start;
-    rc = h != NULL ? asok_send(h, r->data, r->n, t, &sent) : ASOK_ECLOSED;
+    rc = h != NULL ? asok_send(h, r->data, r->n, t, &sent) : asok__gone(s, t);
     s->sending = rc == ASOK_EWAIT;
     if (rc == ASOK_EWAIT) return -1;
     puttok(lp, i);

@@ -100,6 +100,16 @@ asok_sock *asok__readh(lsock *s) {
   return NULL;
 }
 
+/* asok__gone (binding.h): a call of tok on s, whose handle is gone (freed
+ * at its close), ends here with ASOK_ECLOSED, without asok: the delivery
+ * the close may still owe tok (asok_select not yet called) is cancelled,
+ * as asok itself drops it when the owner calls on the closed socket, so
+ * that tok, given back, is not "token in use" to its next operation. */
+int asok__gone(lsock *s, asok_token tok) {
+  if (tok != 0 && s->lp != NULL && s->lp->loop != NULL) asok_cancel(s->lp->loop, tok);
+  return ASOK_ECLOSED;
+}
+
 /* isopen says whether s and its loop are still alive. */
 static int isopen(lsock *s) {
   return s->h != NULL && s->lp != NULL && s->lp->loop != NULL;
@@ -161,7 +171,7 @@ static int sock_receive(lua_State *L) {
   }
   {
     asok_sock *h = asok__readh(s); /* a closed native client's: what it had buffered */
-    rc = h != NULL ? asok_receive(h, pattern, n, tok, &data, &len) : ASOK_ECLOSED;
+    rc = h != NULL ? asok_receive(h, pattern, n, tok, &data, &len) : asok__gone(s, tok);
   }
   if (rc == ASOK_EWAIT) return asok__pushwait(L);
   if (plen == 0) {                      /* one copy: asok's buffer -> string */
@@ -201,7 +211,7 @@ static int sock_send(lua_State *L) {
   if (start <= end) {
     asok_sock *h = asok__readh(s); /* a closed native client's: what a cut-short send had sent */
     rc = h != NULL ? asok_send(h, data + start - 1, (size_t) (end - start + 1), tok, &sent)
-                   : ASOK_ECLOSED;
+                   : asok__gone(s, tok);
     s->sending = rc == ASOK_EWAIT;
     if (rc == ASOK_EWAIT) return asok__pushwait(L);
     s->sent += (long) sent;
@@ -230,7 +240,7 @@ static int sock_wait(lua_State *L) {
   asok_token tok = asok__checktoken(L, 3);
   int rc;
   if (lua_toboolean(L, 4)) dir |= ASOK_UNTIMED;
-  rc = isopen(s) ? asok_wait(s->h, dir, tok) : ASOK_ECLOSED;
+  rc = isopen(s) ? asok_wait(s->h, dir, tok) : asok__gone(s, tok);
   if (rc == ASOK_EWAIT) return asok__pushwait(L);
   if (rc != ASOK_OK) return pusherror(L, rc);
   lua_pushboolean(L, 1);

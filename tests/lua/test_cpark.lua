@@ -428,4 +428,23 @@ end
 -- (reap, within a second)
 if coroutine.close then closewhilewaiting(true) end
 
+-- 16. a coroutine waiting on a client that is closed, resumed by someone
+-- else before asok_select handed out the close's wake: its receive ends
+-- with 'closed', and the token it gives back must not be "token in use"
+-- to the next operation that takes it (every interpreter: the glue's
+-- tokens too)
+do
+  local n1 = T.nativepair()
+  local n2, peer2 = T.nativepair()
+  local A = coroutine.create(function() return n1:receive("*l") end)
+  T.check(coroutine.resume(A), "A parks")
+  n1:close()
+  T.same(T.pack(coroutine.resume(A, "foreign")), T.pack(true, nil, "closed", ""), "A's receive ends with closed")
+  asok.spawn(function() asok.sleep(0.1); peer2:send("hello\n") end)
+  n2:settimeout(5)
+  T.same(T.pack(n2:receive("*l")), T.pack("hello", nil, nil), "the next receive (its token given back) waits for its line")
+  T.eq(cparked(), base, "tokens given back")
+  n2:close(); peer2:close()
+end
+
 T.done("test_cpark")
