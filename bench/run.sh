@@ -14,7 +14,8 @@
 # (harness ids, default: C ceiling + every Debian peer + asok), CELLS,
 # REPS (3), DUR (4), INTERPS ("lua5.4 luajit"), IDLE_ACTIVE / IDLE_IDLE (1000 / 14000), MEM_CONNS (5000), ASOK_BUILD (an
 # asok build dir; default build/, built by ./build.sh), ASOK_BENCH_HARNESS
-# (default ../shared/bench), MACHINE_NOTE. Everything is measurement: no
+# (default ../shared/bench), ASOK_HARNESS_COPY (where it is copied and built;
+# default build/bench/harness), MACHINE_NOTE. Everything is measurement: no
 # part fails on a slow figure; the exit status is non-zero only when a part
 # could not run at all.
 set -u
@@ -52,7 +53,7 @@ out() { tee -a "$REPORT"; }
 } | out
 
 # ---- the harness copy (../shared/bench is read-only: build in a copy) --------
-HARNESS=$BUILD/bench/harness
+HARNESS=${ASOK_HARNESS_COPY:-$BUILD/bench/harness}
 harness_ready() {
   [ -d "$HARNESS_SRC" ] || { log "harness $HARNESS_SRC not found: matrix and idle sweep skipped"; return 1; }
   if [ ! -x "$HARNESS/build/loadgen" ] || [ "$HARNESS_SRC/loadgen.c" -nt "$HARNESS/build/loadgen" ]; then
