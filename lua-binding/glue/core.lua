@@ -448,6 +448,23 @@ local function patchstate(mt, idx)
     local ar, as = cgetstats(handles[raw])
     return r + ar, s + as, age
   end)
+  -- LuaSocket's unix bind and connect destroy the socket when they fail
+  -- (socket_destroy), and its inet ones may replace it with one of another
+  -- family: asok lets go of a handle whose fd is gone, as setfd does, so
+  -- that its waiters wake ('closed') instead of waiting on an fd nobody
+  -- polls any more. Its timeouts stay for the object's next fd.
+  local function fdgone(raw, ...)
+    local h, p = handles[raw], probes[raw]
+    local fd = raw:getfd()
+    if h and fdof(h) >= 0 and fdof(h) ~= fd then
+      keepasok(raw, h); foldstats(raw, h); close(h); handles[raw] = nil
+    end
+    if p and fdof(p) >= 0 and fdof(p) ~= fd then close(p); probes[raw] = nil end
+    return ...
+  end
+  for _, name in ipairs { "connect", "bind", "setpeername", "setsockname" } do
+    hook(name, "results", fdgone, probes)
+  end
   hook("setstats", "args", function(raw, received, sent)
     -- LuaSocket's own took the values given; a counter not given gets
     -- asok's bytes added, and asok's counters restart from 0

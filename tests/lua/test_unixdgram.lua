@@ -125,6 +125,55 @@ do
   os.remove(pv)
 end
 
+-- a coroutine already waiting on the socket when LuaSocket destroys its
+-- fd (a failed connect or bind: unixdgram.c's socket_destroy) wakes as
+-- for a close, with the same answer, instead of waiting on an fd nobody
+-- polls any more
+do
+  local pack = T.pack
+  local n = 0
+  local function waiter(kind, u, w)
+    local res
+    asok.spawn(function()
+      if kind == "receive" then res = pack(asok.receive(u))
+      elseif kind == "receivefrom" then res = pack(asok.receivefrom(u))
+      elseif kind == "wrapper" then res = pack(w:receive())
+      else local r = asok.select({ u }, nil); res = pack(r and #r) end
+    end)
+    return function() return res end
+  end
+  for _, kind in ipairs { "receive", "receivefrom", "wrapper", "select" } do
+    -- what a close gives the same waiter
+    n = n + 1
+    local u = assert(unix.dgram()); assert(u:bind(base .. ".w" .. n))
+    local get = waiter(kind, u, asok.wrap(u))
+    T.run(function() return false end, 0.05)
+    u:close()
+    T.check(T.run(get, 2), kind .. ": a close wakes the waiter")
+    local want = get()
+    os.remove(base .. ".w" .. n)
+    for _, fail in ipairs { "connect", "wrapper connect", "bind" } do
+      n = n + 1
+      local path = base .. ".w" .. n
+      u = assert(unix.dgram()); assert(u:bind(path))
+      local w = asok.wrap(u)
+      get = waiter(kind, u, w)
+      T.run(function() return false end, 0.05)
+      local r
+      if fail == "connect" then r = pack(u:connect(base .. ".nobody"))
+      elseif fail == "wrapper connect" then r = pack(w:connect(base .. ".nobody"))
+      else r = pack(u:bind(path .. ".second")) end
+      T.eq(r[1], nil, kind .. ", " .. fail .. ": the call failed")
+      T.eq(u:getfd(), -1, kind .. ", " .. fail .. ": LuaSocket destroyed the socket")
+      T.check(T.run(get, 2), kind .. ", " .. fail .. ": the waiter woke")
+      T.same(get() or pack(), want, kind .. ", " .. fail .. ": as for a close")
+      u:close()
+      os.remove(path)
+    end
+  end
+  T.eq(asok._debug.cparked and asok._debug.cparked() or 0, 0, "no C record left")
+end
+
 c:close(); bw:close(); filler:close()
 for _, p in ipairs { pa, pb, pc } do os.remove(p) end
 a, b, c, aw, bw, filler = nil, nil, nil, nil, nil, nil
