@@ -10,6 +10,7 @@
 \*=========================================================================*/
 #include <math.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "binding.h"
@@ -165,6 +166,11 @@ static int prim_newsock(lua_State *L) {
   s->family = 0;
   s->closed_h = NULL;
   s->sending = 0;
+  s->dev = s->ino = 0;
+  if (fd >= 0) {
+    struct stat st;
+    if (fstat(fd, &st) == 0) s->dev = st.st_dev, s->ino = st.st_ino;
+  }
   luaL_getmetatable(L, ASOK_SOCK_MT);
   lua_setmetatable(L, -2);
   if (fd >= 0) rc = asok_wrap(lp->loop, fd, 0, &s->h); /* else: closed */

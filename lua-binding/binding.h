@@ -86,6 +86,9 @@ typedef struct lsock {
   int owns;        /* 1: an asok.client, which closes fd (client.c) */
   int family;      /* an asok.client's AF_INET or AF_INET6 */
   int sending;         /* a send of it returned "wait" and has not ended */
+  unsigned long long dev, ino; /* fd's socket when wrapped (fstat; ino 0:
+                                * unknown): tells it from a new socket that
+                                * LuaSocket made on the same fd number */
   asok_sock *closed_h; /* an asok.client's handle closed while a send
                         * waited or data was buffered: kept (closed) for
                         * that send's retry (what it had sent) and for

@@ -8,6 +8,7 @@
 \*=========================================================================*/
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "binding.h"
 
@@ -24,6 +25,7 @@ static int sock_gc(lua_State *L);
 static int sock_getstats(lua_State *L);
 static int sock_gettimeout(lua_State *L);
 static int sock_receive(lua_State *L);
+static int sock_same(lua_State *L);
 static int sock_send(lua_State *L);
 static int sock_setstats(lua_State *L);
 static int sock_setlimit(lua_State *L);
@@ -40,6 +42,7 @@ const luaL_Reg asok__sockfuncs[] = {
     {"getstats",   sock_getstats},
     {"gettimeout", sock_gettimeout},
     {"receive",    sock_receive},
+    {"same",       sock_same},
     {"send",       sock_send},
     {"setstats",   sock_setstats},
     {"setlimit",   sock_setlimit},
@@ -361,6 +364,24 @@ static int sock_unread(lua_State *L) {
 \*-------------------------------------------------------------------------*/
 static int sock_fd(lua_State *L) {
   lua_pushinteger(L, asok__checksock(L, 1)->fd);
+  return 1;
+}
+
+/*-------------------------------------------------------------------------*\
+* same(s, fd): whether fd is still the socket s was wrapped with: the same
+* number and, where s knows it, the same socket (device and inode), not a
+* new one LuaSocket made on that number after destroying s's (connect and
+* bind may: inet_tryconnect, inet_trybind).
+\*-------------------------------------------------------------------------*/
+static int sock_same(lua_State *L) {
+  lsock *s = asok__checksock(L, 1);
+  lua_Integer fd = luaL_checkinteger(L, 2);
+  struct stat st;
+  int same = s->fd >= 0 && s->fd == fd;
+  if (same && s->ino != 0)
+    same = fstat((int) fd, &st) == 0 && (unsigned long long) st.st_dev == s->dev &&
+           (unsigned long long) st.st_ino == s->ino;
+  lua_pushboolean(L, same);
   return 1;
 }
 

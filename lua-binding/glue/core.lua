@@ -18,7 +18,7 @@ local loop = C.loop()
 local wait, close = C.wait, C.close
 local cthrottle = C.throttle
 local settimeout, gettimeout = C.settimeout, C.gettimeout
-local newsock, fdof, unread = C.newsock, C.fd, C.unread
+local newsock, fdof, unread, same = C.newsock, C.fd, C.unread, C.same
 local cstep, classmeta, now = C.step, C.meta, C.now
 local buffered, cgetstats, csetstats = C.buffered, C.getstats, C.setstats
 
@@ -449,17 +449,21 @@ local function patchstate(mt, idx)
     return r + ar, s + as, age
   end)
   -- LuaSocket's unix bind and connect destroy the socket when they fail
-  -- (socket_destroy), and its inet ones may replace it with one of another
-  -- family: asok lets go of a handle whose fd is gone, as setfd does, so
-  -- that its waiters wake ('closed') instead of waiting on an fd nobody
-  -- polls any more. Its timeouts stay for the object's next fd.
+  -- (socket_destroy), and its inet ones may replace it with a new one
+  -- (inet_tryconnect, inet_trybind: a socket of another family, or one
+  -- that a refused connect left without one), which the kernel usually
+  -- gives the same fd number: asok lets go of a handle whose socket is
+  -- gone (C.same: number, device and inode), as setfd does, so that its
+  -- waiters wake ('closed') instead of waiting on a socket nobody polls
+  -- any more, and the object's next call registers the new one. Its
+  -- timeouts stay for that one.
   local function fdgone(raw, ...)
     local h, p = handles[raw], probes[raw]
     local fd = raw:getfd()
-    if h and fdof(h) >= 0 and fdof(h) ~= fd then
+    if h and fdof(h) >= 0 and not same(h, fd) then
       keepasok(raw, h); foldstats(raw, h); close(h); handles[raw] = nil
     end
-    if p and fdof(p) >= 0 and fdof(p) ~= fd then close(p); probes[raw] = nil end
+    if p and fdof(p) >= 0 and not same(p, fd) then close(p); probes[raw] = nil end
     return ...
   end
   for _, name in ipairs { "connect", "bind", "setpeername", "setsockname" } do

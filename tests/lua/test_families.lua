@@ -221,6 +221,65 @@ do
   end
 end
 
+-- a socket.tcp() whose connect was refused keeps a socket; asok registers
+-- it (a wrap, an asok.settimeout); LuaSocket's next connect destroys it
+-- and makes a new one, which the kernel gives the same fd number: asok
+-- must poll the new socket (it told them apart by number only, and waited
+-- forever on the old one's registration, gone with it)
+do
+  local function refusedsocket()
+    local s = socket.tcp()
+    T.eq(select(2, s:connect("127.0.0.1", closed)), "connection refused", "the first connect is refused")
+    return s, s:getfd()
+  end
+  local function served(peer, line)
+    peer:settimeout(5)
+    peer:send(line .. "\n")
+    return peer
+  end
+  -- through a wrapper's connect, inside a coroutine
+  local s, fd = refusedsocket()
+  local w = asok.wrap(s)
+  local res
+  T.spawn(function()
+    local ok, err = w:connect("127.0.0.1", port4)
+    res = ok and T.pack(w:receive("*l")) or T.pack(ok, err)
+  end)
+  local peer = served(assert(server4:accept()), "hello")
+  T.check(T.run(function() return res end, 5), "wrapper: the receive on the new socket returned")
+  T.same(res or T.pack(), T.pack("hello", nil, nil), "wrapper: the new socket's line")
+  T.eq(s:getfd(), fd, "the new socket got the same fd number (what the case is about)")
+  w:close(); peer:close()
+  -- LuaSocket's own connect on an object asok uses, then asok's receive:
+  -- the line already there comes at once (not when asok's 3 s timeout
+  -- makes it look again), and the timeout set before is the new socket's
+  s, fd = refusedsocket()
+  asok.settimeout(s, 3)
+  T.eq(s:connect("127.0.0.1", port4), 1, "LuaSocket's own connect")
+  peer = served(assert(server4:accept()), "again")
+  local got
+  T.spawn(function() got = T.pack(asok.receive(s, "*l")) end)
+  T.check(T.run(function() return got end, 2), "own connect: the line came before asok's timeout")
+  T.run(function() return got end, 3)
+  T.same(got or T.pack(), T.pack("again", nil, nil), "own connect: the new socket's line")
+  asok.settimeout(s, 0.3)
+  got = nil
+  T.spawn(function() got = T.pack(asok.receive(s, "*l")) end)
+  T.check(T.run(function() return got end, 5), "own connect: asok's timeout on the new socket")
+  T.same(got or T.pack(), T.pack(nil, "timeout", ""), "own connect: 'timeout'")
+  s:close(); peer:close()
+  -- the same with the timeout set before the connect kept across it
+  s = refusedsocket()
+  asok.settimeout(s, 0.3)
+  T.eq(s:connect("127.0.0.1", port4), 1, "LuaSocket's own connect, again")
+  peer = assert(server4:accept())
+  got = nil
+  T.spawn(function() got = T.pack(asok.receive(s, "*l")) end)
+  T.check(T.run(function() return got end, 5), "own connect: the timeout set before it holds")
+  T.same(got or T.pack(), T.pack(nil, "timeout", ""), "own connect: 'timeout' from the kept timeout")
+  s:close(); peer:close()
+end
+
 server4:close()
 if server6 then server6:close() end
 T.done("test_families")
