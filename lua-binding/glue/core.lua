@@ -101,6 +101,21 @@ end
 
 local getinfo = debug and debug.getinfo
 
+local ISJIT = type(rawget(_G, "jit")) == "table"
+local HASTAIL = getinfo and pcall(getinfo, 1, "t") -- 5.2+: istailcall
+
+-- tailcalled says whether the function at level, counted as its caller
+-- counts (getinfo(level) there), was tail-called: istailcall on 5.2+, the
+-- "(tail call)" level above it on 5.1.
+local function tailcalled(level)
+  if HASTAIL then
+    local t = getinfo(level + 1, "t")
+    return t and t.istailcall or false
+  end
+  local up = getinfo(level + 2, "S")
+  return up and up.what == "tail" or false
+end
+
 -- margerror is argerror worded as luaL_argerror words it: when the
 -- function the user called (the one below level) was called as a method,
 -- self does not count, and a bad self is "calling 'fname' on bad self".
@@ -108,10 +123,16 @@ local getinfo = debug and debug.getinfo
 -- The function keeps its own name (luaL_argerror would take the call's:
 -- "?" for pcall(obj.m, obj)).
 local function margerror(n, fname, msg, level, fmsg)
-  -- (a tail call leaves no trace of how it was made: counted as a function
-  -- call, where PUC Lua names a tail-called C method from the instruction)
   local info = getinfo and getinfo(level, "n")
-  if info and info.namewhat == "method" then
+  local method = info and info.namewhat == "method"
+  if info and info.namewhat == "" and not ISJIT and tailcalled(level) then
+    -- a tail call (`return s:receive(x)`) leaves no trace of how it was
+    -- made, where PUC Lua names LuaSocket's own C method from the calling
+    -- instruction: taken as a method call, the usual form (LuaJIT names
+    -- none: "#2 to '?'", left as a function call)
+    method = true
+  end
+  if method then
     n = n - 1
   else
     msg = fmsg or msg
