@@ -67,6 +67,7 @@ local waiting = {}  -- token -> coroutine parked on it
 local blocking = {} -- token -> true while a blocked caller waits, false once delivered
 local classes = {}  -- LuaSocket metatable -> class name
 local CLIENT = classmeta("asok.client") -- native accepted clients (client.c)
+local Wrapper = {} -- the wrappers' metatable (asok.wrap, wrapper.lua)
 classes[CLIENT] = "tcp{client}"
 local patched = {}  -- LuaSocket metatables whose close/__gc notify asok -> their patched __index
 -- Tokens: below SMALL, recycled by the glue's stream receives and sends
@@ -100,6 +101,7 @@ local function argerror(n, fname, msg, level)
 end
 
 local getinfo = debug and debug.getinfo
+local getlocal = debug and debug.getlocal
 
 local ISJIT = type(rawget(_G, "jit")) == "table"
 local HASTAIL = getinfo and pcall(getinfo, 1, "t") -- 5.2+: istailcall
@@ -126,11 +128,15 @@ local function margerror(n, fname, msg, level, fmsg)
   local info = getinfo and getinfo(level, "n")
   local method = info and info.namewhat == "method"
   if info and info.namewhat == "" and not ISJIT and tailcalled(level) then
-    -- a tail call (`return s:receive(x)`) leaves no trace of how it was
+    -- a tail call (`return w:receive(x)`) leaves no trace of how it was
     -- made, where PUC Lua names LuaSocket's own C method from the calling
-    -- instruction: taken as a method call, the usual form (LuaJIT names
-    -- none: "#2 to '?'", left as a function call)
-    method = true
+    -- instruction: taken as a method call when the first argument is one
+    -- of asok's objects with methods, a wrapper or a native client (a raw
+    -- LuaSocket object is asok.receive(sok, x)'s). LuaJIT names none
+    -- ("#2 to '?'"): left as a function call there.
+    local _, self = getlocal(level, 1)
+    local mt = rawmeta(self)
+    method = mt == Wrapper or mt == CLIENT
   end
   if method then
     n = n - 1
@@ -669,8 +675,6 @@ local function handle(raw, recheck)
   keepasok(raw, h) -- asok.settimeout's values, across LuaSocket's new fd
   return register(raw)
 end
-
-local Wrapper = {}
 
 -- checkraw returns the LuaSocket object behind argument 1 (a LuaSocket
 -- object or a wrapper), whether it was a wrapper and its class; want: a

@@ -128,7 +128,8 @@ end
 -- call (#1, "calling ... on bad self"); asok's methods, Lua functions
 -- whose tail call leaves no trace, take it as a method call too. LuaJIT
 -- names neither ("#2 to '?'" for LuaSocket's own): left as it was there.
--- A direct pcall(obj.m, obj, ...) stays a function call (#2).
+-- A direct pcall(obj.m, obj, ...) stays a function call (#2), and so does
+-- asok.receive(sok, ...) on a raw LuaSocket object in tail position.
 do
   local socket = require "socket"
   local native, npeer = T.nativepair()
@@ -140,6 +141,9 @@ do
     { "wrapper settimeout", function() return w:settimeout({}) end, "bad argument #1 to 'settimeout' (number expected, got table)" },
     { "udp wrapper sendto on a fresh socket", function() tw:setpeername("127.0.0.1", 9); return tw:sendto("", "127.0.0.1", 9) end,
       "calling 'sendto' on bad self (udp{unconnected} expected)" },
+    -- the function form on a raw LuaSocket object stays a function call
+    { "asok.receive on a raw object", function() return asok.receive(client, "*x") end, "bad argument #2 to 'receive' (invalid receive pattern)" },
+    { "asok.settimeout on a raw object", function() return asok.settimeout(client, {}) end, "bad argument #2 to 'settimeout' (number expected, got table)" },
   }
   for _, c in ipairs(tail) do
     local ok, err = pcall(c[2])
