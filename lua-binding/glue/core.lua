@@ -442,6 +442,14 @@ local function foldstats(raw, h)
   if STREAM[classof(raw)] then setstatsof(raw, h, nil, nil, nil) end
 end
 
+-- letgo closes raw's handle h and select watcher p (either may be nil;
+-- their waiters wake with 'closed'), keeping asok's timeouts and byte
+-- counts for raw's next fd (setfd, a socket LuaSocket replaced).
+local function letgo(raw, h, p)
+  if h then keepasok(raw, h); foldstats(raw, h); close(h); handles[raw] = nil end
+  if p then close(p); probes[raw] = nil end
+end
+
 local chook = C.hook
 
 -- patchstate hooks the state methods of LuaSocket metatable mt's methods
@@ -487,10 +495,8 @@ local function patchstate(mt, idx)
   local function fdgone(raw, ...)
     local h, p = handles[raw], probes[raw]
     local fd = raw:getfd()
-    if h and fdof(h) >= 0 and not same(h, fd) then
-      keepasok(raw, h); foldstats(raw, h); close(h); handles[raw] = nil
-    end
-    if p and fdof(p) >= 0 and not same(p, fd) then close(p); probes[raw] = nil end
+    letgo(raw, h and fdof(h) >= 0 and not same(h, fd) and h or nil,
+      p and fdof(p) >= 0 and not same(p, fd) and p or nil)
     return ...
   end
   for _, name in ipairs { "connect", "bind", "setpeername", "setsockname" } do
@@ -537,9 +543,7 @@ local function patch(mt)
       if not tonumber(fd) then -- LuaSocket's luaL_checknumber, at the caller
         margerror(2, "setfd", "number expected, got " .. (select("#", ...) == 0 and "no value" or type(fd)), 2)
       end
-      local h, p = handles[raw], probes[raw]
-      if h then keepasok(raw, h); foldstats(raw, h); close(h); handles[raw] = nil end
-      if p then close(p); probes[raw] = nil end
+      letgo(raw, handles[raw], probes[raw])
       return rawsetfd(raw, ...)
     end
   end
@@ -669,10 +673,7 @@ local function handle(raw, recheck)
   local h = handles[raw]
   if h and not (recheck and fdof(h) ~= raw:getfd()) then return h end
   if not h then return register(raw) end
-  foldstats(raw, h)
-  close(h)
-  handles[raw] = nil
-  keepasok(raw, h) -- asok.settimeout's values, across LuaSocket's new fd
+  letgo(raw, h, nil) -- asok.settimeout's values, across LuaSocket's new fd
   return register(raw)
 end
 
