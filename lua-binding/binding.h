@@ -94,6 +94,9 @@ typedef struct lsock {
                         * that send's retry (what it had sent) and for
                         * receives of the buffered data, as LuaSocket's
                         * buffer outlives its close; freed at __gc */
+  asok_token pause;    /* a sleep bound to the socket (pause(), an accept
+                        * backing off after EMFILE): its close makes the
+                        * token ready at once; 0: none */
 } lsock;
 
 /* userdata tags: registry[metatable] = tag, for checks without strings */

@@ -6,6 +6,7 @@
 * (buffer.c: receive/send values, counts and error strings) or the WAIT
 * marker when asok parked the token.
 \*=========================================================================*/
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,6 +25,7 @@ static int sock_fd(lua_State *L);
 static int sock_gc(lua_State *L);
 static int sock_getstats(lua_State *L);
 static int sock_gettimeout(lua_State *L);
+static int sock_pause(lua_State *L);
 static int sock_receive(lua_State *L);
 static int sock_same(lua_State *L);
 static int sock_send(lua_State *L);
@@ -41,6 +43,7 @@ const luaL_Reg asok__sockfuncs[] = {
     {"fd",         sock_fd},
     {"getstats",   sock_getstats},
     {"gettimeout", sock_gettimeout},
+    {"pause",      sock_pause},
     {"receive",    sock_receive},
     {"same",       sock_same},
     {"send",       sock_send},
@@ -251,11 +254,49 @@ static int sock_wait(lua_State *L) {
 }
 
 /*-------------------------------------------------------------------------*\
+* pause(s, seconds, token): parks token for seconds, as the loop's sleep,
+* but bound to s: closing s makes it ready at once (an accept backing off
+* after EMFILE must not outlive its listener's close by the back-off).
+* Returns WAIT; nil, "closed" if s is closed; false if s already has a
+* pause (the caller sleeps instead). pause(s): the pause is over (after
+* the token came back).
+\*-------------------------------------------------------------------------*/
+static int sock_pause(lua_State *L) {
+  lsock *s = asok__checksock(L, 1);
+  double secs;
+  asok_token tok;
+  int rc;
+  if (lua_isnoneornil(L, 2)) {
+    s->pause = 0;
+    return 0;
+  }
+  secs = luaL_checknumber(L, 2);
+  tok = asok__checktoken(L, 3);
+  luaL_argcheck(L, !isnan(secs), 2, "number expected, got NaN");
+  if (!isopen(s)) return pusherror(L, ASOK_ECLOSED);
+  if (s->pause != 0) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  rc = asok_sleep(s->lp->loop, secs, tok);
+  if (rc != ASOK_OK) return luaL_error(L, "asok.accept: %s", asok_strerror(rc));
+  s->pause = tok;
+  return asok__pushwait(L);
+}
+
+/*-------------------------------------------------------------------------*\
 * close(s): asok_close, waking every token parked on s. Idempotent.
 \*-------------------------------------------------------------------------*/
 static int sock_close(lua_State *L) {
   lsock *s = asok__checksock(L, 1);
-  if (isopen(s)) asok_close(s->h);
+  if (isopen(s)) {
+    asok_close(s->h);
+    if (s->pause != 0) { /* the paused one ends now: its retry sees 'closed' */
+      asok_cancel(s->lp->loop, s->pause);
+      asok_sleep(s->lp->loop, 0, s->pause);
+    }
+  }
+  s->pause = 0;
   /* the LuaSocket object's fd number can come back at once (its next
    * socket after a close, a connect to another family): fd() must not
    * match it. A native client's fd is its own (client.c closes it). */

@@ -243,6 +243,21 @@ end
 local acceptpause = setmetatable({}, { __mode = "k" })
 local ACCEPT_BACKOFF = 0.1
 
+-- backoff sleeps for seconds, an accept's pause on listener h: closing h
+-- ends it at once (C.pause), as it wakes an accept parked on h. Without a
+-- handle, or with a pause on h already (two accepts backing off at once;
+-- one whose coroutine was closed in it), a plain sleep.
+local cpause = C.pause
+local function backoff(h, seconds)
+  if not h then return M.sleep(seconds) end
+  local tok = newtoken()
+  local r = cpause(h, seconds, tok)
+  if r == false then return M.sleep(seconds) end
+  if r ~= WAIT then return end -- closed: the accept's retry says so
+  while not park(tok) do end -- resumed early by someone else: it goes on
+  cpause(h)
+end
+
 -- acceptq: listening object -> how many accepts wait for a connection. A
 -- new accept does not try the kernel before them: it would take the
 -- connection the first waiter was woken for.
@@ -263,7 +278,7 @@ function M.accept(sok)
   local pause = acceptpause[raw]
   if pause then -- the last accept failed (EMFILE...): let the others run first
     acceptpause[raw] = nil
-    if pause > now() then M.sleep(pause - now()) end
+    if pause > now() then backoff(h, pause - now()) end
   end
   local native = w and class == "tcp{server}" -- accepts asok.client objects
   local turn = (acceptq[raw] or 0) == 0 -- nobody waits before us

@@ -65,6 +65,7 @@ local socket = require "socket"
 local server, port = T.listener()
 local a, b = T.pair() -- established before the table fills
 local other, oport = T.listener() -- for the connect by name below
+local server2, port2 = T.listener() -- closed while its accept backs off
 -- ASOK_EMFILE_NATIVE=1: accept through a wrapper (native clients, the
 -- binding's own accept4), else asok.accept on the LuaSocket server
 local native = os.getenv("ASOK_EMFILE_NATIVE") == "1"
@@ -73,15 +74,33 @@ local acceptor = native and asok.wrap(server) or server
 -- the server: accepts in a loop, as servers do, keeping what it accepts
 local accepted, errors, attempts = {}, {}, 0
 local running = true
+-- holding: the loop stops accepting (held once it has), so that it does
+-- not take the one free fd a step of the test below needs
+local holding, held = false, false
 asok.spawn(function()
   while running do
+    held = holding
+    while holding do asok.sleep(0.01) end
+    held = false
     attempts = attempts + 1
     local c, err = asok.accept(acceptor)
     if c then accepted[#accepted + 1] = c else errors[#errors + 1] = err end
   end
 end)
 
--- fill the fd table, then free one fd for a client to connect with
+-- a second server, whose accept loop ends at the first error but 'closed'
+local errors2 = {}
+local acceptor2 = native and asok.wrap(server2) or server2
+asok.spawn(function()
+  while true do
+    local c, err = asok.accept(acceptor2)
+    if c then c:close() else errors2[#errors2 + 1] = err end
+    if err == "closed" then break end
+  end
+end)
+
+-- fill the fd table, then free one fd for a client to connect with, one
+-- for a client of the second server
 local fillers = {} -- files: LuaSocket creates its sockets' fds lazily
 while true do
   local f = io.open("/dev/null")
@@ -90,9 +109,13 @@ while true do
 end
 T.check(#fillers > 0 and #fillers < 64, "fillers:", #fillers)
 table.remove(fillers):close()
+table.remove(fillers):close()
 local client = socket.tcp()
 client:settimeout(0)
 client:connect("127.0.0.1", port) -- completes in the kernel's backlog
+local client2 = socket.tcp()
+client2:settimeout(0)
+client2:connect("127.0.0.1", port2)
 T.run(function() return #errors > 0 end, 5)
 T.check(#errors > 0 and tostring(errors[1]):find("open files"), "accept error:", errors[1])
 T.eq(#accepted, 0, "nothing accepted while the table is full")
@@ -113,10 +136,24 @@ local cpu, wall = os.clock() - c0, socket.gettime() - t0
 T.check(cpu < 0.5 * wall, ("CPU %.3f s over %.3f s wall"):format(cpu, wall))
 T.check(attempts - a0 <= 30, "accept attempts in 1 s:", attempts - a0)
 
+-- closing a listener whose accept backs off after the error (all it does
+-- while the table is full) ends that accept with 'closed' at once: in the
+-- next step, not when the back-off is over
+T.check(#errors2 > 0 and tostring(errors2[1]):find("open files"), "second server's accept error:", errors2[1])
+local n2 = #errors2
+server2:close()
+asok.select(nil, nil, 0)
+T.eq(errors2[n2 + 1], "closed", "the backing-off accept ends with the close")
+T.eq(#errors2, n2 + 1, "and nothing after it")
+
 -- a name lookup while the table is full (one fd free for the socket):
 -- the process lives on (the Go runtime aborted it, "eventfd failed", when
 -- the lookup's deadline was its first timer) and the connect answers as
--- LuaSocket's does
+-- LuaSocket's does. The accept loop holds meanwhile: its next try, after
+-- the back-off, would take the free fd (the queued connection) in the
+-- middle of the lookup
+holding = true
+T.check(T.run(function() return held end, 5), "the accept loop holds")
 table.remove(fillers):close()
 local ref = socket.tcp()
 ref:settimeout(2)
@@ -132,6 +169,7 @@ T.check(T.run(function() return named end, 5), "the connect by name returned")
 T.same(named or T.pack(), want, "connect('localhost') with one fd free")
 local refill = io.open("/dev/null")
 if refill then fillers[#fillers + 1] = refill end
+holding = false
 
 -- free fds: the queued connection is accepted
 for _, s in ipairs(fillers) do s:close() end
@@ -149,5 +187,7 @@ for _, c in ipairs(accepted) do c:close() end
 a:close()
 b:close()
 client:close()
+client2:close()
 server, acceptor, a, b, client, accepted, fillers, other = nil, nil, nil, nil, nil, nil, nil, nil
+server2, acceptor2, client2 = nil, nil, nil
 T.done("emfile child")
