@@ -16,11 +16,12 @@
 * t_tcp is LuaSocket's private struct (tcp.h: sock, io, buf, tm, family).
 * Its layout is not assumed: the family field is the int at the end of the
 * userdata (size - 8 with the struct's 8-byte alignment, else size - 4),
-* and it is used only when three probe objects the glue made -
-* socket.tcp4(), socket.tcp6() and socket.tcp() - show there AF_INET,
-* AF_INET6 and AF_UNSPEC, with their fd (getfd) at offset 0, and all four
-* objects have the same size. Otherwise nothing is written and the glue
-* skips the other family's addresses, as before.
+* and it is used only when three probe objects the glue made once -
+* socket.tcp4(), socket.tcp6() and socket.tcp() - showed there AF_INET,
+* AF_INET6 and AF_UNSPEC, with their fd (getfd) at offset 0, and the
+* object has their size. Otherwise nothing is written and the glue skips
+* the other family's addresses. The glue makes the probes when asok is
+* loaded (fds free then), not when a connect needs them.
 \*=========================================================================*/
 #include <string.h>
 #include <sys/socket.h>
@@ -40,36 +41,6 @@ static int probe(lua_State *L, int i, int fdi, size_t size, size_t off, int fam)
   const void *u = lua_touserdata(L, i);
   return u != NULL && lua_rawlen(L, i) == size && intat(u, 0) == (int) lua_tointeger(L, fdi) &&
          intat(u, off) == fam;
-}
-
-/* unspec(raw, rawfd, tcp4, fd4, tcp6, fd6, tcp, fdu [, write]): true if
- * the layout checks pass and raw (fd rawfd at offset 0) has family
- * AF_INET or AF_INET6; with write (raw's socket closed: rawfd -1), also
- * sets raw's family to AF_UNSPEC. False otherwise, nothing written. */
-static int prim_unspec(lua_State *L) {
-  void *raw = lua_touserdata(L, 1);
-  int rawfd = (int) luaL_checkinteger(L, 2), write = lua_toboolean(L, 9), k, fam;
-  size_t size, off;
-  if (raw == NULL || lua_rawlen(L, 1) < 2 * sizeof(int)) goto no;
-  size = lua_rawlen(L, 1);
-  for (k = 0; k < 2; k++) {
-    off = size - (k == 0 ? 8 : 4);
-    if (!probe(L, 3, 4, size, off, AF_INET) || !probe(L, 5, 6, size, off, AF_INET6) ||
-        !probe(L, 7, 8, size, off, AF_UNSPEC))
-      continue;
-    fam = intat(raw, off);
-    if (intat(raw, 0) != rawfd || (fam != AF_INET && fam != AF_INET6) || (write && rawfd != -1))
-      goto no;
-    if (write) {
-      fam = AF_UNSPEC;
-      memcpy((char *) raw + off, &fam, sizeof fam);
-    }
-    lua_pushboolean(L, 1);
-    return 1;
-  }
-no:
-  lua_pushboolean(L, 0);
-  return 1;
 }
 
 /* The layout layout() found (size 0: not yet, or not found). */
@@ -94,6 +65,27 @@ static int prim_layout(lua_State *L) {
     }
   }
   lua_pushboolean(L, known_size != 0);
+  return 1;
+}
+
+/* unspec(raw, rawfd [, write]): true if the layout layout() found fits
+ * raw (fd rawfd at offset 0) and raw has family AF_INET or AF_INET6;
+ * with write (raw's socket closed: rawfd -1), also sets raw's family to
+ * AF_UNSPEC. False otherwise, nothing written. */
+static int prim_unspec(lua_State *L) {
+  void *raw = lua_touserdata(L, 1);
+  int rawfd = (int) luaL_checkinteger(L, 2), write = lua_toboolean(L, 3), fam;
+  int ok = raw != NULL && known_size != 0 && lua_rawlen(L, 1) == known_size &&
+           intat(raw, 0) == rawfd && (!write || rawfd == -1);
+  if (ok) {
+    fam = intat(raw, known_off);
+    ok = fam == AF_INET || fam == AF_INET6;
+  }
+  if (ok && write) {
+    fam = AF_UNSPEC;
+    memcpy((char *) raw + known_off, &fam, sizeof fam);
+  }
+  lua_pushboolean(L, ok);
   return 1;
 }
 

@@ -106,13 +106,23 @@ methods.socks4_connect, methods.socks5_connect = M.socks4_connect, M.socks5_conn
 -- lends its methods to native clients for one call at a time
 local shadows = {}
 
--- shadow returns the LuaSocket object for family, created on first use.
+-- shadow returns the LuaSocket object for family, created on first use:
+-- a socket.tcp() given the family (tcpfamily.c; no fd needed, so that a
+-- process out of fds still gets its clients' addresses), else a closed
+-- socket.tcp4() or tcp6(). Raises LuaSocket's error if neither can be made.
 local function shadow(fam)
   local s = shadows[fam]
   if s then return s end
   local socket = require("socket")
-  s = assert((fam == "inet6" and socket.tcp6 or socket.tcp4)())
-  s:close() -- its own fd; from now on it only borrows clients' fds
+  local err
+  s = socket.tcp()
+  if s and not (P.layout() and C.setfamily(s, fam == "inet6" and 6 or 4)) then
+    s:close()
+    s, err = (fam == "inet6" and socket.tcp6 or socket.tcp4)()
+    if not s then error(err, 0) end
+    s:close() -- its own fd; from now on it only borrows clients' fds
+  end
+  if not s then error("cannot create a LuaSocket object", 0) end
   shadows[fam] = s
   return s
 end

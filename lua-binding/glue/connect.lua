@@ -119,6 +119,11 @@ local function layout()
   return layoutknown or false
 end
 P.layout = layout
+-- found now, while asok loads: the probes need three fds, which a process
+-- that has run out of them (a connect to a name's other family, a native
+-- client's first getpeername) would not have then; without LuaSocket,
+-- when a connect first needs it
+if pcall(require, "socket") then layout() end
 
 -- familyof gives the address family raw connects with: 0 for a socket not
 -- created yet (socket.tcp(): LuaSocket creates it for the address found),
@@ -140,25 +145,12 @@ local setclass = debug and debug.setmetatable
 -- unspec closes raw's socket and makes raw a socket.tcp() again (family
 -- AF_UNSPEC, no fd; tcpfamily.c), so that its next connect creates a
 -- socket of the address's family: what LuaSocket's connect does when a
--- name's next address is of the other family. Three probe objects, closed
--- again at once, let tcpfamily.c check LuaSocket's layout first. Returns
--- false (raw untouched) if that cannot be done here.
+-- name's next address is of the other family. Returns false (raw
+-- untouched) if that cannot be done here (LuaSocket's layout unknown).
 local function unspec(raw)
-  local socket = require("socket")
-  if not (socket.tcp4 and socket.tcp6) then return false end
-  local p4, p6, pu = socket.tcp4(), socket.tcp6(), socket.tcp()
-  local ok = false
-  if p4 and p6 and pu then
-    local probes = { p4, p4:getfd(), p6, p6:getfd(), pu, pu:getfd() }
-    ok = cunspec(raw, raw:getfd(), unpack(probes))
-    if ok then
-      raw:close() -- asok's handle first (patched close)
-      probes[7] = true -- write
-      ok = cunspec(raw, -1, unpack(probes, 1, 7))
-    end
-  end
-  for _, p in ipairs { p4, p6, pu } do if p then p:close() end end
-  return ok
+  if not (layout() and cunspec(raw, raw:getfd())) then return false end
+  raw:close() -- asok's handle first (patched close)
+  return cunspec(raw, -1, true)
 end
 
 -- unfix undoes what a failed connect of a socket.tcp() left: LuaSocket's
