@@ -442,11 +442,16 @@ local function foldstats(raw, h)
   if STREAM[classof(raw)] then setstatsof(raw, h, nil, nil, nil) end
 end
 
+-- letgone: handles asok let go of (letgo) while raw lives on: a call that
+-- was waiting on one ends with 'closed' (stream.lua's reborn), it does not
+-- go on with raw's next fd
+local letgone = setmetatable({}, { __mode = "k" })
+
 -- letgo closes raw's handle h and select watcher p (either may be nil;
 -- their waiters wake with 'closed'), keeping asok's timeouts and byte
 -- counts for raw's next fd (setfd, a socket LuaSocket replaced).
 local function letgo(raw, h, p)
-  if h then keepasok(raw, h); foldstats(raw, h); close(h); handles[raw] = nil end
+  if h then keepasok(raw, h); foldstats(raw, h); close(h); handles[raw] = nil; letgone[h] = true end
   if p then close(p); probes[raw] = nil end
 end
 
@@ -781,6 +786,7 @@ end
 -- the private state and helpers the other chunks use
 P.WAIT, P.loop, P.MAIN, P.ONE, P.RAW, P.FAST = WAIT, loop, MAIN, ONE, RAW, FAST
 P.handles, P.throttles, P.probes, P.parents = handles, throttles, probes, parents
+P.letgone = letgone
 P.unborn = unborn
 P.waiting, P.STREAM, P.UDP, P.Wrapper = waiting, STREAM, UDP, Wrapper
 P.argerror, P.margerror, P.newtoken, P.wake, P.step, P.yieldable = argerror, margerror, newtoken, wake, step, yieldable

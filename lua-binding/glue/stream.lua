@@ -146,9 +146,12 @@ end
 -- predates raw's socket: asok saw the object before LuaSocket created its
 -- fd (socket.tcp() before a connect of LuaSocket's own), or LuaSocket
 -- replaced it. Such a handle did nothing: the call goes again on a fresh
--- one (handle carries timeouts and throttles over). Only on 'closed'.
+-- one (handle carries timeouts and throttles over). Only on 'closed'; not
+-- for a handle asok let go of (setfd, a socket LuaSocket destroyed or
+-- replaced) while the call waited on it: that call ends with 'closed'.
+local letgone = P.letgone
 local function reborn(raw, h)
-  if rawmeta(raw) == CLIENT then return false end
+  if rawmeta(raw) == CLIENT or letgone[h] then return false end
   local fd = raw:getfd()
   return fd >= 0 and fdof(h) ~= fd
 end

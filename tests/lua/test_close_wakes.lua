@@ -184,4 +184,34 @@ do
   peer:close()
 end
 
+-- setfd to another connected socket's fd while a receive waits: asok lets
+-- go of the old fd, so the waiter ends with 'closed' and what it had read
+-- (it went on with the new fd, where nothing woke it); the next receive
+-- reads the new fd, as LuaSocket's after its setfd
+for _, how in ipairs { "wrapper", "raw" } do
+  local peer, raw = T.pair()
+  local peer2, other = T.pair()
+  local obj = how == "wrapper" and asok.wrap(raw) or raw
+  peer:send("abc")
+  local first
+  T.spawn(function() first = T.pack(asok.receive(obj, "*l")) end)
+  T.run(function() return false end, 0.05)
+  local oldfd = obj:getfd()
+  obj:setfd(other:getfd())
+  other:setfd(-1)
+  asok.select(nil, nil, 0)
+  T.same(first, T.pack(nil, "closed", "abc"), how .. ": the waiter when setfd took its fd away")
+  peer2:send("from the new fd\n")
+  local second
+  T.spawn(function() second = T.pack(asok.receive(obj, "*l")) end)
+  T.check(T.run(function() return second end, 5), how .. ": the next receive returned")
+  T.same(second, T.pack("from the new fd", nil, nil), how .. ": it reads the new fd")
+  obj:close()
+  local old = socket.tcp() -- the old fd, nobody's now
+  old:setfd(oldfd)
+  old:close()
+  peer:close()
+  peer2:close()
+end
+
 T.done("test_close_wakes")
