@@ -149,7 +149,13 @@ demo() {
     *) abi=${interp#lua} ;;
   esac
   [ -f "$BUILD/lib/lua/$abi/asok.so" ] || die "no asok module for Lua $abi in $BUILD/lib/lua"
-  say "$interp examples/echo_demo.lua"
+  # 1,000 clients and the server's ends of their connections: ~2,000 fds
+  # (1,024 is a common soft limit; the demo retries accepts past it, but
+  # its clients' own sockets need the room)
+  if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 4096 ]; then
+    ulimit -n 4096 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  fi
+  say "$interp examples/echo_demo.lua (ulimit -n $(ulimit -n))"
   LUA_CPATH="$BUILD/lib/lua/$abi/?.so;;" "$interp" "$ROOT/examples/echo_demo.lua"
 }
 

@@ -33,16 +33,23 @@ local function spawn(f, ...)
 end
 
 spawn(function()
+  local reported = {}
   while true do
-    local client = server:accept()
-    if not client then return end -- the server was closed
-    spawn(serve, client)
+    local client, err = server:accept()
+    if client then
+      spawn(serve, client)
+    elseif err == "closed" then
+      return -- the server was closed
+    elseif not reported[err] then -- e.g. "Too many open files": the
+      reported[err] = true          -- connection stays queued, and asok's
+      io.stderr:write("accept: ", err, " (retrying)\n") -- next accept waits
+    end                             -- 0.1 s before it tries again
   end
 end)
 
 -- client sends LINES lines and verifies each echo.
 local function client(id)
-  local c = asok.wrap(socket.tcp())
+  local c = asok.wrap(socket.tcp(), 30) -- no call waits longer than 30 s
   local ok, err = c:connect("127.0.0.1", port)
   if not ok then
     io.stderr:write("client ", id, ": connect: ", err, "\n")
