@@ -6,6 +6,7 @@ local WAIT, loop, ONE = P.WAIT, P.loop, P.ONE
 local margerror, checkraw, handle = P.margerror, P.checkraw, P.handle
 local newtoken, park, waitfor = P.newtoken, P.park, P.waitfor
 local ownzero = P.ownzero
+local watch, unwatch, ccancel = P.watch, P.unwatch, C.cancel
 local classmeta, gettimeout = C.meta, C.gettimeout
 local type, tostring, tonumber, pcall, ipairs, select = type, tostring, tonumber, pcall, ipairs, select
 
@@ -44,9 +45,11 @@ local function isnumeric(host)
 end
 
 -- lookup resolves name for family (0 any, 4, 6) through asok_resolve:
--- off the loop thread, parking the caller meanwhile. Returns an array of
--- numeric addresses, or nil and LuaSocket's error.
-local function lookup(name, family)
+-- off the loop thread, parking the caller meanwhile; w is the connect's
+-- watch of its object (P.watch): the object's close ends the lookup.
+-- Returns an array of numeric addresses, or nil and LuaSocket's error
+-- ('closed' if the object was closed meanwhile).
+local function lookup(w, name, family)
   local fake = dbg.hosts and dbg.hosts[name]
   if fake then -- asok._debug.hosts: a test's name -> addresses
     local addrs = {}
@@ -60,7 +63,10 @@ local function lookup(name, family)
   local addrs, err = cresolve(loop, name, family, tok)
   if addrs == WAIT then dbg.resolves = dbg.resolves + 1 end
   while addrs == WAIT do
+    w[tok] = true
     park(tok)
+    w[tok] = nil
+    if w.closed then ccancel(loop, tok); return nil, "closed" end
     addrs, err = cresolve(loop, name, family, tok)
   end
   return addrs, err
@@ -149,7 +155,7 @@ local setclass = debug and debug.setmetatable
 -- untouched) if that cannot be done here (LuaSocket's layout unknown).
 local function unspec(raw)
   if not (layout() and cunspec(raw, raw:getfd())) then return false end
-  raw:close() -- asok's handle first (patched close)
+  P.reclose(raw) -- asok's handle first (patched close)
   return cunspec(raw, -1, true)
 end
 
@@ -221,13 +227,19 @@ local function connectto(fname, raw, class, ...)
     return nil, err
   end
   local addrs, err
+  -- the object's close during the lookup or between attempts ends the
+  -- connect with 'closed' (LuaSocket's next attempt would make a closed
+  -- object a new socket)
+  local w = watch(raw)
   if host == "*" then -- LuaSocket passes no host to getaddrinfo: the loopback
     local fam = familyof(raw)
     addrs = fam == 4 and { "127.0.0.1" } or fam == 6 and { "::1" } or { "::1", "127.0.0.1" }
   else
-    addrs, err = lookup(tostring(host), familyof(raw))
+    addrs, err = lookup(w, tostring(host), familyof(raw))
+    if w.closed then return nil, "closed" end
   end
   if not addrs then
+    unwatch(raw, w)
     -- getaddrinfo checks the service before the name: a bad port is
     -- LuaSocket's answer whatever the name (luaL_checkstring's text of it)
     if not cservice(tostring(port)) then err = "service not supported for socket type" end
@@ -245,10 +257,12 @@ local function connectto(fname, raw, class, ...)
     if fresh and fam ~= 0 and fam ~= afam and unspec(raw) then fam = 0 end
     if fam == 0 or fam == afam then
       ok, err, stop = tryconnect(raw, addrs[i], port)
-      if ok then return ok end
+      if w.closed then return nil, "closed" end
+      if ok then unwatch(raw, w); return ok end
       if stop then break end
     end
   end
+  unwatch(raw, w)
   if fresh and not stop then unfix(raw) end
   return nil, err
 end

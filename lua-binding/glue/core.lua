@@ -455,6 +455,25 @@ local function letgo(raw, h, p)
   if p then close(p); probes[raw] = nil end
 end
 
+-- watchers: LuaSocket object -> the watch of a call on it that waits on
+-- something other than its handle (asok.connect's name lookup) or across
+-- several handles (the connect's attempts): { closed = true once raw was
+-- closed, [token] = true for each such wait }. raw's close (patched close
+-- below) marks it and makes each token ready at once (C.sleep 0).
+local watchers = setmetatable({}, { __mode = "k" })
+local csleep, next = C.sleep, next
+
+-- closewatch marks raw's watch closed and wakes its waits.
+local function closewatch(raw)
+  local w = watchers[raw]
+  if not w then return end
+  watchers[raw] = nil
+  w.closed = true
+  for t in pairs(w) do
+    if t ~= "closed" then w[t] = nil; ccancel(loop, t); csleep(loop, 0, t) end
+  end
+end
+
 local chook = C.hook
 
 -- patchstate hooks the state methods of LuaSocket metatable mt's methods
@@ -535,6 +554,7 @@ local function patch(mt)
       local h, p = handles[raw], probes[raw]
       if h then close(h) end
       if p then close(p) end
+      if watchers[raw] then closewatch(raw) end
       return rawclose(raw, ...)
     end
   end
@@ -562,6 +582,31 @@ local function patch(mt)
       return gc(raw)
     end
   end
+end
+
+-- watch returns raw's watch (made if needed: raw's class patched, so that
+-- LuaSocket's own close of raw reaches closewatch); unwatch ends it.
+local function watch(raw)
+  local w = watchers[raw]
+  if not w then
+    patch(getmetatable(raw))
+    w = {}
+    watchers[raw] = w
+  end
+  return w
+end
+local function unwatch(raw, w)
+  if watchers[raw] == w and next(w) == nil then watchers[raw] = nil end
+end
+P.watch, P.unwatch = watch, unwatch
+
+-- reclose closes raw's socket for asok itself (a connect switching family
+-- makes a new one): the waiters on its handle wake, its watch goes on.
+function P.reclose(raw)
+  local w = watchers[raw]
+  watchers[raw] = nil
+  raw:close()
+  watchers[raw] = w
 end
 
 -- unixtm: where socket.unix stream objects, whose class has no

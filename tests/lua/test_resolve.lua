@@ -140,6 +140,28 @@ b:close()
 server:close()
 if accepted then accepted:close() end
 
+-- the object closed while its connect resolves the name: the connect ends
+-- with 'closed' at the next step (it waited for the lookup, then made the
+-- closed object a new socket and connected it), through LuaSocket's own
+-- close of an object asok had not seen, asok.close and a wrapper's close
+do
+  local lsn, lport = T.listener()
+  for _, how in ipairs { "raw", "asok.close", "wrapper" } do
+    local c = socket.tcp()
+    local obj = how == "wrapper" and asok.wrap(c) or c
+    local before, got = asok._debug.resolves, nil
+    T.spawn(function() got = T.pack(asok.connect(obj, "localhost", lport)) end)
+    T.check(asok._debug.resolves == before + 1, how, ": the name is being resolved")
+    if how == "asok.close" then asok.close(c) elseif how == "wrapper" then obj:close() else c:close() end
+    asok.select(nil, nil, 0)
+    T.same(got, T.pack(nil, "closed"), how .. ": the connect of an object closed during its lookup")
+    T.eq(c:getfd(), -1, how .. ": the object stays closed")
+  end
+  lsn:settimeout(0.1)
+  T.eq(lsn:accept(), nil, "no connection came from the closed objects")
+  lsn:close()
+end
+
 -- drop everything (T.done counts the live handles)
 server, server6, a, b, accepted, raw, co, result = nil, nil, nil, nil, nil, nil, nil, nil
 T.done("test_resolve")
