@@ -166,7 +166,8 @@ static int prim_newsock(lua_State *L) {
   s->family = 0;
   s->closed_h = NULL;
   s->sending = 0;
-  s->pause = 0;
+  s->paused = NULL;
+  s->npaused = s->cpaused = 0;
   s->dev = s->ino = 0;
   if (fd >= 0) {
     struct stat st;

@@ -94,9 +94,11 @@ typedef struct lsock {
                         * that send's retry (what it had sent) and for
                         * receives of the buffered data, as LuaSocket's
                         * buffer outlives its close; freed at __gc */
-  asok_token pause;    /* a sleep bound to the socket (pause(), an accept
-                        * backing off after EMFILE): its close makes the
-                        * token ready at once; 0: none */
+  asok_token *paused;  /* sleeps bound to the socket (pause(), accepts
+                        * backing off after EMFILE): its close makes these
+                        * tokens ready at once; npaused of cpaused in use
+                        * (malloc'd, freed at __gc) */
+  int npaused, cpaused;
 } lsock;
 
 /* userdata tags: registry[metatable] = tag, for checks without strings */

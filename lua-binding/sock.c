@@ -8,6 +8,7 @@
 \*=========================================================================*/
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -257,30 +258,38 @@ static int sock_wait(lua_State *L) {
 * pause(s, seconds, token): parks token for seconds, as the loop's sleep,
 * but bound to s: closing s makes it ready at once (an accept backing off
 * after EMFILE must not outlive its listener's close by the back-off).
-* Returns WAIT; nil, "closed" if s is closed; false if s already has a
-* pause (the caller sleeps instead). pause(s): the pause is over (after
-* the token came back).
+* Returns WAIT, or nil, "closed" if s is closed (if the binding cannot be
+* recorded, out of memory, a plain sleep). pause(s, nil, token): token's
+* pause is over (it came back). A token whose coroutine was closed while
+* it waited stays recorded until s closes (made ready then, for no one).
 \*-------------------------------------------------------------------------*/
 static int sock_pause(lua_State *L) {
   lsock *s = asok__checksock(L, 1);
+  asok_token tok = asok__checktoken(L, 3);
   double secs;
-  asok_token tok;
-  int rc;
+  int rc, i;
   if (lua_isnoneornil(L, 2)) {
-    s->pause = 0;
+    for (i = 0; i < s->npaused; i++) {
+      if (s->paused[i] == tok) {
+        s->paused[i] = s->paused[--s->npaused];
+        break;
+      }
+    }
     return 0;
   }
   secs = luaL_checknumber(L, 2);
-  tok = asok__checktoken(L, 3);
   luaL_argcheck(L, !isnan(secs), 2, "number expected, got NaN");
   if (!isopen(s)) return pusherror(L, ASOK_ECLOSED);
-  if (s->pause != 0) {
-    lua_pushboolean(L, 0);
-    return 1;
-  }
   rc = asok_sleep(s->lp->loop, secs, tok);
   if (rc != ASOK_OK) return luaL_error(L, "asok.accept: %s", asok_strerror(rc));
-  s->pause = tok;
+  if (s->npaused == s->cpaused) {
+    int n = s->cpaused ? 2 * s->cpaused : 4;
+    asok_token *p = (asok_token *) realloc(s->paused, (size_t) n * sizeof *p);
+    if (p == NULL) return asok__pushwait(L);
+    s->paused = p;
+    s->cpaused = n;
+  }
+  s->paused[s->npaused++] = tok;
   return asok__pushwait(L);
 }
 
@@ -290,13 +299,14 @@ static int sock_pause(lua_State *L) {
 static int sock_close(lua_State *L) {
   lsock *s = asok__checksock(L, 1);
   if (isopen(s)) {
+    int i;
     asok_close(s->h);
-    if (s->pause != 0) { /* the paused one ends now: its retry sees 'closed' */
-      asok_cancel(s->lp->loop, s->pause);
-      asok_sleep(s->lp->loop, 0, s->pause);
+    for (i = 0; i < s->npaused; i++) { /* the paused end now: their retry sees 'closed' */
+      asok_cancel(s->lp->loop, s->paused[i]);
+      asok_sleep(s->lp->loop, 0, s->paused[i]);
     }
   }
-  s->pause = 0;
+  s->npaused = 0;
   /* the LuaSocket object's fd number can come back at once (its next
    * socket after a close, a connect to another family): fd() must not
    * match it. A native client's fd is its own (client.c closes it). */
@@ -434,6 +444,9 @@ static int sock_gc(lua_State *L) {
   lsock *s = asok__checksock(L, 1);
   if (isopen(s)) asok_sock_free(s->h);
   s->h = NULL;
+  free(s->paused);
+  s->paused = NULL;
+  s->npaused = s->cpaused = 0;
   return 0;
 }
 

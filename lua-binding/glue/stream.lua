@@ -248,17 +248,14 @@ local ACCEPT_BACKOFF = 0.1
 
 -- backoff sleeps for seconds, an accept's pause on listener h: closing h
 -- ends it at once (C.pause), as it wakes an accept parked on h. Without a
--- handle, or with a pause on h already (two accepts backing off at once;
--- one whose coroutine was closed in it), a plain sleep.
+-- handle, a plain sleep.
 local cpause = C.pause
 local function backoff(h, seconds)
   if not h then return M.sleep(seconds) end
   local tok = newtoken()
-  local r = cpause(h, seconds, tok)
-  if r == false then return M.sleep(seconds) end
-  if r ~= WAIT then return end -- closed: the accept's retry says so
+  if cpause(h, seconds, tok) ~= WAIT then return end -- closed: the retry says so
   while not park(tok) do end -- resumed early by someone else: it goes on
-  cpause(h)
+  cpause(h, nil, tok)
 end
 
 -- acceptq: listening object -> how many accepts wait for a connection. A
