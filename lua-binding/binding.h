@@ -43,6 +43,8 @@
  * yielded C method) while kind is not 0. */
 typedef struct crec {
   lua_State *co;
+  asok_sock *h;     /* the handle it waits on (a native client's changes
+                     * with setfd: asok__cutshort) */
   struct lsock *s;
   const char *data; /* a send's data, its i-th byte on */
   size_t n;         /* a receive's count (ASOK_COUNT), a send's length */
@@ -99,7 +101,27 @@ typedef struct lsock {
                         * tokens ready at once; npaused of cpaused in use
                         * (malloc'd, freed at __gc) */
   int npaused, cpaused;
+  /* a native client's operations waiting through the glue (sock.c's
+   * receive and send) and the handle each waits on: setfd gives the client
+   * a new handle, and such an operation ends as at a close, not on the new
+   * one (asok__handlefor). At most ASOK_NPARKED noted (more: not noted). */
+  asok_token ptok[4];
+  asok_sock *ph[4];
+  int np;
 } lsock;
+#define ASOK_NPARKED 4
+
+/* asok__handlefor: the handle an operation of tok on s goes on with: s's
+ * (asok__readh), unless tok's operation waited on an earlier handle of
+ * native client s (noted by asok__noteparked, forgotten now): then that
+ * one if s kept it (closed, with its buffered data), else NULL (closed). */
+asok_sock *asok__handlefor(lsock *s, asok_token tok);
+/* asok__noteparked notes that tok's operation on native client s waits on
+ * handle h (for asok__handlefor). */
+void asok__noteparked(lsock *s, asok_token tok, asok_sock *h);
+/* asok__cutshort: the handle a C-parked operation that waited on handle
+ * was goes on with (park.c; the same rule as asok__handlefor's). */
+asok_sock *asok__cutshort(lsock *s, asok_sock *was);
 
 /* userdata tags: registry[metatable] = tag, for checks without strings */
 #define ASOK_TAG_SOCK 1   /* asok.sock */

@@ -231,6 +231,7 @@ static int park(lua_State *L, lloop *lp, int i, const crec *op) {
   return lua_yield(L, 1);
 glue:
   lua_pop(L, 1);
+  if (op->s->owns) asok__noteparked(op->s, t, op->h); /* for sock.c's retry */
   lua_pushvalue(L, UP_TOK);
   asok__pushtoken(L, t);
   return 2;
@@ -248,7 +249,7 @@ int asok__finishop(lua_State *L, lloop *lp, asok_token t, lua_State *co) {
   if (i < 0) return 0;
   r = &lp->rec[i];
   if ((r->kind != CREC_RECEIVE && r->kind != CREC_SEND) || r->co != co) return 0;
-  h = asok__readh(r->s);
+  h = asok__cutshort(r->s, r->h); /* not a handle setfd gave the client since */
   luaL_checkstack(L, 4, NULL);
   lua_checkstack(co, 4);                 /* a C function's LUA_MINSTACK holds them */
   if (r->kind == CREC_RECEIVE) {
@@ -316,6 +317,7 @@ static int fast_receive(lua_State *L) {
   memset(&op, 0, sizeof(op));
   op.kind = CREC_RECEIVE;
   op.s = s;
+  op.h = h;
   op.pattern = pattern;
   op.n = n;
   return park(L, lp, i, &op);
@@ -361,6 +363,7 @@ static int fast_send(lua_State *L) {
   memset(&op, 0, sizeof(op));
   op.kind = CREC_SEND;
   op.s = s;
+  op.h = h;
   op.data = data;
   op.n = size;
   op.start = 1;
@@ -424,6 +427,7 @@ static int prim_unpark(lua_State *L) {
       mine = lua_tothread(L, -1) == L;   /* not a stale record at a reused address */
       lua_pop(L, 1);
       if (!mine) continue;
+      if (r->s != NULL && r->s->owns) asok__noteparked(r->s, tokof(i), r->h); /* sock.c's retry */
       memset(r, 0, sizeof(*r));
       r->kind = CREC_GLUE;
       asok__pushtoken(L, tokof(i));

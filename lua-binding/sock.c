@@ -117,6 +117,37 @@ int asok__gone(lsock *s, asok_token tok) {
   return ASOK_ECLOSED;
 }
 
+/* asok__cutshort (binding.h). */
+asok_sock *asok__cutshort(lsock *s, asok_sock *was) {
+  asok_sock *h = asok__readh(s);
+  if (was == NULL || h == was) return h;
+  return was == s->closed_h ? was : NULL;
+}
+
+/* asok__handlefor (binding.h). */
+asok_sock *asok__handlefor(lsock *s, asok_token tok) {
+  int i;
+  for (i = 0; i < s->np; i++) {
+    if (s->ptok[i] == tok) {
+      asok_sock *was = s->ph[i];
+      s->np--;
+      s->ptok[i] = s->ptok[s->np];
+      s->ph[i] = s->ph[s->np];
+      return asok__cutshort(s, was);
+    }
+  }
+  return asok__readh(s);
+}
+
+/* asok__noteparked (binding.h). */
+void asok__noteparked(lsock *s, asok_token tok, asok_sock *h) {
+  if (s->np < ASOK_NPARKED) {
+    s->ptok[s->np] = tok;
+    s->ph[s->np] = h;
+    s->np++;
+  }
+}
+
 /* isopen says whether s and its loop are still alive. */
 static int isopen(lsock *s) {
   return s->h != NULL && s->lp != NULL && s->lp->loop != NULL;
@@ -177,10 +208,15 @@ static int sock_receive(lua_State *L) {
     n = wanted - plen;
   }
   {
-    asok_sock *h = asok__readh(s); /* a closed native client's: what it had buffered */
+    /* a closed native client's: what it had buffered; a native client's
+     * operation that waited on its handle before a setfd: that one's */
+    asok_sock *h = s->owns ? asok__handlefor(s, tok) : asok__readh(s);
     rc = h != NULL ? asok_receive(h, pattern, n, tok, &data, &len) : asok__gone(s, tok);
+    if (rc == ASOK_EWAIT) {
+      if (s->owns) asok__noteparked(s, tok, h);
+      return asok__pushwait(L);
+    }
   }
-  if (rc == ASOK_EWAIT) return asok__pushwait(L);
   if (plen == 0) {                      /* one copy: asok's buffer -> string */
     lua_pushlstring(L, len > 0 ? data : "", len);
   } else {
@@ -216,11 +252,16 @@ static int sock_send(lua_State *L) {
   if (start < 1) start = (long) 1;
   if (end > (long) size) end = (long) size;
   if (start <= end) {
-    asok_sock *h = asok__readh(s); /* a closed native client's: what a cut-short send had sent */
+    /* a closed native client's: what a cut-short send had sent (and as
+     * receive's, the handle a send waited on before a setfd) */
+    asok_sock *h = s->owns ? asok__handlefor(s, tok) : asok__readh(s);
     rc = h != NULL ? asok_send(h, data + start - 1, (size_t) (end - start + 1), tok, &sent)
                    : asok__gone(s, tok);
     s->sending = rc == ASOK_EWAIT;
-    if (rc == ASOK_EWAIT) return asok__pushwait(L);
+    if (rc == ASOK_EWAIT) {
+      if (s->owns) asok__noteparked(s, tok, h);
+      return asok__pushwait(L);
+    }
     s->sent += (long) sent;
   }
   if (rc != ASOK_OK) {
