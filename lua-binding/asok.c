@@ -168,7 +168,8 @@ static int prim_newsock(lua_State *L) {
   s->sending = 0;
   s->paused = NULL;
   s->npaused = s->cpaused = 0;
-  s->np = 0;
+  s->notes = NULL;
+  s->nnotes = s->cnotes = 0;
   s->dev = s->ino = 0;
   if (fd >= 0) {
     struct stat st;

@@ -102,23 +102,32 @@ typedef struct lsock {
                         * (malloc'd, freed at __gc) */
   int npaused, cpaused;
   /* a native client's operations waiting through the glue (sock.c's
-   * receive and send) and the handle each waits on: setfd gives the client
-   * a new handle, and such an operation ends as at a close, not on the new
-   * one (asok__handlefor). At most ASOK_NPARKED noted (more: not noted). */
-  asok_token ptok[4];
-  asok_sock *ph[4];
-  int np;
+   * receive and send): notes of the token, the coroutine and the handle
+   * each waits on, since setfd gives the client a new handle and such an
+   * operation ends as at a close, not on the new one (asok__handlefor).
+   * nnotes of cnotes in use (malloc'd, freed at __gc). */
+  struct anote *notes;
+  int nnotes, cnotes;
 } lsock;
-#define ASOK_NPARKED 4
 
-/* asok__handlefor: the handle an operation of tok on s goes on with: s's
- * (asok__readh), unless tok's operation waited on an earlier handle of
- * native client s (noted by asok__noteparked, forgotten now): then that
- * one if s kept it (closed, with its buffered data), else NULL (closed). */
-asok_sock *asok__handlefor(lsock *s, asok_token tok);
-/* asok__noteparked notes that tok's operation on native client s waits on
- * handle h (for asok__handlefor). */
-void asok__noteparked(lsock *s, asok_token tok, asok_sock *h);
+/* anote: an operation of token tok, run by coroutine co, waits on handle h */
+struct anote {
+  asok_token tok;
+  lua_State *co;
+  asok_sock *h;
+};
+
+/* asok__handlefor: the handle an operation of tok on s, run by coroutine
+ * co, goes on with: s's (asok__readh), unless that operation waited on an
+ * earlier handle of native client s (noted by asok__noteparked by co,
+ * forgotten now): then that one if s kept it (closed, with its buffered
+ * data), else NULL (closed). A note of tok by another coroutine is stale
+ * (its operation abandoned: coroutine.close) and is dropped. */
+asok_sock *asok__handlefor(lsock *s, lua_State *co, asok_token tok);
+/* asok__noteparked notes that tok's operation on native client s, run by
+ * coroutine co, waits on handle h (for asok__handlefor); replaces an
+ * earlier note of tok. Out of memory: not noted. */
+void asok__noteparked(lsock *s, lua_State *co, asok_token tok, asok_sock *h);
 /* asok__cutshort: the handle a C-parked operation that waited on handle
  * was goes on with (park.c; the same rule as asok__handlefor's). */
 asok_sock *asok__cutshort(lsock *s, asok_sock *was);

@@ -9,6 +9,7 @@
 * settimeout and the option/peer/connect calls are added by glue/client.lua.
 \*=========================================================================*/
 #define _GNU_SOURCE /* accept4 */
+#include <stdlib.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -244,6 +245,9 @@ static int client_gc(lua_State *L) {
   lsock *s = checkclient(L, 1);
   shut(s);
   bury(s);
+  free(s->notes);
+  s->notes = NULL;
+  s->nnotes = s->cnotes = 0;
   return 0;
 }
 

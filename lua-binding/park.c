@@ -231,7 +231,7 @@ static int park(lua_State *L, lloop *lp, int i, const crec *op) {
   return lua_yield(L, 1);
 glue:
   lua_pop(L, 1);
-  if (op->s->owns) asok__noteparked(op->s, t, op->h); /* for sock.c's retry */
+  if (op->s->owns) asok__noteparked(op->s, L, t, op->h); /* for sock.c's retry */
   lua_pushvalue(L, UP_TOK);
   asok__pushtoken(L, t);
   return 2;
@@ -427,7 +427,7 @@ static int prim_unpark(lua_State *L) {
       mine = lua_tothread(L, -1) == L;   /* not a stale record at a reused address */
       lua_pop(L, 1);
       if (!mine) continue;
-      if (r->s != NULL && r->s->owns) asok__noteparked(r->s, tokof(i), r->h); /* sock.c's retry */
+      if (r->s != NULL && r->s->owns) asok__noteparked(r->s, L, tokof(i), r->h); /* sock.c's retry */
       memset(r, 0, sizeof(*r));
       r->kind = CREC_GLUE;
       asok__pushtoken(L, tokof(i));

@@ -125,27 +125,35 @@ asok_sock *asok__cutshort(lsock *s, asok_sock *was) {
 }
 
 /* asok__handlefor (binding.h). */
-asok_sock *asok__handlefor(lsock *s, asok_token tok) {
+asok_sock *asok__handlefor(lsock *s, lua_State *co, asok_token tok) {
   int i;
-  for (i = 0; i < s->np; i++) {
-    if (s->ptok[i] == tok) {
-      asok_sock *was = s->ph[i];
-      s->np--;
-      s->ptok[i] = s->ptok[s->np];
-      s->ph[i] = s->ph[s->np];
-      return asok__cutshort(s, was);
+  for (i = 0; i < s->nnotes; i++) {
+    if (s->notes[i].tok == tok) {
+      struct anote n = s->notes[i];
+      s->notes[i] = s->notes[--s->nnotes];
+      return n.co == co ? asok__cutshort(s, n.h) : asok__readh(s);
     }
   }
   return asok__readh(s);
 }
 
 /* asok__noteparked (binding.h). */
-void asok__noteparked(lsock *s, asok_token tok, asok_sock *h) {
-  if (s->np < ASOK_NPARKED) {
-    s->ptok[s->np] = tok;
-    s->ph[s->np] = h;
-    s->np++;
+void asok__noteparked(lsock *s, lua_State *co, asok_token tok, asok_sock *h) {
+  int i;
+  for (i = 0; i < s->nnotes && s->notes[i].tok != tok; i++) {}
+  if (i == s->nnotes) {
+    if (s->nnotes == s->cnotes) {
+      int n = s->cnotes ? 2 * s->cnotes : 4;
+      struct anote *p = (struct anote *) realloc(s->notes, (size_t) n * sizeof *p);
+      if (p == NULL) return;
+      s->notes = p;
+      s->cnotes = n;
+    }
+    s->nnotes++;
   }
+  s->notes[i].tok = tok;
+  s->notes[i].co = co;
+  s->notes[i].h = h;
 }
 
 /* isopen says whether s and its loop are still alive. */
@@ -210,10 +218,10 @@ static int sock_receive(lua_State *L) {
   {
     /* a closed native client's: what it had buffered; a native client's
      * operation that waited on its handle before a setfd: that one's */
-    asok_sock *h = s->owns ? asok__handlefor(s, tok) : asok__readh(s);
+    asok_sock *h = s->owns ? asok__handlefor(s, L, tok) : asok__readh(s);
     rc = h != NULL ? asok_receive(h, pattern, n, tok, &data, &len) : asok__gone(s, tok);
     if (rc == ASOK_EWAIT) {
-      if (s->owns) asok__noteparked(s, tok, h);
+      if (s->owns) asok__noteparked(s, L, tok, h);
       return asok__pushwait(L);
     }
   }
@@ -254,12 +262,12 @@ static int sock_send(lua_State *L) {
   if (start <= end) {
     /* a closed native client's: what a cut-short send had sent (and as
      * receive's, the handle a send waited on before a setfd) */
-    asok_sock *h = s->owns ? asok__handlefor(s, tok) : asok__readh(s);
+    asok_sock *h = s->owns ? asok__handlefor(s, L, tok) : asok__readh(s);
     rc = h != NULL ? asok_send(h, data + start - 1, (size_t) (end - start + 1), tok, &sent)
                    : asok__gone(s, tok);
     s->sending = rc == ASOK_EWAIT;
     if (rc == ASOK_EWAIT) {
-      if (s->owns) asok__noteparked(s, tok, h);
+      if (s->owns) asok__noteparked(s, L, tok, h);
       return asok__pushwait(L);
     }
     s->sent += (long) sent;

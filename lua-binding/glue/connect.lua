@@ -129,7 +129,10 @@ P.layout = layout
 -- that has run out of them (a connect to a name's other family, a native
 -- client's first getpeername) would not have then; without LuaSocket,
 -- when a connect first needs it
-if pcall(require, "socket") then layout() end
+do
+  local got, socket = pcall(require, "socket")
+  if got and type(socket) == "table" then pcall(layout) end
+end
 
 -- familyof gives the address family raw connects with: 0 for a socket not
 -- created yet (socket.tcp(): LuaSocket creates it for the address found),

@@ -217,4 +217,51 @@ for _, how in ipairs { "wrapper", "raw", "native" } do
   peer2:close()
 end
 
+-- Lua 5.4: native client operations abandoned while they waited through
+-- the glue (coroutine.close after a foreign resume) leave their notes of
+-- the handle they waited on; after a setfd, neither a later receive that
+-- gets one of their tokens (it read 'closed' from the stale note) nor a
+-- main-thread waiter beyond 4 of them (4 notes at most: it went on with
+-- the new fd) is misled
+if coroutine.close then
+  local function gluereceive(nat, store) -- resumed by someone else: the glue takes over
+    local co = coroutine.create(function() store.r = T.pack(nat:receive("*l")) end)
+    assert(coroutine.resume(co))
+    assert(coroutine.resume(co))
+    return co
+  end
+  for _, abandoned in ipairs { 1, 5 } do
+    local nat, peer = T.nativepair()
+    local peer2, other = T.pair()
+    for _ = 1, abandoned do coroutine.close(gluereceive(nat, {})) end
+    T.run(function() return false end, 1.3) -- the reap gives their C tokens back
+    local oldfd = nat:getfd()
+    if abandoned == 1 then
+      nat:setfd(other:getfd())
+      other:setfd(-1)
+      local later = {}
+      gluereceive(nat, later) -- with the abandoned one's token
+      peer2:send("on the new fd\n")
+      T.check(T.run(function() return later.r end, 5), "the later receive returned")
+      T.same(later.r, T.pack("on the new fd", nil, nil), "a later receive with a reused token reads the new fd")
+    else
+      T.spawn(function()
+        asok.sleep(0.05)
+        nat:setfd(other:getfd())
+        other:setfd(-1)
+        asok.sleep(0.05)
+        peer2:send("on the new fd\n")
+      end)
+      local mine = T.pack(nat:receive("*l")) -- the main thread: through the glue
+      T.same(mine, T.pack(nil, "closed", ""), "a main-thread waiter beyond 5 abandoned notes ends at the setfd")
+    end
+    nat:close()
+    peer:close()
+    peer2:close()
+    local o = socket.tcp()
+    o:setfd(oldfd)
+    o:close()
+  end
+end
+
 T.done("test_close_wakes")
