@@ -308,6 +308,14 @@ func (l *Loop) dispatch(evs []unix.EpollEvent) bool {
 		if ev.Events&readEvents != 0 && !throttledHead(s.rq.head) {
 			l.deliver(s.rq.head)
 		}
+		if ev.Events&(unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+			s.broken = true
+			// a send held by its throttle timer learns of it now (send.go)
+			if h := s.wq.head; throttledHead(h) && !h.notified {
+				l.timers.stop(h)
+				h.throttled, h.wake = false, 0
+			}
+		}
 		if ev.Events&writeEvent != 0 && !throttledHead(s.wq.head) {
 			l.deliver(s.wq.head)
 		}

@@ -79,7 +79,11 @@ loop:
 		}
 		b := s.thr[1]
 		if b != nil {
-			chunk = chunk[:min(int64(len(chunk)), b.allow(s.l.now(), min(int64(len(chunk)), b.quantum)))]
+			n := b.allow(s.l.now(), min(int64(len(chunk)), b.quantum))
+			if n == 0 && s.broken { // hung up or failed: one byte tells (once)
+				s.broken, n = false, 1
+			}
+			chunk = chunk[:min(int64(len(chunk)), n)]
 		}
 		k, e := 0, error(unix.EAGAIN) // no budget: block parks on the throttle timer
 		switch {

@@ -44,6 +44,10 @@ type Socket struct {
 	// before the read) or an error: short reads and sends prove nothing
 	// from then on.
 	noShort bool
+	// broken: an event reported a hang-up or an error; a throttled send
+	// parked on its timer is woken and tries one byte (it fails), so that
+	// it does not learn of it only at its next grant (throttle.go)
+	broken bool
 	rdTok   bool           // the running receive has a token (may park)
 	rxTotal uint64         // bytes read from the fd or unread into rb (Received)
 	socks   *socksState    // a SOCKS handshake that returned ErrWait (socks.go)

@@ -171,6 +171,29 @@ func TestThrottleSend(t *testing.T) {
 	}
 }
 
+// TestThrottleSendPeerGone: a send parked on its throttle timer (1 B/s: the
+// next grant a second away) learns of the peer's close at the next Select,
+// not at its grant: the hang-up wakes it, one byte tries, and it fails.
+func TestThrottleSendPeerGone(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	s.Throttle(DirWrite, 1)
+	data := bytes.Repeat([]byte("z"), 10)
+	if n, err := s.Send(data, 1); n != 0 || err != ErrWait {
+		t.Fatalf("first: %d %v", n, err)
+	}
+	if got := selectTokens(t, l, 0); len(got) != 0 {
+		t.Fatalf("woken before the close: %v", got)
+	}
+	unix.Close(peer)
+	if got := selectTokens(t, l, 0); len(got) != 1 || got[0] != 1 {
+		t.Fatalf("after the peer's close: %v", got)
+	}
+	if n, err := s.Send(data, 1); n != 0 || err != ErrClosed {
+		t.Fatalf("retry: %d %v", n, err)
+	}
+}
+
 // TestThrottleDatagram throttles UDP sends: a datagram goes whole when
 // the bucket is out of debt, the next waits until the debt is paid.
 func TestThrottleDatagram(t *testing.T) {

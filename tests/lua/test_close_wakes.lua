@@ -217,6 +217,29 @@ for _, how in ipairs { "wrapper", "raw", "native" } do
   peer2:close()
 end
 
+-- a send held by its throttle (1 B/s: its next grant a second away) ends
+-- with 'closed' at the next step when the peer resets the connection or
+-- the socket is shut down, not at its grant
+for _, how in ipairs { "reset", "shutdown" } do
+  local peer, raw = T.pair()
+  local w = asok.wrap(raw)
+  asok.throttle_send(w, 1)
+  local got
+  T.spawn(function() got = T.pack(w:send("0123456789")) end)
+  asok.select(nil, nil, 0)
+  T.eq(got, nil, how .. ": the throttled send waits")
+  if how == "reset" then
+    peer:setoption("linger", { on = true, timeout = 0 })
+    peer:close()
+  else
+    raw:shutdown("both")
+  end
+  for _ = 1, 3 do if not got then asok.select(nil, nil, 0) end end
+  T.same(got or T.pack(), T.pack(nil, "closed", 0.0), how .. ": the throttled send ends at once")
+  w:close()
+  if how ~= "reset" then peer:close() end
+end
+
 -- Lua 5.4: native client operations abandoned while they waited through
 -- the glue (coroutine.close after a foreign resume) leave their notes of
 -- the handle they waited on; after a setfd, neither a later receive that
