@@ -47,7 +47,7 @@ type Socket struct {
 	// broken: an event reported a hang-up or an error; a throttled send
 	// parked on its timer is woken and tries one byte (it fails), so that
 	// it does not learn of it only at its next grant (throttle.go)
-	broken bool
+	broken  bool
 	rdTok   bool           // the running receive has a token (may park)
 	rxTotal uint64         // bytes read from the fd or unread into rb (Received)
 	socks   *socksState    // a SOCKS handshake that returned ErrWait (socks.go)
