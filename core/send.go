@@ -67,6 +67,7 @@ func (s *Socket) SendAfter(data []byte, tok Token, pre int, errno unix.Errno) (i
 		return 0, ErrInvalid
 	}
 	short := false    // this call's send came back short (wfull is ours)
+	probe := false    // the byte a broken socket's throttled send tries
 	step := len(data) // the first syscall's limit (firstStep)
 	if w == nil && !first {
 		step = s.firstStep(data)
@@ -80,8 +81,8 @@ loop:
 		b := s.thr[1]
 		if b != nil {
 			n := b.allow(s.l.now(), min(int64(len(chunk)), b.quantum))
-			if n == 0 && s.broken { // hung up or failed: one byte tells (once)
-				s.broken, n = false, 1
+			if n == 0 && s.broken { // hung up or failed: one byte tells
+				n, probe = 1, true
 			}
 			chunk = chunk[:min(int64(len(chunk)), n)]
 		}
@@ -98,6 +99,9 @@ loop:
 		}
 		switch {
 		case e == nil:
+			if probe { // it went: not broken after all (the bucket is charged)
+				s.broken, probe = false, false
+			}
 			sent += k
 			// A short send filled the send buffer: the next sendmsg would
 			// say EAGAIN, and freed space raises an EPOLLOUT edge.

@@ -46,7 +46,8 @@ type Socket struct {
 	noShort bool
 	// broken: an event reported a hang-up or an error; a throttled send
 	// parked on its timer is woken and tries one byte (it fails), so that
-	// it does not learn of it only at its next grant (throttle.go)
+	// it does not learn of it only at its next grant (throttle.go); so do
+	// the sends queued behind it. Cleared if the byte goes.
 	broken  bool
 	rdTok   bool           // the running receive has a token (may park)
 	rxTotal uint64         // bytes read from the fd or unread into rb (Received)

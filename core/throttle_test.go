@@ -194,6 +194,34 @@ func TestThrottleSendPeerGone(t *testing.T) {
 	}
 }
 
+// TestThrottleSendQueuePeerGone: the sends queued behind a throttled one
+// end with it when the peer goes, each at the next Select.
+func TestThrottleSendQueuePeerGone(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	s.Throttle(DirWrite, 1)
+	data := bytes.Repeat([]byte("z"), 10)
+	for tok := Token(1); tok <= 3; tok++ {
+		if n, err := s.Send(data, tok); n != 0 || err != ErrWait {
+			t.Fatalf("send %d: %d %v", tok, n, err)
+		}
+	}
+	unix.Close(peer)
+	ended := map[Token]bool{}
+	for round := 0; round < 5 && len(ended) < 3; round++ {
+		for _, tok := range selectTokens(t, l, 0) {
+			if n, err := s.Send(data, tok); err == ErrClosed && n == 0 {
+				ended[tok] = true
+			} else if err != ErrWait {
+				t.Fatalf("send %d: %d %v", tok, n, err)
+			}
+		}
+	}
+	if len(ended) != 3 {
+		t.Fatalf("ended with 'closed' without a clock step: %v", ended)
+	}
+}
+
 // TestThrottleDatagram throttles UDP sends: a datagram goes whole when
 // the bucket is out of debt, the next waits until the debt is paid.
 func TestThrottleDatagram(t *testing.T) {
