@@ -841,4 +841,12 @@ P.raisearg, P.checkreceive, P.checksend, P.checkstats = raisearg, checkreceive, 
 P.checktimeout, P.fdowners, P.rawmeta, P.SMALL = checktimeout, fdowners, rawmeta, SMALL
 P.CBASE, P.NEWBASE, P.glueheld = CBASE, NEWBASE, glueheld
 P.typename, P.deputed, P.reapdue = typename, deputed, reapdue
+-- abandonlent abandons token t of a coroutine closed while a driver
+-- waited on its behalf (asok.coroutine's forward): the driver no longer
+-- holds it, so it goes back (a small token, a C token) as abandon gives
+-- back any other closed coroutine's
+function P.abandonlent(t)
+  lent[t] = nil
+  abandon(t)
+end
 P.ownzero, P.statsof, P.setstatsof, P.own = ownzero, statsof, setstatsof, own

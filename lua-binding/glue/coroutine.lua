@@ -13,7 +13,7 @@
 local M, P, C = ...
 
 local WAIT, MAIN, parents, argerror = P.WAIT, P.MAIN, P.parents, P.argerror
-local deputed, loop, cancel = P.deputed, P.loop, C.cancel
+local deputed, loop = P.deputed, P.loop
 local pack2, newco, typename = P.pack2, P.newco, P.typename
 local resume, yield = coroutine.resume, coroutine.yield
 local status, running, close = coroutine.status, coroutine.running, coroutine.close
@@ -49,7 +49,9 @@ local function forward(co, ...)
   local tok = deputed[co]
   if tok and not r[1] and status(co) == "dead" then -- closed while it waited
     deputed[co] = nil
-    cancel(loop, tok) -- its operation gives up its turn, as step does for others
+    -- its operation gives up its turn, as step does for others, and its
+    -- token goes back (it was lent to this driver: nobody else would)
+    P.abandonlent(tok)
   end
   parents[co] = before
   return unpack(r, 1, r.n)

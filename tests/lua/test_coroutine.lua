@@ -499,4 +499,38 @@ do
   a:close(); b:close()
 end
 
+-- Lua 5.4: a child run by asok.coroutine.resume, closed while it waits in
+-- a receive (a native client's, a wrapper's): its driver gets the close's
+-- error, and the child, its token and its C record go (they stayed: the
+-- token was lent to the driver, which only cancelled it)
+if coroutine.close then
+  for _, mode in ipairs { "native", "wrapper" } do
+    local obj, peer
+    if mode == "native" then obj, peer = T.nativepair() else local a; a, peer = T.pair(); obj = asok.wrap(a) end
+    obj:settimeout(0.001)
+    local weak = setmetatable({}, { __mode = "k" })
+    local c0, answers = asok._debug.cparked(), {}
+    for _ = 1, 50 do
+      local child, fin
+      asok.spawn(function()
+        child = asok.coroutine.create(function() return obj:receive("*l") end)
+        answers[#answers + 1] = T.pack(asok.coroutine.resume(child))
+        fin = true
+      end)
+      weak[child] = true
+      coroutine.close(child)
+      T.run(function() return fin end, 5)
+    end
+    T.run(function() return false end, 1.3) -- a reap
+    T.eq(#answers, 50, mode .. ": every driver returned")
+    T.same(answers[1] or T.pack(), T.pack(false, "cannot resume dead coroutine"), mode .. ": the driver's answer")
+    T.eq(asok._debug.cparked(), c0, mode .. ": no C record left by the closed children")
+    collectgarbage()
+    collectgarbage()
+    T.eq(next(weak), nil, mode .. ": the closed children are collected")
+    obj:close()
+    peer:close()
+  end
+end
+
 T.done("test_coroutine")
