@@ -172,15 +172,18 @@ func TestThrottleSend(t *testing.T) {
 }
 
 // TestThrottleSendPeerGone: a send parked on its throttle timer (1 B/s: the
-// next grant a second away) learns of the peer's close at the next Select,
-// not at its grant: the hang-up wakes it, one byte tries, and it fails.
+// next grant a second away) and the two queued behind it learn of the
+// peer's close at the next Selects, not at a grant (no clock step): the
+// hang-up wakes the head, one byte tries and fails, and so for each next.
 func TestThrottleSendPeerGone(t *testing.T) {
 	l, _ := newTestLoop(t)
 	s, peer := socketPair(t, l)
 	s.Throttle(DirWrite, 1)
 	data := bytes.Repeat([]byte("z"), 10)
-	if n, err := s.Send(data, 1); n != 0 || err != ErrWait {
-		t.Fatalf("first: %d %v", n, err)
+	for tok := Token(1); tok <= 3; tok++ {
+		if n, err := s.Send(data, tok); n != 0 || err != ErrWait {
+			t.Fatalf("send %d: %d %v", tok, n, err)
+		}
 	}
 	if got := selectTokens(t, l, 0); len(got) != 0 {
 		t.Fatalf("woken before the close: %v", got)
@@ -192,22 +195,7 @@ func TestThrottleSendPeerGone(t *testing.T) {
 	if n, err := s.Send(data, 1); n != 0 || err != ErrClosed {
 		t.Fatalf("retry: %d %v", n, err)
 	}
-}
-
-// TestThrottleSendQueuePeerGone: the sends queued behind a throttled one
-// end with it when the peer goes, each at the next Select.
-func TestThrottleSendQueuePeerGone(t *testing.T) {
-	l, _ := newTestLoop(t)
-	s, peer := socketPair(t, l)
-	s.Throttle(DirWrite, 1)
-	data := bytes.Repeat([]byte("z"), 10)
-	for tok := Token(1); tok <= 3; tok++ {
-		if n, err := s.Send(data, tok); n != 0 || err != ErrWait {
-			t.Fatalf("send %d: %d %v", tok, n, err)
-		}
-	}
-	unix.Close(peer)
-	ended := map[Token]bool{}
+	ended := map[Token]bool{1: true}
 	for round := 0; round < 5 && len(ended) < 3; round++ {
 		for _, tok := range selectTokens(t, l, 0) {
 			if n, err := s.Send(data, tok); err == ErrClosed && n == 0 {
