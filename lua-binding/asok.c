@@ -118,6 +118,9 @@ static int prim_loop(lua_State *L) {
   lp->cfree = NULL;
   lp->cused = lp->ccap = lp->nfree = 0;
   lp->okref = LUA_NOREF;
+  lp->spare = NULL;
+  lp->sparecap = 0;
+  lp->sparebusy = 0;
   luaL_getmetatable(L, ASOK_LOOP_MT);
   lua_setmetatable(L, -2);
   rc = asok_loop_new(&lp->loop);
@@ -136,6 +139,7 @@ static int loop_gc(lua_State *L) {
   if (lp->loop != NULL) asok_loop_free(lp->loop);
   lp->loop = NULL;
   asok__freeparked(lp);
+  asok__freespare(lp);
   return 0;
 }
 

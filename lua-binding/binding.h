@@ -62,7 +62,10 @@ typedef struct crec {
  * rec[0 .. cused-1] are the records of C tokens handed out so far (park.c),
  * cfree[0 .. nfree-1] the indices of those given back (a stack: the send
  * after a receive takes the receive's token, as asok_send's C path wants);
- * okref is the registry reference of the OK marker step resumes with. */
+ * okref is the registry reference of the OK marker step resumes with.
+ * spare (sparecap bytes, malloc'd, freed at __gc) is where a large result
+ * is copied before it becomes a string on 5.1, 5.2 and LuaJIT; sparebusy
+ * while a push uses it (pushdata.c). */
 typedef struct lloop {
   asok_loop *loop;
   int qh, qt;
@@ -71,6 +74,9 @@ typedef struct lloop {
   int *cfree;
   int cused, ccap, nfree;
   int okref;
+  char *spare;
+  size_t sparecap;
+  int sparebusy;
 } lloop;
 
 /* lsock is the socket userdata. h is NULL once freed; lp points at the
@@ -135,6 +141,14 @@ asok_sock *asok__cutshort(lsock *s, asok_sock *was);
 /* userdata tags: registry[metatable] = tag, for checks without strings */
 #define ASOK_TAG_SOCK 1   /* asok.sock */
 #define ASOK_TAG_CLIENT 2 /* asok.client */
+
+/* asok__pushdata pushes the len bytes at data, a result of asok_receive
+ * or asok_receivefrom on lp's loop, as a string; finalizers that the push
+ * runs cannot change them (pushdata.c). lp may be NULL. */
+void asok__pushdata(lua_State *L, lloop *lp, const char *data, size_t len);
+
+/* asok__freespare frees lp's spare buffer (loop __gc). */
+void asok__freespare(lloop *lp);
 
 /* asok__checksock returns the socket userdata at i: the handle of a
  * registered LuaSocket object or a native client (raises otherwise). */

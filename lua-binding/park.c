@@ -51,7 +51,7 @@ static void puttok(lloop *lp, int i);
 static asok_token tokof(int i);
 static int indexof(lloop *lp, lua_Number t);
 static int fastpattern(lua_State *L, int i, int *pattern, size_t *n);
-static int pushreceived(lua_State *L, int rc, const char *data, size_t len);
+static int pushreceived(lua_State *L, lloop *lp, int rc, const char *data, size_t len);
 static int pushsent(lua_State *L, lsock *s, int rc, size_t sent, long start);
 static int park(lua_State *L, lloop *lp, int i, const crec *op);
 static int isours(lua_State *L, int i);
@@ -173,8 +173,8 @@ static int fastpattern(lua_State *L, int i, int *pattern, size_t *n) {
 /* pushreceived pushes receive's results for return code rc: data, nil,
  * nil, or nil, err, partial. The data first: it lives in asok's memory
  * until the next call on the loop. Returns 3. */
-static int pushreceived(lua_State *L, int rc, const char *data, size_t len) {
-  lua_pushlstring(L, len > 0 ? data : "", len);
+static int pushreceived(lua_State *L, lloop *lp, int rc, const char *data, size_t len) {
+  asok__pushdata(L, lp, data, len);
   if (rc == ASOK_OK) {
     lua_pushnil(L);
     lua_pushnil(L);
@@ -259,7 +259,7 @@ int asok__finishop(lua_State *L, lloop *lp, asok_token t, lua_State *co) {
     if (rc == ASOK_EWAIT) return -1;
     puttok(lp, i);
     lua_rawgeti(L, LUA_REGISTRYINDEX, lp->okref);
-    pushreceived(L, rc, data, len);
+    pushreceived(L, lp, rc, data, len);
   } else {
     lsock *s = r->s;
     size_t sent = 0;
@@ -302,7 +302,7 @@ static int fast_receive(lua_State *L) {
   h = asok__readh(s);
   if (h == NULL) {
     lua_pushvalue(L, UP_OK);
-    return 1 + pushreceived(L, ASOK_ECLOSED, NULL, 0);
+    return 1 + pushreceived(L, lp, ASOK_ECLOSED, NULL, 0);
   }
   if (lp->loop == NULL || (i = taketok(lp)) < 0) {
     lua_pushvalue(L, UP_TOK);
@@ -312,7 +312,7 @@ static int fast_receive(lua_State *L) {
   if (rc != ASOK_EWAIT) {
     puttok(lp, i);
     lua_pushvalue(L, UP_OK);
-    return 1 + pushreceived(L, rc, data, len);
+    return 1 + pushreceived(L, lp, rc, data, len);
   }
   memset(&op, 0, sizeof(op));
   op.kind = CREC_RECEIVE;

@@ -189,7 +189,6 @@ static int sock_receive(lua_State *L) {
   const char *data = NULL;
   int pattern, rc;
   asok_token tok = asok__checktoken(L, 4);
-  luaL_Buffer b;
   if (!patnumber(L, 2)) {
     const char *p = luaL_optstring(L, 2, "*l");
     if (p[0] == '*' && p[1] == 'l') pattern = ASOK_LINE;
@@ -225,13 +224,14 @@ static int sock_receive(lua_State *L) {
       return asok__pushwait(L);
     }
   }
-  if (plen == 0) {                      /* one copy: asok's buffer -> string */
-    lua_pushlstring(L, len > 0 ? data : "", len);
-  } else {
-    luaL_buffinit(L, &b);
-    luaL_addlstring(&b, prefix, plen);
-    if (len > 0) luaL_addlstring(&b, data, len);
-    luaL_pushresult(&b);                /* result */
+  /* one copy: asok's buffer -> string (pushdata.c), then the prefix (an
+   * argument, a string by now) in front: what the concatenation allocates
+   * no longer matters */
+  asok__pushdata(L, s->lp, data, len);
+  if (plen != 0) {
+    lua_pushvalue(L, 3);
+    lua_insert(L, -2);
+    lua_concat(L, 2);                   /* result */
   }
   if (rc == ASOK_OK) {
     lua_pushnil(L);

@@ -119,7 +119,7 @@ static int udp_receive(lua_State *L) {
   /* udp.c: IO_CLOSED (a closed socket) passes as an empty datagram */
   if (rc == ASOK_ECLOSED) len = 0;
   else if (rc != ASOK_OK) return udp_pusherror(L, rc);
-  lua_pushlstring(L, data ? data : "", len);
+  asok__pushdata(L, s->lp, data, len);
   return 1;
 }
 
@@ -149,7 +149,7 @@ static int receivefrom(lua_State *L, int unixpath) {
     lua_pushstring(L, asok__errstr(rc));
     return 2;
   }
-  lua_pushlstring(L, data ? data : "", len);
+  asok__pushdata(L, s->lp, data, len);
   lua_pushstring(L, from);
   if (unixpath) return 2;
   lua_pushinteger(L, (lua_Integer) port);

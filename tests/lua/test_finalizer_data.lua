@@ -1,0 +1,132 @@
+-- test_finalizer_data.lua: a receive's result is asok's memory until the
+-- next call on the loop; on Lua 5.1, 5.2 and LuaJIT, lua_pushlstring runs
+-- a collection step before it copies, and a finalizer in that step that
+-- calls asok (asok.sleep, a receive: each runs the loop) reused that
+-- memory: the receive returned another socket's bytes (1-6 % of receives
+-- here, before the fix; pushdata.c). Every receive must get its own bytes:
+-- stream receives (a wrapped LuaSocket object's and a native client's,
+-- with and without prefix, lines that fit the copy on the C stack and
+-- lines that do not), datagrams (receive and receivefrom), with finalizers
+-- that sleep, receive on another socket, or receive large lines
+-- themselves (a push inside a push).
+local T = dofile("asoktest.lua")
+local asok = require "asok"
+local socket = require "socket"
+
+local N = 5000
+
+-- newgc makes a garbage object whose finalizer is f
+local newgc = _VERSION == "Lua 5.1" and function(f)
+  local p = newproxy(true); getmetatable(p).__gc = f; return p
+end or function(f) return setmetatable({}, { __gc = f }) end
+
+local function aggressive() collectgarbage("setpause", 0); collectgarbage("setstepmul", 400) end
+local function normal() collectgarbage("setpause", 200); collectgarbage("setstepmul", 200) end
+
+-- stream: A's lines are read in a coroutine while finalizers make B's
+-- lines arrive and run the loop (a coroutine reads B); len: line length;
+-- prefix: receive with a prefix; finrecv: the finalizer receives a B line
+-- itself (a blocking call: it runs the loop) instead of sleeping.
+local function stream(kind, len, prefix, finrecv, n)
+  local A, pa, B, pb
+  if kind == "native" then A, pa = T.nativepair(); B, pb = T.nativepair()
+  else A, pa = T.pair(); B, pb = T.pair() end
+  local LA, LB = ("A"):rep(len), ("B"):rep(len)
+  local bbad, bgot, bsent = 0, 0, 0
+  if not finrecv then
+    asok.spawn(function()
+      while true do
+        local l = asok.receive(B, "*l")
+        if not l then return end
+        bgot = bgot + 1
+        if l ~= LB then bbad = bbad + 1 end
+      end
+    end)
+  end
+  -- pb's sends block (plain LuaSocket): at most 4 lines unread, or a
+  -- finalizer run while B's reader is the one pushing fills B's buffers
+  -- and waits for ever
+  local function fin()
+    if bsent - bgot < 4 then
+      pb:send(LB .. "\n")
+      bsent = bsent + 1
+    end
+    if finrecv and bsent > bgot then
+      local l = asok.receive(B, "*l")
+      bgot = bgot + 1
+      if l ~= LB then bbad = bbad + 1 end
+    elseif not finrecv then
+      asok.sleep(0)
+    end
+  end
+  local bad, done = 0, false
+  asok.spawn(function()
+    aggressive()
+    for _ = 1, n do
+      pa:send(LA .. "\n")
+      for _ = 1, 3 do newgc(fin) end
+      local l = prefix and asok.receive(A, "*l", "p") or asok.receive(A, "*l")
+      if l ~= (prefix and "p" .. LA or LA) then bad = bad + 1 end
+    end
+    normal()
+    done = true
+  end)
+  T.run(function() return done end, 60)
+  normal()
+  collectgarbage()
+  local what = ("%s, %d-byte lines%s, finalizers that %s"):format(kind, len,
+    prefix and ", prefix" or "", finrecv and "receive" or "sleep")
+  T.check(done, what, ": did not finish")
+  T.eq(bad, 0, what .. ": A's receives that got other bytes")
+  T.eq(bbad, 0, what .. ": B's lines that were wrong")
+  T.check(bgot > 0, what, ": no finalizer ran")
+  A:close(); pa:close(); B:close(); pb:close()
+end
+
+stream("raw", 60, false, false, N)
+stream("native", 60, false, false, N)
+stream("raw", 60, true, false, N)
+stream("raw", 60, false, true, N)
+stream("native", 60, false, true, N)
+stream("raw", 20000, false, false, 2000)  -- past the C-stack copy
+stream("native", 20000, false, true, 2000) -- and a large push in a large push
+stream("raw", 20000, true, true, 2000)
+
+-- datagrams: receive and receivefrom on A (main thread) while finalizers
+-- receive from B
+local function udp() local u = socket.udp(); assert(u:setsockname("127.0.0.1", 0)); return u end
+local function dgram(from, len, n)
+  local A, B, S = udp(), udp(), udp()
+  local ia, pa = A:getsockname()
+  local ib, pb = B:getsockname()
+  local DA, DB = ("A"):rep(len), ("B"):rep(len)
+  local fbad, fgot = 0, 0
+  local function fin()
+    S:sendto(DB, ib, pb)
+    local d = asok.receivefrom(B)
+    fgot = fgot + 1
+    if d ~= DB then fbad = fbad + 1 end
+  end
+  local bad = 0
+  aggressive()
+  for _ = 1, n do
+    S:sendto(DA, ia, pa)
+    for _ = 1, 3 do newgc(fin) end
+    local d
+    if from then d = asok.receivefrom(A) else d = asok.receive(A) end
+    if d ~= DA then bad = bad + 1 end
+  end
+  normal()
+  collectgarbage()
+  local what = ("udp %s, %d-byte datagrams"):format(from and "receivefrom" or "receive", len)
+  T.eq(bad, 0, what .. ": A's datagrams that were B's")
+  T.eq(fbad, 0, what .. ": B's datagrams that were wrong")
+  T.check(fgot > 0, what, ": no finalizer ran")
+  A:close(); B:close(); S:close()
+end
+
+dgram(true, 60, N)
+dgram(false, 60, N)
+dgram(true, 6000, 2000)
+
+T.done("test_finalizer_data")
