@@ -117,7 +117,8 @@ static int wakegroup(lua_State *L, lloop *lp, asok_token t) {
  * limit) for a batch; then, for each queued token t in order: waiting[t],
  * if set, is cleared and its coroutine resumed, or its select group woken
  * (wakegroup); else a true blocking[t] becomes false (the blocked call
- * that waits for it sees it). A native client's operation parked in C
+ * that waits for it sees it); if neither is set, waiting[t] becomes false:
+ * delivered before its park (the glue's park and select take it). A native client's operation parked in C
  * (park.c) is retried here first: still waiting, it stays parked
  * (waiting[t] set again); else its coroutine is resumed with the results. Returns nothing once the queue is empty, or
  * at the first token whose coroutine is not a suspended one or whose
@@ -157,7 +158,18 @@ int asok__prim_step(lua_State *L) {
         lua_pushvalue(L, 6);
         lua_pushboolean(L, 0);
         lua_rawset(L, 4);
+      } else if (lua_isnil(L, 8)) {
+        /* no one waits for t yet: its operation parked in asok, and a
+         * finalizer or hook ran this step before the glue's park noted
+         * the coroutine; noted as delivered (false), for that park */
+        lua_pushvalue(L, 6);
+        lua_pushboolean(L, 0);
+        lua_rawset(L, 3);        /* waiting[t] = false */
       }
+      lua_settop(L, 5);
+      continue;
+    }
+    if (lua_isboolean(L, 7)) {   /* delivered early already */
       lua_settop(L, 5);
       continue;
     }

@@ -282,11 +282,18 @@ end
 -- instead: its resume then returns the close's error and gives up the
 -- token. O(waiting): the loops that run the reactor call it through
 -- reapdue, at most once a second.
+local early = {} -- tokens delivered before their park at the last reap
 local function reap()
+  local seen = nil
   for t, w in pairs(waiting) do
-    local owner = type(w) == "thread" and w or w.owner -- a coroutine, or a select group's
-    if owner and costatus(owner) == "dead" then waiting[t] = nil; abandon(t) end
+    if w == false then -- delivered before its park: dropped if still there at the next reap
+      if early[t] then waiting[t] = nil else seen = seen or {}; seen[t] = true end
+    else
+      local owner = type(w) == "thread" and w or w.owner -- a coroutine, or a select group's
+      if owner and costatus(owner) == "dead" then waiting[t] = nil; abandon(t) end
+    end
   end
+  early = seen or {}
   for t, co in pairs(glueheld) do
     if costatus(co) == "dead" and not lent[t] then glueheld[t] = nil; abandon(t) end
   end
@@ -346,9 +353,16 @@ end
 
 -- park waits until tok is handed back: it yields WAIT in a yieldable
 -- coroutine, else it runs the reactor until tok comes back (blocking call).
+-- A token handed back before park (a finalizer or a hook ran the reactor
+-- between the operation's wait and park: step marks it waiting[tok] =
+-- false) returns at once.
 -- Returns false if someone else resumed the coroutine first (tok still
 -- parked), else true.
 local function park(tok)
+  if waiting[tok] == false then -- delivered before it got here (step.c)
+    waiting[tok] = nil
+    return true
+  end
   local co, ismain = running() -- yieldable(), inlined: park runs per wait
   local root = nil
   if co and not ismain and (isyieldable == nil or isyieldable()) then

@@ -143,20 +143,29 @@ local function selectsets(rset, wset, t)
   end
   while ndirty == 0 and nready == 0 do
     local g, stok = { fired = false }, nil
-    for i = 1, #list do if list[i].parked then waiting[list[i].tok] = g end end
-    if deadline then
-      stok = newtoken()
-      csleep(loop, deadline - now(), stok)
-      waiting[stok] = g
+    for i = 1, #list do
+      local e = list[i]
+      if e.parked then
+        -- delivered before this (a finalizer ran the reactor: step.c)
+        if waiting[e.tok] == false then g.fired = true end
+        waiting[e.tok] = g
+      end
     end
-    local root = yieldable()
-    if root then
-      g.co, g.owner = root, root
-      yield(WAIT)
-    else
-      while not g.fired do step(-1); reapdue() end
+    if not g.fired then -- else no wait: the retries below see it
+      if deadline then
+        stok = newtoken()
+        csleep(loop, deadline - now(), stok)
+        waiting[stok] = g
+      end
+      local root = yieldable()
+      if root then
+        g.co, g.owner = root, root
+        yield(WAIT)
+      else
+        while not g.fired do step(-1); reapdue() end
+      end
+      g.co = nil
     end
-    g.co = nil
     if stok then waiting[stok] = nil; cancel(loop, stok) end
     -- each entry retries with its own token: a delivered one keeps its
     -- turn (a cancel would hand it to the next waiter on the socket, which

@@ -1,0 +1,94 @@
+-- test_early_delivery.lua: a token handed back by the reactor between the
+-- moment its operation waits in asok and the moment the glue's park notes
+-- the coroutine (a finalizer or a debug hook that runs the reactor
+-- there: asok.sleep(0) blocks and steps) was dropped: no one waited for
+-- it yet, so the coroutine then waited for ever (seen on LuaJIT with
+-- finalizers, test_finalizer_data). step.c now marks it delivered, and
+-- park and select take the mark. A line hook fires the step exactly in
+-- that window: in the glue's receive loop, once the receive said WAIT,
+-- and in asok.select once the set's socket waits in asok.
+local T = dofile("asoktest.lua")
+local asok = require "asok"
+local socket = require "socket"
+
+-- inwindow says whether the function at level 3 (the hooked one) is the
+-- glue's receive or send loop with its first call's answer WAIT: locals
+-- h, pattern/data ..., tok, then a (not a result yet)
+local function inwindow()
+  local info = debug.getinfo(3, "S")
+  if not info or not info.source:find("asok/stream", 1, true) then return false end
+  local names = {}
+  for i = 1, 12 do
+    local name, value = debug.getlocal(3, i)
+    if not name then break end
+    names[name] = value == nil and "nil" or value
+  end
+  return names.tok ~= nil and names.a ~= nil and names.a ~= "nil"
+    and type(names.a) ~= "string" and type(names.a) ~= "number"
+end
+
+-- receive: a coroutine receives a line with a prefix (the glue's path on
+-- every interpreter); its hook, in the window, has the peer send the line
+-- and runs the reactor once (asok.sleep(0) in a hook cannot yield: it
+-- blocks and steps). The receive must end with the line.
+local function receive(how)
+  local a, b = T.pair()
+  local got, fired = nil, false
+  local co = coroutine.create(function()
+    got = T.pack(asok.receive(a, "*l", "p:"))
+  end)
+  local function hook()
+    if fired or not inwindow() then return end
+    fired = true
+    b:send("line\n")
+    if how == "sleep" then asok.sleep(0) else asok.select(nil, nil, 0) end
+  end
+  debug.sethook(co, hook, "l")
+  local ok, err = coroutine.resume(co)
+  T.check(ok, "resume:", err)
+  debug.sethook(co)
+  if jit then debug.sethook() end
+  T.run(function() return got end, 2)
+  T.check(fired, how, ": the hook found the window")
+  T.same(got or T.pack("still waiting"), T.pack("p:line", nil, nil), how .. ": receive delivered early")
+  a:close(); b:close()
+end
+
+receive("sleep")
+
+-- select: a coroutine's asok.select on a socket set; after the set's
+-- socket was armed (its wait in asok) and before the group is noted, the
+-- hook has the peer send and steps the reactor. The select must answer
+-- that the socket is readable.
+local function selects()
+  local a, b = T.pair()
+  local got, armed, fired = nil, false, false
+  local co = coroutine.create(function()
+    local r, w, err = asok.select({ a }, nil, 5)
+    got = T.pack(r and r[1] == a, err)
+  end)
+  local function hook(ev)
+    if fired then return end
+    local info = debug.getinfo(2, "Sn")
+    if ev == "return" then
+      if info.name == "arm" and info.source:find("asok/select", 1, true) then armed = true end
+    elseif ev == "line" and armed and info.source:find("asok/select", 1, true) then
+      fired = true
+      b:send("x")
+      asok.sleep(0)
+    end
+  end
+  debug.sethook(co, hook, "rl")
+  local ok, err = coroutine.resume(co)
+  T.check(ok, "resume:", err)
+  debug.sethook(co)
+  if jit then debug.sethook() end
+  T.run(function() return got end, 1) -- well before the select's timeout
+  T.check(fired, "select: the hook found the window")
+  T.same(got or T.pack("still waiting"), T.pack(true, nil), "select: readable, delivered early")
+  a:close(); b:close()
+end
+
+selects()
+
+T.done("test_early_delivery")
