@@ -46,6 +46,8 @@ local function respond(c)
     c:send("HTTP/1.0 200 OK\r\n\r\n" .. string.rep("y", BIG))
   elseif path == "/missing" then
     c:send("HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope")
+  elseif path == "/redirect" then
+    c:send("HTTP/1.1 302 Found\r\nLocation: /get-redirected\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
   elseif path == "/silent" then
     silent[#silent + 1] = c -- never answers; the client's timeout ends it
     return
@@ -133,6 +135,26 @@ T.run(function() return timedout ~= nil end, 10)
 http.TIMEOUT = oldtimeout
 T.same(timedout or T.pack(), T.pack(nil, "timeout"), "request to a silent server")
 for _, c in ipairs(silent) do c:close() end
+
+-- a followed redirect: socket.http drops create= for the next hop, so
+-- README's recipe makes asok the scheme's default; every hop then yields
+-- (the server is in this process: a blocking hop would wait for it until
+-- http.TIMEOUT and fail)
+local oldcreate = http.schemes.http.create
+http.schemes.http.create = function() return function() return asok.wrap(socket.tcp()) end end
+http.TIMEOUT = 2
+local redirected
+asok.spawn(function()
+  local parts = {}
+  local r = T.pack(http.request { url = base .. "/redirect", sink = ltn12.sink.table(parts) })
+  redirected = { table.concat(parts), r }
+end)
+T.run(function() return redirected ~= nil end, 10)
+http.TIMEOUT, http.schemes.http.create = oldtimeout, oldcreate
+if T.check(redirected, "redirected request finished") then
+  T.eq(redirected[1], "GET /get-redirected ", "redirected body")
+  T.eq(redirected[2][1], 1, "redirected result"); T.eq(redirected[2][2], 200, "redirected code")
+end
 
 -- socket.smtp (socket.tp over an asok wrapper) against an asok server
 local smtpd = asok.wrap(assert(socket.bind("127.0.0.1", 0)))
