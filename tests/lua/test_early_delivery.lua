@@ -27,11 +27,21 @@ local function inwindow()
     and type(names.a) ~= "string" and type(names.a) ~= "number"
 end
 
+-- runhooked starts coroutine co with hook set on it (mask), then removes
+-- the hook (LuaJIT's hooks are global: removed there too).
+local function runhooked(co, hook, mask)
+  debug.sethook(co, hook, mask)
+  local ok, err = coroutine.resume(co)
+  T.check(ok, "resume:", err)
+  debug.sethook(co)
+  if jit then debug.sethook() end
+end
+
 -- receive: a coroutine receives a line with a prefix (the glue's path on
 -- every interpreter); its hook, in the window, has the peer send the line
 -- and runs the reactor once (asok.sleep(0) in a hook cannot yield: it
 -- blocks and steps). The receive must end with the line.
-local function receive(how)
+local function receive()
   local a, b = T.pair()
   local got, fired = nil, false
   local co = coroutine.create(function()
@@ -41,20 +51,16 @@ local function receive(how)
     if fired or not inwindow() then return end
     fired = true
     b:send("line\n")
-    if how == "sleep" then asok.sleep(0) else asok.select(nil, nil, 0) end
+    asok.sleep(0)
   end
-  debug.sethook(co, hook, "l")
-  local ok, err = coroutine.resume(co)
-  T.check(ok, "resume:", err)
-  debug.sethook(co)
-  if jit then debug.sethook() end
+  runhooked(co, hook, "l")
   T.run(function() return got end, 2)
-  T.check(fired, how, ": the hook found the window")
-  T.same(got or T.pack("still waiting"), T.pack("p:line", nil, nil), how .. ": receive delivered early")
+  T.check(fired, "receive: the hook found the window")
+  T.same(got or T.pack("still waiting"), T.pack("p:line", nil, nil), "receive: delivered early")
   a:close(); b:close()
 end
 
-receive("sleep")
+receive()
 
 -- select: a coroutine's asok.select on a socket set; after the set's
 -- socket was armed (its wait in asok) and before the group is noted, the
@@ -78,11 +84,7 @@ local function selects()
       asok.sleep(0)
     end
   end
-  debug.sethook(co, hook, "rl")
-  local ok, err = coroutine.resume(co)
-  T.check(ok, "resume:", err)
-  debug.sethook(co)
-  if jit then debug.sethook() end
+  runhooked(co, hook, "rl")
   T.run(function() return got end, 1) -- well before the select's timeout
   T.check(fired, "select: the hook found the window")
   T.same(got or T.pack("still waiting"), T.pack(true, nil), "select: readable, delivered early")
