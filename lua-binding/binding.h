@@ -94,6 +94,9 @@ typedef struct lsock {
   int owns;        /* 1: an asok.client, which closes fd (client.c) */
   int family;      /* an asok.client's AF_INET or AF_INET6 */
   int sending;         /* a send of it returned "wait" and has not ended */
+  double rates[2];     /* an asok.client's throttles (bytes/s; receive,
+                        * send; 0: none), for the next handle setfd or a
+                        * reconnect gives it (a wrapper's are the glue's) */
   unsigned long long dev, ino; /* fd's socket when wrapped (fstat; ino 0:
                                 * unknown): tells it from a new socket that
                                 * LuaSocket made on the same fd number */

@@ -191,7 +191,8 @@ static int client_getfd(lua_State *L) {
 
 /* setfd(n): LuaSocket's "very dangerous" setfd: c now answers for fd n and
  * neither closes nor watches the old one (LuaSec's ssl.wrap does
- * setfd(-1) after taking the fd). Parked coroutines wake with 'closed'. */
+ * setfd(-1) after taking the fd). Parked coroutines wake with 'closed'.
+ * The timeouts and throttles stay, for the new fd. */
 static int client_setfd(lua_State *L) {
   lsock *s = checkclient(L, 1);
   int fd = (int) luaL_checknumber(L, 2);
@@ -200,7 +201,11 @@ static int client_setfd(lua_State *L) {
   if (s->fd >= 0 && s->lp != NULL && s->lp->loop != NULL &&
       asok_wrap(s->lp->loop, s->fd, 0, &s->h) != ASOK_OK)
     s->h = NULL;                        /* an fd asok cannot watch: closed */
-  if (s->h != NULL) asok__settimeout(s);
+  if (s->h != NULL) {
+    asok__settimeout(s);
+    if (s->rates[0] > 0) asok_throttle(s->h, ASOK_READ, s->rates[0]);
+    if (s->rates[1] > 0) asok_throttle(s->h, ASOK_WRITE, s->rates[1]);
+  }
   return 0;
 }
 

@@ -30,6 +30,7 @@ static int sock_throttle(lua_State *L) {
   luaL_argcheck(L, bps >= 0, 3, "non-negative number expected");
   if (s->h != NULL && s->lp != NULL && s->lp->loop != NULL)
     rc = asok_throttle(s->h, dir, (double) bps);
+  if (rc == ASOK_OK) s->rates[dir == ASOK_READ ? 0 : 1] = (double) bps;
   if (rc != ASOK_OK) {
     lua_pushnil(L);
     lua_pushstring(L, asok__errstr(rc));

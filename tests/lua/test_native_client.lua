@@ -223,6 +223,32 @@ do
   a:close(); ap:close(); bp:close()
 end
 
+-- setfd to another connection keeps the client's timeouts and throttles
+-- (README: they stay for the next fd), as a wrapper's: at 1 B/s, a
+-- 100-byte send on the new fd has not finished after two steps, and ends
+-- with the timeout and the index of what went (it lost the throttle and
+-- sent all at once)
+do
+  local n, np = T.nativepair()
+  local other, op = T.pair()
+  n:settimeout(30)
+  T.eq(asok.throttle_send(n, 1), 1, "throttle_send before setfd")
+  local oldfd = n:getfd()
+  n:setfd(other:getfd()); other:setfd(-1)
+  T.eq(n:gettimeout(), 30, "timeout kept across setfd")
+  local sent
+  asok.spawn(function() sent = T.pack(n:send(("x"):rep(100))) end)
+  asok.select(nil, nil, 0); asok.select(nil, nil, 0)
+  T.eq(sent, nil, "throttled send on the new fd still going")
+  n:settimeout(0.05)
+  T.run(function() return sent end, 5)
+  T.check(sent and sent[1] == nil and sent[2] == "timeout" and sent[3] < 100,
+    "throttled send on the new fd: timeout, part sent:", sent and T.showpack(sent))
+  n:close()
+  local old = socket.tcp(); old:setfd(oldfd); old:close()
+  np:close(); op:close()
+end
+
 -- a closed native client connected again (LuaSocket makes it a new
 -- socket) waits as its timeout says and yields meanwhile: to a listener
 -- whose backlog is full, 'timeout' after its 0.3 s while another coroutine
