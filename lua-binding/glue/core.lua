@@ -283,6 +283,12 @@ end
 -- token. O(waiting): the loops that run the reactor call it through
 -- reapdue, at most once a second.
 local early = {} -- tokens delivered before their park at the last reap
+-- orphans: a coroutine that waited through a driver (asok.coroutine) that
+-- was closed meanwhile -> its token, kept for its retry if it is resumed
+-- again (park forgets it then); orphaned: those tokens, given back once
+-- their coroutine is collected
+local orphans = setmetatable({}, { __mode = "k" })
+local orphaned = {}
 local function reap()
   local seen = nil
   for t, w in pairs(waiting) do
@@ -304,10 +310,28 @@ local function reap()
       waiting[t] = nil
       drivers = drivers or {}
       drivers[#drivers + 1] = root
+    elseif root == nil and lent[t] then
+      -- its driver was closed (the walk above cancelled the operation):
+      -- a closed co gives the token back; a suspended one may be resumed
+      -- again and retry with it, so it keeps it until it is collected
+      deputed[co], lent[t] = nil, nil
+      if costatus(co) == "dead" then
+        abandon(t)
+      else
+        glueheld[t] = nil -- not held through the token: collectable
+        orphans[co], orphaned[t] = t, true
+      end
     end
   end
   if drivers then
     for i = 1, #drivers do wake(drivers[i]) end
+  end
+  if next(orphaned) then -- tokens of orphans collected since
+    local live = {}
+    for _, t in pairs(orphans) do live[t] = true end
+    for t in pairs(orphaned) do
+      if not live[t] then orphaned[t] = nil; abandon(t) end
+    end
   end
 end
 
@@ -375,6 +399,7 @@ local function park(tok)
       deputed[co], lent[tok] = tok, true
       yield(WAIT)
       deputed[co], lent[tok] = nil, nil
+      if orphans[co] then orphans[co], orphaned[tok] = nil, nil end
     else
       yield(WAIT)
     end

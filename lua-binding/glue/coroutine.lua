@@ -21,8 +21,24 @@ local isyieldable = coroutine.isyieldable or C.isyieldable
 local type, select, error, pairs, setmetatable = type, select, error, pairs, setmetatable
 local unpack = table.unpack or unpack
 
--- driving: coroutines inside a forward (a resume of asok.coroutine's)
+-- driving: coroutines inside a forward (a resume of asok.coroutine's) ->
+-- the coroutine running that forward (true: the main thread or one that
+-- cannot yield)
 local driving = setmetatable({}, { __mode = "k" })
+
+-- driven says whether co is inside a forward still: not if the coroutine
+-- that ran it was closed meanwhile (Lua 5.4: co is left suspended, free
+-- to be resumed again)
+local function driven(co)
+  local d = driving[co]
+  if d == nil then return false end
+  if d ~= true and status(d) == "dead" then
+    driving[co] = nil
+    if parents[co] == d then parents[co] = nil end
+    return false
+  end
+  return true
+end
 
 -- forward resumes co with the given values; while co is waiting in an
 -- asok call, the running coroutine waits with it (yielding the wait up) and
@@ -34,13 +50,13 @@ local driving = setmetatable({}, { __mode = "k" })
 local function forward(co, ...)
   -- co waits in asok inside another resume: it is not suspended to anyone
   -- else (natively it would still be inside that resume)
-  if driving[co] then return false, "cannot resume non-suspended coroutine" end
+  if driven(co) then return false, "cannot resume non-suspended coroutine" end
   local me, ismain = running()
   local driver = MAIN
   if me and not ismain and (isyieldable == nil or isyieldable()) then driver = me end
   local before = parents[co]
   parents[co] = driver
-  driving[co] = true
+  driving[co] = (me and not ismain) and me or true
   local r = pack2(resume(co, ...))
   while r[1] and r.n == 2 and r[2] == WAIT and driver ~= MAIN and status(co) == "suspended" do
     r = pack2(resume(co, yield(WAIT)))
@@ -98,7 +114,7 @@ end
 function A.status(...)
   local co = ...
   local st = status(...)
-  if st == "suspended" and driving[co] then return "normal" end
+  if st == "suspended" and driven(co) then return "normal" end
   return st
 end
 

@@ -531,6 +531,48 @@ if coroutine.close then
     obj:close()
     peer:close()
   end
+
+  -- the driver closed instead, while its child waits: the child's receive
+  -- gives up its turn (another reader gets the data), the child stays
+  -- suspended and can be resumed again (its receive then goes on), and
+  -- children dropped so are collected with their tokens and C records
+  -- (they stayed for ever, with the closed drivers)
+  for _, mode in ipairs { "native", "wrapper" } do
+    local obj, peer
+    if mode == "native" then obj, peer = T.nativepair() else local a; a, peer = T.pair(); obj = asok.wrap(a) end
+    local c0, weak = asok._debug.cparked(), setmetatable({}, { __mode = "k" })
+    local kept
+    for i = 1, 50 do
+      local child
+      local drv = coroutine.create(function()
+        child = asok.coroutine.create(function() return obj:receive("*l") end)
+        return asok.coroutine.resume(child)
+      end)
+      T.check(coroutine.resume(drv), mode, ": driver started")
+      weak[child] = true
+      if i == 1 then kept = child end
+      T.eq(coroutine.close(drv), true, mode .. ": driver closed")
+    end
+    T.run(function() return false end, 1.3) -- a reap: the receives give up their turn
+    local other
+    asok.spawn(function() other = T.pack(obj:receive("*l")) end)
+    peer:send("first\n")
+    T.run(function() return other end, 5)
+    T.same(other or T.pack(), T.pack("first", nil, nil), mode .. ": another reader gets the line")
+    local again
+    asok.spawn(function() again = T.pack(asok.coroutine.resume(kept)) end)
+    peer:send("second\n")
+    T.run(function() return again end, 5)
+    T.same(again or T.pack(), T.pack(true, "second", nil, nil), mode .. ": the orphan resumed again receives")
+    kept = nil
+    collectgarbage()
+    collectgarbage()
+    T.run(function() return false end, 1.3) -- a reap: collected orphans give their tokens back
+    T.eq(next(weak), nil, mode .. ": the orphans are collected")
+    T.eq(asok._debug.cparked(), c0, mode .. ": no C record left by the orphans")
+    obj:close()
+    peer:close()
+  end
 end
 
 T.done("test_coroutine")
