@@ -279,6 +279,9 @@ function M.accept(sok)
   if pause then -- the last accept failed (EMFILE...): let the others run first
     acceptpause[raw] = nil
     if pause > now() then backoff(h, pause - now()) end
+    -- setfd let go of the listener meanwhile: 'closed', as at a close
+    -- (LuaSocket's accept on the new fd is not this call's)
+    if letgone[h] then return nil, "closed" end
   end
   local native = w and class == "tcp{server}" -- accepts asok.client objects
   local turn = (acceptq[raw] or 0) == 0 -- nobody waits before us

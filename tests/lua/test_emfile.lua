@@ -66,6 +66,8 @@ local server, port = T.listener()
 local a, b = T.pair() -- established before the table fills
 local other, oport = T.listener() -- for the connect by name below
 local server2, port2 = T.listener() -- closed while its accept backs off
+local server3, port3 = T.listener() -- given server4's fd while its accept backs off
+local server4, port4 = T.listener()
 -- ASOK_EMFILE_NATIVE=1: accept through a wrapper (native clients, the
 -- binding's own accept4), else asok.accept on the LuaSocket server
 local native = os.getenv("ASOK_EMFILE_NATIVE") == "1"
@@ -188,6 +190,44 @@ T.check(T.run(function() return dual end, 5), "the connect to v6first.test retur
 T.same(dual or T.pack(), T.pack(1.0), "connect('v6first.test': ::1, 127.0.0.1) with one fd free")
 local refill = io.open("/dev/null")
 if refill then fillers[#fillers + 1] = refill end
+
+-- setfd on a listener whose accept backs off after the error: the accept
+-- ends with 'closed' (the listener let go of its fd), as at a close; a
+-- LuaSocket server's went on with the new fd (and met the error again)
+table.remove(fillers):close()
+table.remove(fillers):close()
+local client3, client4 = socket.tcp(), socket.tcp()
+client3:settimeout(0); client3:connect("127.0.0.1", port3)
+client4:settimeout(0); client4:connect("127.0.0.1", port4)
+local acceptor3 = native and asok.wrap(server3) or server3
+local errors3, moved3, after3 = {}, false, nil
+asok.spawn(function()
+  while true do
+    local c, err = asok.accept(acceptor3)
+    if c then c:close() end
+    if moved3 then after3 = c and "a client" or err; return end
+    if err == "closed" then return end
+    errors3[#errors3 + 1] = err
+  end
+end)
+T.run(function() return #errors3 > 0 end, 5)
+T.check(tostring(errors3[1]):find("open files"), "third server's accept error:", errors3[1])
+local fd3 = server3:getfd()
+moved3 = true
+acceptor3:setfd(server4:getfd())
+server4:setfd(-1)
+T.run(function() return after3 end, 2)
+T.eq(after3, "closed", "setfd on a listener ends its backing-off accept")
+acceptor3:close()
+local old3 = socket.tcp()
+old3:setfd(fd3)
+old3:close()
+client3:close(); client4:close()
+while true do -- the table full again
+  local f = io.open("/dev/null")
+  if not f then break end
+  fillers[#fillers + 1] = f
+end
 holding = false
 
 -- free one fd: the queued connection is accepted with it
@@ -225,4 +265,5 @@ client:close()
 client2:close()
 server, acceptor, a, b, client, accepted, fillers, other = nil, nil, nil, nil, nil, nil, nil, nil
 server2, acceptor2, client2 = nil, nil, nil
+server3, server4, acceptor3, client3, client4, old3 = nil, nil, nil, nil, nil, nil
 T.done("emfile child")
