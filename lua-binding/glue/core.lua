@@ -587,9 +587,22 @@ local function patch(mt)
   local idx = rawget(mt, "__index")
   if patched[mt] == (idx or true) then return end
   patched[mt] = idx or true
+  -- the group LuaSocket's close and setfd check self against first
+  -- ("tcp{any}"...), and that check, with LuaSocket's words, at the
+  -- user's call (LuaSocket's own raise would name this function and point
+  -- into asok)
+  local class = type(idx) == "table" and rawget(idx, "class")
+  local family = type(class) == "string" and class:match("^(%w+){") or nil
+  local function checkgroup(raw, fname)
+    local c = classof(raw)
+    if family and not (c and c:match("^(%w+){") == family) then
+      margerror(1, fname, family .. "{any} expected", 3)
+    end
+  end
   local rawclose = type(idx) == "table" and rawget(idx, "close")
   if type(rawclose) == "function" then
     idx.close = function(raw, ...)
+      checkgroup(raw, "close")
       local h, p = handles[raw], probes[raw]
       if h then close(h) end
       if p then close(p) end
@@ -603,6 +616,7 @@ local function patch(mt)
   local rawsetfd = type(idx) == "table" and rawget(idx, "setfd")
   if type(rawsetfd) == "function" then
     idx.setfd = function(raw, ...)
+      checkgroup(raw, "setfd")
       local fd = ...
       if not tonumber(fd) then -- LuaSocket's luaL_checknumber, at the caller
         margerror(2, "setfd", "number expected, got " .. (select("#", ...) == 0 and "no value" or type(fd)), 2)

@@ -351,6 +351,27 @@ do
   closeall(f)
 end
 
+-- LuaSocket's close and setfd, which asok hooks once it used a class,
+-- called with a bad self (the slip s.close() for s:close()): LuaSocket's
+-- words, at the caller's line (they named 'rawclose' and pointed into
+-- asok); setfd checks self before the fd, as LuaSocket does
+do
+  asok.wrap(socket.tcp()):close() -- the classes are hooked from here on
+  local s, u = socket.tcp(), socket.udp()
+  local function err(f) return select(2, pcall(f)) end
+  local here = "test_bad_input.lua:%d+: "
+  T.check(err(function() s.close() end):find("^" .. here .. "bad argument #1 to 'close' %(tcp{any} expected%)$"),
+    "s.close():", err(function() s.close() end))
+  T.check(err(function() u.close() end):find("^" .. here .. "bad argument #1 to 'close' %(udp{any} expected%)$"),
+    "u.close():", err(function() u.close() end))
+  T.check(err(function() s.setfd({}, 5) end):find("^" .. here .. "bad argument #1 to 'setfd' %(tcp{any} expected%)$"),
+    "s.setfd({}, 5):", err(function() s.setfd({}, 5) end))
+  T.check(err(function() s.setfd(nil, "x") end):find("^" .. here .. "bad argument #1 to 'setfd' %(tcp{any} expected%)$"),
+    "s.setfd(nil, 'x'):", err(function() s.setfd(nil, "x") end))
+  T.eq(s:close(), 1, "s:close() still closes")
+  u:close()
+end
+
 collectgarbage()
 collectgarbage()
 asok.select(nil, nil, 0)
