@@ -21,6 +21,7 @@
 * Internal function prototypes
 \*=========================================================================*/
 static lsock *checkclient(lua_State *L, int i);
+static lsock *checkany(lua_State *L, int i);
 static void shut(lsock *s);
 static void release(lsock *s);
 static void bury(lsock *s);
@@ -68,6 +69,13 @@ static const struct { const char *name, *want; } classerrors[] = {
  * error (auxiliar_checkclass) otherwise. */
 static lsock *checkclient(lua_State *L, int i) {
   if (asok__udtag(L, i) != ASOK_TAG_CLIENT) luaL_argerror(L, i, "tcp{client} expected");
+  return (lsock *) lua_touserdata(L, i);
+}
+
+/* checkany is checkclient for the methods LuaSocket's tcp.c checks
+ * against "tcp{any}" (getfd, setfd, dirty): its words for those. */
+static lsock *checkany(lua_State *L, int i) {
+  if (asok__udtag(L, i) != ASOK_TAG_CLIENT) luaL_argerror(L, i, "tcp{any} expected");
   return (lsock *) lua_touserdata(L, i);
 }
 
@@ -185,7 +193,7 @@ static int client_close(lua_State *L) {
 * getfd / setfd / dirty: tcp.c's, on the asok handle
 \*-------------------------------------------------------------------------*/
 static int client_getfd(lua_State *L) {
-  lua_pushnumber(L, (lua_Number) checkclient(L, 1)->fd);
+  lua_pushnumber(L, (lua_Number) checkany(L, 1)->fd);
   return 1;
 }
 
@@ -194,7 +202,7 @@ static int client_getfd(lua_State *L) {
  * setfd(-1) after taking the fd). Parked coroutines wake with 'closed'.
  * The timeouts and throttles stay, for the new fd. */
 static int client_setfd(lua_State *L) {
-  lsock *s = checkclient(L, 1);
+  lsock *s = checkany(L, 1);
   int fd = (int) luaL_checknumber(L, 2);
   release(s);
   s->fd = fd < 0 ? -1 : fd;
@@ -210,7 +218,7 @@ static int client_setfd(lua_State *L) {
 }
 
 static int client_dirty(lua_State *L) {
-  lsock *s = checkclient(L, 1);
+  lsock *s = checkany(L, 1);
   size_t n = 0;
   asok_sock *h = asok__readh(s);
   if (h != NULL && asok_buffered(h, &n) != ASOK_OK) n = 0;

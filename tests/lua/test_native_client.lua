@@ -329,6 +329,11 @@ do
     local ok, err = pcall(n[m], nil)
     T.check(not ok and tostring(err):find("bad argument #1 to '" .. m .. "' (tcp{any} expected)", 1, true), m, "bad self:", err)
   end
+  -- the C ones (named as a pcall'd C function is: '?')
+  for _, m in ipairs { "getfd", "setfd", "dirty" } do
+    local ok, err = pcall(n[m], {}, 1)
+    T.check(not ok and tostring(err):find("bad argument #1 to '[^']*' %(tcp{any} expected%)"), m, "bad self:", err)
+  end
   local ok, err = pcall(function() local r = n:connect("127.0.0.1"); return r end)
   T.check(not ok and tostring(err):find("^[^:]*test_native_client%.lua:%d+: bad argument #2 to 'connect'"), "connect's argument error at the caller:", err)
   n:close(); peer:close()
