@@ -132,6 +132,7 @@ P.layout = layout
 do
   local got, socket = pcall(require, "socket")
   if got and type(socket) == "table" then pcall(layout) end
+  P.patchall() -- LuaSocket's classes hooked from now on (core.lua)
 end
 
 -- familyof gives the address family raw connects with: 0 for a socket not

@@ -732,8 +732,18 @@ end
 -- (not owned), raw's own positive timeouts made asok's (LuaSocket's stay
 -- as they are: asok's calls into LuaSocket run at a zero one, ownzero),
 -- LuaSocket's buffer moved to asok.
-local function register(raw)
+-- patchall patches the LuaSocket classes that exist: when asok loads, so
+-- that a close taken from an object before its first use by asok is the
+-- hooked one (LuaSocket's own would close the fd behind asok's back, and
+-- asok would read from a new socket on the same fd number), and at each
+-- registration (socket.unix's classes come with its require)
+local function patchall()
   for i = 1, #CLASSNAMES do patch(classmeta(CLASSNAMES[i])) end
+end
+P.patchall = patchall
+
+local function register(raw)
+  patchall()
   patch(getmetatable(raw))
   local block, total, exact = owntimeout(raw)
   local h, err = probes[raw], nil
