@@ -43,6 +43,7 @@ static const luaL_Reg loopfuncs[] = {
     {"handles", prim_handles},
     {"pickups", prim_pickups},
     {"rxmem",   prim_rxmem},
+    {"copies",  asok__prim_copies},
     {"loop",    prim_loop},
     {"meta",    prim_meta},
     {"newsock", prim_newsock},
@@ -118,9 +119,8 @@ static int prim_loop(lua_State *L) {
   lp->cfree = NULL;
   lp->cused = lp->ccap = lp->nfree = 0;
   lp->okref = LUA_NOREF;
-  lp->spare = NULL;
-  lp->sparecap = 0;
-  lp->sparebusy = 0;
+  lp->copies = NULL;
+  lp->ncopies = lp->ccopies = 0;
   luaL_getmetatable(L, ASOK_LOOP_MT);
   lua_setmetatable(L, -2);
   rc = asok_loop_new(&lp->loop);
@@ -139,7 +139,7 @@ static int loop_gc(lua_State *L) {
   if (lp->loop != NULL) asok_loop_free(lp->loop);
   lp->loop = NULL;
   asok__freeparked(lp);
-  asok__freespare(lp);
+  asok__freecopies(lp);
   return 0;
 }
 

@@ -12,6 +12,8 @@
 #ifndef ASOK_BINDING_H
 #define ASOK_BINDING_H
 
+#include <stdint.h>
+
 #include <lua.h>
 #include <lauxlib.h>
 
@@ -63,9 +65,9 @@ typedef struct crec {
  * cfree[0 .. nfree-1] the indices of those given back (a stack: the send
  * after a receive takes the receive's token, as asok_send's C path wants);
  * okref is the registry reference of the OK marker step resumes with.
- * spare (sparecap bytes, malloc'd, freed at __gc) is where a large result
- * is copied before it becomes a string on 5.1, 5.2 and LuaJIT; sparebusy
- * while a push uses it (pushdata.c). */
+ * copies[0 .. ncopies-1] (of ccopies; malloc'd, freed at __gc) are where
+ * a large result is copied before it becomes a string on 5.1, 5.2 and
+ * LuaJIT (pushdata.c). */
 typedef struct lloop {
   asok_loop *loop;
   int qh, qt;
@@ -74,10 +76,17 @@ typedef struct lloop {
   int *cfree;
   int cused, ccap, nfree;
   int okref;
-  char *spare;
-  size_t sparecap;
-  int sparebusy;
+  struct pushcopy *copies;
+  int ncopies, ccopies;
 } lloop;
+
+/* pushcopy: a copy buffer of cap bytes at p, held by the push whose C
+ * stack address is frame (0: free) */
+struct pushcopy {
+  char *p;
+  size_t cap;
+  uintptr_t frame;
+};
 
 /* lsock is the socket userdata. h is NULL once freed; lp points at the
  * state's loop userdata, which outlives it (registry anchor) or, during
@@ -150,8 +159,12 @@ asok_sock *asok__cutshort(lsock *s, asok_sock *was);
  * runs cannot change them (pushdata.c). lp may be NULL. */
 void asok__pushdata(lua_State *L, lloop *lp, const char *data, size_t len);
 
-/* asok__freespare frees lp's spare buffer (loop __gc). */
-void asok__freespare(lloop *lp);
+/* asok__prim_copies is the copies(loop) primitive (pushdata.c): how many
+ * copy buffers the loop has, for tests. */
+int asok__prim_copies(lua_State *L);
+
+/* asok__freecopies frees lp's copy buffers (loop __gc). */
+void asok__freecopies(lloop *lp);
 
 /* asok__checksock returns the socket userdata at i: the handle of a
  * registered LuaSocket object or a native client (raises otherwise). */

@@ -8,10 +8,18 @@
 * blocking call: each runs the loop) may reuse that memory, and the string
 * made would hold another socket's bytes. There the bytes are copied
 * first into memory only this push uses: its C stack when they are few
-* (a line), else the loop userdata's spare buffer, or a malloc'd one when
-* the spare is in use by a push further up (a finalizer's). 5.3 and 5.4
-* copy before they collect: the bytes go straight into the string.
+* (a line), else one of the loop userdata's copy buffers (a push inside a
+* finalizer of another push takes another one). 5.3 and 5.4 copy before
+* they collect: the bytes go straight into the string.
+*
+* A push that an error ends (out of memory; a finalizer's error, which 5.1
+* and LuaJIT pass on) never gives its buffer back. Each buffer notes the
+* C stack address of the push that holds it; the stack grows down, so a
+* push further in (a finalizer's) runs below every push still under way,
+* and a buffer noted at or below the address of a new push was left by
+* one that is gone: it is taken back then, not leaked.
 \*=========================================================================*/
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,23 +30,39 @@
 /* ONSTACK: results up to this size are copied on the C stack */
 #define ONSTACK 4096
 
-/* bigcopy returns memory for n bytes of lp's, for one push: lp's spare
- * buffer (grown as needed) unless a push further up holds it (*mine then
- * says to free the memory after the push), or NULL if out of memory. */
-static char *bigcopy(lloop *lp, size_t n, int *mine) {
-  *mine = 0;
-  if (!lp->sparebusy) {
-    if (lp->sparecap < n) {
-      char *p = (char *) realloc(lp->spare, n);
-      if (p == NULL) return NULL;
-      lp->spare = p;
-      lp->sparecap = n;
-    }
-    lp->sparebusy = 1;
-    return lp->spare;
+/* bigcopy returns the index of a copy buffer of lp's of at least n bytes
+ * for the push whose C stack address is frame, noted as held by it, or -1
+ * if out of memory. An index: a push inside this one may move the array. */
+static int bigcopy(lloop *lp, size_t n, uintptr_t frame) {
+  struct pushcopy *c = NULL;
+  int i;
+  for (i = 0; i < lp->ncopies; i++) {
+    struct pushcopy *e = &lp->copies[i];
+    if (e->frame != 0 && e->frame <= frame) e->frame = 0; /* its push is gone */
+    if (e->frame == 0 && (c == NULL || (c->cap < n && e->cap > c->cap))) c = e;
   }
-  *mine = 1;
-  return (char *) malloc(n);
+  if (c == NULL) {
+    struct pushcopy *more;
+    if (lp->ncopies == lp->ccopies) {
+      int cap = lp->ccopies ? 2 * lp->ccopies : 2;
+      more = (struct pushcopy *) realloc(lp->copies, (size_t) cap * sizeof(*more));
+      if (more == NULL) return -1;
+      lp->copies = more;
+      lp->ccopies = cap;
+    }
+    c = &lp->copies[lp->ncopies++];
+    c->p = NULL;
+    c->cap = 0;
+    c->frame = 0;
+  }
+  if (c->cap < n) {
+    char *p = (char *) realloc(c->p, n);
+    if (p == NULL) return -1;
+    c->p = p;
+    c->cap = n;
+  }
+  c->frame = frame;
+  return (int) (c - lp->copies);
 }
 
 #endif
@@ -55,20 +79,17 @@ void asok__pushdata(lua_State *L, lloop *lp, const char *data, size_t len) {
     memcpy(copy, data, len);
     lua_pushlstring(L, copy, len);
   } else {
-    int mine;
-    char *copy = lp != NULL ? bigcopy(lp, len, &mine) : NULL;
-    if (copy == NULL) { /* out of memory: as 5.3 does, unguarded */
+    char here;
+    int i = lp != NULL ? bigcopy(lp, len, (uintptr_t) &here) : -1;
+    char *copy;
+    if (i < 0) { /* out of memory: as 5.3 does, unguarded */
       lua_pushlstring(L, data, len);
       return;
     }
+    copy = lp->copies[i].p;
     memcpy(copy, data, len);
-    /* an error in the push (out of memory; a finalizer's error, which
-     * 5.1 and LuaJIT pass on) leaves the spare marked busy, so later
-     * pushes malloc their own copy, or leaks this one: rare, never
-     * wrong */
     lua_pushlstring(L, copy, len);
-    if (mine) free(copy);
-    else lp->sparebusy = 0;
+    lp->copies[i].frame = 0;
   }
 #else
   (void) lp;
@@ -77,11 +98,22 @@ void asok__pushdata(lua_State *L, lloop *lp, const char *data, size_t len) {
 }
 
 /*-------------------------------------------------------------------------*\
-* asok__freespare (binding.h)
+* copies(loop): the copy buffers lp has (asok._debug.copies, for tests:
+* bounded by how deep pushes nest, errors or not)
 \*-------------------------------------------------------------------------*/
-void asok__freespare(lloop *lp) {
-  free(lp->spare);
-  lp->spare = NULL;
-  lp->sparecap = 0;
-  lp->sparebusy = 0;
+int asok__prim_copies(lua_State *L) {
+  lloop *lp = (lloop *) luaL_checkudata(L, 1, ASOK_LOOP_MT);
+  lua_pushinteger(L, (lua_Integer) lp->ncopies);
+  return 1;
+}
+
+/*-------------------------------------------------------------------------*\
+* asok__freecopies (binding.h)
+\*-------------------------------------------------------------------------*/
+void asok__freecopies(lloop *lp) {
+  int i;
+  for (i = 0; i < lp->ncopies; i++) free(lp->copies[i].p);
+  free(lp->copies);
+  lp->copies = NULL;
+  lp->ncopies = lp->ccopies = 0;
 }
