@@ -113,6 +113,24 @@ local function readylist(list, out, n)
   return out
 end
 
+-- waits says whether a coroutine or a blocked call waits in asok: a
+-- waiting[] entry other than a mark of a token delivered when no one
+-- waited (step.c: false; here, between steps, no park is left to take
+-- it: a select that returned before the rest of its batch came, say)
+local function waits()
+  for _, w in pairs(waiting) do
+    if w ~= false then return true end
+  end
+  return false
+end
+M._debug.waits = function()
+  local n = 0
+  for _, w in pairs(waiting) do
+    if w ~= false then n = n + 1 end
+  end
+  return n
+end
+
 -- selectsets is asok.select with socket sets: socket.select's results for
 -- the calling thread while the reactor keeps the other coroutines running.
 local function selectsets(rset, wset, t)
@@ -207,7 +225,7 @@ function M.select(rset, wset, timeout)
     -- once a second, busy or idle: drop the waits of coroutines closed
     -- meanwhile, which would otherwise keep this loop going (idle) or
     -- pile up (busy)
-    while next(waiting) ~= nil do
+    while waits() do
       step(REAP_AFTER)
       reapdue()
     end
