@@ -49,8 +49,12 @@ M._VERSION = "asok 0.1.0"
 -- (asok_debug_rxmem): bounded while loops run.
 -- cparked() is the number of C tokens in use (park.c): native clients'
 -- receives and sends parked in C, or waiting through the glue with one.
+-- copies() is the number of buffers large results are copied into on 5.1,
+-- 5.2 and LuaJIT (pushdata.c). waits() is the number of waits asok.select()
+-- (no sets, no timeout) waits for (select.lua).
 M._debug = { handles = C.handles, pickups = C.pickups, rxmem = C.rxmem,
-  cparked = function() return C.cparked(loop) end }
+  cparked = function() return C.cparked(loop) end,
+  copies = function() return C.copies(loop) end }
 
 local handles = setmetatable({}, { __mode = "k" }) -- LuaSocket object -> asok.sock
 local throttles = setmetatable({}, { __mode = "k" }) -- LuaSocket object -> {r = bps, w = bps}
@@ -360,6 +364,12 @@ local yieldprobe = not coroutine.isyieldable and C.isyieldable or nil
 local function rootof(co)
   local p = parents[co]
   while p do
+    if p ~= MAIN and costatus(p) == "dead" then
+      -- its driver was closed while it waited (an orphan, reap): co
+      -- runs on its own now, under whoever resumed it
+      parents[co] = nil
+      return co
+    end
     if p == MAIN or (yieldprobe and not yieldprobe(p)) then return nil end
     co = p
     p = parents[co]

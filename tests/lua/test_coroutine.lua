@@ -573,6 +573,27 @@ if coroutine.close then
     obj:close()
     peer:close()
   end
+
+  -- such an orphan resumed by a plain coroutine.resume: it waits as any
+  -- coroutine under a plain resume does (asok resumes it when its line
+  -- comes), not for the closed driver it had
+  do
+    local obj, peer = T.nativepair()
+    local child
+    local drv = coroutine.create(function()
+      child = asok.coroutine.create(function() return obj:receive("*l") end)
+      return asok.coroutine.resume(child)
+    end)
+    coroutine.resume(drv)
+    coroutine.close(drv)
+    T.run(function() return false end, 1.3) -- a reap: child is an orphan
+    local ok = coroutine.resume(child)
+    T.check(ok, "plain resume of an orphan")
+    peer:send("hello\n")
+    T.run(function() return coroutine.status(child) == "dead" end, 5)
+    T.eq(coroutine.status(child), "dead", "the orphan under a plain resume got its line and ended")
+    obj:close(); peer:close()
+  end
 end
 
 T.done("test_coroutine")
