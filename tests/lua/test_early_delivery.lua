@@ -67,25 +67,6 @@ receive()
 -- hook has the peer send and steps the reactor. The select must answer
 -- that the socket is readable.
 local function selects()
-
--- a select on two sockets that both become readable in one batch: the
--- first token wakes it and it returns; the second comes when no one
--- waits and is marked. Such a mark is no wait: asok.select() with no sets
--- and no timeout returned only once the reap dropped it (1-2 s later)
-do
-  local a, pa = T.pair()
-  local b, pb = T.pair()
-  local done = false
-  asok.spawn(function()
-    asok.select({ a, b }, nil, 5)
-    done = true
-  end)
-  pa:send("x\n"); pb:send("y\n")
-  T.run(function() return done end, 5)
-  T.check(done, "two-socket select returned")
-  T.eq(asok._debug.waits(), 0, "no wait left behind by the select's batch")
-  a:close(); pa:close(); b:close(); pb:close()
-end
   local a, b = T.pair()
   local got, armed, fired = nil, false, false
   local co = coroutine.create(function()
