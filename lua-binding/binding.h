@@ -156,8 +156,16 @@ asok_sock *asok__cutshort(lsock *s, asok_sock *was);
 
 /* asok__pushdata pushes the len bytes at data, a result of asok_receive
  * or asok_receivefrom on lp's loop, as a string; finalizers that the push
- * runs cannot change them (pushdata.c). lp may be NULL. */
+ * runs cannot change them (pushdata.c; 5.3 and 5.4 copy before they
+ * collect: a plain push). lp may be NULL. */
+#if LUA_VERSION_NUM <= 502
 void asok__pushdata(lua_State *L, lloop *lp, const char *data, size_t len);
+#else
+static inline void asok__pushdata(lua_State *L, lloop *lp, const char *data, size_t len) {
+  (void) lp;
+  lua_pushlstring(L, len > 0 ? data : "", len);
+}
+#endif
 
 /* asok__prim_copies is the copies(loop) primitive (pushdata.c): how many
  * copy buffers the loop has, for tests. */
@@ -165,6 +173,11 @@ int asok__prim_copies(lua_State *L);
 
 /* asok__freecopies frees lp's copy buffers (loop __gc). */
 void asok__freecopies(lloop *lp);
+
+/* asok__grow returns array arr (malloc'd; *cap elements of size bytes)
+ * with room for element n (n <= *cap): itself, or moved and doubled (to
+ * first if it had none); NULL if out of memory (arr and *cap unchanged). */
+void *asok__grow(void *arr, int *cap, int n, size_t size, int first);
 
 /* asok__checksock returns the socket userdata at i: the handle of a
  * registered LuaSocket object or a native client (raises otherwise). */

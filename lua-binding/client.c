@@ -22,6 +22,7 @@
 \*=========================================================================*/
 static lsock *checkclient(lua_State *L, int i);
 static lsock *checkany(lua_State *L, int i);
+static lsock *checkclass(lua_State *L, int i, const char *expected);
 static void shut(lsock *s);
 static void release(lsock *s);
 static void bury(lsock *s);
@@ -68,14 +69,18 @@ static const struct { const char *name, *want; } classerrors[] = {
 /* checkclient returns the asok.client at i, raising LuaSocket's class
  * error (auxiliar_checkclass) otherwise. */
 static lsock *checkclient(lua_State *L, int i) {
-  if (asok__udtag(L, i) != ASOK_TAG_CLIENT) luaL_argerror(L, i, "tcp{client} expected");
-  return (lsock *) lua_touserdata(L, i);
+  return checkclass(L, i, "tcp{client} expected");
 }
 
 /* checkany is checkclient for the methods LuaSocket's tcp.c checks
  * against "tcp{any}" (getfd, setfd, dirty): its words for those. */
 static lsock *checkany(lua_State *L, int i) {
-  if (asok__udtag(L, i) != ASOK_TAG_CLIENT) luaL_argerror(L, i, "tcp{any} expected");
+  return checkclass(L, i, "tcp{any} expected");
+}
+
+/* checkclass returns the asok.client at i, else raises "<expected>". */
+static lsock *checkclass(lua_State *L, int i, const char *expected) {
+  if (asok__udtag(L, i) != ASOK_TAG_CLIENT) luaL_argerror(L, i, expected);
   return (lsock *) lua_touserdata(L, i);
 }
 

@@ -42,14 +42,10 @@ static int bigcopy(lloop *lp, size_t n, uintptr_t frame) {
     if (e->frame == 0 && (c == NULL || (c->cap < n && e->cap > c->cap))) c = e;
   }
   if (c == NULL) {
-    struct pushcopy *more;
-    if (lp->ncopies == lp->ccopies) {
-      int cap = lp->ccopies ? 2 * lp->ccopies : 2;
-      more = (struct pushcopy *) realloc(lp->copies, (size_t) cap * sizeof(*more));
-      if (more == NULL) return -1;
-      lp->copies = more;
-      lp->ccopies = cap;
-    }
+    struct pushcopy *more =
+        (struct pushcopy *) asok__grow(lp->copies, &lp->ccopies, lp->ncopies, sizeof *more, 2);
+    if (more == NULL) return -1;
+    lp->copies = more;
     c = &lp->copies[lp->ncopies++];
     c->p = NULL;
     c->cap = 0;
@@ -65,13 +61,10 @@ static int bigcopy(lloop *lp, size_t n, uintptr_t frame) {
   return (int) (c - lp->copies);
 }
 
-#endif
-
 /*-------------------------------------------------------------------------*\
-* asok__pushdata (binding.h)
+* asok__pushdata (binding.h; inline on 5.3 and 5.4)
 \*-------------------------------------------------------------------------*/
 void asok__pushdata(lua_State *L, lloop *lp, const char *data, size_t len) {
-#if LUA_VERSION_NUM <= 502
   if (len == 0) {
     lua_pushliteral(L, "");
   } else if (len <= ONSTACK) {
@@ -91,11 +84,9 @@ void asok__pushdata(lua_State *L, lloop *lp, const char *data, size_t len) {
     lua_pushlstring(L, copy, len);
     lp->copies[i].frame = 0;
   }
-#else
-  (void) lp;
-  lua_pushlstring(L, len > 0 ? data : "", len);
-#endif
 }
+
+#endif
 
 /*-------------------------------------------------------------------------*\
 * copies(loop): the copy buffers lp has (asok._debug.copies, for tests:

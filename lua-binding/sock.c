@@ -137,18 +137,23 @@ asok_sock *asok__handlefor(lsock *s, lua_State *co, asok_token tok) {
   return asok__readh(s);
 }
 
+/* asok__grow (binding.h). */
+void *asok__grow(void *arr, int *cap, int n, size_t size, int first) {
+  int c = *cap ? 2 * *cap : first;
+  if (n < *cap) return arr;
+  arr = realloc(arr, (size_t) c * size);
+  if (arr != NULL) *cap = c;
+  return arr;
+}
+
 /* asok__noteparked (binding.h). */
 void asok__noteparked(lsock *s, lua_State *co, asok_token tok, asok_sock *h) {
   int i;
   for (i = 0; i < s->nnotes && s->notes[i].tok != tok; i++) {}
   if (i == s->nnotes) {
-    if (s->nnotes == s->cnotes) {
-      int n = s->cnotes ? 2 * s->cnotes : 4;
-      struct anote *p = (struct anote *) realloc(s->notes, (size_t) n * sizeof *p);
-      if (p == NULL) return;
-      s->notes = p;
-      s->cnotes = n;
-    }
+    struct anote *p = (struct anote *) asok__grow(s->notes, &s->cnotes, i, sizeof *p, 4);
+    if (p == NULL) return;
+    s->notes = p;
     s->nnotes++;
   }
   s->notes[i].tok = tok;
@@ -331,12 +336,10 @@ static int sock_pause(lua_State *L) {
   if (!isopen(s)) return pusherror(L, ASOK_ECLOSED);
   rc = asok_sleep(s->lp->loop, secs, tok);
   if (rc != ASOK_OK) return luaL_error(L, "asok.accept: %s", asok_strerror(rc));
-  if (s->npaused == s->cpaused) {
-    int n = s->cpaused ? 2 * s->cpaused : 4;
-    asok_token *p = (asok_token *) realloc(s->paused, (size_t) n * sizeof *p);
+  {
+    asok_token *p = (asok_token *) asok__grow(s->paused, &s->cpaused, s->npaused, sizeof *p, 4);
     if (p == NULL) return asok__pushwait(L);
     s->paused = p;
-    s->cpaused = n;
   }
   s->paused[s->npaused++] = tok;
   return asok__pushwait(L);

@@ -117,19 +117,19 @@ end
 -- waiting[] entry other than a mark of a token delivered when no one
 -- waited (step.c: false; here, between steps, no park is left to take
 -- it: a select that returned before the rest of its batch came, say)
-local function waits()
-  for _, w in pairs(waiting) do
-    if w ~= false then return true end
-  end
-  return false
-end
-M._debug.waits = function()
+-- (countwaits counts them, up to limit)
+local function countwaits(limit)
   local n = 0
   for _, w in pairs(waiting) do
-    if w ~= false then n = n + 1 end
+    if w ~= false then
+      n = n + 1
+      if n >= limit then break end
+    end
   end
   return n
 end
+local function waits() return countwaits(1) > 0 end
+M._debug.waits = function() return countwaits(math.huge) end
 
 -- selectsets is asok.select with socket sets: socket.select's results for
 -- the calling thread while the reactor keeps the other coroutines running.
