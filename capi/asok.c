@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "asok.h"
@@ -47,6 +48,25 @@ static const char *asok__errnostr(int e) {
   return s ? s : "unknown error";
 }
 
+/* asok__forked is set in a child that fork() made after libasok loaded
+ * (asok.h, "fork()"): the Go runtime's threads are not there, so a call
+ * into Go may wait for ever, and the loop's epoll instance is the
+ * parent's, so a socket closed through asok there would stop the parent's
+ * events. FORKED makes every call that would enter Go return ASOK_EFORKED
+ * at once, doing nothing. */
+static int asok__forked;
+
+static void asok__atfork_child(void) { asok__forked = 1; }
+
+__attribute__((constructor)) static void asok__init(void) {
+  pthread_atfork(NULL, NULL, asok__atfork_child);
+}
+
+#define FORKED                             \
+  do {                                     \
+    if (asok__forked) return ASOK_EFORKED; \
+  } while (0)
+
 unsigned asok_version(void) { return ASOK_VERSION_HEX; }
 
 const char *asok_version_string(void) { return ASOK_VERSION_STRING; }
@@ -59,30 +79,49 @@ const char *asok_strerror(int err) {
   return "unknown error";
 }
 
-int asok_debug_handles(void) { return asokgo_debug_handles(); }
+int asok_debug_handles(void) {
+  FORKED;
+  return asokgo_debug_handles();
+}
 
-uint64_t asok_debug_rxmem(void) { return asokgo_debug_rxmem(); }
+uint64_t asok_debug_rxmem(void) {
+  if (asok__forked) return 0;
+  return asokgo_debug_rxmem();
+}
 
-int asok_debug_panic(void) { return asokgo_debug_panic(); }
+int asok_debug_panic(void) {
+  FORKED;
+  return asokgo_debug_panic();
+}
 
 int asok_loop_new(asok_loop **loop_out) {
+  FORKED;
   return asokgo_loop_new((void **)loop_out);
 }
 
-int asok_loop_free(asok_loop *loop) { return asokgo_loop_free(loop); }
+int asok_loop_free(asok_loop *loop) {
+  FORKED;
+  return asokgo_loop_free(loop);
+}
 
 int asok_loop_fd(asok_loop *loop, int *fd_out) {
+  FORKED;
   return asokgo_loop_fd(loop, fd_out);
 }
 
 int asok_loop_timeout(asok_loop *loop, double *seconds_out) {
+  FORKED;
   return asokgo_loop_timeout(loop, seconds_out);
 }
 
-int asok_loop_wake(asok_loop *loop) { return asokgo_loop_wake(loop); }
+int asok_loop_wake(asok_loop *loop) {
+  FORKED;
+  return asokgo_loop_wake(loop);
+}
 
 int asok_select(asok_loop *loop, double timeout, asok_token *tokens_out,
                 int max) {
+  FORKED;
   void *picks = NULL;
   int rc = asokgo_select(loop, timeout, tokens_out, max, &picks);
   if (picks) asok__picks_use(picks); /* this loop's armed retries */
@@ -90,44 +129,54 @@ int asok_select(asok_loop *loop, double timeout, asok_token *tokens_out,
 }
 
 int asok_sleep(asok_loop *loop, double seconds, asok_token token) {
+  FORKED;
   return asokgo_sleep(loop, seconds, token);
 }
 
 int asok_cancel(asok_loop *loop, asok_token token) {
+  FORKED;
   return asokgo_cancel(loop, token);
 }
 
 int asok_wrap(asok_loop *loop, int fd, unsigned flags, asok_sock **sock_out) {
+  FORKED;
   return asokgo_wrap(loop, fd, flags, (void **)sock_out);
 }
 
 int asok_tcp_new(asok_loop *loop, int family, asok_sock **sock_out) {
+  FORKED;
   return asokgo_tcp_new(loop, family, (void **)sock_out);
 }
 
 int asok_bind(asok_sock *s, const char *ip, int port) {
+  FORKED;
   return asokgo_bind(s, (char *)ip, port);
 }
 
 int asok_listen(asok_sock *s, int backlog) {
+  FORKED;
   return asokgo_listen(s, backlog);
 }
 
 int asok_getsockname(asok_sock *s, char *ip_out, size_t iplen,
                      int *port_out) {
+  FORKED;
   return asokgo_getsockname(s, ip_out, iplen, port_out);
 }
 
 int asok_connect(asok_sock *s, const char *ip, int port, asok_token token) {
+  FORKED;
   return asokgo_connect(s, (char *)ip, port, token);
 }
 
 int asok_accept(asok_sock *s, asok_token token, asok_sock **client_out) {
+  FORKED;
   return asokgo_accept(s, token, (void **)client_out);
 }
 
 int asok_receive(asok_sock *s, int pattern, size_t n, asok_token token,
                  const char **data, size_t *len) {
+  FORKED;
   int rc;
   /* a retry asok_select armed reads and returns here, without Go, and so
    * does the receive after it that finds nothing (pickup.h) */
@@ -137,6 +186,7 @@ int asok_receive(asok_sock *s, int pattern, size_t n, asok_token token,
 
 int asok_send(asok_sock *s, const char *data, size_t len, asok_token token,
               size_t *sent) {
+  FORKED;
   long pre;
   int perr;
   /* a send after a retry taken in C is made here if it goes whole */
@@ -145,72 +195,97 @@ int asok_send(asok_sock *s, const char *data, size_t len, asok_token token,
 }
 
 int asok_wait(asok_sock *s, int dir, asok_token token) {
+  FORKED;
   return asokgo_wait(s, dir, token);
 }
 
 int asok_settimeout(asok_sock *s, double block, double total) {
+  FORKED;
   return asokgo_settimeout(s, block, total);
 }
 
 int asok_unread(asok_sock *s, const char *data, size_t len) {
+  FORKED;
   return asokgo_unread(s, (char *)data, len);
 }
 
-int asok_setlimit(asok_sock *s, size_t n) { return asokgo_setlimit(s, n); }
+int asok_setlimit(asok_sock *s, size_t n) {
+  FORKED;
+  return asokgo_setlimit(s, n);
+}
 
 int asok_buffered(asok_sock *s, size_t *n_out) {
+  FORKED;
   return asokgo_buffered(s, n_out);
 }
 
 int asok_received(asok_sock *s, uint64_t *n_out) {
+  FORKED;
   return asokgo_received(s, n_out);
 }
 
 int asok_sock_fd(asok_sock *s, int *fd_out) {
+  FORKED;
   return asokgo_sock_fd(s, fd_out);
 }
 
-int asok_shutdown(asok_sock *s, int how) { return asokgo_shutdown(s, how); }
+int asok_shutdown(asok_sock *s, int how) {
+  FORKED;
+  return asokgo_shutdown(s, how);
+}
 
-int asok_close(asok_sock *s) { return asokgo_close(s); }
+int asok_close(asok_sock *s) {
+  FORKED;
+  return asokgo_close(s);
+}
 
-int asok_sock_free(asok_sock *s) { return asokgo_sock_free(s); }
+int asok_sock_free(asok_sock *s) {
+  FORKED;
+  return asokgo_sock_free(s);
+}
 
 int asok_resolve(asok_loop *loop, const char *host, int family,
                  asok_token token, char *out, size_t outlen,
                  size_t *len_out) {
+  FORKED;
   return asokgo_resolve(loop, (char *)host, family, token, out, outlen,
                         len_out);
 }
 
 int asok_udp_new(asok_loop *loop, int family, asok_sock **sock_out) {
+  FORKED;
   return asokgo_udp_new(loop, family, (void **)sock_out);
 }
 
 int asok_receivefrom(asok_sock *s, size_t n, asok_token token,
                      const char **data, size_t *len, char *ip_out,
                      size_t iplen, int *port_out) {
+  FORKED;
   return asokgo_receivefrom(s, n, token, (char **)data, len, ip_out, iplen,
                             port_out);
 }
 
 int asok_sendto(asok_sock *s, const char *data, size_t len, const char *ip,
                 int port, asok_token token, size_t *sent) {
+  FORKED;
   return asokgo_sendto(s, (char *)data, len, (char *)ip, port, token, sent);
 }
 
 int asok_throttle(asok_sock *s, int dir, double bps) {
+  FORKED;
   return asokgo_throttle(s, dir, bps);
 }
 
 int asok_socks4_connect(asok_sock *s, const char *ip, int port,
                         const char *user, asok_token token) {
+  FORKED;
   return asokgo_socks4_connect(s, (char *)ip, port, (char *)user, token);
 }
 
 int asok_socks5_connect(asok_sock *s, const char *host, int port,
                         const char *user, const char *password,
                         asok_token token) {
+  FORKED;
   return asokgo_socks5_connect(s, (char *)host, port, (char *)user,
                                (char *)password, token);
 }

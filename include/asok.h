@@ -40,8 +40,18 @@
  *    token it has parked (512 KiB at most); reusing the tokens of finished
  *    operations keeps that small. Larger tokens go to a hash table.
  *  - Timeouts are in seconds (double). A negative value means no limit.
- *  - fork(): the Go runtime runs threads; a child created by fork() without
- *    exec must not call into asok.
+ *  - fork(): the Go runtime runs threads, and a child created by fork()
+ *    has none of them (a call into Go there may wait for ever); it also
+ *    shares the parent's epoll instance. In such a child (fork() after
+ *    libasok loaded, exec or not) every function below returns
+ *    ASOK_EFORKED at once and does nothing (asok_debug_rxmem() returns 0;
+ *    asok_version*() and asok_strerror() work): the child cannot use asok,
+ *    and closing or freeing a socket there cannot disturb the parent's
+ *    loop. The child's copies of asok's own fds (asok_tcp_new,
+ *    asok_udp_new, asok_accept) stay open until it closes them itself
+ *    (their numbers: asok_sock_fd() before the fork) or exits; a socket
+ *    asok_wrap'ped stays the caller's as always. Load asok after fork() in
+ *    a process that forks workers.
  *  - Environment: when libasok loads it raises Go's GOMAXPROCS to at least 2
  *    unless the GOMAXPROCS variable is set (a single P held by the host's
  *    thread between calls makes Go's sysmon thread retake it after every
@@ -97,7 +107,8 @@ extern "C" {
   XX(AI_FAIL, "non-recoverable failure in name resolution") /* EAI_FAIL */  \
   XX(AI_ADDRFAMILY, "Address family for hostname not supported") /* EAI_ADDRFAMILY */ \
   XX(LIMIT, "receive limit exceeded") /* asok_setlimit: line or ALL too long */ \
-  ASOK_SOCKS_ERRNO_MAP(XX)
+  ASOK_SOCKS_ERRNO_MAP(XX)                                                   \
+  XX(FORKED, "asok is not usable in a process forked after it loaded") /* fork() */
 
 /* The outcomes of asok_socks4_connect/asok_socks5_connect other than
  * success and I/O errors: the proxy's refusal or an invalid reply. The
