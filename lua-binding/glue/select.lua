@@ -38,7 +38,11 @@ local function watcher(obj, argn)
   fd = fd - fd % 1 -- LuaSocket's (t_socket) cast of a fractional fd
   local h = handles[raw] or (getmetatable(raw) == CLIENT and raw)
   if h then
-    if fdof(h) ~= fd then h = handle(raw, true) end
+    if fdof(h) ~= fd then
+      local err
+      h, err = handle(raw, true)
+      if not h then argerror(argn, "select", "cannot watch " .. tostring(obj) .. ": " .. tostring(err), 5) end
+    end
   else
     h = probes[raw]
     if h and fdof(h) ~= fd then close(h); h = nil end

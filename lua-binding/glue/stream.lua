@@ -156,22 +156,57 @@ local function reborn(raw, h)
   return fd >= 0 and fdof(h) ~= fd
 end
 
+-- unregistered is what a receive (send: sending true) returns when asok
+-- cannot register raw's fd (err: why; a bad fd, a forked child):
+-- LuaSocket's shape of a failure before any I/O, the partial result being
+-- the prefix (receive) or the count before the first byte (send, as
+-- buffer.c computes it: a range that selects nothing succeeds).
+local function unregistered(err, sending, data, i, j)
+  if not sending then return nil, err, data ~= nil and tostring(data) or "" end
+  local size = #tostring(data)
+  local start, stop = tonumber(i) or 1, tonumber(j) or -1
+  start, stop = start - math.fmod(start, 1), stop - math.fmod(stop, 1) -- C's (long)
+  if start < 0 then start = size + start + 1 end
+  if stop < 0 then stop = size + stop + 1 end
+  if start < 1 then start = 1 end
+  if stop > size then stop = size end
+  start = start - 1 + 0.0 -- lua_pushnumber's float on 5.3 and 5.4
+  if start >= stop then return start, nil, nil end -- (LuaSocket's three results)
+  return nil, err, start
+end
+
 -- streamreceive runs asok_receive on raw's handle until it stops waiting.
 -- Not a tail call: this frame keeps raw alive while the coroutine is
 -- parked (the handle does not; a collected raw would close the socket).
 local function streamreceive(raw, pattern, prefix)
-  local h = handles[raw] or handle(raw)
+  local h, err = handles[raw], nil
+  if not h then
+    h, err = handle(raw) -- nil: asok cannot register the fd (its error)
+    if not h then return unregistered(err, false, prefix) end
+  end
   local a, b, c = creceiveh(h, pattern, prefix)
-  if b == "closed" and reborn(raw, h) then a, b, c = creceiveh(handle(raw, true), pattern, prefix) end
+  if b == "closed" and reborn(raw, h) then
+    h, err = handle(raw, true)
+    if not h then return unregistered(err, false, prefix) end
+    a, b, c = creceiveh(h, pattern, prefix)
+  end
   return a, b, c
 end
 
 -- streamsend runs asok_send on raw's handle until all is sent or it fails
 -- (not a tail call either).
 local function streamsend(raw, data, i, j)
-  local h = handles[raw] or handle(raw)
+  local h, err = handles[raw], nil
+  if not h then
+    h, err = handle(raw)
+    if not h then return unregistered(err, true, data, i, j) end
+  end
   local a, b, c = csendh(h, data, i, j)
-  if b == "closed" and reborn(raw, h) then a, b, c = csendh(handle(raw, true), data, i, j) end
+  if b == "closed" and reborn(raw, h) then
+    h, err = handle(raw, true)
+    if not h then return unregistered(err, true, data, i, j) end
+    a, b, c = csendh(h, data, i, j)
+  end
   return a, b, c
 end
 
@@ -233,9 +268,11 @@ function M.wrap(sok, timeout)
     if t then settimeout(raw, t, "b") end
     return raw
   end
+  -- (no handle: asok cannot register the fd; each call says why, and
+  -- LuaSocket's own timeout becomes asok's once it can)
   local h = handle(raw, true)
   if t then -- the object's timeout, asok's and LuaSocket's own
-    settimeout(h, t, "b")
+    if h then settimeout(h, t, "b") end
     P.own(raw, "settimeout")(raw, t, "b")
   end
   return newwrapper(raw, class)
@@ -273,7 +310,8 @@ function M.accept(sok)
   local raw, w, class = checkraw(sok, "accept", "tcp{server}", SERVERS)
   -- a handle asok made before LuaSocket made the fd (socket.tcp()
   -- wrapped before its bind) is made anew on it
-  local h = handle(raw, unborn[raw])
+  local h, herr = handle(raw, unborn[raw])
+  if not h then return nil, herr end -- asok cannot register the fd
   local tok
   local pause = acceptpause[raw]
   if pause then -- the last accept failed (EMFILE...): let the others run first
@@ -326,7 +364,10 @@ end
 function M.settimeout(sok, t, mode)
   local raw = checkraw(sok, "settimeout")
   if t ~= nil or mode ~= nil then checktimeout(t, mode) end -- LuaSocket's errors, at the caller
-  local one = settimeout(handles[raw] or handle(raw), t, mode) -- no tail call:
+  local h = handles[raw] or handle(raw)
+  -- (no handle: asok cannot register the fd; LuaSocket's own timeout,
+  -- set below, becomes asok's once it can)
+  local one = h and settimeout(h, t, mode) or 1 -- no tail call:
   -- one timeout per object: LuaSocket's own follows (not a native client's)
   if rawmeta(raw) ~= CLIENT then P.own(raw, "settimeout")(raw, t, mode) end
   return one -- LuaJIT would name the function '?' in argument errors

@@ -40,14 +40,18 @@ end
 --- wrapper:gettimeout(): the asynchronous timeouts (block, total).
 function methods.gettimeout(self)
   local raw = checkraw(self, "gettimeout")
-  return gettimeout(handles[raw] or handle(raw))
+  local h = handles[raw] or handle(raw)
+  if not h then return -1, -1 end -- asok cannot register the fd: none yet
+  return gettimeout(h)
 end
 
 --- wrapper:getstats(): received, sent, age: every byte through the socket,
 --- whether asok or LuaSocket itself moved it (LuaSocket's counters + asok's).
 function methods.getstats(self)
   local raw = checkraw(self, "getstats", "tcp{client}")
-  return statsof(raw, handles[raw] or handle(raw))
+  local h = handles[raw] or handle(raw)
+  if not h then return P.own(raw, "getstats")(raw) end -- asok cannot register the fd: LuaSocket's
+  return statsof(raw, h)
 end
 
 --- wrapper:setstats(received, sent, age): LuaSocket's setstats; asok's own
@@ -59,7 +63,9 @@ function methods.setstats(self, received, sent, age)
     margerror(2, "setstats", "number expected, got " .. type(received), 2)
   end
   if sent ~= nil and not tonumber(sent) then margerror(3, "setstats", "number expected, got " .. type(sent), 2) end
-  local one = setstatsof(raw, handles[raw] or handle(raw), received, sent, age)
+  local h = handles[raw] or handle(raw)
+  if not h then return P.own(raw, "setstats")(raw, received, sent, age) end -- LuaSocket's alone
+  local one = setstatsof(raw, h, received, sent, age)
   return one
 end
 

@@ -278,6 +278,76 @@ do
   wa:close(); b:close()
 end
 
+-- an fd asok cannot register (here a closed fd number given with setfd;
+-- also a child forked after asok loaded): each call answers as LuaSocket
+-- does for that fd (its error, its partial results, LuaSocket's own
+-- timeouts and counters), asok.select names the object, and wrap still
+-- wraps. Before, wrap and the first receive or send raised asok's own
+-- "bad argument #1 to 'settimeout' (asok.sock expected, got nil)".
+do
+  local lsn, port = T.listener()
+  local keep = {}
+  local function bad()
+    local c = assert(socket.connect("127.0.0.1", port))
+    local s = assert(lsn:accept())
+    keep[#keep + 1] = s
+    c:setfd(4000) -- no such fd
+    c:settimeout(0)
+    return c
+  end
+  local function badserver()
+    local srv = assert(socket.bind("127.0.0.1", 0))
+    srv:setfd(4000)
+    return srv
+  end
+  local unpack = table.unpack or unpack
+  local cases = { { "receive" }, { "receive", "*a", "pre" }, { "receive", 5, 12 },
+    { "send", "hello" }, { "send", "hello", 2 }, { "send", "hello", -2, -1 },
+    { "send", "hello", 4, 2 }, { "send", "" }, { "send", "hello", 2.7, 4.2 },
+    { "send", "hello", -2.5 } }
+  local want = {}
+  for k, c in ipairs(cases) do
+    local s = bad()
+    want[k] = T.pack(s[c[1]](s, unpack(c, 2)))
+  end
+  local wantaccept = T.pack(badserver():accept())
+  T.eq(wantaccept[2], "Bad file descriptor", "LuaSocket's accept on the bad fd")
+  local got, done = {}, false
+  T.spawn(function()
+    for k, c in ipairs(cases) do
+      local wb = asok.wrap(bad(), 1)
+      got[k] = T.pack(wb[c[1]](wb, unpack(c, 2)))
+    end
+    got.asok = T.pack(asok.receive(bad()))
+    got.accept = T.pack(asok.wrap(badserver()):accept())
+    got.rawaccept = T.pack(asok.accept(badserver()))
+    local wb = asok.wrap(bad(), 2)
+    got.timeout = T.pack(wb:gettimeout())
+    got.settimeout = T.pack(wb:settimeout(3))
+    got.stats = T.pack(wb:getstats())
+    got.setstats = T.pack(wb:setstats(7, 8))
+    got.stats2 = T.pack(wb:getstats())
+    done = true
+  end)
+  T.check(T.run(function() return done end, 10), "the calls on unregistrable fds ended")
+  for k, c in ipairs(cases) do
+    T.same(got[k] or T.pack(), want[k], "wrapper " .. c[1] .. " on an unregistrable fd, case " .. k)
+  end
+  T.same(got.asok or T.pack(), want[1], "asok.receive on an unregistrable fd")
+  T.same(got.accept or T.pack(), wantaccept, "wrapper accept on an unregistrable fd")
+  T.same(got.rawaccept or T.pack(), wantaccept, "asok.accept on an unregistrable fd")
+  T.same(got.timeout or T.pack(), T.pack(-1, -1), "gettimeout without a handle")
+  T.same(got.settimeout or T.pack(), T.pack(1), "settimeout without a handle")
+  T.eq(got.stats and got.stats[1], 0, "getstats without a handle: LuaSocket's")
+  T.eq(got.setstats and got.setstats[1], 1, "setstats without a handle: LuaSocket's")
+  T.check(got.stats2 and got.stats2[1] == 7 and got.stats2[2] == 8, "getstats after setstats")
+  local ok, err = pcall(asok.select, { bad() }, nil, 0)
+  T.check(not ok and tostring(err):find("cannot watch tcp{client}: 0x%x+: Bad file descriptor"),
+    "asok.select names what it cannot watch:", err)
+  for _, s in ipairs(keep) do s:close() end
+  lsn:close()
+end
+
 -- close what the test made and drop it (T.done counts the live handles)
 for _, s in ipairs({ peer, w, ref_peer, ref, c1, c2, a1, a2 }) do s:close() end
 peer, raw, w, r, ref_peer, ref, w2, server, ws, c1, c2, a1, a2 =
