@@ -65,6 +65,14 @@ static const luaL_Reg loopmeta[] = {
 /*=========================================================================*\
 * Shared helpers (binding.h)
 \*=========================================================================*/
+/* asok__forked (binding.h): raises asok_strerror(ASOK_EFORKED) as it is,
+ * from whichever call of the glue met it (sleep, the reactor's step): the
+ * text says what is wrong, a function name would not be the user's. */
+int asok__forked(lua_State *L) {
+  lua_pushstring(L, asok_strerror(ASOK_EFORKED));
+  return lua_error(L);
+}
+
 /* asok__errstr: asok_strerror, except that a handle gone with its loop
  * reads as LuaSocket's "closed". */
 const char *asok__errstr(int rc) {
@@ -203,6 +211,7 @@ static int prim_sleep(lua_State *L) {
   int rc;
   luaL_argcheck(L, !isnan(secs), 2, "number expected, got NaN");
   rc = asok_sleep(lp->loop, secs, tok);
+  if (rc == ASOK_EFORKED) return asok__forked(L);
   if (rc != ASOK_OK) return luaL_error(L, "asok.sleep: %s", asok_strerror(rc));
   return asok__pushwait(L);
 }

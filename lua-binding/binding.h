@@ -213,6 +213,11 @@ void asok__newclientmeta(lua_State *L);
 /* asok__errstr returns LuaSocket's message for an asok return code. */
 const char *asok__errstr(int rc);
 
+/* asok__forked raises "asok is not usable in a process forked after it
+ * loaded" (asok_strerror(ASOK_EFORKED), no prefix): for the calls that
+ * have no error return (asok.sleep, the reactor's step) in such a child. */
+int asok__forked(lua_State *L);
+
 /* asok__checktoken reads the token argument i (a positive integer). */
 asok_token asok__checktoken(lua_State *L, int i);
 

@@ -138,6 +138,7 @@ int asok__prim_step(lua_State *L) {
   lua_settop(L, 5);
   if (wait && lp->qh >= lp->qt) {
     int n = asok_select(lp->loop, timeout, lp->q, ASOK_SELECT_BATCH);
+    if (n == ASOK_EFORKED) return asok__forked(L);
     if (n < 0) {
       lua_pushfstring(L, "asok.select: %s", asok__errstr(n));
       return lua_error(L);

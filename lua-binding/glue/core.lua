@@ -722,6 +722,20 @@ local function owntimeout(raw)
   return ltimeouts(raw)
 end
 
+-- peektimeout returns the asynchronous timeouts (block, total; -1: none)
+-- raw's next handle will start with (register's rules below), leaving
+-- owntimeout's record in place: gettimeout of an object asok cannot
+-- register yet.
+local function peektimeout(raw)
+  local b, t, exact
+  local k = kept[raw]
+  if k then b, t, exact = k[1], k[2], k.exact else b, t = ltimeouts(raw) end
+  local low = exact and -1 or 0
+  return (type(b) == "number" and b > low) and b + 0.0 or -1.0,
+    (type(t) == "number" and t > low) and t + 0.0 or -1.0
+end
+P.peektimeout = peektimeout
+
 local pack = table.pack or function(...) return { n = select("#", ...), ... } end
 local unpack = table.unpack or unpack
 

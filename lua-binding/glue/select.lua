@@ -18,12 +18,22 @@ local yield = coroutine.yield
 -- at most before it looks for closed coroutines among the waiting ones
 local REAP_AFTER = 1
 
+-- unwatchable raises select's argument error for obj, whose fd asok
+-- cannot watch (err: why), unless the fd is not open: then obj is never
+-- ready, as in socket.select. Called from watcher (not a tail call: the
+-- error's level counts both frames).
+local function unwatchable(obj, argn, err)
+  if err == "Bad file descriptor" then return end
+  argerror(argn, "select", "cannot watch " .. tostring(obj) .. ": " .. tostring(err), 6)
+end
+
 -- watcher returns the asok handle asok.select watches obj (a LuaSocket
 -- object, a wrapper or anything with getfd/dirty methods) with, whether it
 -- holds buffered data (LuaSocket's dirty()), and its fd; nil for an object
--- without a valid fd (LuaSocket's select skips those). An object asok does
--- not handle yet gets a watcher only: its LuaSocket timeout and buffer are
--- left alone.
+-- without a valid fd (LuaSocket's select skips those) or whose fd is not
+-- open. An object asok does not handle yet gets a watcher only: its
+-- LuaSocket timeout and buffer are left alone.
+
 local function watcher(obj, argn)
   local raw = obj
   if getmetatable(obj) == Wrapper then raw = rawget(obj, RAW) end
@@ -41,7 +51,7 @@ local function watcher(obj, argn)
     if fdof(h) ~= fd then
       local err
       h, err = handle(raw, true)
-      if not h then argerror(argn, "select", "cannot watch " .. tostring(obj) .. ": " .. tostring(err), 5) end
+      if not h then unwatchable(obj, argn, err); return nil end
     end
   else
     h = probes[raw]
@@ -59,9 +69,7 @@ local function watcher(obj, argn)
         if classof(raw) or type(raw) == "userdata" then patch(rawmeta(raw)) end
       else -- the fd is watched already, under another object: share its handle
         local other = fdowners[fd]
-        if not (other and fdof(other) == fd) then
-          argerror(argn, "select", "cannot watch " .. tostring(obj) .. ": " .. tostring(err), 5)
-        end
+        if not (other and fdof(other) == fd) then unwatchable(obj, argn, err); return nil end
         h = other
       end
     end

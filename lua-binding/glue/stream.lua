@@ -156,16 +156,29 @@ local function reborn(raw, h)
   return fd >= 0 and fdof(h) ~= fd
 end
 
--- unregistered is what a receive (send: sending true) returns when asok
--- cannot register raw's fd (err: why; a bad fd, a forked child):
--- LuaSocket's shape of a failure before any I/O, the partial result being
--- the prefix (receive) or the count before the first byte (send, as
--- buffer.c computes it: a range that selects nothing succeeds).
-local function unregistered(err, sending, data, i, j)
-  if not sending then return nil, err, data ~= nil and tostring(data) or "" end
+-- clong is C's (long) cast of a double on x86-64: truncation, and
+-- LONG_MIN for NaN and what does not fit.
+local function clong(x)
+  if x ~= x or x >= 2 ^ 63 or x < -2 ^ 63 then return -2 ^ 63 end
+  return x - math.fmod(x, 1)
+end
+
+-- unregistered is what a receive (send: sending true) on raw returns when
+-- asok cannot register raw's fd (err: why). A bad fd: LuaSocket's own
+-- answer (its call at a zero timeout fails as it would, or needs no I/O).
+-- Else (a forked child, epoll refusing the fd) asok's error, in
+-- LuaSocket's shape of a failure before any I/O: the prefix as the
+-- partial result (receive), the count before the first byte (send, as
+-- buffer.c computes it; a range that selects nothing succeeds).
+local EBADF = "Bad file descriptor" -- asok_strerror(-EBADF), glibc's text
+local function unregistered(raw, err, sending, data, i, j)
+  if err == EBADF then
+    if sending then return P.ownzero(raw, "send", data, i, j) end
+    return P.ownzero(raw, "receive", data, i)
+  end
+  if not sending then return nil, err, i ~= nil and tostring(i) or "" end
   local size = #tostring(data)
-  local start, stop = tonumber(i) or 1, tonumber(j) or -1
-  start, stop = start - math.fmod(start, 1), stop - math.fmod(stop, 1) -- C's (long)
+  local start, stop = clong(tonumber(i) or 1), clong(tonumber(j) or -1)
   if start < 0 then start = size + start + 1 end
   if stop < 0 then stop = size + stop + 1 end
   if start < 1 then start = 1 end
@@ -182,12 +195,12 @@ local function streamreceive(raw, pattern, prefix)
   local h, err = handles[raw], nil
   if not h then
     h, err = handle(raw) -- nil: asok cannot register the fd (its error)
-    if not h then return unregistered(err, false, prefix) end
+    if not h then return unregistered(raw, err, false, pattern, prefix) end
   end
   local a, b, c = creceiveh(h, pattern, prefix)
   if b == "closed" and reborn(raw, h) then
     h, err = handle(raw, true)
-    if not h then return unregistered(err, false, prefix) end
+    if not h then return unregistered(raw, err, false, pattern, prefix) end
     a, b, c = creceiveh(h, pattern, prefix)
   end
   return a, b, c
@@ -199,12 +212,12 @@ local function streamsend(raw, data, i, j)
   local h, err = handles[raw], nil
   if not h then
     h, err = handle(raw)
-    if not h then return unregistered(err, true, data, i, j) end
+    if not h then return unregistered(raw, err, true, data, i, j) end
   end
   local a, b, c = csendh(h, data, i, j)
   if b == "closed" and reborn(raw, h) then
     h, err = handle(raw, true)
-    if not h then return unregistered(err, true, data, i, j) end
+    if not h then return unregistered(raw, err, true, data, i, j) end
     a, b, c = csendh(h, data, i, j)
   end
   return a, b, c
@@ -367,9 +380,12 @@ function M.settimeout(sok, t, mode)
   local h = handles[raw] or handle(raw)
   -- (no handle: asok cannot register the fd; LuaSocket's own timeout,
   -- set below, becomes asok's once it can)
-  local one = h and settimeout(h, t, mode) or 1 -- no tail call:
+  local one = h and settimeout(h, t, mode) -- no tail call:
   -- one timeout per object: LuaSocket's own follows (not a native client's)
-  if rawmeta(raw) ~= CLIENT then P.own(raw, "settimeout")(raw, t, mode) end
+  if rawmeta(raw) ~= CLIENT then
+    local lone = P.own(raw, "settimeout")(raw, t, mode)
+    one = one or lone
+  end
   return one -- LuaJIT would name the function '?' in argument errors
 end
 
@@ -387,7 +403,12 @@ function M.setlimit(sok, n)
       margerror(2, "setlimit", "non-negative number expected, got " .. (v and tostring(v) or type(n)), 2)
     end
   end
-  local one = setlimit(handles[raw] or handle(raw), v or 0) -- no tail call
+  local h, err = handles[raw], nil
+  if not h then
+    h, err = handle(raw)
+    if not h then return nil, err end -- asok cannot register the fd
+  end
+  local one = setlimit(h, v or 0) -- no tail call
   return one
 end
 

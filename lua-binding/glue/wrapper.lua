@@ -41,7 +41,7 @@ end
 function methods.gettimeout(self)
   local raw = checkraw(self, "gettimeout")
   local h = handles[raw] or handle(raw)
-  if not h then return -1, -1 end -- asok cannot register the fd: none yet
+  if not h then return P.peektimeout(raw) end -- asok cannot register the fd (yet)
   return gettimeout(h)
 end
 

@@ -280,31 +280,36 @@ end
 
 -- an fd asok cannot register (here a closed fd number given with setfd;
 -- also a child forked after asok loaded): each call answers as LuaSocket
--- does for that fd (its error, its partial results, LuaSocket's own
--- timeouts and counters), asok.select names the object, and wrap still
--- wraps. Before, wrap and the first receive or send raised asok's own
--- "bad argument #1 to 'settimeout' (asok.sock expected, got nil)".
+-- does for that fd (its error, its partial results or a result that needs
+-- no I/O, LuaSocket's own timeouts and counters), asok.select finds it
+-- never ready as socket.select does, and wrap still wraps. Before, wrap
+-- and the first receive or send raised asok's own "bad argument #1 to
+-- 'settimeout' (asok.sock expected, got nil)"; then (first fix) select
+-- raised, setlimit still did, and NaN or huge indices, a receive that the
+-- prefix answers, settimeout's result and gettimeout differed.
 do
   local lsn, port = T.listener()
   local keep = {}
-  local function bad()
+  local function bad(fd)
     local c = assert(socket.connect("127.0.0.1", port))
     local s = assert(lsn:accept())
     keep[#keep + 1] = s
-    c:setfd(4000) -- no such fd
+    c:setfd(fd or 1000) -- no such fd (below FD_SETSIZE: socket.select takes it)
     c:settimeout(0)
     return c
   end
   local function badserver()
     local srv = assert(socket.bind("127.0.0.1", 0))
-    srv:setfd(4000)
+    srv:setfd(1000)
     return srv
   end
   local unpack = table.unpack or unpack
   local cases = { { "receive" }, { "receive", "*a", "pre" }, { "receive", 5, 12 },
     { "send", "hello" }, { "send", "hello", 2 }, { "send", "hello", -2, -1 },
     { "send", "hello", 4, 2 }, { "send", "" }, { "send", "hello", 2.7, 4.2 },
-    { "send", "hello", -2.5 } }
+    { "send", "hello", -2.5 }, { "send", "abcdef", 0 / 0 }, { "send", "abcdef", 1, 0 / 0 },
+    { "send", "abcdef", 1e300 }, { "send", "abcdef", 2 ^ 63 }, { "send", "abcdef", 1, 2 ^ 63 },
+    { "send", "abcdef", "2" }, { "receive", 0, "pre" }, { "receive", 2, "pre" }, { "receive", 0 } }
   local want = {}
   for k, c in ipairs(cases) do
     local s = bad()
@@ -324,6 +329,8 @@ do
     local wb = asok.wrap(bad(), 2)
     got.timeout = T.pack(wb:gettimeout())
     got.settimeout = T.pack(wb:settimeout(3))
+    got.timeout3 = T.pack(wb:gettimeout())
+    got.setlimit = T.pack(asok.setlimit(wb, 10))
     got.stats = T.pack(wb:getstats())
     got.setstats = T.pack(wb:setstats(7, 8))
     got.stats2 = T.pack(wb:getstats())
@@ -336,14 +343,18 @@ do
   T.same(got.asok or T.pack(), want[1], "asok.receive on an unregistrable fd")
   T.same(got.accept or T.pack(), wantaccept, "wrapper accept on an unregistrable fd")
   T.same(got.rawaccept or T.pack(), wantaccept, "asok.accept on an unregistrable fd")
-  T.same(got.timeout or T.pack(), T.pack(-1, -1), "gettimeout without a handle")
-  T.same(got.settimeout or T.pack(), T.pack(1), "settimeout without a handle")
+  T.same(got.timeout or T.pack(), T.pack(2.0, -1.0), "gettimeout without a handle: wrap's")
+  T.same(got.settimeout or T.pack(), T.pack(bad():settimeout(3)), "settimeout without a handle: LuaSocket's result")
+  T.same(got.timeout3 or T.pack(), T.pack(3.0, -1.0), "gettimeout without a handle: settimeout's")
+  T.same(got.setlimit or T.pack(), T.pack(nil, "Bad file descriptor"), "setlimit without a handle")
   T.eq(got.stats and got.stats[1], 0, "getstats without a handle: LuaSocket's")
   T.eq(got.setstats and got.setstats[1], 1, "setstats without a handle: LuaSocket's")
   T.check(got.stats2 and got.stats2[1] == 7 and got.stats2[2] == 8, "getstats after setstats")
-  local ok, err = pcall(asok.select, { bad() }, nil, 0)
-  T.check(not ok and tostring(err):find("cannot watch tcp{client}: 0x%x+: Bad file descriptor"),
-    "asok.select names what it cannot watch:", err)
+  local sets = { bad(), asok.wrap(bad()) }
+  local sel = T.pack(pcall(asok.select, sets, sets, 0.01))
+  local ref = T.pack(socket.select({ bad() }, { bad() }, 0.01))
+  T.check(sel[1] and #sel[2] == 0 and #sel[3] == 0 and sel[4] == ref[3] and sel.n == 4,
+    "asok.select: an fd that is not open is never ready:", T.showpack(sel), "LuaSocket:", T.showpack(ref))
   for _, s in ipairs(keep) do s:close() end
   lsn:close()
 end
