@@ -89,11 +89,14 @@ static lsock *checkclass(lua_State *L, int i, const char *expected) {
  * data is buffered, the closed handle is kept in s->closed_h (the previous
  * one freed; see lsock); else it is freed. The fd is left alone.
  * Skipped once the loop is gone (asok_loop_free released every socket of
- * the loop). */
+ * the loop). Without a handle (a second close, a close after setfd(-1))
+ * nothing changes: the closed handle kept still serves its data, as
+ * LuaSocket's buffer outlives any number of closes. */
 static void release(lsock *s) {
   size_t n = 0;
+  if (s->h == NULL) return;
   bury(s);
-  if (s->h != NULL && s->lp != NULL && s->lp->loop != NULL) {
+  if (s->lp != NULL && s->lp->loop != NULL) {
     if ((s->sending || (asok_buffered(s->h, &n) == ASOK_OK && n > 0)) && asok_close(s->h) == ASOK_OK) {
       s->closed_h = s->h; /* see lsock; asok__received goes on reading its count */
     } else {

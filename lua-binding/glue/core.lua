@@ -789,8 +789,11 @@ local function register(raw)
     if tr.r then cthrottle(h, "r", tr.r) end
     if tr.w then cthrottle(h, "w", tr.w) end
   end
+  -- (not when the object was closed or has no fd yet: a handle without an
+  -- fd cannot take them, and LuaSocket's own receive serves them there:
+  -- stream.lua's leftover)
   local dirty = own(raw, "dirty")
-  if dirty and dirty(raw) then
+  if dirty and raw:getfd() >= 0 and dirty(raw) then
     local data, _, partial = ownzero(raw, "receive", "*a")
     data = data or partial
     if data and #data > 0 then

@@ -188,6 +188,16 @@ local function unregistered(raw, err, sending, data, i, j)
   return nil, err, start
 end
 
+-- leftover says whether a receive on raw that asok answered 'closed'
+-- should be LuaSocket's own: raw has no fd (closed before asok first used
+-- it, or never opened) and LuaSocket still buffers data for it, which its
+-- receive serves (register leaves such a buffer where it is).
+local function leftover(raw)
+  if rawmeta(raw) == CLIENT or raw:getfd() >= 0 then return false end
+  local dirty = P.own(raw, "dirty")
+  return dirty and dirty(raw) or false
+end
+
 -- streamreceive runs asok_receive on raw's handle until it stops waiting.
 -- Not a tail call: this frame keeps raw alive while the coroutine is
 -- parked (the handle does not; a collected raw would close the socket).
@@ -198,10 +208,14 @@ local function streamreceive(raw, pattern, prefix)
     if not h then return unregistered(raw, err, false, pattern, prefix) end
   end
   local a, b, c = creceiveh(h, pattern, prefix)
-  if b == "closed" and reborn(raw, h) then
-    h, err = handle(raw, true)
-    if not h then return unregistered(raw, err, false, pattern, prefix) end
-    a, b, c = creceiveh(h, pattern, prefix)
+  if b == "closed" then
+    if reborn(raw, h) then
+      h, err = handle(raw, true)
+      if not h then return unregistered(raw, err, false, pattern, prefix) end
+      a, b, c = creceiveh(h, pattern, prefix)
+    elseif leftover(raw) then
+      return P.ownzero(raw, "receive", pattern, c)
+    end
   end
   return a, b, c
 end

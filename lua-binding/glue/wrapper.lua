@@ -33,8 +33,13 @@ methods.socks4_connect, methods.socks5_connect = M.socks4_connect, M.socks5_conn
 
 --- wrapper:dirty(): true if asok holds received data not yet read.
 function methods.dirty(self)
-  local h = handles[(checkraw(self, "dirty"))]
-  return h ~= nil and buffered(h)
+  local raw = checkraw(self, "dirty")
+  local h = handles[raw]
+  if h ~= nil and buffered(h) then return true end
+  -- what LuaSocket buffered for an object closed before asok used it
+  -- (stream.lua's leftover: served by LuaSocket's own receive)
+  local own = P.own(raw, "dirty")
+  return own ~= nil and own(raw) and true or false
 end
 
 --- wrapper:gettimeout(): the asynchronous timeouts (block, total).

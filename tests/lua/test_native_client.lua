@@ -339,4 +339,47 @@ do
   n:close(); peer:close()
 end
 
+-- data buffered at a close outlives any number of closes, as LuaSocket's
+-- buffer does: a second close, or a close after setfd(-1), kept nothing
+-- before (the next receive gave nil, 'closed', "" and dirty() false).
+do
+  local ls_server, port = T.listener()
+  local lp = assert(socket.connect("127.0.0.1", port))
+  local ls = assert(ls_server:accept())
+  ls_server:close()
+  ls:settimeout(1)
+  lp:send("l1\nl2\nrest")
+  T.eq(ls:receive("*l"), "l1", "LuaSocket: first line")
+  ls:close(); ls:close()
+  local want1 = T.pack(ls:receive("*l"))
+  local want2 = T.pack(ls:receive("*l"))
+  T.same(want1, T.pack("l2", nil, nil), "LuaSocket after two closes")
+  local got = {}
+  T.spawn(function()
+    for _, how in ipairs { "close twice", "setfd(-1), close" } do
+      local n, peer = T.nativepair()
+      n:settimeout(1)
+      peer:send("l1\nl2\nrest")
+      local r = {}
+      r.first = n:receive("*l")
+      if how == "close twice" then n:close(); n:close() else n:setfd(-1); n:close() end
+      r.dirty = n:dirty()
+      r[1] = T.pack(n:receive("*l"))
+      r[2] = T.pack(n:receive("*l"))
+      r.dirty2 = n:dirty()
+      got[how] = r
+      peer:close()
+    end
+  end)
+  T.check(T.run(function() return got["setfd(-1), close"] end, 10), "the native receives ended")
+  for _, how in ipairs { "close twice", "setfd(-1), close" } do
+    local r = got[how] or { {}, {} }
+    T.eq(r.first, "l1", how .. ": first line")
+    T.eq(r.dirty, true, how .. ": dirty after the closes")
+    T.same(r[1] or T.pack(), want1, how .. ": the line buffered at the close")
+    T.same(r[2] or T.pack(), want2, how .. ": the rest, then 'closed'")
+    T.eq(r.dirty2, false, how .. ": nothing left")
+  end
+end
+
 T.done("native_client")

@@ -359,6 +359,53 @@ do
   lsn:close()
 end
 
+-- what LuaSocket buffered for an object closed before asok first used it
+-- is served after the close, as LuaSocket serves it: asok.close as the
+-- first asok call, and a wrap after LuaSocket's own close. Before, register
+-- drained that buffer into a handle without an fd, which could not take
+-- it: nil, 'closed', "" and dirty() false.
+do
+  local lsn, port = T.listener()
+  local peers = {}
+  local function dirtyclient()
+    local p = assert(socket.connect("127.0.0.1", port))
+    local c = assert(lsn:accept())
+    peers[#peers + 1] = p
+    c:settimeout(1)
+    p:send("l1\nl2\nrest")
+    assert(c:receive("*l") == "l1")
+    return c
+  end
+  local ref = dirtyclient()
+  ref:close()
+  local want = { T.pack(ref:receive("*l")), T.pack(ref:receive("*l")) }
+  T.same(want[1], T.pack("l2", nil, nil), "LuaSocket serves its buffer after close")
+  local got, done = {}, false
+  T.spawn(function()
+    local c = dirtyclient()
+    got.close = T.pack(asok.close(c))
+    got.a = { T.pack(asok.receive(c, "*l")), T.pack(asok.receive(c, "*l")) }
+    local c2 = dirtyclient()
+    c2:close()
+    local w2 = asok.wrap(c2)
+    got.dirty = { c2:dirty(), w2:dirty() }
+    got.b = { T.pack(w2:receive("*l")), T.pack(w2:receive("*l")) }
+    got.dirty2 = { c2:dirty(), w2:dirty() }
+    done = true
+  end)
+  T.check(T.run(function() return done end, 10), "the receives after close ended")
+  T.same(got.close or T.pack(), T.pack(1.0), "asok.close on a dirty object asok had not used")
+  for k, how in pairs { a = "asok.close, asok.receive", b = "close, wrap, receive" } do
+    local r = got[k] or {}
+    T.same(r[1] or T.pack(), want[1], how .. ": the buffered line")
+    T.same(r[2] or T.pack(), want[2], how .. ": the rest, then 'closed'")
+  end
+  T.check(got.dirty and got.dirty[1] == true and got.dirty[2] == true, "dirty before the receives")
+  T.check(got.dirty2 and got.dirty2[1] == false and got.dirty2[2] == false, "not dirty after them")
+  for _, p in ipairs(peers) do p:close() end
+  lsn:close()
+end
+
 -- close what the test made and drop it (T.done counts the live handles)
 for _, s in ipairs({ peer, w, ref_peer, ref, c1, c2, a1, a2 }) do s:close() end
 peer, raw, w, r, ref_peer, ref, w2, server, ws, c1, c2, a1, a2 =
