@@ -113,7 +113,8 @@ static void release(lsock *s) {
  * keeping its count for getstats(). */
 static void bury(lsock *s) {
   if (s->closed_h != NULL && s->lp != NULL && s->lp->loop != NULL) {
-    s->received += asok__received(s);
+    uint64_t n = 0;
+    if (asok_received(s->closed_h, &n) == ASOK_OK) s->received += (long) n;
     asok_sock_free(s->closed_h);
   }
   s->closed_h = NULL;
@@ -213,6 +214,9 @@ static int client_setfd(lua_State *L) {
   lsock *s = checkany(L, 1);
   int fd = (int) luaL_checknumber(L, 2);
   release(s);
+  /* a new fd drops the data kept from the old one (README); setfd(-1)
+   * keeps it served, as LuaSocket's buffer */
+  if (fd >= 0) bury(s);
   s->fd = fd < 0 ? -1 : fd;
   if (s->fd >= 0 && s->lp != NULL && s->lp->loop != NULL &&
       asok_wrap(s->lp->loop, s->fd, 0, &s->h) != ASOK_OK)

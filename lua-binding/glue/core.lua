@@ -769,12 +769,12 @@ P.patchall = patchall
 local function register(raw)
   patchall()
   patch(getmetatable(raw))
-  local block, total, exact = owntimeout(raw)
   local h, err = probes[raw], nil
   probes[raw] = nil -- asok.select's watcher becomes the full handle
   if h and fdof(h) ~= raw:getfd() then close(h); h = nil end
   if not h then h, err = newsock(loop, raw:getfd()) end
-  if not h then return nil, err end
+  if not h then return nil, err end -- (kept's timeouts stay for the next try)
+  local block, total, exact = owntimeout(raw)
   handles[raw] = h
   fdowners[fdof(h)] = h
   unborn[raw] = raw:getfd() < 0 or nil

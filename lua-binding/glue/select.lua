@@ -18,21 +18,24 @@ local yield = coroutine.yield
 -- at most before it looks for closed coroutines among the waiting ones
 local REAP_AFTER = 1
 
--- unwatchable raises select's argument error for obj, whose fd asok
--- cannot watch (err: why), unless the fd is not open: then obj is never
--- ready, as in socket.select. Called from watcher (not a tail call: the
--- error's level counts both frames).
-local function unwatchable(obj, argn, err)
-  if err == "Bad file descriptor" then return end
+-- unwatchable answers for obj (raw: the object behind it) in set argn,
+-- whose fd asok cannot watch (err: why; a bad fd): true if it is in the
+-- read set with data buffered (socket.select returns such an object
+-- whatever its fd: check_dirty comes first), else select's argument error
+-- (socket.select fails: "select failed"). Called from watcher (not a tail
+-- call: the error's level counts both frames).
+local function unwatchable(obj, raw, argn, err)
+  if argn == 1 and type(raw.dirty) == "function" and raw:dirty() then return true end
   argerror(argn, "select", "cannot watch " .. tostring(obj) .. ": " .. tostring(err), 6)
 end
 
 -- watcher returns the asok handle asok.select watches obj (a LuaSocket
 -- object, a wrapper or anything with getfd/dirty methods) with, whether it
 -- holds buffered data (LuaSocket's dirty()), and its fd; nil for an object
--- without a valid fd (LuaSocket's select skips those) or whose fd is not
--- open. An object asok does not handle yet gets a watcher only: its
--- LuaSocket timeout and buffer are left alone.
+-- without a valid fd (LuaSocket's select skips those); true (no handle)
+-- for a dirty one whose fd asok cannot watch (unwatchable). An object asok
+-- does not handle yet gets a watcher only: its LuaSocket timeout and
+-- buffer are left alone.
 
 local function watcher(obj, argn)
   local raw = obj
@@ -51,7 +54,7 @@ local function watcher(obj, argn)
     if fdof(h) ~= fd then
       local err
       h, err = handle(raw, true)
-      if not h then unwatchable(obj, argn, err); return nil end
+      if not h then return unwatchable(obj, raw, argn, err), true, fd end -- (dirty: no handle needed)
     end
   else
     h = probes[raw]
@@ -69,7 +72,7 @@ local function watcher(obj, argn)
         if classof(raw) or type(raw) == "userdata" then patch(rawmeta(raw)) end
       else -- the fd is watched already, under another object: share its handle
         local other = fdowners[fd]
-        if not (other and fdof(other) == fd) then unwatchable(obj, argn, err); return nil end
+        if not (other and fdof(other) == fd) then return unwatchable(obj, raw, argn, err), true, fd end
         h = other
       end
     end

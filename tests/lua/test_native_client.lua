@@ -382,4 +382,40 @@ do
   end
 end
 
+-- getstats across a close with data kept, a setfd to a new connection and
+-- a close: the received count never goes back nor counts twice (the kept
+-- handle's bytes were lost from it, the new one's counted twice: 3, 3, 0,
+-- 6, 12). The data kept from the old fd is dropped at the setfd (README).
+do
+  local ls_server, port = T.listener()
+  local got
+  T.spawn(function()
+    local n, peer = T.nativepair()
+    n:settimeout(1)
+    peer:send("l1\nl2\nrest")
+    local r = { n:receive("*l") }
+    r[#r + 1] = n:getstats()
+    n:close()
+    r[#r + 1] = n:getstats()
+    local p2 = assert(socket.connect("127.0.0.1", port))
+    local d = assert(ls_server:accept())
+    p2:send("X1\nX2\n")
+    local fd = d:getfd()
+    d:setfd(-1)
+    n:setfd(fd)
+    r[#r + 1] = n:getstats()
+    r[#r + 1] = n:receive("*l")
+    r[#r + 1] = n:receive("*l")
+    r[#r + 1] = n:getstats()
+    n:close()
+    r[#r + 1] = n:getstats()
+    got = r
+    peer:close(); p2:close()
+  end)
+  T.check(T.run(function() return got end, 10), "the stats sequence ended")
+  T.same(T.pack(unpack(got or {}, 1, 8)), T.pack("l1", 3.0, 3.0, 3.0, "X1", "X2", 9.0, 9.0),
+    "getstats' received count across close, setfd and close")
+  ls_server:close()
+end
+
 T.done("native_client")
