@@ -295,12 +295,18 @@ function M.wrap(sok, timeout)
     if t then settimeout(raw, t, "b") end
     return raw
   end
-  -- (no handle: asok cannot register the fd; each call says why, and
-  -- LuaSocket's own timeout becomes asok's once it can)
+  -- (no handle: asok cannot register the fd; each call says why. The
+  -- timeout goes through the object's settimeout as asok hooks it: to
+  -- the timeouts setfd keeps for the next fd, or LuaSocket's own, which
+  -- become asok's once it can)
   local h = handle(raw, true)
   if t then -- the object's timeout, asok's and LuaSocket's own
-    if h then settimeout(h, t, "b") end
-    P.own(raw, "settimeout")(raw, t, "b")
+    if h then
+      settimeout(h, t, "b")
+      P.own(raw, "settimeout")(raw, t, "b")
+    else
+      raw:settimeout(t, "b")
+    end
   end
   return newwrapper(raw, class)
 end
@@ -392,14 +398,15 @@ function M.settimeout(sok, t, mode)
   local raw = checkraw(sok, "settimeout")
   if t ~= nil or mode ~= nil then checktimeout(t, mode) end -- LuaSocket's errors, at the caller
   local h = handles[raw] or handle(raw)
-  -- (no handle: asok cannot register the fd; LuaSocket's own timeout,
-  -- set below, becomes asok's once it can)
-  local one = h and settimeout(h, t, mode) -- no tail call:
-  -- one timeout per object: LuaSocket's own follows (not a native client's)
-  if rawmeta(raw) ~= CLIENT then
-    local lone = P.own(raw, "settimeout")(raw, t, mode)
-    one = one or lone
+  if not h then
+    -- asok cannot register the fd: the object's settimeout as asok hooks
+    -- it keeps the value for the handle it gets once asok can (wrap)
+    local one = raw:settimeout(t, mode)
+    return one
   end
+  local one = settimeout(h, t, mode) -- no tail call:
+  -- one timeout per object: LuaSocket's own follows (not a native client's)
+  if rawmeta(raw) ~= CLIENT then P.own(raw, "settimeout")(raw, t, mode) end
   return one -- LuaJIT would name the function '?' in argument errors
 end
 

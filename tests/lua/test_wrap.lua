@@ -396,6 +396,13 @@ do
     local r1 = T.pack(w:receive(1))
     c:setfd(fd)
     zdone = { t1, r1, T.pack(w:gettimeout()), T.pack(w:receive(1)) }
+    -- a timeout set while the fd is bad is the one the next fd gets
+    c:setfd(1000)
+    zdone[5] = T.pack(w:settimeout(0.25))
+    zdone[6] = T.pack(asok.settimeout(w, 0.5, "t"))
+    zdone[7] = T.pack(w:gettimeout())
+    c:setfd(fd)
+    zdone[8] = T.pack(w:gettimeout())
     c:setfd(-1)
   end)
   T.check(T.run(function() return zdone end, 5), "the receive at a zero timeout returned")
@@ -404,6 +411,11 @@ do
   T.same(zdone[2], T.pack(nil, "Bad file descriptor", ""), "receive while the fd is bad")
   T.same(zdone[3], T.pack(0.0, -1.0), "gettimeout with the fd back")
   T.same(zdone[4], T.pack(nil, "timeout", ""), "receive at the zero timeout kept")
+  local one = T.pack(socket.tcp():settimeout(1))
+  T.same(zdone[5] or T.pack(), one, "settimeout while the fd is bad: LuaSocket's result")
+  T.same(zdone[6] or T.pack(), one, "asok.settimeout while the fd is bad: LuaSocket's result")
+  T.same(zdone[7] or T.pack(), T.pack(0.25, 0.5), "gettimeout: the timeouts set while the fd is bad")
+  T.same(zdone[8] or T.pack(), T.pack(0.25, 0.5), "gettimeout: the same once the fd is back")
   for _, s in ipairs(keep) do s:close() end
   lsn:close()
 end
