@@ -201,7 +201,8 @@ int asok__udtag(lua_State *L, int i);
 void asok__tagmeta(lua_State *L, const char *name, int tag);
 
 /* asok__received returns the bytes consumed by receives on s's live
- * handle (asok_received), 0 without one. */
+ * handle and on the closed one a native client keeps (asok_received of
+ * each; 0 without). */
 long asok__received(lsock *s);
 
 /* asok__clientfuncs are the native client primitives (client.c). */

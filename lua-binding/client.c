@@ -214,9 +214,6 @@ static int client_setfd(lua_State *L) {
   lsock *s = checkany(L, 1);
   int fd = (int) luaL_checknumber(L, 2);
   release(s);
-  /* a new fd drops the data kept from the old one (README); setfd(-1)
-   * keeps it served, as LuaSocket's buffer */
-  if (fd >= 0) bury(s);
   s->fd = fd < 0 ? -1 : fd;
   if (s->fd >= 0 && s->lp != NULL && s->lp->loop != NULL &&
       asok_wrap(s->lp->loop, s->fd, 0, &s->h) != ASOK_OK)

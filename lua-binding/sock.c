@@ -91,12 +91,17 @@ void asok__tagmeta(lua_State *L, const char *name, int tag) {
   lua_rawset(L, LUA_REGISTRYINDEX);
 }
 
-/* asok__received: asok_received of s's handle (asok__readh), else 0. */
+/* asok__received: asok_received of s's live handle plus that of the
+ * closed one a native client keeps (binding.h). */
 long asok__received(lsock *s) {
-  uint64_t n = 0;
-  asok_sock *h = asok__readh(s);
-  if (h != NULL && asok_received(h, &n) != ASOK_OK) n = 0;
-  return (long) n;
+  uint64_t n = 0, kept = 0;
+  if (isopen(s) && asok_received(s->h, &n) != ASOK_OK) n = 0;
+  /* a native client's closed handle kept for its data (binding.h), also
+   * next to a live one after a setfd: its bytes count until it is freed */
+  if (s->closed_h != NULL && s->lp != NULL && s->lp->loop != NULL &&
+      asok_received(s->closed_h, &kept) != ASOK_OK)
+    kept = 0;
+  return (long) (n + kept);
 }
 
 /* asok__readh returns the handle receives on s use: its live one, or the
