@@ -19,23 +19,21 @@ local yield = coroutine.yield
 local REAP_AFTER = 1
 
 -- unwatchable answers for obj (raw: the object behind it) in set argn,
--- whose fd asok cannot watch (err: why; a bad fd): true if it is in the
--- read set with data buffered (socket.select returns such an object
--- whatever its fd: check_dirty comes first), else select's argument error
--- (socket.select fails: "select failed"). Called from watcher (not a tail
--- call: the error's level counts both frames).
-local function unwatchable(obj, raw, argn, err)
-  if argn == 1 and type(raw.dirty) == "function" and raw:dirty() then return true end
-  argerror(argn, "select", "cannot watch " .. tostring(obj) .. ": " .. tostring(err), 6)
+-- whose fd asok cannot watch (a bad fd): true if it is in the read set
+-- with data buffered (socket.select returns such an object whatever its
+-- fd: check_dirty comes first), else false (selectsets decides: see
+-- there).
+local function unwatchable(raw, argn)
+  return argn == 1 and type(raw.dirty) == "function" and raw:dirty() and true or false
 end
 
 -- watcher returns the asok handle asok.select watches obj (a LuaSocket
 -- object, a wrapper or anything with getfd/dirty methods) with, whether it
 -- holds buffered data (LuaSocket's dirty()), and its fd; nil for an object
--- without a valid fd (LuaSocket's select skips those); true (no handle)
--- for a dirty one whose fd asok cannot watch (unwatchable). An object asok
--- does not handle yet gets a watcher only: its LuaSocket timeout and
--- buffer are left alone.
+-- without a valid fd (LuaSocket's select skips those); for one whose fd
+-- asok cannot watch (unwatchable), true (no handle) if dirty, else false
+-- and the error. An object asok does not handle yet gets a watcher only:
+-- its LuaSocket timeout and buffer are left alone.
 
 local function watcher(obj, argn)
   local raw = obj
@@ -54,7 +52,7 @@ local function watcher(obj, argn)
     if fdof(h) ~= fd then
       local err
       h, err = handle(raw, true)
-      if not h then return unwatchable(obj, raw, argn, err), true, fd end -- (dirty: no handle needed)
+      if not h then return unwatchable(raw, argn), true, fd, err end -- (dirty: no handle needed)
     end
   else
     h = probes[raw]
@@ -72,7 +70,7 @@ local function watcher(obj, argn)
         if classof(raw) or type(raw) == "userdata" then patch(rawmeta(raw)) end
       else -- the fd is watched already, under another object: share its handle
         local other = fdowners[fd]
-        if not (other and fdof(other) == fd) then return unwatchable(obj, raw, argn, err), true, fd end
+        if not (other and fdof(other) == fd) then return unwatchable(raw, argn), true, fd, err end
         h = other
       end
     end
@@ -83,16 +81,21 @@ local function watcher(obj, argn)
 end
 
 -- collect appends one entry per watchable object of set (argument argn)
--- to list; dir is "r" or "w".
-local function collect(set, argn, dir, list)
+-- to list, and one per object whose fd asok cannot watch to bad (with
+-- the error); dir is "r" or "w".
+local function collect(set, argn, dir, list, bad)
   if set == nil then return end
   if type(set) ~= "table" then argerror(argn, "select", "table expected, got " .. type(set), 4) end
   local i = 1
   while true do
     local obj = set[i]
     if obj == nil then break end
-    local h, dirty, fd = watcher(obj, argn)
-    if h then list[#list + 1] = { obj = obj, h = h, dirty = dirty, fd = fd, dir = dir, tok = newtoken() } end
+    local h, dirty, fd, err = watcher(obj, argn)
+    if h then
+      list[#list + 1] = { obj = obj, h = h, dirty = dirty, fd = fd, dir = dir, tok = newtoken() }
+    elseif h == false then
+      bad[#bad + 1] = { obj = obj, fd = fd, argn = argn, err = err, list = list }
+    end
     i = i + 1
   end
 end
@@ -149,13 +152,29 @@ M._debug.waits = function() return countwaits(math.huge) end
 -- selectsets is asok.select with socket sets: socket.select's results for
 -- the calling thread while the reactor keeps the other coroutines running.
 local function selectsets(rset, wset, t)
-  local list, rl, wl = {}, {}, {}
-  collect(rset, 1, "r", rl)
-  collect(wset, 2, "w", wl)
+  local list, rl, wl, bad = {}, {}, {}, {}
+  collect(rset, 1, "r", rl, bad)
+  collect(wset, 2, "w", wl, bad)
   local rout, ndirty = {}, 0
   for i = 1, #rl do
     local e = rl[i]
     if e.dirty then ndirty = ndirty + 1; rout[ndirty] = e.obj else list[#list + 1] = e end
+  end
+  if #bad > 0 then
+    -- an fd asok cannot watch: socket.select's select(2) fails ("select
+    -- failed"; here an error naming the object), unless an object of the
+    -- read set has data buffered: then LuaSocket returns the sets as it
+    -- passed them, every object listed ready
+    local b = bad[1]
+    if ndirty == 0 then
+      argerror(b.argn, "select", "cannot watch " .. tostring(b.obj) .. ": " .. tostring(b.err), 3)
+    end
+    for i = 1, #bad do
+      local e = bad[i]
+      e.list[#e.list + 1] = { obj = e.obj, fd = e.fd, ready = true }
+    end
+    for i = 1, #list do list[i].ready = true end
+    return readylist(rl, rout, ndirty), readylist(wl, {}, 0)
   end
   for i = 1, #wl do list[#list + 1] = wl[i] end
   local deadline = t and t >= 0 and now() + t or nil

@@ -359,14 +359,14 @@ do
     T.check(not ok and tostring(err):find("^[^:]*test_wrap%.lua:%d+: bad argument #1 to 'select' %(cannot watch .*0x%x+}?: Bad file descriptor%)$"),
       "asok.select on an fd that is not open:", err)
   end
-  local function dirtybad()
+  local function dirtybad(fd)
     local c = assert(socket.connect("127.0.0.1", port))
     local s = assert(lsn:accept())
     keep[#keep + 1] = s
     s:send("a\nb\n")
     c:settimeout(1)
     assert(c:receive("*l") == "a") -- "b\n" stays in LuaSocket's buffer
-    c:setfd(1000)
+    c:setfd(fd or 1000)
     return c
   end
   local db = dirtybad()
@@ -377,10 +377,27 @@ do
     local w = asok.wrap(dirtybad())
     local r2 = asok.select({ w }, nil, 1)
     seldone = { #r1, r1[1] == db, #r2, r2[1] == w, w:receive("*l") }
+    -- with a dirty object in the read set, socket.select returns the sets
+    -- as given (its select(2) failed): every object, bad fds included
+    -- (distinct fd numbers: LuaSocket reports one object per fd)
+    local d1, clean = dirtybad(1001), bad(1002)
+    local r3, w3 = asok.select({ d1 }, { d1 }, 1)
+    local d2, clean2 = dirtybad(1003), bad(1004)
+    local r4, w4 = asok.select({ d2, clean2 }, { clean }, 1)
+    seldone.mixed = { #r3, r3[1] == d1, #w3, w3[1] == d1, #r4, r4[1] == d2, r4[2] == clean2, #w4, w4[1] == clean }
   end)
   T.check(T.run(function() return seldone end, 5), "the selects on dirty objects ended")
   T.same(T.pack(unpack(seldone or {}, 1, 5)), T.pack(1, true, 1, true, "b"),
     "asok.select: dirty with an fd not open is ready, and its receive serves the buffer")
+  do
+    local d1, clean = dirtybad(1001), bad(1002)
+    local r3, w3 = socket.select({ d1 }, { d1 }, 1)
+    local d2, clean2 = dirtybad(1003), bad(1004)
+    local r4, w4 = socket.select({ d2, clean2 }, { clean }, 1)
+    local want = { #r3, r3[1] == d1, #w3, w3[1] == d1, #r4, r4[1] == d2, r4[2] == clean2, #w4, w4[1] == clean }
+    T.same(T.pack(unpack(seldone and seldone.mixed or {}, 1, 9)), T.pack(unpack(want, 1, 9)),
+      "asok.select with a dirty object and bad fds: every object ready, as socket.select")
+  end
   -- the timeouts setfd keeps for the next fd survive calls made while the
   -- fd is bad (before, such a call took them and the next handle started
   -- without them: a zero timeout became none, and a receive waited)
