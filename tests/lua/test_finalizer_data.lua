@@ -134,10 +134,16 @@ end
 -- line left queued meant two 64 KiB lines in the kernel, and the plain
 -- blocking send of the next could wait for ever, about one run in four on
 -- LuaJIT when its collector's steps happened to fall on the pushes).
+-- Whether a collection step finalizes during a push depends on where the
+-- collector's cycle stands, which anything allocating elsewhere shifts (a
+-- build with sanitizers, a change to the glue): rounds of n receives with
+-- different step multipliers run until one has seen an error in a push
+-- (on 5.1, where they are found), the checks holding in every round.
 -- LuaJIT runs interpreted here: 2.1.0-beta3 itself crashes when a
 -- finalizer raises in a collection step of a compiled trace, without asok
 -- (it cannot unwind the trace's frame)
-local function raising(n)
+local STEPMULS = { 1000, 600, 1400, 300, 2000, 800 }
+local function raising(n, stepmul)
   if jit then jit.off(); jit.flush() end
   local A, pa = T.nativepair()
   local armed, errs, bad, last, done = false, 0, 0, 0, false
@@ -149,7 +155,7 @@ local function raising(n)
     for i = 1, n do
       pa:send(line(i) .. "\n")
       asok.sleep(0) -- the line is in: the receive pushes at once
-      collectgarbage("setpause", 0); collectgarbage("setstepmul", 1000)
+      collectgarbage("setpause", 0); collectgarbage("setstepmul", stepmul)
       newgc(boom); newgc(boom)
       armed = true
       -- (with a prefix: the glue's path on every version, so the push
@@ -179,17 +185,25 @@ local function raising(n)
   normal()
   T.check(done, "raising finalizers: finished")
   T.eq(bad, 0, "raising finalizers: lines received wrong or out of order")
-  if not jit and _VERSION == "Lua 5.1" then -- (interpreted LuaJIT's steps miss the pushes)
-    T.check(errs > 0, "raising finalizers: some raised during a push")
-  end
   if jit or _VERSION < "Lua 5.3" then
     T.check(asok._debug.copies() <= 2, "copy buffers:", asok._debug.copies())
   end
   A:close(); pa:close()
   if jit then jit.on() end
+  return errs
 end
 
-raising(400)
+do
+  -- (on 5.1; interpreted LuaJIT's steps may miss the pushes, and 5.2+
+  -- report a finalizer's error as a warning or pass it on elsewhere)
+  local want = not jit and _VERSION == "Lua 5.1"
+  local errs = 0
+  for _, stepmul in ipairs(STEPMULS) do
+    errs = errs + raising(400, stepmul)
+    if errs > 0 or not want then break end
+  end
+  if want then T.check(errs > 0, "raising finalizers: some raised during a push, in one of the rounds") end
+end
 
 dgram(true, 60, N)
 dgram(false, 60, N)
