@@ -34,7 +34,6 @@ end
 -- asok cannot watch (unwatchable), true (no handle) if dirty, else false
 -- and the error. An object asok does not handle yet gets a watcher only:
 -- its LuaSocket timeout and buffer are left alone.
-
 local function watcher(obj, argn)
   local raw = obj
   if getmetatable(obj) == Wrapper then raw = rawget(obj, RAW) end
