@@ -172,7 +172,12 @@ local function selectsets(rset, wset, t)
       local e = bad[i]
       e.list[#e.list + 1] = { obj = e.obj, fd = e.fd, ready = true }
     end
-    for i = 1, #list do list[i].ready = true end
+    for i = 1, #rl do rl[i].ready = not rl[i].dirty end -- (the dirty ones lead: rout)
+    for i = 1, #wl do wl[i].ready = true end
+    -- ready at once: the other coroutines' turn first, as below
+    local ptok = newtoken()
+    csleep(loop, 0, ptok)
+    while not park(ptok) do end
     return readylist(rl, rout, ndirty), readylist(wl, {}, 0)
   end
   for i = 1, #wl do list[#list + 1] = wl[i] end

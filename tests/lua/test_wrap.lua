@@ -385,6 +385,14 @@ do
     local d2, clean2 = dirtybad(1003), bad(1004)
     local r4, w4 = asok.select({ d2, clean2 }, { clean }, 1)
     seldone.mixed = { #r3, r3[1] == d1, #w3, w3[1] == d1, #r4, r4[1] == d2, r4[2] == clean2, #w4, w4[1] == clean }
+    -- a good socket of the write set is in the answer too (it was left
+    -- out), and the call gives the other coroutines their turn first, as
+    -- any select that finds a socket ready at once (it gave none)
+    local d3, clean3, good = dirtybad(1005), bad(1006), keep[1]
+    local turn = false
+    asok.spawn(function() asok.sleep(0); turn = true end)
+    local r5, w5 = asok.select({ d3, clean3 }, { good }, 1)
+    seldone.writable = { #r5, #w5, w5[1] == good, turn }
   end)
   T.check(T.run(function() return seldone end, 5), "the selects on dirty objects ended")
   T.same(T.pack(unpack(seldone or {}, 1, 5)), T.pack(1, true, 1, true, "b"),
@@ -397,6 +405,12 @@ do
     local want = { #r3, r3[1] == d1, #w3, w3[1] == d1, #r4, r4[1] == d2, r4[2] == clean2, #w4, w4[1] == clean }
     T.same(T.pack(unpack(seldone and seldone.mixed or {}, 1, 9)), T.pack(unpack(want, 1, 9)),
       "asok.select with a dirty object and bad fds: every object ready, as socket.select")
+    local d3, clean3, good = dirtybad(1005), bad(1006), keep[1]
+    local r5, w5 = socket.select({ d3, clean3 }, { good }, 1)
+    T.same(T.pack(unpack(seldone and seldone.writable or {}, 1, 3)), T.pack(#r5, #w5, w5[1] == good),
+      "asok.select with a dirty object and bad fds: the write set's good socket too")
+    T.eq(seldone and seldone.writable and seldone.writable[4], true,
+      "asok.select with a dirty object and bad fds: the other coroutines had their turn")
   end
   -- the timeouts setfd keeps for the next fd survive calls made while the
   -- fd is bad (before, such a call took them and the next handle started
