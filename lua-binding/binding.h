@@ -119,6 +119,9 @@ typedef struct lsock {
                         * tokens ready at once; npaused of cpaused in use
                         * (malloc'd, freed at __gc) */
   int npaused, cpaused;
+  int wraperr;         /* an asok.client that setfd gave an fd asok cannot
+                        * register (a bad fd, epoll refusing it): why (an
+                        * ASOK_* code or -errno); 0 otherwise */
   /* a native client's operations waiting through the glue (sock.c's
    * receive and send): notes of the token, the coroutine and the handle
    * each waits on, since setfd gives the client a new handle and such an
@@ -187,9 +190,16 @@ lsock *asok__checksock(lua_State *L, int i);
  * one, else a closed native client's kept one (closed_h), else NULL. */
 asok_sock *asok__readh(lsock *s);
 
-/* asok__gone returns ASOK_ECLOSED for a call of tok on s whose handle is
- * gone, cancelling the delivery its close may still owe tok (sock.c). */
+/* asok__gone returns asok__nohandle(s) (below) for a call of tok on s
+ * whose handle is gone, cancelling the delivery its close may still owe
+ * tok (sock.c). */
 int asok__gone(lsock *s, asok_token tok);
+
+/* asok__nohandle returns the code a call on s ends with when s has no
+ * handle: the error that kept setfd from registering a native client's fd
+ * (its receive and send fail as LuaSocket's do on that fd: "Bad file
+ * descriptor"), else ASOK_ECLOSED. */
+int asok__nohandle(lsock *s);
 
 /* asok__settimeout hands s's timeouts (block, total) to asok_settimeout. */
 void asok__settimeout(lsock *s);

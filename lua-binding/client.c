@@ -213,11 +213,15 @@ static int client_getfd(lua_State *L) {
 static int client_setfd(lua_State *L) {
   lsock *s = checkany(L, 1);
   int fd = (int) luaL_checknumber(L, 2);
+  int rc;
   release(s);
   s->fd = fd < 0 ? -1 : fd;
+  s->wraperr = 0;
   if (s->fd >= 0 && s->lp != NULL && s->lp->loop != NULL &&
-      asok_wrap(s->lp->loop, s->fd, 0, &s->h) != ASOK_OK)
-    s->h = NULL;                        /* an fd asok cannot watch: closed */
+      (rc = asok_wrap(s->lp->loop, s->fd, 0, &s->h)) != ASOK_OK) {
+    s->h = NULL;                        /* an fd asok cannot watch: */
+    s->wraperr = rc;                    /* its receive and send say why */
+  }
   if (s->h != NULL) {
     asok__settimeout(s);
     if (s->rates[0] > 0) asok_throttle(s->h, ASOK_READ, s->rates[0]);

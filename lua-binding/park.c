@@ -302,7 +302,7 @@ static int fast_receive(lua_State *L) {
   h = asok__readh(s);
   if (h == NULL) {
     lua_pushvalue(L, UP_OK);
-    return 1 + pushreceived(L, lp, ASOK_ECLOSED, NULL, 0);
+    return 1 + pushreceived(L, lp, asok__nohandle(s), NULL, 0);
   }
   if (lp->loop == NULL || (i = taketok(lp)) < 0) {
     lua_pushvalue(L, UP_TOK);
@@ -347,7 +347,7 @@ static int fast_send(lua_State *L) {
   h = asok__readh(s);
   if (h == NULL) {
     s->sending = 0;
-    return 1 + pushsent(L, s, ASOK_ECLOSED, 0, 1);
+    return 1 + pushsent(L, s, asok__nohandle(s), 0, 1);
   }
   if (lp->loop == NULL || (i = taketok(lp)) < 0) {
     lua_pushvalue(L, UP_TOK);

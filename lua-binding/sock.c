@@ -119,7 +119,12 @@ asok_sock *asok__readh(lsock *s) {
  * that tok, given back, is not "token in use" to its next operation. */
 int asok__gone(lsock *s, asok_token tok) {
   if (tok != 0 && s->lp != NULL && s->lp->loop != NULL) asok_cancel(s->lp->loop, tok);
-  return ASOK_ECLOSED;
+  return asok__nohandle(s);
+}
+
+/* asok__nohandle (binding.h). */
+int asok__nohandle(lsock *s) {
+  return s->owns && s->fd >= 0 && s->h == NULL && s->wraperr != 0 ? s->wraperr : ASOK_ECLOSED;
 }
 
 /* asok__cutshort (binding.h). */
@@ -468,11 +473,16 @@ static int sock_unread(lua_State *L) {
 }
 
 /*-------------------------------------------------------------------------*\
-* fd(s): the fd s was wrapped with
+* fd(s): the fd s was wrapped with; and, for a native client that setfd
+* gave an fd asok cannot register, why (LuaSocket's message)
 \*-------------------------------------------------------------------------*/
 static int sock_fd(lua_State *L) {
-  lua_pushinteger(L, asok__checksock(L, 1)->fd);
-  return 1;
+  lsock *s = asok__checksock(L, 1);
+  int rc = asok__nohandle(s);
+  lua_pushinteger(L, s->fd);
+  if (s->h != NULL || rc == ASOK_ECLOSED) return 1;
+  lua_pushstring(L, asok__errstr(rc));  /* a native client's unregistrable fd */
+  return 2;
 }
 
 /*-------------------------------------------------------------------------*\

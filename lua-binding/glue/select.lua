@@ -48,7 +48,9 @@ local function watcher(obj, argn)
   fd = fd - fd % 1 -- LuaSocket's (t_socket) cast of a fractional fd
   local h = handles[raw] or (getmetatable(raw) == CLIENT and raw)
   if h then
-    if fdof(h) ~= fd then
+    local hfd, err = fdof(h)
+    if err then return unwatchable(raw, argn), true, fd, err end -- a native client setfd gave a bad fd
+    if hfd ~= fd then
       local err
       h, err = handle(raw, true)
       if not h then return unwatchable(raw, argn), true, fd, err end -- (dirty: no handle needed)

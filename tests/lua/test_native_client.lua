@@ -223,6 +223,41 @@ do
   a:close(); ap:close(); bp:close()
 end
 
+-- setfd to an fd asok cannot register (a bad one): receive and send fail
+-- as LuaSocket's do on that fd ("Bad file descriptor", with LuaSocket's
+-- partial results; they said 'closed'), asok.select raises naming it (it
+-- found it ready), and a setfd to a good fd afterwards works as before
+do
+  local l, lp, n, np = accepted()
+  local lfd, nfd = l:getfd(), n:getfd()
+  l:setfd(9999); n:setfd(9999)
+  both(l, n, "receive")
+  both(l, n, "receive", 5, "ab")
+  both(l, n, "receive", 0, "ab")
+  both(l, n, "receive", "*a")
+  both(l, n, "send", "hello")
+  both(l, n, "send", "hello", 3, 4)
+  both(l, n, "send", "hello", 4, 3)
+  both(l, n, "dirty")
+  both(l, n, "getfd")
+  local got
+  T.spawn(function()
+    local ok, err = pcall(asok.select, { n }, nil, 0)
+    got = T.pack(ok, err)
+  end)
+  T.run(function() return got end, 5)
+  T.check(got and got[1] == false and tostring(got[2]):find("cannot watch asok{tcp{client}", 1, true)
+    and tostring(got[2]):find("Bad file descriptor", 1, true), "asok.select on the bad fd raises:",
+    got and T.showpack(got))
+  n:setfd(nfd); l:setfd(lfd)
+  np:send("again\n")
+  got = nil
+  T.spawn(function() got = T.pack(n:receive()) end)
+  T.run(function() return got end, 5)
+  T.same(got or T.pack(), T.pack("again", nil, nil), "receive after setfd back to the good fd")
+  l:close(); lp:close(); n:close(); np:close()
+end
+
 -- setfd to another connection keeps the client's timeouts and throttles
 -- (README: they stay for the next fd), as a wrapper's: at 1 B/s, a
 -- 100-byte send on the new fd has not finished after two steps, and ends
