@@ -44,7 +44,9 @@ type Loop struct {
 	byTok  tokTable           // parked tokens (tokens.go)
 	ready  []readyEntry       // delivered tokens, drained by Select
 	rhead  int                // first undrained entry of ready
+	rbase  int                // position of ready[0]: an entry's position (rbase+i) survives compaction
 	owed   int                // live entries of ready for released waiters
+	owedAt map[Token][]int    // their positions, by token (waiter.go)
 	free   []*waiter          // recycled waiters
 	timers timers
 	rx     rxEngine
@@ -138,7 +140,8 @@ func (l *Loop) Close() error {
 	l.kept, l.shares = nil, nil
 	l.byTok.reset()
 	clear(l.ready)
-	l.ready, l.rhead, l.free = nil, 0, nil
+	l.ready, l.rhead, l.rbase, l.free = nil, 0, 0, nil
+	l.owed, l.owedAt = 0, nil
 	l.timers = timers{}
 	l.freeBuffers()
 	return l.p.close()

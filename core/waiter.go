@@ -25,6 +25,7 @@ type waiter struct {
 	receiving  bool          // a parked Receive: its deadline gets a last look (expire.go)
 	recvq      bool          // a Receive queued behind the head: pat and cnt are its (shares.go)
 	offered    bool          // Select armed its retry (offer.go)
+	rpos       int           // position of its ready entry, while notified (deliver)
 	untimed    bool          // a Wait with WaitUntimed: no deadline, SetTimeout leaves it
 	pat        Pattern
 	cnt        int // a parked Receive's pattern and count (offer.go)
@@ -134,29 +135,51 @@ func (l *Loop) deliver(w *waiter) {
 		return
 	}
 	w.notified = true
+	w.rpos = l.rbase + len(l.ready)
 	l.ready = append(l.ready, readyEntry{w: w, gen: w.gen, tok: w.tok})
 }
 
 // deliverReleased makes tok ready after its waiter on s was released.
 func (l *Loop) deliverReleased(tok Token, s *Socket) {
 	l.ready = append(l.ready, readyEntry{tok: tok, sock: s})
+	l.noteOwed(tok, l.rbase+len(l.ready)-1)
+}
+
+// noteOwed records the released entry of tok at position pos. Deliveries
+// owed after a close are indexed by token, so that the calls every woken
+// owner then makes (owes, dropReleased) cost O(1), not a scan of the
+// ready list: a mass close would make those quadratic.
+func (l *Loop) noteOwed(tok Token, pos int) {
+	if l.owedAt == nil {
+		l.owedAt = make(map[Token][]int)
+	}
+	l.owedAt[tok] = append(l.owedAt[tok], pos)
 	l.owed++
+}
+
+// forgetOwed removes position pos from tok's released entries.
+func (l *Loop) forgetOwed(tok Token, pos int) {
+	ps := l.owedAt[tok]
+	for i, p := range ps {
+		if p == pos {
+			ps[i] = ps[len(ps)-1]
+			ps = ps[:len(ps)-1]
+			break
+		}
+	}
+	if len(ps) == 0 {
+		delete(l.owedAt, tok)
+	} else {
+		l.owedAt[tok] = ps
+	}
+	l.owed--
 }
 
 // owes reports whether a delivery for a released waiter of tok is still
 // to be handed out: tok is in use until then (a new park of it would be
-// delivered twice). O(ready) only while such deliveries are pending
-// (after a close cut operations short), else O(1).
+// delivered twice). O(1).
 func (l *Loop) owes(tok Token) bool {
-	if l.owed == 0 {
-		return false
-	}
-	for i := l.rhead; i < len(l.ready); i++ {
-		if e := l.ready[i]; e.w == nil && !e.dead && e.tok == tok {
-			return true
-		}
-	}
-	return false
+	return l.owed != 0 && len(l.owedAt[tok]) > 0
 }
 
 // hasReady reports whether a valid token is ready, dropping stale entries
@@ -166,6 +189,7 @@ func (l *Loop) hasReady() bool {
 		l.rhead++
 	}
 	if l.rhead == len(l.ready) {
+		l.rbase += len(l.ready)
 		l.ready = l.ready[:0]
 		l.rhead = 0
 		return false
@@ -193,13 +217,14 @@ func (l *Loop) drain(out []Token) int {
 				l.tryOffer(w)
 			}
 		} else {
-			l.owed--
+			l.forgetOwed(e.tok, l.rbase+l.rhead-1)
 		}
 	}
 	if l.hasReady() && l.rhead >= len(l.ready)/2 {
 		k := copy(l.ready, l.ready[l.rhead:])
 		clear(l.ready[k:])
 		l.ready = l.ready[:k]
+		l.rbase += l.rhead
 		l.rhead = 0
 	}
 	return n
@@ -209,11 +234,15 @@ func (l *Loop) drain(out []Token) int {
 // of socket s, or of every socket if s is nil (Cancel). A call with tok
 // on another closed socket must not drop what a close owes it.
 func (l *Loop) dropReleased(tok Token, s *Socket) {
-	for i := l.rhead; i < len(l.ready); i++ {
-		if e := l.ready[i]; e.w == nil && !e.dead && e.tok == tok && (s == nil || e.sock == s) {
-			l.ready[i].dead = true
-			l.owed--
+	ps := l.owedAt[tok]
+	for i := 0; i < len(ps); {
+		if e := &l.ready[ps[i]-l.rbase]; s == nil || e.sock == s {
+			e.dead = true
+			l.forgetOwed(tok, ps[i])
+			ps = l.owedAt[tok] // (forgetOwed moved the last one here)
+			continue
 		}
+		i++
 	}
 }
 
@@ -221,11 +250,13 @@ func (l *Loop) dropReleased(tok Token, s *Socket) {
 // one, so it stays valid after w is released. A notified waiter whose entry
 // was already drained has none: its owner will retry anyway.
 func (l *Loop) orphan(w *waiter) {
-	for i := l.rhead; i < len(l.ready); i++ {
+	if !w.notified {
+		return
+	}
+	if i := w.rpos - l.rbase; i >= l.rhead && i < len(l.ready) {
 		if e := &l.ready[i]; e.w == w && e.gen == w.gen {
 			e.w, e.sock = nil, w.sock
-			l.owed++
-			return
+			l.noteOwed(e.tok, w.rpos)
 		}
 	}
 }
