@@ -257,8 +257,12 @@ func (s *Socket) Fd() int {
 	return s.fd
 }
 
-// Shutdown shuts down receiving (0), sending (1) or both (2). Waiters are
-// not woken by it: the kernel's events will do.
+// Shutdown shuts down receiving (0), sending (1) or both (2). Receives
+// are woken by the kernel's events; a send waiting at the head of the
+// queue is woken here (1, 2): the kernel gives no event for a local
+// SHUT_WR on a unix stream socket whose send buffer is full, and a
+// throttled send would wait for its next grant. Its retry fails as
+// LuaSocket's send then does (EPIPE: ErrClosed, with what it had sent).
 func (s *Socket) Shutdown(how int) error {
 	if s.closed {
 		return ErrClosed
@@ -277,7 +281,28 @@ func (s *Socket) Shutdown(how int) error {
 	// what follows an armed retry (offer.go) rests on the socket's state
 	s.settled()
 	s.rdrained, s.wfull = false, false // the next read sees EOF, a send EPIPE
-	return sysErr("shutdown", unix.Shutdown(s.fd, h))
+	err := unix.Shutdown(s.fd, h)
+	if how != 0 && (err == nil || err == unix.ENOTCONN) { // (a TCP socket closed by now)
+		s.sendShut()
+	}
+	return sysErr("shutdown", err)
+}
+
+// sendShut wakes the send waiting at the head of s's write queue after a
+// local shutdown of sending (Shutdown): a throttled one too, which then
+// tries one byte (broken), so that it fails now rather than at its next
+// grant.
+func (s *Socket) sendShut() {
+	s.broken = true
+	h := s.wq.head
+	if h == nil || h.notified {
+		return
+	}
+	if throttledHead(h) {
+		s.l.timers.stop(h)
+		h.throttled, h.wake = false, 0
+	}
+	s.l.deliver(h)
 }
 
 // Buffered returns the number of received bytes buffered in s

@@ -447,7 +447,12 @@ ASOK_API int asok_received(asok_sock *s, uint64_t *n_out);
 ASOK_API int asok_sock_fd(asok_sock *s, int *fd_out);
 
 /* asok_shutdown shuts down the "receive" (0), "send" (1) or "both" (2)
- * directions of s. Waiters are not woken by it (the kernel will wake them).
+ * directions of s (shutdown(2)). A send (or ASOK_WRITE wait) parked at the
+ * head of s's queue is made ready by 1 and 2 (the kernel gives no event
+ * for it on a unix stream socket whose buffer is full, and a throttled one
+ * would wait for its next grant): its retry returns ASOK_ECLOSED with what
+ * it had sent. Receives are woken by the kernel's event. Safe to call after
+ * the fd was shut down by other code, to wake such a send.
  * Returns: 0; ASOK_EBADHANDLE; ASOK_ECLOSED; ASOK_EINVAL; -errno. */
 ASOK_API int asok_shutdown(asok_sock *s, int how);
 

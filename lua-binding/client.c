@@ -241,13 +241,16 @@ static int client_dirty(lua_State *L) {
 
 /*-------------------------------------------------------------------------*\
 * shutdown([how]): tcp.c meth_shutdown ("receive", "send", "both"; their
-* indices are SHUT_RD, SHUT_WR, SHUT_RDWR); errors ignored; returns 1
+* indices are SHUT_RD, SHUT_WR, SHUT_RDWR, as asok_shutdown's); errors
+* ignored; returns 1. Through asok while it has a handle: a send waiting on
+* the client learns of a shutdown of sending at once (asok_shutdown).
 \*-------------------------------------------------------------------------*/
 static int client_shutdown(lua_State *L) {
   static const char *const how[] = {"receive", "send", "both", NULL};
   lsock *s = checkclient(L, 1);
   int h = luaL_checkoption(L, 2, "both", how);
-  if (s->fd >= 0) shutdown(s->fd, h);
+  if (s->h != NULL && s->lp != NULL && s->lp->loop != NULL) asok_shutdown(s->h, h);
+  else if (s->fd >= 0) shutdown(s->fd, h);
   lua_pushnumber(L, 1);
   return 1;
 }

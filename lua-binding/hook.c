@@ -1,14 +1,15 @@
 /*=========================================================================*\
 * hook.c - the methods of LuaSocket's classes that asok extends: the
-* object's own settimeout, dirty, getstats and setstats (glue/core.lua,
-* patchstate). Each hook runs LuaSocket's own C function on its own stack
-* frame, as if the program had called it: its results, and its argument
-* errors (names, numbers, positions), are LuaSocket's for every object,
-* asok's or not. For an object asok uses (a key of the glue's handles
-* table), a Lua function of the glue then adds asok's part: with the call's
-* arguments after LuaSocket's succeeded (settimeout, setstats: asok's
-* timeouts and counters follow), or with its results, returning the ones
-* to give (dirty, getstats: asok's buffer and bytes count too).
+* object's own settimeout, dirty, getstats, setstats and shutdown
+* (glue/core.lua, patchstate). Each hook runs LuaSocket's own C function
+* on its own stack frame, as if the program had called it: its results,
+* and its argument errors (names, numbers, positions), are LuaSocket's for
+* every object, asok's or not. For an object asok uses (a key of the
+* glue's handles table), a Lua function of the glue then adds asok's part:
+* with the call's arguments after LuaSocket's succeeded (settimeout,
+* setstats: asok's timeouts and counters follow; shutdown: a send waiting
+* learns of it), or with its results, returning the ones to give (dirty,
+* getstats: asok's buffer and bytes count too).
 \*=========================================================================*/
 #include "binding.h"
 

@@ -31,6 +31,7 @@ static int sock_receive(lua_State *L);
 static int sock_same(lua_State *L);
 static int sock_send(lua_State *L);
 static int sock_setstats(lua_State *L);
+static int sock_shutdown(lua_State *L);
 static int sock_setlimit(lua_State *L);
 static int sock_settimeout(lua_State *L);
 static int sock_tostring(lua_State *L);
@@ -49,6 +50,7 @@ const luaL_Reg asok__sockfuncs[] = {
     {"same",       sock_same},
     {"send",       sock_send},
     {"setstats",   sock_setstats},
+    {"shutdown",   sock_shutdown},
     {"setlimit",   sock_setlimit},
     {"settimeout", sock_settimeout},
     {"unread",     sock_unread},
@@ -483,6 +485,20 @@ static int sock_fd(lua_State *L) {
   if (s->h != NULL || rc == ASOK_ECLOSED) return 1;
   lua_pushstring(L, asok__errstr(rc));  /* a native client's unregistrable fd */
   return 2;
+}
+
+/*-------------------------------------------------------------------------*\
+* shutdown(s, how): after LuaSocket's own shutdown of s's fd ("receive",
+* "send" or "both", as checked there), asok_shutdown again, so that a send
+* waiting on s learns of it (shutdown(2) once more changes nothing; its
+* errors are ignored, as LuaSocket's are)
+\*-------------------------------------------------------------------------*/
+static int sock_shutdown(lua_State *L) {
+  static const char *const how[] = {"receive", "send", "both", NULL};
+  lsock *s = asok__checksock(L, 1);
+  int h = luaL_checkoption(L, 2, "both", how);
+  if (isopen(s)) asok_shutdown(s->h, h);
+  return 0;
 }
 
 /*-------------------------------------------------------------------------*\

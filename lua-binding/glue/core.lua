@@ -21,6 +21,7 @@ local settimeout, gettimeout = C.settimeout, C.gettimeout
 local newsock, fdof, unread, same = C.newsock, C.fd, C.unread, C.same
 local cstep, classmeta, now = C.step, C.meta, C.now
 local buffered, cgetstats, csetstats = C.buffered, C.getstats, C.setstats
+local cshutdown = C.shutdown
 
 local type, error, tostring = type, error, tostring
 local getmetatable, setmetatable, rawget = getmetatable, setmetatable, rawget
@@ -575,6 +576,12 @@ local function patchstate(mt, idx)
   for _, name in ipairs { "connect", "bind", "setpeername", "setsockname" } do
     hook(name, "results", fdgone, probes)
   end
+  -- a send waiting on the socket learns of a shutdown of sending at once
+  -- (the kernel gives no event for it on a full unix stream socket)
+  hook("shutdown", "args", function(raw, how)
+    local h = handles[raw]
+    if h then cshutdown(h, how) end
+  end)
   hook("setstats", "args", function(raw, received, sent)
     -- LuaSocket's own took the values given; a counter not given gets
     -- asok's bytes added, and asok's counters restart from 0

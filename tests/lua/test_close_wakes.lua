@@ -219,10 +219,15 @@ end
 
 -- a send held by its throttle (1 B/s: its next grant a second away) ends
 -- with 'closed' at the next step when the peer resets the connection or
--- the socket is shut down, not at its grant
-for _, how in ipairs { "reset", "shutdown" } do
+-- the socket's sending is shut down (by the raw object, the wrapper or a
+-- native client), not at its grant
+for _, how in ipairs { "reset", "shutdown", "send", "wrapper send", "native send" } do
   local peer, raw = T.pair()
   local w = asok.wrap(raw)
+  if how == "native send" then
+    w:close(); peer:close()
+    w, peer = T.nativepair()
+  end
   asok.throttle_send(w, 1)
   local got
   T.spawn(function() got = T.pack(w:send("0123456789")) end)
@@ -231,13 +236,43 @@ for _, how in ipairs { "reset", "shutdown" } do
   if how == "reset" then
     peer:setoption("linger", { on = true, timeout = 0 })
     peer:close()
-  else
+  elseif how == "shutdown" then
     raw:shutdown("both")
+  elseif how == "send" then
+    raw:shutdown("send")
+  else
+    w:shutdown("send")
   end
   for _ = 1, 3 do if not got then asok.select(nil, nil, 0) end end
   T.same(got or T.pack(), T.pack(nil, "closed", 0.0), how .. ": the throttled send ends at once")
   w:close()
   if how ~= "reset" then peer:close() end
+end
+
+-- a send waiting on a full unix stream socket whose peer does not read
+-- ends with 'closed' and what it had sent when the socket's sending is
+-- shut down: the kernel gives no event for it there (TCP's does), and it
+-- waited until the peer read
+do
+  local sunix = require "socket.unix"
+  for _, who in ipairs { "raw", "wrapper" } do
+    local path = os.tmpname(); os.remove(path)
+    local srv = assert(sunix.stream()); assert(srv:bind(path)); assert(srv:listen())
+    local raw = assert(sunix.stream()); assert(raw:connect(path))
+    local peer = assert(srv:accept())
+    srv:close(); os.remove(path)
+    local w = asok.wrap(raw)
+    local got
+    T.spawn(function() got = T.pack(w:send(("x"):rep(4 * 1048576))) end)
+    for _ = 1, 3 do asok.select(nil, nil, 0) end
+    T.eq(got, nil, who .. ": the unix send waits")
+    if who == "raw" then raw:shutdown("send") else w:shutdown("send") end
+    for _ = 1, 3 do if not got then asok.select(nil, nil, 0) end end
+    T.check(got and got[1] == nil and got[2] == "closed" and type(got[3]) == "number"
+      and got[3] > 0 and got[3] < 4 * 1048576,
+      who .. ": the unix send ends with 'closed' and its count at once:", got and T.showpack(got))
+    w:close(); peer:close()
+  end
 end
 
 -- Lua 5.4: native client operations abandoned while they waited through
