@@ -231,17 +231,32 @@ ASOK_API int asok_loop_free(asok_loop *loop);
 
 /* asok_loop_fd gives the loop's epoll fd: it becomes readable when a
  * socket event or asok_loop_wake() gives asok_select() something to do,
- * so an asok loop can be nested in another event loop (poll it, then call
- * asok_select(loop, 0, ...)). Timers (timeouts, sleeps, throttles) do not
- * make it readable: poll for at most asok_loop_timeout().
- * The fd stays owned by the loop: do not close it.
- * Returns: 0; ASOK_EBADHANDLE. */
+ * so an asok loop can be nested in another event loop. The host's loop:
+ *   1. t = asok_loop_timeout(): call it before EVERY wait, timers or not
+ *      (it is 0 when tokens are ready without an event: after a close, a
+ *      cancel, or a read an armed retry made that holds more than it took);
+ *   2. wait until the fd is readable, for at most t (t < 0: no limit),
+ *      ROUNDED UP to the wait's unit (a wait truncated to 0 ms spins until
+ *      the timer is due; t may be as large as about 4.6e9 s: clamp it);
+ *   3. asok_select(loop, 0, ...) and handle the tokens; back to 1.
+ * Register the fd level-triggered (poll, select, epoll without EPOLLET,
+ * libuv's uv_poll): one asok_select() takes a bounded batch of events and
+ * leaves the rest pending on the fd, which an edge-triggered registration
+ * would not report again.
+ * Another thread that calls into the loop while the host waits on the fd
+ * (its turn under the thread rule above) must call asok_loop_wake() after
+ * its calls: what they make ready (a close's tokens, a sleep) does not make
+ * the fd readable, and the host's t was computed before them.
+ * Timers (timeouts, sleeps, throttles) do not make the fd readable: that
+ * is what t is for. The fd stays owned by the loop: do not close it.
+ * Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (fd_out NULL). */
 ASOK_API int asok_loop_fd(asok_loop *loop, int *fd_out);
 
 /* asok_loop_timeout gives how long the host may sleep before it must call
  * asok_select(): 0 if tokens are already ready, the time to the earliest
- * timer, or -1 if there is no timer. Pair it with asok_loop_fd().
- * Returns: 0; ASOK_EBADHANDLE. */
+ * timer, or -1 if there is no timer. Pair it with asok_loop_fd() (see
+ * there: before every wait, rounded up).
+ * Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (seconds_out NULL). */
 ASOK_API int asok_loop_timeout(asok_loop *loop, double *seconds_out);
 
 /* asok_loop_wake makes a blocked (or the next) asok_select() on loop return

@@ -156,6 +156,71 @@ static void test_wake_vs_free(void) {
   CHECK_EQ(asok_loop_free(l), 0);
 }
 
+/* test_ready_without_event: tokens a close makes ready do not make the
+ * fd readable; asok_loop_timeout says 0 (asok.h: call it before every
+ * wait). */
+static void test_ready_without_event(asok_loop *loop, int efd) {
+  asok_sock *lsn, *c = NULL;
+  asok_token tok = 0;
+  double t = -2;
+  CHECK_EQ(asok_tcp_new(loop, 4, &lsn), 0);
+  CHECK_EQ(asok_bind(lsn, "127.0.0.1", 0), 0);
+  CHECK_EQ(asok_listen(lsn, 0), 0);
+  CHECK_EQ(asok_accept(lsn, 77, &c), ASOK_EWAIT);
+  CHECK_EQ(asok_loop_timeout(loop, &t), 0);
+  CHECK(t == -1);
+  CHECK_EQ(asok_close(lsn), 0);
+  CHECK_EQ(asok_loop_timeout(loop, &t), 0);
+  CHECK(t == 0);
+  CHECK_EQ(asok_select(loop, 0, &tok, 1), 1);
+  CHECK_EQ(tok, 77);
+  CHECK_EQ(asok_accept(lsn, 77, &c), ASOK_ECLOSED);
+  CHECK_EQ(asok_loop_timeout(loop, &t), 0);
+  CHECK(t == -1);
+  CHECK_EQ(asok_sock_free(lsn), 0);
+}
+
+/* test_level_batches: more sockets ready at once than one asok_select
+ * takes events: a level-triggered host (poll) sees the fd readable, or
+ * asok_loop_timeout 0, after every batch until every token is out. */
+#define NPAIRS 300
+static void test_level_batches(asok_loop *loop, int efd) {
+  static asok_sock *s[NPAIRS];
+  static int peer[NPAIRS], seen[NPAIRS];
+  asok_token toks[NPAIRS];
+  int i, k, got = 0, steps = 0;
+  for (i = 0; i < NPAIRS; i++) {
+    int fds[2];
+    const char *data = NULL;
+    size_t n = 0;
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    CHECK_EQ(asok_wrap(loop, fds[0], ASOK_OWNFD, &s[i]), 0);
+    peer[i] = fds[1];
+    CHECK_EQ(asok_receive(s[i], ASOK_LINE, 0, (asok_token)(1000 + i), &data, &n), ASOK_EWAIT);
+  }
+  for (i = 0; i < NPAIRS; i++) CHECK_EQ(write(peer[i], "x\n", 2), 2);
+  while (got < NPAIRS) {
+    double t = -2;
+    CHECK(++steps <= 2 * NPAIRS);
+    CHECK_EQ(asok_loop_timeout(loop, &t), 0);
+    CHECK(t == 0 || t == -1);
+    if (t != 0) CHECK_EQ(poll_fd(efd, 10000), 1); /* tokens pending: readable */
+    k = asok_select(loop, 0, toks, NPAIRS);
+    CHECK(k >= 0);
+    for (i = 0; i < k; i++) {
+      int j = (int)(toks[i] - 1000);
+      CHECK(j >= 0 && j < NPAIRS && !seen[j]);
+      seen[j] = 1;
+    }
+    got += k;
+  }
+  CHECK(steps > 1); /* (one batch did not take them all: the case above) */
+  for (i = 0; i < NPAIRS; i++) {
+    CHECK_EQ(asok_sock_free(s[i]), 0);
+    close(peer[i]);
+  }
+}
+
 int main(void) {
   asok_loop *loop;
   int efd = -1;
@@ -166,6 +231,8 @@ int main(void) {
   test_nested_accept(loop, efd);
   test_timeout_pacing(loop, efd);
   test_wake(loop, efd);
+  test_ready_without_event(loop, efd);
+  test_level_batches(loop, efd);
   CHECK_EQ(asok_loop_free(loop), 0);
   CHECK_EQ(asok_loop_wake(loop), ASOK_EBADHANDLE);
   test_wake_vs_free();
