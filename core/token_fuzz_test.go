@@ -25,7 +25,8 @@ type modelTok struct {
 	kind     int
 	deadline time.Duration // noDeadline for a socket waiter without timeout
 	sock     *Socket
-	stale    int // deliveries owed after its socket closed (token busy until then)
+	stale    int       // deliveries owed after its socket closed (token busy until then)
+	staleBy  []*Socket // the closed sockets that owe them, in close order
 }
 
 // tokenModel drives a loop and checks it against the model.
@@ -107,7 +108,7 @@ func (m *tokenModel) step(op, a, b byte) {
 		s.Close()
 		for k := range m.toks {
 			if m.toks[k].kind == tokSock && m.toks[k].sock == s {
-				m.toks[k] = modelTok{stale: m.toks[k].stale + 1}
+				m.toks[k] = modelTok{stale: m.toks[k].stale + 1, staleBy: append(m.toks[k].staleBy, s)}
 			}
 		}
 	case 4: // advance the clock
@@ -131,12 +132,19 @@ func (m *tokenModel) park(tok Token, i int) {
 		if mt.kind == tokSock && mt.sock == s {
 			m.t.Fatalf("token %d parked on a closed socket", tok)
 		}
-		mt.stale = 0 // its owner learnt of the close: nothing more is owed
+		// only what this socket's close owes is dropped (dropReleased)
+		kept := mt.staleBy[:0]
+		for _, o := range mt.staleBy {
+			if o != s {
+				kept = append(kept, o)
+			}
+		}
+		mt.staleBy, mt.stale = kept, len(kept)
 	case mt.kind == tokSleep || (mt.kind == tokSock && mt.sock != s):
 		m.expect(err, ErrBusy, "receive with a token parked elsewhere")
 	case mt.kind == tokSock: // re-call: a new park, or its deadline passed
 		if err == ErrTimeout && mt.deadline != noDeadline && mt.deadline <= m.c.t {
-			*mt = modelTok{stale: mt.stale}
+			*mt = modelTok{stale: mt.stale, staleBy: mt.staleBy}
 			return
 		}
 		m.expect(err, ErrWait, "receive re-call")
@@ -174,6 +182,7 @@ func (m *tokenModel) delivered(tok Token) {
 	switch {
 	case mt.stale > 0:
 		mt.stale--
+		mt.staleBy = mt.staleBy[1:] // handed out in close order
 	case mt.kind == tokSleep:
 		if mt.deadline > m.c.t {
 			m.t.Fatalf("token %d delivered %v before its deadline", tok, mt.deadline-m.c.t)
