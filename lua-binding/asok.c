@@ -8,7 +8,9 @@
 * bookkeeping where yielding works on every Lua version. This file hands it
 * a table of C primitives; none of them yields.
 \*=========================================================================*/
+#include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -32,6 +34,7 @@ static int prim_loop(lua_State *L);
 static int prim_meta(lua_State *L);
 static int prim_newsock(lua_State *L);
 static int prim_now(lua_State *L);
+static int prim_pollfd(lua_State *L);
 static int prim_sleep(lua_State *L);
 static void newmeta(lua_State *L, const char *name, const luaL_Reg *meta);
 
@@ -50,6 +53,7 @@ static const luaL_Reg loopfuncs[] = {
     {"resolve", asok__prim_resolve},
     {"service", asok__prim_service},
     {"now",     prim_now},
+    {"pollfd",  prim_pollfd},
     {"step",    asok__prim_step},
     {"sleep",   prim_sleep},
     {NULL,      NULL}
@@ -190,7 +194,7 @@ static int prim_newsock(lua_State *L) {
   }
   luaL_getmetatable(L, ASOK_SOCK_MT);
   lua_setmetatable(L, -2);
-  if (fd >= 0) rc = asok_wrap(lp->loop, fd, 0, &s->h); /* else: closed */
+  if (fd >= 0) rc = asok__wrapfd(lp->loop, fd, &s->h); /* else: closed */
   if (rc != ASOK_OK) {
     s->h = NULL;
     lua_pushnil(L);
@@ -264,6 +268,23 @@ double asok__now(void) {
 }
 
 /* now(): a monotonic clock in seconds (for asok.select's deadline). */
+/*-------------------------------------------------------------------------*\
+* pollfd(fd, "r"|"w"): whether fd is ready in that direction now (poll(2)
+* with no wait), as select(2) would say: for fds asok cannot register (not
+* sockets: a pipe, a tty, a file), which asok.select polls (glue/select.lua)
+\*-------------------------------------------------------------------------*/
+static int prim_pollfd(lua_State *L) {
+  struct pollfd p;
+  int rc;
+  p.fd = (int) luaL_checkinteger(L, 1);
+  p.events = *luaL_checkstring(L, 2) == 'w' ? POLLOUT : POLLIN;
+  p.revents = 0;
+  do rc = poll(&p, 1, 0);
+  while (rc < 0 && errno == EINTR);
+  lua_pushboolean(L, rc > 0 && p.revents != 0);
+  return 1;
+}
+
 static int prim_now(lua_State *L) {
   lua_pushnumber(L, (lua_Number) asok__now());
   return 1;

@@ -141,10 +141,11 @@ struct anote {
 /* asok__handlefor: the handle an operation of tok on s, run by coroutine
  * co, goes on with: s's (asok__readh), unless that operation waited on an
  * earlier handle of native client s (noted by asok__noteparked by co,
- * forgotten now): then that one if s kept it (closed, with its buffered
- * data), else NULL (closed). A note of tok by another coroutine is stale
- * (its operation abandoned: coroutine.close) and is dropped. */
-asok_sock *asok__handlefor(lsock *s, lua_State *co, asok_token tok);
+ * forgotten now; *waited is then 1, else 0): then that one if s kept it
+ * (closed, with its buffered data), else NULL (closed). A note of tok by
+ * another coroutine is stale (its operation abandoned: coroutine.close)
+ * and is dropped. */
+asok_sock *asok__handlefor(lsock *s, lua_State *co, asok_token tok, int *waited);
 /* asok__noteparked notes that tok's operation on native client s, run by
  * coroutine co, waits on handle h (for asok__handlefor); replaces an
  * earlier note of tok. Out of memory: not noted. */
@@ -190,16 +191,32 @@ lsock *asok__checksock(lua_State *L, int i);
  * one, else a closed native client's kept one (closed_h), else NULL. */
 asok_sock *asok__readh(lsock *s);
 
-/* asok__gone returns asok__nohandle(s) (below) for a call of tok on s
- * whose handle is gone, cancelling the delivery its close may still owe
- * tok (sock.c). */
+/* asok__gone returns ASOK_ECLOSED for a call of tok on s whose handle is
+ * gone, cancelling the delivery its close may still owe tok (sock.c). */
 int asok__gone(lsock *s, asok_token tok);
 
-/* asok__nohandle returns the code a call on s ends with when s has no
- * handle: the error that kept setfd from registering a native client's fd
- * (its receive and send fail as LuaSocket's do on that fd: "Bad file
- * descriptor"), else ASOK_ECLOSED. */
+/* asok__wrapfd is asok_wrap(loop, fd, 0, out) with LuaSocket's error for
+ * an fd that is not a socket (-ENOTSOCK: "Socket operation on non-socket",
+ * what its calls on such an fd fail with) instead of ASOK_EINVAL. */
+int asok__wrapfd(asok_loop *loop, int fd, asok_sock **out);
+
+/* asok__nohandle returns the code a new call on s (not an operation that
+ * waited) ends with when s has no handle: the error that kept setfd from
+ * registering a native client's fd (its receive and send fail as
+ * LuaSocket's do on that fd: "Bad file descriptor"), else ASOK_ECLOSED. */
 int asok__nohandle(lsock *s);
+
+/* asok__keptonly says whether h is the closed handle a native client kept
+ * (closed_h) while setfd gave it an fd asok cannot register: a new call's
+ * send does not use it (only a waiter's retry, for its count); a new
+ * receive serves its buffered data, then asok__onkept's error. */
+int asok__keptonly(lsock *s, asok_sock *h);
+
+/* asok__onkept returns the code for a new receive's result rc on h (all:
+ * an ASOK_ALL receive): on a keptonly handle, LuaSocket's error on the bad
+ * fd where the closed handle said 'closed' or ended '*a' with its rest;
+ * else rc. */
+int asok__onkept(lsock *s, asok_sock *h, int rc, int all);
 
 /* asok__settimeout hands s's timeouts (block, total) to asok_settimeout. */
 void asok__settimeout(lsock *s);

@@ -218,7 +218,7 @@ static int client_setfd(lua_State *L) {
   s->fd = fd < 0 ? -1 : fd;
   s->wraperr = 0;
   if (s->fd >= 0 && s->lp != NULL && s->lp->loop != NULL &&
-      (rc = asok_wrap(s->lp->loop, s->fd, 0, &s->h)) != ASOK_OK) {
+      (rc = asok__wrapfd(s->lp->loop, s->fd, &s->h)) != ASOK_OK) {
     s->h = NULL;                        /* an fd asok cannot watch: */
     s->wraperr = rc;                    /* its receive and send say why */
   }

@@ -310,6 +310,7 @@ static int fast_receive(lua_State *L) {
   }
   rc = asok_receive(h, pattern, n, tokof(i), &data, &len);
   if (rc != ASOK_EWAIT) {
+    rc = asok__onkept(s, h, rc, pattern == ASOK_ALL);
     puttok(lp, i);
     lua_pushvalue(L, UP_OK);
     return 1 + pushreceived(L, lp, rc, data, len);
@@ -345,7 +346,7 @@ static int fast_send(lua_State *L) {
   lua_pushvalue(L, UP_OK);
   if (size == 0) return 1 + pushsent(L, s, ASOK_OK, 0, 1); /* i > j: nothing to send */
   h = asok__readh(s);
-  if (h == NULL) {
+  if (h == NULL || asok__keptonly(s, h)) {
     s->sending = 0;
     return 1 + pushsent(L, s, asok__nohandle(s), 0, 1);
   }

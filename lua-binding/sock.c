@@ -6,6 +6,7 @@
 * (buffer.c: receive/send values, counts and error strings) or the WAIT
 * marker when asok parked the token.
 \*=========================================================================*/
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -121,12 +122,29 @@ asok_sock *asok__readh(lsock *s) {
  * that tok, given back, is not "token in use" to its next operation. */
 int asok__gone(lsock *s, asok_token tok) {
   if (tok != 0 && s->lp != NULL && s->lp->loop != NULL) asok_cancel(s->lp->loop, tok);
-  return asok__nohandle(s);
+  return ASOK_ECLOSED;
+}
+
+/* asok__wrapfd (binding.h). */
+int asok__wrapfd(asok_loop *loop, int fd, asok_sock **out) {
+  int rc = asok_wrap(loop, fd, 0, out);
+  return rc == ASOK_EINVAL ? -ENOTSOCK : rc; /* asok_wrap: "not a socket" */
 }
 
 /* asok__nohandle (binding.h). */
 int asok__nohandle(lsock *s) {
   return s->owns && s->fd >= 0 && s->h == NULL && s->wraperr != 0 ? s->wraperr : ASOK_ECLOSED;
+}
+
+/* asok__keptonly (binding.h). */
+int asok__keptonly(lsock *s, asok_sock *h) {
+  return h != NULL && h == s->closed_h && asok__nohandle(s) != ASOK_ECLOSED;
+}
+
+/* asok__onkept (binding.h). */
+int asok__onkept(lsock *s, asok_sock *h, int rc, int all) {
+  if (asok__keptonly(s, h) && (rc == ASOK_ECLOSED || (all && rc == ASOK_OK))) return s->wraperr;
+  return rc;
 }
 
 /* asok__cutshort (binding.h). */
@@ -137,13 +155,16 @@ asok_sock *asok__cutshort(lsock *s, asok_sock *was) {
 }
 
 /* asok__handlefor (binding.h). */
-asok_sock *asok__handlefor(lsock *s, lua_State *co, asok_token tok) {
+asok_sock *asok__handlefor(lsock *s, lua_State *co, asok_token tok, int *waited) {
   int i;
+  *waited = 0;
   for (i = 0; i < s->nnotes; i++) {
     if (s->notes[i].tok == tok) {
       struct anote n = s->notes[i];
       s->notes[i] = s->notes[--s->nnotes];
-      return n.co == co ? asok__cutshort(s, n.h) : asok__readh(s);
+      if (n.co != co) break;
+      *waited = 1;
+      return asok__cutshort(s, n.h);
     }
   }
   return asok__readh(s);
@@ -234,8 +255,15 @@ static int sock_receive(lua_State *L) {
   {
     /* a closed native client's: what it had buffered; a native client's
      * operation that waited on its handle before a setfd: that one's */
-    asok_sock *h = s->owns ? asok__handlefor(s, L, tok) : asok__readh(s);
-    rc = h != NULL ? asok_receive(h, pattern, n, tok, &data, &len) : asok__gone(s, tok);
+    int waited = 0;
+    asok_sock *h = s->owns ? asok__handlefor(s, L, tok, &waited) : asok__readh(s);
+    if (h == NULL) {
+      rc = asok__gone(s, tok);
+      if (!waited) rc = asok__nohandle(s); /* a bad fd's error for a new call */
+    } else {
+      rc = asok_receive(h, pattern, n, tok, &data, &len);
+      if (!waited) rc = asok__onkept(s, h, rc, pattern == ASOK_ALL);
+    }
     if (rc == ASOK_EWAIT) {
       if (s->owns) asok__noteparked(s, L, tok, h);
       return asok__pushwait(L);
@@ -279,9 +307,15 @@ static int sock_send(lua_State *L) {
   if (start <= end) {
     /* a closed native client's: what a cut-short send had sent (and as
      * receive's, the handle a send waited on before a setfd) */
-    asok_sock *h = s->owns ? asok__handlefor(s, L, tok) : asok__readh(s);
-    rc = h != NULL ? asok_send(h, data + start - 1, (size_t) (end - start + 1), tok, &sent)
-                   : asok__gone(s, tok);
+    int waited = 0;
+    asok_sock *h = s->owns ? asok__handlefor(s, L, tok, &waited) : asok__readh(s);
+    if (!waited && asok__keptonly(s, h)) h = NULL; /* kept for a waiter's count only */
+    if (h == NULL) {
+      rc = asok__gone(s, tok);
+      if (!waited) rc = asok__nohandle(s);
+    } else {
+      rc = asok_send(h, data + start - 1, (size_t) (end - start + 1), tok, &sent);
+    }
     s->sending = rc == ASOK_EWAIT;
     if (rc == ASOK_EWAIT) {
       if (s->owns) asok__noteparked(s, L, tok, h);

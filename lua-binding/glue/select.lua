@@ -9,7 +9,7 @@ local park = P.park
 local classof, patch, handle = P.classof, P.patch, P.handle
 local CLIENT, fdowners, rawmeta = P.CLIENT, P.fdowners, P.rawmeta
 local wait, close, newsock, fdof, buffered = C.wait, C.close, C.newsock, C.fd, C.buffered
-local now, csleep, cancel = C.now, C.sleep, C.cancel
+local now, csleep, cancel, pollfd = C.now, C.sleep, C.cancel, C.pollfd
 local type, tostring, tonumber = type, tostring, tonumber
 local getmetatable, rawget, next = getmetatable, rawget, next
 local yield = coroutine.yield
@@ -23,6 +23,9 @@ local REAP_AFTER = 1
 -- with data buffered (socket.select returns such an object whatever its
 -- fd: check_dirty comes first), else false (selectsets decides: see
 -- there).
+local NOTSOCK = "Socket operation on non-socket" -- asok_strerror(-ENOTSOCK), glibc's text
+local POLL_TICK = 0.01 -- how often asok.select looks at fds it polls
+
 local function unwatchable(raw, argn)
   return argn == 1 and type(raw.dirty) == "function" and raw:dirty() and true or false
 end
@@ -49,7 +52,9 @@ local function watcher(obj, argn)
   local h = handles[raw] or (getmetatable(raw) == CLIENT and raw)
   if h then
     local hfd, err = fdof(h)
-    if err then return unwatchable(raw, argn), true, fd, err end -- a native client setfd gave a bad fd
+    -- a native client setfd gave an fd asok cannot register: as a
+    -- wrapper's (collect: one that is not a socket is always ready)
+    if err then return unwatchable(raw, argn), true, fd, err end
     if hfd ~= fd then
       local err
       h, err = handle(raw, true)
@@ -94,6 +99,8 @@ local function collect(set, argn, dir, list, bad)
     local h, dirty, fd, err = watcher(obj, argn)
     if h then
       list[#list + 1] = { obj = obj, h = h, dirty = dirty, fd = fd, dir = dir, tok = newtoken() }
+    elseif h == false and err == NOTSOCK then -- a pipe, a tty, a file: polled (arm)
+      list[#list + 1] = { obj = obj, fd = fd, dir = dir, polled = true, tok = newtoken() }
     elseif h == false then
       bad[#bad + 1] = { obj = obj, fd = fd, argn = argn, err = err, list = list }
     end
@@ -108,6 +115,7 @@ end
 -- on a socket whatever the socket's own timeout (zero: a poll that never
 -- parks), for as long as the select waits.
 local function arm(e)
+  if e.polled then e.ready = pollfd(e.fd, e.dir); return e.ready end
   local ok, err = wait(e.h, e.dir, e.tok, true)
   e.parked = ok == WAIT
   e.ready = ok == true or err == "closed"
@@ -184,6 +192,8 @@ local function selectsets(rset, wset, t)
   end
   for i = 1, #wl do list[#list + 1] = wl[i] end
   local deadline = t and t >= 0 and now() + t or nil
+  local polled = false
+  for i = 1, #list do if list[i].polled then polled = true end end
   local nready = 0
   for i = 1, #list do if arm(list[i]) then nready = nready + 1 end end
   if ndirty > 0 or nready > 0 then
@@ -210,9 +220,13 @@ local function selectsets(rset, wset, t)
       end
     end
     if not g.fired then -- else no wait: the retries below see it
-      if deadline then
+      if deadline or polled then
+        -- an fd asok cannot register (polled: a pipe, a tty) is looked at
+        -- again every POLL_TICK
+        local d = deadline and deadline - now()
+        if polled and not (d and d < POLL_TICK) then d = POLL_TICK end
         stok = newtoken()
-        csleep(loop, deadline - now(), stok)
+        csleep(loop, d, stok)
         waiting[stok] = g
       end
       local root = yieldable()

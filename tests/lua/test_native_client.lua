@@ -258,6 +258,63 @@ do
   l:close(); lp:close(); n:close(); np:close()
 end
 
+-- setfd to a bad fd with data buffered: the data, then LuaSocket's error
+-- ('*a' too: it said success); a coroutine waiting when setfd came ends
+-- as at a close ('closed', with its count), and the calls after it get
+-- the bad fd's error; a file's fd: "Socket operation on non-socket", and
+-- asok.select finds it ready as socket.select does
+do
+  local l, lp, n, np = accepted()
+  lp:send("ab\nc\ndef"); np:send("ab\nc\ndef")
+  both(l, n, "receive", 2)
+  local lfd, nfd = l:getfd(), n:getfd()
+  l:setfd(9999); n:setfd(9999)
+  both(l, n, "receive", "*a")
+  both(l, n, "receive")
+  l:setfd(lfd); n:setfd(nfd)
+  l:close(); lp:close(); n:close(); np:close()
+
+  l, lp, n, np = accepted()
+  local got, got2
+  T.spawn(function() got = T.pack(n:receive()) end)
+  T.spawn(function() got2 = T.pack(n:send(("x"):rep(8 * 1048576))) end)
+  asok.select(nil, nil, 0)
+  nfd = n:getfd()
+  n:setfd(9999)
+  T.run(function() return got and got2 end, 5)
+  T.same(got or T.pack(), T.pack(nil, "closed", ""), "a receive waiting at setfd(bad fd) ends 'closed'")
+  T.check(got2 and got2[1] == nil and got2[2] == "closed" and got2[3] > 0,
+    "a send waiting at setfd(bad fd) ends 'closed' with its count:", got2 and T.showpack(got2))
+  lfd = l:getfd()
+  l:setfd(9999)
+  both(l, n, "send", "x")
+  both(l, n, "receive")
+  l:setfd(lfd); n:setfd(nfd)
+  l:close(); lp:close(); n:close(); np:close()
+
+  l, lp, n, np = accepted()
+  lfd, nfd = l:getfd(), n:getfd()
+  local path = os.tmpname()
+  local probe = socket.tcp4()
+  local ffd = probe:getfd() -- the lowest free fd, which the file then takes
+  probe:close()
+  local f = assert(io.open(path, "w"))
+  probe = socket.tcp4()
+  T.check(probe:getfd() ~= ffd, "the file took the lowest free fd:", ffd)
+  probe:close()
+  l:setfd(ffd); n:setfd(ffd)
+  both(l, n, "receive")
+  both(l, n, "send", "x")
+  got = nil
+  T.spawn(function() got = T.pack(pcall(asok.select, { n }, nil, 1)) end)
+  T.run(function() return got end, 5)
+  T.check(got and got[1] == true and got[2][1] == n, "asok.select finds a file's fd ready:",
+    got and T.showpack(got))
+  l:setfd(lfd); n:setfd(nfd)
+  f:close(); os.remove(path)
+  l:close(); lp:close(); n:close(); np:close()
+end
+
 -- setfd to another connection keeps the client's timeouts and throttles
 -- (README: they stay for the next fd), as a wrapper's: at 1 B/s, a
 -- 100-byte send on the new fd has not finished after two steps, and ends

@@ -257,6 +257,52 @@ do
   a:close(); b:close()
 end
 
+-- an fd asok cannot register because it is not a socket (a program's
+-- stdin given as { getfd = ... }: a pipe, a file) is polled, as select(2)
+-- watches it: a pipe is ready when its data comes (0.3 s here), not
+-- before; a file at once; a pipe that stays empty: 'timeout' (it raised
+-- "cannot watch ...: invalid argument"). Run in a child whose stdin is
+-- the pipe or the file.
+do
+  local interp = arg[-1]
+  local i = -2
+  while arg[i] do interp = arg[i]; i = i - 1 end -- the interpreter itself
+  local child = os.tmpname()
+  local f = assert(io.open(child, "w"))
+  f:write([[
+local asok, socket = require "asok", require "socket"
+local stdin = { getfd = function() return 0 end, dirty = function() return false end }
+local out
+asok.spawn(function()
+  local t0 = socket.gettime()
+  local r, w, e = asok.select({ stdin }, nil, 1.5)
+  out = ("%d %d %s %s|%.3f"):format(#r, #w, tostring(e), r[1] == stdin and tostring(io.read()) or "-",
+    socket.gettime() - t0)
+end)
+while not out do asok.select(nil, nil, 0.05) end
+print(out)
+]])
+  f:close()
+  local data = os.tmpname()
+  f = assert(io.open(data, "w")); f:write("from a file\n"); f:close()
+  -- run gives the child's answer and how long its select took
+  local function run(feed)
+    local p = assert(io.popen(feed .. " | timeout 20 " .. interp .. " " .. child))
+    local line = p:read("*l") or ""
+    p:close()
+    local answer, took = line:match("^(.*)|(.*)$")
+    return answer or line, tonumber(took) or -1
+  end
+  local answer, took = run("(sleep 0.3; echo from a pipe)")
+  T.eq(answer, "1 0 nil from a pipe", "a pipe: ready when its line came")
+  T.check(took >= 0.15, "a pipe: not ready before its line came:", took)
+  T.eq(run("cat " .. data), "1 0 nil from a file", "a file: ready at once")
+  answer, took = run("sleep 2")
+  T.eq(answer, "0 0 timeout -", "an empty pipe: timeout")
+  T.check(took >= 1.4, "an empty pipe: the whole timeout:", took)
+  os.remove(child); os.remove(data)
+end
+
 -- arguments
 raises("bad argument #1 to 'select' (table expected, got number)", asok.select, 42)
 raises("bad argument #2 to 'select' (table expected, got boolean)", asok.select, {}, true)
