@@ -281,7 +281,11 @@ static int prim_pollfd(lua_State *L) {
   p.revents = 0;
   do rc = poll(&p, 1, 0);
   while (rc < 0 && errno == EINTR);
-  lua_pushboolean(L, rc > 0 && p.revents != 0);
+  /* what select(2) counts: a hang-up or an error is readable, an error
+   * writable (a pipe's read end at EOF is not writable); a closed fd
+   * (POLLNVAL) ends the wait */
+  lua_pushboolean(L, rc > 0 && (p.revents & (p.events == POLLIN ? POLLIN | POLLHUP | POLLERR | POLLNVAL
+                                                               : POLLOUT | POLLERR | POLLNVAL)) != 0);
   return 1;
 }
 

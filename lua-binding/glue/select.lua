@@ -24,6 +24,7 @@ local REAP_AFTER = 1
 -- fd: check_dirty comes first), else false (selectsets decides: see
 -- there).
 local NOTSOCK = "Socket operation on non-socket" -- asok_strerror(-ENOTSOCK), glibc's text
+local EXISTS = "File exists" -- asok_strerror(-EEXIST): epoll has the fd under another handle
 local POLL_TICK = 0.01 -- how often asok.select looks at fds it polls
 
 local function unwatchable(raw, argn)
@@ -53,8 +54,16 @@ local function watcher(obj, argn)
   if h then
     local hfd, err = fdof(h)
     -- a native client setfd gave an fd asok cannot register: as a
-    -- wrapper's (collect: one that is not a socket is always ready)
-    if err then return unwatchable(raw, argn), true, fd, err end
+    -- wrapper's (collect: one that is not a socket is polled); one that
+    -- another object's handle has: watched through that one
+    if err then
+      local other = fdowners[fd]
+      if err == EXISTS and other and other ~= h and fdof(other) == fd then
+        h, hfd = other, fd
+      else
+        return unwatchable(raw, argn), true, fd, err
+      end
+    end
     if hfd ~= fd then
       local err
       h, err = handle(raw, true)

@@ -275,7 +275,8 @@ local stdin = { getfd = function() return 0 end, dirty = function() return false
 local out
 asok.spawn(function()
   local t0 = socket.gettime()
-  local r, w, e = asok.select({ stdin }, nil, 1.5)
+  local r, w, e
+  if arg[1] == "w" then r, w, e = asok.select(nil, { stdin }, 0.3) else r, w, e = asok.select({ stdin }, nil, 1.5) end
   out = ("%d %d %s %s|%.3f"):format(#r, #w, tostring(e), r[1] == stdin and tostring(io.read()) or "-",
     socket.gettime() - t0)
 end)
@@ -286,8 +287,8 @@ print(out)
   local data = os.tmpname()
   f = assert(io.open(data, "w")); f:write("from a file\n"); f:close()
   -- run gives the child's answer and how long its select took
-  local function run(feed)
-    local p = assert(io.popen(feed .. " | timeout 20 " .. interp .. " " .. child))
+  local function run(feed, mode)
+    local p = assert(io.popen(feed .. " | timeout 20 " .. interp .. " " .. child .. " " .. (mode or "r")))
     local line = p:read("*l") or ""
     p:close()
     local answer, took = line:match("^(.*)|(.*)$")
@@ -300,6 +301,8 @@ print(out)
   answer, took = run("sleep 2")
   T.eq(answer, "0 0 timeout -", "an empty pipe: timeout")
   T.check(took >= 1.4, "an empty pipe: the whole timeout:", took)
+  -- a pipe's read end at EOF is readable, never writable (select(2))
+  T.eq(run("true", "w"), "0 0 timeout -", "a pipe at EOF in the write set: not writable")
   os.remove(child); os.remove(data)
 end
 
