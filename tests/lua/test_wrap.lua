@@ -394,7 +394,8 @@ do
     local r5, w5 = asok.select({ d3, clean3 }, { good }, 1)
     seldone.writable = { #r5, #w5, w5[1] == good, turn }
   end)
-  T.check(T.run(function() return seldone end, 5), "the selects on dirty objects ended")
+  -- (until the last one: under valgrind the first ones end steps earlier)
+  T.check(T.run(function() return seldone and seldone.writable end, 5), "the selects on dirty objects ended")
   T.same(T.pack(unpack(seldone or {}, 1, 5)), T.pack(1, true, 1, true, "b"),
     "asok.select: dirty with an fd not open is ready, and its receive serves the buffer")
   do
