@@ -12,6 +12,7 @@
 #include <math.h>
 #include <poll.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -55,6 +56,7 @@ static const luaL_Reg loopfuncs[] = {
     {"now",     prim_now},
     {"pollfd",  prim_pollfd},
     {"step",    asok__prim_step},
+    {"note",    asok__prim_note},
     {"sleep",   prim_sleep},
     {NULL,      NULL}
 };
@@ -133,6 +135,8 @@ static int prim_loop(lua_State *L) {
   lp->okref = LUA_NOREF;
   lp->copies = NULL;
   lp->ncopies = lp->ccopies = 0;
+  lp->deferred = NULL;
+  lp->ndeferred = lp->cdeferred = 0;
   luaL_getmetatable(L, ASOK_LOOP_MT);
   lua_setmetatable(L, -2);
   rc = asok_loop_new(&lp->loop);
@@ -152,6 +156,9 @@ static int loop_gc(lua_State *L) {
   lp->loop = NULL;
   asok__freeparked(lp);
   asok__freecopies(lp);
+  free(lp->deferred);
+  lp->deferred = NULL;
+  lp->ndeferred = lp->cdeferred = 0;
   return 0;
 }
 

@@ -78,6 +78,11 @@ typedef struct lloop {
   int okref;
   struct pushcopy *copies;
   int ncopies, ccopies;
+  /* tokens step handed out while their coroutine was the one running the
+   * step (a hook or a finalizer between its park's note and its yield):
+   * dispatched again by a later step, once it has yielded (step.c) */
+  asok_token *deferred;
+  int ndeferred, cdeferred;
 } lloop;
 
 /* pushcopy: a copy buffer of cap bytes at p, held by the push whose C
@@ -275,6 +280,10 @@ int asok__prim_service(lua_State *L);
 /* asok__prim_step is the glue's C.step (step.c): one asok_select pass and
  * the resume of every ready token's coroutine. */
 int asok__prim_step(lua_State *L);
+
+/* asok__prim_note is the glue's C.note (step.c): park's look for an early
+ * delivery and its note of the wait, with no hook between them. */
+int asok__prim_note(lua_State *L);
 
 /* asok__familyfuncs: unspec(), the family reset of a LuaSocket TCP
  * object that asok.connect uses between families (tcpfamily.c). */

@@ -72,6 +72,73 @@ static int isdead(lua_State *co) {
   return lua_gettop(co) == 0;                 /* ended, or not started */
 }
 
+/* defer keeps token t for a later step (lloop.deferred): its coroutine is
+ * the one running this step, from a hook or a finalizer that fired in its
+ * park between noting itself in waiting[t] (or in its select group) and
+ * yielding; resumed from here it would fail, and cancelled (the glue's
+ * 'other') it would then yield and wait for ever. Out of memory: the
+ * token is lost as before (the glue's 'other' path). Returns 1 if kept. */
+static int defer(lloop *lp, asok_token t) {
+  asok_token *d = (asok_token *) asok__grow(lp->deferred, &lp->cdeferred, lp->ndeferred,
+                                            sizeof *d, 8);
+  if (d == NULL) return 0;
+  lp->deferred = d;
+  lp->deferred[lp->ndeferred++] = t;
+  return 1;
+}
+
+/* undefer moves the deferred tokens whose coroutine is no longer the one
+ * running this step (L) into the empty dispatch queue (waiting: index 3);
+ * a token no one waits for any more (its coroutine was resumed by someone
+ * else, which cleared waiting[t]) is dropped, not marked delivered. */
+static void undefer(lua_State *L, lloop *lp) {
+  int i, kept = 0;
+  lp->qh = lp->qt = 0;
+  for (i = 0; i < lp->ndeferred; i++) {
+    asok_token t = lp->deferred[i];
+    lua_State *co;
+    int gone;
+    asok__pushtoken(L, t);
+    lua_rawget(L, 3);
+    gone = lua_isnil(L, -1) || lua_isboolean(L, -1);
+    if (lua_istable(L, -1)) lua_getfield(L, -1, "co");
+    co = lua_tothread(L, -1);
+    lua_settop(L, 5);
+    if (gone) continue;
+    if (co == L || lp->qt == ASOK_SELECT_BATCH) lp->deferred[kept++] = t;
+    else lp->q[lp->qt++] = t;
+  }
+  lp->ndeferred = kept;
+}
+
+/*-------------------------------------------------------------------------*\
+* note(waiting, t, tbl, v): the glue's park notes its wait for token t:
+* tbl[t] = v (waiting[t] = the coroutine, or blocking[t] = true) and true,
+* unless step delivered t before (waiting[t] is false: a hook or finalizer
+* ran the reactor between the operation's wait and here): then waiting[t]
+* is cleared and it returns false (no wait). One C function, so that no
+* hook runs between the look and the note (a delivery there was lost).
+\*-------------------------------------------------------------------------*/
+int asok__prim_note(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  lua_settop(L, 4);
+  lua_pushvalue(L, 2);
+  lua_rawget(L, 1);
+  if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
+    lua_pushvalue(L, 2);
+    lua_pushnil(L);
+    lua_rawset(L, 1);
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 4);
+  lua_rawset(L, 3);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 /* wakegroup handles token t (at index 6) of select group w (the table at
  * 7; asok.select with sets, glue/select.lua): marked fired, its coroutine
  * (w.co), if any, taken and resumed once. A group whose owner coroutine is
@@ -92,6 +159,14 @@ static int wakegroup(lua_State *L, lloop *lp, asok_token t) {
     lua_pushnil(L);
     lua_setfield(L, 7, "co");
     co = lua_tothread(L, 9);
+    if (co != NULL && co == L && defer(lp, t)) { /* see defer */
+      lua_pushvalue(L, 9);
+      lua_setfield(L, 7, "co");
+      lua_pushvalue(L, 6);
+      lua_pushvalue(L, 7);
+      lua_rawset(L, 3);           /* waiting[t] = w again */
+      return 0;
+    }
     if (co != NULL && co != L && lua_status(co) == LUA_YIELD) {
       int rc = resumeco(L, co, 0);
       if (rc != LUA_OK && rc != LUA_YIELD) {
@@ -136,6 +211,7 @@ int asok__prim_step(lua_State *L) {
   luaL_checktype(L, 4, LUA_TTABLE);
   if (lp->loop == NULL) return luaL_argerror(L, 1, "asok loop already freed");
   lua_settop(L, 5);
+  if (lp->ndeferred > 0 && lp->qh >= lp->qt) undefer(L, lp);
   if (wait && lp->qh >= lp->qt) {
     int n = asok_select(lp->loop, timeout, lp->q, ASOK_SELECT_BATCH);
     if (n == ASOK_EFORKED) return asok__forked(L);
@@ -184,6 +260,13 @@ int asok__prim_step(lua_State *L) {
       continue;
     }
     co = lua_tothread(L, 7);
+    if (co != NULL && co == L && defer(lp, t)) { /* see defer */
+      lua_pushvalue(L, 6);
+      lua_pushvalue(L, 7);
+      lua_rawset(L, 3);          /* waiting[t] = co again */
+      lua_settop(L, 5);
+      continue;
+    }
     if (co != NULL && co != L && lua_status(co) == LUA_YIELD) {
       /* an operation parked in C (park.c) is retried here, and its
        * coroutine resumed with the results; -1: it waits on */

@@ -19,7 +19,7 @@ local wait, close = C.wait, C.close
 local cthrottle = C.throttle
 local settimeout, gettimeout = C.settimeout, C.gettimeout
 local newsock, fdof, unread, same = C.newsock, C.fd, C.unread, C.same
-local cstep, classmeta, now = C.step, C.meta, C.now
+local cstep, classmeta, now, note = C.step, C.meta, C.now, C.note
 local buffered, cgetstats, csetstats = C.buffered, C.getstats, C.setstats
 local cshutdown = C.shutdown
 
@@ -394,18 +394,19 @@ end
 -- Returns false if someone else resumed the coroutine first (tok still
 -- parked), else true.
 local function park(tok)
-  if waiting[tok] == false then -- delivered before it got here (step.c)
-    waiting[tok] = nil
-    return true
-  end
   local co, ismain = running() -- yieldable(), inlined: park runs per wait
   local root = nil
   if co and not ismain and (isyieldable == nil or isyieldable()) then
     root = co
     if parents[co] ~= nil then root = rootof(co) end
   end
+  -- waiting[tok] = root, or blocking[tok] = true, unless delivered before
+  -- it got here (step.c: waiting[tok] false); in C, so that a hook that
+  -- runs the reactor cannot deliver it between the look and the note. A
+  -- delivery between the note and the yield is kept for a later step
+  -- (step.c, defer).
   if root then
-    waiting[tok] = root
+    if not note(waiting, tok, waiting, root) then return true end
     if root ~= co then -- a driver waits for co (asok.coroutine, asok.xpcall on 5.1)
       deputed[co], lent[tok] = tok, true
       yield(WAIT)
@@ -419,7 +420,7 @@ local function park(tok)
       return false
     end
   else
-    blocking[tok] = true
+    if not note(waiting, tok, blocking, true) then return true end
     while blocking[tok] do step(-1); reapdue() end
     blocking[tok] = nil
   end

@@ -112,4 +112,37 @@ do
   a:close(); pa:close(); b:close(); pb:close()
 end
 
+-- a count hook that runs the reactor (every 7th count: a blocking
+-- asok.sleep, or asok.select pumping it for 1 ms) in a coroutine that
+-- loops on asok.sleep: over hook counts 1..30 it fires everywhere in the
+-- glue's park, also between its note of the coroutine and its yield (the
+-- reactor then handed the coroutine its own token while it ran: step
+-- cancelled it, and the coroutine yielded for ever: 44-54 of 60 counts)
+-- and between its look for an early delivery and that note. Every
+-- coroutine must finish, with no wait left behind.
+for _, how in ipairs { "sleep", "select" } do
+  local stuck = {}
+  for count = 1, 30 do
+    local n, done = 0, false
+    local co = coroutine.create(function()
+      for _ = 1, 10 do asok.sleep(0.0005) end
+      done = true
+    end)
+    debug.sethook(co, function()
+      n = n + 1
+      if n % 7 == 0 then
+        if how == "sleep" then asok.sleep(0.0002) else asok.select(nil, nil, 0.001) end
+      end
+    end, "", count)
+    asok.spawn(function() T.check(coroutine.resume(co), "resume") end)
+    T.run(function() return done end, 2)
+    debug.sethook(co)
+    if jit then debug.sethook() end
+    if not done then stuck[#stuck + 1] = count end
+  end
+  T.eq(table.concat(stuck, " "), "", "a hook running the reactor (" .. how .. "): coroutines stuck at counts")
+  T.run(function() return asok._debug.waits() == 0 end, 2)
+  T.eq(asok._debug.waits(), 0, how .. ": no wait left behind")
+end
+
 T.done("test_early_delivery")
