@@ -11,7 +11,9 @@
 * (t_tcp.family) at the first attempt; a later connect then only accepts
 * that family. To switch, the glue closes the object's socket and this
 * file resets t_tcp.family to AF_UNSPEC, the state of a fresh socket.tcp(),
-* so that the next connect creates a socket of the new family.
+* so that the next connect creates a socket of the new family. After a
+* failed connect of a socket.tcp() it resets the family and keeps the
+* socket, as inet_tryconnect leaves it.
 *
 * t_tcp is LuaSocket's private struct (tcp.h: sock, io, buf, tm, family).
 * Its layout is not assumed: the family field is the int at the end of the
@@ -70,13 +72,14 @@ static int prim_layout(lua_State *L) {
 
 /* unspec(raw, rawfd [, write]): true if the layout layout() found fits
  * raw (fd rawfd at offset 0) and raw has family AF_INET or AF_INET6;
- * with write (raw's socket closed: rawfd -1), also sets raw's family to
- * AF_UNSPEC. False otherwise, nothing written. */
+ * with write, also sets raw's family to AF_UNSPEC (its socket closed,
+ * rawfd -1, or kept as LuaSocket keeps a failed connect's). False
+ * otherwise, nothing written. */
 static int prim_unspec(lua_State *L) {
   void *raw = lua_touserdata(L, 1);
   int rawfd = (int) luaL_checkinteger(L, 2), write = lua_toboolean(L, 3), fam;
   int ok = raw != NULL && known_size != 0 && lua_rawlen(L, 1) == known_size &&
-           intat(raw, 0) == rawfd && (!write || rawfd == -1);
+           intat(raw, 0) == rawfd;
   if (ok) {
     fam = intat(raw, known_off);
     ok = fam == AF_INET || fam == AF_INET6;

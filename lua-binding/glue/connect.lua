@@ -166,14 +166,16 @@ end
 -- unfix undoes what a failed connect of a socket.tcp() left: LuaSocket's
 -- inet_tryconnect records the family it created a socket for only when
 -- the connect succeeds (or its timeout is zero), so after a refusal or a
--- timeout the object is still of no family and its next connect makes a
--- new socket (a second connect(2) on the failed one would say
--- ECONNABORTED, 'closed'); getfamily() says "inet4" meanwhile. asok's
--- attempts ran at timeout 0, which fixed the family: unspec closes the
--- failed socket and resets it. (LuaSocket keeps the failed fd open until
--- then: getfd() gives -1 here instead.)
+-- timeout the object is still of no family, keeps the failed socket
+-- (getfd, getsockname and the options answer from it) and its next
+-- connect makes a new socket (a second connect(2) on the failed one would
+-- say ECONNABORTED, 'closed'); getfamily() says "inet4" meanwhile.
+-- asok's attempts ran at timeout 0, which fixed the family: unfix resets
+-- it and keeps the socket. The next connect's new socket, usually on the
+-- same fd number, is told apart by its inode (core.lua's handle).
 local function unfix(raw)
-  if raw:getfd() >= 0 then unspec(raw) end
+  local fd = raw:getfd()
+  if fd >= 0 and layout() then cunspec(raw, fd, true) end
 end
 
 -- unixconnect is LuaSocket's connect(path) on socket.unix stream object

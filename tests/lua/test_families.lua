@@ -130,6 +130,12 @@ asok.spawn(function()
     local r = socket.tcp()
     local wantr = T.pack(r:connect(reftarget or target, closed))
     local wantfam = r:getfamily()
+    -- LuaSocket keeps the failed socket until the next connect: its fd,
+    -- options and names answer from it
+    local wantkept = r:getfd() >= 0
+    local wantpeer = T.pack(r:getpeername())
+    local wantopt = T.pack(r:getoption("keepalive"))
+    local wantset = T.pack(r:setoption("reuseaddr", true))
     local wantok = T.pack(r:connect("127.0.0.1", port4))
     r:close()
     local rc = server4:accept()
@@ -138,6 +144,10 @@ asok.spawn(function()
     local w = what == "wrapper" and asok.wrap(o) or o
     T.same(T.pack(connect(w, target, closed)), wantr, what .. " " .. target .. ": refused")
     T.eq(w:getfamily(), wantfam, what .. " " .. target .. ": family after the refusal")
+    T.eq(w:getfd() >= 0, wantkept, what .. " " .. target .. ": the failed socket kept")
+    T.same(T.pack(w:getpeername()), wantpeer, what .. " " .. target .. ": getpeername after the refusal")
+    T.same(T.pack(w:getoption("keepalive")), wantopt, what .. " " .. target .. ": getoption after the refusal")
+    T.same(T.pack(w:setoption("reuseaddr", true)), wantset, what .. " " .. target .. ": setoption after the refusal")
     T.same(T.pack(connect(w, "127.0.0.1", port4)), wantok, what .. " " .. target .. ": connect again")
     local sc = server4:accept()
     if T.check(sc, what, target, ": no connection after a refused one") then
