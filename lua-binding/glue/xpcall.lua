@@ -60,15 +60,37 @@ end
 local function pack2(...) return { n = select("#", ...), ... } end
 P.pack2, P.newco = pack2, newco
 
+-- callee gives what helpercall's coroutine runs for f, so that f's errors
+-- read as under Lua 5.1's xpcall: a Lua function as it is, a callable
+-- table through a Lua function (its __call may wait in asok); a C function
+-- or a value that cannot be called through pcall, so that its caller is a
+-- C function as under xpcall ("bad argument #1 to '?'", "attempt to call a
+-- nil value", without a position in asok's code). Such a call cannot wait
+-- (nor can it under 5.1's xpcall).
+local getinfo, getmeta = debug and debug.getinfo, debug and debug.getmetatable or getmetatable
+local function callee(f)
+  if type(f) == "function" then
+    if not (getinfo and getinfo(f, "S").what == "C") then return f end
+  else
+    local mt = getmeta(f)
+    if type(mt) == "table" and type(rawget(mt, "__call")) == "function" then
+      return function(...) return f(...) end
+    end
+  end
+  return function(...)
+    local r = pack2(pcall(f, ...))
+    if r[1] then return unpack(r, 2, r.n) end
+    error(r[2], 0)
+  end
+end
+
 -- helpercall runs f(...) in a helper coroutine (Lua 5.1's yield-safe
 -- pcall): its yields, asok's WAIT included, pass through the running
 -- coroutine to whoever resumes it, and resumes pass back down (park
 -- resumes the root of the parents chain). Returns a pack: false, err, co
 -- or true, results.
 local function helpercall(f, ...)
-  local body = f
-  if type(f) ~= "function" then body = function(...) return f(...) end end
-  local I = newco(body)
+  local I = newco(callee(f))
   local co, ismain = running()
   local driver = (co and not ismain) and co or MAIN
   parents[I] = driver

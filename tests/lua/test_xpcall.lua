@@ -116,5 +116,28 @@ T.same(T.pack(asok.xpcall(function(...) return select("#", ...) end, nil, nil, n
 T.eq((asok.xpcall(nil)), false, "calling nil fails inside")
 a:close()
 b:close()
+-- a value that cannot be called, or a C function that raises: the error
+-- reads as under xpcall (a C function's caller is xpcall, a C function:
+-- no position in asok's code, '?' for the name), as pcall gives it, in a
+-- coroutine and in the main thread
+local unpack = table.unpack or unpack
+local function identity(e) return e end
+local cases = {
+  { "nil", nil },
+  { "a number", 42 },
+  { "a C function", select, "x" },
+  { "a C function, no argument", string.rep },
+}
+local got = {}
+asok.spawn(function()
+  for i, c in ipairs(cases) do got[i] = T.pack(asok.xpcall(c[2], identity, unpack(c, 3))) end
+end)
+T.check(T.run(function() return #got == #cases end, 5), "the failing calls returned")
+for i, c in ipairs(cases) do
+  local want = T.pack(pcall(c[2], unpack(c, 3)))
+  T.same(got[i], want, "in a coroutine: " .. c[1])
+  T.same(T.pack(asok.xpcall(c[2], nil, unpack(c, 3))), want, "in the main thread: " .. c[1])
+end
+
 a, b = nil, nil -- T.done counts the live handles
 T.done("test_xpcall")
