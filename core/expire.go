@@ -1,14 +1,15 @@
 package core
 
-import "time"
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
 
 // expire fires every timer whose deadline is <= now: sleepers are
 // delivered; socket waiters are marked expired and delivered, except those
-// woken by their throttle timer (delivered to retry). A parked receive first gets a last look at its socket: poll(2) scans the
-// descriptors once more after its timeout, so LuaSocket returns data that
-// is there by the time it runs again, even when the process ran late. The
-// same read here keeps asok's answer equal to LuaSocket's when the loop
-// runs late; data that arrives after this look stays for the next call.
+// woken by their throttle timer (delivered to retry) and those whose
+// operation the last look finds able to go on.
 func (l *Loop) expire(now time.Duration) {
 	for w := l.timers.popExpired(now); w != nil; w = l.timers.popExpired(now) {
 		l.timeOut(w)
@@ -17,33 +18,94 @@ func (l *Loop) expire(now time.Duration) {
 
 // timeOut ends the wait of w, whose timer fired (its deadline, or its
 // throttle's wake-up if throttled): delivered, and expired unless
-// throttled. EOF or an error seen by a receive's last look ends its retry
-// with them (LuaSocket's result), not with a timeout.
+// throttled or its last look found its socket ready.
 func (l *Loop) timeOut(w *waiter) {
-	if w.sock != nil && !w.throttled {
-		if !(w.receiving && w.sock.lastLook()) {
-			w.expired = true
-		}
+	if w.sock != nil && !w.throttled && !w.sock.lastLook(w) {
+		w.expired = true
 	}
 	w.throttled = false
 	l.deliver(w)
 }
 
-// lastLook is that last look: one non-blocking read into s's receive
-// buffer. It reports whether the read saw EOF or an error.
-func (s *Socket) lastLook() bool {
+// lastLook is LuaSocket's last look after a timeout: socket_waitfd's
+// poll(2) answers for the fd as it is when it runs, so a process that ran
+// late still reads what arrived (to the EOF or the reset behind it),
+// accepts a queued connection, takes a datagram, sends where there is room
+// again or meets the peer's reset. lastLook does the same for w, the head
+// of a queue of s, whose deadline has passed, and reports whether w's
+// operation is to go on (true) rather than time out (w expires: its retry
+// returns its partial result without more I/O).
+//
+// A stream receive reads now, as the poll's answer lets socket_recv read
+// (drain): its retry gets what was there when the deadline was met, and
+// goes on only to the EOF or the error found behind it. Any other
+// operation goes on if the kernel says its fd is ready now (an error or a
+// hangup included): its retry does it as any retry does, until it would
+// block again; block then finds the deadline passed and ends it with a
+// timeout, as socket_send and socket_accept do. A waiter behind the head,
+// or on a closed socket, expires.
+func (s *Socket) lastLook(w *waiter) bool {
+	if s.closed || w.q == nil || w.q.head != w {
+		return false
+	}
+	if w.receiving {
+		return s.drain(w)
+	}
+	events := int16(unix.POLLIN)
+	if w.q == &s.wq {
+		events = unix.POLLOUT
+	}
+	if !readyNow(s.fd, events) {
+		return false
+	}
+	// the short read/send shortcuts are stale: an edge not yet dispatched
+	if w.q == &s.wq {
+		s.wfull = false
+	} else {
+		s.rdrained = false
+	}
+	return true
+}
+
+// drainMax bounds one last look's reads: a peer that keeps sending as fast
+// as they are read does not hold the loop (the receive times out with what
+// it has, as a pattern that such a peer never completes must).
+const drainMax = 8 << 20
+
+// drain is a stream receive's last look: it reads s's fd into its receive
+// buffer until w's pattern is complete, the receive limit is passed, the
+// read would block, or EOF or an error, which it keeps for the retry (as
+// an offer's read does: readRaw returns it next) and then reports (true:
+// the retry ends with them, as LuaSocket's does).
+func (s *Socket) drain(w *waiter) bool {
 	e := &s.l.rx
-	if s.closed || s.listening || e.scratch == nil {
+	if e.scratch == nil {
 		return false
 	}
-	s.rdTok = false // a real read, not the short-read shortcut (receive.go)
-	k, err := s.readRaw(e.scratch)
-	switch {
-	case err == errAgain:
-		return false
-	case err != nil || k == 0:
-		return true
+	s.rdTok = false // real reads, not the short-read shortcut (receive.go)
+	for got := 0; got < drainMax; {
+		data := s.rb.data()
+		if overLimit(w.pat, data, s.limit) {
+			return false
+		}
+		_, _, ok, sc := matchEnd(w.pat, w.cnt, data, s.rb.scan)
+		if ok {
+			return false
+		}
+		s.rb.scan = sc
+		k, err := s.readRaw(e.scratch)
+		switch {
+		case err == errAgain:
+			return false
+		case err != nil:
+			s.rerr = err
+			return true
+		case k == 0:
+			s.rerr = errEOF
+			return true
+		}
+		s.rb.add(e, e.scratch[:k])
+		got += k
 	}
-	s.rb.add(e, e.scratch[:k])
 	return false
 }

@@ -317,9 +317,12 @@ func (s *Socket) Receive(p Pattern, n int, tok Token) ([]byte, error) {
 		if w == nil {
 			return nil, err
 		}
-		res, ok := s.l.rx.buffered(&s.rb, p, n) // expired: what the last look saw
-		if ok {
-			err = nil
+		// expired: what the last look saw, the receive limit applied
+		var res []byte
+		if overLimit(p, s.rb.data(), s.limit) {
+			res, err = s.l.rx.cut(&s.rb, p, s.limit), ErrLimit
+		} else if r, ok := s.l.rx.buffered(&s.rb, p, n); ok {
+			res, err = r, nil
 		} else {
 			res = s.l.rx.partial(&s.rb, p)
 		}

@@ -54,3 +54,14 @@ func peerClosed(fd int) bool {
 	n, _, errno := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&p)), 1, uintptr(unsafe.Pointer(&zero)), 0, 0, 0)
 	return errno == 0 && n == 1 && p.Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
 }
+
+// readyNow reports whether fd is ready for events (POLLIN or POLLOUT) now,
+// an error or a hangup counting as ready (poll(2)'s answer to LuaSocket's
+// socket_waitfd): one ppoll(2) with a zero timeout on a stack pollfd, as
+// peerClosed does.
+func readyNow(fd int, events int16) bool {
+	p := unix.PollFd{Fd: int32(fd), Events: events}
+	var zero unix.Timespec
+	n, _, errno := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&p)), 1, uintptr(unsafe.Pointer(&zero)), 0, 0, 0)
+	return errno == 0 && n == 1 && p.Revents&(events|unix.POLLHUP|unix.POLLERR) != 0
+}

@@ -62,7 +62,7 @@ func (s *Socket) rearm() {
 			}
 			if w.notified { // its retry works the deadline out afresh,
 				l.timers.stop(w) // unless it has passed: then it ends now
-				if _, ok := s.deadline(w.start, now); !ok && !(w.receiving && s.lastLook()) {
+				if _, ok := s.deadline(w.start, now); !ok && !s.lastLook(w) {
 					w.expired = true
 				}
 				continue
