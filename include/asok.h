@@ -419,7 +419,12 @@ ASOK_API int asok_wait(asok_sock *s, int dir, asok_token token);
  * once (a timeout set again before the next asok_select does not undo
  * it): asok_select delivers their tokens and their retry times out with
  * what they had. Untimed waits
- * (asok_wait with ASOK_UNTIMED) keep waiting.
+ * (asok_wait with ASOK_UNTIMED) keep waiting. A deadline met late (the
+ * host did not call asok_select for a while) first looks at s once more,
+ * as LuaSocket's poll does after its timeout: a stream receive reads what
+ * has arrived (to its pattern, the receive limit, the EOF or the error),
+ * and any other operation whose fd is ready then is retried rather than
+ * timed out (it times out if it would wait again).
  * A SOCKS handshake is several calls (each send and receive of it counts
  * anew), so it may take several times total.
  * Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (NaN). */
