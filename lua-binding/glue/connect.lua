@@ -135,17 +135,19 @@ do
   P.patchall() -- LuaSocket's classes hooked from now on (core.lua)
 end
 
--- familyof gives the address family raw connects with: 0 for a socket not
--- created yet (socket.tcp(): LuaSocket creates it for the address found),
--- else 4 or 6 (tcp.c meth_connect: hints.ai_family = tcp->family). An
--- object without a socket that says "inet4" is a socket.tcp() or a closed
--- socket.tcp4() (LuaSocket's getfamily answers the same for both): its
--- family field tells them apart, where tcpfamily.c can read it (else 0).
+-- familyof gives the address family raw connects with: 0 for a
+-- socket.tcp() that has none yet (LuaSocket creates its socket for the
+-- address found: a fresh one, or one whose connect failed, which keeps its
+-- failed socket until then), else 4 or 6 (tcp.c meth_connect:
+-- hints.ai_family = tcp->family). An object that says "inet4" may be any
+-- of these or a socket.tcp4() (LuaSocket's getfamily answers "inet4" for
+-- AF_UNSPEC too): its family field tells them apart, where tcpfamily.c can
+-- read it (else: 0 without a socket, 4 with one).
 local function familyof(raw)
   local fam = raw:getfamily() == "inet6" and 6 or 4
   if fam == 4 then
     local fd = raw:getfd()
-    if fd < 0 then return layout() and C.family(raw, fd) or 0 end
+    return layout() and C.family(raw, fd) or (fd < 0 and 0 or 4)
   end
   return fam
 end

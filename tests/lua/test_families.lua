@@ -136,6 +136,7 @@ asok.spawn(function()
     local wantpeer = T.pack(r:getpeername())
     local wantopt = T.pack(r:getoption("keepalive"))
     local wantset = T.pack(r:setoption("reuseaddr", true))
+    local wantr2 = T.pack(r:connect(reftarget or target, closed)) -- refused again
     local wantok = T.pack(r:connect("127.0.0.1", port4))
     r:close()
     local rc = server4:accept()
@@ -148,6 +149,9 @@ asok.spawn(function()
     T.same(T.pack(w:getpeername()), wantpeer, what .. " " .. target .. ": getpeername after the refusal")
     T.same(T.pack(w:getoption("keepalive")), wantopt, what .. " " .. target .. ": getoption after the refusal")
     T.same(T.pack(w:setoption("reuseaddr", true)), wantset, what .. " " .. target .. ": setoption after the refusal")
+    -- a second refusal leaves it as the first did (the next connect makes
+    -- a new socket: it used the failed one, 'closed')
+    T.same(T.pack(connect(w, target, closed)), wantr2, what .. " " .. target .. ": refused again")
     T.same(T.pack(connect(w, "127.0.0.1", port4)), wantok, what .. " " .. target .. ": connect again")
     local sc = server4:accept()
     if T.check(sc, what, target, ": no connection after a refused one") then
