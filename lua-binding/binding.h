@@ -64,7 +64,10 @@ typedef struct crec {
  * rec[0 .. cused-1] are the records of C tokens handed out so far (park.c),
  * cfree[0 .. nfree-1] the indices of those given back (a stack: the send
  * after a receive takes the receive's token, as asok_send's C path wants);
- * okref is the registry reference of the OK marker step resumes with.
+ * okref is the registry reference of the OK marker step resumes with,
+ * errref that of the ERR marker (with a memory error that kept step from
+ * making an operation's results: the glue raises it in the coroutine),
+ * pushref that of the C function that makes them, run protected.
  * copies[0 .. ncopies-1] (of ccopies; malloc'd, freed at __gc) are where
  * a large result is copied before it becomes a string on 5.1, 5.2 and
  * LuaJIT (pushdata.c). */
@@ -75,7 +78,7 @@ typedef struct lloop {
   crec *rec;
   int *cfree;
   int cused, ccap, nfree;
-  int okref;
+  int okref, errref, pushref;
   struct pushcopy *copies;
   int ncopies, ccopies;
   /* tokens step handed out while their coroutine was the one running the

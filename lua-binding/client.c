@@ -145,6 +145,15 @@ static int client_accept(lua_State *L) {
     lua_pushliteral(L, "closed");
     return 2;
   }
+  /* the client first, without an fd: a memory error making it after
+   * accept4 would leave the accepted fd without an owner (a leak, and a
+   * peer waiting for ever); its __gc closes nothing until it has one */
+  c = (lsock *) lua_newuserdata(L, sizeof(lsock));
+  memset(c, 0, sizeof(*c));
+  c->fd = -1;
+  c->owns = 1;
+  luaL_getmetatable(L, ASOK_CLIENT_MT);
+  lua_setmetatable(L, -2);
   for (;;) {
     len = sizeof(ss);
     /* inheritable, as LuaSocket's accepted sockets are: an inetd-style
@@ -157,17 +166,12 @@ static int client_accept(lua_State *L) {
     else lua_pushstring(L, asok_strerror(-errno)); /* LuaSocket's socket_strerror */
     return 2;
   }
-  c = (lsock *) lua_newuserdata(L, sizeof(lsock));
-  memset(c, 0, sizeof(*c));
   c->lp = server->lp;
   c->fd = fd;
-  c->owns = 1;
   c->family = ss.ss_family == AF_INET6 ? AF_INET6 : AF_INET;
   c->block = -1;
   c->total = -1;
   c->birthday = asok__now();
-  luaL_getmetatable(L, ASOK_CLIENT_MT);
-  lua_setmetatable(L, -2);
   rc = asok_wrap(c->lp->loop, fd, 0, &c->h);
   if (rc != ASOK_OK) {                  /* the userdata's __gc closes fd */
     c->h = NULL;

@@ -53,6 +53,8 @@ static int indexof(lloop *lp, lua_Number t);
 static int fastpattern(lua_State *L, int i, int *pattern, size_t *n);
 static int pushreceived(lua_State *L, lloop *lp, int rc, const char *data, size_t len);
 static int pushsent(lua_State *L, lsock *s, int rc, size_t sent, long start);
+static int pushsentres(lua_State *L, int rc, size_t sent, long start);
+static int pushfinished(lua_State *L);
 static int park(lua_State *L, lloop *lp, int i, const crec *op);
 static int isours(lua_State *L, int i);
 static int fast_receive(lua_State *L);
@@ -187,11 +189,16 @@ static int pushreceived(lua_State *L, lloop *lp, int rc, const char *data, size_
   return 3;
 }
 
-/* pushsent counts what a finished send of s sent and pushes its results:
- * last index, nil, nil, or nil, err, last index (LuaSocket's i-based
- * count). Returns 3. */
+/* pushsent counts what a finished send of s sent and pushes its results
+ * (pushsentres). Returns 3. */
 static int pushsent(lua_State *L, lsock *s, int rc, size_t sent, long start) {
   s->sent += (long) sent;
+  return pushsentres(L, rc, sent, start);
+}
+
+/* pushsentres pushes a finished send's results: last index, nil, nil, or
+ * nil, err, last index (LuaSocket's i-based count). Returns 3. */
+static int pushsentres(lua_State *L, int rc, size_t sent, long start) {
   if (rc != ASOK_OK) {
     lua_pushnil(L);
     lua_pushstring(L, asok__errstr(rc));
@@ -237,39 +244,68 @@ glue:
   return 2;
 }
 
+/* finished is an operation step finished, for pushfinished. */
+typedef struct finished {
+  lloop *lp;
+  int receive, rc;
+  const char *data; /* receive: the result, in asok's memory */
+  size_t len;       /* receive: its length; send: what was sent */
+  long start;       /* send: its first index */
+} finished;
+
+/* pushfinished(f): the OK marker and the results of finished operation f
+ * (a light userdata). Run protected by asok__finishop: a memory error
+ * making them must not escape from step, which has already taken the
+ * data and given the token back. Returns 4. */
+static int pushfinished(lua_State *L) {
+  finished *f = (finished *) lua_touserdata(L, 1);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, f->lp->okref);
+  if (f->receive) return 1 + pushreceived(L, f->lp, f->rc, f->data, f->len);
+  return 1 + pushsentres(L, f->rc, f->len, f->start);
+}
+
 /* asok__finishop (binding.h): step's retry of a C-parked operation. The
  * results are made on L's stack and moved to co's (lua_xmove makes no
  * garbage): a collection step they start, and its finalizers, run in L,
- * not in the suspended coroutine. */
+ * not in the suspended coroutine. They are made under lua_pcall: a memory
+ * error (the data taken from asok, the token given back) resumes co with
+ * the ERR marker and the error instead, which the glue raises in co, as
+ * LuaSocket's receive raises it in its caller (its data is lost there
+ * too); nothing is left waiting. */
 int asok__finishop(lua_State *L, lloop *lp, asok_token t, lua_State *co) {
   int i = lp->rec != NULL ? indexof(lp, (lua_Number) t) : -1;
   crec *r;
   asok_sock *h;
-  int rc;
+  finished f;
   if (i < 0) return 0;
   r = &lp->rec[i];
   if ((r->kind != CREC_RECEIVE && r->kind != CREC_SEND) || r->co != co) return 0;
   h = asok__cutshort(r->s, r->h); /* not a handle setfd gave the client since */
   luaL_checkstack(L, 4, NULL);
   lua_checkstack(co, 4);                 /* a C function's LUA_MINSTACK holds them */
-  if (r->kind == CREC_RECEIVE) {
-    const char *data = NULL;
-    size_t len = 0;
-    rc = h != NULL ? asok_receive(h, r->pattern, r->n, t, &data, &len) : asok__gone(r->s, t);
-    if (rc == ASOK_EWAIT) return -1;
-    puttok(lp, i);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, lp->okref);
-    pushreceived(L, lp, rc, data, len);
+  f.lp = lp;
+  f.receive = r->kind == CREC_RECEIVE;
+  f.data = NULL;
+  f.len = 0;
+  f.start = r->start;
+  if (f.receive) {
+    f.rc = h != NULL ? asok_receive(h, r->pattern, r->n, t, &f.data, &f.len) : asok__gone(r->s, t);
+    if (f.rc == ASOK_EWAIT) return -1;
   } else {
     lsock *s = r->s;
-    size_t sent = 0;
-    long start = r->start;
-    rc = h != NULL ? asok_send(h, r->data, r->n, t, &sent) : asok__gone(s, t);
-    s->sending = rc == ASOK_EWAIT;
-    if (rc == ASOK_EWAIT) return -1;
-    puttok(lp, i);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, lp->okref);
-    pushsent(L, s, rc, sent, start);
+    f.rc = h != NULL ? asok_send(h, r->data, r->n, t, &f.len) : asok__gone(s, t);
+    s->sending = f.rc == ASOK_EWAIT;
+    if (f.rc == ASOK_EWAIT) return -1;
+    s->sent += (long) f.len;
+  }
+  puttok(lp, i);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, lp->pushref); /* made once: 5.1's pushcfunction allocates */
+  lua_pushlightuserdata(L, &f);
+  if (lua_pcall(L, 1, 4, 0) != 0) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lp->errref);
+    lua_insert(L, -2);                   /* ERR, the error */
+    lua_pushnil(L);
+    lua_pushnil(L);
   }
   lua_xmove(L, co, 4);
   return 4;
@@ -395,18 +431,26 @@ static int prim_fastops(lua_State *L) {
   lua_settop(L, 4);
   lua_newtable(L);                       /* 5: OK */
   lua_newtable(L);                       /* 6: TOK */
+  lua_newtable(L);                       /* 7: ERR */
   if (lp->okref == LUA_NOREF) {
     lua_pushvalue(L, 5);
     lp->okref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushvalue(L, 7);
+    lp->errref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushcfunction(L, pushfinished);
+    lp->pushref = luaL_ref(L, LUA_REGISTRYINDEX);
   } else {                               /* one set of markers per loop */
     lua_rawgeti(L, LUA_REGISTRYINDEX, lp->okref);
     lua_replace(L, 5);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lp->errref);
+    lua_replace(L, 7);
   }
-  pushmethod(L, fast_receive);           /* 7 */
-  pushmethod(L, fast_send);              /* 8 */
+  pushmethod(L, fast_receive);           /* 8 */
+  pushmethod(L, fast_send);              /* 9 */
   lua_pushvalue(L, 5);
   lua_pushvalue(L, 6);
-  return 4;                              /* receive, send, OK, TOK */
+  lua_pushvalue(L, 7);
+  return 5;                              /* receive, send, OK, TOK, ERR */
 }
 
 /* unpark(loop, waiting): the token of the running coroutine's operation

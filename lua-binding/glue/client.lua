@@ -32,13 +32,14 @@ local function checkself(self, fname)
 end
 
 -- the C methods (stream.lua, park.c), nil under LuaJIT
-local creceive, csend, OK, tokenof = P.creceive, P.csend, P.OK, P.tokenof
+local creceive, csend, OK, ERR, tokenof = P.creceive, P.csend, P.OK, P.ERR, P.tokenof
 
 if creceive then
   --- client:receive([pattern [, prefix]]): LuaSocket's receive, yielding.
   function methods.receive(self, pattern, prefix)
     local k, a, b, c = creceive(self, pattern, prefix)
     if k == OK then return a, b, c end
+    if k == ERR then error(a, 0) end -- step could not make the results (park.c)
     if rawmeta(self) ~= CLIENT then checkself(self, "receive") end
     if prefix ~= nil or (pattern ~= nil and pattern ~= "*l" and pattern ~= "*a") then
       checkreceive(pattern, prefix) -- a nil prefix is never checked: no "no value" case
@@ -50,6 +51,7 @@ if creceive then
   function methods.send(self, ...)
     local k, a, b, c = csend(self, ...)
     if k == OK then return a, b, c end
+    if k == ERR then error(a, 0) end
     local data, i, j = ...
     if rawmeta(self) ~= CLIENT then checkself(self, "send") end
     if type(data) ~= "string" or i ~= nil or j ~= nil then checksend(select("#", ...) + 1, data, i, j) end

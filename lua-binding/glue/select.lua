@@ -74,6 +74,11 @@ local function watcher(obj, argn)
     if h and fdof(h) ~= fd then close(h); h = nil end
     if not h then
       local err
+      -- the keys first: the handle, once registered, must be recorded
+      -- without an allocation (a memory error would orphan it, and the fd
+      -- would be "File exists" to every select until it was collected)
+      probes[raw] = false
+      if fdowners[fd] == nil then fdowners[fd] = false end
       h, err = newsock(loop, fd)
       if h then
         probes[raw] = h

@@ -109,7 +109,7 @@ P.hreceive, P.hsend = hreceive, hsend
 -- someone else's values (the coroutine was resumed by someone else while
 -- it waited in C: unpark gives the glue its token). None under LuaJIT,
 -- whose JIT compiles the glue's own path: a C method is no faster there.
-local creceive, csend, OK, TOK = C.fastops(loop, WAIT, P.waiting, P.parents)
+local creceive, csend, OK, TOK, ERR = C.fastops(loop, WAIT, P.waiting, P.parents)
 local unpark = C.unpark
 
 -- tokenof returns the token a C method's answer k, t leaves the glue to
@@ -124,7 +124,7 @@ local function tokenof(k, t)
   end
   return t
 end
-P.creceive, P.csend, P.OK, P.tokenof = creceive, csend, OK, tokenof
+P.creceive, P.csend, P.OK, P.ERR, P.tokenof = creceive, csend, OK, ERR, tokenof
 
 -- creceiveh and csendh are hreceive and hsend through the C methods first
 -- (arguments checked), where there are C methods.
@@ -133,11 +133,13 @@ if creceive then
   function creceiveh(h, pattern, prefix)
     local k, a, b, c = creceive(h, pattern, prefix)
     if k == OK then return a, b, c end
+    if k == ERR then error(a, 0) end -- step could not make the results (park.c)
     return hreceive(h, pattern, prefix, tokenof(k, a))
   end
   function csendh(h, data, i, j)
     local k, a, b, c = csend(h, data, i, j)
     if k == OK then return a, b, c end
+    if k == ERR then error(a, 0) end
     return hsend(h, data, i, j, tokenof(k, a))
   end
 end

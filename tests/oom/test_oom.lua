@@ -1,0 +1,127 @@
+-- test_oom.lua: asok in a Lua state that runs out of memory (run by
+-- oomhost, which gives oom_arm(n, k): the (n+1)th growing allocation and
+-- the k-1 after it fail). Lua raises "not enough memory" wherever it
+-- allocates; asok must then leave no coroutine waiting for ever, lose no
+-- socket and keep working once memory is there again. Each case is swept
+-- over n, so that the failure lands at every allocation of its path.
+local socket = require "socket"
+local asok = require "asok"
+
+local checks, failures = 0, 0
+local function check(cond, ...)
+  checks = checks + 1
+  if not cond then
+    failures = failures + 1
+    io.stderr:write("FAIL: ", table.concat({ ... }, " "), "\n")
+  end
+  return cond
+end
+
+local function run(pred, seconds)
+  local deadline = socket.gettime() + seconds
+  while not pred() and socket.gettime() < deadline do asok.select(nil, nil, 0.01) end
+  return pred()
+end
+
+-- fds counts this process's open descriptors.
+local function fds()
+  local p = io.popen("ls /proc/" .. (io.open("/proc/self/stat"):read("*n")) .. "/fd")
+  local n = 0
+  for _ in p:lines() do n = n + 1 end
+  p:close()
+  return n
+end
+
+-- undermemory runs f(...) with memory failing as oom_arm(n, k) says, all
+-- of it protected (the call that arms it too: a call may grow the stack)
+local function undermemory(n, k, f, ...)
+  pcall(function(...) oom_arm(n, k); f(...) end, ...)
+  oom_disarm()
+end
+
+asok.seterrorhandler(function() end) -- a coroutine that dies of the error: expected
+local K = { 1, 2 } -- 5.2+ retries a failed allocation once: two in a row get through
+local N = 40
+
+-- 1. a native client's receive parked in C, finished by step while
+-- memory fails (park.c): the coroutine gets the line or dies of the
+-- error; it is never left suspended with nothing waiting
+for _, k in ipairs(K) do
+  for n = 0, N do
+    local server = asok.wrap(assert(socket.bind("127.0.0.1", 0)))
+    local _, port = server:getsockname()
+    local handler, got, c
+    asok.spawn(function()
+      c = server:accept()
+      handler = asok.spawn(function()
+        while true do
+          local l = c:receive("*l")
+          if not l then break end
+          got = l
+        end
+        c:close()
+      end)
+    end)
+    local peer = assert(socket.connect("127.0.0.1", port))
+    run(function() return handler end, 5)
+    -- a line no string of the state equals yet: its push allocates
+    peer:send(("line %d %d\n"):format(n, k))
+    undermemory(n, k, asok.select, nil, nil, 0.02)
+    peer:close()
+    run(function() return coroutine.status(handler) == "dead" end, 2)
+    check(coroutine.status(handler) == "dead", "receive, n", n, "k", k, ": the handler is left", coroutine.status(handler),
+      "got", tostring(got))
+    server:close()
+    if c then c:close() end
+  end
+end
+
+-- 2. asok.select with a set, memory failing while it registers the fd
+-- (select.lua's watcher): once memory is there, the select works
+for _, k in ipairs(K) do
+  for n = 0, N do
+    local server = assert(socket.bind("127.0.0.1", 0))
+    local _, port = server:getsockname()
+    local a = assert(socket.connect("127.0.0.1", port))
+    local b = assert(server:accept())
+    server:close()
+    b:send("x\n")
+    undermemory(n, k, asok.select, { a }, nil, 0)
+    local ok, r = pcall(asok.select, { a }, nil, 1)
+    check(ok and type(r) == "table" and r[1] == a, "select, n", n, "k", k, ": then", tostring(r))
+    a:close(); b:close()
+  end
+end
+
+-- 3. a wrapped server's accept, memory failing around accept4
+-- (client.c): the accepted fd is owned, closed with its client
+for _, k in ipairs(K) do
+  for n = 0, N do
+    local server = asok.wrap(assert(socket.bind("127.0.0.1", 0)))
+    local _, port = server:getsockname()
+    local peer = assert(socket.connect("127.0.0.1", port))
+    local before = fds()
+    local done, c
+    undermemory(n, k, function() -- the accept itself under the failing memory
+      asok.spawn(function() c = server:accept(); done = true end)
+      asok.select(nil, nil, 0.02)
+    end)
+    run(function() return done end, 0.2)
+    if c then c:close() end
+    c = nil
+    server:close()
+    collectgarbage(); collectgarbage()
+    peer:settimeout(2)
+    local _, err = peer:receive(1)
+    check(err == "closed", "accept, n", n, "k", k, ": the peer's receive says", tostring(err))
+    check(fds() <= before - 1, "accept, n", n, "k", k, ": fds", fds(), "before", before)
+    peer:close()
+  end
+end
+
+collectgarbage(); collectgarbage()
+run(function() return false end, 0.05)
+collectgarbage(); collectgarbage()
+check(asok._debug.handles() == 1, "handles left:", asok._debug.handles())
+print(string.format("test_oom: %d checks, %d failures (%s)", checks, failures, _VERSION))
+os.exit(failures == 0 and 0 or 1)
