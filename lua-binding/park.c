@@ -267,16 +267,20 @@ static int pushfinished(lua_State *L) {
 /* asok__finishop (binding.h): step's retry of a C-parked operation. The
  * results are made on L's stack and moved to co's (lua_xmove makes no
  * garbage): a collection step they start, and its finalizers, run in L,
- * not in the suspended coroutine. They are made under lua_pcall: a memory
- * error (the data taken from asok, the token given back) resumes co with
- * the ERR marker and the error instead, which the glue raises in co, as
- * LuaSocket's receive raises it in its caller (its data is lost there
- * too); nothing is left waiting. */
+ * not in the suspended coroutine. They are made under lua_pcall, with L's
+ * debug hook off (its events, and its errors, are L's, and the call is
+ * asok's): an error making them, a memory error or a finalizer's (the
+ * data taken from asok, the token given back), resumes co with the ERR
+ * marker and the error instead, which the glue raises in co, as
+ * LuaSocket's receive raises what its allocation meets in its caller
+ * (its data is lost there too); nothing is left waiting. */
 int asok__finishop(lua_State *L, lloop *lp, asok_token t, lua_State *co) {
   int i = lp->rec != NULL ? indexof(lp, (lua_Number) t) : -1;
   crec *r;
   asok_sock *h;
   finished f;
+  lua_Hook hook;
+  int mask = 0, count = 0, rc;
   if (i < 0) return 0;
   r = &lp->rec[i];
   if ((r->kind != CREC_RECEIVE && r->kind != CREC_SEND) || r->co != co) return 0;
@@ -301,7 +305,15 @@ int asok__finishop(lua_State *L, lloop *lp, asok_token t, lua_State *co) {
   puttok(lp, i);
   lua_rawgeti(L, LUA_REGISTRYINDEX, lp->pushref); /* made once: 5.1's pushcfunction allocates */
   lua_pushlightuserdata(L, &f);
-  if (lua_pcall(L, 1, 4, 0) != 0) {
+  hook = lua_gethook(L);
+  if (hook != NULL) {                    /* the call's hook events are L's own */
+    mask = lua_gethookmask(L);
+    count = lua_gethookcount(L);
+    lua_sethook(L, NULL, 0, 0);
+  }
+  rc = lua_pcall(L, 1, 4, 0);
+  if (hook != NULL) lua_sethook(L, hook, mask, count);
+  if (rc != 0) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, lp->errref);
     lua_insert(L, -2);                   /* ERR, the error */
     lua_pushnil(L);

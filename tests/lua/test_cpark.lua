@@ -447,4 +447,41 @@ do
   n2:close(); peer2:close()
 end
 
+-- a debug hook of the thread running asok.select, whose error is that
+-- thread's: step's making of a parked receive's results (under lua_pcall)
+-- must not fire it, nor hand its error to the receiving coroutine (it did:
+-- the worker died of it and its line was lost). PUC Lua only: LuaJIT's
+-- hook is global, and its receives do not park in C.
+if not jit then
+  local native, peer = T.nativepair()
+  local got, died = {}, nil
+  local old = asok.seterrorhandler(function(msg) died = msg end)
+  local co = asok.spawn(function()
+    while true do
+      local l = native:receive("*l")
+      if not l then return end
+      got[#got + 1] = l
+    end
+  end)
+  T.run(function() return false end, 0.02) -- the receive parks in C
+  peer:send("hello\n")
+  socket.sleep(0.02)
+  debug.sethook(function() -- raise at a C function called by a C function
+    local f, caller = debug.getinfo(2, "S"), debug.getinfo(3, "S")
+    if f and f.what == "C" and caller and caller.what == "C" then
+      debug.sethook(); error("HOOK ERROR", 0)
+    end
+  end, "c")
+  pcall(asok.select, nil, nil, 0.1)
+  debug.sethook()
+  peer:send("second\n")
+  T.run(function() return #got == 2 end, 2)
+  T.eq(died, nil, "the main thread's hook: the worker did not die of it")
+  T.eq(coroutine.status(co), "suspended", "the worker waits on")
+  T.same(T.pack(#got, got[1], got[2]), T.pack(2, "hello", "second"), "the worker got both lines")
+  asok.seterrorhandler(old)
+  native:close(); peer:close()
+  T.run(function() return coroutine.status(co) == "dead" end, 2)
+end
+
 T.done("test_cpark")
