@@ -254,9 +254,9 @@ typedef struct finished {
 } finished;
 
 /* pushfinished(f): the OK marker and the results of finished operation f
- * (a light userdata). Run protected by asok__finishop: a memory error
- * making them must not escape from step, which has already taken the
- * data and given the token back. Returns 4. */
+ * (a light userdata). Run protected by asok__finishop: an error making
+ * them (memory, a finalizer's) must not escape from step, which has
+ * already taken the data and given the token back. Returns 4. */
 static int pushfinished(lua_State *L) {
   finished *f = (finished *) lua_touserdata(L, 1);
   lua_rawgeti(L, LUA_REGISTRYINDEX, f->lp->okref);
