@@ -45,23 +45,27 @@ func send(fd int, p []byte, flags int) (int, error) {
 }
 
 // peerClosed reports whether the peer of stream socket fd has closed or
-// shut down its sending side (a FIN, or a reset, has arrived): one
-// ppoll(2) for POLLRDHUP with a zero timeout (ppoll, not poll: arm64 has
-// no poll syscall), as a raw syscall on a stack pollfd.
+// shut down its sending side (a FIN, or a reset, has arrived).
 func peerClosed(fd int) bool {
-	p := unix.PollFd{Fd: int32(fd), Events: unix.POLLRDHUP}
-	var zero unix.Timespec
-	n, _, errno := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&p)), 1, uintptr(unsafe.Pointer(&zero)), 0, 0, 0)
-	return errno == 0 && n == 1 && p.Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
+	return pollNow(fd, unix.POLLRDHUP)&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
 }
 
 // readyNow reports whether fd is ready for events (POLLIN or POLLOUT) now,
 // an error or a hangup counting as ready (poll(2)'s answer to LuaSocket's
-// socket_waitfd): one ppoll(2) with a zero timeout on a stack pollfd, as
-// peerClosed does.
+// socket_waitfd).
 func readyNow(fd int, events int16) bool {
+	return pollNow(fd, events)&(events|unix.POLLHUP|unix.POLLERR) != 0
+}
+
+// pollNow returns fd's poll(2) revents for events now: one ppoll(2) with a
+// zero timeout (ppoll, not poll: arm64 has no poll syscall), as a raw
+// syscall on a stack pollfd; 0 if it failed.
+func pollNow(fd int, events int16) int16 {
 	p := unix.PollFd{Fd: int32(fd), Events: events}
 	var zero unix.Timespec
 	n, _, errno := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&p)), 1, uintptr(unsafe.Pointer(&zero)), 0, 0, 0)
-	return errno == 0 && n == 1 && p.Revents&(events|unix.POLLHUP|unix.POLLERR) != 0
+	if errno != 0 || n != 1 {
+		return 0
+	}
+	return p.Revents
 }
