@@ -126,10 +126,12 @@ func (s *Socket) Socks4Connect(ip string, port int, user string, tok Token) erro
 // (an IPv4 or IPv6 literal, "[...]" allowed, or a name of 1..255 bytes the
 // proxy resolves) and port. With a user (1..255 bytes; "" for none) it
 // offers RFC 1929 user/password authentication too (password 0..255
-// bytes). Results as Socks4Connect; the bound address of the reply is
-// read and dropped.
+// bytes; a password without a user is ErrInvalid: it would not be sent).
+// Results as Socks4Connect; the bound address of the reply is read and
+// dropped.
 func (s *Socket) Socks5Connect(host string, port int, user, password string, tok Token) error {
-	if !validName(host, 1) || !validPort(port) || !validName(user, 0) || !validName(password, 0) {
+	if !validName(host, 1) || !validPort(port) || !validName(user, 0) || !validName(password, 0) ||
+		(user == "" && password != "") {
 		return ErrInvalid
 	}
 	greet := []byte{5, 1, 0}

@@ -219,6 +219,7 @@ func TestSocksArgs(t *testing.T) {
 		s.Socks5Connect("h", 80, long, "", 1),
 		s.Socks5Connect("h", 80, "u", long, 1),
 		s.Socks5Connect("h\x00", 80, "", "", 1),
+		s.Socks5Connect("h", 80, "", "pw", 1), // a password that would not be sent
 	} {
 		if err != ErrInvalid {
 			t.Fatalf("case %d: %v", i, err)

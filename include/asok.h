@@ -649,12 +649,13 @@ ASOK_API int asok_socks4_connect(asok_sock *s, const char *ip, int port, const c
  *         else a name of 1..255 bytes the proxy resolves. Borrowed.
  *   port: 0..65535.
  *   user, password: up to 255 bytes each; user NULL or "" for no
- *         authentication; password NULL is "". Borrowed.
+ *         authentication; password NULL is "" (a password without a user
+ *         is ASOK_EINVAL: it would not be sent). Borrowed.
  * Returns: 0 (granted); ASOK_EWAIT; ASOK_ESOCKS5_* (refused, no acceptable
  * method, authentication failed, invalid reply); ASOK_ETIMEOUT;
  * ASOK_ECLOSED; -errno; ASOK_EBADHANDLE; ASOK_EBUSY; ASOK_EINVAL (host
  * NULL, empty or longer than 255 bytes, port out of range, user or
- * password too long, s not a stream socket or a listening one, a retry
+ * password too long, a password without a user, s not a stream socket or a listening one, a retry
  * with other arguments; an unconnected stream socket fails as asok_send
  * does: ASOK_ECLOSED). */
 ASOK_API int asok_socks5_connect(asok_sock *s, const char *host, int port, const char *user,

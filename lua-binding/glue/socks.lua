@@ -150,7 +150,11 @@ function M.socks5_connect(sok, host, port, user, password)
   checkname(host, 2, "socks5_connect", false, 1)
   local p = checkport(port, 3, "socks5_connect")
   user = checkname(user, 4, "socks5_connect", true, 1)
-  password = checkname(password, 5, "socks5_connect", true, 0) or (user and "")
+  password = checkname(password, 5, "socks5_connect", true, 0)
+  if password and password ~= "" and not user then -- it would not be sent
+    margerror(5, "socks5_connect", "password given without a user name", 2)
+  end
+  password = password or (user and "")
   local addr = ipv4bytes(host)
   if addr then addr = "\1" .. addr
   else

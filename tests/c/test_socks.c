@@ -116,6 +116,8 @@ static void test_args(void) {
   CHECK_EQ(asok_socks5_connect(c, longname, 80, NULL, NULL, 1), ASOK_EINVAL);
   CHECK_EQ(asok_socks5_connect(c, "h", -1, NULL, NULL, 1), ASOK_EINVAL);
   CHECK_EQ(asok_socks5_connect(c, "h", 80, "u", longname, 1), ASOK_EINVAL);
+  CHECK_EQ(asok_socks5_connect(c, "h", 80, NULL, "pw", 1), ASOK_EINVAL); /* a password not sent */
+  CHECK_EQ(asok_socks5_connect(c, "h", 80, "", "pw", 1), ASOK_EINVAL);
   CHECK_EQ(asok_socks5_connect(NULL, "h", 80, NULL, NULL, 1), ASOK_EBADHANDLE);
   CHECK_EQ(asok_socks4_connect(NULL, "1.2.3.4", 80, NULL, 1), ASOK_EBADHANDLE);
   /* token 0 never waits: the silent proxy is a timeout */
