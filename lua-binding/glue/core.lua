@@ -458,6 +458,15 @@ end
 -- which must reach LuaSocket's own behind an object asok uses
 local origs = {}
 
+-- ours: the functions patch installed (weak keys). A patch cut short by a
+-- memory error is done again at the next use of the class; what it had
+-- installed is not hooked twice. install marks f before it stores it.
+local ours = setmetatable({}, { __mode = "k" })
+local function install(t, k, f)
+  ours[f] = true
+  t[k] = f
+end
+
 -- own returns LuaSocket's own method name of raw (unpatched), or nil.
 local function own(raw, name)
   local o = origs[rawmeta(raw)]
@@ -534,14 +543,15 @@ local chook = C.hook
 -- program set), dirty sees asok's buffer, getstats and setstats count
 -- asok's bytes. Other objects get LuaSocket's answers untouched.
 local function patchstate(mt, idx)
-  local o = {}
+  local o = origs[mt] or {} -- kept: a patch cut short keeps the originals
   origs[mt] = o
   local function hook(name, kind, f, also)
     local orig = rawget(idx, name)
+    if ours[orig] then return end -- hooked by a patch cut short
     local hooked = type(orig) == "function" and chook(orig, f, handles, kind, also)
     if not hooked then return end
     o[name] = orig
-    idx[name] = hooked
+    install(idx, name, hooked)
   end
   hook("settimeout", "args", function(raw, t, mode)
     local h = handles[raw]
@@ -604,7 +614,6 @@ local function patch(mt)
   if type(mt) ~= "table" then return end
   local idx = rawget(mt, "__index")
   if patched[mt] == (idx or true) then return end
-  patched[mt] = idx or true
   -- the group LuaSocket's close and setfd check self against first
   -- ("tcp{any}"...), and that check, with LuaSocket's words, at the
   -- user's call (LuaSocket's own raise would name this function and point
@@ -618,22 +627,22 @@ local function patch(mt)
     end
   end
   local rawclose = type(idx) == "table" and rawget(idx, "close")
-  if type(rawclose) == "function" then
-    idx.close = function(raw, ...)
+  if type(rawclose) == "function" and not ours[rawclose] then
+    install(idx, "close", function(raw, ...)
       checkgroup(raw, "close")
       local h, p = handles[raw], probes[raw]
       if h then close(h) end
       if p then close(p) end
       if watchers[raw] then closewatch(raw) end
       return rawclose(raw, ...)
-    end
+    end)
   end
   -- setfd hands the fd to someone else (LuaSec's ssl.wrap does setfd(-1)):
   -- asok lets go of it first, waking its waiters with 'closed', so it
   -- never reads or polls an fd it no longer answers for
   local rawsetfd = type(idx) == "table" and rawget(idx, "setfd")
-  if type(rawsetfd) == "function" then
-    idx.setfd = function(raw, ...)
+  if type(rawsetfd) == "function" and not ours[rawsetfd] then
+    install(idx, "setfd", function(raw, ...)
       checkgroup(raw, "setfd")
       local fd = ...
       if not tonumber(fd) then -- LuaSocket's luaL_checknumber, at the caller
@@ -641,18 +650,19 @@ local function patch(mt)
       end
       letgo(raw, handles[raw], probes[raw])
       return rawsetfd(raw, ...)
-    end
+    end)
   end
   if type(idx) == "table" then patchstate(mt, idx) end
   local gc = rawget(mt, "__gc")
-  if type(gc) == "function" then
-    mt.__gc = function(raw)
+  if type(gc) == "function" and not ours[gc] then
+    install(mt, "__gc", function(raw)
       local h, p = handles[raw], probes[raw]
       if h then close(h) end
       if p then close(p) end
       return gc(raw)
-    end
+    end)
   end
+  patched[mt] = idx or true -- last: a memory error before it patches again
 end
 
 -- watch returns raw's watch (made if needed: raw's class patched, so that
