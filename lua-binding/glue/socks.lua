@@ -152,7 +152,7 @@ function M.socks5_connect(sok, host, port, user, password)
   user = checkname(user, 4, "socks5_connect", true, 1)
   password = checkname(password, 5, "socks5_connect", true, 0)
   if password and password ~= "" and not user then -- it would not be sent
-    margerror(5, "socks5_connect", "password given without a user name", 2)
+    margerror(4, "socks5_connect", "user name expected with a password", 2)
   end
   password = password or (user and "")
   local addr = ipv4bytes(host)

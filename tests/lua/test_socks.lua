@@ -67,7 +67,7 @@ do
   w = asok.wrap(toproxy(pport))
   T.same(T.pack(w:socks4_connect("127.0.0.1", eport)), T.pack(1.0), "socks4 as a wrapper method")
   raises("bad argument #2 to 'socks4_connect' (port expected, got 70000)", function() return (w:socks4_connect("1.2.3.4", 70000)) end)
-  raises("bad argument #4 to 'socks5_connect' (password given without a user name)", function() return (w:socks5_connect("h", 1, nil, "pw")) end)
+  raises("bad argument #3 to 'socks5_connect' (user name expected with a password)", function() return (w:socks5_connect("h", 1, nil, "pw")) end)
   w:close()
   local u = asok.wrap(socket.udp())
   T.eq(u.socks5_connect, nil, "no SOCKS method on a UDP wrapper")
@@ -129,7 +129,7 @@ raises("bad argument #2 to 'socks5_connect' (string expected, got nil)", asok.so
 raises("bad argument #3 to 'socks5_connect' (port expected, got table)", asok.socks5_connect, c, "h", {})
 raises("bad argument #5 to 'socks5_connect' (string expected, got boolean)", asok.socks5_connect, c, "h", 1, "u", true)
 -- a password without a user would not be sent: an error, not a silent drop
-raises("bad argument #5 to 'socks5_connect' (password given without a user name)", asok.socks5_connect, c, "h", 1, nil, "pw")
+raises("bad argument #4 to 'socks5_connect' (user name expected with a password)", asok.socks5_connect, c, "h", 1, nil, "pw")
 c:close()
 
 -- stop the servers: their acceptors end (T.done counts the live handles)
