@@ -37,12 +37,15 @@ static int hooked(lua_State *L) {
   nres = own(L); /* on this frame: LuaSocket's errors are raised from here */
   top = lua_gettop(L);
   if (n < 1 || !(uses(L, 3) || uses(L, 5))) return nres;
-  lua_pushvalue(L, lua_upvalueindex(2));
   if (lua_tointeger(L, lua_upvalueindex(4)) == HOOK_ARGS) {
+    luaL_checkstack(L, n + 1, NULL); /* the caller may pass any number */
+    lua_pushvalue(L, lua_upvalueindex(2));
     for (i = 1; i <= n; i++) lua_pushvalue(L, i);
     lua_call(L, n, 0);
     return nres;
   }
+  luaL_checkstack(L, nres + 2, NULL);
+  lua_pushvalue(L, lua_upvalueindex(2));
   lua_pushvalue(L, 1);
   for (i = top - nres + 1; i <= top; i++) lua_pushvalue(L, i);
   lua_call(L, nres + 1, LUA_MULTRET);

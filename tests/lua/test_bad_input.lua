@@ -372,6 +372,28 @@ do
   u:close()
 end
 
+-- LuaSocket's methods that asok hooks (settimeout, setstats, shutdown;
+-- getstats, dirty) on an object asok uses, called with many extra
+-- arguments (LuaSocket ignores them): asok's hook passes them on within
+-- the Lua stack (hook.c wrote past it: a heap corruption)
+do
+  local accepted, client = T.pair()
+  asok.wrap(client)
+  local many = {}
+  for i = 1, 300 do many[i] = i end
+  for _, n in ipairs({ 20, 40, 60, 100, 150, 300 }) do
+    for _ = 1, 3 do
+      T.eq(client:settimeout(1, "b", unpack(many, 1, n)), 1, "settimeout with extra arguments:", n)
+      T.eq(client:setstats(nil, nil, nil, unpack(many, 1, n)), 1, "setstats with extra arguments:", n)
+      T.eq(client:getstats(unpack(many, 1, n)), 0, "getstats with extra arguments:", n)
+      T.eq(client:dirty(unpack(many, 1, n)), false, "dirty with extra arguments:", n)
+      collectgarbage()
+    end
+  end
+  T.eq(client:shutdown("send", unpack(many, 1, 100)), 1, "shutdown with 100 extra arguments")
+  client:close(); accepted:close()
+end
+
 collectgarbage()
 collectgarbage()
 asok.select(nil, nil, 0)
