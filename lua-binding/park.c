@@ -42,6 +42,8 @@
 #define UP_LOOP lua_upvalueindex(4)
 #define UP_WAITING lua_upvalueindex(5)
 #define UP_PARENTS lua_upvalueindex(6)
+#define UP_ERR lua_upvalueindex(7)
+#define UP_GLUEHELD lua_upvalueindex(8)
 
 /*=========================================================================*\
 * Internal function prototypes
@@ -56,6 +58,11 @@ static int pushsent(lua_State *L, lsock *s, int rc, size_t sent, long start);
 static int pushsentres(lua_State *L, int rc, size_t sent, long start);
 static int pushfinished(lua_State *L);
 static int park(lua_State *L, lloop *lp, int i, const crec *op);
+#if LUA_VERSION_NUM >= 502
+static int resumed(lua_State *L, int i);
+static int takeback(lua_State *L, lloop *lp, int i);
+#endif
+static int giveback(lua_State *L, lloop *lp, int i, int waiting);
 static int isours(lua_State *L, int i);
 static int fast_receive(lua_State *L);
 static int fast_send(lua_State *L);
@@ -214,13 +221,43 @@ static int pushsentres(lua_State *L, int rc, size_t sent, long start) {
 /*-------------------------------------------------------------------------*\
 * Parking
 \*-------------------------------------------------------------------------*/
+/* A parked C method's frame keeps arguments 1 and 2 (the socket, a send's
+ * data: record i points into both) while it waits: PARKTOP. On Lua 5.2+
+ * it yields with a continuation (resumed), which sees the resume before
+ * any Lua code runs: someone else's resume (coroutine.resume by user code)
+ * takes the operation back from step there, so that no record outlives
+ * the frame that anchors its data, whatever the glue's code meets next (a
+ * debug hook's error, a value whose __eq raises). On 5.1 the C function
+ * returns the resume's values and the glue calls unpark: a hook's error
+ * there kills the coroutine (5.1 cannot yield across pcall, so none
+ * catches it), and step ignores a dead coroutine's record. */
+#define PARKTOP 2
+#if LUA_VERSION_NUM >= 503
+static int parkedk(lua_State *L, int status, lua_KContext ctx) {
+  (void) status;
+  return resumed(L, (int) ctx);
+}
+#define YIELDPARKED(L, i) lua_yieldk(L, 1, (lua_KContext) (i), parkedk)
+#elif LUA_VERSION_NUM == 502
+static int parkedk(lua_State *L) {
+  int ctx = 0;
+  lua_getctx(L, &ctx);
+  return resumed(L, ctx);
+}
+#define YIELDPARKED(L, i) lua_yieldk(L, 1, (i), parkedk)
+#else
+#define YIELDPARKED(L, i) lua_yield(L, 1)
+#endif
+
 /* park parks the operation op of record i (its token parked in asok) for
  * the running coroutine: waiting[t] = it, then a yield of WAIT (what the
  * glue's park yields). Where the coroutine cannot park here it returns
  * TOK, t to the glue instead. */
 static int park(lua_State *L, lloop *lp, int i, const crec *op) {
   asok_token t = tokof(i);
-  int ismain = lua_pushthread(L);
+  int ismain;
+  lua_settop(L, PARKTOP);
+  ismain = lua_pushthread(L);
   if (ismain || !asok__canyield(L)) goto glue;
   lua_pushvalue(L, -1);
   lua_rawget(L, UP_PARENTS);             /* a driver resumes it instead */
@@ -235,7 +272,7 @@ static int park(lua_State *L, lloop *lp, int i, const crec *op) {
   lp->rec[i] = *op;
   lp->rec[i].co = L;
   lua_pushvalue(L, UP_WAIT);
-  return lua_yield(L, 1);
+  return YIELDPARKED(L, i);
 glue:
   lua_pop(L, 1);
   if (op->s->owns) asok__noteparked(op->s, L, t, op->h); /* for sock.c's retry */
@@ -243,6 +280,60 @@ glue:
   asok__pushtoken(L, t);
   return 2;
 }
+
+/* giveback hands record i's operation, parked by the running coroutine,
+ * back to the glue (someone else resumed it): its record becomes the
+ * glue's, waiting[t] is cleared (waiting: the table's stack index; a
+ * delivery of t already queued is then skipped by step, and the glue's
+ * retry parks t anew). Pushes t and returns 1, or returns 0 when record i
+ * is not the running coroutine's parked operation. */
+static int giveback(lua_State *L, lloop *lp, int i, int waiting) {
+  crec *r = &lp->rec[i];
+  int mine;
+  if ((r->kind != CREC_RECEIVE && r->kind != CREC_SEND) || r->co != L) return 0;
+  asok__pushtoken(L, tokof(i));
+  lua_rawget(L, waiting);
+  mine = lua_tothread(L, -1) == L;       /* not a stale record at a reused address */
+  lua_pop(L, 1);
+  if (!mine) return 0;
+  if (r->s != NULL && r->s->owns) asok__noteparked(r->s, L, tokof(i), r->h); /* sock.c's retry */
+  memset(r, 0, sizeof(*r));
+  r->kind = CREC_GLUE;
+  asok__pushtoken(L, tokof(i));
+  lua_pushvalue(L, -1);
+  lua_pushnil(L);
+  lua_rawset(L, waiting);                /* waiting[t] = nil */
+  return 1;
+}
+
+#if LUA_VERSION_NUM >= 502
+/* resumed: the parked method's coroutine resumed (5.2+, the continuation
+ * of record i's yield). Step resumes it with OK or ERR and the results:
+ * they are the method's. Anyone else's resume takes the operation back
+ * from step (takeback): the method returns TOK and its token, and the
+ * glue waits on it its own way, as when the coroutine could not park. */
+static int resumed(lua_State *L, int i) {
+  int n = lua_gettop(L) - PARKTOP;
+  if (n >= 1 && (lua_rawequal(L, PARKTOP + 1, UP_OK) || lua_rawequal(L, PARKTOP + 1, UP_ERR)))
+    return n;
+  lua_settop(L, PARKTOP);
+  return takeback(L, (lloop *) lua_touserdata(L, UP_LOOP), i);
+}
+
+/* takeback: resumed's answer to someone else's resume: TOK and record i's
+ * token (giveback), noted as the glue's for the coroutine (glueheld[t] =
+ * it, as the glue's tokenof notes it: an error before the glue's next
+ * line, a hook's, leaves the token to the reap once the coroutine is
+ * dead), or TOK alone. Returns the count. */
+static int takeback(lua_State *L, lloop *lp, int i) {
+  lua_pushvalue(L, UP_TOK);
+  if (i < 0 || i >= lp->cused || !giveback(L, lp, i, UP_WAITING)) return 1;
+  lua_pushvalue(L, -1);
+  lua_pushthread(L);
+  lua_rawset(L, UP_GLUEHELD);            /* glueheld[t] = the coroutine */
+  return 2;
+}
+#endif
 
 /* finished is an operation step finished, for pushfinished. */
 typedef struct finished {
@@ -422,46 +513,48 @@ static int fast_send(lua_State *L) {
 /*-------------------------------------------------------------------------*\
 * Glue primitives
 \*-------------------------------------------------------------------------*/
-/* pushmethod pushes f with fastops' upvalues (UP_*): WAIT (2), OK (5),
- * TOK (6), the loop (1), waiting (3), parents (4). */
+/* pushmethod pushes f with fastops' upvalues (UP_*): WAIT (2), OK (6),
+ * TOK (7), the loop (1), waiting (3), parents (4), ERR (8), glueheld (5). */
 static void pushmethod(lua_State *L, lua_CFunction f) {
-  static const int from[] = {2, 5, 6, 1, 3, 4};
+  static const int from[] = {2, 6, 7, 1, 3, 4, 8, 5};
   int k;
-  for (k = 0; k < 6; k++) lua_pushvalue(L, from[k]);
-  lua_pushcclosure(L, f, 6);
+  for (k = 0; k < 8; k++) lua_pushvalue(L, from[k]);
+  lua_pushcclosure(L, f, 8);
 }
 
-/* fastops(loop, WAIT, waiting, parents): the C methods receive and send,
- * and their OK and TOK markers (private tables; step resumes with OK).
- * Nothing under LuaJIT: its JIT compiles the glue's receive and send,
- * and a C method measured no faster there (bench/README.md). */
+/* fastops(loop, WAIT, waiting, parents, glueheld): the C methods receive
+ * and send, and their OK, TOK and ERR markers (private tables; step
+ * resumes with OK). Nothing under LuaJIT: its JIT compiles the glue's
+ * receive and send, and a C method measured no faster there
+ * (bench/README.md). */
 static int prim_fastops(lua_State *L) {
   lloop *lp = (lloop *) luaL_checkudata(L, 1, ASOK_LOOP_MT);
   if (asok__isjit()) return 0; /* LuaJIT compiles the glue's path: no gain */
   luaL_checktype(L, 3, LUA_TTABLE);
   luaL_checktype(L, 4, LUA_TTABLE);
-  lua_settop(L, 4);
-  lua_newtable(L);                       /* 5: OK */
-  lua_newtable(L);                       /* 6: TOK */
-  lua_newtable(L);                       /* 7: ERR */
+  luaL_checktype(L, 5, LUA_TTABLE);
+  lua_settop(L, 5);
+  lua_newtable(L);                       /* 6: OK */
+  lua_newtable(L);                       /* 7: TOK */
+  lua_newtable(L);                       /* 8: ERR */
   if (lp->okref == LUA_NOREF) {
-    lua_pushvalue(L, 5);
+    lua_pushvalue(L, 6);
     lp->okref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_pushvalue(L, 7);
+    lua_pushvalue(L, 8);
     lp->errref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pushcfunction(L, pushfinished);
     lp->pushref = luaL_ref(L, LUA_REGISTRYINDEX);
   } else {                               /* one set of markers per loop */
     lua_rawgeti(L, LUA_REGISTRYINDEX, lp->okref);
-    lua_replace(L, 5);
+    lua_replace(L, 6);
     lua_rawgeti(L, LUA_REGISTRYINDEX, lp->errref);
-    lua_replace(L, 7);
+    lua_replace(L, 8);
   }
-  pushmethod(L, fast_receive);           /* 8 */
-  pushmethod(L, fast_send);              /* 9 */
-  lua_pushvalue(L, 5);
+  pushmethod(L, fast_receive);           /* 9 */
+  pushmethod(L, fast_send);              /* 10 */
   lua_pushvalue(L, 6);
   lua_pushvalue(L, 7);
+  lua_pushvalue(L, 8);
   return 5;                              /* receive, send, OK, TOK, ERR */
 }
 
@@ -475,25 +568,8 @@ static int prim_unpark(lua_State *L) {
   lloop *lp = (lloop *) luaL_checkudata(L, 1, ASOK_LOOP_MT);
   int i;
   luaL_checktype(L, 2, LUA_TTABLE);
-  for (i = 0; i < lp->cused; i++) {
-    crec *r = &lp->rec[i];
-    if ((r->kind == CREC_RECEIVE || r->kind == CREC_SEND) && r->co == L) {
-      int mine;
-      asok__pushtoken(L, tokof(i));
-      lua_rawget(L, 2);
-      mine = lua_tothread(L, -1) == L;   /* not a stale record at a reused address */
-      lua_pop(L, 1);
-      if (!mine) continue;
-      if (r->s != NULL && r->s->owns) asok__noteparked(r->s, L, tokof(i), r->h); /* sock.c's retry */
-      memset(r, 0, sizeof(*r));
-      r->kind = CREC_GLUE;
-      asok__pushtoken(L, tokof(i));
-      lua_pushvalue(L, -1);
-      lua_pushnil(L);
-      lua_rawset(L, 2);                  /* waiting[t] = nil */
-      return 1;
-    }
-  }
+  for (i = 0; i < lp->cused; i++)
+    if (giveback(L, lp, i, 2)) return 1;
   return 0;
 }
 
