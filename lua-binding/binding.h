@@ -105,8 +105,8 @@ typedef struct lsock {
   int fd;       /* the fd it was wrapped with (LuaSocket's) */
   double block; /* asok timeouts, LuaSocket's two modes */
   double total;
-  long received;   /* getstats(): + asok__received(); sent: as counted */
-  long sent;
+  size_t received; /* getstats(): + asok__received(); sent: as counted */
+  size_t sent;     /* (size_t as LuaSocket's: they wrap around) */
   double birthday; /* asok__now() at creation (or per setstats) */
   int owns;        /* 1: an asok.client, which closes fd (client.c) */
   int family;      /* an asok.client's AF_INET or AF_INET6 */
@@ -238,7 +238,7 @@ void asok__tagmeta(lua_State *L, const char *name, int tag);
 /* asok__received returns the bytes consumed by receives on s's live
  * handle and on the closed one a native client keeps (asok_received of
  * each; 0 without). */
-long asok__received(lsock *s);
+size_t asok__received(lsock *s);
 
 /* asok__clientfuncs are the native client primitives (client.c). */
 extern const luaL_Reg asok__clientfuncs[];

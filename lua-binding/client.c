@@ -114,7 +114,7 @@ static void release(lsock *s) {
 static void bury(lsock *s) {
   if (s->closed_h != NULL && s->lp != NULL && s->lp->loop != NULL) {
     uint64_t n = 0;
-    if (asok_received(s->closed_h, &n) == ASOK_OK) s->received += (long) n;
+    if (asok_received(s->closed_h, &n) == ASOK_OK) s->received += (size_t) n;
     asok_sock_free(s->closed_h);
   }
   s->closed_h = NULL;

@@ -199,7 +199,7 @@ static int pushreceived(lua_State *L, lloop *lp, int rc, const char *data, size_
 /* pushsent counts what a finished send of s sent and pushes its results
  * (pushsentres). Returns 3. */
 static int pushsent(lua_State *L, lsock *s, int rc, size_t sent, long start) {
-  s->sent += (long) sent;
+  s->sent += sent;
   return pushsentres(L, rc, sent, start);
 }
 
@@ -391,7 +391,7 @@ int asok__finishop(lua_State *L, lloop *lp, asok_token t, lua_State *co) {
     f.rc = h != NULL ? asok_send(h, r->data, r->n, t, &f.len) : asok__gone(s, t);
     s->sending = f.rc == ASOK_EWAIT;
     if (f.rc == ASOK_EWAIT) return -1;
-    s->sent += (long) f.len;
+    s->sent += f.len;
   }
   puttok(lp, i);
   lua_rawgeti(L, LUA_REGISTRYINDEX, lp->pushref); /* made once: 5.1's pushcfunction allocates */

@@ -96,7 +96,7 @@ void asok__tagmeta(lua_State *L, const char *name, int tag) {
 
 /* asok__received: asok_received of s's live handle plus that of the
  * closed one a native client keeps (binding.h). */
-long asok__received(lsock *s) {
+size_t asok__received(lsock *s) {
   uint64_t n = 0, kept = 0;
   if (isopen(s) && asok_received(s->h, &n) != ASOK_OK) n = 0;
   /* a native client's closed handle kept for its data (binding.h), also
@@ -104,7 +104,7 @@ long asok__received(lsock *s) {
   if (s->closed_h != NULL && s->lp != NULL && s->lp->loop != NULL &&
       asok_received(s->closed_h, &kept) != ASOK_OK)
     kept = 0;
-  return (long) (n + kept);
+  return (size_t) (n + kept);
 }
 
 /* asok__readh returns the handle receives on s use: its live one, or the
@@ -321,7 +321,7 @@ static int sock_send(lua_State *L) {
       if (s->owns) asok__noteparked(s, L, tok, h);
       return asok__pushwait(L);
     }
-    s->sent += (long) sent;
+    s->sent += sent;
   }
   if (rc != ASOK_OK) {
     lua_pushnil(L);
@@ -465,10 +465,18 @@ static int sock_gettimeout(lua_State *L) {
 static int sock_getstats(lua_State *L) {
   lsock *s = asok__checksock(L, 1);
   /* LuaSocket's counters are size_t: a negative setstats wraps around */
-  lua_pushnumber(L, (lua_Number) (size_t) (s->received + asok__received(s)));
-  lua_pushnumber(L, (lua_Number) (size_t) s->sent);
+  lua_pushnumber(L, (lua_Number) (s->received + asok__received(s)));
+  lua_pushnumber(L, (lua_Number) s->sent);
   lua_pushnumber(L, asok__now() - s->birthday);
   return 3;
+}
+
+/* tosize is LuaSocket's (long) cast of a setstats count (buffer.c), as
+ * amd64 makes it (out of long's range, NaN too: LONG_MIN), stored in its
+ * size_t counter, without the cast's undefined behaviour. */
+static size_t tosize(lua_Number d) {
+  if (d > -9223372036854775808.0 && d < 9223372036854775808.0) return (size_t) (long) d;
+  return (size_t) 1 << 63;
 }
 
 /*-------------------------------------------------------------------------*\
@@ -476,9 +484,9 @@ static int sock_getstats(lua_State *L) {
 \*-------------------------------------------------------------------------*/
 static int sock_setstats(lua_State *L) {
   lsock *s = asok__checksock(L, 1);
-  long got = asok__received(s);
-  s->received = (long) luaL_optnumber(L, 2, (lua_Number) (s->received + got)) - got;
-  s->sent = (long) luaL_optnumber(L, 3, (lua_Number) s->sent);
+  size_t got = asok__received(s);
+  s->received = tosize(luaL_optnumber(L, 2, (lua_Number) (s->received + got))) - got;
+  s->sent = tosize(luaL_optnumber(L, 3, (lua_Number) s->sent));
   if (lua_isnumber(L, 4)) s->birthday = asok__now() - lua_tonumber(L, 4);
   lua_pushnumber(L, 1);
   return 1;

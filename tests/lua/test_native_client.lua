@@ -133,6 +133,17 @@ T.eq(npeer:receive(5), lpeer:receive(5), "the peers got the same bytes")
 both(l, n, "getstats")
 both(l, n, "setstats", 10, 20, 30); both(l, n, "getstats"); both(l, n, "setstats", "x")
 both(l, n, "setstats", -1, -2); both(l, n, "getstats") -- size_t counters wrap around
+-- counters past 2^63 count on (unsigned, as LuaSocket's: asok's signed
+-- ones overflowed, undefined behaviour), and out-of-range counts set as
+-- LuaSocket's cast sets them
+both(l, n, "setstats", 2 ^ 63 - 1024, 2 ^ 63 - 1024)
+lpeer:send("over\n"); npeer:send("over\n")
+both(l, n, "receive"); both(l, n, "send", string.rep("x", 4096)); both(l, n, "getstats")
+T.eq(npeer:receive(4096), lpeer:receive(4096), "the peers got the same bytes")
+both(l, n, "setstats", 2 ^ 64 + 4096, -2 ^ 64); both(l, n, "getstats")
+both(l, n, "setstats", 1e30, -1e30); both(l, n, "getstats")
+both(l, n, "setstats", 2 ^ 64 - 2048, -2 ^ 63); both(l, n, "getstats")
+both(l, n, "setstats", 0 / 0, 0 / 0); both(l, n, "getstats")
 both(l, n, "setstats", 10, 20, 30)
 both(l, n, "getfd"); both(l, n, "gettimeout")
 both(l, n, "settimeout", "x"); both(l, n, "settimeout", 1, "x"); both(l, n, "settimeout", 1, {})
