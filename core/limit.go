@@ -16,9 +16,19 @@ var ErrLimit = errors.New("receive limit exceeded")
 // first n bytes as the partial result; the rest stays buffered for the
 // next call. Count patterns are not limited (the caller chose n). n <= 0
 // removes the limit (the default: LuaSocket buffers without bound).
+// A receive waiting on s whose buffered data is now over the limit is
+// woken: its retry fails with ErrLimit, as a receive made now would.
 func (s *Socket) SetLimit(n int) {
 	s.settled() // an armed retry would read without the limit
 	s.limit = max(n, 0)
+	// the head receive parked on data it would now cut retries now (its
+	// timer was its deadline or its throttle's wake-up: neither is needed)
+	if h := s.rq.head; h != nil && h.receiving && !h.notified && !h.expired &&
+		overLimit(h.pat, s.rb.data(), s.limit) {
+		s.l.timers.stop(h)
+		h.throttled, h.wake = false, 0
+		s.l.deliver(h)
+	}
 }
 
 // Limit returns s's receive limit, 0 if none.

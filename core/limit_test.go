@@ -2,8 +2,10 @@ package core
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestReceiveLimit checks the receive limit, one row per rule: lines and
@@ -79,5 +81,69 @@ func TestSocketLimit(t *testing.T) {
 	}
 	if err != nil || len(got) != 4000 {
 		t.Fatalf("after the limit: %d bytes, %v", len(got), err)
+	}
+}
+
+// TestSetLimitWakesParked: a limit lowered below the data a parked line or
+// "*a" receive has buffered ends that receive at once with ErrLimit and
+// the first limit bytes, as a receive made then would (not at its
+// deadline, nor at the next byte); a count receive, a limit still above
+// the data, or a raised one leave the receive waiting.
+func TestSetLimitWakesParked(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	s.SetTimeout(time.Hour, -1)
+	for _, p := range []Pattern{PatLine, PatAll} {
+		parkReceive(t, s, p, 0, 1)
+		peerWrite(t, peer, strings.Repeat("e", 1000))
+		waitFor(t, l, 1)
+		parkReceive(t, s, p, 0, 1)
+		if s.Buffered() != 1000 {
+			t.Fatalf("buffered %d", s.Buffered())
+		}
+		s.SetLimit(2000) // above the data
+		s.SetLimit(1000)
+		if got := selectTokens(t, l, 0); len(got) != 0 {
+			t.Fatalf("limit not passed: %v", got)
+		}
+		s.SetLimit(100)
+		if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{1}) {
+			t.Fatalf("lowered limit: got %v, want the parked receive", got)
+		}
+		got, err := s.Receive(p, 0, 1)
+		if err != ErrLimit || string(got) != strings.Repeat("e", 100) || s.Buffered() != 900 {
+			t.Fatalf("retry: %q %v, buffered %d", trunc(got), err, s.Buffered())
+		}
+		s.SetLimit(0)
+		peerWrite(t, peer, "\n")
+		want, next, cnt := 900, PatLine, 0 // the rest of the line
+		if p == PatAll {
+			want, next, cnt = 901, PatCount, 901
+		}
+		var res []byte
+		err = drive(t, l, 2, func() (err error) {
+			res, err = s.Receive(next, cnt, 2)
+			return err
+		})
+		if err != nil || len(res) != want {
+			t.Fatalf("the rest: %d bytes %v", len(res), err)
+		}
+	}
+
+	// a count receive is not limited; a raised limit wakes nothing
+	s.SetLimit(500)
+	parkReceive(t, s, PatCount, 2000, 3)
+	peerWrite(t, peer, strings.Repeat("c", 1000))
+	waitFor(t, l, 3)
+	parkReceive(t, s, PatCount, 2000, 3)
+	s.SetLimit(100)
+	s.SetLimit(5000)
+	if got := selectTokens(t, l, 0); len(got) != 0 {
+		t.Fatalf("count receive woken: %v", got)
+	}
+	peerWrite(t, peer, strings.Repeat("c", 1000))
+	waitFor(t, l, 3)
+	if res, err := s.Receive(PatCount, 2000, 3); err != nil || len(res) != 2000 {
+		t.Fatalf("count: %d bytes %v", len(res), err)
 	}
 }

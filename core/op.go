@@ -70,11 +70,12 @@ func (s *Socket) begin(q *queue, tok Token) (*waiter, time.Duration, error) {
 		return nil, startLater, nil
 	}
 	now := l.now()
-	dl, ok := s.deadline(now, now)
+	dl, ok := s.deadline(now, now, now)
 	if !ok {
 		return nil, now, ErrTimeout
 	}
 	w = l.newWaiter(tok, s, now)
+	w.since = now
 	q.push(w)
 	if dl != noDeadline {
 		l.timers.set(w, dl)
@@ -105,7 +106,13 @@ func (s *Socket) block(q *queue, w *waiter, tok Token, start time.Duration) (*wa
 	if start == startLater {
 		start = now
 	}
-	dl, ok := s.deadline(start, now)
+	// this wait begins now; an operation's first park began at its start
+	// (parkLater's park, made in C at start, is noted here later)
+	since := now
+	if w == nil {
+		since = start
+	}
+	dl, ok := s.deadline(start, since, now)
 	if !ok {
 		return w, ErrTimeout
 	}
@@ -114,6 +121,7 @@ func (s *Socket) block(q *queue, w *waiter, tok Token, start time.Duration) (*wa
 		q.push(w)
 	}
 	l.repark(w)
+	w.since = since
 	w.wake = 0
 	if throttled {
 		w.wake = wake // kept for rearm and a lifted limit (timeout.go, throttle.go)

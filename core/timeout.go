@@ -7,14 +7,18 @@ const noDeadline = time.Duration(-1)
 
 // retryDeadline computes the deadline of a park, LuaSocket timeout.c
 // getretry on a monotonic clock: block and total (negative: no limit) are
-// measured from start, the time of the operation's first call.
+// measured from start, the time of the operation's first park; since is
+// the time this park (this wait) began, now the time of the computation
+// (since <= now: a timeout set while the operation waits is worked out
+// for the wait under way, from its own start).
 //   - none/none: no deadline (noDeadline)
 //   - block only: start+block
 //   - total only: start+total
-//   - both: now + min(block, max(start+total-now, 0))
+//   - both: since + min(block, max(start+total-since, 0)): each wait
+//     lasts at most block, and the call at most total
 //
 // ok is false when the deadline is already <= now: time out at once.
-func retryDeadline(block, total, start, now time.Duration) (dl time.Duration, ok bool) {
+func retryDeadline(block, total, start, since, now time.Duration) (dl time.Duration, ok bool) {
 	switch {
 	case block < 0 && total < 0:
 		return noDeadline, true
@@ -23,8 +27,8 @@ func retryDeadline(block, total, start, now time.Duration) (dl time.Duration, ok
 	case block < 0:
 		dl = addClamp(start, total)
 	default:
-		left := max(addClamp(start, total)-now, 0)
-		dl = addClamp(now, min(block, left))
+		left := max(addClamp(start, total)-since, 0)
+		dl = addClamp(since, min(block, left))
 	}
 	return dl, dl > now
 }
@@ -47,8 +51,11 @@ func (s *Socket) SetTimeout(block, total time.Duration) {
 // deadline, whichever comes first, as block decides. A delivered waiter
 // not retried yet loses its timer (the old deadline would time its retry
 // out; the retry works the new one out), or expires if the new one has
-// passed (its retry times out). Skipped: expired waiters and
-// untimed waits (Wait with WaitUntimed: a select keeps its own deadline).
+// passed (its retry times out). Each deadline is the one the wait under
+// way would have had with the new timeouts (retryDeadline): counted from
+// the operation's start, and with both block and total set, block from
+// the start of this wait (waiter.since), not from the SetTimeout call.
+// Skipped: expired waiters and untimed waits (Wait with WaitUntimed: a select keeps its own deadline).
 func (s *Socket) rearm() {
 	if s.rq.head == nil && s.wq.head == nil {
 		return
@@ -62,12 +69,12 @@ func (s *Socket) rearm() {
 			}
 			if w.notified { // its retry works the deadline out afresh,
 				l.timers.stop(w) // unless it has passed: then it ends now
-				if _, ok := s.deadline(w.start, now); !ok && !s.lastLook(w) {
+				if _, ok := s.deadline(w.start, w.since, now); !ok && !s.lastLook(w) {
 					w.expired = true
 				}
 				continue
 			}
-			dl, ok := s.deadline(w.start, now)
+			dl, ok := s.deadline(w.start, w.since, now)
 			if !ok { // passed: it ends now, whatever timeout comes next
 				l.timers.stop(w)
 				w.throttled = false
@@ -96,8 +103,8 @@ func (s *Socket) polls() bool {
 	return s.tmBlock == 0 || s.tmTotal == 0
 }
 
-// deadline returns the deadline for a park of an operation started at
-// start, and false if it has already passed.
-func (s *Socket) deadline(start, now time.Duration) (time.Duration, bool) {
-	return retryDeadline(s.tmBlock, s.tmTotal, start, now)
+// deadline returns the deadline for a park that began at since of an
+// operation started at start, and false if it has already passed (now).
+func (s *Socket) deadline(start, since, now time.Duration) (time.Duration, bool) {
+	return retryDeadline(s.tmBlock, s.tmTotal, start, since, now)
 }

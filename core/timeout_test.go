@@ -13,24 +13,30 @@ import (
 func TestRetryDeadline(t *testing.T) {
 	const s = time.Second
 	cases := []struct {
-		name                     string
-		block, total, start, now time.Duration
-		want                     time.Duration
-		ok                       bool
+		name                            string
+		block, total, start, since, now time.Duration
+		want                            time.Duration
+		ok                              bool
 	}{
-		{"none", -1, -1, 10 * s, 50 * s, noDeadline, true},
-		{"block", 2 * s, -1, 10 * s, 11 * s, 12 * s, true},
-		{"block passed", 2 * s, -1, 10 * s, 12 * s, 12 * s, false},
-		{"block zero", 0, -1, 10 * s, 10 * s, 10 * s, false},
-		{"total", -1, 5 * s, 10 * s, 11 * s, 15 * s, true},
-		{"total passed", -1, 5 * s, 10 * s, 16 * s, 15 * s, false},
-		{"both block first", 1 * s, 5 * s, 10 * s, 11 * s, 12 * s, true},
-		{"both total first", 3 * s, 5 * s, 10 * s, 14 * s, 15 * s, true},
-		{"both total gone", 3 * s, 5 * s, 10 * s, 16 * s, 16 * s, false},
-		{"huge", maxTime, -1, 10 * s, 11 * s, maxTime, true},
+		{"none", -1, -1, 10 * s, 50 * s, 50 * s, noDeadline, true},
+		{"block", 2 * s, -1, 10 * s, 11 * s, 11 * s, 12 * s, true},
+		{"block passed", 2 * s, -1, 10 * s, 12 * s, 12 * s, 12 * s, false},
+		{"block zero", 0, -1, 10 * s, 10 * s, 10 * s, 10 * s, false},
+		{"total", -1, 5 * s, 10 * s, 11 * s, 11 * s, 15 * s, true},
+		{"total passed", -1, 5 * s, 10 * s, 16 * s, 16 * s, 15 * s, false},
+		{"both block first", 1 * s, 5 * s, 10 * s, 11 * s, 11 * s, 12 * s, true},
+		{"both total first", 3 * s, 5 * s, 10 * s, 14 * s, 14 * s, 15 * s, true},
+		{"both total gone", 3 * s, 5 * s, 10 * s, 16 * s, 16 * s, 16 * s, false},
+		{"huge", maxTime, -1, 10 * s, 11 * s, 11 * s, maxTime, true},
+		// a timeout set while the wait that began at since goes on
+		{"both, set later: block from the wait", 2 * s, 10 * s, 10 * s, 11 * s, 12 * s, 13 * s, true},
+		{"both, set later: total first", 5 * s, 3 * s, 10 * s, 11 * s, 12 * s, 13 * s, true},
+		{"both, set later: passed", 1 * s, 10 * s, 10 * s, 11 * s, 12 * s, 12 * s, false},
+		{"both, set later: total gone", 5 * s, 1 * s, 10 * s, 12 * s, 13 * s, 12 * s, false},
+		{"block, set later: from the start", 2 * s, -1, 10 * s, 11 * s, 11*s + s/2, 12 * s, true},
 	}
 	for _, c := range cases {
-		got, ok := retryDeadline(c.block, c.total, c.start, c.now)
+		got, ok := retryDeadline(c.block, c.total, c.start, c.since, c.now)
 		if got != c.want || ok != c.ok {
 			t.Errorf("%s: got %v %v, want %v %v", c.name, got, ok, c.want, c.ok)
 		}
@@ -442,6 +448,81 @@ func TestSetTimeoutRearmsParked(t *testing.T) {
 	peerWrite(t, peer, "\n")
 	if res, err := drainLine(t, l, s, 3); err != nil || string(res) != "" {
 		t.Fatalf("got %q %v", res, err)
+	}
+}
+
+// TestSetTimeoutBothFromWaitStart checks a timeout change while
+// operations wait, with both block and total set (LuaSocket getretry:
+// each wait lasts min(block, total left), block counted from the start of
+// that wait): the new deadline counts from the wait's start, not from the
+// SetTimeout call, so setting a timeout again (the same one, or the other
+// mode) does not postpone a waiter, at the head or queued behind it.
+func TestSetTimeoutBothFromWaitStart(t *testing.T) {
+	const ms = time.Millisecond
+	l, clk := newTestLoop(t)
+	s, peer := socketPair(t, l)
+
+	// block set first, total added 100 ms into the wait: ends at 200 ms
+	s.SetTimeout(200*ms, -1)
+	peerWrite(t, peer, "pa")
+	parkReceive(t, s, PatLine, 0, 1)
+	clk.t += 100 * ms
+	s.SetTimeout(200*ms, time.Second)
+	firesAt(t, l, clk, 100*ms, 1)
+	if res, err := s.Receive(PatLine, 0, 1); err != ErrTimeout || string(res) != "pa" {
+		t.Fatalf("b then t: got %q %v", res, err)
+	}
+
+	// total set first, block added 100 ms into the wait: ends at 300 ms
+	s.SetTimeout(-1, time.Second)
+	parkReceive(t, s, PatLine, 0, 2)
+	clk.t += 100 * ms
+	s.SetTimeout(300*ms, time.Second)
+	firesAt(t, l, clk, 200*ms, 2)
+	if _, err := s.Receive(PatLine, 0, 2); err != ErrTimeout {
+		t.Fatalf("t then b: %v", err)
+	}
+
+	// the same timeouts set again every 100 ms: the wait still ends at
+	// 200 ms; a waiter queued 50 ms later ends 50 ms later
+	s.SetTimeout(200*ms, 100*time.Second)
+	parkReceive(t, s, PatLine, 0, 3)
+	clk.t += 50 * ms
+	parkReceive(t, s, PatLine, 0, 4)
+	clk.t += 50 * ms
+	s.SetTimeout(200*ms, 100*time.Second)
+	if got := stepClock(t, l, clk, 0); len(got) != 0 {
+		t.Fatalf("at 100 ms: %v", got)
+	}
+	clk.t += 99 * ms
+	s.SetTimeout(200*ms, 100*time.Second)
+	if got := stepClock(t, l, clk, 0); len(got) != 0 {
+		t.Fatalf("at 199 ms: %v", got)
+	}
+	if got := stepClock(t, l, clk, ms); !slices.Equal(got, []Token{3}) {
+		t.Fatalf("at 200 ms: got %v, want the head", got)
+	}
+	if got := stepClock(t, l, clk, 50*ms); !slices.Equal(got, []Token{4}) {
+		t.Fatalf("at 250 ms: got %v, want the queued receive", got)
+	}
+	for _, tok := range []Token{3, 4} {
+		if res, err := s.Receive(PatLine, 0, tok); err != ErrTimeout || len(res) != 0 {
+			t.Fatalf("token %d: %q %v", tok, res, err)
+		}
+	}
+
+	// a wait begun after a re-park counts block from the re-park
+	s.SetTimeout(200*ms, 100*time.Second)
+	parkReceive(t, s, PatLine, 0, 5)
+	clk.t += 150 * ms
+	peerWrite(t, peer, "x")
+	waitFor(t, l, 5)
+	parkReceive(t, s, PatLine, 0, 5) // re-park at 150 ms: ends at 350 ms
+	clk.t += 100 * ms
+	s.SetTimeout(200*ms, 100*time.Second)
+	firesAt(t, l, clk, 100*ms, 5)
+	if res, err := s.Receive(PatLine, 0, 5); err != ErrTimeout || string(res) != "x" {
+		t.Fatalf("re-parked: got %q %v", res, err)
 	}
 }
 

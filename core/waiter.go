@@ -12,6 +12,9 @@ type waiter struct {
 	q          *queue  // the socket queue holding it, nil for a sleeper
 	prev, next *waiter // queue links
 	start      time.Duration
+	// since is when this park began (start: the operation's first park);
+	// with both a block and a total timeout, block counts from since
+	since      time.Duration
 	deadline   time.Duration
 	seq        uint64
 	tidx       int // index in the timer heap, -1 if no timer

@@ -413,9 +413,13 @@ ASOK_API int asok_wait(asok_sock *s, int dir, asok_token token);
 
 /* asok_settimeout sets how long operations on s may wait, LuaSocket's way:
  * block limits each wait, total the whole call, both measured from the
- * start of the call on a monotonic clock; negative: no limit (the default).
+ * start of the call on a monotonic clock (with both set, each wait lasts
+ * at most block from its own start and ends when total does: LuaSocket's
+ * getretry); negative: no limit (the default).
  * It applies to the operations already waiting on s too (LuaSocket has one
- * timeout per object): a deadline that has passed ends their waits at
+ * timeout per object), counted as above from their start, not from this
+ * call (setting the same timeouts again changes nothing): a deadline that
+ * has passed ends their waits at
  * once (a timeout set again before the next asok_select does not undo
  * it): asok_select delivers their tokens and their retry times out with
  * what they had. Untimed waits
@@ -446,6 +450,9 @@ ASOK_API int asok_unread(asok_sock *s, const char *data, size_t len);
  * the CRs among them dropped, as in any line, so it may be shorter);
  * the rest stays buffered for the next call. ASOK_COUNT is not limited.
  * A peer sending an endless line then costs at most about n + 64 KiB.
+ * It applies to a receive already waiting on s too: one whose buffered
+ * data is now over n is handed out by the next asok_select and its retry
+ * returns ASOK_ELIMIT, as a receive made then would.
  *   n: 0 removes the limit.
  * Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (n > INT64_MAX). */
 ASOK_API int asok_setlimit(asok_sock *s, size_t n);

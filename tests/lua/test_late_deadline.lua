@@ -5,7 +5,8 @@
 -- than one read, a queued connection, a datagram, the reset of a send's
 -- peer; the receive limit still applies. asok's last look at a passed
 -- deadline must give the same, for a LuaSocket object through asok.*, a
--- wrapper and a native client (and not 'timeout').
+-- wrapper and a native client (and not 'timeout'). And a receive limit
+-- lowered while a receive waits applies to what it buffered, at once.
 local T = dofile("asoktest.lua")
 local socket = require "socket"
 local asok = require "asok"
@@ -85,6 +86,32 @@ for _, sh in ipairs(shapes()) do
   end)
   T.same(got, T.pack(nil, "receive limit exceeded", string.rep("q", 10)), what .. ": the limit")
   obj:close(); peer:close()
+end
+
+-- a limit lowered below what a waiting receive has buffered ends it at
+-- once, as it ends a receive made then (not at the next byte: the peer is
+-- silent, and there is no timeout); a line or '*a', not a count
+for _, pat in ipairs { "*l", "*a" } do
+  for _, sh in ipairs(shapes()) do
+    local what, obj, peer, recv = sh[1], sh[2], sh[3], sh[4]
+    what = what .. " " .. pat .. ": setlimit while it waits"
+    asok.settimeout(obj, nil)
+    local got, count
+    T.spawn(function() got = T.pack(recv(obj, pat)) end)
+    T.spawn(function() count = T.pack(recv(obj, 2000)) end) -- queued behind
+    peer:send(string.rep("e", 1000))
+    T.check(T.run(function() return obj:dirty() end, 5), what .. ": the data is buffered")
+    T.run(function() return false end, 0.05)
+    T.eq(got, nil, what .. ": the receive waits on it")
+    asok.setlimit(obj, 100)
+    T.check(T.run(function() return got end, 2), what .. ": the receive ended")
+    T.same(got or T.pack(), T.pack(nil, "receive limit exceeded", string.rep("e", 100)), what .. ": the limit")
+    T.eq(count, nil, what .. ": a count receive is not limited: it waits")
+    peer:send(string.rep("f", 1100))
+    T.check(T.run(function() return count end, 5), what .. ": the count receive ended")
+    T.same(count or T.pack(), T.pack(string.rep("e", 900) .. string.rep("f", 1100), nil, nil), what .. ": the rest, in order")
+    obj:close(); peer:close()
+  end
 end
 
 -- a send into a peer that does not read, which then resets: 'closed' and

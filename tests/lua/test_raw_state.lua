@@ -129,6 +129,56 @@ do
   a:close(); b:close()
 end
 
+-- 5b. with both a block and a total timeout (LuaSocket getretry: each wait
+-- lasts min(block, total left), block counted from that wait's start), a
+-- settimeout made while a coroutine waits does not restart its block
+-- timeout: another coroutine setting either timeout every 0.1 s (the
+-- same value again) does not keep a 0.3 s wait going, nor a queued one;
+-- for a raw object, a wrapper, a native client
+do
+  local function forms()
+    local list = {}
+    local a, b = T.pair()
+    list[#list + 1] = { "raw", b, a, function(o, ...) return asok.receive(o, ...) end }
+    a, b = T.pair()
+    list[#list + 1] = { "wrapper", asok.wrap(b), a, function(o, ...) return o:receive(...) end }
+    local n, c = T.nativepair()
+    if n then list[#list + 1] = { "native", n, c, function(o, ...) return o:receive(...) end } end
+    return list
+  end
+  -- first: the timeouts before the receive; again: what is set every 0.1 s
+  for _, case in ipairs {
+    { "b then t", { { 0.3, "b" }, { 100, "t" } }, { 100, "t" } },
+    { "b and t, b again", { { 0.3, "b" }, { 100, "t" } }, { 0.3, "b" } },
+    { "t, then b", { { 100, "t" } }, { 0.3, "b" } },
+  } do
+    for _, f in ipairs(forms()) do
+      local what = f[1] .. ", " .. case[1]
+      local obj, peer, recv = f[2], f[3], f[4]
+      for _, tm in ipairs(case[2]) do asok.settimeout(obj, tm[1], tm[2]) end
+      peer:send("par")
+      local res, queued, order = nil, nil, {}
+      T.spawn(function() res = T.pack(recv(obj, "*l")); order[#order + 1] = "head" end)
+      T.spawn(function() queued = T.pack(recv(obj, "*l")); order[#order + 1] = "queued" end)
+      local sets = 0
+      T.spawn(function()
+        while not (res and queued) and sets < 30 do -- 3 s at most
+          asok.sleep(0.1)
+          asok.settimeout(obj, case[3][1], case[3][2])
+          sets = sets + 1
+        end
+      end)
+      T.check(T.run(function() return res and queued end, 5), what .. ": both receives ended")
+      T.check(sets < 30, what .. ": while the timeouts were being set (" .. sets .. " times)")
+      T.same(res or T.pack(), T.pack(nil, "timeout", "par"), what .. ": the head timed out")
+      T.same(queued or T.pack(), T.pack(nil, "timeout", ""), what .. ": so did the queued one")
+      T.eq(table.concat(order, ","), "head,queued", what .. ": in order")
+      T.run(function() return sets >= 30 or false end, 0.15) -- the setter ends
+      obj:close(); peer:close()
+    end
+  end
+end
+
 -- 7. LuaSocket's own side stays the program's: the object's own I/O after
 -- asok used it waits with the timeout the program set (LuaSocket's own
 -- timeout is not left at 0), a raw client from asok.accept has LuaSocket's
