@@ -152,8 +152,10 @@ struct anote {
  * forgotten now; *waited is then 1, else 0): then that one if s kept it
  * (closed, with its buffered data), else NULL (closed). A note of tok by
  * another coroutine is stale (its operation abandoned: coroutine.close)
- * and is dropped. */
-asok_sock *asok__handlefor(lsock *s, lua_State *co, asok_token tok, int *waited);
+ * and is dropped; so is any note of tok when fresh is true (the glue took
+ * tok for a new operation: a coroutine at the address of a collected one
+ * may take the token that one abandoned). */
+asok_sock *asok__handlefor(lsock *s, lua_State *co, asok_token tok, int fresh, int *waited);
 /* asok__noteparked notes that tok's operation on native client s, run by
  * coroutine co, waits on handle h (for asok__handlefor); replaces an
  * earlier note of tok. Out of memory: not noted. */

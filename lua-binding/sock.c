@@ -155,14 +155,14 @@ asok_sock *asok__cutshort(lsock *s, asok_sock *was) {
 }
 
 /* asok__handlefor (binding.h). */
-asok_sock *asok__handlefor(lsock *s, lua_State *co, asok_token tok, int *waited) {
+asok_sock *asok__handlefor(lsock *s, lua_State *co, asok_token tok, int fresh, int *waited) {
   int i;
   *waited = 0;
   for (i = 0; i < s->nnotes; i++) {
     if (s->notes[i].tok == tok) {
       struct anote n = s->notes[i];
       s->notes[i] = s->notes[--s->nnotes];
-      if (n.co != co) break;
+      if (fresh || n.co != co) break; /* a stale note: its operation was abandoned */
       *waited = 1;
       return asok__cutshort(s, n.h);
     }
@@ -256,7 +256,7 @@ static int sock_receive(lua_State *L) {
     /* a closed native client's: what it had buffered; a native client's
      * operation that waited on its handle before a setfd: that one's */
     int waited = 0;
-    asok_sock *h = s->owns ? asok__handlefor(s, L, tok, &waited) : asok__readh(s);
+    asok_sock *h = s->owns ? asok__handlefor(s, L, tok, lua_toboolean(L, 5), &waited) : asok__readh(s);
     if (h == NULL) {
       rc = asok__gone(s, tok);
       if (!waited) rc = asok__nohandle(s); /* a bad fd's error for a new call */
@@ -308,7 +308,7 @@ static int sock_send(lua_State *L) {
     /* a closed native client's: what a cut-short send had sent (and as
      * receive's, the handle a send waited on before a setfd) */
     int waited = 0;
-    asok_sock *h = s->owns ? asok__handlefor(s, L, tok, &waited) : asok__readh(s);
+    asok_sock *h = s->owns ? asok__handlefor(s, L, tok, lua_toboolean(L, 6), &waited) : asok__readh(s);
     if (!waited && asok__keptonly(s, h)) h = NULL; /* kept for a waiter's count only */
     if (h == NULL) {
       rc = asok__gone(s, tok);

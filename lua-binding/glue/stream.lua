@@ -72,11 +72,12 @@ end
 -- until it stops waiting; with tok, a C token (CBASE up) the C methods of
 -- native clients handed over (park.c), given back to them at the end.
 local function hreceive(h, pattern, prefix, tok)
-  if not tok then
+  local fresh = not tok -- a token taken here: no note of a native client's may be its
+  if fresh then
     tok = freetoks[nfree]
     if tok then freetoks[nfree] = nil; nfree = nfree - 1 else tok = newsmall() end
   end
-  local a, b, c = receive(h, pattern, prefix, tok)
+  local a, b, c = receive(h, pattern, prefix, tok, fresh)
   while a == WAIT do
     park(tok)
     a, b, c = receive(h, pattern, prefix, tok)
@@ -89,11 +90,12 @@ end
 -- hsend runs asok_send on handle h until all is sent or it fails (tok:
 -- as hreceive's).
 local function hsend(h, data, i, j, tok)
-  if not tok then
+  local fresh = not tok
+  if fresh then
     tok = freetoks[nfree]
     if tok then freetoks[nfree] = nil; nfree = nfree - 1 else tok = newsmall() end
   end
-  local a, b, c = send(h, data, i, j, tok)
+  local a, b, c = send(h, data, i, j, tok, fresh)
   while a == WAIT do
     park(tok)
     a, b, c = send(h, data, i, j, tok)

@@ -558,4 +558,39 @@ if _VERSION ~= "Lua 5.1" and not jit then
   c:close(); peer:close()
 end
 
+-- 19. (5.4) a native client's note of an operation abandoned while it
+-- waited through the glue (coroutine.close) must not be taken for a new
+-- operation of a coroutine at the collected one's address that takes the
+-- same glue token: after a setfd, that receive ended nil, 'closed' on a
+-- live client (helper F). A prefix sends the receive through the glue.
+if coroutine.close then
+  local client, peer = T.nativepair()
+  local coA = coroutine.create(function() return client:receive("*l", "") end)
+  T.check(coroutine.resume(coA), "A waits")
+  local addrA = tostring(coA)
+  coroutine.close(coA)
+  T.run(function() return false end, 1.2) -- the reap gives A's token back
+  coA = nil
+  collectgarbage(); collectgarbage()
+  local other, c2 = T.pair()
+  local fd = other:getfd()
+  other:setfd(-1)
+  client:setfd(fd)
+  T.check(c2:send("hello\n"), "the new peer sends")
+  local result
+  local keep, coB = {}, nil
+  for _ = 1, 20000 do -- a server makes a coroutine per request
+    local co = coroutine.create(function() result = T.pack(client:receive("*l", "")) end)
+    if tostring(co) == addrA then coB = co; break end
+    keep[#keep + 1] = co
+  end
+  keep = nil
+  if not coB then io.stderr:write("test_cpark 19: no coroutine at the old address (case not reached)\n") end
+  coB = coB or coroutine.create(function() result = T.pack(client:receive("*l", "")) end)
+  coroutine.resume(coB)
+  T.run(function() return result ~= nil end, 2)
+  T.same(result, T.pack("hello", nil, nil), "the new receive gets its line")
+  client:close(); c2:close(); peer:close()
+end
+
 T.done("test_cpark")
