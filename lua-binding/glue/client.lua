@@ -120,7 +120,7 @@ local function shadow(fam)
   s = socket.tcp()
   if s and not (P.layout() and C.setfamily(s, fam == "inet6" and 6 or 4)) then
     s:close()
-    s, err = (fam == "inet6" and socket.tcp6 or socket.tcp4)()
+    s, err = (fam == "inet6" and socket.tcp6 or socket.tcp4 or socket.tcp)() -- 3.0-rc1: no tcp4
     if not s then error(err, 0) end
     s:close() -- its own fd; from now on it only borrows clients' fds
   end
@@ -189,7 +189,7 @@ function reconnect(self, host, port)
   local s, err = socket.tcp()
   if s and not (P.layout() and C.setfamily(s, fam)) then -- unknown layout: a socket now
     s:close()
-    s, err = (fam == 6 and socket.tcp6 or socket.tcp4)()
+    s, err = (fam == 6 and socket.tcp6 or socket.tcp4 or socket.tcp)()
   end
   if not s then return nil, err end
   local block, total = gettimeout(self)
