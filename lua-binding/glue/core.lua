@@ -90,7 +90,8 @@ local FAST = {}     -- private key: a stream client wrapper's raw object, else f
 local CLASSNAMES = { "tcp{master}", "tcp{client}", "tcp{server}",
   "udp{connected}", "udp{unconnected}",
   "unixstream{master}", "unixstream{client}", "unixstream{server}",
-  "unixdgram{connected}", "unixdgram{unconnected}" }
+  "unixdgram{connected}", "unixdgram{unconnected}",
+  "unix{master}", "unix{client}", "unix{server}" } -- 3.0-rc1's socket.unix
 
 -- classes accepted where LuaSocket wants a tcp{client} (stream clients)
 local STREAM = { ["tcp{client}"] = true, ["unixstream{client}"] = true }
@@ -427,7 +428,15 @@ local function park(tok)
   return true
 end
 
--- classof returns the LuaSocket class name of v, or nil.
+-- normclass names LuaSocket 3.0-rc1's socket.unix stream classes
+-- ("unix{client}"...) as 3.0.0's ("unixstream{client}"...): the same
+-- sockets and methods.
+local function normclass(class)
+  if class:sub(1, 5) == "unix{" then return "unixstream" .. class:sub(5) end
+  return class
+end
+
+-- classof returns the LuaSocket class name of v (normclass), or nil.
 local function classof(v)
   if type(v) ~= "userdata" then return nil end
   local mt = getmetatable(v)
@@ -437,6 +446,7 @@ local function classof(v)
   if type(idx) ~= "table" then return nil end
   class = rawget(idx, "class")
   if type(class) ~= "string" or type(rawget(idx, "getfd")) ~= "function" then return nil end
+  class = normclass(class)
   classes[mt] = class
   return class
 end
@@ -619,7 +629,7 @@ local function patch(mt)
   -- user's call (LuaSocket's own raise would name this function and point
   -- into asok)
   local class = type(idx) == "table" and rawget(idx, "class")
-  local family = type(class) == "string" and class:match("^(%w+){") or nil
+  local family = type(class) == "string" and normclass(class):match("^(%w+){") or nil
   local function checkgroup(raw, fname)
     local c = classof(raw)
     if family and not (c and c:match("^(%w+){") == family) then
