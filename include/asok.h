@@ -24,8 +24,9 @@
  *    reported as ASOK_EINTERNAL.
  *  - Threads: a loop and its sockets belong to one thread at a time; calls
  *    on the same loop must not run concurrently. asok_loop_wake(),
- *    asok_version*(), asok_strerror(), asok_debug_handles() and
- *    asok_debug_rxmem() may be called from any thread at any time.
+ *    asok_version*(), asok_strerror(), asok_debug_handles(),
+ *    asok_debug_rxmem(), asok_debug_panic(), asok_debug_pickups() and
+ *    asok_debug_in_c() may be called from any thread at any time.
  *  - Tokens: any non-zero 64-bit value the caller chooses. A token is
  *    parked in at most one place and delivered by asok_select() at most once
  *    per park. A token whose operation a close cut short (asok_close,
@@ -319,7 +320,8 @@ ASOK_API int asok_cancel(asok_loop *loop, asok_token token);
  *          without it the fd stays the caller's (close it yourself, AFTER
  *          asok_close()).
  *   sock_out: caller-owned output; free with asok_sock_free().
- * Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (not a socket); -errno. */
+ * Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (not a socket, unknown flags,
+ * sock_out NULL); -errno. */
 ASOK_API int asok_wrap(asok_loop *loop, int fd, unsigned flags, asok_sock **sock_out);
 
 /* asok_tcp_new creates a non-blocking TCP socket owned by asok.
@@ -397,7 +399,8 @@ ASOK_API int asok_receive(asok_sock *s, int pattern, size_t n, asok_token token,
  * send of at most 8192 bytes with the same token may be made in C: same
  * results.
  * Returns: 0 (all sent); ASOK_EWAIT; ASOK_ETIMEOUT; ASOK_ECLOSED (EPIPE);
- * -errno (e.g. -ECONNRESET); ASOK_EBADHANDLE. */
+ * -errno (e.g. -ECONNRESET); ASOK_EBADHANDLE; ASOK_EINVAL (sent NULL, or
+ * data NULL with len > 0). */
 ASOK_API int asok_send(asok_sock *s, const char *data, size_t len, asok_token token,
                        size_t *sent);
 
@@ -439,7 +442,8 @@ ASOK_API int asok_settimeout(asok_sock *s, double block, double total);
  * such as LuaSocket's own buffer). A receive parked at the head of s's
  * queue has its token delivered: its retry reads the data.
  * data: borrowed, copied.
- * Returns: 0; ASOK_EBADHANDLE; ASOK_ECLOSED. */
+ * Returns: 0; ASOK_EBADHANDLE; ASOK_ECLOSED; ASOK_EINVAL (data NULL with
+ * len > 0, a datagram socket). */
 ASOK_API int asok_unread(asok_sock *s, const char *data, size_t len);
 
 /* asok_setlimit bounds what an ASOK_LINE or ASOK_ALL receive on s may
@@ -458,7 +462,8 @@ ASOK_API int asok_unread(asok_sock *s, const char *data, size_t len);
 ASOK_API int asok_setlimit(asok_sock *s, size_t n);
 
 /* asok_buffered gives the number of received bytes buffered in asok
- * (LuaSocket's dirty()). Returns: 0; ASOK_EBADHANDLE. */
+ * (LuaSocket's dirty()). Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (n_out
+ * NULL). */
 ASOK_API int asok_buffered(asok_sock *s, size_t *n_out);
 
 /* asok_received gives the number of bytes asok_receive has consumed on
@@ -470,7 +475,7 @@ ASOK_API int asok_buffered(asok_sock *s, size_t *n_out);
 ASOK_API int asok_received(asok_sock *s, uint64_t *n_out);
 
 /* asok_sock_fd gives the fd of s (-1 once closed).
- * Returns: 0; ASOK_EBADHANDLE. */
+ * Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (fd_out NULL). */
 ASOK_API int asok_sock_fd(asok_sock *s, int *fd_out);
 
 /* asok_shutdown shuts down the "receive" (0), "send" (1) or "both" (2)
