@@ -38,7 +38,9 @@ func (l *Loop) timeOut(w *waiter) {
 //
 // A stream receive reads now, as the poll's answer lets socket_recv read
 // (drain): its retry gets what was there when the deadline was met, and
-// goes on only to the EOF or the error found behind it. Any other
+// goes on only to the EOF or the error found behind it, or, with both a
+// block and a total timeout, to a new wait when it read something and the
+// total has time left (LuaSocket's next getretry: min(block, total left)). Any other
 // operation goes on if the kernel says its fd is ready now (an error or a
 // hangup included): its retry does it as any retry does, until it would
 // block again; block then finds the deadline passed and ends it with a
@@ -76,7 +78,8 @@ const drainMax = 8 << 20
 // buffer until w's pattern is complete, the receive limit is passed, the
 // read would block, or EOF or an error, which it keeps for the retry (as
 // an offer's read does: readRaw returns it next) and then reports (true:
-// the retry ends with them, as LuaSocket's does).
+// the retry ends with them, as LuaSocket's does). Having read, it reports
+// true too where LuaSocket's call would wait again (waitsAgain).
 func (s *Socket) drain(w *waiter) bool {
 	e := &s.l.rx
 	if e.scratch == nil {
@@ -96,7 +99,7 @@ func (s *Socket) drain(w *waiter) bool {
 		k, err := s.readRaw(e.scratch)
 		switch {
 		case err == errAgain:
-			return false
+			return got > 0 && s.waitsAgain(w)
 		case err != nil:
 			s.rerr = err
 			return true
@@ -107,5 +110,15 @@ func (s *Socket) drain(w *waiter) bool {
 		s.rb.add(e, e.scratch[:k])
 		got += k
 	}
-	return false
+	return s.waitsAgain(w)
+}
+
+// waitsAgain reports whether w's operation, having made progress at its
+// last look, waits again as LuaSocket's does: with both a block and a
+// total timeout, socket_waitfd's next wait lasts min(block, total left),
+// so the call goes on while its total has time left (its retry parks
+// with a wait of its own: block's since). With one timeout, that wait
+// would be 0: it ends.
+func (s *Socket) waitsAgain(w *waiter) bool {
+	return s.tmBlock > 0 && s.tmTotal > 0 && addClamp(w.start, s.tmTotal) > s.l.now()
 }

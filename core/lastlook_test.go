@@ -159,3 +159,28 @@ func TestLastLookSendReset(t *testing.T) {
 		t.Fatalf("send after the reset: %d %v, want the reset and >= %d", n2, err, n1)
 	}
 }
+
+// TestLastLookBothWaitsAgain: with both a block and a total timeout, a
+// late deadline whose last look reads part of a line does not end the
+// receive while the total has time left: LuaSocket's next wait is
+// min(block, total left) from then, and the line completes. Past the
+// total, it times out with the part.
+func TestLastLookBothWaitsAgain(t *testing.T) {
+	l, clk := newTestLoop(t)
+	s, peer := socketPair(t, l)
+	s.SetTimeout(time.Second, 10*time.Second)
+	parkReceive(t, s, PatLine, 0, 1)
+	clk.t += time.Second
+	peerWrite(t, peer, "a")
+	waitFor(t, l, 1)
+	parkReceive(t, s, PatLine, 0, 1) // it waits again
+	peerWrite(t, peer, "b\n")
+	waitFor(t, l, 1)
+	receiveIs(t, s, PatLine, 0, 1, "ab", nil)
+
+	parkReceive(t, s, PatLine, 0, 2)
+	clk.t += 11 * time.Second // past the total too
+	peerWrite(t, peer, "c")
+	waitFor(t, l, 2)
+	receiveIs(t, s, PatLine, 0, 2, "c", ErrTimeout)
+}

@@ -429,9 +429,11 @@ ASOK_API int asok_wait(asok_sock *s, int dir, asok_token token);
  * (asok_wait with ASOK_UNTIMED) keep waiting. A deadline met late (the
  * host did not call asok_select for a while) first looks at s once more,
  * as LuaSocket's poll does after its timeout: a stream receive reads what
- * has arrived (to its pattern, the receive limit, the EOF or the error),
- * and any other operation whose fd is ready then is retried rather than
- * timed out (it times out if it would wait again).
+ * has arrived (to its pattern, the receive limit, the EOF or the error;
+ * with both timeouts set, having read part of its pattern, it waits again
+ * while total has time left, as LuaSocket's next wait of min(block, total
+ * left) does), and any other operation whose fd is ready then is retried
+ * rather than timed out (it times out if it would wait again).
  * A SOCKS handshake is several calls (each send and receive of it counts
  * anew), so it may take several times total.
  * Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (NaN). */

@@ -170,4 +170,23 @@ for _, sh in ipairs(shapes()) do
   obj:close(); peer:close()
 end
 
+-- with both a block and a total timeout, a part read at the late look
+-- does not end the receive while the total has time left: LuaSocket's
+-- next wait is min(block, total left), and the line completes (helper R2)
+for _, sh in ipairs(shapes()) do
+  local what, obj, peer, recv = sh[1], sh[2], sh[3], sh[4]
+  asok.settimeout(obj, 0.3, "b")
+  asok.settimeout(obj, 30, "t")
+  local res
+  T.spawn(function() res = T.pack(recv(obj, "*l")) end)
+  peer:send("a")
+  socket.sleep(0.4) -- past the block deadline, the reactor not running
+  asok.select(nil, nil, 0) -- the last look reads "a"; a new wait of 0.3 s
+  T.eq(res, nil, what .. ": both timeouts: the receive waits on")
+  peer:send("b\n")
+  T.run(function() return res end, 5)
+  T.same(res, T.pack("ab", nil, nil), what .. ": both timeouts: the line")
+  obj:close(); peer:close()
+end
+
 T.done("test_late_deadline")
