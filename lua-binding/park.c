@@ -43,7 +43,6 @@
 #define UP_WAITING lua_upvalueindex(5)
 #define UP_PARENTS lua_upvalueindex(6)
 #define UP_ERR lua_upvalueindex(7)
-#define UP_GLUEHELD lua_upvalueindex(8)
 
 /*=========================================================================*\
 * Internal function prototypes
@@ -60,7 +59,7 @@ static int pushfinished(lua_State *L);
 static int park(lua_State *L, lloop *lp, int i, const crec *op);
 #if LUA_VERSION_NUM >= 502
 static int resumed(lua_State *L, int i);
-static int takeback(lua_State *L, lloop *lp, int i);
+static int parkedhere(lua_State *L, lloop *lp, int i);
 #endif
 static int giveback(lua_State *L, lloop *lp, int i, int waiting);
 static int isours(lua_State *L, int i);
@@ -225,12 +224,13 @@ static int pushsentres(lua_State *L, int rc, size_t sent, long start) {
  * data: record i points into both) while it waits: PARKTOP. On Lua 5.2+
  * it yields with a continuation (resumed), which sees the resume before
  * any Lua code runs: someone else's resume (coroutine.resume by user code)
- * takes the operation back from step there, so that no record outlives
- * the frame that anchors its data, whatever the glue's code meets next (a
- * debug hook's error, a value whose __eq raises). On 5.1 the C function
- * returns the resume's values and the glue calls unpark: a hook's error
- * there kills the coroutine (5.1 cannot yield across pcall, so none
- * catches it), and step ignores a dead coroutine's record. */
+ * retries the operation there, and it ends or parks again, so that no
+ * record outlives the frame that anchors its data, whatever the glue's
+ * code meets next (a debug hook's error, a value whose __eq raises). On
+ * 5.1 the C function returns the resume's values and the glue calls
+ * unpark: a hook's error there kills the coroutine (5.1 cannot yield
+ * across pcall, so none catches it), and step ignores a dead coroutine's
+ * record. */
 #define PARKTOP 2
 #if LUA_VERSION_NUM >= 503
 static int parkedk(lua_State *L, int status, lua_KContext ctx) {
@@ -281,12 +281,30 @@ glue:
   return 2;
 }
 
+#if LUA_VERSION_NUM >= 502
+/* parkedhere says whether record i holds an operation the running
+ * coroutine parked here and still waits on (waiting[t] is it: not a stale
+ * record at a reused address, nor one step has taken). */
+static int parkedhere(lua_State *L, lloop *lp, int i) {
+  crec *r;
+  int mine;
+  if (i < 0 || i >= lp->cused) return 0;
+  r = &lp->rec[i];
+  if ((r->kind != CREC_RECEIVE && r->kind != CREC_SEND) || r->co != L) return 0;
+  asok__pushtoken(L, tokof(i));
+  lua_rawget(L, UP_WAITING);
+  mine = lua_tothread(L, -1) == L;
+  lua_pop(L, 1);
+  return mine;
+}
+#endif
+
 /* giveback hands record i's operation, parked by the running coroutine,
- * back to the glue (someone else resumed it): its record becomes the
- * glue's, waiting[t] is cleared (waiting: the table's stack index; a
- * delivery of t already queued is then skipped by step, and the glue's
- * retry parks t anew). Pushes t and returns 1, or returns 0 when record i
- * is not the running coroutine's parked operation. */
+ * back to the glue (someone else resumed it; 5.1, prim_unpark): its record
+ * becomes the glue's, waiting[t] is cleared (waiting: the table's stack
+ * index; a delivery of t already queued is then skipped by step, and the
+ * glue's retry parks t anew). Pushes t and returns 1, or returns 0 when
+ * record i is not the running coroutine's parked operation. */
 static int giveback(lua_State *L, lloop *lp, int i, int waiting) {
   crec *r = &lp->rec[i];
   int mine;
@@ -309,29 +327,31 @@ static int giveback(lua_State *L, lloop *lp, int i, int waiting) {
 #if LUA_VERSION_NUM >= 502
 /* resumed: the parked method's coroutine resumed (5.2+, the continuation
  * of record i's yield). Step resumes it with OK or ERR and the results:
- * they are the method's. Anyone else's resume takes the operation back
- * from step (takeback): the method returns TOK and its token, and the
- * glue waits on it its own way, as when the coroutine could not park. */
+ * they are the method's. Anyone else's resume retries the operation here,
+ * as step would (asok__finishop): done, the method returns its results;
+ * else it parks again, yielding WAIT to that resumer, as the glue's park
+ * does. No Lua code runs in between: an error there (a debug hook's, a
+ * value's __eq in the glue's test) would leave the operation queued in
+ * asok, its socket's turn held, with no one to go on with it. */
 static int resumed(lua_State *L, int i) {
+  lloop *lp = (lloop *) lua_touserdata(L, UP_LOOP);
   int n = lua_gettop(L) - PARKTOP;
   if (n >= 1 && (lua_rawequal(L, PARKTOP + 1, UP_OK) || lua_rawequal(L, PARKTOP + 1, UP_ERR)))
     return n;
   lua_settop(L, PARKTOP);
-  return takeback(L, (lloop *) lua_touserdata(L, UP_LOOP), i);
-}
-
-/* takeback: resumed's answer to someone else's resume: TOK and record i's
- * token (giveback), noted as the glue's for the coroutine (glueheld[t] =
- * it, as the glue's tokenof notes it: an error before the glue's next
- * line, a hook's, leaves the token to the reap once the coroutine is
- * dead), or TOK alone. Returns the count. */
-static int takeback(lua_State *L, lloop *lp, int i) {
-  lua_pushvalue(L, UP_TOK);
-  if (i < 0 || i >= lp->cused || !giveback(L, lp, i, UP_WAITING)) return 1;
-  lua_pushvalue(L, -1);
-  lua_pushthread(L);
-  lua_rawset(L, UP_GLUEHELD);            /* glueheld[t] = the coroutine */
-  return 2;
+  if (!parkedhere(L, lp, i)) {           /* not parked here (any more): the glue's */
+    lua_pushvalue(L, UP_TOK);
+    return 1;
+  }
+  n = asok__finishop(L, lp, tokof(i), L);
+  if (n < 0) {
+    lua_pushvalue(L, UP_WAIT);
+    return YIELDPARKED(L, i);
+  }
+  asok__pushtoken(L, tokof(i));
+  lua_pushnil(L);
+  lua_rawset(L, UP_WAITING);             /* waiting[t] = nil: done */
+  return n;
 }
 #endif
 
@@ -513,48 +533,46 @@ static int fast_send(lua_State *L) {
 /*-------------------------------------------------------------------------*\
 * Glue primitives
 \*-------------------------------------------------------------------------*/
-/* pushmethod pushes f with fastops' upvalues (UP_*): WAIT (2), OK (6),
- * TOK (7), the loop (1), waiting (3), parents (4), ERR (8), glueheld (5). */
+/* pushmethod pushes f with fastops' upvalues (UP_*): WAIT (2), OK (5),
+ * TOK (6), the loop (1), waiting (3), parents (4), ERR (7). */
 static void pushmethod(lua_State *L, lua_CFunction f) {
-  static const int from[] = {2, 6, 7, 1, 3, 4, 8, 5};
+  static const int from[] = {2, 5, 6, 1, 3, 4, 7};
   int k;
-  for (k = 0; k < 8; k++) lua_pushvalue(L, from[k]);
-  lua_pushcclosure(L, f, 8);
+  for (k = 0; k < 7; k++) lua_pushvalue(L, from[k]);
+  lua_pushcclosure(L, f, 7);
 }
 
-/* fastops(loop, WAIT, waiting, parents, glueheld): the C methods receive
- * and send, and their OK, TOK and ERR markers (private tables; step
- * resumes with OK). Nothing under LuaJIT: its JIT compiles the glue's
- * receive and send, and a C method measured no faster there
- * (bench/README.md). */
+/* fastops(loop, WAIT, waiting, parents): the C methods receive and send,
+ * and their OK, TOK and ERR markers (private tables; step resumes with
+ * OK). Nothing under LuaJIT: its JIT compiles the glue's receive and
+ * send, and a C method measured no faster there (bench/README.md). */
 static int prim_fastops(lua_State *L) {
   lloop *lp = (lloop *) luaL_checkudata(L, 1, ASOK_LOOP_MT);
   if (asok__isjit()) return 0; /* LuaJIT compiles the glue's path: no gain */
   luaL_checktype(L, 3, LUA_TTABLE);
   luaL_checktype(L, 4, LUA_TTABLE);
-  luaL_checktype(L, 5, LUA_TTABLE);
-  lua_settop(L, 5);
-  lua_newtable(L);                       /* 6: OK */
-  lua_newtable(L);                       /* 7: TOK */
-  lua_newtable(L);                       /* 8: ERR */
+  lua_settop(L, 4);
+  lua_newtable(L);                       /* 5: OK */
+  lua_newtable(L);                       /* 6: TOK */
+  lua_newtable(L);                       /* 7: ERR */
   if (lp->okref == LUA_NOREF) {
-    lua_pushvalue(L, 6);
+    lua_pushvalue(L, 5);
     lp->okref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_pushvalue(L, 8);
+    lua_pushvalue(L, 7);
     lp->errref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pushcfunction(L, pushfinished);
     lp->pushref = luaL_ref(L, LUA_REGISTRYINDEX);
   } else {                               /* one set of markers per loop */
     lua_rawgeti(L, LUA_REGISTRYINDEX, lp->okref);
-    lua_replace(L, 6);
+    lua_replace(L, 5);
     lua_rawgeti(L, LUA_REGISTRYINDEX, lp->errref);
-    lua_replace(L, 8);
+    lua_replace(L, 7);
   }
-  pushmethod(L, fast_receive);           /* 9 */
-  pushmethod(L, fast_send);              /* 10 */
+  pushmethod(L, fast_receive);           /* 8 */
+  pushmethod(L, fast_send);              /* 9 */
+  lua_pushvalue(L, 5);
   lua_pushvalue(L, 6);
   lua_pushvalue(L, 7);
-  lua_pushvalue(L, 8);
   return 5;                              /* receive, send, OK, TOK, ERR */
 }
 

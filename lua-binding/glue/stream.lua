@@ -111,7 +111,7 @@ P.hreceive, P.hsend = hreceive, hsend
 -- someone else's values (the coroutine was resumed by someone else while
 -- it waited in C: unpark gives the glue its token). None under LuaJIT,
 -- whose JIT compiles the glue's own path: a C method is no faster there.
-local creceive, csend, OK, TOK, ERR = C.fastops(loop, WAIT, P.waiting, P.parents, P.glueheld)
+local creceive, csend, OK, TOK, ERR = C.fastops(loop, WAIT, P.waiting, P.parents)
 local unpark = C.unpark
 
 -- tokenof returns the token a C method's answer k, t leaves the glue to
