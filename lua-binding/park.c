@@ -21,8 +21,11 @@
 *                         coroutine cannot park here (main thread, a
 *                         non-yieldable C boundary, a driver waits for it:
 *                         asok.coroutine, asok.xpcall on 5.1);
-*   anything else         someone else resumed the parked coroutine:
-*                         unpark() hands the glue its token.
+*   anything else         (5.1) someone else resumed the parked
+*                         coroutine: unpark() hands the glue its token.
+*                         On 5.2+ such a resume retries the operation in
+*                         the continuation (resumed), which ends it or
+*                         parks it again: the glue never sees it.
 * Tokens parked here are ASOK_CLOW + i, then ASOK_CBASE + i (binding.h),
 * from a LIFO free list, so that the send after a receive reuses the
 * receive's token (asok_send's C path wants that).
@@ -60,6 +63,7 @@ static int park(lua_State *L, lloop *lp, int i, const crec *op);
 #if LUA_VERSION_NUM >= 502
 static int resumed(lua_State *L, int i);
 static int parkedhere(lua_State *L, lloop *lp, int i);
+static void setwaiting(lua_State *L, asok_token t, int on);
 #endif
 static int giveback(lua_State *L, lloop *lp, int i, int waiting);
 static int isours(lua_State *L, int i);
@@ -343,15 +347,26 @@ static int resumed(lua_State *L, int i) {
     lua_pushvalue(L, UP_TOK);
     return 1;
   }
+  /* waiting[t] = nil first, as step clears it before its retry: making
+   * the results may run a finalizer in this coroutine, whose own call may
+   * take t (given back by then) and wait on it blocking */
+  setwaiting(L, tokof(i), 0);
   n = asok__finishop(L, lp, tokof(i), L);
-  if (n < 0) {
+  if (n < 0) {                           /* it waits on (nothing ran): parked again */
+    setwaiting(L, tokof(i), 1);
     lua_pushvalue(L, UP_WAIT);
     return YIELDPARKED(L, i);
   }
-  asok__pushtoken(L, tokof(i));
-  lua_pushnil(L);
-  lua_rawset(L, UP_WAITING);             /* waiting[t] = nil: done */
-  return n;
+  if (n == 0) lua_pushvalue(L, UP_TOK);  /* not found: cannot be, after parkedhere */
+  return n == 0 ? 1 : n;
+}
+
+/* setwaiting sets waiting[t] to the running coroutine (on) or nil. */
+static void setwaiting(lua_State *L, asok_token t, int on) {
+  asok__pushtoken(L, t);
+  if (on) lua_pushthread(L);
+  else lua_pushnil(L);
+  lua_rawset(L, UP_WAITING);
 }
 #endif
 

@@ -107,9 +107,10 @@ end
 P.hreceive, P.hsend = hreceive, hsend
 
 -- The C methods (park.c): an answer with OK, else what the glue does:
--- TOK (checks), TOK and the token it waits on (the glue parks it), or
--- someone else's values (the coroutine was resumed by someone else while
--- it waited in C: unpark gives the glue its token). None under LuaJIT,
+-- TOK (checks), TOK and the token it waits on (the glue parks it), or,
+-- on 5.1, someone else's values (the coroutine was resumed by someone else
+-- while it waited in C: unpark gives the glue its token; on 5.2+ park.c
+-- retries the operation itself then). None under LuaJIT,
 -- whose JIT compiles the glue's own path: a C method is no faster there.
 local creceive, csend, OK, TOK, ERR = C.fastops(loop, WAIT, P.waiting, P.parents)
 local unpark = C.unpark
