@@ -522,6 +522,17 @@ do
   c:close(); peer:close()
 end
 
+-- hookedresume resumes co as someone else would, with a debug hook on co
+-- that raises "HOOK" once, at co's next Lua instruction; returns the
+-- resume's results, packed
+local function hookedresume(co)
+  local fired = false
+  debug.sethook(co, function()
+    if not fired then fired = true; debug.sethook(co); error("HOOK", 0) end
+  end, "", 1)
+  return T.pack(coroutine.resume(co, "foreign"))
+end
+
 -- 18. the same resume by someone else, with a debug hook that raises at
 -- the coroutine's next Lua instruction (caught by its pcall: PUC 5.2+,
 -- where pcall yields; not LuaJIT, whose hook is global). The resume runs
@@ -542,11 +553,7 @@ if _VERSION ~= "Lua 5.1" and not jit then
     return "done"
   end)
   T.check(coroutine.resume(co), "the send parks")
-  local fired = false
-  debug.sethook(co, function()
-    if not fired then fired = true; debug.sethook(co); error("HOOK", 0) end
-  end, "", 1)
-  local r = T.pack(coroutine.resume(co, "foreign"))
+  local r = hookedresume(co)
   T.check(r[1] == true and type(r[2]) == "table" and coroutine.status(co) == "suspended",
     "the resume by someone else: the send parks again, got", T.showpack(r))
   collectgarbage(); collectgarbage()
@@ -579,11 +586,7 @@ if _VERSION ~= "Lua 5.1" and not jit then
     later[1] = n:receive("*l")
   end)
   T.check(coroutine.resume(co), "the receive parks")
-  local fired = false
-  debug.sethook(co, function()
-    if not fired then fired = true; debug.sethook(co); error("HOOK", 0) end
-  end, "", 1)
-  local r = T.pack(coroutine.resume(co, "foreign"))
+  local r = hookedresume(co)
   T.check(r[1] == true and type(r[2]) == "table", "the receive parks again, got", T.showpack(r))
   local other = asok.spawn(function() later[2] = n:receive("*l") end)
   peer:send("one\ntwo\nthree\n")
