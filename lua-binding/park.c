@@ -62,9 +62,9 @@ static int pushfinished(lua_State *L);
 static int park(lua_State *L, lloop *lp, int i, const crec *op);
 #if LUA_VERSION_NUM >= 502
 static int resumed(lua_State *L, int i);
-static int parkedhere(lua_State *L, lloop *lp, int i);
 static void setwaiting(lua_State *L, asok_token t, int on);
 #endif
+static int ownedby(lua_State *L, lloop *lp, int i, int waiting);
 static int giveback(lua_State *L, lloop *lp, int i, int waiting);
 static int isours(lua_State *L, int i);
 static int fast_receive(lua_State *L);
@@ -285,23 +285,22 @@ glue:
   return 2;
 }
 
-#if LUA_VERSION_NUM >= 502
-/* parkedhere says whether record i holds an operation the running
- * coroutine parked here and still waits on (waiting[t] is it: not a stale
- * record at a reused address, nor one step has taken). */
-static int parkedhere(lua_State *L, lloop *lp, int i) {
+/* ownedby says whether record i holds an operation the running coroutine
+ * parked here and still waits on: waiting[t] (waiting: the table's index)
+ * is it, so not a stale record at a reused address, nor one step has
+ * taken. */
+static int ownedby(lua_State *L, lloop *lp, int i, int waiting) {
   crec *r;
   int mine;
   if (i < 0 || i >= lp->cused) return 0;
   r = &lp->rec[i];
   if ((r->kind != CREC_RECEIVE && r->kind != CREC_SEND) || r->co != L) return 0;
   asok__pushtoken(L, tokof(i));
-  lua_rawget(L, UP_WAITING);
+  lua_rawget(L, waiting);
   mine = lua_tothread(L, -1) == L;
   lua_pop(L, 1);
   return mine;
 }
-#endif
 
 /* giveback hands record i's operation, parked by the running coroutine,
  * back to the glue (someone else resumed it; 5.1, prim_unpark): its record
@@ -311,13 +310,7 @@ static int parkedhere(lua_State *L, lloop *lp, int i) {
  * record i is not the running coroutine's parked operation. */
 static int giveback(lua_State *L, lloop *lp, int i, int waiting) {
   crec *r = &lp->rec[i];
-  int mine;
-  if ((r->kind != CREC_RECEIVE && r->kind != CREC_SEND) || r->co != L) return 0;
-  asok__pushtoken(L, tokof(i));
-  lua_rawget(L, waiting);
-  mine = lua_tothread(L, -1) == L;       /* not a stale record at a reused address */
-  lua_pop(L, 1);
-  if (!mine) return 0;
+  if (!ownedby(L, lp, i, waiting)) return 0;
   if (r->s != NULL && r->s->owns) asok__noteparked(r->s, L, tokof(i), r->h); /* sock.c's retry */
   memset(r, 0, sizeof(*r));
   r->kind = CREC_GLUE;
@@ -343,7 +336,7 @@ static int resumed(lua_State *L, int i) {
   if (n >= 1 && (lua_rawequal(L, PARKTOP + 1, UP_OK) || lua_rawequal(L, PARKTOP + 1, UP_ERR)))
     return n;
   lua_settop(L, PARKTOP);
-  if (!parkedhere(L, lp, i)) {           /* not parked here (any more): the glue's */
+  if (!ownedby(L, lp, i, UP_WAITING)) {  /* not parked here (any more): the glue's */
     lua_pushvalue(L, UP_TOK);
     return 1;
   }
@@ -357,7 +350,7 @@ static int resumed(lua_State *L, int i) {
     lua_pushvalue(L, UP_WAIT);
     return YIELDPARKED(L, i);
   }
-  if (n == 0) lua_pushvalue(L, UP_TOK);  /* not found: cannot be, after parkedhere */
+  if (n == 0) lua_pushvalue(L, UP_TOK);  /* not found: cannot be, after ownedby */
   return n == 0 ? 1 : n;
 }
 
