@@ -350,8 +350,11 @@ static int resumed(lua_State *L, int i) {
     lua_pushvalue(L, UP_WAIT);
     return YIELDPARKED(L, i);
   }
-  if (n == 0) lua_pushvalue(L, UP_TOK);  /* not found: cannot be, after ownedby */
-  return n == 0 ? 1 : n;
+  if (n == 0) {                          /* not found: cannot be, after ownedby */
+    lua_pushvalue(L, UP_TOK);
+    return 1;
+  }
+  return n;
 }
 
 /* setwaiting sets waiting[t] to the running coroutine (on) or nil. */
