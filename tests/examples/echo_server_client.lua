@@ -3,7 +3,7 @@
 -- checks every echo. Exits non-zero on any mismatch.
 local socket = require "socket"
 local bin = assert(arg[1], "usage: echo_server_client.lua BINARY")
-local srv = assert(io.popen(bin .. " 0 2", "r"))
+local srv = assert(io.popen(("%q 0 2"):format(bin), "r"))
 local banner = assert(srv:read("*l"), "no banner from " .. bin)
 local port = assert(tonumber(banner:match(":(%d+)$")), "no port in: " .. banner)
 local conns, bad = {}, 0

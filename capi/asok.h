@@ -1,0 +1,1 @@
+../include/asok.h
