@@ -28,6 +28,7 @@ static lloop *checkloop(lua_State *L, int i);
 static int loop_gc(lua_State *L);
 static int loop_tostring(lua_State *L);
 static int prim_cancel(lua_State *L);
+static int prim_unqueue(lua_State *L);
 static int prim_handles(lua_State *L);
 static int prim_pickups(lua_State *L);
 static int prim_rxmem(lua_State *L);
@@ -44,6 +45,7 @@ LUALIB_API int luaopen_asok(lua_State *L) __attribute__((visibility("default")))
 /* reactor primitives, handed to the glue (WAIT marker as upvalue 1) */
 static const luaL_Reg loopfuncs[] = {
     {"cancel",  prim_cancel},
+    {"unqueue", prim_unqueue},
     {"handles", prim_handles},
     {"pickups", prim_pickups},
     {"rxmem",   prim_rxmem},
@@ -227,10 +229,20 @@ static int prim_sleep(lua_State *L) {
   return asok__pushwait(L);
 }
 
-/* cancel(loop, token): forgets a parked token (abandoned operation). */
+/* cancel(loop, token): forgets a parked token (abandoned operation),
+ * and its delivery if step fetched one it has not dispatched yet. */
 static int prim_cancel(lua_State *L) {
   lloop *lp = checkloop(L, 1);
-  asok_cancel(lp->loop, asok__checktoken(L, 2));
+  asok__cancel(lp, asok__checktoken(L, 2));
+  return 0;
+}
+
+/* unqueue(loop, token): drops token's delivery if step fetched one it has
+ * not dispatched yet (a token asok no longer holds: a select's own, its
+ * wait answered at once). */
+static int prim_unqueue(lua_State *L) {
+  lloop *lp = checkloop(L, 1);
+  asok__unqueue(lp, asok__checktoken(L, 2));
   return 0;
 }
 

@@ -286,6 +286,17 @@ int asok__prim_service(lua_State *L);
  * the resume of every ready token's coroutine. */
 int asok__prim_step(lua_State *L);
 
+/* asok__cancel cancels token t in asok and drops it from the batch step
+ * has not dispatched yet (lp->q): a delivery fetched before the cancel
+ * would otherwise reach a waiter that no longer waits for it (a mark
+ * waiting[t] = false no park takes, or a spurious wake of t's next
+ * operation). step.c. */
+void asok__cancel(lloop *lp, asok_token t);
+
+/* asok__unqueue drops token t from the batch step has not dispatched yet
+ * (lp->q), without asok: for a token asok no longer holds. step.c. */
+void asok__unqueue(lloop *lp, asok_token t);
+
 /* asok__prim_note is the glue's C.note (step.c): park's look for an early
  * delivery and its note of the wait, with no hook between them. */
 int asok__prim_note(lua_State *L);

@@ -121,7 +121,7 @@ asok_sock *asok__readh(lsock *s) {
  * as asok itself drops it when the owner calls on the closed socket, so
  * that tok, given back, is not "token in use" to its next operation. */
 int asok__gone(lsock *s, asok_token tok) {
-  if (tok != 0 && s->lp != NULL && s->lp->loop != NULL) asok_cancel(s->lp->loop, tok);
+  if (tok != 0 && s->lp != NULL) asok__cancel(s->lp, tok);
   return ASOK_ECLOSED;
 }
 
@@ -400,7 +400,7 @@ static int sock_close(lua_State *L) {
     int i;
     asok_close(s->h);
     for (i = 0; i < s->npaused; i++) { /* the paused end now: their retry sees 'closed' */
-      asok_cancel(s->lp->loop, s->paused[i]);
+      asok__cancel(s->lp, s->paused[i]);
       asok_sleep(s->lp->loop, 0, s->paused[i]);
     }
   }

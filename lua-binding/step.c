@@ -62,6 +62,21 @@ static int resumeco(lua_State *L, lua_State *co, int nargs) {
   return rc;
 }
 
+/* asok__unqueue (binding.h). */
+void asok__unqueue(lloop *lp, asok_token t) {
+  int i, j;
+  for (i = j = lp->qh; i < lp->qt; i++)
+    if (lp->q[i] != t) lp->q[j++] = lp->q[i];
+  lp->qt = j;
+}
+
+/* asok__cancel (binding.h). */
+void asok__cancel(lloop *lp, asok_token t) {
+  if (lp->loop == NULL) return;
+  asok_cancel(lp->loop, t);
+  asok__unqueue(lp, t);
+}
+
 /* isdead says whether coroutine co is dead, as coroutine.status says. */
 static int isdead(lua_State *co) {
   lua_Debug ar;
@@ -183,7 +198,7 @@ static int wakegroup(lua_State *L, lloop *lp, asok_token t) {
       nret = 3;
     }
   }
-  if (owner != NULL && isdead(owner) && lp->loop != NULL) asok_cancel(lp->loop, t);
+  if (owner != NULL && isdead(owner)) asok__cancel(lp, t);
   return nret;
 }
 

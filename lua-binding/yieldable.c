@@ -112,7 +112,11 @@ static int canyield(lua_State *L) {
  * rule without the probe). */
 static int prim_isyieldable(lua_State *L) {
   lua_State *co = lua_isthread(L, 1) ? lua_tothread(L, 1) : L;
-  lua_pushboolean(L, !layoutok(co) || canyield(co));
+  /* a suspended one (a driver parked in asok while someone else resumes
+   * the coroutine it drives) can yield again once asok resumes it; its
+   * counters say otherwise (5.2's lua_resume leaves nny at 1) */
+  if (co != L && lua_status(co) == LUA_YIELD) lua_pushboolean(L, 1);
+  else lua_pushboolean(L, !layoutok(co) || canyield(co));
   return 1;
 }
 

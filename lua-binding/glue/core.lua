@@ -65,7 +65,11 @@ local unborn = setmetatable({}, { __mode = "k" })
 local probes = setmetatable({}, { __mode = "k" })  -- object watched by select only -> asok.sock
 local parents = setmetatable({}, { __mode = "k" }) -- asok.xpcall helper coroutine -> its driver
 local deputed = setmetatable({}, { __mode = "k" }) -- coroutine parked through a driver -> its token
-local lent = {}     -- token -> true while a driver waits on its behalf (park)
+-- lent: token -> the coroutine a driver waits on behalf of (park), weak:
+-- once that coroutine is collected (its driver closed while it waited, the
+-- deputed entry gone with it) the token is no longer lent, and abandon
+-- gives it back
+local lent = setmetatable({}, { __mode = "v" })
 local fdowners = setmetatable({}, { __mode = "v" }) -- fd -> the asok.sock or native client watching it
 local MAIN = {}     -- parents[] value: the driver cannot yield (main thread)
 local waiting = {}  -- token -> coroutine parked on it
@@ -409,7 +413,7 @@ local function park(tok)
   if root then
     if not note(waiting, tok, waiting, root) then return true end
     if root ~= co then -- a driver waits for co (asok.coroutine, asok.xpcall on 5.1)
-      deputed[co], lent[tok] = tok, true
+      deputed[co], lent[tok] = tok, co
       yield(WAIT)
       deputed[co], lent[tok] = nil, nil
       if orphans[co] then orphans[co], orphaned[tok] = nil, nil end

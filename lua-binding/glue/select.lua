@@ -9,6 +9,7 @@ local park = P.park
 local classof, patch, handle = P.classof, P.patch, P.handle
 local CLIENT, fdowners, rawmeta = P.CLIENT, P.fdowners, P.rawmeta
 local wait, close, newsock, fdof, buffered = C.wait, C.close, C.newsock, C.fd, C.buffered
+local unqueue = C.unqueue
 local now, csleep, cancel, pollfd = C.now, C.sleep, C.cancel, C.pollfd
 local type, tostring, tonumber = type, tostring, tonumber
 local getmetatable, rawget, next = getmetatable, rawget, next
@@ -263,7 +264,18 @@ local function selectsets(rset, wset, t)
     end
     if deadline and now() >= deadline then break end
   end
-  for i = 1, #list do if list[i].parked then cancel(loop, list[i].tok) end end
+  -- the tokens are this select's own: after the cancel (a parked one) or
+  -- the drop of a delivery step has fetched but not dispatched (one whose
+  -- retry found it ready), nothing delivers them, and a delivery meanwhile
+  -- (the turn on a socket handed over by another select's cancel, while
+  -- this one waited on its zero sleep) left a mark no park will take
+  -- (waiting[t] = false): gone with them, not left for reap (asok.select()
+  -- without a timeout walks them each step)
+  for i = 1, #list do
+    local e = list[i]
+    if e.parked then cancel(loop, e.tok) else unqueue(loop, e.tok) end
+    waiting[e.tok] = nil
+  end
   if ndirty == 0 and nready == 0 then return {}, {}, "timeout" end
   local r = readylist(rl, rout, ndirty)
   local w = readylist(wl, {}, 0)
