@@ -294,7 +294,8 @@ int asok__prim_step(lua_State *L);
 void asok__cancel(lloop *lp, asok_token t);
 
 /* asok__unqueue drops token t from the batch step has not dispatched yet
- * (lp->q), without asok: for a token asok no longer holds. step.c. */
+ * (lp->q) and from the deliveries it deferred (lp->deferred), without
+ * asok: for a token asok no longer holds. step.c. */
 void asok__unqueue(lloop *lp, asok_token t);
 
 /* asok__prim_note is the glue's C.note (step.c): park's look for an early

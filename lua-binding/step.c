@@ -68,6 +68,9 @@ void asok__unqueue(lloop *lp, asok_token t) {
   for (i = j = lp->qh; i < lp->qt; i++)
     if (lp->q[i] != t) lp->q[j++] = lp->q[i];
   lp->qt = j;
+  for (i = j = 0; i < lp->ndeferred; i++) /* and a delivery kept for later */
+    if (lp->deferred[i] != t) lp->deferred[j++] = lp->deferred[i];
+  lp->ndeferred = j;
 }
 
 /* asok__cancel (binding.h). */
