@@ -220,7 +220,20 @@ local function selectsets(rset, wset, t)
     -- (close their clients)
     local ptok = newtoken()
     csleep(loop, 0, ptok)
+    -- meanwhile the tokens parked above wait under a group of their own,
+    -- with no coroutine to wake: if this one is closed in its sleep, reap
+    -- (or their delivery, step.c's wakegroup) cancels them, where they
+    -- kept their sockets' turns for ever; the retry below asks each again
+    local g0 = { fired = false, owner = yieldable() }
+    for i = 1, #list do
+      local e = list[i]
+      if e.parked then waiting[e.tok] = g0 end
+    end
     while not park(ptok) do end
+    for i = 1, #list do
+      local e = list[i]
+      if waiting[e.tok] == g0 then waiting[e.tok] = nil end
+    end
     nready = 0
     for i = 1, #list do if arm(list[i]) then nready = nready + 1 end end
   end

@@ -281,6 +281,25 @@ if coroutine.close then
   T.run(function() return false end, 0.05) -- the sleep's time passes
   T.eq(reports, 0, "nothing reported for the closed coroutines")
 
+  -- a select closed in the zero sleep it takes when a socket is ready at
+  -- once: the wait it parked on its other socket is dropped (by the next
+  -- reap), so the next reader on that socket gets its line (that socket's
+  -- turn was held for ever, every later receive and select on it waited)
+  do
+    local x, px = T.pair()
+    local y, py = T.pair()
+    py:send("ready\n")
+    local sel = asok.spawn(function() asok.select({ x, y }, nil, 10); error("closed selecter ran") end)
+    T.eq(coroutine.status(sel), "suspended", "the select yields for its zero sleep")
+    T.eq(coroutine.close(sel), true, "closed in its zero sleep")
+    local line
+    asok.spawn(function() line = T.pack(asok.receive(x, "*l")) end)
+    px:send("x\n")
+    T.check(T.run(function() return line end, 5), "the next reader on the other socket went on")
+    T.same(line or T.pack(), T.pack("x", nil, nil), "its line")
+    x:close(); px:close(); y:close(); py:close()
+  end
+
   -- a coroutine closed while its asok.coroutine.resume-r waits for it:
   -- the resumer gets resume's error, and the socket's turn passes on
   local inner = A.create(function() s:receive("*l"); error("closed inner ran") end)
