@@ -162,14 +162,18 @@ int asok__prim_note(lua_State *L) {
  * (w.co), if any, taken and resumed once. A group whose owner coroutine is
  * dead (closed while it waited) cancels each of its tokens as it comes, as
  * that coroutine would have: a delivered readiness token keeps its
- * socket's turn until then. Returns the number of values it left on the
+ * socket's turn until then; so does one whose select's coroutine (inner,
+ * run by a driver, the owner) is dead. Returns the number of values it left on the
  * stack for step to return (0: done): co, nil, failed [, err] where the
  * coroutine was not a suspended one or its resume failed. */
 static int wakegroup(lua_State *L, lloop *lp, asok_token t) {
-  lua_State *co, *owner;
+  lua_State *co, *owner, *inner;
   int nret = 0;
   lua_pushboolean(L, 1);
   lua_setfield(L, 7, "fired");
+  lua_getfield(L, 7, "inner");    /* the select's coroutine under a driver */
+  inner = lua_tothread(L, -1);    /* (anchored by the group at 7) */
+  lua_pop(L, 1);
   lua_getfield(L, 7, "owner");    /* 8 */
   lua_getfield(L, 7, "co");       /* 9 */
   owner = lua_tothread(L, 8);
@@ -201,7 +205,7 @@ static int wakegroup(lua_State *L, lloop *lp, asok_token t) {
       nret = 3;
     }
   }
-  if (owner != NULL && isdead(owner)) asok__cancel(lp, t);
+  if (owner != NULL && (isdead(owner) || (inner != NULL && isdead(inner)))) asok__cancel(lp, t);
   return nret;
 }
 

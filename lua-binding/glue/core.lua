@@ -301,19 +301,33 @@ local orphans = setmetatable({}, { __mode = "k" })
 local orphaned = {}
 local function reap()
   local seen = nil
+  local drivers = nil -- woken after the walks: they may park anew
   for t, w in pairs(waiting) do
     if w == false then -- delivered before its park: dropped if still there at the next reap
       if early[t] then waiting[t] = nil else seen = seen or {}; seen[t] = true end
     else
       local owner = type(w) == "thread" and w or w.owner -- a coroutine, or a select group's
-      if owner and costatus(owner) == "dead" then waiting[t] = nil; abandon(t) end
+      if owner and costatus(owner) == "dead" then
+        waiting[t] = nil; abandon(t)
+      elseif owner and owner ~= w and w.inner and costatus(w.inner) == "dead" then
+        -- a select run by a driver (asok.coroutine) whose coroutine was
+        -- closed: its tokens go, and the driver waiting on it is woken
+        -- once (its resume of the closed coroutine then fails, as for a
+        -- receive, below)
+        waiting[t] = nil; abandon(t)
+        local d = w.co
+        if d and costatus(d) == "suspended" then
+          w.co = nil
+          drivers = drivers or {}
+          drivers[#drivers + 1] = d
+        end
+      end
     end
   end
   early = seen or {}
   for t, co in pairs(glueheld) do
     if costatus(co) == "dead" and not lent[t] then glueheld[t] = nil; abandon(t) end
   end
-  local drivers = nil -- woken after the walk: they may park anew
   for co, t in pairs(deputed) do
     local root = waiting[t]
     if costatus(co) == "dead" and type(root) == "thread" then
@@ -391,6 +405,12 @@ local function yieldable()
   return nil
 end
 
+-- block runs the reactor until blocking[tok] is false: tok was handed
+-- back (park, where the running code cannot yield).
+local function block(tok)
+  while blocking[tok] do step(-1); reapdue() end
+end
+
 -- park waits until tok is handed back: it yields WAIT in a yieldable
 -- coroutine, else it runs the reactor until tok comes back (blocking call).
 -- A token handed back before park (a finalizer or a hook ran the reactor
@@ -426,8 +446,16 @@ local function park(tok)
     end
   else
     if not note(waiting, tok, blocking, true) then return true end
-    while blocking[tok] do step(-1); reapdue() end
+    local ok, err = pcall(block, tok)
     blocking[tok] = nil
+    if not ok then
+      -- an error out of the reactor's run (a debug hook's: lua.c's Ctrl-C
+      -- in the main thread, caught by the program): the operation is
+      -- abandoned, as its coroutine's would be at a close, so that it does
+      -- not hold its socket's turn (every later call on the socket waited)
+      abandon(tok)
+      error(err, 0)
+    end
   end
   return true
 end

@@ -10,6 +10,7 @@ local classof, patch, handle = P.classof, P.patch, P.handle
 local CLIENT, fdowners, rawmeta = P.CLIENT, P.fdowners, P.rawmeta
 local wait, close, newsock, fdof, buffered = C.wait, C.close, C.newsock, C.fd, C.buffered
 local unqueue = C.unqueue
+local running = coroutine.running
 local now, csleep, cancel, pollfd = C.now, C.sleep, C.cancel, C.pollfd
 local type, tostring, tonumber = type, tostring, tonumber
 local getmetatable, rawget, next = getmetatable, rawget, next
@@ -173,6 +174,119 @@ end
 local function waits() return countwaits(1) > 0 end
 M._debug.waits = function() return countwaits(math.huge) end
 
+-- release ends the waits of a select's entries (list). The tokens are
+-- the select's own: after the cancel (a parked one) or the drop of a
+-- delivery step has fetched but not dispatched (one whose retry found it
+-- ready), nothing delivers them, and a delivery meanwhile (the turn on a
+-- socket handed over by another select's cancel, while this one waited on
+-- its zero sleep) left a mark no park will take (waiting[t] = false): gone
+-- with them, not left for reap (asok.select() without a timeout walks
+-- them each step).
+local function release(list)
+  for i = 1, #list do
+    local e = list[i]
+    if e.parked then cancel(loop, e.tok) else unqueue(loop, e.tok) end
+    waiting[e.tok] = nil
+  end
+end
+
+-- innerof returns the coroutine running a select that waits on root's
+-- behalf (root a driver: asok.coroutine, asok.xpcall on 5.1), else nil: a
+-- group notes it, so that its tokens go when it is closed while its
+-- driver lives (reap, step.c's wakegroup)
+local function innerof(root)
+  local co = running()
+  if co ~= root then return co end
+  return nil
+end
+
+-- waitsets is the wait of selectsets for entries list (ndirty objects of
+-- the read set buffered), up to t seconds (nil or negative: no limit): it
+-- arms each entry and waits until one is ready, and returns how many are.
+-- st: where the caller cannot yield, st.stok is the timeout's token while
+-- one is armed (released if an error cuts the wait short).
+local function waitsets(list, ndirty, t, st)
+  local deadline = t and t >= 0 and now() + t or nil
+  local polled = false
+  for i = 1, #list do if list[i].polled then polled = true end end
+  local nready = 0
+  for i = 1, #list do if arm(list[i]) then nready = nready + 1 end end
+  if ndirty > 0 or nready > 0 then
+    -- ready at once: the other coroutines' turn first (a zero sleep: a
+    -- yield, or in a thread that cannot yield a step of the reactor), then
+    -- the answer as it is after it. A loop on a select whose socket stays
+    -- ready (a listener while accept fails with EMFILE) would otherwise
+    -- never let them run, and they may be the ones that would change that
+    -- (close their clients)
+    local ptok = newtoken()
+    csleep(loop, 0, ptok)
+    -- meanwhile the tokens parked above wait under a group of their own,
+    -- with no coroutine to wake: if this one is closed in its sleep, reap
+    -- (or their delivery, step.c's wakegroup) cancels them, where they
+    -- kept their sockets' turns for ever; the retry below asks each again
+    -- (where it cannot yield, no one can close it meanwhile)
+    local root, g0 = yieldable(), nil
+    if root then
+      g0 = { fired = false, owner = root, inner = innerof(root) }
+      for i = 1, #list do
+        local e = list[i]
+        if e.parked then waiting[e.tok] = g0 end
+      end
+    end
+    while not park(ptok) do end
+    if g0 then
+      for i = 1, #list do
+        local e = list[i]
+        if waiting[e.tok] == g0 then waiting[e.tok] = nil end
+      end
+    end
+    nready = 0
+    for i = 1, #list do if arm(list[i]) then nready = nready + 1 end end
+  end
+  while ndirty == 0 and nready == 0 do
+    local g, stok = { fired = false }, nil
+    for i = 1, #list do
+      local e = list[i]
+      if e.parked then
+        -- delivered before this (a finalizer ran the reactor: step.c)
+        if waiting[e.tok] == false then g.fired = true end
+        waiting[e.tok] = g
+      end
+    end
+    if not g.fired then -- else no wait: the retries below see it
+      if deadline or polled then
+        -- an fd asok cannot register (polled: a pipe, a tty) is looked at
+        -- again every POLL_TICK
+        local d = deadline and deadline - now()
+        if polled and not (d and d < POLL_TICK) then d = POLL_TICK end
+        stok = newtoken()
+        csleep(loop, d, stok)
+        waiting[stok] = g
+        if st then st.stok = stok end
+      end
+      local root = yieldable()
+      if root then
+        g.co, g.owner, g.inner = root, root, innerof(root)
+        yield(WAIT)
+      else
+        while not g.fired do step(-1); reapdue() end
+      end
+      g.co = nil
+    end
+    if stok then waiting[stok] = nil; cancel(loop, stok); if st then st.stok = nil end end
+    -- each entry retries with its own token: a delivered one keeps its
+    -- turn (a cancel would hand it to the next waiter on the socket, which
+    -- then hands it back: two selects on one socket took turns for ever)
+    for i = 1, #list do
+      local e = list[i]
+      waiting[e.tok] = nil
+      if arm(e) then nready = nready + 1 end
+    end
+    if deadline and now() >= deadline then break end
+  end
+  return nready
+end
+
 -- selectsets is asok.select with socket sets: socket.select's results for
 -- the calling thread while the reactor keeps the other coroutines running.
 local function selectsets(rset, wset, t)
@@ -206,89 +320,24 @@ local function selectsets(rset, wset, t)
     return readylist(rl, rout, ndirty), readylist(wl, {}, 0)
   end
   for i = 1, #wl do list[#list + 1] = wl[i] end
-  local deadline = t and t >= 0 and now() + t or nil
-  local polled = false
-  for i = 1, #list do if list[i].polled then polled = true end end
-  local nready = 0
-  for i = 1, #list do if arm(list[i]) then nready = nready + 1 end end
-  if ndirty > 0 or nready > 0 then
-    -- ready at once: the other coroutines' turn first (a zero sleep: a
-    -- yield, or in a thread that cannot yield a step of the reactor), then
-    -- the answer as it is after it. A loop on a select whose socket stays
-    -- ready (a listener while accept fails with EMFILE) would otherwise
-    -- never let them run, and they may be the ones that would change that
-    -- (close their clients)
-    local ptok = newtoken()
-    csleep(loop, 0, ptok)
-    -- meanwhile the tokens parked above wait under a group of their own,
-    -- with no coroutine to wake: if this one is closed in its sleep, reap
-    -- (or their delivery, step.c's wakegroup) cancels them, where they
-    -- kept their sockets' turns for ever; the retry below asks each again
-    local g0 = { fired = false, owner = yieldable() }
-    for i = 1, #list do
-      local e = list[i]
-      if e.parked then waiting[e.tok] = g0 end
+  local nready
+  if yieldable() then
+    nready = waitsets(list, ndirty, t, nil)
+  else
+    -- the caller cannot yield, so the wait runs the reactor here: an error
+    -- out of it (a debug hook's: lua.c's Ctrl-C in the main thread, caught
+    -- by the program) releases the select's tokens before it goes on (they
+    -- held their sockets' turns for ever, and asok.select() waited on them)
+    local st = {}
+    local ok, n = pcall(waitsets, list, ndirty, t, st)
+    if not ok then
+      if st.stok then waiting[st.stok] = nil; cancel(loop, st.stok) end
+      release(list)
+      error(n, 0)
     end
-    while not park(ptok) do end
-    for i = 1, #list do
-      local e = list[i]
-      if waiting[e.tok] == g0 then waiting[e.tok] = nil end
-    end
-    nready = 0
-    for i = 1, #list do if arm(list[i]) then nready = nready + 1 end end
+    nready = n
   end
-  while ndirty == 0 and nready == 0 do
-    local g, stok = { fired = false }, nil
-    for i = 1, #list do
-      local e = list[i]
-      if e.parked then
-        -- delivered before this (a finalizer ran the reactor: step.c)
-        if waiting[e.tok] == false then g.fired = true end
-        waiting[e.tok] = g
-      end
-    end
-    if not g.fired then -- else no wait: the retries below see it
-      if deadline or polled then
-        -- an fd asok cannot register (polled: a pipe, a tty) is looked at
-        -- again every POLL_TICK
-        local d = deadline and deadline - now()
-        if polled and not (d and d < POLL_TICK) then d = POLL_TICK end
-        stok = newtoken()
-        csleep(loop, d, stok)
-        waiting[stok] = g
-      end
-      local root = yieldable()
-      if root then
-        g.co, g.owner = root, root
-        yield(WAIT)
-      else
-        while not g.fired do step(-1); reapdue() end
-      end
-      g.co = nil
-    end
-    if stok then waiting[stok] = nil; cancel(loop, stok) end
-    -- each entry retries with its own token: a delivered one keeps its
-    -- turn (a cancel would hand it to the next waiter on the socket, which
-    -- then hands it back: two selects on one socket took turns for ever)
-    for i = 1, #list do
-      local e = list[i]
-      waiting[e.tok] = nil
-      if arm(e) then nready = nready + 1 end
-    end
-    if deadline and now() >= deadline then break end
-  end
-  -- the tokens are this select's own: after the cancel (a parked one) or
-  -- the drop of a delivery step has fetched but not dispatched (one whose
-  -- retry found it ready), nothing delivers them, and a delivery meanwhile
-  -- (the turn on a socket handed over by another select's cancel, while
-  -- this one waited on its zero sleep) left a mark no park will take
-  -- (waiting[t] = false): gone with them, not left for reap (asok.select()
-  -- without a timeout walks them each step)
-  for i = 1, #list do
-    local e = list[i]
-    if e.parked then cancel(loop, e.tok) else unqueue(loop, e.tok) end
-    waiting[e.tok] = nil
-  end
+  release(list)
   if ndirty == 0 and nready == 0 then return {}, {}, "timeout" end
   local r = readylist(rl, rout, ndirty)
   local w = readylist(wl, {}, 0)

@@ -300,6 +300,31 @@ if coroutine.close then
     x:close(); px:close(); y:close(); py:close()
   end
 
+  -- the same select run by asok.coroutine.resume, in its zero sleep or
+  -- in its wait, its coroutine closed while the driver lives on: its
+  -- tokens go all the same (by the next reap), the driver's resume fails
+  -- as for a receive, and the next reader on the socket gets its line
+  for _, when in ipairs { "zero sleep", "wait" } do
+    local x, px = T.pair()
+    local y, py = T.pair()
+    if when == "zero sleep" then py:send("ready\n") end
+    local inner = A.create(function() asok.select({ x, y }, nil, 10); error("closed selecter ran") end)
+    local res, stop
+    asok.spawn(function()
+      res = T.pack(A.resume(inner))
+      while not stop do asok.sleep(0.01) end -- the driver lives on (a server's loop)
+    end)
+    T.eq(coroutine.close(inner), true, when .. ": the driven select closed")
+    local line
+    asok.spawn(function() line = T.pack(asok.receive(x, "*l")) end)
+    px:send("x\n")
+    T.check(T.run(function() return line and res end, 5), when .. ": the next reader and the driver went on")
+    T.same(line or T.pack(), T.pack("x", nil, nil), when .. ": the next reader's line")
+    T.same(res or T.pack(), T.pack(false, "cannot resume dead coroutine"), when .. ": the driver's resume")
+    stop = true
+    x:close(); px:close(); y:close(); py:close()
+  end
+
   -- a coroutine closed while its asok.coroutine.resume-r waits for it:
   -- the resumer gets resume's error, and the socket's turn passes on
   local inner = A.create(function() s:receive("*l"); error("closed inner ran") end)

@@ -181,6 +181,52 @@ if not jit and debug and debug.sethook then
   a:close(); b:close()
 end
 
+-- a call blocked in the main thread, interrupted by an error a debug hook
+-- raises while it waits (lua.c's Ctrl-C: the signal comes while the
+-- reactor waits, the hook fires at the main thread's next instruction; the
+-- program's pcall catches it): the call's wait is dropped, so the next
+-- call on that socket gets the data (the interrupted receive held its
+-- socket's turn for ever, a select its sockets' turns, and asok.select()
+-- without a timeout waited on them). The hook fires in the main thread
+-- only (LuaJIT's hooks are global)
+if debug and debug.sethook then
+  local function interrupted(f, ...)
+    local armed = false
+    T.spawn(function() asok.sleep(0.05); armed = true end)
+    debug.sethook(function()
+      local co, ismain = coroutine.running()
+      if armed and (co == nil or ismain) then armed = false; debug.sethook(); error("interrupted!") end
+    end, "", 1)
+    local r = T.pack(pcall(f, ...))
+    debug.sethook()
+    return r
+  end
+  local a, pa = T.pair()
+  local wa = asok.wrap(a)
+  local n, pn = T.nativepair()
+  local cases = {
+    { "a wrapper's receive", function() return wa:receive("*l") end, wa, pa },
+    { "asok.receive", function() return asok.receive(a, "*l") end, wa, pa },
+    { "a select with sets", function() return asok.select({ wa }, nil, 5) end, wa, pa },
+    { "asok.sleep", function() return asok.sleep(5) end, wa, pa },
+  }
+  if n then cases[#cases + 1] = { "a native client's receive", function() return n:receive("*l") end, n, pn } end
+  for _, c in ipairs(cases) do
+    local what, f, sock, peer = c[1], c[2], c[3], c[4]
+    local r = interrupted(f)
+    T.eq(r[1], false, what .. ": interrupted")
+    T.check(tostring(r[2]):find("interrupted!", 1, true), what .. ": by the hook's error", r[2])
+    T.eq(asok._debug.waits(), 0, what .. ": nothing waits after it")
+    T.same(T.pack(asok.select()), T.pack(nil, "timeout"), what .. ": asok.select() returns")
+    T.spawn(function() asok.sleep(0.01); peer:send("after\n") end)
+    sock:settimeout(2)
+    T.same(T.pack(sock:receive("*l")), T.pack("after", nil, nil), what .. ": the next receive on the socket")
+    sock:settimeout(-1)
+  end
+  wa:close(); pa:close()
+  if n then n:close(); pn:close() end
+end
+
 -- the nesting child (above): PUC Lua only, LuaJIT has no such limit here
 -- (its own crashes about 1,000 deep)
 if not jit then
