@@ -188,8 +188,11 @@ end
 -- call on that socket gets the data (the interrupted receive held its
 -- socket's turn for ever, a select its sockets' turns, and asok.select()
 -- without a timeout waited on them). The hook fires in the main thread
--- only (LuaJIT's hooks are global)
+-- only (LuaJIT's hooks are global), and LuaJIT runs without its JIT here
+-- (hooks do not fire in compiled code: the blocked call's loop gets
+-- compiled after a few cases, and the interruption never came)
 if debug and debug.sethook then
+  if jit then jit.off(); jit.flush() end
   local function interrupted(f, ...)
     local armed = false
     T.spawn(function() asok.sleep(0.05); armed = true end)
@@ -225,6 +228,7 @@ if debug and debug.sethook then
   end
   wa:close(); pa:close()
   if n then n:close(); pn:close() end
+  if jit then jit.on() end
 end
 
 -- the nesting child (above): PUC Lua only, LuaJIT has no such limit here
