@@ -15,6 +15,10 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#include <malloc.h>
+#define HAVE_MALLINFO2 1
+#endif
 
 #include "binding.h"
 #include "asok_glue.h" /* generated: asok_glue_chunks[], the glue/*.lua chunks */
@@ -32,6 +36,7 @@ static int prim_unqueue(lua_State *L);
 static int prim_handles(lua_State *L);
 static int prim_pickups(lua_State *L);
 static int prim_rxmem(lua_State *L);
+static int prim_cmem(lua_State *L);
 static int prim_loop(lua_State *L);
 static int prim_meta(lua_State *L);
 static int prim_newsock(lua_State *L);
@@ -49,6 +54,7 @@ static const luaL_Reg loopfuncs[] = {
     {"handles", prim_handles},
     {"pickups", prim_pickups},
     {"rxmem",   prim_rxmem},
+    {"cmem",    prim_cmem},
     {"copies",  asok__prim_copies},
     {"loop",    prim_loop},
     {"meta",    prim_meta},
@@ -258,6 +264,22 @@ static int prim_handles(lua_State *L) {
 static int prim_rxmem(lua_State *L) {
   lua_pushinteger(L, (lua_Integer) asok_debug_rxmem());
   return 1;
+}
+
+/* cmem(): the bytes of C heap (malloc) in use in the process, every arena
+ * and mmap'd block counted (glibc's mallinfo2), or nothing where there is
+ * no mallinfo2 (asok._debug.cmem: tests that the binding's C memory does
+ * not grow with something; Lua's own objects count where its allocator
+ * is malloc's, as lua.c's is, not LuaJIT's own). */
+static int prim_cmem(lua_State *L) {
+#ifdef HAVE_MALLINFO2
+  struct mallinfo2 m = mallinfo2();
+  lua_pushinteger(L, (lua_Integer) (m.uordblks + m.hblkhd));
+  return 1;
+#else
+  (void) L;
+  return 0;
+#endif
 }
 
 /* pickups(): asok_debug_in_c, this thread's calls answered in C: the

@@ -52,8 +52,10 @@ M._VERSION = "asok 0.1.0"
 -- receives and sends parked in C, or waiting through the glue with one.
 -- copies() is the number of buffers large results are copied into on 5.1,
 -- 5.2 and LuaJIT (pushdata.c). waits() is the number of waits asok.select()
--- (no sets, no timeout) waits for (select.lua).
-M._debug = { handles = C.handles, pickups = C.pickups, rxmem = C.rxmem,
+-- (no sets, no timeout) waits for (select.lua). cmem() is the bytes of C
+-- heap in use in the process (glibc's mallinfo2; nil elsewhere), Lua's own
+-- objects included where its allocator is malloc's (PUC Lua, not LuaJIT).
+M._debug = { handles = C.handles, pickups = C.pickups, rxmem = C.rxmem, cmem = C.cmem,
   cparked = function() return C.cparked(loop) end,
   copies = function() return C.copies(loop) end }
 
