@@ -200,8 +200,6 @@ static int prim_newsock(lua_State *L) {
   s->paused = NULL;
   s->npaused = s->cpaused = 0;
   s->rates[0] = s->rates[1] = 0;
-  s->notes = NULL;
-  s->nnotes = s->cnotes = 0;
   s->dev = s->ino = 0;
   if (fd >= 0) {
     struct stat st;

@@ -130,38 +130,33 @@ typedef struct lsock {
   int wraperr;         /* an asok.client that setfd gave an fd asok cannot
                         * register (a bad fd, epoll refusing it): why (an
                         * ASOK_* code or -errno); 0 otherwise */
-  /* a native client's operations waiting through the glue (sock.c's
-   * receive and send): notes of the token, the coroutine and the handle
-   * each waits on, since setfd gives the client a new handle and such an
-   * operation ends as at a close, not on the new one (asok__handlefor).
-   * nnotes of cnotes in use (malloc'd, freed at __gc). */
-  struct anote *notes;
-  int nnotes, cnotes;
 } lsock;
 
-/* anote: an operation of token tok, run by coroutine co, waits on handle h */
-struct anote {
-  asok_token tok;
-  lua_State *co;
-  asok_sock *h;
-};
+/* A native client's operation that waits through the glue (sock.c's
+ * receive and send, park.c handing one over) goes on, after a setfd gave
+ * the client a new handle, with the handle it waited on (ended as at a
+ * close), not the new one. That handle travels with the operation: the
+ * WAIT answer (TOK and the token, for one park.c hands over) carries it
+ * as a light userdata, and the glue passes it back with each retry. The
+ * client keeps nothing per operation, so a park costs the same whatever
+ * else waits on the client, and an operation abandoned while it waited
+ * (coroutine.close) leaves nothing behind. */
 
-/* asok__handlefor: the handle an operation of tok on s, run by coroutine
- * co, goes on with: s's (asok__readh), unless that operation waited on an
- * earlier handle of native client s (noted by asok__noteparked by co,
- * forgotten now; *waited is then 1, else 0): then that one if s kept it
- * (closed, with its buffered data), else NULL (closed). A note of tok by
- * another coroutine is stale (its operation abandoned: coroutine.close)
- * and is dropped; so is any note of tok when fresh is true (the glue took
- * tok for a new operation: a coroutine at the address of a collected one
- * may take the token that one abandoned). */
-asok_sock *asok__handlefor(lsock *s, lua_State *co, asok_token tok, int fresh, int *waited);
-/* asok__noteparked notes that tok's operation on native client s, run by
- * coroutine co, waits on handle h (for asok__handlefor); replaces an
- * earlier note of tok. Out of memory: not noted. */
-void asok__noteparked(lsock *s, lua_State *co, asok_token tok, asok_sock *h);
-/* asok__cutshort: the handle a C-parked operation that waited on handle
- * was goes on with (park.c; the same rule as asok__handlefor's). */
+/* asok__handlefor: the handle the call of an operation on s goes on with,
+ * given the handle its last WAIT answer named (argument i: nil for a new
+ * operation; a light userdata that asok__pushwaited pushed, only ever
+ * compared, never dereferenced; raises on anything else): s's
+ * (asok__readh), unless s is a native client and the operation waited:
+ * then asok__cutshort's for that handle, and *waited is 1 (else 0). */
+asok_sock *asok__handlefor(lua_State *L, lsock *s, int i, int *waited);
+/* asok__pushwaited pushes, for a native client s, handle h that an
+ * operation on it waits on (a light userdata, for asok__handlefor), and
+ * returns 1; nothing for another socket (0). */
+int asok__pushwaited(lua_State *L, lsock *s, asok_sock *h);
+/* asok__cutshort: the handle an operation of native client s that waited
+ * on handle was goes on with: s's own (asok__readh) if that is still was
+ * (or was is NULL); else was if s kept it, closed, with its buffered data
+ * (closed_h); else NULL (closed). */
 asok_sock *asok__cutshort(lsock *s, asok_sock *was);
 
 /* userdata tags: registry[metatable] = tag, for checks without strings */

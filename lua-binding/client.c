@@ -278,9 +278,6 @@ static int client_gc(lua_State *L) {
   lsock *s = checkclient(L, 1);
   shut(s);
   bury(s);
-  free(s->notes);
-  s->notes = NULL;
-  s->nnotes = s->cnotes = 0;
   return 0;
 }
 

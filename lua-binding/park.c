@@ -17,12 +17,15 @@
 *   TOK                   checks and errors: not asok's stream socket, another
 *                         pattern, a prefix, i or j, data not a string;
 *                         or no C token left (the glue takes its own);
-*   TOK, t                the operation waits on token t but the
+*   TOK, t [, h]          the operation waits on token t but the
 *                         coroutine cannot park here (main thread, a
 *                         non-yieldable C boundary, a driver waits for it:
-*                         asok.coroutine, asok.xpcall on 5.1);
+*                         asok.coroutine, asok.xpcall on 5.1); h: a native
+*                         client's handle it waits on, for the glue's retry
+*                         (sock.c, asok__handlefor);
 *   anything else         (5.1) someone else resumed the parked
-*                         coroutine: unpark() hands the glue its token.
+*                         coroutine: unpark() hands the glue its token
+*                         (and h).
 *                         On 5.2+ such a resume retries the operation in
 *                         the continuation (resumed), which ends it or
 *                         parks it again: the glue never sees it.
@@ -256,7 +259,7 @@ static int parkedk(lua_State *L) {
 /* park parks the operation op of record i (its token parked in asok) for
  * the running coroutine: waiting[t] = it, then a yield of WAIT (what the
  * glue's park yields). Where the coroutine cannot park here it returns
- * TOK, t to the glue instead. */
+ * TOK, t to the glue instead, and a native client's handle it waits on. */
 static int park(lua_State *L, lloop *lp, int i, const crec *op) {
   asok_token t = tokof(i);
   int ismain;
@@ -279,10 +282,9 @@ static int park(lua_State *L, lloop *lp, int i, const crec *op) {
   return YIELDPARKED(L, i);
 glue:
   lua_pop(L, 1);
-  if (op->s->owns) asok__noteparked(op->s, L, t, op->h); /* for sock.c's retry */
   lua_pushvalue(L, UP_TOK);
   asok__pushtoken(L, t);
-  return 2;
+  return 2 + asok__pushwaited(L, op->s, op->h); /* for sock.c's retry */
 }
 
 /* ownedby says whether record i holds an operation the running coroutine
@@ -306,19 +308,21 @@ static int ownedby(lua_State *L, lloop *lp, int i, int waiting) {
  * back to the glue (someone else resumed it; 5.1, prim_unpark): its record
  * becomes the glue's, waiting[t] is cleared (waiting: the table's stack
  * index; a delivery of t already queued is then skipped by step, and the
- * glue's retry parks t anew). Pushes t and returns 1, or returns 0 when
- * record i is not the running coroutine's parked operation. */
+ * glue's retry parks t anew). Pushes t, and a native client's handle it
+ * waits on (for sock.c's retry), and returns their number, or returns 0
+ * when record i is not the running coroutine's parked operation. */
 static int giveback(lua_State *L, lloop *lp, int i, int waiting) {
   crec *r = &lp->rec[i];
+  lsock *s = r->s;
+  asok_sock *h = r->h;
   if (!ownedby(L, lp, i, waiting)) return 0;
-  if (r->s != NULL && r->s->owns) asok__noteparked(r->s, L, tokof(i), r->h); /* sock.c's retry */
   memset(r, 0, sizeof(*r));
   r->kind = CREC_GLUE;
   asok__pushtoken(L, tokof(i));
   lua_pushvalue(L, -1);
   lua_pushnil(L);
   lua_rawset(L, waiting);                /* waiting[t] = nil */
-  return 1;
+  return 1 + (s != NULL ? asok__pushwaited(L, s, h) : 0);
 }
 
 #if LUA_VERSION_NUM >= 502
@@ -588,7 +592,8 @@ static int prim_fastops(lua_State *L) {
 }
 
 /* unpark(loop, waiting): the token of the running coroutine's operation
- * parked in C, now the glue's (someone else resumed it), or nil.
+ * parked in C, now the glue's (someone else resumed it), and a native
+ * client's handle it waits on (for sock.c's retry); or nothing.
  * waiting[t] is cleared, as the glue's park clears it when someone else
  * resumes: a delivery of t already queued is then skipped by step, and
  * the glue's retry parks t anew. O(C tokens): only a foreign resume pays
@@ -597,8 +602,10 @@ static int prim_unpark(lua_State *L) {
   lloop *lp = (lloop *) luaL_checkudata(L, 1, ASOK_LOOP_MT);
   int i;
   luaL_checktype(L, 2, LUA_TTABLE);
-  for (i = 0; i < lp->cused; i++)
-    if (giveback(L, lp, i, 2)) return 1;
+  for (i = 0; i < lp->cused; i++) {
+    int n = giveback(L, lp, i, 2);
+    if (n > 0) return n;
+  }
   return 0;
 }
 

@@ -155,19 +155,20 @@ asok_sock *asok__cutshort(lsock *s, asok_sock *was) {
 }
 
 /* asok__handlefor (binding.h). */
-asok_sock *asok__handlefor(lsock *s, lua_State *co, asok_token tok, int fresh, int *waited) {
-  int i;
+asok_sock *asok__handlefor(lua_State *L, lsock *s, int i, int *waited) {
   *waited = 0;
-  for (i = 0; i < s->nnotes; i++) {
-    if (s->notes[i].tok == tok) {
-      struct anote n = s->notes[i];
-      s->notes[i] = s->notes[--s->nnotes];
-      if (fresh || n.co != co) break; /* a stale note: its operation was abandoned */
-      *waited = 1;
-      return asok__cutshort(s, n.h);
-    }
-  }
-  return asok__readh(s);
+  if (lua_isnoneornil(L, i)) return asok__readh(s);
+  luaL_argcheck(L, lua_islightuserdata(L, i), i, "invalid handle");
+  if (!s->owns) return asok__readh(s); /* (a wrapper's: asok__pushwaited gives none) */
+  *waited = 1;
+  return asok__cutshort(s, (asok_sock *) lua_touserdata(L, i));
+}
+
+/* asok__pushwaited (binding.h). */
+int asok__pushwaited(lua_State *L, lsock *s, asok_sock *h) {
+  if (!s->owns) return 0;
+  lua_pushlightuserdata(L, (void *) h);
+  return 1;
 }
 
 /* asok__grow (binding.h). */
@@ -177,21 +178,6 @@ void *asok__grow(void *arr, int *cap, int n, size_t size, int first) {
   arr = realloc(arr, (size_t) c * size);
   if (arr != NULL) *cap = c;
   return arr;
-}
-
-/* asok__noteparked (binding.h). */
-void asok__noteparked(lsock *s, lua_State *co, asok_token tok, asok_sock *h) {
-  int i;
-  for (i = 0; i < s->nnotes && s->notes[i].tok != tok; i++) {}
-  if (i == s->nnotes) {
-    struct anote *p = (struct anote *) asok__grow(s->notes, &s->cnotes, i, sizeof *p, 4);
-    if (p == NULL) return;
-    s->notes = p;
-    s->nnotes++;
-  }
-  s->notes[i].tok = tok;
-  s->notes[i].co = co;
-  s->notes[i].h = h;
 }
 
 /* isopen says whether s and its loop are still alive. */
@@ -218,7 +204,10 @@ static int patnumber(lua_State *L, int i) {
 }
 
 /*-------------------------------------------------------------------------*\
-* receive(s, pattern, prefix, token): buffer.c buffer_meth_receive rules
+* receive(s, pattern, prefix, token [, waited]): buffer.c
+* buffer_meth_receive rules. WAIT: the WAIT marker and, for a native
+* client, the handle the operation waits on, which its retry passes back
+* as waited (asok__handlefor)
 \*-------------------------------------------------------------------------*/
 static int sock_receive(lua_State *L) {
   lsock *s = asok__checksock(L, 1);
@@ -255,8 +244,8 @@ static int sock_receive(lua_State *L) {
   {
     /* a closed native client's: what it had buffered; a native client's
      * operation that waited on its handle before a setfd: that one's */
-    int waited = 0;
-    asok_sock *h = s->owns ? asok__handlefor(s, L, tok, lua_toboolean(L, 5), &waited) : asok__readh(s);
+    int waited;
+    asok_sock *h = asok__handlefor(L, s, 5, &waited);
     if (h == NULL) {
       rc = asok__gone(s, tok);
       if (!waited) rc = asok__nohandle(s); /* a bad fd's error for a new call */
@@ -264,10 +253,7 @@ static int sock_receive(lua_State *L) {
       rc = asok_receive(h, pattern, n, tok, &data, &len);
       if (!waited) rc = asok__onkept(s, h, rc, pattern == ASOK_ALL);
     }
-    if (rc == ASOK_EWAIT) {
-      if (s->owns) asok__noteparked(s, L, tok, h);
-      return asok__pushwait(L);
-    }
+    if (rc == ASOK_EWAIT) return asok__pushwait(L) + asok__pushwaited(L, s, h);
   }
   /* one copy: asok's buffer -> string (pushdata.c), then the prefix (an
    * argument, a string by now) in front: what the concatenation allocates
@@ -290,7 +276,8 @@ static int sock_receive(lua_State *L) {
 }
 
 /*-------------------------------------------------------------------------*\
-* send(s, data, i, j, token): buffer.c buffer_meth_send rules, atomic
+* send(s, data, i, j, token [, waited]): buffer.c buffer_meth_send
+* rules, atomic (WAIT and waited: as receive's)
 \*-------------------------------------------------------------------------*/
 static int sock_send(lua_State *L) {
   lsock *s = asok__checksock(L, 1);
@@ -307,8 +294,8 @@ static int sock_send(lua_State *L) {
   if (start <= end) {
     /* a closed native client's: what a cut-short send had sent (and as
      * receive's, the handle a send waited on before a setfd) */
-    int waited = 0;
-    asok_sock *h = s->owns ? asok__handlefor(s, L, tok, lua_toboolean(L, 6), &waited) : asok__readh(s);
+    int waited;
+    asok_sock *h = asok__handlefor(L, s, 6, &waited);
     if (!waited && asok__keptonly(s, h)) h = NULL; /* kept for a waiter's count only */
     if (h == NULL) {
       rc = asok__gone(s, tok);
@@ -317,10 +304,7 @@ static int sock_send(lua_State *L) {
       rc = asok_send(h, data + start - 1, (size_t) (end - start + 1), tok, &sent);
     }
     s->sending = rc == ASOK_EWAIT;
-    if (rc == ASOK_EWAIT) {
-      if (s->owns) asok__noteparked(s, L, tok, h);
-      return asok__pushwait(L);
-    }
+    if (rc == ASOK_EWAIT) return asok__pushwait(L) + asok__pushwaited(L, s, h);
     s->sent += sent;
   }
   if (rc != ASOK_OK) {

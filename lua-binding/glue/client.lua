@@ -44,7 +44,7 @@ if creceive then
     if prefix ~= nil or (pattern ~= nil and pattern ~= "*l" and pattern ~= "*a") then
       checkreceive(pattern, prefix) -- a nil prefix is never checked: no "no value" case
     end
-    return hreceive(self, pattern, prefix, tokenof(k, a))
+    return hreceive(self, pattern, prefix, tokenof(k, a, b))
   end
 
   --- client:send(data [, i [, j]]): LuaSocket's send, atomic and yielding.
@@ -55,7 +55,7 @@ if creceive then
     local data, i, j = ...
     if rawmeta(self) ~= CLIENT then checkself(self, "send") end
     if type(data) ~= "string" or i ~= nil or j ~= nil then checksend(select("#", ...) + 1, data, i, j) end
-    return hsend(self, data, i, j, tokenof(k, a))
+    return hsend(self, data, i, j, tokenof(k, a, b))
   end
 else
   -- the same through the glue alone

@@ -70,35 +70,39 @@ end
 
 -- hreceive runs asok_receive on handle h (an asok.sock or a native client)
 -- until it stops waiting; with tok, a C token (CBASE up) the C methods of
--- native clients handed over (park.c), given back to them at the end.
-local function hreceive(h, pattern, prefix, tok)
-  local fresh = not tok -- a token taken here: no note of a native client's may be its
-  if fresh then
+-- native clients handed over (park.c), given back to them at the end, and
+-- wh, a native client's handle that operation waits on. A WAIT answer
+-- names the handle a native client's operation waits on (b): each retry
+-- passes it back, so that the operation ends as at a close if a setfd gave
+-- the client a new handle meanwhile (sock.c, asok__handlefor). It lives
+-- in this frame only: nothing to search per park, nothing left behind
+-- when the coroutine is closed while it waits.
+local function hreceive(h, pattern, prefix, tok, wh)
+  if not tok then
     tok = freetoks[nfree]
     if tok then freetoks[nfree] = nil; nfree = nfree - 1 else tok = newsmall() end
   end
-  local a, b, c = receive(h, pattern, prefix, tok, fresh)
+  local a, b, c = receive(h, pattern, prefix, tok, wh)
   while a == WAIT do
     park(tok)
-    a, b, c = receive(h, pattern, prefix, tok)
+    a, b, c = receive(h, pattern, prefix, tok, b)
   end
   if tok < SMALL then nfree = nfree + 1; freetoks[nfree] = tok
   elseif tok < NEWBASE or tok >= CBASE then glueheld[tok] = nil; cfree(loop, tok) end
   return a, b, c
 end
 
--- hsend runs asok_send on handle h until all is sent or it fails (tok:
--- as hreceive's).
-local function hsend(h, data, i, j, tok)
-  local fresh = not tok
-  if fresh then
+-- hsend runs asok_send on handle h until all is sent or it fails (tok,
+-- wh and the handle a WAIT answer names: as hreceive's).
+local function hsend(h, data, i, j, tok, wh)
+  if not tok then
     tok = freetoks[nfree]
     if tok then freetoks[nfree] = nil; nfree = nfree - 1 else tok = newsmall() end
   end
-  local a, b, c = send(h, data, i, j, tok, fresh)
+  local a, b, c = send(h, data, i, j, tok, wh)
   while a == WAIT do
     park(tok)
-    a, b, c = send(h, data, i, j, tok)
+    a, b, c = send(h, data, i, j, tok, b)
   end
   if tok < SMALL then nfree = nfree + 1; freetoks[nfree] = tok
   elseif tok < NEWBASE or tok >= CBASE then glueheld[tok] = nil; cfree(loop, tok) end
@@ -107,7 +111,8 @@ end
 P.hreceive, P.hsend = hreceive, hsend
 
 -- The C methods (park.c): an answer with OK, else what the glue does:
--- TOK (checks), TOK and the token it waits on (the glue parks it), or,
+-- TOK (checks), TOK and the token it waits on (the glue parks it; and a
+-- native client's handle it waits on), or,
 -- on 5.1, someone else's values (the coroutine was resumed by someone else
 -- while it waited in C: unpark gives the glue its token; on 5.2+ park.c
 -- retries the operation itself then). None under LuaJIT,
@@ -115,17 +120,19 @@ P.hreceive, P.hsend = hreceive, hsend
 local creceive, csend, OK, TOK, ERR = C.fastops(loop, WAIT, P.waiting, P.parents)
 local unpark = C.unpark
 
--- tokenof returns the token a C method's answer k, t leaves the glue to
--- wait on (nil: none, the glue takes one of its own), noted in glueheld
--- for the running coroutine (not the main thread: it never dies).
+-- tokenof returns the token a C method's answer k, t, wh leaves the glue
+-- to wait on (nil: none, the glue takes one of its own), noted in glueheld
+-- for the running coroutine (not the main thread: it never dies), and the
+-- native client's handle that operation waits on (wh, or unpark's), for
+-- hreceive and hsend.
 local running = coroutine.running
-local function tokenof(k, t)
-  if k ~= TOK then t = unpark(loop, P.waiting) end
+local function tokenof(k, t, wh)
+  if k ~= TOK then t, wh = unpark(loop, P.waiting) end
   if t then
     local co, ismain = running()
     if co and not ismain then glueheld[t] = co end
   end
-  return t
+  return t, wh
 end
 P.creceive, P.csend, P.OK, P.ERR, P.tokenof = creceive, csend, OK, ERR, tokenof
 
@@ -137,13 +144,13 @@ if creceive then
     local k, a, b, c = creceive(h, pattern, prefix)
     if k == OK then return a, b, c end
     if k == ERR then error(a, 0) end -- step could not make the results (park.c)
-    return hreceive(h, pattern, prefix, tokenof(k, a))
+    return hreceive(h, pattern, prefix, tokenof(k, a, b))
   end
   function csendh(h, data, i, j)
     local k, a, b, c = csend(h, data, i, j)
     if k == OK then return a, b, c end
     if k == ERR then error(a, 0) end
-    return hsend(h, data, i, j, tokenof(k, a))
+    return hsend(h, data, i, j, tokenof(k, a, b))
   end
 end
 
