@@ -9,6 +9,8 @@
 --   two coroutines on wrappers): every receive parks once.
 -- buffered: N wrapper receive('*l') calls of lines already in asok's
 --   buffer plus one send per 100 lines: the calls that never park.
+-- native: pingpong with a native client (a wrapper's accept) on the
+--   server side: its receive parks in C on PUC Lua, in the glue on LuaJIT.
 -- Figures are ns per round trip (resp. per receive), wall and process CPU
 -- (os.clock, which counts the Go threads too); best of 3 runs.
 local asok = require "asok"
@@ -29,6 +31,21 @@ local function pair()
   return asok.wrap(c), asok.wrap(s)
 end
 
+-- nativepair returns a connected asok wrapper and native client (what a
+-- wrapper's accept returns) over loopback TCP.
+local function nativepair()
+  local srv = asok.wrap(assert(socket.bind("127.0.0.1", 0)))
+  local _, port = srv:getsockname()
+  local c = assert(socket.connect("127.0.0.1", port))
+  local s
+  asok.spawn(function() s = srv:accept() end)
+  while not s do asok.select(nil, nil, 0.01) end
+  srv:close()
+  c:setoption("tcp-nodelay", true)
+  s:setoption("tcp-nodelay", true)
+  return asok.wrap(c), s
+end
+
 -- timed runs f and returns its wall and CPU seconds.
 local function timed(f)
   local w0, c0 = socket.gettime(), os.clock()
@@ -36,9 +53,11 @@ local function timed(f)
   return socket.gettime() - w0, os.clock() - c0
 end
 
--- pingpong runs n round trips of one 4-byte line between two coroutines.
-local function pingpong(n)
-  local c, s = pair()
+-- pingpong runs n round trips of one 4-byte line between two coroutines
+-- (native: the server's end a native client).
+local function pingpong(n, native)
+  local c, s
+  if native then c, s = nativepair() else c, s = pair() end
   local got = 0
   asok.spawn(function()
     for _ = 1, n do
@@ -100,3 +119,5 @@ local pw, pc = best(pingpong, N)
 print(("%-22s pingpong  %7d round trips: %6.0f ns wall, %6.0f ns CPU per round trip"):format(interp, N, pw, pc))
 local bw, bc = best(buffered, N)
 print(("%-22s buffered  %7d receives:    %6.0f ns wall, %6.0f ns CPU per receive"):format(interp, N, bw, bc))
+local nw, nc = best(function(n) pingpong(n, true) end, N)
+print(("%-22s native    %7d round trips: %6.0f ns wall, %6.0f ns CPU per round trip"):format(interp, N, nw, nc))
