@@ -53,6 +53,8 @@ type Loop struct {
 	dg     dgramLoop // datagram receive state (udp.go)
 	res    resolver  // name lookups (resolve.go)
 	of     offers    // retries armed by Select (offer.go)
+	pb     pollBatch // the poll a WaitSet shares (waitset.go)
+	polls  uint64    // poll(2) calls made for readiness (Polls)
 }
 
 // NewLoop creates a loop on the monotonic clock.

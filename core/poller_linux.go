@@ -32,6 +32,7 @@ type poller struct {
 	pending atomic.Uint32 // 1 while a wake-up is written and not yet drained
 	mu      sync.Mutex    // orders Wake against close
 	closed  bool
+	waits   uint64 // epoll_wait calls made (Loop.Polls)
 }
 
 // newPoller creates the epoll fd and the eventfd, registered level-triggered.
@@ -85,6 +86,7 @@ func (p *poller) del(fd int) error {
 // its wait (waiting ms again after every signal would never end while a
 // handled signal keeps coming).
 func (p *poller) wait(ms int) ([]unix.EpollEvent, error) {
+	p.waits++
 	n, err := unix.EpollWait(p.epfd, p.events, ms)
 	if err == unix.EINTR {
 		return nil, errInterrupted

@@ -63,6 +63,9 @@ type Socket struct {
 	// each gets of the data buffered then (shares.go).
 	closedRecv []share
 	restRead   bool // a call after the close read what the shares left
+	// pslot: 1 + index of s's pollfd in the running WaitSet's poll, 0:
+	// none (waitset.go)
+	pslot int32
 }
 
 // sentCount is what the send of a token had sent when a Close cut it
@@ -391,14 +394,19 @@ func (s *Socket) wait(q *queue, dir int, tok Token) error {
 	return err
 }
 
-// pollReady polls s's fd without waiting for direction dir.
+// pollReady polls s's fd without waiting for direction dir (within a
+// WaitSet, the batch's poll answers).
 func (s *Socket) pollReady(dir int) bool {
+	if ready, ok := s.l.batchReady(s, dir); ok {
+		return ready
+	}
 	ev := int16(unix.POLLIN)
 	if dir == DirWrite {
 		ev = unix.POLLOUT
 	}
 	fds := [1]unix.PollFd{{Fd: int32(s.fd), Events: ev}}
 	for {
+		s.l.polls++
 		n, err := unix.Poll(fds[:], 0)
 		if err == unix.EINTR {
 			continue
