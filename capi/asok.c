@@ -199,6 +199,16 @@ int asok_wait(asok_sock *s, int dir, asok_token token) {
   return asokgo_wait(s, dir, token);
 }
 
+int asok_waitset(asok_loop *loop, asok_waitreq *reqs, size_t n) {
+  FORKED;
+  return asokgo_waitset(loop, reqs, n);
+}
+
+int asok_debug_polls(asok_loop *loop, uint64_t *polls, uint64_t *epoll_waits) {
+  FORKED;
+  return asokgo_debug_polls(loop, polls, epoll_waits);
+}
+
 int asok_settimeout(asok_sock *s, double block, double total) {
   FORKED;
   return asokgo_settimeout(s, block, total);

@@ -36,6 +36,7 @@ type loopHandle struct {
 	held   map[C.asok_token]heldAnswer // asok_resolve answers kept after -ERANGE (resolve.go)
 	sched  schedTicker                 // keeps sysmon off the host's thread (sched.go)
 	picks  *C.struct_asok__picks       // retries asok_select armed (pickup.go)
+	waits  []core.SetWait              // asok_waitset's scratch array (waitset.go)
 }
 
 // sockHandle is what an asok_sock * points at.

@@ -215,6 +215,14 @@ ASOK_API uint64_t asok_debug_pickups(void);
 ASOK_API void asok_debug_in_c(uint64_t *takes, uint64_t *sends,
                               uint64_t *parks);
 
+/* asok_debug_polls gives the readiness syscalls loop made: poll(2)s to see
+ * whether a socket is ready (asok_wait, asok_waitset, a connect in
+ * progress) and epoll_wait(2)s (asok_select). A NULL pointer is skipped.
+ * For tests that count the syscalls of an operation. Threads: loop's
+ * thread.
+ * Returns: 0; ASOK_EBADHANDLE. */
+ASOK_API int asok_debug_polls(asok_loop *loop, uint64_t *polls, uint64_t *epoll_waits);
+
 /* ---- loop -------------------------------------------------------------- */
 
 /* asok_loop_new creates a loop (an epoll instance, an eventfd for wake-ups,
@@ -413,6 +421,31 @@ ASOK_API int asok_send(asok_sock *s, const char *data, size_t len, asok_token to
  * Returns: 0; ASOK_EWAIT; ASOK_ETIMEOUT; ASOK_ECLOSED; ASOK_EBADHANDLE;
  * ASOK_EINVAL (bad direction). */
 ASOK_API int asok_wait(asok_sock *s, int dir, asok_token token);
+
+/* asok_waitreq is one wait of asok_waitset: sock, dir and token as
+ * asok_wait's; rc is set to its result. */
+typedef struct asok_waitreq {
+  asok_sock *sock;
+  int dir;
+  asok_token token;
+  int rc; /* out */
+} asok_waitreq;
+
+/* asok_waitset makes the n waits of reqs on loop's sockets, in order, as
+ * n calls of asok_wait would (each rc: that call's result), but with one
+ * poll(2) over all their sockets where asok_wait makes one each: for a
+ * select over many sockets. The readiness each wait is answered with is
+ * that of the moment of that poll; one that comes after it is an event
+ * that asok_select delivers to the token parked for it, as for
+ * asok_wait. A socket may appear in several waits (its read and write
+ * waits share one pollfd). A sock that is NULL, freed or stale gets
+ * ASOK_EBADHANDLE, one of another loop ASOK_EINVAL (their waits are not
+ * made). Should the poll fail (n above RLIMIT_NOFILE distinct fds), each
+ * wait polls its socket alone, as asok_wait.
+ * Ownership: reqs is borrowed for the call. Threads: loop's thread.
+ * Returns: 0 (every rc set); ASOK_EBADHANDLE (loop); ASOK_EINVAL (reqs
+ * NULL with n > 0, n too large). */
+ASOK_API int asok_waitset(asok_loop *loop, asok_waitreq *reqs, size_t n);
 
 /* asok_settimeout sets how long operations on s may wait, LuaSocket's way:
  * block limits each wait, total the whole call, both measured from the

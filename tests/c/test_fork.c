@@ -38,6 +38,11 @@ static void child(asok_loop *loop, asok_sock *lsn, asok_sock *c) {
   CHILD_CHECK(asok_tcp_new(loop, 4, &s) == ASOK_EFORKED && s == NULL);
   CHILD_CHECK(asok_sock_fd(c, &fd) == ASOK_EFORKED);
   CHILD_CHECK(asok_sleep(loop, 0, 5) == ASOK_EFORKED);
+  {
+    asok_waitreq r = {c, ASOK_READ, 6, 1};
+    CHILD_CHECK(asok_waitset(loop, &r, 1) == ASOK_EFORKED && r.rc == 1);
+    CHILD_CHECK(asok_debug_polls(loop, NULL, NULL) == ASOK_EFORKED);
+  }
   CHILD_CHECK(asok_loop_wake(loop) == ASOK_EFORKED);
   CHILD_CHECK(asok_debug_handles() == ASOK_EFORKED);
   CHILD_CHECK(asok_debug_rxmem() == 0);

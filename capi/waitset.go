@@ -1,0 +1,87 @@
+package main
+
+/*
+#include "asok.h"
+*/
+import "C"
+
+import (
+	"unsafe"
+
+	"github.com/asok-lua/asok/core"
+)
+
+// maxWaitSet bounds asok_waitset's n: a C array that large cannot be
+// real (and unsafe.Slice must not overflow).
+const maxWaitSet = 1 << 40
+
+// asokgo_waitset implements asok_waitset: the requests become core's
+// SetWaits in the loop's scratch array (reused: no allocation once grown),
+// their handles looked up under one lock.
+//
+//export asokgo_waitset
+func asokgo_waitset(h unsafe.Pointer, reqs *C.asok_waitreq, n C.size_t) (rc C.int) {
+	defer recoverTo(&rc)
+	lh, ok := lookup[*loopHandle](h)
+	if !ok {
+		return C.ASOK_EBADHANDLE
+	}
+	if (reqs == nil && n > 0) || uint64(n) > maxWaitSet {
+		return C.ASOK_EINVAL
+	}
+	if n == 0 {
+		return C.ASOK_OK
+	}
+	rs := unsafe.Slice(reqs, int(n))
+	ws := lh.waits[:0]
+	handles.mu.RLock()
+	for i := range rs {
+		r := &rs[i]
+		r.rc = C.ASOK_OK
+		sh, _ := handles.live[unsafe.Pointer(r.sock)].(*sockHandle)
+		switch {
+		case sh == nil:
+			r.rc = C.ASOK_EBADHANDLE
+			continue
+		case sh.lh != lh:
+			r.rc = C.ASOK_EINVAL
+			continue
+		}
+		d := int(r.dir &^ C.ASOK_UNTIMED)
+		if r.dir&C.ASOK_UNTIMED != 0 {
+			d |= core.WaitUntimed
+		}
+		ws = append(ws, core.SetWait{Sock: sh.sock, Dir: d, Tok: core.Token(r.token)})
+	}
+	handles.mu.RUnlock()
+	lh.waits = ws
+	lh.loop.WaitSet(ws)
+	j := 0
+	for i := range rs {
+		if rs[i].rc == C.ASOK_OK {
+			rs[i].rc = code(ws[j].Err)
+			j++
+		}
+	}
+	clear(ws) // no socket kept alive by the scratch array
+	return C.ASOK_OK
+}
+
+// asokgo_debug_polls implements asok_debug_polls.
+//
+//export asokgo_debug_polls
+func asokgo_debug_polls(h unsafe.Pointer, polls, epollWaits *C.uint64_t) (rc C.int) {
+	defer recoverTo(&rc)
+	lh, ok := lookup[*loopHandle](h)
+	if !ok {
+		return C.ASOK_EBADHANDLE
+	}
+	p, e := lh.loop.Polls()
+	if polls != nil {
+		*polls = C.uint64_t(p)
+	}
+	if epollWaits != nil {
+		*epollWaits = C.uint64_t(e)
+	}
+	return C.ASOK_OK
+}
