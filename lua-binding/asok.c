@@ -8,9 +8,7 @@
 * bookkeeping where yielding works on every Lua version. This file hands it
 * a table of C primitives; none of them yields.
 \*=========================================================================*/
-#include <errno.h>
 #include <math.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -41,7 +39,6 @@ static int prim_loop(lua_State *L);
 static int prim_meta(lua_State *L);
 static int prim_newsock(lua_State *L);
 static int prim_now(lua_State *L);
-static int prim_pollfd(lua_State *L);
 static int prim_sleep(lua_State *L);
 static void newmeta(lua_State *L, const char *name, const luaL_Reg *meta);
 
@@ -62,7 +59,9 @@ static const luaL_Reg loopfuncs[] = {
     {"resolve", asok__prim_resolve},
     {"service", asok__prim_service},
     {"now",     prim_now},
-    {"pollfd",  prim_pollfd},
+    {"waitset", asok__prim_waitset},
+    {"unwait",  asok__prim_unwait},
+    {"polls",   asok__prim_polls},
     {"step",    asok__prim_step},
     {"note",    asok__prim_note},
     {"sleep",   prim_sleep},
@@ -145,6 +144,10 @@ static int prim_loop(lua_State *L) {
   lp->ncopies = lp->ccopies = 0;
   lp->deferred = NULL;
   lp->ndeferred = lp->cdeferred = 0;
+  lp->reqs = NULL;
+  lp->pfds = NULL;
+  lp->cwait = 0;
+  lp->fdpolls = 0;
   luaL_getmetatable(L, ASOK_LOOP_MT);
   lua_setmetatable(L, -2);
   rc = asok_loop_new(&lp->loop);
@@ -167,6 +170,11 @@ static int loop_gc(lua_State *L) {
   free(lp->deferred);
   lp->deferred = NULL;
   lp->ndeferred = lp->cdeferred = 0;
+  free(lp->reqs);
+  free(lp->pfds);
+  lp->reqs = NULL;
+  lp->pfds = NULL;
+  lp->cwait = 0;
   return 0;
 }
 
@@ -307,27 +315,6 @@ double asok__now(void) {
 }
 
 /* now(): a monotonic clock in seconds (for asok.select's deadline). */
-/*-------------------------------------------------------------------------*\
-* pollfd(fd, "r"|"w"): whether fd is ready in that direction now (poll(2)
-* with no wait), as select(2) would say: for fds asok cannot register (not
-* sockets: a pipe, a tty, a file), which asok.select polls (glue/select.lua)
-\*-------------------------------------------------------------------------*/
-static int prim_pollfd(lua_State *L) {
-  struct pollfd p;
-  int rc;
-  p.fd = (int) luaL_checkinteger(L, 1);
-  p.events = *luaL_checkstring(L, 2) == 'w' ? POLLOUT : POLLIN;
-  p.revents = 0;
-  do rc = poll(&p, 1, 0);
-  while (rc < 0 && errno == EINTR);
-  /* what select(2) counts: a hang-up or an error is readable, an error
-   * writable (a pipe's read end at EOF is not writable); a closed fd
-   * (POLLNVAL) ends the wait */
-  lua_pushboolean(L, rc > 0 && (p.revents & (p.events == POLLIN ? POLLIN | POLLHUP | POLLERR | POLLNVAL
-                                                               : POLLOUT | POLLERR | POLLNVAL)) != 0);
-  return 1;
-}
-
 static int prim_now(lua_State *L) {
   lua_pushnumber(L, (lua_Number) asok__now());
   return 1;

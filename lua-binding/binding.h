@@ -12,6 +12,7 @@
 #ifndef ASOK_BINDING_H
 #define ASOK_BINDING_H
 
+#include <poll.h>
 #include <stdint.h>
 
 #include <lua.h>
@@ -86,7 +87,17 @@ typedef struct lloop {
    * dispatched again by a later step, once it has yielded (step.c) */
   asok_token *deferred;
   int ndeferred, cdeferred;
+  /* asok.select's waits of a whole set (waitset.c): the requests and
+   * pollfds of its last call, room for cwait of each (malloc'd, freed at
+   * __gc); fdpolls counts the poll(2)s it made itself (asok._debug.polls) */
+  asok_waitreq *reqs;
+  struct pollfd *pfds;
+  int cwait;
+  uint64_t fdpolls;
 } lloop;
+
+/* ASOK_SETMAX bounds the entries of one asok.select (waitset.c) */
+#define ASOK_SETMAX (1 << 28)
 
 /* pushcopy: a copy buffer of cap bytes at p, held by the push whose C
  * stack address is frame (0: free) */
@@ -276,6 +287,14 @@ int asok__prim_resolve(lua_State *L);
 /* asok__prim_service is the service(port) primitive (resolve.c): whether
  * getaddrinfo takes port as a TCP service. */
 int asok__prim_service(lua_State *L);
+
+/* asok__prim_waitset, asok__prim_unwait and asok__prim_polls are the
+ * glue's C.waitset, C.unwait and C.polls (waitset.c): the waits of
+ * asok.select with socket sets, a whole set per call, and the count of
+ * the poll(2) calls that tests read. */
+int asok__prim_waitset(lua_State *L);
+int asok__prim_unwait(lua_State *L);
+int asok__prim_polls(lua_State *L);
 
 /* asok__prim_step is the glue's C.step (step.c): one asok_select pass and
  * the resume of every ready token's coroutine. */

@@ -55,6 +55,10 @@ M._VERSION = "asok 0.1.0"
 -- (no sets, no timeout) waits for (select.lua). cmem() is the bytes of C
 -- heap in use in the process (glibc's mallinfo2; nil elsewhere), Lua's own
 -- objects included where its allocator is malloc's (PUC Lua, not LuaJIT).
+-- polls() is the number of poll(2) calls made to see whether fds were
+-- ready (asok_debug_polls, and asok.select's for fds asok cannot
+-- register), and the number of epoll_wait(2) calls: tests count the
+-- syscalls of a select with them.
 M._debug = { handles = C.handles, pickups = C.pickups, rxmem = C.rxmem, cmem = C.cmem,
   cparked = function() return C.cparked(loop) end,
   copies = function() return C.copies(loop) end }
@@ -164,6 +168,15 @@ local function newtoken()
   local t = lasttoken + 1
   if t >= CBASE then t = NEWBASE end
   lasttoken = t
+  return t
+end
+
+-- newtokens returns the first of a block of n fresh tokens, t .. t + n - 1,
+-- from NEWBASE up, below CBASE (asok.select's entries: waitset.c).
+local function newtokens(n)
+  local t = lasttoken + 1
+  if t + n > CBASE then t = NEWBASE end
+  lasttoken = t + n - 1
   return t
 end
 
@@ -992,7 +1005,7 @@ P.checkraw, P.waitfor, P.CLIENT = checkraw, waitfor, CLIENT
 P.raisearg, P.checkreceive, P.checksend, P.checkstats = raisearg, checkreceive, checksend, checkstats
 P.checktimeout, P.fdowners, P.rawmeta, P.SMALL = checktimeout, fdowners, rawmeta, SMALL
 P.CBASE, P.NEWBASE, P.glueheld = CBASE, NEWBASE, glueheld
-P.typename, P.deputed, P.reapdue = typename, deputed, reapdue
+P.typename, P.deputed, P.reapdue, P.newtokens = typename, deputed, reapdue, newtokens
 -- abandonlent abandons token t of a coroutine closed while a driver
 -- waited on its behalf (asok.coroutine's forward): the driver no longer
 -- holds it, so it goes back (a small token, a C token) as abandon gives

@@ -5,13 +5,14 @@ local M, P, C = ...
 local WAIT, loop, ONE, RAW, Wrapper = P.WAIT, P.loop, P.ONE, P.RAW, P.Wrapper
 local handles, probes, waiting = P.handles, P.probes, P.waiting
 local argerror, newtoken, step, yieldable, reapdue = P.argerror, P.newtoken, P.step, P.yieldable, P.reapdue
+local newtokens = P.newtokens
 local park = P.park
 local classof, patch, handle = P.classof, P.patch, P.handle
 local CLIENT, fdowners, rawmeta = P.CLIENT, P.fdowners, P.rawmeta
-local wait, close, newsock, fdof, buffered = C.wait, C.close, C.newsock, C.fd, C.buffered
-local unqueue = C.unqueue
+local close, newsock, fdof, buffered = C.close, C.newsock, C.fd, C.buffered
+local cwaitset, unwait, cpolls = C.waitset, C.unwait, C.polls
 local running = coroutine.running
-local now, csleep, cancel, pollfd = C.now, C.sleep, C.cancel, C.pollfd
+local now, csleep, cancel = C.now, C.sleep, C.cancel
 local type, tostring, tonumber = type, tostring, tonumber
 local getmetatable, rawget, next = getmetatable, rawget, next
 local yield = coroutine.yield
@@ -35,7 +36,8 @@ end
 
 -- watcher returns the asok handle asok.select watches obj (a LuaSocket
 -- object, a wrapper or anything with getfd/dirty methods) with, whether it
--- holds buffered data (LuaSocket's dirty()), and its fd; nil for an object
+-- holds buffered data (LuaSocket's dirty(), asked of the read set only,
+-- as socket.select's check_dirty does), and its fd; nil for an object
 -- without a valid fd (LuaSocket's select skips those); for one whose fd
 -- asok cannot watch (unwatchable), true (no handle) if dirty, else false
 -- and the error. An object asok does not handle yet gets a watcher only:
@@ -97,61 +99,90 @@ local function watcher(obj, argn)
       end
     end
   end
+  if argn ~= 1 then return h, false, fd end
   local dirty = buffered(h)
   if not dirty and type(raw.dirty) == "function" then dirty = raw:dirty() and true or false end
   return h, dirty, fd
 end
 
--- collect appends one entry per watchable object of set (argument argn)
--- to list, and one per object whose fd asok cannot watch to bad (with
--- the error); dir is "r" or "w".
-local function collect(set, argn, dir, list, bad)
+-- A select's entries (selectsets) are parallel arrays, not a table each:
+-- entry i is the object objs[i], watched through handle hs[i] (false for
+-- an fd asok cannot register, a pipe, a tty, a file: polled), on fd
+-- fds[i]; the read set's first (1 .. nr), then the write set's; token
+-- base + i - 1 (one block: P.newtokens); st[i] its state after the last
+-- C.waitset: 0 not ready, 1 ready, 2 parked. An object of the read set
+-- with data buffered (dirty) has no entry: it leads the answer (rout).
+-- E holds them: objs, hs, fds, st, n, nr, base, rout, ndirty, polled.
+
+-- collect adds an entry to E per watchable object of set (argument argn:
+-- 1 read, 2 write), or to rout if it is dirty, and one per object whose
+-- fd asok cannot watch to bad (with the error).
+local function collect(set, argn, E, bad)
   if set == nil then return end
   if type(set) ~= "table" then argerror(argn, "select", "table expected, got " .. type(set), 4) end
+  local objs, hs, fds, rout = E.objs, E.hs, E.fds, E.rout
+  local n, ndirty = E.n, E.ndirty
   local i = 1
   while true do
     local obj = set[i]
     if obj == nil then break end
     local h, dirty, fd, err = watcher(obj, argn)
     if h then
-      list[#list + 1] = { obj = obj, h = h, dirty = dirty, fd = fd, dir = dir, tok = newtoken() }
-    elseif h == false and err == NOTSOCK then -- a pipe, a tty, a file: polled (arm)
-      list[#list + 1] = { obj = obj, fd = fd, dir = dir, polled = true, tok = newtoken() }
+      if dirty then
+        ndirty = ndirty + 1
+        rout[ndirty] = obj
+      else
+        n = n + 1
+        objs[n], hs[n], fds[n] = obj, h, fd
+      end
+    elseif h == false and err == NOTSOCK then -- a pipe, a tty, a file: polled (waitset.c)
+      n = n + 1
+      objs[n], hs[n], fds[n] = obj, false, fd
+      E.polled = true
     elseif h == false then
-      bad[#bad + 1] = { obj = obj, fd = fd, argn = argn, err = err, list = list }
+      bad[#bad + 1] = { obj = obj, fd = fd, argn = argn, err = err }
     end
     i = i + 1
   end
+  E.n, E.ndirty = n, ndirty
 end
 
--- arm asks asok whether entry e is ready now (true) or parks its token.
--- A socket closed while the select waited (its token was delivered by the
+-- arm asks asok whether each entry of E is ready now (st[i] 1) or parks
+-- its token (st[i] 2), and returns how many are ready: C.waitset, one
+-- poll(2) for the whole set (asok_waitset) and one for its polled fds. A
+-- socket closed while the select waited (its token was delivered by the
 -- close) is ready: its receive or send answers 'closed' at once, and the
--- select must not wait for it forever. The wait is untimed: a select waits
--- on a socket whatever the socket's own timeout (zero: a poll that never
--- parks), for as long as the select waits.
-local function arm(e)
-  if e.polled then e.ready = pollfd(e.fd, e.dir); return e.ready end
-  local ok, err = wait(e.h, e.dir, e.tok, true)
-  e.parked = ok == WAIT
-  e.ready = ok == true or err == "closed"
-  return e.ready
+-- select must not wait for it forever. The wait is untimed: a select
+-- waits on a socket whatever the socket's own timeout (zero: a poll that
+-- never parks), for as long as the select waits.
+local function arm(E)
+  return cwaitset(loop, E.base, E.n, E.nr, E.hs, E.fds, E.st)
 end
 
--- readylist returns LuaSocket's result table for entries of list that are
--- ready, after out's first n (dirty) objects: by ascending fd, one object per
--- fd (the last one given), plus the object -> index part (make_assoc).
-local function readylist(list, out, n)
-  local byfd, fds = {}, {}
-  for i = 1, #list do
-    local e = list[i]
-    if e.ready then
-      if not byfd[e.fd] then fds[#fds + 1] = e.fd end
+-- readylist returns LuaSocket's result table for the entries i0 .. i1 of
+-- E that are ready (all of them if all is true), and those of extra (the
+-- objects whose fd asok cannot watch, each {obj =, fd =}), after out's
+-- first n (dirty) objects: by ascending fd, one object per fd (the last
+-- one given), plus the object -> index part (make_assoc).
+local function readylist(E, i0, i1, all, extra, out, n)
+  local objs, fds, st = E.objs, E.fds, E.st
+  local byfd, list = {}, {}
+  for i = i0, i1 do
+    if all or st[i] == 1 then
+      local fd = fds[i]
+      if not byfd[fd] then list[#list + 1] = fd end
+      byfd[fd] = objs[i]
+    end
+  end
+  if extra then
+    for i = 1, #extra do
+      local e = extra[i]
+      if not byfd[e.fd] then list[#list + 1] = e.fd end
       byfd[e.fd] = e.obj
     end
   end
-  table.sort(fds)
-  for i = 1, #fds do out[n + i] = byfd[fds[i]] end
+  table.sort(list)
+  for i = 1, #list do out[n + i] = byfd[list[i]] end
   for i = 1, #out do out[out[i]] = i * ONE end
   return out
 end
@@ -173,21 +204,18 @@ local function countwaits(limit)
 end
 local function waits() return countwaits(1) > 0 end
 M._debug.waits = function() return countwaits(math.huge) end
+M._debug.polls = function() return cpolls(loop) end
 
--- release ends the waits of a select's entries (list). The tokens are
--- the select's own: after the cancel (a parked one) or the drop of a
--- delivery step has fetched but not dispatched (one whose retry found it
--- ready), nothing delivers them, and a delivery meanwhile (the turn on a
--- socket handed over by another select's cancel, while this one waited on
--- its zero sleep) left a mark no park will take (waiting[t] = false): gone
--- with them, not left for reap (asok.select() without a timeout walks
--- them each step).
-local function release(list)
-  for i = 1, #list do
-    local e = list[i]
-    if e.parked then cancel(loop, e.tok) else unqueue(loop, e.tok) end
-    waiting[e.tok] = nil
-  end
+-- release ends the waits of a select's entries (E): C.unwait. The
+-- tokens are the select's own: after the cancel (a parked one) or the
+-- drop of a delivery step has fetched but not dispatched (one whose retry
+-- found it ready), nothing delivers them, and a delivery meanwhile (the
+-- turn on a socket handed over by another select's cancel, while this
+-- one waited on its zero sleep) left a mark no park will take (waiting[t]
+-- = false): gone with them, not left for reap (asok.select() without a
+-- timeout walks them each step).
+local function release(E)
+  unwait(loop, E.base, E.n, E.st, waiting)
 end
 
 -- innerof returns the coroutine running a select that waits on root's
@@ -200,17 +228,16 @@ local function innerof(root)
   return nil
 end
 
--- waitsets is the wait of selectsets for entries list (ndirty objects of
--- the read set buffered), up to t seconds (nil or negative: no limit): it
--- arms each entry and waits until one is ready, and returns how many are.
+-- waitsets is the wait of selectsets for the entries of E (ndirty objects
+-- of the read set buffered), up to t seconds (nil or negative: no limit):
+-- it arms them and waits until one is ready, and returns how many are.
 -- st: where the caller cannot yield, st.stok is the timeout's token while
 -- one is armed (released if an error cuts the wait short).
-local function waitsets(list, ndirty, t, st)
+local function waitsets(E, ndirty, t, st)
   local deadline = t and t >= 0 and now() + t or nil
-  local polled = false
-  for i = 1, #list do if list[i].polled then polled = true end end
-  local nready = 0
-  for i = 1, #list do if arm(list[i]) then nready = nready + 1 end end
+  local polled = E.polled
+  local n, base, est = E.n, E.base, E.st
+  local nready = arm(E)
   if ndirty > 0 or nready > 0 then
     -- ready at once: the other coroutines' turn first (a zero sleep: a
     -- yield, or in a thread that cannot yield a step of the reactor), then
@@ -228,29 +255,27 @@ local function waitsets(list, ndirty, t, st)
     local root, g0 = yieldable(), nil
     if root then
       g0 = { fired = false, owner = root, inner = innerof(root) }
-      for i = 1, #list do
-        local e = list[i]
-        if e.parked then waiting[e.tok] = g0 end
+      for i = 1, n do
+        if est[i] == 2 then waiting[base + i - 1] = g0 end
       end
     end
     while not park(ptok) do end
     if g0 then
-      for i = 1, #list do
-        local e = list[i]
-        if waiting[e.tok] == g0 then waiting[e.tok] = nil end
+      for i = 1, n do
+        local tok = base + i - 1
+        if waiting[tok] == g0 then waiting[tok] = nil end
       end
     end
-    nready = 0
-    for i = 1, #list do if arm(list[i]) then nready = nready + 1 end end
+    nready = arm(E)
   end
   while ndirty == 0 and nready == 0 do
     local g, stok = { fired = false }, nil
-    for i = 1, #list do
-      local e = list[i]
-      if e.parked then
+    for i = 1, n do
+      if est[i] == 2 then
+        local tok = base + i - 1
         -- delivered before this (a finalizer ran the reactor: step.c)
-        if waiting[e.tok] == false then g.fired = true end
-        waiting[e.tok] = g
+        if waiting[tok] == false then g.fired = true end
+        waiting[tok] = g
       end
     end
     if not g.fired then -- else no wait: the retries below see it
@@ -277,11 +302,8 @@ local function waitsets(list, ndirty, t, st)
     -- each entry retries with its own token: a delivered one keeps its
     -- turn (a cancel would hand it to the next waiter on the socket, which
     -- then hands it back: two selects on one socket took turns for ever)
-    for i = 1, #list do
-      local e = list[i]
-      waiting[e.tok] = nil
-      if arm(e) then nready = nready + 1 end
-    end
+    for i = 1, n do waiting[base + i - 1] = nil end
+    nready = arm(E)
     if deadline and now() >= deadline then break end
   end
   return nready
@@ -290,14 +312,12 @@ end
 -- selectsets is asok.select with socket sets: socket.select's results for
 -- the calling thread while the reactor keeps the other coroutines running.
 local function selectsets(rset, wset, t)
-  local list, rl, wl, bad = {}, {}, {}, {}
-  collect(rset, 1, "r", rl, bad)
-  collect(wset, 2, "w", wl, bad)
-  local rout, ndirty = {}, 0
-  for i = 1, #rl do
-    local e = rl[i]
-    if e.dirty then ndirty = ndirty + 1; rout[ndirty] = e.obj else list[#list + 1] = e end
-  end
+  local E = { objs = {}, hs = {}, fds = {}, st = {}, n = 0, nr = 0, rout = {}, ndirty = 0, polled = false }
+  local bad = {}
+  collect(rset, 1, E, bad)
+  E.nr = E.n
+  collect(wset, 2, E, bad)
+  local ndirty, rout = E.ndirty, E.rout
   if #bad > 0 then
     -- an fd asok cannot watch: socket.select's select(2) fails ("select
     -- failed"; here an error naming the object), unless an object of the
@@ -307,40 +327,39 @@ local function selectsets(rset, wset, t)
     if ndirty == 0 then
       argerror(b.argn, "select", "cannot watch " .. tostring(b.obj) .. ": " .. tostring(b.err), 3)
     end
+    local rbad, wbad = {}, {}
     for i = 1, #bad do
       local e = bad[i]
-      e.list[#e.list + 1] = { obj = e.obj, fd = e.fd, ready = true }
+      if e.argn == 1 then rbad[#rbad + 1] = e else wbad[#wbad + 1] = e end
     end
-    for i = 1, #rl do rl[i].ready = not rl[i].dirty end -- (the dirty ones lead: rout)
-    for i = 1, #wl do wl[i].ready = true end
     -- ready at once: the other coroutines' turn first, as below
     local ptok = newtoken()
     csleep(loop, 0, ptok)
     while not park(ptok) do end
-    return readylist(rl, rout, ndirty), readylist(wl, {}, 0)
+    return readylist(E, 1, E.nr, true, rbad, rout, ndirty), readylist(E, E.nr + 1, E.n, true, wbad, {}, 0)
   end
-  for i = 1, #wl do list[#list + 1] = wl[i] end
+  E.base = newtokens(E.n)
   local nready
   if yieldable() then
-    nready = waitsets(list, ndirty, t, nil)
+    nready = waitsets(E, ndirty, t, nil)
   else
     -- the caller cannot yield, so the wait runs the reactor here: an error
     -- out of it (a debug hook's: lua.c's Ctrl-C in the main thread, caught
     -- by the program) releases the select's tokens before it goes on (they
     -- held their sockets' turns for ever, and asok.select() waited on them)
     local st = {}
-    local ok, n = pcall(waitsets, list, ndirty, t, st)
+    local ok, n = pcall(waitsets, E, ndirty, t, st)
     if not ok then
       if st.stok then waiting[st.stok] = nil; cancel(loop, st.stok) end
-      release(list)
+      release(E)
       error(n, 0)
     end
     nready = n
   end
-  release(list)
+  release(E)
   if ndirty == 0 and nready == 0 then return {}, {}, "timeout" end
-  local r = readylist(rl, rout, ndirty)
-  local w = readylist(wl, {}, 0)
+  local r = readylist(E, 1, E.nr, false, nil, rout, ndirty)
+  local w = readylist(E, E.nr + 1, E.n, false, nil, {}, 0)
   return r, w
 end
 

@@ -1,0 +1,217 @@
+/*=========================================================================*\
+* waitset.c - the waits of asok.select with socket sets (glue/select.lua),
+* a whole set per call: one asok_waitset (one poll(2) in asok) for its
+* sockets and one poll(2) here for its other fds (pipes, ttys, files),
+* where a wait per entry made a poll(2) each.
+*
+* A select's n entries have the tokens base .. base + n - 1 (the glue takes
+* them in one block: P.newtokens), entry i token base + i - 1; the read
+* set's come first (1 .. nr), then the write set's.
+\*=========================================================================*/
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "binding.h"
+
+/* the states waitset gives each entry (st[i]) */
+#define ST_NOTREADY 0 /* not ready, not parked (a poll, or an error) */
+#define ST_READY 1    /* ready now (or closed: its I/O answers at once) */
+#define ST_PARKED 2   /* its token waits in asok for the socket */
+
+/* checklp returns the loop userdata at i (raises if it is not one, or freed). */
+static lloop *checklp(lua_State *L, int i) {
+  lloop *lp = (lloop *) luaL_checkudata(L, i, ASOK_LOOP_MT);
+  if (lp->loop == NULL) luaL_argerror(L, i, "asok loop already freed");
+  return lp;
+}
+
+/* checkrange reads the block base .. base + n - 1 of tokens (at i, i + 1). */
+static asok_token checkrange(lua_State *L, int i, int *n) {
+  asok_token base = asok__checktoken(L, i);
+  lua_Integer k = luaL_checkinteger(L, i + 1);
+  luaL_argcheck(L, k >= 0 && k <= ASOK_SETMAX && base + (asok_token) k < ((asok_token) 1 << 53), i + 1,
+                "invalid count");
+  *n = (int) k;
+  return base;
+}
+
+/* pollfds polls the np fds of pf once without waiting, or each alone if
+ * that fails (more fds than RLIMIT_NOFILE); a failed poll leaves its
+ * revents 0 (not ready). Each poll(2) counts in lp->fdpolls. */
+static void pollfds(lloop *lp, struct pollfd *pf, int np) {
+  int rc, i;
+  for (i = 0; i < np; i++) pf[i].revents = 0;
+  do {
+    lp->fdpolls++;
+    rc = poll(pf, (nfds_t) np, 0);
+  } while (rc < 0 && errno == EINTR);
+  if (rc >= 0) return;
+  for (i = 0; i < np; i++) {
+    do {
+      lp->fdpolls++;
+      rc = poll(&pf[i], 1, 0);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) pf[i].revents = 0;
+  }
+}
+
+/* fdready says what select(2) says of fd's poll answer p: a hang-up or an
+ * error is readable, an error writable (a pipe's read end at EOF is not
+ * writable); a closed fd (POLLNVAL) ends the wait. */
+static int fdready(const struct pollfd *p) {
+  short want = p->events == POLLIN ? POLLIN | POLLHUP | POLLERR | POLLNVAL : POLLOUT | POLLERR | POLLNVAL;
+  return (p->revents & want) != 0;
+}
+
+/* isopen: s has a live handle on a live loop. */
+static int isopen(lsock *s) {
+  return s->h != NULL && s->lp != NULL && s->lp->loop != NULL;
+}
+
+/* waitstate turns wait's result rc into an entry's state: parked, or
+ * ready for a socket closed (a select must not wait for it forever: its
+ * receive or send answers 'closed' at once; as the message says: a handle
+ * gone with its loop too), else not ready. */
+static int waitstate(int rc) {
+  if (rc == ASOK_EWAIT) return ST_PARKED;
+  if (rc == ASOK_OK || strcmp(asok__errstr(rc), "closed") == 0) return ST_READY;
+  return ST_NOTREADY;
+}
+
+/*-------------------------------------------------------------------------*\
+* waitset(loop, base, n, nr, hs, fds, st): for each entry i of 1 .. n, asks
+* whether it is ready now, else parks its token untimed (it waits however
+* long the select waits, whatever the socket's timeouts): hs[i] is the
+* asok.sock or native client it waits on (as wait(s, dir, token, true)),
+* or false for fd fds[i], which asok cannot register (not a socket:
+* polled). Read if i <= nr, else write. st[i] becomes 0 (not ready), 1
+* (ready) or 2 (parked). Returns how many are ready. The order of the
+* waits is the entries' (tokens on one socket queue in that order).
+* Raises on a bad argument or out of memory, before any wait is made.
+\*-------------------------------------------------------------------------*/
+int asok__prim_waitset(lua_State *L) {
+  lloop *lp = checklp(L, 1);
+  int n, nr, i, nq = 0, np = 0, nready = 0, rc;
+  asok_token base = checkrange(L, 2, &n);
+  nr = (int) luaL_checkinteger(L, 4);
+  luaL_checktype(L, 5, LUA_TTABLE);
+  luaL_checktype(L, 6, LUA_TTABLE);
+  luaL_checktype(L, 7, LUA_TTABLE);
+  if (n > lp->cwait) {
+    asok_waitreq *r = (asok_waitreq *) realloc(lp->reqs, (size_t) n * sizeof *r);
+    struct pollfd *p;
+    if (r == NULL) return luaL_error(L, "not enough memory");
+    lp->reqs = r;
+    p = (struct pollfd *) realloc(lp->pfds, (size_t) n * sizeof *p);
+    if (p == NULL) return luaL_error(L, "not enough memory");
+    lp->pfds = p;
+    lp->cwait = n;
+  }
+  /* the requests, checked before any is made; a handle gone (freed at
+   * its close) is closed without asok, as wait's (asok__gone) */
+  for (i = 1; i <= n; i++) {
+    int read = i <= nr;
+    lua_rawgeti(L, 5, i);
+    if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
+      lua_rawgeti(L, 6, i);
+      lp->pfds[np].fd = (int) luaL_checkinteger(L, -1);
+      lp->pfds[np].events = read ? POLLIN : POLLOUT;
+      np++;
+      lua_pop(L, 1);
+    } else {
+      lsock *s = asok__checksock(L, -1);
+      lp->reqs[nq].sock = isopen(s) ? s->h : NULL;
+      lp->reqs[nq].dir = (read ? ASOK_READ : ASOK_WRITE) | ASOK_UNTIMED;
+      lp->reqs[nq].token = base + (asok_token) (i - 1);
+      lp->reqs[nq].rc = ASOK_ECLOSED;
+      nq++;
+    }
+    lua_pop(L, 1);
+  }
+  if (np > 0) pollfds(lp, lp->pfds, np);
+  {
+    /* the live handles' waits in one asok_waitset, the gone ones' apart:
+     * reqs[0 .. nl - 1], moved to the front */
+    int nl = 0;
+    for (i = 0; i < nq; i++)
+      if (lp->reqs[i].sock != NULL) lp->reqs[nl++] = lp->reqs[i];
+    rc = nl > 0 ? asok_waitset(lp->loop, lp->reqs, (size_t) nl) : ASOK_OK;
+    if (rc == ASOK_EFORKED) return asok__forked(L);
+    if (rc != ASOK_OK) return luaL_error(L, "asok.select: %s", asok_strerror(rc));
+    /* the states, in the entries' order */
+    np = nq = 0;
+    {
+      int q = 0;
+      for (i = 1; i <= n; i++) {
+        int state;
+        lua_rawgeti(L, 5, i);
+        if (lua_isboolean(L, -1)) {
+          state = fdready(&lp->pfds[np++]) ? ST_READY : ST_NOTREADY;
+        } else {
+          lsock *s = (lsock *) lua_touserdata(L, -1);
+          if (isopen(s) && q < nl && lp->reqs[q].token == base + (asok_token) (i - 1)) {
+            state = waitstate(lp->reqs[q++].rc);
+          } else {
+            state = waitstate(asok__gone(s, base + (asok_token) (i - 1)));
+          }
+        }
+        lua_pop(L, 1);
+        if (state == ST_READY) nready++;
+        lua_pushinteger(L, state);
+        lua_rawseti(L, 7, i);
+      }
+    }
+  }
+  lua_pushinteger(L, nready);
+  return 1;
+}
+
+/*-------------------------------------------------------------------------*\
+* unwait(loop, base, n, st, waiting): ends the waits of a select's entries
+* 1 .. n (states st, from waitset): the parked tokens are cancelled (each
+* held its socket's turn), and every token of the block is dropped from
+* waiting[] and from the batch step fetched but has not dispatched yet
+* (a delivery there would mark waiting[t] false for a park that never
+* comes: asok.select() without a timeout walks them each step). One pass
+* over that batch for the whole block.
+\*-------------------------------------------------------------------------*/
+int asok__prim_unwait(lua_State *L) {
+  lloop *lp = checklp(L, 1);
+  int n, i, j;
+  asok_token base = checkrange(L, 2, &n);
+  luaL_checktype(L, 4, LUA_TTABLE);
+  luaL_checktype(L, 5, LUA_TTABLE);
+  for (i = 1; i <= n; i++) {
+    asok_token t = base + (asok_token) (i - 1);
+    lua_rawgeti(L, 4, i);
+    if (lua_tointeger(L, -1) == ST_PARKED) asok_cancel(lp->loop, t);
+    lua_pop(L, 1);
+    asok__pushtoken(L, t);
+    lua_pushnil(L);
+    lua_rawset(L, 5);
+  }
+  for (i = j = lp->qh; i < lp->qt; i++)
+    if (lp->q[i] - base >= (asok_token) n) lp->q[j++] = lp->q[i];
+  lp->qt = j;
+  for (i = j = 0; i < lp->ndeferred; i++)
+    if (lp->deferred[i] - base >= (asok_token) n) lp->deferred[j++] = lp->deferred[i];
+  lp->ndeferred = j;
+  return 0;
+}
+
+/*-------------------------------------------------------------------------*\
+* polls(loop): the poll(2) calls made to see whether fds were ready (the
+* loop's in asok: asok_debug_polls; and waitset's own for fds asok cannot
+* register), and asok_select's epoll_wait(2) calls (asok._debug.polls,
+* for tests that count the syscalls of a select).
+\*-------------------------------------------------------------------------*/
+int asok__prim_polls(lua_State *L) {
+  lloop *lp = checklp(L, 1);
+  uint64_t polls = 0, waits = 0;
+  if (asok_debug_polls(lp->loop, &polls, &waits) != ASOK_OK) polls = waits = 0;
+  lua_pushnumber(L, (lua_Number) (polls + lp->fdpolls));
+  lua_pushnumber(L, (lua_Number) waits);
+  return 2;
+}
