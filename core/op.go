@@ -69,7 +69,7 @@ func (s *Socket) begin(q *queue, tok Token) (*waiter, time.Duration, error) {
 	if q.head == nil {
 		return nil, startLater, nil
 	}
-	now := l.now()
+	now := l.batchNow()
 	dl, ok := s.deadline(now, now, now)
 	if !ok {
 		return nil, now, ErrTimeout
@@ -102,7 +102,7 @@ func (s *Socket) block(q *queue, w *waiter, tok Token, start time.Duration) (*wa
 	if tok == 0 || (w != nil && w.expired) {
 		return w, ErrTimeout
 	}
-	now := l.now()
+	now := l.batchNow()
 	if start == startLater {
 		start = now
 	}

@@ -358,40 +358,50 @@ func (s *Socket) Wait(dir int, tok Token) error {
 		s.settled() // a pending offer's FollowPark rests on the real ones
 		block, total := s.tmBlock, s.tmTotal
 		s.tmBlock, s.tmTotal = -1, -1
-		err := s.wait(q, dir&^WaitUntimed, tok)
+		w, err := s.wait(q, dir&^WaitUntimed, tok)
 		s.tmBlock, s.tmTotal = block, total
-		s.markUntimed(tok, err == ErrWait)
+		s.markUntimed(tok, w, err, err == ErrWait)
 		return err
 	}
-	err := s.wait(q, dir, tok)
-	s.markUntimed(tok, false) // the same token waited untimed before: no more
+	w, err := s.wait(q, dir, tok)
+	s.markUntimed(tok, w, err, false) // the same token waited untimed before: no more
 	return err
 }
 
 // markUntimed sets whether the waiter of tok on s, if any, is an untimed
-// wait.
-func (s *Socket) markUntimed(tok Token, untimed bool) {
+// wait, after wait returned parked and err: parked is that waiter when
+// there is one; after a nil err tok has none (its wait ended).
+func (s *Socket) markUntimed(tok Token, parked *waiter, err error, untimed bool) {
+	if parked != nil {
+		parked.untimed = untimed
+		return
+	}
+	if err == nil {
+		return
+	}
 	if w := s.l.byTok.get(tok); w != nil && w.sock == s {
 		w.untimed = untimed
 	}
 }
 
-// wait is Wait's work on queue q of direction dir.
-func (s *Socket) wait(q *queue, dir int, tok Token) error {
+// wait is Wait's work on queue q of direction dir. It returns the waiter
+// it parked tok with (nil if it did not park, or parked it behind the
+// head) and Wait's error.
+func (s *Socket) wait(q *queue, dir int, tok Token) (*waiter, error) {
 	w, start, err := s.begin(q, tok)
 	if err != nil {
 		if w != nil { // expired head
 			s.done(q, w)
 		}
-		return err
+		return nil, err
 	}
 	if !s.pollReady(dir) {
 		if w, err = s.block(q, w, tok, start); err == ErrWait {
-			return ErrWait
+			return w, ErrWait
 		}
 	}
 	s.done(q, w)
-	return err
+	return nil, err
 }
 
 // pollReady polls s's fd without waiting for direction dir (within a

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -26,6 +27,8 @@ type pollBatch struct {
 	active bool          // a WaitSet runs: pollReady asks the batch
 	made   bool          // the poll was made (at the first wait that needed it)
 	ok     bool          // ... and succeeded: fds' Revents hold its answer
+	now    time.Duration // the batch's time, once read (hasNow): batchNow
+	hasNow bool
 }
 
 // WaitSet makes the waits of ws in order, each as Wait would make it,
@@ -59,7 +62,7 @@ func (l *Loop) WaitSet(ws []SetWait) {
 		}
 	}
 	b.fds = fds
-	b.active, b.made, b.ok = true, false, false
+	b.active, b.made, b.ok, b.hasNow = true, false, false, false
 	defer l.endBatch(ws)
 	for i := range ws {
 		w := &ws[i]
@@ -85,6 +88,20 @@ func (l *Loop) endBatch(ws []SetWait) {
 // afterBatchPoll, if set (tests), runs right after a WaitSet's poll:
 // where an arrival the poll did not see must still wake its wait.
 var afterBatchPoll func()
+
+// batchNow returns the loop's time for an operation that parks: within a
+// WaitSet, read once for the whole batch (its waits begin together, as
+// their readiness is the one poll's), else now.
+func (l *Loop) batchNow() time.Duration {
+	b := &l.pb
+	if !b.active {
+		return l.now()
+	}
+	if !b.hasNow {
+		b.now, b.hasNow = l.now(), true
+	}
+	return b.now
+}
 
 // pollEvents returns the poll(2) events of direction dir, 0 if invalid.
 func pollEvents(dir int) int16 {

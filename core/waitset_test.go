@@ -323,3 +323,35 @@ func BenchmarkWaitSet(b *testing.B) {
 		}
 	}
 }
+
+// TestWaitSetReadsClockOnce checks that the waits of a batch that park
+// read the loop's clock once between them (they begin together).
+func TestWaitSetReadsClockOnce(t *testing.T) {
+	reads := 0
+	l, err := NewLoopClock(func() time.Duration { reads++; return time.Hour })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ws := make([]SetWait, 20)
+	for i := range ws {
+		s, _ := socketPair(t, l)
+		ws[i] = SetWait{Sock: s, Dir: DirRead, Tok: Token(1 + i)}
+	}
+	before := reads
+	l.WaitSet(ws)
+	for _, w := range ws {
+		if w.Err != ErrWait {
+			t.Fatal(w.Err)
+		}
+	}
+	if got := reads - before; got != 1 {
+		t.Fatalf("%d clock reads for %d parks, want 1", got, len(ws))
+	}
+	s, _ := socketPair(t, l)
+	before = reads
+	s.Wait(DirRead, 99) // outside a batch: its own read
+	if got := reads - before; got != 1 {
+		t.Fatalf("Wait: %d clock reads, want 1", got)
+	}
+}
