@@ -199,6 +199,11 @@ int asok_wait(asok_sock *s, int dir, asok_token token) {
   return asokgo_wait(s, dir, token);
 }
 
+int asok_cancelset(asok_loop *loop, const asok_token *tokens, size_t n) {
+  FORKED;
+  return asokgo_cancelset(loop, (asok_token *)tokens, n);
+}
+
 int asok_waitset(asok_loop *loop, asok_waitreq *reqs, size_t n) {
   FORKED;
   return asokgo_waitset(loop, reqs, n);

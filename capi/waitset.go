@@ -67,6 +67,28 @@ func asokgo_waitset(h unsafe.Pointer, reqs *C.asok_waitreq, n C.size_t) (rc C.in
 	return C.ASOK_OK
 }
 
+// asokgo_cancelset implements asok_cancelset.
+//
+//export asokgo_cancelset
+func asokgo_cancelset(h unsafe.Pointer, toks *C.asok_token, n C.size_t) (rc C.int) {
+	defer recoverTo(&rc)
+	lh, ok := lookup[*loopHandle](h)
+	if !ok {
+		return C.ASOK_EBADHANDLE
+	}
+	if (toks == nil && n > 0) || uint64(n) > maxWaitSet {
+		return C.ASOK_EINVAL
+	}
+	if n == 0 {
+		return C.ASOK_OK
+	}
+	for _, tok := range unsafe.Slice(toks, int(n)) {
+		lh.loop.Cancel(core.Token(tok))
+		delete(lh.held, tok) // an asok_resolve answer kept after -ERANGE (as asok_cancel)
+	}
+	return C.ASOK_OK
+}
+
 // asokgo_debug_polls implements asok_debug_polls.
 //
 //export asokgo_debug_polls

@@ -319,6 +319,13 @@ ASOK_API int asok_sleep(asok_loop *loop, double seconds, asok_token token);
  * Returns: 0 (removed or not parked); ASOK_EBADHANDLE. */
 ASOK_API int asok_cancel(asok_loop *loop, asok_token token);
 
+/* asok_cancelset cancels the n tokens at tokens, in order, as n calls of
+ * asok_cancel would, in one call (the waits an asok_waitset parked).
+ * Ownership: tokens is borrowed for the call. Threads: loop's thread.
+ * Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (tokens NULL with n > 0, n
+ * too large). */
+ASOK_API int asok_cancelset(asok_loop *loop, const asok_token *tokens, size_t n);
+
 /* ---- sockets ----------------------------------------------------------- */
 
 /* asok_wrap makes an existing socket fd asynchronous on loop: it is set

@@ -42,6 +42,7 @@ static void child(asok_loop *loop, asok_sock *lsn, asok_sock *c) {
     asok_waitreq r = {c, ASOK_READ, 6, 1};
     CHILD_CHECK(asok_waitset(loop, &r, 1) == ASOK_EFORKED && r.rc == 1);
     CHILD_CHECK(asok_debug_polls(loop, NULL, NULL) == ASOK_EFORKED);
+    CHILD_CHECK(asok_cancelset(loop, &r.token, 1) == ASOK_EFORKED);
   }
   CHILD_CHECK(asok_loop_wake(loop) == ASOK_EFORKED);
   CHILD_CHECK(asok_debug_handles() == ASOK_EFORKED);

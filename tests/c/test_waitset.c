@@ -1,7 +1,7 @@
 /* test_waitset.c - asok_waitset: the waits of many sockets with one
  * poll(2) (asok_debug_polls counts it), each with asok_wait's result; an
- * arrival after the batch wakes its parked token; bad handles, another
- * loop's socket and bad arguments. */
+ * arrival after the batch wakes its parked token; asok_cancelset ends
+ * them; bad handles, another loop's socket and bad arguments. */
 #include <unistd.h>
 
 #include "pair.h"
@@ -61,7 +61,18 @@ int main(void) {
   /* one by one, asok_wait says the same (one poll each) */
   for (i = 0; i < N; i++) CHECK_EQ(asok_wait(s[i], ASOK_READ | ASOK_UNTIMED, 100 + i), r[i].rc);
   CHECK_EQ(polls(loop) - p0, 1 + N);
-  for (i = 0; i < N; i++) CHECK_EQ(asok_cancel(loop, 100 + i), 0);
+  /* asok_cancelset ends them all: no delivery afterwards */
+  {
+    asok_token toks[N];
+    for (i = 0; i < N; i++) toks[i] = 100 + i;
+    CHECK_EQ(asok_cancelset(loop, toks, N), 0);
+    CHECK_EQ(write(peer[20], "w", 1), 1);
+    CHECK_EQ(asok_select(loop, 0.05, &t, 1), 0);
+    CHECK_EQ(asok_wait(s[20], ASOK_READ, 100), 0); /* the token is free */
+    CHECK_EQ(asok_cancelset(NULL, toks, 1), ASOK_EBADHANDLE);
+    CHECK_EQ(asok_cancelset(loop, NULL, 1), ASOK_EINVAL);
+    CHECK_EQ(asok_cancelset(loop, NULL, 0), 0);
+  }
 
   /* a closed socket's wait: closed, no poll */
   CHECK_EQ(asok_close(s[0]), 0);
