@@ -146,6 +146,8 @@ static int prim_loop(lua_State *L) {
   lp->ndeferred = lp->cdeferred = 0;
   lp->reqs = NULL;
   lp->pfds = NULL;
+  lp->toks = NULL;
+  lp->slot = NULL;
   lp->cwait = 0;
   lp->fdpolls = 0;
   luaL_getmetatable(L, ASOK_LOOP_MT);
@@ -172,8 +174,12 @@ static int loop_gc(lua_State *L) {
   lp->ndeferred = lp->cdeferred = 0;
   free(lp->reqs);
   free(lp->pfds);
+  free(lp->toks);
+  free(lp->slot);
   lp->reqs = NULL;
   lp->pfds = NULL;
+  lp->toks = NULL;
+  lp->slot = NULL;
   lp->cwait = 0;
   return 0;
 }

@@ -92,6 +92,8 @@ typedef struct lloop {
    * __gc); fdpolls counts the poll(2)s it made itself (asok._debug.polls) */
   asok_waitreq *reqs;
   struct pollfd *pfds;
+  asok_token *toks; /* (the tokens unwait cancels) */
+  int *slot;        /* (where each entry's answer is) */
   int cwait;
   uint64_t fdpolls;
 } lloop;

@@ -9,6 +9,7 @@
 * set's come first (1 .. nr), then the write set's.
 \*=========================================================================*/
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +21,35 @@
 #define ST_READY 1    /* ready now (or closed: its I/O answers at once) */
 #define ST_PARKED 2   /* its token waits in asok for the socket */
 
+/* lloop.slot[i - 1], where entry i's answer is: k >= 0, reqs[k]; -1 - k,
+ * pfds[k]; SLOT_GONE, none (a handle gone: ready) */
+#define SLOT_GONE INT_MIN
+
 /* checklp returns the loop userdata at i (raises if it is not one, or freed). */
 static lloop *checklp(lua_State *L, int i) {
   lloop *lp = (lloop *) luaL_checkudata(L, i, ASOK_LOOP_MT);
   if (lp->loop == NULL) luaL_argerror(L, i, "asok loop already freed");
   return lp;
+}
+
+/* room makes lp's scratch arrays hold n entries (raises if out of memory,
+ * the arrays as they were or larger). */
+static void room(lua_State *L, lloop *lp, int n) {
+  asok_waitreq *r;
+  struct pollfd *p;
+  asok_token *t;
+  int *k;
+  if (n <= lp->cwait) return;
+  r = (asok_waitreq *) realloc(lp->reqs, (size_t) n * sizeof *r);
+  if (r != NULL) lp->reqs = r;
+  p = r ? (struct pollfd *) realloc(lp->pfds, (size_t) n * sizeof *p) : NULL;
+  if (p != NULL) lp->pfds = p;
+  t = p ? (asok_token *) realloc(lp->toks, (size_t) n * sizeof *t) : NULL;
+  if (t != NULL) lp->toks = t;
+  k = t ? (int *) realloc(lp->slot, (size_t) n * sizeof *k) : NULL;
+  if (k == NULL) luaL_error(L, "not enough memory");
+  lp->slot = k;
+  lp->cwait = n;
 }
 
 /* checkrange reads the block base .. base + n - 1 of tokens (at i, i + 1). */
@@ -99,18 +124,9 @@ int asok__prim_waitset(lua_State *L) {
   luaL_checktype(L, 5, LUA_TTABLE);
   luaL_checktype(L, 6, LUA_TTABLE);
   luaL_checktype(L, 7, LUA_TTABLE);
-  if (n > lp->cwait) {
-    asok_waitreq *r = (asok_waitreq *) realloc(lp->reqs, (size_t) n * sizeof *r);
-    struct pollfd *p;
-    if (r == NULL) return luaL_error(L, "not enough memory");
-    lp->reqs = r;
-    p = (struct pollfd *) realloc(lp->pfds, (size_t) n * sizeof *p);
-    if (p == NULL) return luaL_error(L, "not enough memory");
-    lp->pfds = p;
-    lp->cwait = n;
-  }
-  /* the requests, checked before any is made; a handle gone (freed at
-   * its close) is closed without asok, as wait's (asok__gone) */
+  room(L, lp, n);
+  /* the requests, checked before any is made: slot[i - 1] says where
+   * entry i's answer will be (SLOT_GONE: none, it is ready) */
   for (i = 1; i <= n; i++) {
     int read = i <= nr;
     lua_rawgeti(L, 5, i);
@@ -118,51 +134,38 @@ int asok__prim_waitset(lua_State *L) {
       lua_rawgeti(L, 6, i);
       lp->pfds[np].fd = (int) luaL_checkinteger(L, -1);
       lp->pfds[np].events = read ? POLLIN : POLLOUT;
-      np++;
+      lp->slot[i - 1] = -1 - np++;
       lua_pop(L, 1);
     } else {
       lsock *s = asok__checksock(L, -1);
-      lp->reqs[nq].sock = isopen(s) ? s->h : NULL;
-      lp->reqs[nq].dir = (read ? ASOK_READ : ASOK_WRITE) | ASOK_UNTIMED;
-      lp->reqs[nq].token = base + (asok_token) (i - 1);
-      lp->reqs[nq].rc = ASOK_ECLOSED;
-      nq++;
+      if (isopen(s)) {
+        lp->reqs[nq].sock = s->h;
+        lp->reqs[nq].dir = (read ? ASOK_READ : ASOK_WRITE) | ASOK_UNTIMED;
+        lp->reqs[nq].token = base + (asok_token) (i - 1);
+        lp->slot[i - 1] = nq++;
+      } else {
+        /* its handle is gone (freed at its close): closed without asok,
+         * as wait's (asok__gone: the delivery the close may still owe the
+         * token is dropped), so ready */
+        asok__gone(s, base + (asok_token) (i - 1));
+        lp->slot[i - 1] = SLOT_GONE;
+      }
     }
     lua_pop(L, 1);
   }
   if (np > 0) pollfds(lp, lp->pfds, np);
-  {
-    /* the live handles' waits in one asok_waitset, the gone ones' apart:
-     * reqs[0 .. nl - 1], moved to the front */
-    int nl = 0;
-    for (i = 0; i < nq; i++)
-      if (lp->reqs[i].sock != NULL) lp->reqs[nl++] = lp->reqs[i];
-    rc = nl > 0 ? asok_waitset(lp->loop, lp->reqs, (size_t) nl) : ASOK_OK;
-    if (rc == ASOK_EFORKED) return asok__forked(L);
-    if (rc != ASOK_OK) return luaL_error(L, "asok.select: %s", asok_strerror(rc));
-    /* the states, in the entries' order */
-    np = nq = 0;
-    {
-      int q = 0;
-      for (i = 1; i <= n; i++) {
-        int state;
-        lua_rawgeti(L, 5, i);
-        if (lua_isboolean(L, -1)) {
-          state = fdready(&lp->pfds[np++]) ? ST_READY : ST_NOTREADY;
-        } else {
-          lsock *s = (lsock *) lua_touserdata(L, -1);
-          if (isopen(s) && q < nl && lp->reqs[q].token == base + (asok_token) (i - 1)) {
-            state = waitstate(lp->reqs[q++].rc);
-          } else {
-            state = waitstate(asok__gone(s, base + (asok_token) (i - 1)));
-          }
-        }
-        lua_pop(L, 1);
-        if (state == ST_READY) nready++;
-        lua_pushinteger(L, state);
-        lua_rawseti(L, 7, i);
-      }
-    }
+  rc = nq > 0 ? asok_waitset(lp->loop, lp->reqs, (size_t) nq) : ASOK_OK;
+  if (rc == ASOK_EFORKED) return asok__forked(L);
+  if (rc != ASOK_OK) return luaL_error(L, "asok.select: %s", asok_strerror(rc));
+  /* the states, in the entries' order */
+  for (i = 1; i <= n; i++) {
+    int k = lp->slot[i - 1], state;
+    if (k == SLOT_GONE) state = ST_READY;
+    else if (k < 0) state = fdready(&lp->pfds[-1 - k]) ? ST_READY : ST_NOTREADY;
+    else state = waitstate(lp->reqs[k].rc);
+    if (state == ST_READY) nready++;
+    lua_pushinteger(L, state);
+    lua_rawseti(L, 7, i);
   }
   lua_pushinteger(L, nready);
   return 1;
@@ -179,19 +182,21 @@ int asok__prim_waitset(lua_State *L) {
 \*-------------------------------------------------------------------------*/
 int asok__prim_unwait(lua_State *L) {
   lloop *lp = checklp(L, 1);
-  int n, i, j;
+  int n, i, j, nc = 0;
   asok_token base = checkrange(L, 2, &n);
   luaL_checktype(L, 4, LUA_TTABLE);
   luaL_checktype(L, 5, LUA_TTABLE);
+  room(L, lp, n);
   for (i = 1; i <= n; i++) {
     asok_token t = base + (asok_token) (i - 1);
     lua_rawgeti(L, 4, i);
-    if (lua_tointeger(L, -1) == ST_PARKED) asok_cancel(lp->loop, t);
+    if (lua_tointeger(L, -1) == ST_PARKED) lp->toks[nc++] = t;
     lua_pop(L, 1);
     asok__pushtoken(L, t);
     lua_pushnil(L);
     lua_rawset(L, 5);
   }
+  if (nc > 0) asok_cancelset(lp->loop, lp->toks, (size_t) nc);
   for (i = j = lp->qh; i < lp->qt; i++)
     if (lp->q[i] - base >= (asok_token) n) lp->q[j++] = lp->q[i];
   lp->qt = j;

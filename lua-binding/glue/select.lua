@@ -14,7 +14,7 @@ local cwaitset, unwait, cpolls = C.waitset, C.unwait, C.polls
 local running = coroutine.running
 local now, csleep, cancel = C.now, C.sleep, C.cancel
 local type, tostring, tonumber = type, tostring, tonumber
-local getmetatable, rawget, next = getmetatable, rawget, next
+local rawget, next = rawget, next
 local yield = coroutine.yield
 
 -- REAP_AFTER: seconds asok.select() without a timeout waits for a token
@@ -44,7 +44,7 @@ end
 -- its LuaSocket timeout and buffer are left alone.
 local function watcher(obj, argn)
   local raw = obj
-  if getmetatable(obj) == Wrapper then raw = rawget(obj, RAW) end
+  if rawmeta(obj) == Wrapper then raw = rawget(obj, RAW) end
   local t = type(raw)
   if t == "string" then return nil end -- LuaSocket finds no getfd on it: skipped
   if t ~= "userdata" and t ~= "table" then
@@ -54,7 +54,8 @@ local function watcher(obj, argn)
   local fd = tonumber(raw:getfd())
   if not fd or fd < 0 then return nil end
   fd = fd - fd % 1 -- LuaSocket's (t_socket) cast of a fractional fd
-  local h = handles[raw] or (getmetatable(raw) == CLIENT and raw)
+  local h = handles[raw] or (rawmeta(raw) == CLIENT and raw)
+  local probe = false -- h is raw's own probe: asok never reads through it
   if h then
     local hfd, err = fdof(h)
     -- a native client setfd gave an fd asok cannot register: as a
@@ -76,6 +77,7 @@ local function watcher(obj, argn)
   else
     h = probes[raw]
     if h and fdof(h) ~= fd then close(h); h = nil end
+    probe = h and true or false
     if not h then
       local err
       -- the keys first: the handle, once registered, must be recorded
@@ -87,6 +89,7 @@ local function watcher(obj, argn)
       if h then
         probes[raw] = h
         fdowners[fd] = h
+        probe = true
         -- its close (and __gc, setfd) must let go of the watcher first: a
         -- closed fd leaves epoll without an event, and a select waiting on
         -- it would never wake. LuaSocket's classes, and other userdata
@@ -100,7 +103,8 @@ local function watcher(obj, argn)
     end
   end
   if argn ~= 1 then return h, false, fd end
-  local dirty = buffered(h)
+  -- (a probe holds no data: only a handle asok receives through does)
+  local dirty = not probe and buffered(h)
   if not dirty and type(raw.dirty) == "function" then dirty = raw:dirty() and true or false end
   return h, dirty, fd
 end
