@@ -415,8 +415,8 @@ func (s *Socket) pollReady(dir int) bool {
 		ev = unix.POLLOUT
 	}
 	fds := [1]unix.PollFd{{Fd: int32(s.fd), Events: ev}}
+	s.l.polls++
 	for {
-		s.l.polls++
 		n, err := unix.Poll(fds[:], 0)
 		if err == unix.EINTR {
 			continue

@@ -139,14 +139,15 @@ func (l *Loop) batchReady(s *Socket, dir int) (ready, ok bool) {
 }
 
 // pollMany polls fds once without waiting (ppoll(2), as pollNow: arm64 has
-// no poll), retrying on EINTR; false if it failed.
+// no poll), retrying on EINTR (a signal pending, Go's preemption one
+// included, even with no wait); false if it failed.
 func (l *Loop) pollMany(fds []unix.PollFd) bool {
 	var zero unix.Timespec
 	for i := range fds {
 		fds[i].Revents = 0
 	}
+	l.polls++
 	for {
-		l.polls++
 		_, _, errno := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(unsafe.SliceData(fds))),
 			uintptr(len(fds)), uintptr(unsafe.Pointer(&zero)), 0, 0, 0)
 		if errno == unix.EINTR {
@@ -156,10 +157,10 @@ func (l *Loop) pollMany(fds []unix.PollFd) bool {
 	}
 }
 
-// Polls returns how many poll(2) calls the loop made to learn whether its
-// sockets were ready (Wait, WaitSet, a connect in progress) and how many
-// epoll_wait(2) calls Select made: for tests that count the syscalls of
-// an operation.
+// Polls returns how many polls the loop made to learn whether its sockets
+// were ready (Wait, WaitSet, a connect in progress: a poll(2), again if a
+// signal interrupted it, counted once) and how many epoll_wait(2) calls
+// Select made: for tests that count the syscalls of an operation.
 func (l *Loop) Polls() (polls, epollWaits uint64) {
 	return l.polls, l.p.waits
 }

@@ -217,7 +217,8 @@ ASOK_API void asok_debug_in_c(uint64_t *takes, uint64_t *sends,
 
 /* asok_debug_polls gives the readiness syscalls loop made: poll(2)s to see
  * whether a socket is ready (asok_wait, asok_waitset, a connect in
- * progress) and epoll_wait(2)s (asok_select). A NULL pointer is skipped.
+ * progress; one made again after a signal interrupted it counts once) and
+ * epoll_wait(2)s (asok_select). A NULL pointer is skipped.
  * For tests that count the syscalls of an operation. Threads: loop's
  * thread.
  * Returns: 0; ASOK_EBADHANDLE. */

@@ -64,20 +64,19 @@ static asok_token checkrange(lua_State *L, int i, int *n) {
 
 /* pollfds polls the np fds of pf once without waiting, or each alone if
  * that fails (more fds than RLIMIT_NOFILE); a failed poll leaves its
- * revents 0 (not ready). Each poll(2) counts in lp->fdpolls. */
+ * revents 0 (not ready). Each poll counts in lp->fdpolls (once, however
+ * many times a signal interrupted it). */
 static void pollfds(lloop *lp, struct pollfd *pf, int np) {
   int rc, i;
   for (i = 0; i < np; i++) pf[i].revents = 0;
-  do {
-    lp->fdpolls++;
-    rc = poll(pf, (nfds_t) np, 0);
-  } while (rc < 0 && errno == EINTR);
+  lp->fdpolls++;
+  do rc = poll(pf, (nfds_t) np, 0);
+  while (rc < 0 && errno == EINTR);
   if (rc >= 0) return;
   for (i = 0; i < np; i++) {
-    do {
-      lp->fdpolls++;
-      rc = poll(&pf[i], 1, 0);
-    } while (rc < 0 && errno == EINTR);
+    lp->fdpolls++;
+    do rc = poll(&pf[i], 1, 0);
+    while (rc < 0 && errno == EINTR);
     if (rc < 0) pf[i].revents = 0;
   }
 }
