@@ -32,14 +32,14 @@ static lloop *checklp(lua_State *L, int i) {
   return lp;
 }
 
-/* room makes lp's scratch arrays hold n entries (raises if out of memory,
- * the arrays as they were or larger). */
-static void room(lua_State *L, lloop *lp, int n) {
+/* room makes lp's scratch arrays hold n entries; 0 if out of memory (the
+ * arrays as they were, or some larger: cwait stays). */
+static int room(lloop *lp, int n) {
   asok_waitreq *r;
   struct pollfd *p;
   asok_token *t;
   int *k;
-  if (n <= lp->cwait) return;
+  if (n <= lp->cwait) return 1;
   r = (asok_waitreq *) realloc(lp->reqs, (size_t) n * sizeof *r);
   if (r != NULL) lp->reqs = r;
   p = r ? (struct pollfd *) realloc(lp->pfds, (size_t) n * sizeof *p) : NULL;
@@ -47,9 +47,10 @@ static void room(lua_State *L, lloop *lp, int n) {
   t = p ? (asok_token *) realloc(lp->toks, (size_t) n * sizeof *t) : NULL;
   if (t != NULL) lp->toks = t;
   k = t ? (int *) realloc(lp->slot, (size_t) n * sizeof *k) : NULL;
-  if (k == NULL) luaL_error(L, "not enough memory");
+  if (k == NULL) return 0;
   lp->slot = k;
   lp->cwait = n;
+  return 1;
 }
 
 /* checkrange reads the block base .. base + n - 1 of tokens (at i, i + 1). */
@@ -123,7 +124,7 @@ int asok__prim_waitset(lua_State *L) {
   luaL_checktype(L, 5, LUA_TTABLE);
   luaL_checktype(L, 6, LUA_TTABLE);
   luaL_checktype(L, 7, LUA_TTABLE);
-  room(L, lp, n);
+  if (!room(lp, n)) return luaL_error(L, "not enough memory");
   /* the requests, checked before any is made: slot[i - 1] says where
    * entry i's answer will be (SLOT_GONE: none, it is ready) */
   for (i = 1; i <= n; i++) {
@@ -181,19 +182,33 @@ int asok__prim_waitset(lua_State *L) {
 \*-------------------------------------------------------------------------*/
 int asok__prim_unwait(lua_State *L) {
   lloop *lp = checklp(L, 1);
-  int n, i, j, nc = 0;
+  int n, i, j, nc = 0, batch;
   asok_token base = checkrange(L, 2, &n);
   luaL_checktype(L, 4, LUA_TTABLE);
   luaL_checktype(L, 5, LUA_TTABLE);
-  room(L, lp, n);
+  /* out of memory: one asok_cancel each (an error here would leave the
+   * tokens holding their sockets' turns: unwait runs on error paths) */
+  batch = room(lp, n);
   for (i = 1; i <= n; i++) {
     asok_token t = base + (asok_token) (i - 1);
     lua_rawgeti(L, 4, i);
-    if (lua_tointeger(L, -1) == ST_PARKED) lp->toks[nc++] = t;
+    if (lua_tointeger(L, -1) == ST_PARKED) {
+      if (batch) lp->toks[nc++] = t;
+      else asok_cancel(lp->loop, t);
+    }
     lua_pop(L, 1);
+    /* waiting[t] = nil where set (Lua 5.1 to 5.3 would add a key for
+     * nil: memory, and maybe a memory error, here) */
     asok__pushtoken(L, t);
-    lua_pushnil(L);
-    lua_rawset(L, 5);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, 5);
+    if (!lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      lua_pushnil(L);
+      lua_rawset(L, 5);
+    } else {
+      lua_pop(L, 2);
+    }
   }
   if (nc > 0) asok_cancelset(lp->loop, lp->toks, (size_t) nc);
   for (i = j = lp->qh; i < lp->qt; i++)

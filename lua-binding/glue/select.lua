@@ -306,7 +306,10 @@ local function waitsets(E, ndirty, t, st)
     -- each entry retries with its own token: a delivered one keeps its
     -- turn (a cancel would hand it to the next waiter on the socket, which
     -- then hands it back: two selects on one socket took turns for ever)
-    for i = 1, n do waiting[base + i - 1] = nil end
+    for i = 1, n do
+      local tok = base + i - 1
+      if waiting[tok] ~= nil then waiting[tok] = nil end -- (5.1-5.3 add a key for nil)
+    end
     nready = arm(E)
     if deadline and now() >= deadline then break end
   end
