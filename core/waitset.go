@@ -140,7 +140,9 @@ func (l *Loop) batchReady(s *Socket, dir int) (ready, ok bool) {
 
 // pollMany polls fds once without waiting (ppoll(2), as pollNow: arm64 has
 // no poll), retrying on EINTR (a signal pending, Go's preemption one
-// included, even with no wait); false if it failed.
+// included, even with no wait); false if it failed. Not a raw syscall: a
+// poll over thousands of fds takes a millisecond or more, which the
+// runtime (a collection's stop) must not wait for.
 func (l *Loop) pollMany(fds []unix.PollFd) bool {
 	var zero unix.Timespec
 	for i := range fds {
@@ -148,7 +150,7 @@ func (l *Loop) pollMany(fds []unix.PollFd) bool {
 	}
 	l.polls++
 	for {
-		_, _, errno := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(unsafe.SliceData(fds))),
+		_, _, errno := unix.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(unsafe.SliceData(fds))),
 			uintptr(len(fds)), uintptr(unsafe.Pointer(&zero)), 0, 0, 0)
 		if errno == unix.EINTR {
 			continue

@@ -230,7 +230,7 @@ int asok__prim_polls(lua_State *L) {
   lloop *lp = checklp(L, 1);
   uint64_t polls = 0, waits = 0;
   if (asok_debug_polls(lp->loop, &polls, &waits) != ASOK_OK) polls = waits = 0;
-  lua_pushnumber(L, (lua_Number) (polls + lp->fdpolls));
-  lua_pushnumber(L, (lua_Number) waits);
+  lua_pushinteger(L, (lua_Integer) (polls + lp->fdpolls));
+  lua_pushinteger(L, (lua_Integer) waits);
   return 2;
 }
