@@ -215,11 +215,11 @@ M._debug.polls = function() return cpolls(loop) end
 -- release ends the waits of a select's entries (E): C.unwait. The
 -- tokens are the select's own: after the cancel (a parked one) or the
 -- drop of a delivery step has fetched but not dispatched (one whose retry
--- found it ready), nothing delivers them, and a delivery meanwhile (the
--- turn on a socket handed over by another select's cancel, while this
--- one waited on its zero sleep) left a mark no park will take (waiting[t]
--- = false): gone with them, not left for reap (asok.select() without a
--- timeout walks them each step).
+-- found it ready), nothing delivers them, and a delivery that came while
+-- no group noted the token (a finalizer or a hook that ran the reactor)
+-- left a mark no park will take (waiting[t] = false): gone with them, not
+-- left for reap (asok.select() without a timeout walks them each step).
+-- The zero sleep runs it too, before it sleeps (waitsets).
 local function release(E)
   unwait(loop, E.base, E.n, E.st, waiting)
 end
@@ -250,28 +250,18 @@ local function waitsets(E, ndirty, t, st)
     -- the answer as it is after it. A loop on a select whose socket stays
     -- ready (a listener while accept fails with EMFILE) would otherwise
     -- never let them run, and they may be the ones that would change that
-    -- (close their clients)
+    -- (close their clients).
+    -- The waits parked above are let go first (release): a wait parked
+    -- on a socket is its turn there (asok wakes a socket's waiters one at
+    -- a time, in order), and a turn held through the sleep kept the
+    -- other selects of the batch from seeing the socket readable (they
+    -- queued behind it), and if this coroutine was closed in its sleep,
+    -- until reap or a delivery cancelled it. The retry below arms each
+    -- anew: the sleep holds nothing that a close could leave behind.
+    release(E)
     local ptok = newtoken()
     csleep(loop, 0, ptok)
-    -- meanwhile the tokens parked above wait under a group of their own,
-    -- with no coroutine to wake: if this one is closed in its sleep, reap
-    -- (or their delivery, step.c's wakegroup) cancels them, where they
-    -- kept their sockets' turns for ever; the retry below asks each again
-    -- (where it cannot yield, no one can close it meanwhile)
-    local root, g0 = yieldable(), nil
-    if root then
-      g0 = { fired = false, owner = root, inner = innerof(root) }
-      for i = 1, n do
-        if est[i] == 2 then waiting[base + i - 1] = g0 end
-      end
-    end
     while not park(ptok) do end
-    if g0 then
-      for i = 1, n do
-        local tok = base + i - 1
-        if waiting[tok] == g0 then waiting[tok] = nil end
-      end
-    end
     nready = arm(E)
   end
   while ndirty == 0 and nready == 0 do
