@@ -157,18 +157,66 @@ int asok__prim_note(lua_State *L) {
   return 1;
 }
 
+/* grouptoken reads field k of the select group at 7 as a token into *t:
+ * 0 if it is not one (absent, false). */
+static int grouptoken(lua_State *L, const char *k, asok_token *t) {
+  lua_Number v;
+  lua_getfield(L, 7, k);
+  v = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : 0;
+  lua_pop(L, 1);
+  if (!(v >= 1 && v < 9007199254740992.0)) return 0;
+  *t = (asok_token) v;
+  return 1;
+}
+
+/* dropnoted cancels token u if waiting (at 3) notes it under the select
+ * group at 7, and drops that note: a parked wait hands its socket's turn
+ * to the next waiter, a delivery step has fetched is not dispatched. */
+static void dropnoted(lua_State *L, lloop *lp, asok_token u) {
+  asok__pushtoken(L, u);
+  lua_pushvalue(L, -1);
+  lua_rawget(L, 3);
+  if (lua_rawequal(L, -1, 7)) {
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    lua_rawset(L, 3);              /* waiting[u] = nil */
+    asok__cancel(lp, u);
+  } else {
+    lua_pop(L, 2);
+  }
+}
+
+/* dropgroup ends the waits of the select group at 7, whose select will
+ * never retry them (its coroutine dead, or no longer reached by its
+ * owner's resume): token t, which step is handling, and every token of
+ * the group's block (w.base .. w.base + w.n - 1) and its timeout's
+ * (w.stok) that waiting still notes under it (dropnoted). Each held its
+ * socket's turn until its own delivery, and a delivered one for ever.
+ * The stack is left as it was. */
+static void dropgroup(lua_State *L, lloop *lp, asok_token t) {
+  asok_token base, n, stok, i;
+  asok__cancel(lp, t);
+  if (grouptoken(L, "base", &base) && grouptoken(L, "n", &n) && n <= ASOK_SETMAX)
+    for (i = 0; i < n; i++) dropnoted(L, lp, base + i);
+  if (grouptoken(L, "stok", &stok)) dropnoted(L, lp, stok);
+}
+
 /* wakegroup handles token t (at index 6) of select group w (the table at
  * 7; asok.select with sets, glue/select.lua): marked fired, its coroutine
- * (w.co), if any, taken and resumed once. A group whose owner coroutine is
- * dead (closed while it waited) cancels each of its tokens as it comes, as
- * that coroutine would have: a delivered readiness token keeps its
- * socket's turn until then; so does one whose select's coroutine (inner,
- * run by a driver, the owner) is dead. Returns the number of values it left on the
+ * (w.co), if any, taken and resumed once. A group whose select can no
+ * longer go on has its waits ended at once (dropgroup), as that select
+ * would have ended them: its owner coroutine is dead (closed while it
+ * waited), or its select's coroutine (inner, run by a driver, the owner)
+ * is, or the owner's resume came back without reaching the select (w.back
+ * unset: a driver between them was closed, Lua 5.4, and the select's
+ * coroutine is left suspended for whoever resumes it next, which arms its
+ * waits anew). Each such token kept its socket's turn until then (a
+ * delivered one for ever). Returns the number of values it left on the
  * stack for step to return (0: done): co, nil, failed [, err] where the
  * coroutine was not a suspended one or its resume failed. */
 static int wakegroup(lua_State *L, lloop *lp, asok_token t) {
   lua_State *co, *owner, *inner;
-  int nret = 0;
+  int nret = 0, lost = 0;
   lua_pushboolean(L, 1);
   lua_setfield(L, 7, "fired");
   lua_getfield(L, 7, "inner");    /* the select's coroutine under a driver */
@@ -197,6 +245,10 @@ static int wakegroup(lua_State *L, lloop *lp, asok_token t) {
         lua_pushboolean(L, 1);
         lua_xmove(co, L, 1);
         nret = 4;
+      } else {
+        lua_getfield(L, 7, "back");
+        lost = !lua_toboolean(L, -1);
+        lua_pop(L, 1);
       }
     } else {
       lua_pushvalue(L, 9);
@@ -205,7 +257,7 @@ static int wakegroup(lua_State *L, lloop *lp, asok_token t) {
       nret = 3;
     }
   }
-  if (owner != NULL && (isdead(owner) || (inner != NULL && isdead(inner)))) asok__cancel(lp, t);
+  if (owner != NULL && (lost || isdead(owner) || (inner != NULL && isdead(inner)))) dropgroup(L, lp, t);
   return nret;
 }
 

@@ -299,7 +299,8 @@ local function step(timeout)
 end
 
 -- reap cancels the tokens of coroutines closed while they waited (Lua
--- 5.4's coroutine.close), and of select groups whose owner was: each
+-- 5.4's coroutine.close), and of select groups whose owner was, or whose
+-- select's coroutine was or was left behind by a closed driver: each
 -- would be cancelled when its turn came (step, wakegroup), but a turn
 -- that never comes would keep asok.select() without a timeout waiting
 -- for no one, and under steady traffic the closed ones would pile up.
@@ -314,6 +315,21 @@ local early = {} -- tokens delivered before their park at the last reap
 -- their coroutine is collected
 local orphans = setmetatable({}, { __mode = "k" })
 local orphaned = {}
+-- leftbehind says whether coroutine co, which waits in a select on behalf
+-- of driver owner (a group's inner and owner), is no longer reached by a
+-- resume of owner: a driver between them (asok.coroutine's, asok.xpcall's
+-- helper on 5.1: the parents chain) is dead, closed while it waited, or
+-- has let go of co. co is left suspended, for whoever resumes it next (its
+-- select then arms its waits anew); the group's tokens are no one's.
+local function leftbehind(co, owner)
+  local p = parents[co]
+  while p ~= owner do
+    if p == nil or (p ~= MAIN and costatus(p) == "dead") then return true end
+    if p == MAIN then return false end
+    p = parents[p]
+  end
+  return false
+end
 local function reap()
   local seen = nil
   local drivers = nil -- woken after the walks: they may park anew
@@ -324,11 +340,11 @@ local function reap()
       local owner = type(w) == "thread" and w or w.owner -- a coroutine, or a select group's
       if owner and costatus(owner) == "dead" then
         waiting[t] = nil; abandon(t)
-      elseif owner and owner ~= w and w.inner and costatus(w.inner) == "dead" then
+      elseif owner and owner ~= w and w.inner and (costatus(w.inner) == "dead" or leftbehind(w.inner, owner)) then
         -- a select run by a driver (asok.coroutine) whose coroutine was
-        -- closed: its tokens go, and the driver waiting on it is woken
-        -- once (its resume of the closed coroutine then fails, as for a
-        -- receive, below)
+        -- closed, or a driver between them was (leftbehind): its tokens
+        -- go, and the driver waiting on it is woken once (its resume of
+        -- the closed coroutine then fails, as for a receive, below)
         waiting[t] = nil; abandon(t)
         local d = w.co
         if d and costatus(d) == "suspended" then

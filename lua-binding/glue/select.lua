@@ -265,7 +265,11 @@ local function waitsets(E, ndirty, t, st)
     nready = arm(E)
   end
   while ndirty == 0 and nready == 0 do
-    local g, stok = { fired = false }, nil
+    -- g: the group step.c's wakegroup wakes; base, n: its tokens (and
+    -- stok, the timeout's), which it cancels all at once when the select
+    -- can no longer go on (its coroutine dead, or left behind by a driver
+    -- closed in between: back unset after the owner's resume)
+    local g, stok = { fired = false, back = false, base = base, n = n, stok = false }, nil
     for i = 1, n do
       if est[i] == 2 then
         local tok = base + i - 1
@@ -282,13 +286,14 @@ local function waitsets(E, ndirty, t, st)
         if polled and not (d and d < POLL_TICK) then d = POLL_TICK end
         stok = newtoken()
         csleep(loop, d, stok)
-        waiting[stok] = g
+        waiting[stok], g.stok = g, stok
         if st then st.stok = stok end
       end
       local root = yieldable()
       if root then
         g.co, g.owner, g.inner = root, root, innerof(root)
         yield(WAIT)
+        g.back = true -- (wakegroup: the owner's resume came back here)
       else
         while not g.fired do step(-1); reapdue() end
       end
