@@ -10,6 +10,7 @@
 -- On Lua 5.1-5.3 and LuaJIT (no coroutine.close) only the live cases run.
 local T = dofile("asoktest.lua")
 local asok = require "asok"
+local socket = require "socket"
 
 local A = asok.coroutine
 
@@ -79,6 +80,7 @@ if coroutine.close then
     T.eq(coroutine.status(sel), "suspended", "the select yields for its zero sleep")
     T.eq(coroutine.close(sel), true, "closed in its zero sleep")
     px:send("x\n")
+    socket.sleep(0.02)
     local other
     asok.spawn(function() other = T.pack(asok.select({ x, y }, nil, 10)) end)
     T.check(T.run(function() return other end, 5), "the other select returned")
@@ -92,6 +94,7 @@ if coroutine.close then
     sel = asok.spawn(function() asok.select({ x, y }, nil, 10); error("closed selecter ran") end)
     T.eq(coroutine.close(sel), true, "closed in its zero sleep (reader)")
     px:send("line\n")
+    socket.sleep(0.02) -- (the kernel's delivery: no reactor step meanwhile)
     local line
     asok.spawn(function() line = T.pack(asok.receive(x, "*l")) end)
     T.same(line or T.pack(), T.pack("line", nil, nil), "the reader's line at once")
