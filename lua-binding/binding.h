@@ -46,8 +46,9 @@
  * yielded C method) while kind is not 0. */
 typedef struct crec {
   lua_State *co;
-  asok_sock *h;     /* the handle it waits on (a native client's changes
-                     * with setfd: asok__cutshort) */
+  unsigned long long gen; /* the number of the handle it waits on (lsock's
+                           * hgen; a native client's changes with setfd:
+                           * asok__cutshort) */
   struct lsock *s;
   const char *data; /* a send's data, its i-th byte on */
   size_t n;         /* a receive's count (ASOK_COUNT), a send's length */
@@ -143,34 +144,45 @@ typedef struct lsock {
   int wraperr;         /* an asok.client that setfd gave an fd asok cannot
                         * register (a bad fd, epoll refusing it): why (an
                         * ASOK_* code or -errno); 0 otherwise */
+  unsigned long long hgen;       /* the number of h among the handles an
+                                  * asok.client has had (each release
+                                  * counts one), for asok__cutshort */
+  unsigned long long closed_gen; /* that of closed_h */
 } lsock;
 
 /* A native client's operation that waits through the glue (sock.c's
  * receive and send, park.c handing one over) goes on, after a setfd gave
  * the client a new handle, with the handle it waited on (ended as at a
  * close), not the new one. That handle travels with the operation: the
- * WAIT answer (TOK and the token, for one park.c hands over) carries it
- * as a light userdata, and the glue passes it back with each retry. The
- * client keeps nothing per operation, so a park costs the same whatever
- * else waits on the client, and an operation abandoned while it waited
- * (coroutine.close) leaves nothing behind. */
+ * WAIT answer (TOK and the token, for one park.c hands over) carries its
+ * number among the client's handles (lsock's hgen), and the glue passes
+ * it back with each retry. The client keeps nothing per operation, so a
+ * park costs the same whatever else waits on the client, and an operation
+ * abandoned while it waited (coroutine.close) leaves nothing behind. A
+ * number, not the handle's address: once the quarantine of freed handles
+ * (capi/handles.go) lets that address go, a new handle of the client may
+ * get it; and LuaJIT before its 2020 full-range lightuserdata rejects a
+ * pointer past 47 bits (arm64's heap) as a light userdata. */
 
 /* asok__handlefor: the handle the call of an operation on s goes on with,
- * given the handle its last WAIT answer named (argument i: nil for a new
- * operation; a light userdata that asok__pushwaited pushed, only ever
- * compared, never dereferenced; raises on anything else): s's
- * (asok__readh), unless s is a native client and the operation waited:
- * then asok__cutshort's for that handle, and *waited is 1 (else 0). */
+ * given the number of the handle its last WAIT answer named (argument i:
+ * nil for a new operation; a number that asok__pushwaited pushed; raises
+ * on anything else): s's (asok__readh), unless s is a native client and
+ * the operation waited: then asok__cutshort's for that number, and
+ * *waited is 1 (else 0). */
 asok_sock *asok__handlefor(lua_State *L, lsock *s, int i, int *waited);
-/* asok__pushwaited pushes, for a native client s, handle h that an
- * operation on it waits on (a light userdata, for asok__handlefor), and
- * returns 1; nothing for another socket (0). */
-int asok__pushwaited(lua_State *L, lsock *s, asok_sock *h);
-/* asok__cutshort: the handle an operation of native client s that waited
- * on handle was goes on with: s's own (asok__readh) if that is still was
- * (or was is NULL); else was if s kept it, closed, with its buffered data
- * (closed_h); else NULL (closed). */
-asok_sock *asok__cutshort(lsock *s, asok_sock *was);
+/* asok__genof returns the number of handle h of s (asok__readh's: its
+ * live one or the closed one it kept), for asok__cutshort. */
+unsigned long long asok__genof(lsock *s, asok_sock *h);
+/* asok__pushwaited pushes, for a native client s, the number gen of the
+ * handle an operation on it waits on (for asok__handlefor), and returns
+ * 1; nothing for another socket (0). */
+int asok__pushwaited(lua_State *L, lsock *s, unsigned long long gen);
+/* asok__cutshort: the handle an operation of s that waited on the handle
+ * numbered was goes on with: s's live one if that is still it; else the
+ * closed one a native client kept with its buffered data (closed_h) if
+ * that is it; else NULL (closed). */
+asok_sock *asok__cutshort(lsock *s, unsigned long long was);
 
 /* userdata tags: registry[metatable] = tag, for checks without strings */
 #define ASOK_TAG_SOCK 1   /* asok.sock */

@@ -99,6 +99,7 @@ static void release(lsock *s) {
   if (s->lp != NULL && s->lp->loop != NULL) {
     if ((s->sending || (asok_buffered(s->h, &n) == ASOK_OK && n > 0)) && asok_close(s->h) == ASOK_OK) {
       s->closed_h = s->h; /* see lsock; asok__received goes on reading its count */
+      s->closed_gen = s->hgen;
     } else {
       s->received += asok__received(s); /* getstats() keeps counting from here */
       asok_sock_free(s->h);
@@ -107,6 +108,7 @@ static void release(lsock *s) {
     s->received += asok__received(s);
   }
   s->h = NULL;
+  s->hgen++; /* the next handle's number (asok__cutshort) */
 }
 
 /* bury frees the closed handle release kept (__gc, the next release),

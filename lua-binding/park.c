@@ -20,9 +20,9 @@
 *   TOK, t [, h]          the operation waits on token t but the
 *                         coroutine cannot park here (main thread, a
 *                         non-yieldable C boundary, a driver waits for it:
-*                         asok.coroutine, asok.xpcall on 5.1); h: a native
-*                         client's handle it waits on, for the glue's retry
-*                         (sock.c, asok__handlefor);
+*                         asok.coroutine, asok.xpcall on 5.1); h: the
+*                         number of a native client's handle it waits on,
+*                         for the glue's retry (sock.c, asok__handlefor);
 *   anything else         (5.1) someone else resumed the parked
 *                         coroutine: unpark() hands the glue its token
 *                         (and h).
@@ -259,7 +259,8 @@ static int parkedk(lua_State *L) {
 /* park parks the operation op of record i (its token parked in asok) for
  * the running coroutine: waiting[t] = it, then a yield of WAIT (what the
  * glue's park yields). Where the coroutine cannot park here it returns
- * TOK, t to the glue instead, and a native client's handle it waits on. */
+ * TOK, t to the glue instead, and the number of a native client's handle
+ * it waits on. */
 static int park(lua_State *L, lloop *lp, int i, const crec *op) {
   asok_token t = tokof(i);
   int ismain;
@@ -284,7 +285,7 @@ glue:
   lua_pop(L, 1);
   lua_pushvalue(L, UP_TOK);
   asok__pushtoken(L, t);
-  return 2 + asok__pushwaited(L, op->s, op->h); /* for sock.c's retry */
+  return 2 + asok__pushwaited(L, op->s, op->gen); /* for sock.c's retry */
 }
 
 /* ownedby says whether record i holds an operation the running coroutine
@@ -308,13 +309,14 @@ static int ownedby(lua_State *L, lloop *lp, int i, int waiting) {
  * back to the glue (someone else resumed it; 5.1, prim_unpark): its record
  * becomes the glue's, waiting[t] is cleared (waiting: the table's stack
  * index; a delivery of t already queued is then skipped by step, and the
- * glue's retry parks t anew). Pushes t, and a native client's handle it
- * waits on (for sock.c's retry), and returns their number, or returns 0
- * when record i is not the running coroutine's parked operation. */
+ * glue's retry parks t anew). Pushes t, and the number of a native
+ * client's handle it waits on (for sock.c's retry), and returns how many
+ * values it pushed, or returns 0 when record i is not the running
+ * coroutine's parked operation. */
 static int giveback(lua_State *L, lloop *lp, int i, int waiting) {
   crec *r = &lp->rec[i];
   lsock *s = r->s;
-  asok_sock *h = r->h;
+  unsigned long long gen = r->gen;
   if (!ownedby(L, lp, i, waiting)) return 0;
   memset(r, 0, sizeof(*r));
   r->kind = CREC_GLUE;
@@ -322,7 +324,7 @@ static int giveback(lua_State *L, lloop *lp, int i, int waiting) {
   lua_pushvalue(L, -1);
   lua_pushnil(L);
   lua_rawset(L, waiting);                /* waiting[t] = nil */
-  return 1 + (s != NULL ? asok__pushwaited(L, s, h) : 0);
+  return 1 + (s != NULL ? asok__pushwaited(L, s, gen) : 0);
 }
 
 #if LUA_VERSION_NUM >= 502
@@ -410,7 +412,7 @@ int asok__finishop(lua_State *L, lloop *lp, asok_token t, lua_State *co) {
   if (i < 0) return 0;
   r = &lp->rec[i];
   if ((r->kind != CREC_RECEIVE && r->kind != CREC_SEND) || r->co != co) return 0;
-  h = asok__cutshort(r->s, r->h); /* not a handle setfd gave the client since */
+  h = asok__cutshort(r->s, r->gen); /* not a handle setfd gave the client since */
   luaL_checkstack(L, 4, NULL);
   lua_checkstack(co, 4);                 /* a C function's LUA_MINSTACK holds them */
   f.lp = lp;
@@ -492,7 +494,7 @@ static int fast_receive(lua_State *L) {
   memset(&op, 0, sizeof(op));
   op.kind = CREC_RECEIVE;
   op.s = s;
-  op.h = h;
+  op.gen = asok__genof(s, h);
   op.pattern = pattern;
   op.n = n;
   return park(L, lp, i, &op);
@@ -538,7 +540,7 @@ static int fast_send(lua_State *L) {
   memset(&op, 0, sizeof(op));
   op.kind = CREC_SEND;
   op.s = s;
-  op.h = h;
+  op.gen = asok__genof(s, h);
   op.data = data;
   op.n = size;
   op.start = 1;
@@ -592,8 +594,9 @@ static int prim_fastops(lua_State *L) {
 }
 
 /* unpark(loop, waiting): the token of the running coroutine's operation
- * parked in C, now the glue's (someone else resumed it), and a native
- * client's handle it waits on (for sock.c's retry); or nothing.
+ * parked in C, now the glue's (someone else resumed it), and the number
+ * of a native client's handle it waits on (for sock.c's retry); or
+ * nothing.
  * waiting[t] is cleared, as the glue's park clears it when someone else
  * resumes: a delivery of t already queued is then skipped by step, and
  * the glue's retry parks t anew. O(C tokens): only a foreign resume pays

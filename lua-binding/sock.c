@@ -148,26 +148,35 @@ int asok__onkept(lsock *s, asok_sock *h, int rc, int all) {
 }
 
 /* asok__cutshort (binding.h). */
-asok_sock *asok__cutshort(lsock *s, asok_sock *was) {
-  asok_sock *h = asok__readh(s);
-  if (was == NULL || h == was) return h;
-  return was == s->closed_h ? was : NULL;
+asok_sock *asok__cutshort(lsock *s, unsigned long long was) {
+  if (isopen(s) && s->hgen == was) return s->h;
+  if (s->closed_h != NULL && s->lp != NULL && s->lp->loop != NULL && s->closed_gen == was)
+    return s->closed_h;
+  return NULL;
+}
+
+/* asok__genof (binding.h). */
+unsigned long long asok__genof(lsock *s, asok_sock *h) {
+  return h == s->h ? s->hgen : s->closed_gen;
 }
 
 /* asok__handlefor (binding.h). */
 asok_sock *asok__handlefor(lua_State *L, lsock *s, int i, int *waited) {
+  lua_Number was;
   *waited = 0;
   if (lua_isnoneornil(L, i)) return asok__readh(s);
-  luaL_argcheck(L, lua_islightuserdata(L, i), i, "invalid handle");
+  luaL_argcheck(L, lua_type(L, i) == LUA_TNUMBER, i, "invalid handle");
   if (!s->owns) return asok__readh(s); /* (a wrapper's: asok__pushwaited gives none) */
   *waited = 1;
-  return asok__cutshort(s, (asok_sock *) lua_touserdata(L, i));
+  was = lua_tonumber(L, i);
+  if (!(was >= 0 && was < 18446744073709551616.0)) return NULL; /* none of s's */
+  return asok__cutshort(s, (unsigned long long) was);
 }
 
-/* asok__pushwaited (binding.h). */
-int asok__pushwaited(lua_State *L, lsock *s, asok_sock *h) {
+/* asok__pushwaited (binding.h): a number, exact up to 2^53 handles. */
+int asok__pushwaited(lua_State *L, lsock *s, unsigned long long gen) {
   if (!s->owns) return 0;
-  lua_pushlightuserdata(L, (void *) h);
+  lua_pushnumber(L, (lua_Number) gen);
   return 1;
 }
 
@@ -206,8 +215,8 @@ static int patnumber(lua_State *L, int i) {
 /*-------------------------------------------------------------------------*\
 * receive(s, pattern, prefix, token [, waited]): buffer.c
 * buffer_meth_receive rules. WAIT: the WAIT marker and, for a native
-* client, the handle the operation waits on, which its retry passes back
-* as waited (asok__handlefor)
+* client, the number of the handle the operation waits on, which its
+* retry passes back as waited (asok__handlefor)
 \*-------------------------------------------------------------------------*/
 static int sock_receive(lua_State *L) {
   lsock *s = asok__checksock(L, 1);
@@ -253,7 +262,7 @@ static int sock_receive(lua_State *L) {
       rc = asok_receive(h, pattern, n, tok, &data, &len);
       if (!waited) rc = asok__onkept(s, h, rc, pattern == ASOK_ALL);
     }
-    if (rc == ASOK_EWAIT) return asok__pushwait(L) + asok__pushwaited(L, s, h);
+    if (rc == ASOK_EWAIT) return asok__pushwait(L) + asok__pushwaited(L, s, asok__genof(s, h));
   }
   /* one copy: asok's buffer -> string (pushdata.c), then the prefix (an
    * argument, a string by now) in front: what the concatenation allocates
@@ -304,7 +313,7 @@ static int sock_send(lua_State *L) {
       rc = asok_send(h, data + start - 1, (size_t) (end - start + 1), tok, &sent);
     }
     s->sending = rc == ASOK_EWAIT;
-    if (rc == ASOK_EWAIT) return asok__pushwait(L) + asok__pushwaited(L, s, h);
+    if (rc == ASOK_EWAIT) return asok__pushwait(L) + asok__pushwaited(L, s, asok__genof(s, h));
     s->sent += sent;
   }
   if (rc != ASOK_OK) {

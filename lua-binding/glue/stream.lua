@@ -71,12 +71,13 @@ end
 -- hreceive runs asok_receive on handle h (an asok.sock or a native client)
 -- until it stops waiting; with tok, a C token (CBASE up) the C methods of
 -- native clients handed over (park.c), given back to them at the end, and
--- wh, a native client's handle that operation waits on. A WAIT answer
--- names the handle a native client's operation waits on (b): each retry
--- passes it back, so that the operation ends as at a close if a setfd gave
--- the client a new handle meanwhile (sock.c, asok__handlefor). It lives
--- in this frame only: nothing to search per park, nothing left behind
--- when the coroutine is closed while it waits.
+-- wh, the number of a native client's handle that operation waits on. A
+-- WAIT answer names the handle a native client's operation waits on (b,
+-- its number among the client's handles): each retry passes it back, so
+-- that the operation ends as at a close if a setfd gave the client a new
+-- handle meanwhile (sock.c, asok__handlefor). It lives in this frame
+-- only: nothing to search per park, nothing left behind when the
+-- coroutine is closed while it waits.
 local function hreceive(h, pattern, prefix, tok, wh)
   if not tok then
     tok = freetoks[nfree]
@@ -111,8 +112,8 @@ end
 P.hreceive, P.hsend = hreceive, hsend
 
 -- The C methods (park.c): an answer with OK, else what the glue does:
--- TOK (checks), TOK and the token it waits on (the glue parks it; and a
--- native client's handle it waits on), or,
+-- TOK (checks), TOK and the token it waits on (the glue parks it; and the
+-- number of a native client's handle it waits on), or,
 -- on 5.1, someone else's values (the coroutine was resumed by someone else
 -- while it waited in C: unpark gives the glue its token; on 5.2+ park.c
 -- retries the operation itself then). None under LuaJIT,
@@ -123,8 +124,8 @@ local unpark = C.unpark
 -- tokenof returns the token a C method's answer k, t, wh leaves the glue
 -- to wait on (nil: none, the glue takes one of its own), noted in glueheld
 -- for the running coroutine (not the main thread: it never dies), and the
--- native client's handle that operation waits on (wh, or unpark's), for
--- hreceive and hsend.
+-- number of the native client's handle that operation waits on (wh, or
+-- unpark's), for hreceive and hsend.
 local running = coroutine.running
 local function tokenof(k, t, wh)
   if k ~= TOK then t, wh = unpark(loop, P.waiting) end
