@@ -150,6 +150,7 @@ static int prim_loop(lua_State *L) {
   lp->slot = NULL;
   lp->cwait = 0;
   lp->fdpolls = 0;
+  lp->blockref = lp->unblockref = LUA_NOREF;
   luaL_getmetatable(L, ASOK_LOOP_MT);
   lua_setmetatable(L, -2);
   rc = asok_loop_new(&lp->loop);
@@ -235,17 +236,23 @@ static int prim_newsock(lua_State *L) {
 /*=========================================================================*\
 * Reactor primitives
 \*=========================================================================*/
-/* sleep(loop, seconds, token): parks token for seconds. Returns WAIT. */
+/* sleep(loop, seconds, token [, own]): parks token for seconds. Returns
+ * WAIT; with own (asok.sleep's own sleep, not a wait of the glue's), true
+ * once the sleep is over where the caller cannot yield (it waited here:
+ * block.c). */
 static int prim_sleep(lua_State *L) {
   lloop *lp = checkloop(L, 1);
   double secs = luaL_checknumber(L, 2);
   asok_token tok = asok__checktoken(L, 3);
-  int rc;
+  int rc, b;
   luaL_argcheck(L, !isnan(secs), 2, "number expected, got NaN");
   rc = asok_sleep(lp->loop, secs, tok);
   if (rc == ASOK_EFORKED) return asok__forked(L);
   if (rc != ASOK_OK) return luaL_error(L, "asok.sleep: %s", asok_strerror(rc));
-  return asok__pushwait(L);
+  if (!lua_toboolean(L, 4) || (b = asok__block(L, lp, tok)) == 0) return asok__pushwait(L);
+  if (b < 0) return lua_error(L);
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
 /* cancel(loop, token): forgets a parked token (abandoned operation),
@@ -377,6 +384,7 @@ LUALIB_API int luaopen_asok(lua_State *L) {
   luaL_setfuncs(L, asok__owntimeoutfuncs, 0);
   luaL_setfuncs(L, asok__hookfuncs, 0);
   luaL_setfuncs(L, asok__parkfuncs, 0);
+  luaL_setfuncs(L, asok__blockfuncs, 0);
   asok__addyieldable(L);
   lua_pushstring(L, asok_version_string());
   lua_setfield(L, -2, "libversion");

@@ -6,8 +6,9 @@
 * token chosen by the Lua glue (glue/*.lua); when asok answers ASOK_EWAIT
 * the C function returns the private WAIT marker (upvalue 1 of every
 * function) and the glue parks the coroutine until asok_select hands the
-* token back. The exception: the receive and send methods of native
-* clients park in C themselves (park.c) and step retries them (step.c).
+* token back. The exceptions: the receive and send methods of native
+* clients park in C themselves (park.c) and step retries them (step.c);
+* where the caller cannot yield, the primitives wait themselves (block.c).
 \*=========================================================================*/
 #ifndef ASOK_BINDING_H
 #define ASOK_BINDING_H
@@ -97,6 +98,9 @@ typedef struct lloop {
   int *slot;        /* (where each entry's answer is) */
   int cwait;
   uint64_t fdpolls;
+  /* registry references of the glue's blockwait and unblock (block.c),
+   * LUA_NOREF until the glue hands them over */
+  int blockref, unblockref;
 } lloop;
 
 /* ASOK_SETMAX bounds the entries of one asok.select (waitset.c) */
@@ -364,6 +368,30 @@ void asok__freeparked(lloop *lp);
 /* asok__canyield says whether L can certainly yield here (lua_yield's own
  * test); 0 when it cannot or it is unknown (yieldable.c). */
 int asok__canyield(lua_State *L);
+
+/* asok__cannotyield says whether L certainly cannot yield here: the main
+ * thread, or a coroutine inside a C boundary that yields do not cross (a
+ * gsub callback; pcall on 5.1). 0 when it can or it is unknown (PUC 5.1
+ * or 5.2 whose layout the probe does not know, a LuaJIT without
+ * lua_isyieldable): the glue's rule, yield inside a coroutine (yieldable.c). */
+int asok__cannotyield(lua_State *L);
+
+/* asok__block is the wait of an operation of token t that asok answered
+ * ASOK_EWAIT, for the primitive that started it (block.c). Returns 0 when
+ * L may yield (asok__cannotyield says no): the primitive returns WAIT, and
+ * the glue parks as usual. Else it runs the glue's blocked wait (the
+ * reactor, until t comes back) protected, and returns 1 once t is back:
+ * the primitive retries the operation itself, no Lua code in between. On
+ * an error raised meanwhile (a debug hook's: lua.c's Ctrl-C, caught by the
+ * program; a memory error) t is abandoned (cancelled in asok, its marks
+ * cleared, a small or C token given back) and -1 returned, the error on
+ * top of the stack: the primitive raises it (lua_error) after its own
+ * clean-up, touching no C token record (given back already). */
+int asok__block(lua_State *L, lloop *lp, asok_token t);
+
+/* asok__blockfuncs: blocker(), which hands block.c the glue's blocked
+ * wait and its clean-up (block.c). */
+extern const luaL_Reg asok__blockfuncs[];
 
 /* asok__isjit says whether this module runs in LuaJIT (yieldable.c). */
 int asok__isjit(void);

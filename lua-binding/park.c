@@ -13,16 +13,18 @@
 * which the yielded C function then returns (a C function's yield resumes
 * as its return, on every Lua).
 *
+* Where the caller cannot yield at all (the main thread, a non-yieldable C
+* boundary) the operation waits here too, blocked (block.c), and ends here.
 * The rest goes back to the glue, which does what it did before:
 *   TOK                   checks and errors: not asok's stream socket, another
 *                         pattern, a prefix, i or j, data not a string;
 *                         or no C token left (the glue takes its own);
 *   TOK, t [, h]          the operation waits on token t but the
-*                         coroutine cannot park here (main thread, a
-*                         non-yieldable C boundary, a driver waits for it:
-*                         asok.coroutine, asok.xpcall on 5.1); h: the
-*                         number of a native client's handle it waits on,
-*                         for the glue's retry (sock.c, asok__handlefor);
+*                         coroutine cannot park here (a driver waits for
+*                         it: asok.coroutine, asok.xpcall on 5.1; where
+*                         block.c cannot tell that it cannot yield); h:
+*                         the number of a native client's handle it waits
+*                         on, for the glue's retry (sock.c, asok__handlefor);
 *   anything else         (5.1) someone else resumed the parked
 *                         coroutine: unpark() hands the glue its token
 *                         (and h).
@@ -485,8 +487,16 @@ static int fast_receive(lua_State *L) {
     return 1;
   }
   rc = asok_receive(h, pattern, n, tokof(i), &data, &len);
+  if (rc != ASOK_EWAIT) rc = asok__onkept(s, h, rc, pattern == ASOK_ALL);
+  while (rc == ASOK_EWAIT) {             /* a caller that cannot yield waits here */
+    unsigned long long gen = asok__genof(s, h); /* (before a setfd in the wait) */
+    int b = asok__block(L, lp, tokof(i));
+    if (b == 0) break;                   /* it can: parked below */
+    if (b < 0) return lua_error(L);      /* abandoned: record i given back */
+    h = asok__cutshort(s, gen);          /* the retry's handle, as step's (finishop) */
+    rc = h != NULL ? asok_receive(h, pattern, n, tokof(i), &data, &len) : asok__gone(s, tokof(i));
+  }
   if (rc != ASOK_EWAIT) {
-    rc = asok__onkept(s, h, rc, pattern == ASOK_ALL);
     puttok(lp, i);
     lua_pushvalue(L, UP_OK);
     return 1 + pushreceived(L, lp, rc, data, len);
@@ -532,6 +542,15 @@ static int fast_send(lua_State *L) {
   }
   rc = asok_send(h, data, size, tokof(i), &sent);
   s->sending = rc == ASOK_EWAIT;
+  while (rc == ASOK_EWAIT) {             /* a caller that cannot yield waits here */
+    unsigned long long gen = asok__genof(s, h); /* (before a setfd in the wait) */
+    int b = asok__block(L, lp, tokof(i));
+    if (b == 0) break;                   /* it can: parked below */
+    if (b < 0) return lua_error(L);      /* abandoned: record i given back */
+    h = asok__cutshort(s, gen);          /* the retry's handle, as step's (finishop) */
+    rc = h != NULL ? asok_send(h, data, size, tokof(i), &sent) : asok__gone(s, tokof(i));
+    s->sending = rc == ASOK_EWAIT;
+  }
   if (rc != ASOK_EWAIT) {
     puttok(lp, i);
     return 1 + pushsent(L, s, rc, sent, 1);

@@ -4,7 +4,9 @@
 * Each function is called by the Lua glue with an asok.sock userdata first
 * and, for operations that may wait, a token last. Results are LuaSocket's
 * (buffer.c: receive/send values, counts and error strings) or the WAIT
-* marker when asok parked the token.
+* marker when asok parked the token; where the caller cannot yield, an
+* operation that waits blocks here instead, and returns its results
+* (block.c).
 \*=========================================================================*/
 #include <errno.h>
 #include <math.h>
@@ -38,6 +40,7 @@ static int sock_settimeout(lua_State *L);
 static int sock_tostring(lua_State *L);
 static int sock_unread(lua_State *L);
 static int sock_wait(lua_State *L);
+static void unpause(lsock *s, asok_token tok);
 
 /* socket primitives, handed to the glue (WAIT marker as upvalue 1) */
 const luaL_Reg asok__sockfuncs[] = {
@@ -253,16 +256,30 @@ static int sock_receive(lua_State *L) {
   {
     /* a closed native client's: what it had buffered; a native client's
      * operation that waited on its handle before a setfd: that one's */
-    int waited;
+    int waited, b;
     asok_sock *h = asok__handlefor(L, s, 5, &waited);
-    if (h == NULL) {
-      rc = asok__gone(s, tok);
-      if (!waited) rc = asok__nohandle(s); /* a bad fd's error for a new call */
-    } else {
-      rc = asok_receive(h, pattern, n, tok, &data, &len);
-      if (!waited) rc = asok__onkept(s, h, rc, pattern == ASOK_ALL);
+    for (;;) {
+      unsigned long long gen;
+      if (h == NULL) {
+        rc = asok__gone(s, tok);
+        if (!waited) rc = asok__nohandle(s); /* a bad fd's error for a new call */
+      } else {
+        rc = asok_receive(h, pattern, n, tok, &data, &len);
+        if (!waited) rc = asok__onkept(s, h, rc, pattern == ASOK_ALL);
+      }
+      if (rc != ASOK_EWAIT) break;
+      gen = asok__genof(s, h);
+      /* a caller that cannot yield waits here, and retries (block.c) on
+       * the handle it waited on, as the glue's retry would */
+      if ((b = asok__block(L, s->lp, tok)) == 0) return asok__pushwait(L) + asok__pushwaited(L, s, gen);
+      if (b < 0) return lua_error(L);
+      if (s->owns) {
+        waited = 1;
+        h = asok__cutshort(s, gen);
+      } else {
+        h = asok__readh(s);
+      }
     }
-    if (rc == ASOK_EWAIT) return asok__pushwait(L) + asok__pushwaited(L, s, asok__genof(s, h));
   }
   /* one copy: asok's buffer -> string (pushdata.c), then the prefix (an
    * argument, a string by now) in front: what the concatenation allocates
@@ -303,17 +320,31 @@ static int sock_send(lua_State *L) {
   if (start <= end) {
     /* a closed native client's: what a cut-short send had sent (and as
      * receive's, the handle a send waited on before a setfd) */
-    int waited;
+    int waited, b;
     asok_sock *h = asok__handlefor(L, s, 6, &waited);
-    if (!waited && asok__keptonly(s, h)) h = NULL; /* kept for a waiter's count only */
-    if (h == NULL) {
-      rc = asok__gone(s, tok);
-      if (!waited) rc = asok__nohandle(s);
-    } else {
-      rc = asok_send(h, data + start - 1, (size_t) (end - start + 1), tok, &sent);
+    for (;;) {
+      unsigned long long gen;
+      if (!waited && asok__keptonly(s, h)) h = NULL; /* kept for a waiter's count only */
+      if (h == NULL) {
+        rc = asok__gone(s, tok);
+        if (!waited) rc = asok__nohandle(s);
+      } else {
+        rc = asok_send(h, data + start - 1, (size_t) (end - start + 1), tok, &sent);
+      }
+      s->sending = rc == ASOK_EWAIT;
+      if (rc != ASOK_EWAIT) break;
+      gen = asok__genof(s, h);
+      /* a caller that cannot yield waits here, and retries (block.c) on
+       * the handle it waited on, as the glue's retry would */
+      if ((b = asok__block(L, s->lp, tok)) == 0) return asok__pushwait(L) + asok__pushwaited(L, s, gen);
+      if (b < 0) return lua_error(L);
+      if (s->owns) {
+        waited = 1;
+        h = asok__cutshort(s, gen);
+      } else {
+        h = asok__readh(s);
+      }
     }
-    s->sending = rc == ASOK_EWAIT;
-    if (rc == ASOK_EWAIT) return asok__pushwait(L) + asok__pushwaited(L, s, asok__genof(s, h));
     s->sent += sent;
   }
   if (rc != ASOK_OK) {
@@ -330,7 +361,8 @@ static int sock_send(lua_State *L) {
 
 /*-------------------------------------------------------------------------*\
 * wait(s, "r"|"w", token [, untimed]): readiness for I/O done by LuaSocket
-* itself; untimed: whatever the socket's timeouts (asok.select with sets).
+* itself; untimed: whatever the socket's timeouts (asok.select with sets,
+* which waits on its entries itself: such a wait never blocks here).
 * Returns true, WAIT, or nil, err.
 \*-------------------------------------------------------------------------*/
 static int sock_wait(lua_State *L) {
@@ -338,10 +370,14 @@ static int sock_wait(lua_State *L) {
   lsock *s = asok__checksock(L, 1);
   int dir = luaL_checkoption(L, 2, NULL, dirs) == 0 ? ASOK_READ : ASOK_WRITE;
   asok_token tok = asok__checktoken(L, 3);
-  int rc;
+  int rc, b;
   if (lua_toboolean(L, 4)) dir |= ASOK_UNTIMED;
-  rc = isopen(s) ? asok_wait(s->h, dir, tok) : asok__gone(s, tok);
-  if (rc == ASOK_EWAIT) return asok__pushwait(L);
+  for (;;) {
+    rc = isopen(s) ? asok_wait(s->h, dir, tok) : asok__gone(s, tok);
+    if (rc != ASOK_EWAIT) break;
+    if ((dir & ASOK_UNTIMED) || (b = asok__block(L, s->lp, tok)) == 0) return asok__pushwait(L);
+    if (b < 0) return lua_error(L);
+  }
   if (rc != ASOK_OK) return pusherror(L, rc);
   lua_pushboolean(L, 1);
   return 1;
@@ -352,22 +388,19 @@ static int sock_wait(lua_State *L) {
 * but bound to s: closing s makes it ready at once (an accept backing off
 * after EMFILE must not outlive its listener's close by the back-off).
 * Returns WAIT, or nil, "closed" if s is closed (if the binding cannot be
-* recorded, out of memory, a plain sleep). pause(s, nil, token): token's
-* pause is over (it came back). A token whose coroutine was closed while
-* it waited stays recorded until s closes (made ready then, for no one).
+* recorded, out of memory, a plain sleep); nothing once the pause is over
+* where the caller cannot yield (it waited here: block.c). pause(s, nil,
+* token): token's pause is over (it came back). A token whose coroutine
+* was closed while it waited stays recorded until s closes (made ready
+* then, for no one).
 \*-------------------------------------------------------------------------*/
 static int sock_pause(lua_State *L) {
   lsock *s = asok__checksock(L, 1);
   asok_token tok = asok__checktoken(L, 3);
   double secs;
-  int rc, i;
+  int rc, b;
   if (lua_isnoneornil(L, 2)) {
-    for (i = 0; i < s->npaused; i++) {
-      if (s->paused[i] == tok) {
-        s->paused[i] = s->paused[--s->npaused];
-        break;
-      }
-    }
+    unpause(s, tok);
     return 0;
   }
   secs = luaL_checknumber(L, 2);
@@ -377,11 +410,26 @@ static int sock_pause(lua_State *L) {
   if (rc != ASOK_OK) return luaL_error(L, "asok.accept: %s", asok_strerror(rc));
   {
     asok_token *p = (asok_token *) asok__grow(s->paused, &s->cpaused, s->npaused, sizeof *p, 4);
-    if (p == NULL) return asok__pushwait(L);
-    s->paused = p;
+    if (p != NULL) {
+      s->paused = p;
+      s->paused[s->npaused++] = tok;
+    }
   }
-  s->paused[s->npaused++] = tok;
-  return asok__pushwait(L);
+  if ((b = asok__block(L, s->lp, tok)) == 0) return asok__pushwait(L);
+  unpause(s, tok);                       /* over, or abandoned (b < 0) */
+  if (b < 0) return lua_error(L);
+  return 0;
+}
+
+/* unpause forgets s's pause of token tok (it came back, or was abandoned). */
+static void unpause(lsock *s, asok_token tok) {
+  int i;
+  for (i = 0; i < s->npaused; i++) {
+    if (s->paused[i] == tok) {
+      s->paused[i] = s->paused[--s->npaused];
+      break;
+    }
+  }
 }
 
 /*-------------------------------------------------------------------------*\

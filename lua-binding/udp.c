@@ -8,7 +8,8 @@
 * its address with getaddrinfo(AI_NUMERICHOST|AI_NUMERICSERV) in the
 * socket's family, so address errors are getaddrinfo's strings. Each
 * primitive takes an asok.sock first and a token last, and returns
-* LuaSocket's values or the WAIT marker.
+* LuaSocket's values or the WAIT marker (where the caller cannot yield, it
+* blocks instead: block.c).
 \*=========================================================================*/
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -107,15 +108,19 @@ static int udp_receive(lua_State *L) {
   lsock *s = checkudp(L, 1);
   const char *data = NULL;
   size_t n, len = 0;
-  int ok = checksize(L, 2, &n), rc;
+  int ok = checksize(L, 2, &n), rc, b;
   asok_token tok = asok__checktoken(L, 3);
   if (!ok) {
     lua_pushnil(L);
     lua_pushliteral(L, "out of memory");
     return 2;
   }
-  rc = s->h ? asok_receive(s->h, ASOK_COUNT, n, tok, &data, &len) : ASOK_ECLOSED;
-  if (rc == ASOK_EWAIT) return asok__pushwait(L);
+  for (;;) {
+    rc = s->h ? asok_receive(s->h, ASOK_COUNT, n, tok, &data, &len) : ASOK_ECLOSED;
+    if (rc != ASOK_EWAIT) break;
+    if ((b = asok__block(L, s->lp, tok)) == 0) return asok__pushwait(L); /* block.c */
+    if (b < 0) return lua_error(L);
+  }
   /* udp.c: IO_CLOSED (a closed socket) passes as an empty datagram */
   if (rc == ASOK_ECLOSED) len = 0;
   else if (rc != ASOK_OK) return udp_pusherror(L, rc);
@@ -134,16 +139,20 @@ static int receivefrom(lua_State *L, int unixpath) {
   const char *data = NULL;
   char from[sizeof(((struct sockaddr_un *) 0)->sun_path) + INET6_ADDRSTRLEN];
   size_t n, len = 0;
-  int ok = checksize(L, 2, &n), rc, port = 0;
+  int ok = checksize(L, 2, &n), rc, b, port = 0;
   asok_token tok = asok__checktoken(L, 3);
   if (!ok) {
     lua_pushnil(L);
     lua_pushliteral(L, "out of memory");
     return 2;
   }
-  rc = s->h ? asok_receivefrom(s->h, n, tok, &data, &len, from, sizeof from, &port)
-            : ASOK_ECLOSED;
-  if (rc == ASOK_EWAIT) return asok__pushwait(L);
+  for (;;) {
+    rc = s->h ? asok_receivefrom(s->h, n, tok, &data, &len, from, sizeof from, &port)
+              : ASOK_ECLOSED;
+    if (rc != ASOK_EWAIT) break;
+    if ((b = asok__block(L, s->lp, tok)) == 0) return asok__pushwait(L); /* block.c */
+    if (b < 0) return lua_error(L);
+  }
   if (rc != ASOK_OK) {
     lua_pushnil(L);
     lua_pushstring(L, asok__errstr(rc));
@@ -175,8 +184,13 @@ static int udp_send(lua_State *L) {
   size_t count, sent = 0;
   const char *data = luaL_checklstring(L, 2, &count);
   asok_token tok = asok__checktoken(L, 3);
-  int rc = s->h ? asok_send(s->h, data, count, tok, &sent) : ASOK_ECLOSED;
-  if (rc == ASOK_EWAIT) return asok__pushwait(L);
+  int rc, b;
+  for (;;) {
+    rc = s->h ? asok_send(s->h, data, count, tok, &sent) : ASOK_ECLOSED;
+    if (rc != ASOK_EWAIT) break;
+    if ((b = asok__block(L, s->lp, tok)) == 0) return asok__pushwait(L); /* block.c */
+    if (b < 0) return lua_error(L);
+  }
   if (rc != ASOK_OK) return udp_pusherror(L, rc);
   lua_pushnumber(L, (lua_Number) sent);
   return 1;
@@ -195,7 +209,7 @@ static int udp_sendto(lua_State *L) {
   asok_token tok = asok__checktoken(L, 5);
   char addr[INET6_ADDRSTRLEN + 12]; /* room for "%<scope id>" */
   struct addrinfo hints, *ai = NULL;
-  int family = AF_UNSPEC, num = 0, rc, err;
+  int family = AF_UNSPEC, num = 0, rc, b, err;
   socklen_t flen = sizeof family;
   if (s->h == NULL) return udp_pusherror(L, ASOK_ECLOSED);
   if (getsockopt(s->fd, SOL_SOCKET, SO_DOMAIN, &family, &flen) != 0) family = AF_UNSPEC;
@@ -227,8 +241,12 @@ static int udp_sendto(lua_State *L) {
     return 2;
   }
   freeaddrinfo(ai);
-  rc = asok_sendto(s->h, data, count, addr, num, tok, &sent);
-  if (rc == ASOK_EWAIT) return asok__pushwait(L);
+  for (;;) {
+    rc = s->h ? asok_sendto(s->h, data, count, addr, num, tok, &sent) : ASOK_ECLOSED;
+    if (rc != ASOK_EWAIT) break;
+    if ((b = asok__block(L, s->lp, tok)) == 0) return asok__pushwait(L); /* block.c */
+    if (b < 0) return lua_error(L);
+  }
   if (rc != ASOK_OK) return udp_pusherror(L, rc);
   lua_pushnumber(L, (lua_Number) sent);
   return 1;
@@ -245,14 +263,18 @@ static int unix_sendto(lua_State *L) {
   const char *data = luaL_checklstring(L, 2, &count);
   const char *path = luaL_checkstring(L, 3);
   asok_token tok = asok__checktoken(L, 4);
-  int rc;
+  int rc, b;
   if (strlen(path) >= sizeof(((struct sockaddr_un *) 0)->sun_path)) {
     lua_pushnil(L);
     lua_pushliteral(L, "path too long");
     return 2;
   }
-  rc = s->h ? asok_sendto(s->h, data, count, path, 0, tok, &sent) : ASOK_ECLOSED;
-  if (rc == ASOK_EWAIT) return asok__pushwait(L);
+  for (;;) {
+    rc = s->h ? asok_sendto(s->h, data, count, path, 0, tok, &sent) : ASOK_ECLOSED;
+    if (rc != ASOK_EWAIT) break;
+    if ((b = asok__block(L, s->lp, tok)) == 0) return asok__pushwait(L); /* block.c */
+    if (b < 0) return lua_error(L);
+  }
   if (rc != ASOK_OK) return udp_pusherror(L, rc);
   lua_pushnumber(L, (lua_Number) sent);
   return 1;

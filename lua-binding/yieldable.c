@@ -137,6 +137,33 @@ int asok__canyield(lua_State *L) {
   return layoutok(L) && canyield(L);
 }
 
+/* jityieldable is LuaJIT's lua_isyieldable (2.1 exports it; looked up
+ * once), or NULL. */
+typedef int (*isyieldable_fn)(lua_State *L);
+static isyieldable_fn jityieldable(void) {
+  static int known;
+  static isyieldable_fn f;
+  if (!known) {
+    f = (isyieldable_fn) dlsym(RTLD_DEFAULT, "lua_isyieldable");
+    known = 1;
+  }
+  return f;
+}
+
+/* asok__cannotyield (binding.h): the main thread; on LuaJIT its own
+ * lua_isyieldable (coroutine.isyieldable's), on PUC 5.1 and 5.2 the probe
+ * where the layout checks out. */
+int asok__cannotyield(lua_State *L) {
+  int ismain = lua_pushthread(L);
+  lua_pop(L, 1);
+  if (ismain) return 1;
+  if (asok__isjit()) {
+    isyieldable_fn f = jityieldable();
+    return f != NULL && !f(L);
+  }
+  return layoutok(L) && !canyield(L);
+}
+
 #endif
 
 /* asok__isjit (binding.h): LuaJIT exports luaJIT_setmode (looked up once). */
@@ -160,5 +187,9 @@ void asok__addyieldable(lua_State *L) { (void) L; }
 
 /* asok__canyield (binding.h): lua_isyieldable. */
 int asok__canyield(lua_State *L) { return lua_isyieldable(L); }
+
+/* asok__cannotyield (binding.h): lua_isyieldable, false in the main
+ * thread too. */
+int asok__cannotyield(lua_State *L) { return !lua_isyieldable(L); }
 
 #endif

@@ -4,7 +4,7 @@ local M, P, C = ...
 
 local WAIT, loop, ONE = P.WAIT, P.loop, P.ONE
 local margerror, checkraw, handle = P.margerror, P.checkraw, P.handle
-local newtoken, park, waitfor = P.newtoken, P.park, P.waitfor
+local newtoken, park, waitfor, yieldable = P.newtoken, P.park, P.waitfor, P.yieldable
 local ownzero = P.ownzero
 local watch, unwatch, ccancel = P.watch, P.unwatch, C.cancel
 local classmeta, gettimeout = C.meta, C.gettimeout
@@ -44,6 +44,21 @@ local function isnumeric(host)
   return v[k] < 256 ^ (5 - k)
 end
 
+-- resolving runs the lookup of name for family with token tok (lookup's,
+-- below): asok_resolve, parking while it runs off the loop thread.
+local function resolving(w, name, family, tok)
+  local addrs, err = cresolve(loop, name, family, tok)
+  if addrs == WAIT then dbg.resolves = dbg.resolves + 1 end
+  while addrs == WAIT do
+    w[tok] = true
+    park(tok)
+    w[tok] = nil
+    if w.closed then ccancel(loop, tok); return nil, "closed" end
+    addrs, err = cresolve(loop, name, family, tok)
+  end
+  return addrs, err
+end
+
 -- lookup resolves name for family (0 any, 4, 6) through asok_resolve:
 -- off the loop thread, parking the caller meanwhile; w is the connect's
 -- watch of its object (P.watch): the object's close ends the lookup.
@@ -60,14 +75,15 @@ local function lookup(w, name, family)
     return nil, "host or service not provided, or not known"
   end
   local tok = newtoken()
-  local addrs, err = cresolve(loop, name, family, tok)
-  if addrs == WAIT then dbg.resolves = dbg.resolves + 1 end
-  while addrs == WAIT do
-    w[tok] = true
-    park(tok)
+  if yieldable() then return resolving(w, name, family, tok) end
+  -- the caller cannot yield: the lookup, its start and its waits, runs
+  -- under one protected call, so that an error raised anywhere in it (a
+  -- debug hook's: lua.c's Ctrl-C, caught by the program) cancels it
+  local ok, addrs, err = pcall(resolving, w, name, family, tok)
+  if not ok then
     w[tok] = nil
-    if w.closed then ccancel(loop, tok); return nil, "closed" end
-    addrs, err = cresolve(loop, name, family, tok)
+    ccancel(loop, tok)
+    error(addrs, 0)
   end
   return addrs, err
 end

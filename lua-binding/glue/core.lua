@@ -436,11 +436,37 @@ local function yieldable()
   return nil
 end
 
--- block runs the reactor until blocking[tok] is false: tok was handed
--- back (park, where the running code cannot yield).
-local function block(tok)
-  while blocking[tok] do step(-1); reapdue() end
+-- asok._debug.blocked() is the number of blocked calls' marks (blocking):
+-- 0 once no call waits blocked (tests: none is left behind by an error)
+function M._debug.blocked()
+  local n = 0
+  for _ in pairs(blocking) do n = n + 1 end
+  return n
 end
+
+-- blockwait runs the reactor until tok is handed back, for an operation
+-- whose caller cannot yield: the primitive that started it runs this
+-- protected and retries the operation itself (block.c), as park does
+-- where C cannot tell (a driver that cannot yield). A token handed back
+-- before (a finalizer or a hook ran the reactor between the operation's
+-- wait and here: step.c marks it waiting[tok] = false) returns at once.
+local function blockwait(tok)
+  if not note(waiting, tok, blocking, true) then return end
+  while blocking[tok] do step(-1); reapdue() end
+  blocking[tok] = nil
+end
+
+-- unblock abandons the operation of tok after an error out of its
+-- blockwait (a debug hook's: lua.c's Ctrl-C in the main thread, caught by
+-- the program), as its coroutine's would be at a close, so that it does
+-- not hold its socket's turn (every later call on the socket waited).
+-- block.c runs it with the hook off.
+local function unblock(tok)
+  blocking[tok] = nil
+  if waiting[tok] == false then waiting[tok] = nil end
+  abandon(tok)
+end
+C.blocker(loop, blockwait, unblock)
 
 -- park waits until tok is handed back: it yields WAIT in a yieldable
 -- coroutine, else it runs the reactor until tok comes back (blocking call).
@@ -476,15 +502,9 @@ local function park(tok)
       return false
     end
   else
-    if not note(waiting, tok, blocking, true) then return true end
-    local ok, err = pcall(block, tok)
-    blocking[tok] = nil
+    local ok, err = pcall(blockwait, tok)
     if not ok then
-      -- an error out of the reactor's run (a debug hook's: lua.c's Ctrl-C
-      -- in the main thread, caught by the program): the operation is
-      -- abandoned, as its coroutine's would be at a close, so that it does
-      -- not hold its socket's turn (every later call on the socket waited)
-      abandon(tok)
+      unblock(tok)
       error(err, 0)
     end
   end

@@ -285,9 +285,9 @@ local function waitsets(E, ndirty, t, st)
         local d = deadline and deadline - now()
         if polled and not (d and d < POLL_TICK) then d = POLL_TICK end
         stok = newtoken()
+        if st then st.stok = stok end -- first: an error after the csleep cancels it
         csleep(loop, d, stok)
         waiting[stok], g.stok = g, stok
-        if st then st.stok = stok end
       end
       local root = yieldable()
       if root then
@@ -311,6 +311,15 @@ local function waitsets(E, ndirty, t, st)
     if deadline and now() >= deadline then break end
   end
   return nready
+end
+
+-- blockedsets is waitsets then the release of the entries' tokens, for a
+-- caller that cannot yield (selectsets runs it protected; st: as
+-- waitsets'). Returns how many entries are ready.
+local function blockedsets(E, ndirty, t, st)
+  local n = waitsets(E, ndirty, t, st)
+  release(E)
+  return n
 end
 
 -- selectsets is asok.select with socket sets: socket.select's results for
@@ -346,13 +355,16 @@ local function selectsets(rset, wset, t)
   local nready
   if yieldable() then
     nready = waitsets(E, ndirty, t, nil)
+    release(E)
   else
-    -- the caller cannot yield, so the wait runs the reactor here: an error
-    -- out of it (a debug hook's: lua.c's Ctrl-C in the main thread, caught
-    -- by the program) releases the select's tokens before it goes on (they
-    -- held their sockets' turns for ever, and asok.select() waited on them)
+    -- the caller cannot yield, so the wait runs the reactor here: the wait
+    -- and the release of its tokens run under one protected call, and an
+    -- error raised anywhere in it (a debug hook's: lua.c's Ctrl-C in the
+    -- main thread, caught by the program) releases the select's tokens
+    -- before it goes on (they held their sockets' turns for ever, and
+    -- asok.select() waited on them)
     local st = {}
-    local ok, n = pcall(waitsets, E, ndirty, t, st)
+    local ok, n = pcall(blockedsets, E, ndirty, t, st)
     if not ok then
       if st.stok then waiting[st.stok] = nil; cancel(loop, st.stok) end
       release(E)
@@ -360,7 +372,6 @@ local function selectsets(rset, wset, t)
     end
     nready = n
   end
-  release(E)
   if ndirty == 0 and nready == 0 then return {}, {}, "timeout" end
   local r = readylist(E, 1, E.nr, false, nil, rout, ndirty)
   local w = readylist(E, E.nr + 1, E.n, false, nil, {}, 0)

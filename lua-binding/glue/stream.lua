@@ -498,7 +498,10 @@ function M.sleep(...)
   end
   if s ~= s then argerror(1, "sleep", "number expected, got NaN", 2) end
   local tok = newtoken()
-  csleep(loop, s, tok)
-  -- resumed early by someone else: the sleep goes on (its timer runs)
-  while not park(tok) do end
+  -- where the caller cannot yield, csleep waits itself (block.c) and
+  -- returns true; else it parks here. Resumed early by someone else: the
+  -- sleep goes on (its timer runs)
+  if csleep(loop, s, tok, true) == WAIT then
+    while not park(tok) do end
+  end
 end
