@@ -192,13 +192,21 @@ static int loop_tostring(lua_State *L) {
   return 1;
 }
 
-/* newsock(loop, fd): registers LuaSocket's fd (not owned) with asok.
- * Returns the socket userdata (a closed one for fd -1, LuaSocket's closed
- * or not yet created socket), or nil, err. */
+/* newsock(loop, fd [, t, k]): registers LuaSocket's fd (not owned) with
+ * asok. Returns the socket userdata (a closed one for fd -1, LuaSocket's
+ * closed or not yet created socket), or nil, err. With t and k, a
+ * registered one is stored as t[k] first (raw): the glue records it with
+ * no Lua code in between, which a hook's error could cut short (the fd
+ * registered with epoll by a handle nobody holds). k should be in t
+ * already (false), so that the store needs no memory. */
 static int prim_newsock(lua_State *L) {
   lloop *lp = checkloop(L, 1);
   int fd = (int) luaL_checkinteger(L, 2);
-  lsock *s = (lsock *) lua_newuserdata(L, sizeof(lsock));
+  int store = !lua_isnoneornil(L, 3);
+  lsock *s;
+  if (store) luaL_checktype(L, 3, LUA_TTABLE);
+  lua_settop(L, 4);
+  s = (lsock *) lua_newuserdata(L, sizeof(lsock));
   int rc = ASOK_OK;
   s->h = NULL;
   s->lp = lp;
@@ -229,6 +237,11 @@ static int prim_newsock(lua_State *L) {
     lua_pushnil(L);
     lua_pushstring(L, asok__errstr(rc));
     return 2;
+  }
+  if (store) {
+    lua_pushvalue(L, 4);
+    lua_pushvalue(L, 5);
+    lua_rawset(L, 3);
   }
   return 1;
 }

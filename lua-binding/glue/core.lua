@@ -823,13 +823,11 @@ local function ltimeouts(raw)
 end
 
 -- owntimeout returns the timeouts a new handle of raw starts with: asok's
--- of the handle setfd let go (then exact is true), or raw's own.
+-- of the handle setfd let go (then exact is true), or raw's own. The
+-- record of the former stays until the handle is made (register).
 local function owntimeout(raw)
   local k = kept[raw]
-  if k then
-    kept[raw] = nil
-    return k[1], k[2], k.exact
-  end
+  if k then return k[1], k[2], k.exact end
   return ltimeouts(raw)
 end
 
@@ -863,10 +861,6 @@ local function ownzero(raw, name, ...)
   return unpack(r, 1, r.n)
 end
 
--- register creates the asok handle of LuaSocket object raw: fd registered
--- (not owned), raw's own positive timeouts made asok's (LuaSocket's stay
--- as they are: asok's calls into LuaSocket run at a zero one, ownzero),
--- LuaSocket's buffer moved to asok.
 -- patchall patches the LuaSocket classes that exist: when asok loads, so
 -- that a close taken from an object before its first use by asok is the
 -- hooked one (LuaSocket's own would close the fd behind asok's back, and
@@ -877,13 +871,22 @@ local function patchall()
 end
 P.patchall = patchall
 
-local function register(raw)
-  patchall()
-  patch(getmetatable(raw))
+-- attach creates the asok handle of LuaSocket object raw: fd registered
+-- (not owned), raw's own positive timeouts made asok's (LuaSocket's stay
+-- as they are: asok's calls into LuaSocket run at a zero one, ownzero),
+-- LuaSocket's buffer moved to asok. It is register's work, run protected:
+-- st.h gets the handle as soon as it exists (C.newsock stores it there:
+-- no hook runs in between), st.done is set once nothing is undone (the
+-- move of LuaSocket's buffer, which takes the data out of LuaSocket).
+local function attach(raw, st)
   local h, err = probes[raw], nil
-  probes[raw] = nil -- asok.select's watcher becomes the full handle
   if h and fdof(h) ~= raw:getfd() then close(h); h = nil end
-  if not h then h, err = newsock(loop, raw:getfd()) end
+  if h then
+    st.h = h
+    probes[raw] = nil -- asok.select's watcher becomes the full handle
+  else
+    h, err = newsock(loop, raw:getfd(), st, "h")
+  end
   if not h then return nil, err end -- (kept's timeouts stay for the next try)
   local block, total, exact = owntimeout(raw)
   handles[raw] = h
@@ -900,6 +903,8 @@ local function register(raw)
     if tr.r then cthrottle(h, "r", tr.r) end
     if tr.w then cthrottle(h, "w", tr.w) end
   end
+  kept[raw] = nil
+  st.done = true
   -- (not when the object was closed or has no fd yet: a handle without an
   -- fd cannot take them, and LuaSocket's own receive serves them there:
   -- stream.lua's leftover)
@@ -915,6 +920,29 @@ local function register(raw)
     end
   end
   return h
+end
+
+-- register creates raw's asok handle (attach), all or nothing: an error
+-- that cuts it short (a debug hook's, a memory error) closes the handle
+-- it made, which was registered with epoll but not yet recorded (every
+-- later registration of the fd failed with "File exists" until the
+-- collector freed it), or recorded without raw's timeouts; the next call
+-- registers anew.
+local function register(raw)
+  patchall()
+  patch(getmetatable(raw))
+  local st = { h = false, done = false }
+  local ok, h, err = pcall(attach, raw, st)
+  if ok then return h, err end
+  local made = st.h
+  if made and not st.done then
+    local fd = fdof(made)
+    if handles[raw] == made then handles[raw] = nil end
+    if probes[raw] == made then probes[raw] = nil end
+    if fdowners[fd] == made then fdowners[fd] = nil end
+    close(made)
+  end
+  error(h, 0)
 end
 
 -- handle returns raw's asok handle, registering it on first use, or again

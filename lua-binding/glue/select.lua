@@ -85,9 +85,8 @@ local function watcher(obj, argn)
       -- would be "File exists" to every select until it was collected)
       probes[raw] = false
       if fdowners[fd] == nil then fdowners[fd] = false end
-      h, err = newsock(loop, fd)
+      h, err = newsock(loop, fd, probes, raw) -- stored there in C: no hook between
       if h then
-        probes[raw] = h
         fdowners[fd] = h
         probe = true
         -- its close (and __gc, setfd) must let go of the watcher first: a
