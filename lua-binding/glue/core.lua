@@ -283,7 +283,18 @@ local function other(w, t, failed, err)
   elseif st == "running" or st == "normal" then
     ccancel(loop, t)
     if t >= SMALL and (t < NEWBASE or t >= CBASE) then cfree(loop, t, true) end
-  else report(w, err) end
+  else
+    -- died of an error in this resume. One raised in the glue between its
+    -- wake-up and the retry of its operation (a debug hook's) left the
+    -- operation queued in asok, its socket's turn held for ever: t is
+    -- cancelled, unless another operation took it meanwhile (w's ended
+    -- and gave it back: noted then). A C token's operation was retried in
+    -- C before the resume (park.c), or is the glue's (reap's glueheld).
+    if st == "dead" and waiting[t] == nil and blocking[t] == nil and (t < SMALL or (t >= NEWBASE and t < CBASE)) then
+      ccancel(loop, t)
+    end
+    report(w, err)
+  end
 end
 
 -- step runs one asok_select pass (timeout in seconds, negative: no limit)
@@ -335,7 +346,10 @@ local function reap()
   local drivers = nil -- woken after the walks: they may park anew
   for t, w in pairs(waiting) do
     if w == false then -- delivered before its park: dropped if still there at the next reap
-      if early[t] then waiting[t] = nil else seen = seen or {}; seen[t] = true end
+      -- still there a reap later: its operation never came to its park
+      -- (an error between its start and its park: a debug hook's), and
+      -- its delivery holds its socket's turn: cancelled
+      if early[t] then waiting[t] = nil; ccancel(loop, t) else seen = seen or {}; seen[t] = true end
     else
       local owner = type(w) == "thread" and w or w.owner -- a coroutine, or a select group's
       if owner and costatus(owner) == "dead" then
