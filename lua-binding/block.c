@@ -13,8 +13,9 @@
 * between the wait and the retry, so no debug hook's error there (lua.c's
 * Ctrl-C, caught by the program) can leave the operation queued in asok,
 * holding its socket's turn for ever: an error raised in the wait itself
-* abandons the operation before it goes on. The glue's own park (the
-* yielding path) never runs for these calls.
+* abandons the operation before it goes on. The glue's park still blocks
+* where this cannot tell: a coroutine that could yield, run by a driver
+* that cannot (asok.coroutine, asok.xpcall on 5.1, from the main thread).
 \*=========================================================================*/
 #include "binding.h"
 
