@@ -192,6 +192,16 @@ void *asok__grow(void *arr, int *cap, int n, size_t size, int first) {
   return arr;
 }
 
+/* reblocked returns the handle the retry of an operation that blocked in
+ * asok__block goes on with, as the glue's retry would: a native client's
+ * the one it waited on (numbered gen; *waited set, asok__cutshort), another
+ * socket's its own. */
+static asok_sock *reblocked(lsock *s, unsigned long long gen, int *waited) {
+  if (!s->owns) return asok__readh(s);
+  *waited = 1;
+  return asok__cutshort(s, gen);
+}
+
 /* isopen says whether s and its loop are still alive. */
 static int isopen(lsock *s) {
   return s->h != NULL && s->lp != NULL && s->lp->loop != NULL;
@@ -273,12 +283,7 @@ static int sock_receive(lua_State *L) {
        * the handle it waited on, as the glue's retry would */
       if ((b = asok__block(L, s->lp, tok)) == 0) return asok__pushwait(L) + asok__pushwaited(L, s, gen);
       if (b < 0) return lua_error(L);
-      if (s->owns) {
-        waited = 1;
-        h = asok__cutshort(s, gen);
-      } else {
-        h = asok__readh(s);
-      }
+      h = reblocked(s, gen, &waited);
     }
   }
   /* one copy: asok's buffer -> string (pushdata.c), then the prefix (an
@@ -338,12 +343,7 @@ static int sock_send(lua_State *L) {
        * the handle it waited on, as the glue's retry would */
       if ((b = asok__block(L, s->lp, tok)) == 0) return asok__pushwait(L) + asok__pushwaited(L, s, gen);
       if (b < 0) return lua_error(L);
-      if (s->owns) {
-        waited = 1;
-        h = asok__cutshort(s, gen);
-      } else {
-        h = asok__readh(s);
-      }
+      h = reblocked(s, gen, &waited);
     }
     s->sent += sent;
   }

@@ -77,6 +77,17 @@ function T.pair()
   return accepted, client
 end
 
+-- pairs returns n (accepted, client) pairs of LuaSocket objects made by
+-- one listener (server, port: T.listener's, its backlog at least n).
+function T.pairs(server, port, n)
+  local acc, cli = {}, {}
+  for i = 1, n do
+    cli[i] = assert(socket.connect("127.0.0.1", port))
+    acc[i] = assert(server:accept())
+  end
+  return acc, cli
+end
+
 -- nativepair returns a connected (native client, LuaSocket client) pair:
 -- the first from a wrapper server's accept (an asok.client), or nil.
 function T.nativepair()

@@ -20,16 +20,9 @@ local function counted(f)
   return res, p1 - p0, e1 - e0
 end
 
--- pairs made by one listener: n (accepted, client) LuaSocket pairs
+-- pairs made by one listener: makepairs(n), n (accepted, client) LuaSocket pairs
 local server, port = T.listener(512)
-local function makepairs(n)
-  local acc, cli = {}, {}
-  for i = 1, n do
-    cli[i] = assert(socket.connect("127.0.0.1", port))
-    acc[i] = assert(server:accept())
-  end
-  return acc, cli
-end
+local function makepairs(n) return T.pairs(server, port, n) end
 
 T.check(type(asok._debug.polls) == "function", "asok._debug.polls exists")
 

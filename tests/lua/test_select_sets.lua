@@ -27,17 +27,9 @@ local function sameset(got, want, ref, what)
   end
 end
 
--- pairs made by one listener
+-- pairs made by one listener: makepairs(n), n (accepted, client) LuaSocket pairs
 local server, port = T.listener(4096)
--- makepairs returns n (accepted, client) LuaSocket pairs.
-local function makepairs(n)
-  local acc, cli = {}, {}
-  for i = 1, n do
-    cli[i] = assert(socket.connect("127.0.0.1", port))
-    acc[i] = assert(server:accept())
-  end
-  return acc, cli
-end
+local function makepairs(n) return T.pairs(server, port, n) end
 
 -- shapes checks the result shapes against LuaSocket's own select, on low
 -- fds (a function, so that its sockets die with its frame).
