@@ -177,6 +177,44 @@ for _, k in ipairs(K) do
   end
 end
 
+-- 5. asok.select with a set in the main thread, memory failing once its
+-- sockets' tokens are parked (waitset.c's answer table, the wait after):
+-- the select's error releases them all, so that a later select on each
+-- socket wakes with its data (a token left parked held the socket's turn:
+-- the later select timed out with the data there). Eight sockets: the
+-- answer table grows four times, one window at least on each version
+do
+  local server = assert(socket.bind("127.0.0.1", 0, 16))
+  local _, port = server:getsockname()
+  local unpack = unpack or table.unpack
+  local NS = 8
+  for _, k in ipairs(K) do
+    for n = 0, N do
+      local as, bs = {}, {}
+      for i = 1, NS do
+        bs[i] = assert(socket.connect("127.0.0.1", port))
+        as[i] = assert(server:accept())
+      end
+      asok.select(as, nil, 0) -- their watchers made: the failures land in the wait
+      undermemory(n, k, asok.select, { unpack(as) }, {}, 0)
+      local woke, nwoke = {}, 0
+      for i = 1, NS do
+        asok.spawn(function()
+          woke[i] = asok.select({ as[i] }, nil, 2)[1] == as[i]
+          nwoke = nwoke + 1
+        end)
+      end
+      for i = 1, NS do bs[i]:send("x\n") end
+      run(function() return nwoke == NS end, 5)
+      for i = 1, NS do
+        check(woke[i] == true, "select's wait, n", n, "k", k, ": a later select on socket", i, "woke:", tostring(woke[i]))
+      end
+      for i = 1, NS do as[i]:close(); bs[i]:close() end
+    end
+  end
+  server:close()
+end
+
 collectgarbage(); collectgarbage()
 run(function() return false end, 0.05)
 collectgarbage(); collectgarbage()
