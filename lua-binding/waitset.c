@@ -114,7 +114,9 @@ static int waitstate(int rc) {
 * polled). Read if i <= nr, else write. st[i] becomes 0 (not ready), 1
 * (ready) or 2 (parked). Returns how many are ready. The order of the
 * waits is the entries' (tokens on one socket queue in that order).
-* Raises on a bad argument or out of memory, before any wait is made.
+* Raises on a bad argument or out of memory, before any wait is made
+* (st's keys 1 .. n are made then: its states are written without an
+* allocation).
 \*-------------------------------------------------------------------------*/
 int asok__prim_waitset(lua_State *L) {
   lloop *lp = checklp(L, 1);
@@ -129,6 +131,16 @@ int asok__prim_waitset(lua_State *L) {
    * entry i's answer will be (SLOT_GONE: none, it is ready) */
   for (i = 1; i <= n; i++) {
     int read = i <= nr;
+    /* st[i] made now if new (the first call: 0, nothing parked yet), so
+     * that writing the states below allocates nothing: a memory error
+     * there, after the waits, would leave tokens parked that st does not
+     * show, which unwait then never cancels (each held its socket's turn) */
+    lua_rawgeti(L, 7, i);
+    if (lua_isnil(L, -1)) {
+      lua_pushinteger(L, ST_NOTREADY);
+      lua_rawseti(L, 7, i);
+    }
+    lua_pop(L, 1);
     lua_rawgeti(L, 5, i);
     if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
       lua_rawgeti(L, 6, i);
