@@ -361,12 +361,20 @@ local function selectsets(rset, wset, t)
     -- error raised anywhere in it (a debug hook's: lua.c's Ctrl-C in the
     -- main thread, caught by the program) releases the select's tokens
     -- before it goes on (they held their sockets' turns for ever, and
-    -- asok.select() waited on them)
+    -- asok.select() waited on them). The release comes first, and
+    -- nothing before it allocates: a memory error is the usual reason to
+    -- be here, and the next allocation fails too (waiting[stok] = nil
+    -- adds a key on Lua 5.1-5.3 where the timeout's token was not noted
+    -- yet)
     local st = {}
     local ok, n = pcall(blockedsets, E, ndirty, t, st)
     if not ok then
-      if st.stok then waiting[st.stok] = nil; cancel(loop, st.stok) end
       release(E)
+      local stok = st.stok
+      if stok then
+        cancel(loop, stok)
+        if waiting[stok] ~= nil then waiting[stok] = nil end
+      end
       error(n, 0)
     end
     nready = n
