@@ -77,6 +77,14 @@ function T.pair()
   return accepted, client
 end
 
+-- interp returns the command line's interpreter (arg's lowest index),
+-- for a child run with the same one.
+function T.interp()
+  local interp, i = arg[-1], -2
+  while arg[i] do interp = arg[i]; i = i - 1 end
+  return interp
+end
+
 -- pairs returns n (accepted, client) pairs of LuaSocket objects made by
 -- one listener (server, port: T.listener's, its backlog at least n).
 function T.pairs(server, port, n)

@@ -101,9 +101,7 @@ T.eq(large.idlewaits, 1, "idle select: one epoll_wait")
 -- polled fds (not sockets: a pipe as stdin) join in one poll(2) of their
 -- own per look, however many: run in a child whose stdin is a pipe
 do
-  local interp = arg[-1]
-  local i = -2
-  while arg[i] do interp = arg[i]; i = i - 1 end -- the interpreter itself
+  local interp = T.interp() -- the interpreter itself
   local child = os.tmpname()
   local f = assert(io.open(child, "w"))
   f:write([[

@@ -256,9 +256,7 @@ end
 -- "cannot watch ...: invalid argument"). Run in a child whose stdin is
 -- the pipe or the file.
 do
-  local interp = arg[-1]
-  local i = -2
-  while arg[i] do interp = arg[i]; i = i - 1 end -- the interpreter itself
+  local interp = T.interp() -- the interpreter itself
   local child = os.tmpname()
   local f = assert(io.open(child, "w"))
   f:write([[
