@@ -21,13 +21,17 @@ const (
 	PatCount Pattern = 3 // exactly n bytes
 )
 
-// Readiness directions for Wait, and WaitUntimed, or'ed into one: the wait
-// ignores the socket's timeouts (asok.select with sets keeps its own
-// deadline, whatever timeout the socket has, a zero one included).
+// Readiness directions for Wait, and its flags, or'ed into one:
+// WaitUntimed: the wait ignores the socket's timeouts (asok.select with
+// sets keeps its own deadline, whatever timeout the socket has, a zero one
+// included); WaitLook: the wait is a look (look.go), not a turn in the
+// socket's queue: every look is woken when the socket becomes ready, and
+// none holds back the socket's other waiters (a look is untimed too).
 const (
 	DirRead     = 1
 	DirWrite    = 2
 	WaitUntimed = 4
+	WaitLook    = 8
 )
 
 // Loop is a single-threaded reactor: an epoll instance, an eventfd for
@@ -226,7 +230,7 @@ func (l *Loop) Cancel(tok Token) {
 		return
 	}
 	q := w.q
-	wasHead := q != nil && q.head == w
+	wasHead := q != nil && q.head == w && !w.look // (looks take no turns)
 	l.release(w)
 	if wasHead {
 		l.deliver(q.head)
@@ -283,8 +287,8 @@ func (l *Loop) Select(timeout time.Duration, out []Token) (int, error) {
 	return l.drain(out), nil
 }
 
-// dispatch delivers the queue heads of the sockets named by evs and
-// reports whether a Wake was received. Events of unknown ids (a socket
+// dispatch delivers the looks and queue heads of the sockets named by evs
+// and reports whether a Wake was received. Events of unknown ids (a socket
 // closed since, whose fd number may be reused) are dropped.
 func (l *Loop) dispatch(evs []unix.EpollEvent) bool {
 	woke := false
@@ -309,9 +313,14 @@ func (l *Loop) dispatch(evs []unix.EpollEvent) bool {
 		if ev.Events&writeEvent != 0 {
 			s.wfull = false
 		}
-		// a head parked on its throttle timer waits for that timer only
-		if ev.Events&readEvents != 0 && !throttledHead(s.rq.head) {
-			l.deliver(s.rq.head)
+		// every look first (look.go: they read nothing, and a select
+		// woken after a receive that took the data would find none); a
+		// head parked on its throttle timer waits for that timer only
+		if ev.Events&readEvents != 0 {
+			l.deliverLooks(&s.rl)
+			if !throttledHead(s.rq.head) {
+				l.deliver(s.rq.head)
+			}
 		}
 		if ev.Events&(unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 			s.broken = true
@@ -321,8 +330,11 @@ func (l *Loop) dispatch(evs []unix.EpollEvent) bool {
 				h.throttled, h.wake = false, 0
 			}
 		}
-		if ev.Events&writeEvent != 0 && !throttledHead(s.wq.head) {
-			l.deliver(s.wq.head)
+		if ev.Events&writeEvent != 0 {
+			l.deliverLooks(&s.wl)
+			if !throttledHead(s.wq.head) {
+				l.deliver(s.wq.head)
+			}
 		}
 	}
 	return woke

@@ -19,6 +19,7 @@ type Socket struct {
 	listening  bool
 	connecting bool // a non-blocking connect is in progress
 	rq, wq     queue
+	rl, wl     queue // the looks of each direction (look.go): no turns
 	rb         rxbuf
 	tmBlock    time.Duration
 	tmTotal    time.Duration
@@ -222,7 +223,7 @@ func (s *Socket) teardown(deliver bool) {
 	if deliver {
 		s.serveWaiting()
 	}
-	for _, q := range [2]*queue{&s.rq, &s.wq} {
+	for _, q := range [4]*queue{&s.rl, &s.wl, &s.rq, &s.wq} {
 		for w := q.head; w != nil; w = q.head {
 			tok, notified := w.tok, w.notified
 			if deliver && q == &s.wq && (w.progress > 0 || w.expired) {
@@ -294,9 +295,11 @@ func (s *Socket) Shutdown(how int) error {
 // sendShut wakes the send waiting at the head of s's write queue after a
 // local shutdown of sending (Shutdown): a throttled one too, which then
 // tries one byte (broken), so that it fails now rather than at its next
-// grant.
+// grant. The looks on writability are woken too (no event may come):
+// their retries poll.
 func (s *Socket) sendShut() {
 	s.broken = true
+	s.l.deliverLooks(&s.wl)
 	h := s.wq.head
 	if h == nil || h.notified {
 		return
@@ -348,7 +351,12 @@ func (s *Socket) Unread(p []byte) error {
 // I/O done by others on the fd. It returns nil at once if s is ready now
 // (HUP and ERR count as ready); its retry after delivery returns nil once
 // the fd polls ready. With WaitUntimed or'ed into dir it has no deadline.
+// With WaitLook it is a look (look.go): untimed, and woken with every
+// other look on s, out of the socket's queue.
 func (s *Socket) Wait(dir int, tok Token) error {
+	if dir&WaitLook != 0 {
+		return s.look(dir&^(WaitLook|WaitUntimed), tok)
+	}
 	untimed := dir&WaitUntimed != 0
 	q := s.queueFor(dir &^ WaitUntimed)
 	if q == nil {

@@ -2,7 +2,8 @@ package core
 
 import "time"
 
-// waiter is one parked token: on a socket queue (sock != nil) or sleeping.
+// waiter is one parked token: on a socket queue or look list (sock != nil)
+// or sleeping.
 // Waiters are recycled through the loop's free list, so parking does not
 // allocate in steady state; gen changes at every park and release, which
 // invalidates ready-list entries of an earlier park.
@@ -30,6 +31,7 @@ type waiter struct {
 	offered    bool          // Select armed its retry (offer.go)
 	rpos       int           // position of its ready entry, while notified (deliver)
 	untimed    bool          // a Wait with WaitUntimed: no deadline, SetTimeout leaves it
+	look       bool          // a Wait with WaitLook: on a look list, not a queue (look.go)
 	pat        Pattern
 	cnt        int // a parked Receive's pattern and count (offer.go)
 }

@@ -14,7 +14,7 @@ import (
 // result.
 type SetWait struct {
 	Sock *Socket
-	Dir  int   // DirRead or DirWrite, WaitUntimed or'ed in
+	Dir  int   // DirRead or DirWrite, WaitUntimed or WaitLook or'ed in
 	Tok  Token // as Wait's
 	Err  error // out: what Wait returned (ErrInvalid: Sock nil or another loop's)
 }
@@ -50,7 +50,7 @@ func (l *Loop) WaitSet(ws []SetWait) {
 		if s == nil || s.l != l || s.closed {
 			continue
 		}
-		ev := pollEvents(ws[i].Dir &^ WaitUntimed)
+		ev := pollEvents(ws[i].Dir &^ (WaitUntimed | WaitLook))
 		if ev == 0 {
 			continue
 		}
