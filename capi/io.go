@@ -68,11 +68,21 @@ func asokgo_wait(h unsafe.Pointer, dir C.int, tok C.asok_token) (rc C.int) {
 	if !ok {
 		return C.ASOK_EBADHANDLE
 	}
-	d := int(dir &^ C.ASOK_UNTIMED)
+	return code(sh.sock.Wait(waitDir(dir), uint64(tok)))
+}
+
+// waitDir turns asok_wait's dir into core's: the direction, and
+// ASOK_UNTIMED and ASOK_LOOK as core's flags. Any other bit stays, and
+// core finds the direction invalid.
+func waitDir(dir C.int) int {
+	d := int(dir &^ (C.ASOK_UNTIMED | C.ASOK_LOOK))
 	if dir&C.ASOK_UNTIMED != 0 {
 		d |= core.WaitUntimed
 	}
-	return code(sh.sock.Wait(d, uint64(tok)))
+	if dir&C.ASOK_LOOK != 0 {
+		d |= core.WaitLook
+	}
+	return d
 }
 
 // asokgo_unread implements asok_unread; data is copied by core.

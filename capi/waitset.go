@@ -47,11 +47,7 @@ func asokgo_waitset(h unsafe.Pointer, reqs *C.asok_waitreq, n C.size_t) (rc C.in
 			r.rc = C.ASOK_EINVAL
 			continue
 		}
-		d := int(r.dir &^ C.ASOK_UNTIMED)
-		if r.dir&C.ASOK_UNTIMED != 0 {
-			d |= core.WaitUntimed
-		}
-		ws = append(ws, core.SetWait{Sock: sh.sock, Dir: d, Tok: core.Token(r.token)})
+		ws = append(ws, core.SetWait{Sock: sh.sock, Dir: waitDir(r.dir), Tok: core.Token(r.token)})
 	}
 	handles.mu.RUnlock()
 	lh.waits = ws

@@ -158,10 +158,20 @@ enum asok_pattern {
   ASOK_COUNT = 3 /* exactly n bytes (n = 0: wait until data is available) */
 };
 
-/* Readiness directions for asok_wait(), and ASOK_UNTIMED, or'ed into one:
- * the wait ignores the socket's timeouts (a select with a deadline of its
- * own, whatever timeout the socket has). */
-enum asok_dir { ASOK_READ = 1, ASOK_WRITE = 2, ASOK_UNTIMED = 4 };
+/* Readiness directions for asok_wait() and asok_waitset(), and their
+ * flags, or'ed into one:
+ * ASOK_UNTIMED: the wait ignores the socket's timeouts (a select with a
+ * deadline of its own, whatever timeout the socket has).
+ * ASOK_LOOK: the wait is a look, as a select's (socket.select shows a
+ * socket to every caller), not a turn: a plain wait queues with the
+ * socket's operations of its direction (receives and accepts, or sends
+ * and connects: first come, first served, and readiness wakes the first
+ * only: for I/O the waiter then does, such as a TLS library's), where
+ * every look on a socket is woken when it becomes ready in the look's
+ * direction (or is closed), before the first queued operation, whatever
+ * else waits there, and no look ever holds back an operation or another
+ * look. A look is untimed (ASOK_UNTIMED changes nothing). */
+enum asok_dir { ASOK_READ = 1, ASOK_WRITE = 2, ASOK_UNTIMED = 4, ASOK_LOOK = 8 };
 
 /* asok_wrap() flags. */
 #define ASOK_OWNFD 1u /* asok closes the fd when the socket is closed */
@@ -425,9 +435,16 @@ ASOK_API int asok_send(asok_sock *s, const char *data, size_t len, asok_token to
  * accept and connect, TLS libraries). Returns 0 at once if s is ready now.
  * The wait times out as s's operations do, unless dir has ASOK_UNTIMED
  * (ASOK_READ | ASOK_UNTIMED): then it waits until s is ready or closed,
- * whatever its timeouts (asok_cancel the token to stop it).
- * Returns: 0; ASOK_EWAIT; ASOK_ETIMEOUT; ASOK_ECLOSED; ASOK_EBADHANDLE;
- * ASOK_EINVAL (bad direction). */
+ * whatever its timeouts (asok_cancel the token to stop it). It waits its
+ * turn among s's operations of its direction, unless dir has ASOK_LOOK
+ * (ASOK_READ | ASOK_LOOK, for a select): then it is woken with every
+ * other look on s, waits untimed, and holds back no one (enum asok_dir).
+ * Either way the retry after the token came back returns 0 if s polls
+ * ready, else ASOK_EWAIT again (parked anew: another waiter may have
+ * taken what was there); a look's retry must use ASOK_LOOK too (a token
+ * parked as a look is ASOK_EBUSY to anything else, and the reverse).
+ * Returns: 0; ASOK_EWAIT; ASOK_ETIMEOUT; ASOK_ECLOSED; ASOK_EBUSY (token
+ * in use); ASOK_EBADHANDLE; ASOK_EINVAL (bad direction). */
 ASOK_API int asok_wait(asok_sock *s, int dir, asok_token token);
 
 /* asok_waitreq is one wait of asok_waitset: sock, dir and token as
@@ -442,7 +459,9 @@ typedef struct asok_waitreq {
 /* asok_waitset makes the n waits of reqs on loop's sockets, in order, as
  * n calls of asok_wait would (each rc: that call's result), but with one
  * poll(2) over all their sockets where asok_wait makes one each: for a
- * select over many sockets. The readiness each wait is answered with is
+ * select over many sockets, whose waits are looks (ASOK_READ | ASOK_LOOK,
+ * ASOK_WRITE | ASOK_LOOK: two selects on one socket both see it ready,
+ * and neither holds back its receives). The readiness each wait is answered with is
  * that of the moment of that poll; one that comes after it is an event
  * that asok_select delivers to the token parked for it, as for
  * asok_wait. A socket may appear in several waits (its read and write
