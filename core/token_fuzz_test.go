@@ -8,7 +8,8 @@ import (
 
 // The token/timer bookkeeping fuzzed against a simple model: random
 // sequences of Sleep, Cancel, park (Receive on an idle socket), Close,
-// clock advances and Select, each result checked against what the model
+// clock advances and Select (and looks, FuzzTokensLooks), each result
+// checked against what the model
 // allows (asok.h: a token is parked in one place and delivered at most once
 // per park; cancelled tokens never come back; closed and expired waiters
 // always do).
@@ -18,6 +19,7 @@ const (
 	tokFree = iota
 	tokSleep
 	tokSock
+	tokLook // a look (Wait with WaitLook): no deadline, woken by a close only
 )
 
 // modelTok is the model of one token.
@@ -37,6 +39,7 @@ type tokenModel struct {
 	socks [3]*Socket
 	block [3]time.Duration
 	toks  [9]modelTok // tokens 1..8
+	looks bool        // a seventh operation: a look (FuzzTokensLooks)
 }
 
 // fuzzTokens is the number of distinct tokens used (1..fuzzTokens).
@@ -50,6 +53,28 @@ func FuzzTokens(f *testing.F) {
 	f.Add([]byte{2, 1, 1, 2, 2, 1, 1, 1, 5, 8, 3, 1, 5, 1, 5, 8})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		m := newTokenModel(t)
+		defer m.l.Close()
+		for len(ops) >= 3 {
+			m.step(ops[0], ops[1], ops[2])
+			ops = ops[3:]
+		}
+		m.c.t += time.Hour
+		m.drainAll()
+	})
+}
+
+// FuzzTokensLooks is FuzzTokens with looks among the operations: a look
+// parks whatever the socket's timeout, has no deadline, holds its token
+// against every other call, and is delivered by its socket's close only
+// (the sockets stay idle).
+func FuzzTokensLooks(f *testing.F) {
+	f.Add([]byte{6, 1, 0, 6, 2, 0, 2, 3, 0, 3, 0, 0, 5, 8, 0})
+	f.Add([]byte{6, 1, 1, 2, 1, 1, 6, 1, 2, 0, 1, 5, 1, 1, 0, 6, 1, 1, 5, 8, 1})
+	f.Add([]byte{6, 1, 2, 6, 2, 2, 1, 1, 0, 3, 0, 2, 6, 2, 2, 5, 1, 0, 6, 2, 0, 5, 8, 0})
+	f.Add([]byte{6, 3, 0, 3, 0, 0, 6, 3, 0, 2, 3, 0, 0, 3, 1, 5, 8, 0, 6, 3, 1, 4, 200, 0, 5, 8, 1})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		m := newTokenModel(t)
+		m.looks = true
 		defer m.l.Close()
 		for len(ops) >= 3 {
 			m.step(ops[0], ops[1], ops[2])
@@ -83,7 +108,11 @@ func (m *tokenModel) reopen(i int) {
 func (m *tokenModel) step(op, a, b byte) {
 	tok := Token(a%fuzzTokens) + 1
 	mt := &m.toks[tok]
-	switch op % 6 {
+	nops := byte(6)
+	if m.looks {
+		nops = 7
+	}
+	switch op % nops {
 	case 0: // Sleep
 		d := time.Duration(b) * time.Millisecond
 		err := m.l.Sleep(d, tok)
@@ -107,7 +136,7 @@ func (m *tokenModel) step(op, a, b byte) {
 		}
 		s.Close()
 		for k := range m.toks {
-			if m.toks[k].kind == tokSock && m.toks[k].sock == s {
+			if (m.toks[k].kind == tokSock || m.toks[k].kind == tokLook) && m.toks[k].sock == s {
 				m.toks[k] = modelTok{stale: m.toks[k].stale + 1, staleBy: append(m.toks[k].staleBy, s)}
 			}
 		}
@@ -118,7 +147,47 @@ func (m *tokenModel) step(op, a, b byte) {
 		if b%2 == 0 {
 			m.drainAll()
 		}
+	case 6: // a look on an idle socket
+		m.look(tok, int(b)%len(m.socks))
 	}
+}
+
+// look calls Wait with WaitLook and tok on socket slot i and checks the
+// result.
+func (m *tokenModel) look(tok Token, i int) {
+	s := m.socks[i]
+	mt := &m.toks[tok]
+	err := s.Wait(DirRead|WaitLook, tok)
+	switch {
+	case s.closed:
+		m.expect(err, ErrClosed, "look on a closed socket")
+		m.closedCall(tok, s)
+	case mt.kind == tokLook && mt.sock == s: // re-call: parked again
+		m.expect(err, ErrWait, "look re-call")
+	case mt.kind != tokFree:
+		m.expect(err, ErrBusy, "look with a token parked elsewhere")
+	case mt.stale > 0:
+		m.expect(err, ErrBusy, "look with a token owed a delivery")
+	default: // whatever the socket's timeout
+		m.expect(err, ErrWait, "look")
+		mt.kind, mt.sock, mt.deadline = tokLook, s, noDeadline
+	}
+}
+
+// closedCall updates the model after a call with tok on closed socket s:
+// only what this socket's close owes tok is dropped (dropReleased).
+func (m *tokenModel) closedCall(tok Token, s *Socket) {
+	mt := &m.toks[tok]
+	if (mt.kind == tokSock || mt.kind == tokLook) && mt.sock == s {
+		m.t.Fatalf("token %d parked on a closed socket", tok)
+	}
+	kept := mt.staleBy[:0]
+	for _, o := range mt.staleBy {
+		if o != s {
+			kept = append(kept, o)
+		}
+	}
+	mt.staleBy, mt.stale = kept, len(kept)
 }
 
 // park calls Receive with tok on socket slot i and checks the result.
@@ -129,18 +198,8 @@ func (m *tokenModel) park(tok Token, i int) {
 	switch {
 	case s.closed:
 		m.expect(err, ErrClosed, "receive on a closed socket")
-		if mt.kind == tokSock && mt.sock == s {
-			m.t.Fatalf("token %d parked on a closed socket", tok)
-		}
-		// only what this socket's close owes is dropped (dropReleased)
-		kept := mt.staleBy[:0]
-		for _, o := range mt.staleBy {
-			if o != s {
-				kept = append(kept, o)
-			}
-		}
-		mt.staleBy, mt.stale = kept, len(kept)
-	case mt.kind == tokSleep || (mt.kind == tokSock && mt.sock != s):
+		m.closedCall(tok, s)
+	case mt.kind == tokSleep || mt.kind == tokLook || (mt.kind == tokSock && mt.sock != s):
 		m.expect(err, ErrBusy, "receive with a token parked elsewhere")
 	case mt.kind == tokSock: // re-call: a new park, or its deadline passed
 		if err == ErrTimeout && mt.deadline != noDeadline && mt.deadline <= m.c.t {
@@ -196,6 +255,8 @@ func (m *tokenModel) delivered(tok Token) {
 		} else {
 			m.expect(err, ErrWait, "retry before the deadline")
 		}
+	case mt.kind == tokLook:
+		m.t.Fatalf("look %d delivered, its socket idle and open", tok)
 	default:
 		m.t.Fatalf("token %d delivered but not parked (cancelled or never parked)", tok)
 	}

@@ -534,7 +534,10 @@ static void do_misc(void) {
   int rc = 0, fd;
   asok_token tok = randtok();
   switch (pick(11)) {
-  case 0: rc = asok_wait(s, (pick(5) - 1) | (pick(2) ? ASOK_UNTIMED : 0), tok); after(sl, rc, tok); return;
+  case 0:
+    rc = asok_wait(s, (pick(5) - 1) | (pick(2) ? ASOK_UNTIMED : 0) | (pick(3) ? 0 : ASOK_LOOK), tok);
+    after(sl, rc, tok);
+    return;
   case 1: rc = asok_settimeout(s, randtime(), randtime()); break;
   case 2: rc = asok_unread(s, junk, (size_t)pick(100)); break;
   case 3: rc = asok_setlimit(s, randsize()); break;
