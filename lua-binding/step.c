@@ -170,8 +170,8 @@ static int grouptoken(lua_State *L, const char *k, asok_token *t) {
 }
 
 /* dropnoted cancels token u if waiting (at 3) notes it under the select
- * group at 7, and drops that note: a parked wait hands its socket's turn
- * to the next waiter, a delivery step has fetched is not dispatched. */
+ * group at 7, and drops that note: a parked look is no longer delivered,
+ * a delivery step has fetched is not dispatched. */
 static void dropnoted(lua_State *L, lloop *lp, asok_token u) {
   asok__pushtoken(L, u);
   lua_pushvalue(L, -1);
@@ -190,8 +190,8 @@ static void dropnoted(lua_State *L, lloop *lp, asok_token u) {
  * never retry them (its coroutine dead, or no longer reached by its
  * owner's resume): token t, which step is handling, and every token of
  * the group's block (w.base .. w.base + w.n - 1) and its timeout's
- * (w.stok) that waiting still notes under it (dropnoted). Each held its
- * socket's turn until its own delivery, and a delivered one for ever.
+ * (w.stok) that waiting still notes under it (dropnoted). Each stayed
+ * parked until its own delivery, and a delivered one for ever.
  * The stack is left as it was. */
 static void dropgroup(lua_State *L, lloop *lp, asok_token t) {
   asok_token base, n, stok, i;
@@ -210,8 +210,8 @@ static void dropgroup(lua_State *L, lloop *lp, asok_token t) {
  * is, or the owner's resume came back without reaching the select (w.back
  * unset: a driver between them was closed, Lua 5.4, and the select's
  * coroutine is left suspended for whoever resumes it next, which arms its
- * waits anew). Each such token kept its socket's turn until then (a
- * delivered one for ever). Returns the number of values it left on the
+ * waits anew). Each such token stayed parked until then (a delivered
+ * one for ever). Returns the number of values it left on the
  * stack for step to return (0: done): co, nil, failed [, err] where the
  * coroutine was not a suspended one or its resume failed. */
 static int wakegroup(lua_State *L, lloop *lp, asok_token t) {

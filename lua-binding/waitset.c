@@ -107,13 +107,14 @@ static int waitstate(int rc) {
 
 /*-------------------------------------------------------------------------*\
 * waitset(loop, base, n, nr, hs, fds, st): for each entry i of 1 .. n, asks
-* whether it is ready now, else parks its token untimed (it waits however
-* long the select waits, whatever the socket's timeouts): hs[i] is the
-* asok.sock or native client it waits on (as wait(s, dir, token, true)),
-* or false for fd fds[i], which asok cannot register (not a socket:
-* polled). Read if i <= nr, else write. st[i] becomes 0 (not ready), 1
-* (ready) or 2 (parked). Returns how many are ready. The order of the
-* waits is the entries' (tokens on one socket queue in that order).
+* whether it is ready now, else parks its token as a look (ASOK_LOOK:
+* untimed, it waits however long the select waits, whatever the socket's
+* timeouts; woken with every other select's look on the socket, and
+* holding back none of its receives, accepts or sends): hs[i] is the
+* asok.sock or native client it waits on, or false for fd fds[i], which
+* asok cannot register (not a socket: polled). Read if i <= nr, else
+* write. st[i] becomes 0 (not ready), 1 (ready) or 2 (parked). Returns
+* how many are ready.
 * Raises on a bad argument or out of memory, before any wait is made
 * (st's keys 1 .. n are made then: its states are written without an
 * allocation).
@@ -134,7 +135,8 @@ int asok__prim_waitset(lua_State *L) {
     /* st[i] made now if new (the first call: 0, nothing parked yet), so
      * that writing the states below allocates nothing: a memory error
      * there, after the waits, would leave tokens parked that st does not
-     * show, which unwait then never cancels (each held its socket's turn) */
+     * show, which unwait then never cancels (parked for no one, each
+     * delivered later as a mark that nothing takes) */
     lua_rawgeti(L, 7, i);
     if (lua_isnil(L, -1)) {
       lua_pushinteger(L, ST_NOTREADY);
@@ -152,7 +154,7 @@ int asok__prim_waitset(lua_State *L) {
       lsock *s = asok__checksock(L, -1);
       if (isopen(s)) {
         lp->reqs[nq].sock = s->h;
-        lp->reqs[nq].dir = (read ? ASOK_READ : ASOK_WRITE) | ASOK_UNTIMED;
+        lp->reqs[nq].dir = (read ? ASOK_READ : ASOK_WRITE) | ASOK_LOOK;
         lp->reqs[nq].token = base + (asok_token) (i - 1);
         lp->slot[i - 1] = nq++;
       } else {
@@ -185,8 +187,8 @@ int asok__prim_waitset(lua_State *L) {
 
 /*-------------------------------------------------------------------------*\
 * unwait(loop, base, n, st, waiting): ends the waits of a select's entries
-* 1 .. n (states st, from waitset): the parked tokens are cancelled (each
-* held its socket's turn), and every token of the block is dropped from
+* 1 .. n (states st, from waitset): the parked tokens are cancelled (else
+* delivered later for no one), and every token of the block is dropped from
 * waiting[] and from the batch step fetched but has not dispatched yet
 * (a delivery there would mark waiting[t] false for a park that never
 * comes: asok.select() without a timeout walks them each step). One pass
@@ -199,7 +201,7 @@ int asok__prim_unwait(lua_State *L) {
   luaL_checktype(L, 4, LUA_TTABLE);
   luaL_checktype(L, 5, LUA_TTABLE);
   /* out of memory: one asok_cancel each (an error here would leave the
-   * tokens holding their sockets' turns: unwait runs on error paths) */
+   * tokens parked for no one: unwait runs on error paths) */
   batch = room(lp, n);
   for (i = 1; i <= n; i++) {
     asok_token t = base + (asok_token) (i - 1);

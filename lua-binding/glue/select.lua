@@ -155,9 +155,11 @@ end
 -- poll(2) for the whole set (asok_waitset) and one for its polled fds. A
 -- socket closed while the select waited (its token was delivered by the
 -- close) is ready: its receive or send answers 'closed' at once, and the
--- select must not wait for it forever. The wait is untimed: a select
--- waits on a socket whatever the socket's own timeout (zero: a poll that
--- never parks), for as long as the select waits.
+-- select must not wait for it forever. The wait is a look (ASOK_LOOK):
+-- untimed, as a select waits on a socket whatever the socket's own
+-- timeout (zero: a poll that never parks), for as long as the select
+-- waits; woken with every other select on the socket, before its
+-- receive or accept, and holding back none of them.
 local function arm(E)
   -- (not a tail call: a debug hook sees arm return, test_early_delivery)
   local nready = cwaitset(loop, E.base, E.n, E.nr, E.hs, E.fds, E.st)
@@ -250,13 +252,12 @@ local function waitsets(E, ndirty, t, st)
     -- ready (a listener while accept fails with EMFILE) would otherwise
     -- never let them run, and they may be the ones that would change that
     -- (close their clients).
-    -- The waits parked above are let go first (release): a wait parked
-    -- on a socket is its turn there (asok wakes a socket's waiters one at
-    -- a time, in order), and a turn held through the sleep kept the
-    -- other selects of the batch from seeing the socket readable (they
-    -- queued behind it), and if this coroutine was closed in its sleep,
-    -- until reap or a delivery cancelled it. The retry below arms each
-    -- anew: the sleep holds nothing that a close could leave behind.
+    -- The waits parked above are let go first (release): they are looks
+    -- (waitset.c), which hold back no one, but one parked through the
+    -- sleep would be delivered for no one, and, if this coroutine was
+    -- closed in its sleep, stay parked until reap or a delivery cancelled
+    -- it. The retry below arms each anew: the sleep holds nothing that a
+    -- close could leave behind.
     release(E)
     local ptok = newtoken()
     csleep(loop, 0, ptok)
@@ -299,9 +300,8 @@ local function waitsets(E, ndirty, t, st)
       g.co = nil
     end
     if stok then waiting[stok] = nil; cancel(loop, stok); if st then st.stok = nil end end
-    -- each entry retries with its own token: a delivered one keeps its
-    -- turn (a cancel would hand it to the next waiter on the socket, which
-    -- then hands it back: two selects on one socket took turns for ever)
+    -- each entry retries with its own token (a look's retry: ready, or
+    -- parked again, as the socket polls now)
     for i = 1, n do
       local tok = base + i - 1
       if waiting[tok] ~= nil then waiting[tok] = nil end -- (5.1-5.3 add a key for nil)
@@ -360,12 +360,11 @@ local function selectsets(rset, wset, t)
     -- and the release of its tokens run under one protected call, and an
     -- error raised anywhere in it (a debug hook's: lua.c's Ctrl-C in the
     -- main thread, caught by the program) releases the select's tokens
-    -- before it goes on (they held their sockets' turns for ever, and
-    -- asok.select() waited on them). The release comes first, and
-    -- nothing before it allocates: a memory error is the usual reason to
-    -- be here, and the next allocation fails too (waiting[stok] = nil
-    -- adds a key on Lua 5.1-5.3 where the timeout's token was not noted
-    -- yet)
+    -- before it goes on (they stayed parked for ever, and asok.select()
+    -- waited on them). The release comes first, and nothing before it
+    -- allocates: a memory error is the usual reason to be here, and the
+    -- next allocation fails too (waiting[stok] = nil adds a key on Lua
+    -- 5.1-5.3 where the timeout's token was not noted yet)
     local st = {}
     local ok, n = pcall(blockedsets, E, ndirty, t, st)
     if not ok then
