@@ -139,7 +139,7 @@ static int prim_loop(lua_State *L) {
   lp->rec = NULL;
   lp->cfree = NULL;
   lp->cused = lp->ccap = lp->nfree = 0;
-  lp->okref = lp->errref = lp->pushref = LUA_NOREF;
+  lp->okref = lp->errref = lp->pushref = lp->holdref = LUA_NOREF;
   lp->copies = NULL;
   lp->ncopies = lp->ccopies = 0;
   lp->deferred = NULL;

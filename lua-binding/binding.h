@@ -70,7 +70,9 @@ typedef struct crec {
  * okref is the registry reference of the OK marker step resumes with,
  * errref that of the ERR marker (with a memory error that kept step from
  * making an operation's results: the glue raises it in the coroutine),
- * pushref that of the C function that makes them, run protected.
+ * pushref that of the C function that makes them, run protected;
+ * holdref that of the one that notes a C token the glue takes over
+ * (park.c's hold), run protected too.
  * copies[0 .. ncopies-1] (of ccopies; malloc'd, freed at __gc) are where
  * a large result is copied before it becomes a string on 5.1, 5.2 and
  * LuaJIT (pushdata.c). */
@@ -81,7 +83,7 @@ typedef struct lloop {
   crec *rec;
   int *cfree;
   int cused, ccap, nfree;
-  int okref, errref, pushref;
+  int okref, errref, pushref, holdref;
   struct pushcopy *copies;
   int ncopies, ccopies;
   /* tokens step handed out while their coroutine was the one running the

@@ -31,6 +31,13 @@
 *                         On 5.2+ such a resume retries the operation in
 *                         the continuation (resumed), which ends it or
 *                         parks it again: the glue never sees it.
+* A token handed to the glue by a coroutine (not the main thread, which
+* never dies) is noted here in the glue's glueheld[t] = co first, before
+* any Lua code runs (hold): the reap gives it back once co is dead. A
+* memory error noting it gives the operation up (its token cancelled and
+* freed) before it is raised: the operation, queued on its socket with
+* nobody to go on with it, held the socket's turn until the reap, and
+* the token was never given back.
 * Tokens parked here are ASOK_CLOW + i, then ASOK_CBASE + i (binding.h),
 * from a LIFO free list, so that the send after a receive reuses the
 * receive's token (asok_send's C path wants that).
@@ -51,6 +58,7 @@
 #define UP_WAITING lua_upvalueindex(5)
 #define UP_PARENTS lua_upvalueindex(6)
 #define UP_ERR lua_upvalueindex(7)
+#define UP_HELD lua_upvalueindex(8)
 
 /*=========================================================================*\
 * Internal function prototypes
@@ -65,6 +73,8 @@ static int pushsent(lua_State *L, lsock *s, int rc, size_t sent, long start);
 static int pushsentres(lua_State *L, int rc, size_t sent, long start);
 static int pushfinished(lua_State *L);
 static int park(lua_State *L, lloop *lp, int i, const crec *op);
+static int setheld(lua_State *L);
+static void hold(lua_State *L, lloop *lp, int i, int held);
 #if LUA_VERSION_NUM >= 502
 static int resumed(lua_State *L, int i);
 static void setwaiting(lua_State *L, asok_token t, int on);
@@ -258,6 +268,35 @@ static int parkedk(lua_State *L) {
 #define YIELDPARKED(L, i) lua_yield(L, 1)
 #endif
 
+/* setheld(glueheld, t, co): glueheld[t] = co (hold runs it protected). */
+static int setheld(lua_State *L) {
+  lua_settop(L, 3);
+  lua_rawset(L, 1);
+  return 0;
+}
+
+/* hold notes record i's token, which the glue takes over, as the running
+ * coroutine's in the glue's glueheld (at stack index held), unless that is
+ * the main thread. The note may need memory: it runs protected, and an
+ * error there gives the operation up first (cancelled in asok, so that
+ * its socket's queue goes on; the record freed), then is raised. Four
+ * stack slots, within the LUA_MINSTACK a C function is given. */
+static void hold(lua_State *L, lloop *lp, int i, int held) {
+  if (lua_pushthread(L)) {               /* the main thread: not noted */
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pop(L, 1);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, lp->holdref); /* made once: 5.1's pushcfunction allocates */
+  lua_pushvalue(L, held);
+  asok__pushtoken(L, tokof(i));
+  lua_pushthread(L);
+  if (lua_pcall(L, 3, 0, 0) == 0) return;
+  asok__cancel(lp, tokof(i));
+  puttok(lp, i);
+  lua_error(L);
+}
+
 /* park parks the operation op of record i (its token parked in asok) for
  * the running coroutine: waiting[t] = it, then a yield of WAIT (what the
  * glue's park yields). Where the coroutine cannot park here it returns
@@ -285,6 +324,7 @@ static int park(lua_State *L, lloop *lp, int i, const crec *op) {
   return YIELDPARKED(L, i);
 glue:
   lua_pop(L, 1);
+  hold(L, lp, i, UP_HELD);
   lua_pushvalue(L, UP_TOK);
   asok__pushtoken(L, t);
   return 2 + asok__pushwaited(L, op->s, op->gen); /* for sock.c's retry */
@@ -569,53 +609,58 @@ static int fast_send(lua_State *L) {
 /*-------------------------------------------------------------------------*\
 * Glue primitives
 \*-------------------------------------------------------------------------*/
-/* pushmethod pushes f with fastops' upvalues (UP_*): WAIT (2), OK (5),
- * TOK (6), the loop (1), waiting (3), parents (4), ERR (7). */
+/* pushmethod pushes f with fastops' upvalues (UP_*): WAIT (2), OK (6),
+ * TOK (7), the loop (1), waiting (3), parents (4), ERR (8), glueheld (5). */
 static void pushmethod(lua_State *L, lua_CFunction f) {
-  static const int from[] = {2, 5, 6, 1, 3, 4, 7};
+  static const int from[] = {2, 6, 7, 1, 3, 4, 8, 5};
   int k;
-  for (k = 0; k < 7; k++) lua_pushvalue(L, from[k]);
-  lua_pushcclosure(L, f, 7);
+  for (k = 0; k < 8; k++) lua_pushvalue(L, from[k]);
+  lua_pushcclosure(L, f, 8);
 }
 
-/* fastops(loop, WAIT, waiting, parents): the C methods receive and send,
- * and their OK, TOK and ERR markers (private tables; step resumes with
- * OK). Nothing under LuaJIT: its JIT compiles the glue's receive and
- * send, and a C method measured no faster there (bench/README.md). */
+/* fastops(loop, WAIT, waiting, parents, glueheld): the C methods receive
+ * and send, and their OK, TOK and ERR markers (private tables; step
+ * resumes with OK). glueheld: the glue's table of the C tokens it holds
+ * for a coroutine (hold). Nothing under LuaJIT: its JIT compiles the
+ * glue's receive and send, and a C method measured no faster there
+ * (bench/README.md). */
 static int prim_fastops(lua_State *L) {
   lloop *lp = (lloop *) luaL_checkudata(L, 1, ASOK_LOOP_MT);
   if (asok__isjit()) return 0; /* LuaJIT compiles the glue's path: no gain */
   luaL_checktype(L, 3, LUA_TTABLE);
   luaL_checktype(L, 4, LUA_TTABLE);
-  lua_settop(L, 4);
-  lua_newtable(L);                       /* 5: OK */
-  lua_newtable(L);                       /* 6: TOK */
-  lua_newtable(L);                       /* 7: ERR */
+  luaL_checktype(L, 5, LUA_TTABLE);
+  lua_settop(L, 5);
+  lua_newtable(L);                       /* 6: OK */
+  lua_newtable(L);                       /* 7: TOK */
+  lua_newtable(L);                       /* 8: ERR */
   if (lp->okref == LUA_NOREF) {
-    lua_pushvalue(L, 5);
+    lua_pushvalue(L, 6);
     lp->okref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_pushvalue(L, 7);
+    lua_pushvalue(L, 8);
     lp->errref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pushcfunction(L, pushfinished);
     lp->pushref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushcfunction(L, setheld);
+    lp->holdref = luaL_ref(L, LUA_REGISTRYINDEX);
   } else {                               /* one set of markers per loop */
     lua_rawgeti(L, LUA_REGISTRYINDEX, lp->okref);
-    lua_replace(L, 5);
+    lua_replace(L, 6);
     lua_rawgeti(L, LUA_REGISTRYINDEX, lp->errref);
-    lua_replace(L, 7);
+    lua_replace(L, 8);
   }
-  pushmethod(L, fast_receive);           /* 8 */
-  pushmethod(L, fast_send);              /* 9 */
-  lua_pushvalue(L, 5);
+  pushmethod(L, fast_receive);           /* 9 */
+  pushmethod(L, fast_send);              /* 10 */
   lua_pushvalue(L, 6);
   lua_pushvalue(L, 7);
+  lua_pushvalue(L, 8);
   return 5;                              /* receive, send, OK, TOK, ERR */
 }
 
-/* unpark(loop, waiting): the token of the running coroutine's operation
- * parked in C, now the glue's (someone else resumed it), and the number
- * of a native client's handle it waits on (for sock.c's retry); or
- * nothing.
+/* unpark(loop, waiting, glueheld): the token of the running coroutine's
+ * operation parked in C, now the glue's (someone else resumed it), noted
+ * in glueheld as the coroutine's (hold), and the number of a native
+ * client's handle it waits on (for sock.c's retry); or nothing.
  * waiting[t] is cleared, as the glue's park clears it when someone else
  * resumes: a delivery of t already queued is then skipped by step, and
  * the glue's retry parks t anew. O(C tokens): only a foreign resume pays
@@ -624,9 +669,15 @@ static int prim_unpark(lua_State *L) {
   lloop *lp = (lloop *) luaL_checkudata(L, 1, ASOK_LOOP_MT);
   int i;
   luaL_checktype(L, 2, LUA_TTABLE);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  lua_settop(L, 3);
+  if (lp->holdref == LUA_NOREF) return luaL_error(L, "asok: unpark before fastops");
   for (i = 0; i < lp->cused; i++) {
     int n = giveback(L, lp, i, 2);
-    if (n > 0) return n;
+    if (n > 0) {
+      hold(L, lp, i, 3);
+      return n;
+    }
   }
   return 0;
 }

@@ -241,7 +241,8 @@ end
 local cfree = C.cfree
 -- glueheld: C token -> the coroutine whose operation waits with it through
 -- the glue (park.c handed it over: the coroutine could not park in C, or
--- someone else resumed it there). Given back when the operation ends
+-- someone else resumed it there; park.c notes it here itself, before it
+-- returns, stream.lua's fastops). Given back when the operation ends
 -- (stream.lua's hreceive and hsend), when it is abandoned, or by reap
 -- once that coroutine is dead: closed while its __close handler waited
 -- in asok, its operation never ends (other's running/normal case).

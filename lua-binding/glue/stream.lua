@@ -118,21 +118,18 @@ P.hreceive, P.hsend = hreceive, hsend
 -- while it waited in C: unpark gives the glue its token; on 5.2+ park.c
 -- retries the operation itself then). None under LuaJIT,
 -- whose JIT compiles the glue's own path: a C method is no faster there.
-local creceive, csend, OK, TOK, ERR = C.fastops(loop, WAIT, P.waiting, P.parents)
+local creceive, csend, OK, TOK, ERR = C.fastops(loop, WAIT, P.waiting, P.parents, glueheld)
 local unpark = C.unpark
 
 -- tokenof returns the token a C method's answer k, t, wh leaves the glue
--- to wait on (nil: none, the glue takes one of its own), noted in glueheld
--- for the running coroutine (not the main thread: it never dies), and the
--- number of the native client's handle that operation waits on (wh, or
--- unpark's), for hreceive and hsend.
-local running = coroutine.running
+-- to wait on (nil: none, the glue takes one of its own), and the number of
+-- the native client's handle that operation waits on (wh, or unpark's),
+-- for hreceive and hsend. park.c noted the token in glueheld for the
+-- running coroutine (not the main thread: it never dies) before it
+-- returned: no error can fall between the operation's start and that
+-- note (a memory error making it gives the operation up there).
 local function tokenof(k, t, wh)
-  if k ~= TOK then t, wh = unpark(loop, P.waiting) end
-  if t then
-    local co, ismain = running()
-    if co and not ismain then glueheld[t] = co end
-  end
+  if k ~= TOK then t, wh = unpark(loop, P.waiting, glueheld) end
   return t, wh
 end
 P.creceive, P.csend, P.OK, P.ERR, P.tokenof = creceive, csend, OK, ERR, tokenof
