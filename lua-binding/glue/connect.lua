@@ -78,11 +78,16 @@ local function lookup(w, name, family)
   if yieldable() then return resolving(w, name, family, tok) end
   -- the caller cannot yield: the lookup, its start and its waits, runs
   -- under one protected call, so that an error raised anywhere in it (a
-  -- debug hook's: lua.c's Ctrl-C, caught by the program) cancels it
+  -- debug hook's: lua.c's Ctrl-C, caught by the program) cancels it. The
+  -- cancel comes first, and nothing before it allocates: a memory error
+  -- is a usual reason to be here, and the next allocation fails too
+  -- (w[tok] = nil adds a key on Lua 5.1-5.3 where the token was not
+  -- noted: its error skipped the cancel, and the lookup's answer left a
+  -- mark for the reap, or stayed kept in asok)
   local ok, addrs, err = pcall(resolving, w, name, family, tok)
   if not ok then
-    w[tok] = nil
     ccancel(loop, tok)
+    if w[tok] ~= nil then w[tok] = nil end
     error(addrs, 0)
   end
   return addrs, err
