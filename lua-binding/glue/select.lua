@@ -29,6 +29,7 @@ local REAP_AFTER = 1
 local NOTSOCK = "Socket operation on non-socket" -- asok_strerror(-ENOTSOCK), glibc's text
 local EXISTS = "File exists" -- asok_strerror(-EEXIST): epoll has the fd under another handle
 local POLL_TICK = 0.01 -- how often asok.select looks at fds it polls
+local INTMAX = 2 ^ 31 -- past the largest fd: C's int (LuaSocket's t_socket)
 
 local function unwatchable(raw, argn)
   return argn == 1 and type(raw.dirty) == "function" and raw:dirty() and true or false
@@ -52,7 +53,10 @@ local function watcher(obj, argn)
   end
   if type(raw.getfd) ~= "function" then return nil end
   local fd = tonumber(raw:getfd())
-  if not fd or fd < 0 then return nil end
+  -- LuaSocket's getfd takes a number >= 0 (not NaN) and casts it to an
+  -- int: one past int's range (math.huge too) is skipped here, as fd -1
+  -- is (there the cast is undefined: FD_SET aborts)
+  if not fd or not (fd >= 0 and fd < INTMAX) then return nil end
   fd = fd - fd % 1 -- LuaSocket's (t_socket) cast of a fractional fd
   local h = handles[raw] or (rawmeta(raw) == CLIENT and raw)
   local probe = false -- h is raw's own probe: asok never reads through it

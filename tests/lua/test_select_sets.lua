@@ -363,6 +363,42 @@ raises("bad argument #1 to 'select' (table expected, got number)", asok.select, 
 raises("bad argument #2 to 'select' (table expected, got boolean)", asok.select, {}, true)
 raises("bad argument #1 to 'select' (socket expected in set, got number)", asok.select, { 1 }, nil, 0)
 raises("bad argument #3 to 'select' (number expected, got string)", asok.select, {}, nil, "x")
+
+-- a getfd that gives NaN, an infinity or a number past C's int: skipped,
+-- as fd -1 is (socket.select skips NaN, which fails its fd >= 0 test; its
+-- int cast of the others is undefined, and FD_SET aborts), in the main
+-- thread and in a coroutine, alone and next to a ready socket, which is
+-- listed; an fd given as a numeric string is still taken, as there
+do
+  local a, pa = T.pair()
+  pa:send("x\n")
+  T.check(T.run(function() return #asok.select({ a }, nil, 0) == 1 end, 5), "the pair's socket readable")
+  local odd = {}
+  for _, v in ipairs { 0 / 0, math.huge, -math.huge, 2 ^ 31, 2 ^ 32 + 3, 2 ^ 53, 2 ^ 63, 1e300, "inf", "1e400" } do
+    odd[#odd + 1] = { v = v, obj = { getfd = function() return v end, dirty = function() return true end } }
+  end
+  local function each(where)
+    for _, o in ipairs(odd) do
+      local what = where .. ": getfd " .. tostring(o.v)
+      local got = T.pack(pcall(asok.select, { o.obj }, { o.obj }, 0))
+      T.check(got[1] and got[4] == "timeout" and next(got[2]) == nil and next(got[3]) == nil,
+        what, "alone: want {}, {}, 'timeout', got", T.showpack(got))
+      got = T.pack(pcall(asok.select, { o.obj, a, o.obj }, { o.obj }, 0))
+      T.check(got[1] and got.n == 3, what, "with a ready socket: got", T.showpack(got))
+      if got[1] then
+        sameset(got[2], { a }, nil, what .. " with a ready socket, readable")
+        sameset(got[3], {}, nil, what .. " with a ready socket, writable")
+      end
+    end
+  end
+  each("main thread")
+  local done = false
+  asok.spawn(function() each("coroutine"); done = true end)
+  T.check(T.run(function() return done end, 5), "the coroutine's selects ended")
+  local numeric = { getfd = function() return tostring(a:getfd()) end }
+  sameset(asok.select({ numeric }, nil, 0), { numeric }, nil, "a numeric string fd")
+  a:close(); pa:close()
+end
 for i = 1, N do cli[i]:close(); asok.close(rset[i]) end
 server:close()
 T.check(T.run(function() return ticked end, 5), "the ticker finished")
