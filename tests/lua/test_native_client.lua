@@ -352,6 +352,85 @@ do
   np:close(); op:close()
 end
 
+-- a select waiting on a client that setfd gives another fd (-1, another
+-- connection, its own fd again: a new handle each time) or that is closed
+-- returns at once and lists it ready, as a closed socket: so it does for
+-- a LuaSocket object and a wrapper, whose handle setfd lets go; a native
+-- client's went on waiting on its new handle, and on data there (or its
+-- own timeout). In a coroutine (counted in zero-time steps of the
+-- reactor) and in the main thread (its select blocked while a coroutine
+-- makes the change: counted in that coroutine's turns); the select's
+-- other socket never ready. After it, a select on the new fd waits for
+-- that fd's data
+do
+  local kinds = {
+    native = function() return T.nativepair() end,
+    luasocket = function() return T.pair() end,
+    wrapper = function() local a, pa = T.pair(); return asok.wrap(a), pa end,
+  }
+  local hows = { "setfd(-1)", "setfd(other)", "setfd(same)", "close" }
+  -- change applies how to obj; returns the LuaSocket object whose fd obj
+  -- now has (setfd(other)) and the peer of that fd, and obj's old fd
+  -- when it is no longer obj's (closed at the end)
+  local function change(obj, how)
+    local fd = obj:getfd()
+    if how == "setfd(-1)" then obj:setfd(-1); return nil, nil, fd end
+    if how == "setfd(same)" then obj:setfd(fd); return nil, nil, nil end
+    if how == "close" then obj:close(); return nil, nil, nil end
+    local x, px = T.pair()
+    local xfd = x:getfd()
+    x:setfd(-1)
+    obj:setfd(xfd)
+    return x, px, fd
+  end
+  local function closefd(fd)
+    if fd then local s = socket.tcp(); s:setfd(fd); s:close() end
+  end
+  for _, kind in ipairs { "native", "luasocket", "wrapper" } do
+    for _, how in ipairs(hows) do
+      for _, where in ipairs { "coroutine", "main thread" } do
+        local what = kind .. ", " .. how .. ", " .. where
+        local obj, peer = kinds[kind]()
+        local quiet, qpeer = T.pair()
+        local got, px, oldfd
+        local count = 0
+        if where == "coroutine" then
+          asok.spawn(function() got = T.pack(asok.select({ quiet, obj }, nil, 30)) end)
+          asok.select(nil, nil, 0); asok.select(nil, nil, 0)
+          T.eq(got, nil, what .. ": the select waits")
+          _, px, oldfd = change(obj, how)
+          while not got and count < 10 do asok.select(nil, nil, 0); count = count + 1 end
+        else
+          local stop = false
+          local ticker = asok.spawn(function()
+            asok.sleep(0)
+            _, px, oldfd = change(obj, how)
+            while not stop do asok.sleep(0); count = count + 1 end
+          end)
+          got = T.pack(asok.select({ quiet, obj }, nil, 2))
+          stop = true
+          T.run(function() return coroutine.status(ticker) == "dead" end, 5)
+        end
+        T.check(got and count < 10, what, ": the select returned after", count, "turns")
+        T.check(got and got.n == 2 and #got[1] == 1 and got[1][1] == obj and #got[2] == 0,
+          what, ": want {obj}, {}, got", got and T.showpack(got))
+        if how == "setfd(other)" then -- then a select waits on the new fd's data
+          local r = T.pack(asok.select({ obj }, nil, 0))
+          T.check(r[3] == "timeout", what, ": nothing on the new fd yet:", T.showpack(r))
+          px:send("new\n")
+          r = asok.select({ obj }, nil, 5)
+          T.eq(r[1], obj, what .. ": the new fd's data")
+          T.eq(obj:receive("*l"), "new", what .. ": receive on the new fd")
+          px:close()
+        end
+        if not got then obj:close(); T.run(function() return got end, 5) end -- (before: it went on)
+        obj:close(); peer:close(); quiet:close(); qpeer:close()
+        closefd(oldfd)
+      end
+    end
+  end
+end
+
 -- a closed native client connected again (LuaSocket makes it a new
 -- socket) waits as its timeout says and yields meanwhile: to a listener
 -- whose backlog is full, 'timeout' after its 0.3 s while another coroutine
