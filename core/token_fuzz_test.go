@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 )
@@ -29,6 +30,10 @@ type modelTok struct {
 	sock     *Socket
 	stale    int       // deliveries owed after its socket closed (token busy until then)
 	staleBy  []*Socket // the closed sockets that owe them, in close order
+	// the closed sockets where its receive had timed out (a Select saw
+	// its deadline pass) before the close: its next receive there says
+	// so, once (shares.go: resultAtClose), not 'closed'
+	timedOut []*Socket
 }
 
 // tokenModel drives a loop and checks it against the model.
@@ -40,6 +45,9 @@ type tokenModel struct {
 	block [3]time.Duration
 	toks  [9]modelTok // tokens 1..8
 	looks bool        // a seventh operation: a look (FuzzTokensLooks)
+	// the clock at the last Select: the waiters whose deadline was at or
+	// before it are expired in the loop (expire), delivered or not
+	lastSel time.Duration
 }
 
 // fuzzTokens is the number of distinct tokens used (1..fuzzTokens).
@@ -136,8 +144,12 @@ func (m *tokenModel) step(op, a, b byte) {
 		}
 		s.Close()
 		for k := range m.toks {
-			if (m.toks[k].kind == tokSock || m.toks[k].kind == tokLook) && m.toks[k].sock == s {
-				m.toks[k] = modelTok{stale: m.toks[k].stale + 1, staleBy: append(m.toks[k].staleBy, s)}
+			if mt := m.toks[k]; (mt.kind == tokSock || mt.kind == tokLook) && mt.sock == s {
+				nt := modelTok{stale: mt.stale + 1, staleBy: append(mt.staleBy, s), timedOut: mt.timedOut}
+				if mt.kind == tokSock && mt.deadline != noDeadline && mt.deadline <= m.lastSel {
+					nt.timedOut = append(nt.timedOut, s)
+				}
+				m.toks[k] = nt
 			}
 		}
 	case 4: // advance the clock
@@ -196,6 +208,10 @@ func (m *tokenModel) park(tok Token, i int) {
 	mt := &m.toks[tok]
 	_, err := s.Receive(PatLine, 0, tok)
 	switch {
+	case s.closed && slices.Contains(mt.timedOut, s):
+		m.expect(err, ErrTimeout, "receive on a socket closed after it timed out")
+		mt.timedOut = slices.DeleteFunc(mt.timedOut, func(o *Socket) bool { return o == s })
+		m.closedCall(tok, s)
 	case s.closed:
 		m.expect(err, ErrClosed, "receive on a closed socket")
 		m.closedCall(tok, s)
@@ -203,7 +219,7 @@ func (m *tokenModel) park(tok Token, i int) {
 		m.expect(err, ErrBusy, "receive with a token parked elsewhere")
 	case mt.kind == tokSock: // re-call: a new park, or its deadline passed
 		if err == ErrTimeout && mt.deadline != noDeadline && mt.deadline <= m.c.t {
-			*mt = modelTok{stale: mt.stale, staleBy: mt.staleBy}
+			*mt = modelTok{stale: mt.stale, staleBy: mt.staleBy, timedOut: mt.timedOut}
 			return
 		}
 		m.expect(err, ErrWait, "receive re-call")
@@ -223,6 +239,7 @@ func (m *tokenModel) park(tok Token, i int) {
 // selectOnce runs Select(0) with room for n tokens and checks each one.
 func (m *tokenModel) selectOnce(n int) int {
 	out := make([]Token, n)
+	m.lastSel = m.c.t
 	got, err := m.l.Select(0, out)
 	m.expect(err, nil, "select")
 	for _, tok := range out[:got] {
