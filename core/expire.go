@@ -51,7 +51,9 @@ func (s *Socket) lastLook(w *waiter) bool {
 		return false
 	}
 	if w.receiving {
-		return s.drain(w)
+		goes := s.drain(w)
+		s.lookBuffered() // (read before the epoll_wait that had its edge: look.go)
+		return goes
 	}
 	events := int16(unix.POLLIN)
 	if w.q == &s.wq {

@@ -14,8 +14,20 @@ package core
 // queue's head, and so does a close (teardown: released, as queued
 // waiters are); Cancel drops one without waking anyone. A look has no
 // deadline (the select keeps its own) and its retry, as Wait's, polls the
-// fd: nil if ready (the look ends), else it parks again. Nothing else
-// touches the lists: a socket's operations never see its looks.
+// fd: nil if ready (the look ends), else it parks again. A socket's
+// operations never see its looks.
+//
+// A read look also counts what asok holds for the socket's next receive
+// (readable, below: data buffered, or an end of stream or an error read
+// ahead), as socket.select counts LuaSocket's buffer (check_dirty): a
+// receive would not wait. No event announces such data, and the read
+// that put it there may have taken the edge of its arrival with it
+// (epoll reports an edge only if the fd still polls ready): a receive
+// made while a look waits, which left data buffered; the read of a
+// receive's retry armed by Select (offer.go), made before the look's
+// retry; a receive's last look at its deadline (expire.go), made before
+// the epoll_wait that would have seen the edge; Unread. Each delivers the
+// read looks then (lookBuffered), and their retries see it.
 
 // look is Wait's work for a look of direction dir (flags removed).
 func (s *Socket) look(dir int, tok Token) error {
@@ -43,7 +55,7 @@ func (s *Socket) look(dir int, tok Token) error {
 			return ErrBusy
 		}
 	}
-	if s.pollReady(dir) {
+	if (dir == DirRead && s.readable()) || s.pollReady(dir) {
 		if w != nil {
 			l.release(w)
 		}
@@ -76,5 +88,23 @@ func (s *Socket) looksFor(dir int) *queue {
 func (l *Loop) deliverLooks(q *queue) {
 	for w := q.head; w != nil; w = w.next {
 		l.deliver(w)
+	}
+}
+
+// readable reports whether a receive on s would find something without
+// reading its fd: data buffered, or an end of stream or an error that a
+// read ahead kept (offer.go, expire.go). A pending offer is settled
+// first: the retry it armed may have read the fd and kept the rest.
+func (s *Socket) readable() bool {
+	s.settled()
+	return len(s.rb.data()) > 0 || s.rerr != nil
+}
+
+// lookBuffered delivers the read looks of s when it holds something for
+// its next receive (readable): for the reads and the Unread that put it
+// there, which no event announces (see the top of this file).
+func (s *Socket) lookBuffered() {
+	if s.rl.head != nil && (len(s.rb.data()) > 0 || s.rerr != nil) {
+		s.l.deliverLooks(&s.rl)
 	}
 }

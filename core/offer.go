@@ -162,6 +162,8 @@ func (l *Loop) settle(s *Socket) bool {
 	default: // as readRaw: a short read emptied the kernel queue
 		s.rdrained = k < r.Size && !s.noShort
 	}
+	// what the read kept is news to the read looks (look.go)
+	defer s.lookBuffered()
 	if r.Taken {
 		if rest := r.Data[r.Used:]; len(rest) > 0 {
 			s.rb.add(&l.rx, rest)

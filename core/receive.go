@@ -331,6 +331,7 @@ func (s *Socket) Receive(p Pattern, n int, tok Token) ([]byte, error) {
 	}
 	s.rdTok = tok != 0 && !s.polls()
 	res, err := s.l.rx.receiveLimit(s, &s.rb, p, n, s.limit)
+	s.lookBuffered() // (its read may have left data, and taken the edge: look.go)
 	if err == errAgain {
 		if w, err = s.block(&s.rq, w, tok, start); err == ErrWait {
 			w.receiving, w.pat, w.cnt = true, p, n

@@ -344,6 +344,7 @@ func (s *Socket) Unread(p []byte) error {
 	if h := s.rq.head; h != nil && h.receiving && !h.throttled && len(p) > 0 {
 		s.l.deliver(h)
 	}
+	s.lookBuffered() // and so do the read looks (look.go)
 	return nil
 }
 

@@ -170,7 +170,11 @@ enum asok_pattern {
  * every look on a socket is woken when it becomes ready in the look's
  * direction (or is closed), before the first queued operation, whatever
  * else waits there, and no look ever holds back an operation or another
- * look. A look is untimed (ASOK_UNTIMED changes nothing). */
+ * look. A look is untimed (ASOK_UNTIMED changes nothing). A read look
+ * counts what asok holds for s's next asok_receive (asok_buffered's
+ * bytes) as ready, as socket.select counts LuaSocket's buffer (dirty):
+ * it answers 0 then, and is woken when a receive, or anything else that
+ * read s's fd, leaves bytes there. */
 enum asok_dir { ASOK_READ = 1, ASOK_WRITE = 2, ASOK_UNTIMED = 4, ASOK_LOOK = 8 };
 
 /* asok_wrap() flags. */
@@ -440,8 +444,9 @@ ASOK_API int asok_send(asok_sock *s, const char *data, size_t len, asok_token to
  * (ASOK_READ | ASOK_LOOK, for a select): then it is woken with every
  * other look on s, waits untimed, and holds back no one (enum asok_dir).
  * Either way the retry after the token came back returns 0 if s polls
- * ready, else ASOK_EWAIT again (parked anew: another waiter may have
- * taken what was there); a look's retry must use ASOK_LOOK too (a token
+ * ready (a read look: or holds bytes asok buffered), else ASOK_EWAIT
+ * again (parked anew: another waiter may have taken what was there); a
+ * look's retry must use ASOK_LOOK too (a token
  * parked as a look is ASOK_EBUSY to anything else, and the reverse).
  * Returns: 0; ASOK_EWAIT; ASOK_ETIMEOUT; ASOK_ECLOSED; ASOK_EBUSY (token
  * in use); ASOK_EBADHANDLE; ASOK_EINVAL (bad direction). */
