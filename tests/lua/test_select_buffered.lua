@@ -1,0 +1,122 @@
+-- test_select_buffered.lua: a select waiting on a socket sees the data a
+-- receive made meanwhile left buffered there, as socket.select sees
+-- LuaSocket's buffer (check_dirty): the socket is readable, and the
+-- select returns it, however the data got into the buffer. Here a
+-- receive on another coroutine takes one line of two, and leaves the
+-- second buffered with the fd empty:
+-- 1. a select in the main thread (it runs the whole step, the receive
+--    included, before it looks again): it waited until its timeout with
+--    the line there, on every build before this test;
+-- 2. a coroutine's select, and a receive made after the data arrived and
+--    before the reactor's next step: that step saw no edge (the fd was
+--    empty by then), and the select waited on (since selects became
+--    looks: before, the receive queued behind the select's turn);
+-- 3. a receive that takes everything leaves the select waiting, and the
+--    next data wakes it (edge-triggered: a new arrival, a new edge).
+-- Counted in steps of the reactor, not in time. For a raw LuaSocket
+-- object, a wrapper and a native client.
+local T = dofile("asoktest.lua")
+local asok = require "asok"
+local socket = require "socket"
+
+-- step runs one step of the reactor.
+local function step() asok.select(nil, nil, 0) end
+
+-- arrived blocks until obj polls readable (LuaSocket's select, which asok
+-- leaves alone): the data is in the kernel.
+local function arrived(obj)
+  local r = socket.select({ obj }, nil, 5)
+  T.check(r and r[1] == obj, "the data arrived")
+end
+
+-- receiver starts a coroutine in a line receive on obj (asok.receive for
+-- a raw LuaSocket object); its results go to box.line.
+local function receiver(box, obj, raw)
+  asok.spawn(function()
+    if raw then box.line = T.pack(asok.receive(obj, "*l")) else box.line = T.pack(obj:receive("*l")) end
+  end)
+end
+
+-- line receives a line from obj in the main thread (asok.receive for a
+-- raw LuaSocket object, whose data asok holds), packed.
+local function line(obj, raw)
+  if raw then return T.pack(asok.receive(obj, "*l")) end
+  return T.pack(obj:receive("*l"))
+end
+
+-- selecter starts a coroutine in asok.select({obj}, nil, 10); its results
+-- go to res.
+local function selecter(res, obj)
+  asok.spawn(function() res.r = T.pack(asok.select({ obj }, nil, 10)) end)
+  T.eq(res.r, nil, "the select waits")
+end
+
+-- readable checks that r (asok.select's results, packed) lists obj alone
+-- as readable.
+local function readable(r, obj, what)
+  T.check(r and type(r[1]) == "table" and #r[1] == 1 and r[1][1] == obj and r[3] == nil,
+    what .. ": the select returned {obj} (got " .. (r and T.showpack(r) or "nothing") .. ")")
+end
+
+local kinds = {
+  { "raw", function() local s, p = T.pair(); return s, p, true end },
+  { "wrapper", function() local s, p = T.pair(); return asok.wrap(s), p, false end },
+  { "native", function() local s, p = T.nativepair(); return s, p, false end },
+}
+
+for _, kind in ipairs(kinds) do
+  local name, make = kind[1], kind[2]
+
+  -- 1. the main thread's select, a coroutine's receive parked first
+  do
+    local s, p, raw = make()
+    local box = {}
+    receiver(box, s, raw)
+    T.eq(box.line, nil, name .. ": the receive waits")
+    p:send("a\nb\n")
+    readable(T.pack(asok.select({ s }, nil, 5)), s, name .. " (main thread)")
+    T.same(box.line or T.pack(), T.pack("a", nil, nil), name .. ": the receive's line (main thread)")
+    T.same(line(s, raw), T.pack("b", nil, nil), name .. ": the buffered line (main thread)")
+    T.eq(asok._debug.waits(), 0, name .. ": nothing waits (main thread)")
+    s:close(); p:close()
+  end
+
+  -- 2. a coroutine's select, a receive made once the data is there
+  do
+    local s, p, raw = make()
+    local res, box = {}, {}
+    selecter(res, s)
+    p:send("c\nd\n")
+    arrived(s)
+    receiver(box, s, raw)
+    T.same(box.line or T.pack(), T.pack("c", nil, nil), name .. ": the receive's line at once")
+    step()
+    readable(res.r, s, name .. " (after one step)")
+    T.same(line(s, raw), T.pack("d", nil, nil), name .. ": the buffered line")
+    T.eq(asok._debug.waits(), 0, name .. ": nothing waits")
+    s:close(); p:close()
+  end
+
+  -- 3. a receive that takes it all leaves the select waiting; the next
+  -- data wakes it in one step
+  do
+    local s, p, raw = make()
+    local res, box = {}, {}
+    selecter(res, s)
+    p:send("e\n")
+    arrived(s)
+    receiver(box, s, raw)
+    T.same(box.line or T.pack(), T.pack("e", nil, nil), name .. ": the receive's line (all of it)")
+    step()
+    T.eq(res.r, nil, name .. ": nothing buffered, the select waits on")
+    p:send("f\n")
+    arrived(s)
+    step()
+    readable(res.r, s, name .. " (next data, one step)")
+    T.same(line(s, raw), T.pack("f", nil, nil), name .. ": the next line")
+    T.eq(asok._debug.waits(), 0, name .. ": nothing waits (next data)")
+    s:close(); p:close()
+  end
+end
+
+T.done("test_select_buffered")
