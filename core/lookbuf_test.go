@@ -151,3 +151,25 @@ func TestLookAfterReceive(t *testing.T) {
 		t.Fatalf("a receive that left nothing: %v delivered, want none", got)
 	}
 }
+
+// TestLookKeepsOffer checks that a look retried before the receive's
+// armed retry, the fd still full, leaves that retry armed (its read is
+// still to be made in C: nothing to settle), and that the receive then
+// takes its line there.
+func TestLookKeepsOffer(t *testing.T) {
+	l, _ := newTestLoop(t)
+	pk := newFakePick(t, l)
+	s, peer := socketPair(t, l)
+	parkReceive(t, s, PatLine, 0, 3)
+	look(t, s, DirRead, 1)
+	peerWrite(t, peer, "a\n")
+	if got := selectTokens(t, l, time.Second); !slices.Equal(got, []Token{1, 3}) {
+		t.Fatalf("got %v, want [1 3]", got)
+	}
+	if err := s.Wait(DirRead|WaitLook, 1); err != nil {
+		t.Fatalf("look's retry: %v, want ready", err)
+	}
+	if res, ok := pk.take(s, 3, PatLine, 0); !ok || res != "a" {
+		t.Fatalf("the armed retry after the look's: %q %v, want the line (still armed)", res, ok)
+	}
+}
