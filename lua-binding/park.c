@@ -279,21 +279,46 @@ static int setheld(lua_State *L) {
  * coroutine's in the glue's glueheld (at stack index held), unless that is
  * the main thread. The note may need memory: it runs protected, and an
  * error there gives the operation up first (cancelled in asok, so that
- * its socket's queue goes on; the record freed), then is raised. Four
- * stack slots, within the LUA_MINSTACK a C function is given. */
+ * its socket's queue goes on; the record freed), then is raised. The call
+ * runs with L's debug hook off, as finishop's: its events are asok's, and
+ * a hook's error at setheld's return came after the note, which then
+ * named a token given back (the next operation's: the reap, once the
+ * coroutine was dead, cancelled that one and freed its record, and its
+ * coroutine waited for ever). A note made anyway is dropped with the
+ * token (an existing key: no allocation). A hook set meanwhile is kept,
+ * as block.c's abandon keeps it. Four stack slots, within the
+ * LUA_MINSTACK a C function is given. */
 static void hold(lua_State *L, lloop *lp, int i, int held) {
+  lua_Hook hook;
+  int mask = 0, count = 0, rc;
   if (lua_pushthread(L)) {               /* the main thread: not noted */
     lua_pop(L, 1);
     return;
   }
   lua_pop(L, 1);
+  hook = lua_gethook(L);
+  if (hook != NULL) {
+    mask = lua_gethookmask(L);
+    count = lua_gethookcount(L);
+    lua_sethook(L, NULL, 0, 0);
+  }
   lua_rawgeti(L, LUA_REGISTRYINDEX, lp->holdref); /* made once: 5.1's pushcfunction allocates */
   lua_pushvalue(L, held);
   asok__pushtoken(L, tokof(i));
   lua_pushthread(L);
-  if (lua_pcall(L, 3, 0, 0) == 0) return;
+  rc = lua_pcall(L, 3, 0, 0);
+  if (hook != NULL && lua_gethook(L) == NULL) lua_sethook(L, hook, mask, count);
+  if (rc == 0) return;
   asok__cancel(lp, tokof(i));
   puttok(lp, i);
+  asok__pushtoken(L, tokof(i));
+  lua_rawget(L, held);
+  if (!lua_isnil(L, -1)) {
+    asok__pushtoken(L, tokof(i));
+    lua_pushnil(L);
+    lua_rawset(L, held);
+  }
+  lua_pop(L, 1);
   lua_error(L);
 }
 
