@@ -345,19 +345,21 @@ do
   cases, byco, dry = nil, nil, nil
 end
 
--- A coroutine that asok.coroutine.wrap runs from the main thread, whose
--- own hook raises at its k-th call or return event in its receive on a
--- native client (C functions' events too), for every k, the error ending
--- it: park.c hands such a coroutine's C token to the glue and notes it in
--- the glue's glueheld (hold, through a C function it calls). A hook's
--- error at that function's return came after the note, and the token was
--- given back with the note left: the next operation to take the token (B,
--- a receive parked in C on another client, started right after) had it
+-- A coroutine whose own hook raises at its k-th call or return event (C
+-- functions' events too) in its receive on a native client, for every k,
+-- the error ending it, where park.c hands its C token to the glue and
+-- notes it in the glue's glueheld (hold, through a C function it calls):
+-- one that asok.coroutine.wrap runs from the main thread (it could yield,
+-- its driver cannot), and, on 5.1, one parked in C that someone else
+-- resumes (unpark; on 5.2+ park.c retries in C, no note). A hook's error
+-- at that function's return came after the note, and the token was given
+-- back with the note left: the next operation to take the token (B, a
+-- receive parked in C on another client, started right after) had it
 -- cancelled and its record freed by the reap once the dead coroutine's
 -- note was seen, and B waited for ever with its line there. Every note
--- must name a token in use (C tokens: as many as notes at least), and
--- each B gets its line after two reaps. glueheld is found through the
--- glue's upvalues (PUC Lua only uses it: LuaJIT has no C methods).
+-- must name a token in use (C tokens held: as many as notes at least),
+-- and each B gets its line after two reaps. glueheld is found through the
+-- glue's upvalues (only PUC Lua uses it: LuaJIT has no C methods).
 do
   local REAPS = 2.2 -- seconds: reap runs once a second
   local glueheld
@@ -373,85 +375,118 @@ do
     end
   end
   for _, f in pairs(asok) do if type(f) == "function" then walk(f, 0) end end
-  T.check(glueheld ~= nil, "a driven coroutine's receive: found the glue's glueheld")
+  T.check(glueheld ~= nil, "held C tokens: found the glue's glueheld")
   glueheld = glueheld or {}
   local function notes()
     local n = 0
     for _ in pairs(glueheld) do n = n + 1 end
     return n
   end
-  -- driven runs a coroutine through asok.coroutine.wrap from the main
-  -- thread: its receive on sock under its own hook, which raises at its
-  -- k-th event (none with k = math.huge); returns pcall's results and the
-  -- number of events seen
-  local function driven(k, sock)
-    local n = 0
-    local f = asok.coroutine.wrap(function()
-      local co = coroutine.running()
-      local function hook()
-        if coroutine.running() ~= co then return end -- (LuaJIT's hooks are global)
-        n = n + 1
-        if n == k then debug.sethook(co); error(INTERRUPTED) end
+  -- hooked sets on coroutine co a hook that raises at its k-th
+  -- call or return event (none with k = math.huge) and counts them in c.n;
+  -- unhook takes it off
+  local function hooked(co, k, c)
+    local function hook()
+      if coroutine.running() ~= co then return end -- (LuaJIT's hooks are global)
+      c.n = c.n + 1
+      if c.n == k then
+        if jit then debug.sethook() else debug.sethook(co) end
+        error(INTERRUPTED)
       end
-      if jit then debug.sethook(hook, "cr") else debug.sethook(co, hook, "cr") end
+    end
+    if jit then debug.sethook(hook, "cr") else debug.sethook(co, hook, "cr") end
+  end
+  local function unhook(co)
+    if jit then debug.sethook() else debug.sethook(co) end
+  end
+  -- driven: the receive in a coroutine asok.coroutine.wrap runs from the
+  -- main thread (returns once it is done). Each case returns its
+  -- coroutine and what its receive gave.
+  local function driven(k, sock, c)
+    local co
+    local f = asok.coroutine.wrap(function()
+      co = coroutine.running()
+      hooked(co, k, c)
       local l, err = sock:receive("*l")
-      if jit then debug.sethook() else debug.sethook(co) end
+      unhook(co)
       return l, err
     end)
     local r = T.pack(pcall(f))
     if jit then debug.sethook() end
-    return r, n
+    return co, r[1] and r[2]
   end
-  local dry = lineafter(T.nativepair())
-  local r, total = driven(math.huge, dry.sock)
-  T.check(r[1] and r[2] == "hello", "a driven coroutine's receive: the dry run got", tostring(r[2]))
-  closeall(dry)
-  local bs, stale, firststale = {}, 0, nil
-  for _ = 1, 3 do asok.select(nil, nil, 0) end
-  local base = asok._debug.cparked()
-  for k = 1, total do
+  -- foreign: the receive parks (in C), then the main thread resumes it
+  local function foreign(k, sock, c)
+    local got
+    local co = coroutine.create(function()
+      got = sock:receive("*l")
+      unhook(coroutine.running())
+    end)
+    coroutine.resume(co)
+    hooked(co, k, c)
+    coroutine.resume(co, "someone else")
+    if jit then debug.sethook() end
+    drive(function() return coroutine.status(co) == "dead" end)
+    return co, got
+  end
+  asok.seterrorhandler(function() end) -- the hook's error, after a resume by asok
+  -- heldsweep runs case at every k, least events at least (on 5.2+ a
+  -- foreign resume of a receive parked in C is retried in C: few events)
+  local function heldsweep(name, case, least)
+    local dry = lineafter(T.nativepair())
+    local c = { n = 0 }
+    local _, got = case(math.huge, dry.sock, c)
+    local total = c.n
+    T.check(got == "hello", name .. ": the dry run got", tostring(got))
+    closeall(dry)
+    local bs, stale, firststale = {}, 0, nil
     for _ = 1, 3 do asok.select(nil, nil, 0) end
-    local st = lineafter(T.nativepair())
-    r = driven(k, st.sock)
-    -- every note names a token in use (one held for a dead coroutine
-    -- until the reap: docs/reliability.md, Open), not one of the Bs'
-    -- (each B holds one on PUC Lua, none noted)
-    local held = asok._debug.cparked() - base - (jit and 0 or #bs)
-    if notes() > held then
-      stale = stale + 1
-      firststale = firststale or ("at " .. k .. ": " .. notes() .. " notes, " .. held ..
-        " C tokens held; " .. tostring(r[2]))
+    local base = asok._debug.cparked()
+    for k = 1, total do
+      for _ = 1, 3 do asok.select(nil, nil, 0) end
+      local st = lineafter(T.nativepair())
+      case(k, st.sock, { n = 0 })
+      -- every note names a token in use (one held for a dead coroutine
+      -- until the reap: docs/reliability.md, Open), not one of the Bs'
+      -- (each B holds one on PUC Lua, none noted)
+      local held = asok._debug.cparked() - base - (jit and 0 or #bs)
+      if notes() > held then
+        stale = stale + 1
+        firststale = firststale or ("at " .. k .. ": " .. notes() .. " notes, " .. held .. " C tokens held")
+      end
+      -- B takes the next free C token
+      local b = {}
+      b.sock, b.peer = T.nativepair()
+      b.sock:settimeout(GUARD + REAPS)
+      asok.spawn(function() b.got = T.pack(b.sock:receive("*l")) end)
+      bs[#bs + 1] = b
+      closeall(st)
     end
-    -- B takes the next free C token
-    local b = {}
-    b.sock, b.peer = T.nativepair()
-    b.sock:settimeout(GUARD + REAPS)
-    asok.spawn(function() b.got = T.pack(b.sock:receive("*l")) end)
-    bs[#bs + 1] = b
-    closeall(st)
-  end
-  local t0 = socket.gettime()
-  while socket.gettime() - t0 < REAPS do asok.select(nil, nil, 0.05) end
-  for i = 1, #bs do bs[i].peer:send("after\n") end
-  drive(function()
-    for i = 1, #bs do if not bs[i].got then return false end end
-    return true
-  end)
-  local stuck, first = 0, nil
-  for i = 1, #bs do
-    local got = bs[i].got
-    if not (got and got[1] == "after") then
-      stuck = stuck + 1
-      first = first or ("at " .. i .. ": " .. (got and T.showpack(got) or "still waiting"))
+    local t0 = socket.gettime()
+    while socket.gettime() - t0 < REAPS do asok.select(nil, nil, 0.05) end
+    for i = 1, #bs do bs[i].peer:send("after\n") end
+    drive(function()
+      for i = 1, #bs do if not bs[i].got then return false end end
+      return true
+    end)
+    local stuck, first = 0, nil
+    for i = 1, #bs do
+      local got = bs[i].got
+      if not (got and got[1] == "after") then
+        stuck = stuck + 1
+        first = first or ("at " .. i .. ": " .. (got and T.showpack(got) or "still waiting"))
+      end
+      closeall({ bs[i].sock, bs[i].peer })
     end
-    closeall({ bs[i].sock, bs[i].peer })
+    T.check(total >= least, name .. ": the dry run counted", total, "events")
+    T.eq(stale, 0, name .. ": positions with notes of tokens given back (" .. tostring(firststale) .. ")")
+    T.eq(stuck, 0, name .. ": receives on the next token left waiting (" .. tostring(first) .. ")")
+    T.run(function() return notes() == 0 end, 2)
+    T.eq(notes(), 0, name .. ": glueheld empty at the end")
   end
-  T.check(total >= 20, "a driven coroutine's receive: the dry run counted", total, "events")
-  T.eq(stale, 0, "a driven coroutine's receive: notes of tokens given back (" .. tostring(firststale) .. ")")
-  T.eq(stuck, 0, "a driven coroutine's receive: receives on the next token left waiting (" .. tostring(first) .. ")")
-  T.run(function() return notes() == 0 end, 2)
-  T.eq(notes(), 0, "a driven coroutine's receive: glueheld empty at the end")
-  bs, dry = nil, nil
+  heldsweep("a driven coroutine's receive", driven, 20)
+  heldsweep("a receive resumed by someone else", foreign, 5)
+  asok.seterrorhandler(nil)
 end
 
 T.eq(asok._debug.waits(), 0, "nothing waits at the end")
