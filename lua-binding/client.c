@@ -31,7 +31,6 @@ static int client_close(lua_State *L);
 static int client_classerror(lua_State *L);
 static int client_dirty(lua_State *L);
 static int client_family(lua_State *L);
-static int client_gen(lua_State *L);
 static int client_getfd(lua_State *L);
 static int client_setfd(lua_State *L);
 static int client_shutdown(lua_State *L);
@@ -41,7 +40,6 @@ static int client_tostring(lua_State *L);
 const luaL_Reg asok__clientfuncs[] = {
     {"accept",        client_accept},
     {"client_family", client_family},
-    {"client_gen",    client_gen},
     {NULL,            NULL}
 };
 
@@ -193,18 +191,6 @@ static int client_accept(lua_State *L) {
 static int client_family(lua_State *L) {
   lsock *s = checkclient(L, 1);
   lua_pushstring(L, s->family == AF_INET6 ? "inet6" : "inet");
-  return 1;
-}
-
-/*-------------------------------------------------------------------------*\
-* client_gen(c): the number of c's handle among those it has had (lsock's
-* hgen: each release, a close or a setfd, counts one), for asok.select: a
-* client whose handle changed while a select waited on it is ready there,
-* as a closed one (glue/select.lua's moved)
-\*-------------------------------------------------------------------------*/
-static int client_gen(lua_State *L) {
-  lsock *s = checkclient(L, 1);
-  lua_pushnumber(L, (lua_Number) s->hgen);
   return 1;
 }
 

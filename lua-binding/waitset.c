@@ -95,6 +95,27 @@ static int isopen(lsock *s) {
   return s->h != NULL && s->lp != NULL && s->lp->loop != NULL;
 }
 
+/* moved says whether entry i, on native client s (at the stack's top),
+ * has another handle than when the select began: setfd gave it one (or
+ * its own fd again), or it was closed. gens (a stack index) holds each
+ * such entry's handle number (lsock's hgen), noted at the select's first
+ * waitset (first: then it is noted, and the entry has not moved); the
+ * handle it waited on is gone, as a LuaSocket object's is at its setfd,
+ * so it is ready, as a closed one. One table read an entry, no Lua call:
+ * the glue's look at each native client cost two C calls an arm. */
+static int moved(lua_State *L, int gens, int i, lsock *s, int first) {
+  int gone;
+  if (first) {
+    lua_pushnumber(L, (lua_Number) s->hgen);
+    lua_rawseti(L, gens, i);
+    return 0;
+  }
+  lua_rawgeti(L, gens, i);
+  gone = lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) != (lua_Number) s->hgen;
+  lua_pop(L, 1);
+  return gone;
+}
+
 /* waitstate turns wait's result rc into an entry's state: parked, or
  * ready for a socket closed (a select must not wait for it forever: its
  * receive or send answers 'closed' at once; as the message says: a handle
@@ -106,18 +127,20 @@ static int waitstate(int rc) {
 }
 
 /*-------------------------------------------------------------------------*\
-* waitset(loop, base, n, nr, hs, fds, st): for each entry i of 1 .. n, asks
-* whether it is ready now, else parks its token as a look (ASOK_LOOK:
-* untimed, it waits however long the select waits, whatever the socket's
-* timeouts; woken with every other select's look on the socket, and
-* holding back none of its receives, accepts or sends): hs[i] is the
-* asok.sock or native client it waits on, or false for fd fds[i], which
-* asok cannot register (not a socket: polled). Read if i <= nr, else
-* write. st[i] becomes 0 (not ready), 1 (ready) or 2 (parked). Returns
-* how many are ready.
+* waitset(loop, base, n, nr, hs, fds, st, gens): for each entry i of 1 ..
+* n, asks whether it is ready now, else parks its token as a look
+* (ASOK_LOOK: untimed, it waits however long the select waits, whatever
+* the socket's timeouts; woken with every other select's look on the
+* socket, and holding back none of its receives, accepts or sends): hs[i]
+* is the asok.sock or native client it waits on, or false for fd fds[i],
+* which asok cannot register (not a socket: polled). Read if i <= nr,
+* else write. st[i] becomes 0 (not ready), 1 (ready) or 2 (parked).
+* gens[i]: the handle number of a native client's entry, noted at the
+* first call (st empty), for the later ones (moved: a client setfd or a
+* close gave another handle since is ready). Returns how many are ready.
 * Raises on a bad argument or out of memory, before any wait is made
-* (st's keys 1 .. n are made then: its states are written without an
-* allocation).
+* (st's keys 1 .. n and gens' are made then: its states are written
+* without an allocation).
 \*-------------------------------------------------------------------------*/
 int asok__prim_waitset(lua_State *L) {
   lloop *lp = checklp(L, 1);
@@ -127,18 +150,20 @@ int asok__prim_waitset(lua_State *L) {
   luaL_checktype(L, 5, LUA_TTABLE);
   luaL_checktype(L, 6, LUA_TTABLE);
   luaL_checktype(L, 7, LUA_TTABLE);
+  luaL_checktype(L, 8, LUA_TTABLE);
   if (!room(lp, n)) return luaL_error(L, "not enough memory");
   /* the requests, checked before any is made: slot[i - 1] says where
    * entry i's answer will be (SLOT_GONE: none, it is ready) */
   for (i = 1; i <= n; i++) {
-    int read = i <= nr;
+    int read = i <= nr, first;
     /* st[i] made now if new (the first call: 0, nothing parked yet), so
      * that writing the states below allocates nothing: a memory error
      * there, after the waits, would leave tokens parked that st does not
      * show, which unwait then never cancels (parked for no one, each
      * delivered later as a mark that nothing takes) */
     lua_rawgeti(L, 7, i);
-    if (lua_isnil(L, -1)) {
+    first = lua_isnil(L, -1);
+    if (first) {
       lua_pushinteger(L, ST_NOTREADY);
       lua_rawseti(L, 7, i);
     }
@@ -152,7 +177,11 @@ int asok__prim_waitset(lua_State *L) {
       lua_pop(L, 1);
     } else {
       lsock *s = asok__checksock(L, -1);
-      if (isopen(s)) {
+      if (asok__udtag(L, -1) == ASOK_TAG_CLIENT && moved(L, 8, i, s, first)) {
+        /* the handle it waited on is gone: ready, as gone's below */
+        asok__gone(s, base + (asok_token) (i - 1));
+        lp->slot[i - 1] = SLOT_GONE;
+      } else if (isopen(s)) {
         lp->reqs[nq].sock = s->h;
         lp->reqs[nq].dir = (read ? ASOK_READ : ASOK_WRITE) | ASOK_LOOK;
         lp->reqs[nq].token = base + (asok_token) (i - 1);

@@ -10,7 +10,7 @@ local park = P.park
 local classof, patch, handle = P.classof, P.patch, P.handle
 local CLIENT, fdowners, rawmeta = P.CLIENT, P.fdowners, P.rawmeta
 local close, newsock, fdof, buffered = C.close, C.newsock, C.fd, C.buffered
-local cwaitset, unwait, cpolls, cgen = C.waitset, C.unwait, C.polls, C.client_gen
+local cwaitset, unwait, cpolls = C.waitset, C.unwait, C.polls
 local running = coroutine.running
 local now, csleep, cancel = C.now, C.sleep, C.cancel
 local type, tostring, tonumber = type, tostring, tonumber
@@ -118,11 +118,11 @@ end
 -- fds[i]; the read set's first (1 .. nr), then the write set's; token
 -- base + i - 1 (one block: P.newtokens); st[i] its state after the last
 -- C.waitset: 0 not ready, 1 ready, 2 parked; gens[i], for an entry
--- watched through a native client, the number of its handle then (moved).
--- An object of the read set with data buffered (dirty) has no entry: it
--- leads the answer (rout).
--- E holds them: objs, hs, fds, st, n, nr, base, rout, ndirty, polled, gens
--- (nil without native clients).
+-- watched through a native client, the number of its handle at the first
+-- C.waitset (which notes it, and makes the entry ready once the client
+-- has another: waitset.c's moved). An object of the read set with data
+-- buffered (dirty) has no entry: it leads the answer (rout).
+-- E holds them: objs, hs, fds, st, n, nr, base, rout, ndirty, polled, gens.
 
 -- collect adds an entry to E per watchable object of set (argument argn:
 -- 1 read, 2 write), or to rout if it is dirty, and one per object whose
@@ -144,10 +144,6 @@ local function collect(set, argn, E, bad)
       else
         n = n + 1
         objs[n], hs[n], fds[n] = obj, h, fd
-        if rawmeta(h) == CLIENT then
-          local gens = E.gens or {}
-          E.gens, gens[n] = gens, cgen(h)
-        end
       end
     elseif h == false and err == NOTSOCK then -- a pipe, a tty, a file: polled (waitset.c)
       n = n + 1
@@ -161,38 +157,20 @@ local function collect(set, argn, E, bad)
   E.n, E.ndirty = n, ndirty
 end
 
--- moved makes ready the entries of E on a native client that setfd gave
--- another handle since the select began (gens): the handle it waited on
--- is gone, as a LuaSocket object's is at its setfd, whose select then
--- answers it ready as a closed one; the wait C.waitset parked on the new
--- handle is cancelled. Returns how many.
-local function moved(E)
-  local hs, st, base, k = E.hs, E.st, E.base, 0
-  for i, g in pairs(E.gens) do
-    if st[i] ~= 1 and cgen(hs[i]) ~= g then
-      if st[i] == 2 then cancel(loop, base + i - 1) end
-      st[i] = 1
-      k = k + 1
-    end
-  end
-  return k
-end
-
 -- arm asks asok whether each entry of E is ready now (st[i] 1) or parks
 -- its token (st[i] 2), and returns how many are ready: C.waitset, one
 -- poll(2) for the whole set (asok_waitset) and one for its polled fds. A
 -- socket closed while the select waited (its token was delivered by the
 -- close) is ready: its receive or send answers 'closed' at once, and the
 -- select must not wait for it forever; so is one on a native client that
--- setfd moved meanwhile (moved). The wait is a look (ASOK_LOOK):
+-- setfd moved meanwhile (gens). The wait is a look (ASOK_LOOK):
 -- untimed, as a select waits on a socket whatever the socket's own
 -- timeout (zero: a poll that never parks), for as long as the select
 -- waits; woken with every other select on the socket, before its
 -- receive or accept, and holding back none of them.
 local function arm(E)
   -- (not a tail call: a debug hook sees arm return, test_early_delivery)
-  local nready = cwaitset(loop, E.base, E.n, E.nr, E.hs, E.fds, E.st)
-  if E.gens then nready = nready + moved(E) end
+  local nready = cwaitset(loop, E.base, E.n, E.nr, E.hs, E.fds, E.st, E.gens)
   return nready
 end
 
@@ -354,7 +332,7 @@ end
 -- selectsets is asok.select with socket sets: socket.select's results for
 -- the calling thread while the reactor keeps the other coroutines running.
 local function selectsets(rset, wset, t)
-  local E = { objs = {}, hs = {}, fds = {}, st = {}, n = 0, nr = 0, rout = {}, ndirty = 0, polled = false }
+  local E = { objs = {}, hs = {}, fds = {}, st = {}, gens = {}, n = 0, nr = 0, rout = {}, ndirty = 0, polled = false }
   local bad = {}
   collect(rset, 1, E, bad)
   E.nr = E.n
