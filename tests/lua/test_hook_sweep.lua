@@ -350,8 +350,9 @@ end
 -- the error ending it, where park.c hands its C token to the glue and
 -- notes it in the glue's glueheld (hold, through a C function it calls):
 -- one that asok.coroutine.wrap runs from the main thread (it could yield,
--- its driver cannot), and, on 5.1, one parked in C that someone else
--- resumes (unpark; on 5.2+ park.c retries in C, no note). A hook's error
+-- its driver cannot), on 5.1 one parked in C that someone else resumes
+-- (unpark; on 5.2+ park.c retries in C, no note), and on 5.1 asok.xpcall's
+-- helper coroutine. A hook's error
 -- at that function's return came after the note, and the token was given
 -- back with the note left: the next operation to take the token (B, a
 -- receive parked in C on another client, started right after) had it
@@ -429,6 +430,23 @@ do
     drive(function() return coroutine.status(co) == "dead" end)
     return co, got
   end
+  -- viaxpcall: the receive inside asok.xpcall in a coroutine (on 5.1 a
+  -- helper coroutine runs it: a driver, as asok.coroutine's)
+  local function viaxpcall(k, sock, c)
+    local got, done
+    asok.spawn(function()
+      local ok, l = asok.xpcall(function()
+        local co = coroutine.running()
+        hooked(co, k, c)
+        local l = sock:receive("*l")
+        unhook(co)
+        return l
+      end, function(e) return e end)
+      got, done = ok and l, true
+    end)
+    drive(function() return done end)
+    return nil, got
+  end
   asok.seterrorhandler(function() end) -- the hook's error, after a resume by asok
   -- heldsweep runs case at every k, least events at least (on 5.2+ a
   -- foreign resume of a receive parked in C is retried in C: few events)
@@ -486,6 +504,7 @@ do
   end
   heldsweep("a driven coroutine's receive", driven, 20)
   heldsweep("a receive resumed by someone else", foreign, 5)
+  heldsweep("a receive in asok.xpcall", viaxpcall, 5)
   asok.seterrorhandler(nil)
 end
 
