@@ -75,6 +75,7 @@ static int pushfinished(lua_State *L);
 static int park(lua_State *L, lloop *lp, int i, const crec *op);
 static int setheld(lua_State *L);
 static void hold(lua_State *L, lloop *lp, int i, int held);
+static void dropnote(lua_State *L, int held);
 #if LUA_VERSION_NUM >= 502
 static int resumed(lua_State *L, int i);
 static void setwaiting(lua_State *L, asok_token t, int on);
@@ -312,14 +313,23 @@ static void hold(lua_State *L, lloop *lp, int i, int held) {
   asok__cancel(lp, tokof(i));
   puttok(lp, i);
   asok__pushtoken(L, tokof(i));
+  dropnote(L, held);
+  lua_error(L);
+}
+
+/* dropnote clears held[t] (held: a stack index), t the key on top of the
+ * stack (popped), where it is set: an existing key, no allocation (5.1 to
+ * 5.3 would add one for nil). Two stack slots more. */
+static void dropnote(lua_State *L, int held) {
+  lua_pushvalue(L, -1);
   lua_rawget(L, held);
-  if (!lua_isnil(L, -1)) {
-    asok__pushtoken(L, tokof(i));
-    lua_pushnil(L);
-    lua_rawset(L, held);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 2);
+    return;
   }
   lua_pop(L, 1);
-  lua_error(L);
+  lua_pushnil(L);
+  lua_rawset(L, held);
 }
 
 /* park parks the operation op of record i (its token parked in asok) for
@@ -707,13 +717,24 @@ static int prim_unpark(lua_State *L) {
   return 0;
 }
 
-/* cfree(loop, t [, parked]): gives C token t back (the glue's operation
- * with it ended, or was abandoned); any other token, or a free one, is
- * ignored. With parked true, only an operation parked in C is (its
- * coroutine no longer waits there), not a token the glue holds. */
+/* cfree(loop, t [, parked [, glueheld]]): gives C token t back (the
+ * glue's operation with it ended, or was abandoned); any other token, or
+ * a free one, is ignored. With parked true, only an operation parked in
+ * C is (its coroutine no longer waits there), not a token the glue holds.
+ * With glueheld (the glue's notes of the tokens it holds, hold), t's note
+ * goes in the same call: no hook's error between the two (a call or
+ * return event of a C function) can leave the note of a token given back
+ * (the reap, once its coroutine was dead, gave back the token of the
+ * operation that took it next) or a token held with no note (it never
+ * came back). */
 static int prim_cfree(lua_State *L) {
   lloop *lp = (lloop *) luaL_checkudata(L, 1, ASOK_LOOP_MT);
   int i = lp->rec != NULL ? indexof(lp, luaL_checknumber(L, 2)) : -1;
+  if (lua_istable(L, 4)) {
+    lua_settop(L, 4);
+    lua_pushvalue(L, 2);
+    dropnote(L, 4);
+  }
   if (i < 0) return 0;
   if (lua_toboolean(L, 3) && lp->rec[i].kind != CREC_RECEIVE && lp->rec[i].kind != CREC_SEND)
     return 0;

@@ -251,7 +251,7 @@ local function abandon(t)
   ccancel(loop, t)
   if lent[t] then return end
   if t < SMALL then P.giveback(t)
-  elseif t < NEWBASE or t >= CBASE then glueheld[t] = nil; cfree(loop, t) end
+  elseif t < NEWBASE or t >= CBASE then cfree(loop, t, false, glueheld) end
 end
 
 -- other handles delivered token t, whose waiting[t] was coroutine w, for
@@ -372,7 +372,7 @@ local function reap()
   end
   early = seen or {}
   for t, co in pairs(glueheld) do
-    if costatus(co) == "dead" and not lent[t] then glueheld[t] = nil; abandon(t) end
+    if costatus(co) == "dead" and not lent[t] then abandon(t) end -- (its note goes with the token: cfree)
   end
   for co, t in pairs(deputed) do
     local root = waiting[t]

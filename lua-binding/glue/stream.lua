@@ -89,7 +89,7 @@ local function hreceive(h, pattern, prefix, tok, wh)
     a, b, c = receive(h, pattern, prefix, tok, b)
   end
   if tok < SMALL then nfree = nfree + 1; freetoks[nfree] = tok
-  elseif tok < NEWBASE or tok >= CBASE then glueheld[tok] = nil; cfree(loop, tok) end
+  elseif tok < NEWBASE or tok >= CBASE then cfree(loop, tok, false, glueheld) end
   return a, b, c
 end
 
@@ -106,7 +106,7 @@ local function hsend(h, data, i, j, tok, wh)
     a, b, c = send(h, data, i, j, tok, b)
   end
   if tok < SMALL then nfree = nfree + 1; freetoks[nfree] = tok
-  elseif tok < NEWBASE or tok >= CBASE then glueheld[tok] = nil; cfree(loop, tok) end
+  elseif tok < NEWBASE or tok >= CBASE then cfree(loop, tok, false, glueheld) end
   return a, b, c
 end
 P.hreceive, P.hsend = hreceive, hsend

@@ -499,8 +499,9 @@ do
     T.check(total >= least, name .. ": the dry run counted", total, "events")
     T.eq(stale, 0, name .. ": positions with notes of tokens given back (" .. tostring(firststale) .. ")")
     T.eq(stuck, 0, name .. ": receives on the next token left waiting (" .. tostring(first) .. ")")
-    T.run(function() return notes() == 0 end, 2)
+    T.run(function() return notes() == 0 and asok._debug.cparked() == base end, 2)
     T.eq(notes(), 0, name .. ": glueheld empty at the end")
+    T.eq(asok._debug.cparked(), base, name .. ": C tokens in use at the end")
   end
   heldsweep("a driven coroutine's receive", driven, 20)
   heldsweep("a receive resumed by someone else", foreign, 5)
