@@ -431,6 +431,60 @@ do
   end
 end
 
+-- the same, with the client given twice in the read set (each entry
+-- notes the client's handle number: waitset.c) and in the write set of a
+-- client whose send buffer is full, and with the select in a coroutine
+-- that asok.coroutine.wrap runs from the main thread: setfd(-1) from
+-- another coroutine makes it return at once with the client ready
+do
+  local function closefd(fd) local s = socket.tcp(); s:setfd(fd); s:close() end
+  -- twice in the read set, a coroutine's select
+  local c, p = T.nativepair()
+  local q, qp = T.pair()
+  local got
+  asok.spawn(function() got = T.pack(asok.select({ c, q, c }, nil, 30)) end)
+  asok.select(nil, nil, 0)
+  local fd = c:getfd()
+  c:setfd(-1)
+  local count = 0
+  while not got and count < 10 do asok.select(nil, nil, 0); count = count + 1 end
+  T.check(got and #got[1] == 1 and got[1][1] == c, "a client twice in the set, setfd(-1): want {c}, got",
+    got and T.showpack(got), "after", count, "turns")
+  closefd(fd); c:close(); p:close(); q:close(); qp:close()
+  -- the write set of a client that cannot send
+  c, p = T.nativepair()
+  c:setoption("send-buffer-size", 4096)
+  p:setoption("recv-buffer-size", 4096)
+  c:settimeout(0)
+  local chunk = ("x"):rep(65536)
+  for _ = 1, 64 do if not c:send(chunk) then break end end
+  T.eq(asok.select(nil, { c }, 0)[1], nil, "a full client: not writable")
+  got = nil
+  asok.spawn(function() got = T.pack(asok.select(nil, { c }, 30)) end)
+  asok.select(nil, nil, 0)
+  fd = c:getfd()
+  c:setfd(-1)
+  count = 0
+  while not got and count < 10 do asok.select(nil, nil, 0); count = count + 1 end
+  T.check(got and #got[2] == 1 and got[2][1] == c, "the write set, setfd(-1): want {}, {c}, got",
+    got and T.showpack(got), "after", count, "turns")
+  closefd(fd); c:close(); p:close()
+  -- a driven select (its driver, the main thread, blocks)
+  c, p = T.nativepair()
+  fd = c:getfd()
+  local ticks = 0
+  asok.spawn(function()
+    asok.sleep(0)
+    c:setfd(-1)
+    while ticks < 100 do asok.sleep(0); ticks = ticks + 1 end
+  end)
+  local r = T.pack(asok.coroutine.wrap(function() return asok.select({ c }, nil, 5) end)())
+  T.check(r[1] and #r[1] == 1 and r[1][1] == c and ticks < 10, "a driven select, setfd(-1): want {c}, got",
+    T.showpack(r), "after", ticks, "turns")
+  T.run(function() return ticks >= 100 end, 5)
+  closefd(fd); c:close(); p:close()
+end
+
 -- a closed native client connected again (LuaSocket makes it a new
 -- socket) waits as its timeout says and yields meanwhile: to a listener
 -- whose backlog is full, 'timeout' after its 0.3 s while another coroutine
