@@ -110,6 +110,14 @@ function T.nativepair()
   return native, client
 end
 
+-- T.arrived blocks until obj polls readable by LuaSocket's own select
+-- (which asok leaves alone): the data is in the kernel, and the reactor's
+-- next epoll_wait sees it.
+function T.arrived(obj)
+  local r = socket.select({ obj }, nil, 5)
+  T.check(r and r[1] == obj, "the data arrived")
+end
+
 -- run drives asok.select until pred() is true or seconds have passed.
 function T.run(pred, seconds)
   local deadline = socket.gettime() + (seconds or 10)

@@ -22,12 +22,7 @@ local socket = require "socket"
 -- step runs one step of the reactor.
 local function step() asok.select(nil, nil, 0) end
 
--- arrived blocks until obj polls readable (LuaSocket's select, which asok
--- leaves alone): the data is in the kernel.
-local function arrived(obj)
-  local r = socket.select({ obj }, nil, 5)
-  T.check(r and r[1] == obj, "the data arrived")
-end
+local arrived = T.arrived
 
 -- receiver starts a coroutine in a line receive on obj (asok.receive for
 -- a raw LuaSocket object); its results go to box.line.

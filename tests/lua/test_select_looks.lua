@@ -15,12 +15,7 @@ local socket = require "socket"
 -- step runs one step of the reactor.
 local function step() asok.select(nil, nil, 0) end
 
--- arrived blocks until obj polls readable (LuaSocket's select, which asok
--- leaves alone): the next step's epoll_wait sees the data.
-local function arrived(obj)
-  local r = socket.select({ obj }, nil, 5)
-  T.check(r and r[1] == obj, "the data arrived")
-end
+local arrived = T.arrived
 
 -- selecter starts a coroutine in asok.select({obj}, nil, 10); its results
 -- go to res[k].
