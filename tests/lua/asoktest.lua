@@ -110,6 +110,24 @@ function T.nativepair()
   return native, client
 end
 
+-- T.KINDS: the three kinds of asok object a test makes over a connected
+-- pair, as {name, make}: make() returns the object, its peer, and whether
+-- the object is a raw LuaSocket object (asok.receive(obj) rather than
+-- obj:receive()).
+T.KINDS = {
+  { "raw", function() local s, p = T.pair(); return s, p, true end },
+  { "wrapper", function() local s, p = T.pair(); return asok.wrap(s), p, false end },
+  { "native", function() local s, p = T.nativepair(); return s, p, false end },
+}
+
+-- T.receiver starts a coroutine in a line receive on obj (asok.receive
+-- for a raw LuaSocket object); its results go to box.line.
+function T.receiver(box, obj, raw)
+  asok.spawn(function()
+    if raw then box.line = T.pack(asok.receive(obj, "*l")) else box.line = T.pack(obj:receive("*l")) end
+  end)
+end
+
 -- T.arrived blocks until obj polls readable by LuaSocket's own select
 -- (which asok leaves alone): the data is in the kernel, and the reactor's
 -- next epoll_wait sees it.

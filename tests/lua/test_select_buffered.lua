@@ -22,15 +22,7 @@ local socket = require "socket"
 -- step runs one step of the reactor.
 local function step() asok.select(nil, nil, 0) end
 
-local arrived = T.arrived
-
--- receiver starts a coroutine in a line receive on obj (asok.receive for
--- a raw LuaSocket object); its results go to box.line.
-local function receiver(box, obj, raw)
-  asok.spawn(function()
-    if raw then box.line = T.pack(asok.receive(obj, "*l")) else box.line = T.pack(obj:receive("*l")) end
-  end)
-end
+local arrived, receiver = T.arrived, T.receiver
 
 -- line receives a line from obj in the main thread (asok.receive for a
 -- raw LuaSocket object, whose data asok holds), packed.
@@ -53,11 +45,7 @@ local function readable(r, obj, what)
     what .. ": the select returned {obj} (got " .. (r and T.showpack(r) or "nothing") .. ")")
 end
 
-local kinds = {
-  { "raw", function() local s, p = T.pair(); return s, p, true end },
-  { "wrapper", function() local s, p = T.pair(); return asok.wrap(s), p, false end },
-  { "native", function() local s, p = T.nativepair(); return s, p, false end },
-}
+local kinds = T.KINDS
 
 for _, kind in ipairs(kinds) do
   local name, make = kind[1], kind[2]

@@ -31,20 +31,14 @@ local function returned(res, k, obj, what)
     what .. ": select " .. k .. " returned {obj} after one step (got " .. (r and T.showpack(r) or "nothing") .. ")")
 end
 
--- receiver starts a coroutine in obj:receive("*l") (asok.receive for a
--- raw LuaSocket object); its results go to box.line.
+-- receiver starts a coroutine in a line receive on obj (T.receiver),
+-- which must wait.
 local function receiver(box, obj, raw)
-  asok.spawn(function()
-    if raw then box.line = T.pack(asok.receive(obj, "*l")) else box.line = T.pack(obj:receive("*l")) end
-  end)
+  T.receiver(box, obj, raw)
   T.eq(box.line, nil, "the receive waits")
 end
 
-local kinds = {
-  { "raw", function() local s, p = T.pair(); return s, p, true end },
-  { "wrapper", function() local s, p = T.pair(); return asok.wrap(s), p, false end },
-  { "native", function() local s, p = T.nativepair(); return s, p, false end },
-}
+local kinds = T.KINDS
 
 for _, kind in ipairs(kinds) do
   local name, make = kind[1], kind[2]
