@@ -360,9 +360,9 @@ static int sock_send(lua_State *L) {
 }
 
 /*-------------------------------------------------------------------------*\
-* wait(s, "r"|"w", token [, untimed]): readiness for I/O done by LuaSocket
-* itself; untimed: whatever the socket's timeouts (asok.select with sets,
-* which waits on its entries itself: such a wait never blocks here).
+* wait(s, "r"|"w", token): readiness for I/O done by LuaSocket itself
+* (accept, connect), in its turn among s's operations, timed as they are
+* (asok.select's looks go through waitset.c).
 * Returns true, WAIT, or nil, err.
 \*-------------------------------------------------------------------------*/
 static int sock_wait(lua_State *L) {
@@ -371,11 +371,10 @@ static int sock_wait(lua_State *L) {
   int dir = luaL_checkoption(L, 2, NULL, dirs) == 0 ? ASOK_READ : ASOK_WRITE;
   asok_token tok = asok__checktoken(L, 3);
   int rc, b;
-  if (lua_toboolean(L, 4)) dir |= ASOK_UNTIMED;
   for (;;) {
     rc = isopen(s) ? asok_wait(s->h, dir, tok) : asok__gone(s, tok);
     if (rc != ASOK_EWAIT) break;
-    if ((dir & ASOK_UNTIMED) || (b = asok__block(L, s->lp, tok)) == 0) return asok__pushwait(L);
+    if ((b = asok__block(L, s->lp, tok)) == 0) return asok__pushwait(L);
     if (b < 0) return lua_error(L);
   }
   if (rc != ASOK_OK) return pusherror(L, rc);
