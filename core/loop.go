@@ -2,6 +2,7 @@ package core
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -59,6 +60,11 @@ type Loop struct {
 	of     offers    // retries armed by Select (offer.go)
 	pb     pollBatch // the poll a WaitSet shares (waitset.go)
 	polls  uint64    // poll(2) calls made for readiness (Polls)
+	// woken: Wake was called (by the host) since Select last looked. A
+	// lookup's result wakes the poller too, but only the host's Wake
+	// ends a Select early with nothing: a cancelled lookup's late result
+	// must not look like one (resolve.go).
+	woken atomic.Bool
 }
 
 // NewLoop creates a loop on the monotonic clock.
@@ -170,6 +176,7 @@ func (l *Loop) Fd() int {
 // Wake makes a blocked (or the next) Select return. Safe from any
 // goroutine; repeated calls before Select drains it write only once.
 func (l *Loop) Wake() error {
+	l.woken.Store(true) // before the write: the Select it wakes sees it
 	return l.p.wake()
 }
 
@@ -276,6 +283,9 @@ func (l *Loop) Select(timeout time.Duration, out []Token) (int, error) {
 		woke := l.dispatch(evs)
 		if woke {
 			l.collectLookups()
+			// only the host's Wake returns early: a lookup's post that
+			// delivered nothing (cancelled since) waits on
+			woke = l.woken.Swap(false)
 		}
 		l.expire(l.now())
 		// Events that made no token ready (e.g. for a socket nobody

@@ -181,7 +181,9 @@ func (l *Loop) runLookup(ctx context.Context, r Resolver, network string, lk *lo
 	rs.done = append(rs.done, lk)
 	rs.posted.Store(true)
 	rs.mu.Unlock()
-	l.Wake() // ErrClosed if the loop closed since: nobody waits any more
+	// not l.Wake: a post ends a Select only through the token it
+	// delivers (Select); ErrClosed if the loop closed since: nobody waits
+	_ = l.p.wake()
 }
 
 // collectLookups moves posted results to their lookups and delivers their

@@ -383,3 +383,40 @@ func TestResolveLocalhost(t *testing.T) {
 		t.Fatalf("unknown name: %v", err)
 	}
 }
+
+// TestResolveCancelNoEarlySelect: the late result of a cancelled lookup
+// wakes the poller but delivers nothing; Select waits on for its timeout
+// or a token (only the host's Wake returns early with nothing).
+func TestResolveCancelNoEarlySelect(t *testing.T) {
+	l, err := NewLoop() // the real clock: the sleeper below comes due
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	f := &fakeResolver{answers: map[string]fakeAnswer{"a.test": {addrs: []string{"192.0.2.7"}}}}
+	l.SetResolver(f, 0)
+	t.Cleanup(l.waitLookups)
+	f.gate = make(chan struct{})
+	f.deaf = true
+	if _, err := l.Resolve("a.test", 0, 3); err != ErrWait {
+		t.Fatal(err)
+	}
+	l.Cancel(3)
+	close(f.gate)
+	l.waitLookups() // posted, and the poller woken
+	if err := l.Sleep(20*time.Millisecond, 4); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]Token, 4)
+	n, err := l.Select(10*time.Second, out)
+	if err != nil || n != 1 || out[0] != 4 {
+		t.Fatalf("Select after a cancelled lookup's post: %d %v %v, want the sleeper [4]", n, out[:n], err)
+	}
+	// the host's Wake still ends a Select early, with nothing
+	if err := l.Wake(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := l.Select(-1, out); err != nil || n != 0 {
+		t.Fatalf("Select after Wake: %d %v", n, err)
+	}
+}
