@@ -293,7 +293,9 @@ ASOK_API int asok_loop_wake(asok_loop *loop);
  * (caller-owned array of max entries). Tokens not copied stay ready for the
  * next call. A token is ready when its socket became ready in its direction,
  * when its deadline (socket timeout or sleep) passed, or when its socket
- * closed. Returns early, with 0, after asok_loop_wake().
+ * closed. Returns early, with 0, after asok_loop_wake(), and only then (a
+ * lookup asok_cancel abandoned ends without a trace when its answer
+ * comes).
  * Armed retries: for a token it copies whose socket has a parked ASOK_LINE
  * or ASOK_COUNT receive (n > 0) and nothing buffered, asok_select arms the
  * retry: that receive's retry on this thread (same socket, pattern, n and
@@ -429,8 +431,8 @@ ASOK_API int asok_receive(asok_sock *s, int pattern, size_t n, asok_token token,
  * send of at most 8192 bytes with the same token may be made in C: same
  * results.
  * Returns: 0 (all sent); ASOK_EWAIT; ASOK_ETIMEOUT; ASOK_ECLOSED (EPIPE);
- * -errno (e.g. -ECONNRESET); ASOK_EBADHANDLE; ASOK_EINVAL (sent NULL, or
- * data NULL with len > 0). */
+ * -errno (e.g. -ECONNRESET); ASOK_EBADHANDLE; ASOK_EINVAL (sent NULL,
+ * data NULL with len > 0, or len above INT64_MAX). */
 ASOK_API int asok_send(asok_sock *s, const char *data, size_t len, asok_token token,
                        size_t *sent);
 
@@ -510,7 +512,7 @@ ASOK_API int asok_settimeout(asok_sock *s, double block, double total);
  * queue has its token delivered: its retry reads the data.
  * data: borrowed, copied.
  * Returns: 0; ASOK_EBADHANDLE; ASOK_ECLOSED; ASOK_EINVAL (data NULL with
- * len > 0, a datagram socket). */
+ * len > 0, len above INT64_MAX, a datagram socket). */
 ASOK_API int asok_unread(asok_sock *s, const char *data, size_t len);
 
 /* asok_setlimit bounds what an ASOK_LINE or ASOK_ALL receive on s may
@@ -634,8 +636,9 @@ ASOK_API int asok_receivefrom(asok_sock *s, size_t n, asok_token token, const ch
  * data and ip: borrowed for the call only.
  *   *sent: always written: len once sent, else 0.
  * Returns: 0; ASOK_EWAIT; ASOK_ETIMEOUT; ASOK_ECLOSED; -errno (-EMSGSIZE,
- * -ECONNREFUSED, -ENOENT for a unix path...); ASOK_EBADHANDLE; ASOK_EINVAL
- * (bad address, port or path, not a datagram socket). */
+ * -ECONNREFUSED, -ENOENT for a unix path, -EINVAL for an empty one...);
+ * ASOK_EBADHANDLE; ASOK_EINVAL (bad address, port or path, not a datagram
+ * socket, sent or ip NULL, data NULL with len > 0, len above INT64_MAX). */
 ASOK_API int asok_sendto(asok_sock *s, const char *data, size_t len, const char *ip, int port,
                          asok_token token, size_t *sent);
 
