@@ -243,17 +243,33 @@ local function innerof(root)
   return nil
 end
 
+-- stale says whether an object of E's read set that was dirty (rout) is
+-- no longer, or no longer watchable: another coroutine took its buffered
+-- data (or closed it) in the turn a ready select gives them. It has no
+-- entry, so the sets are read anew (selectsets).
+local function stale(E)
+  local rout = E.rout
+  for i = 1, E.ndirty do
+    local h, dirty = watcher(rout[i], 1)
+    if not (h and dirty) then return true end
+  end
+  return false
+end
+
 -- waitsets is the wait of selectsets for the entries of E (ndirty objects
 -- of the read set buffered), up to t seconds (nil or negative: no limit):
--- it arms them and waits until one is ready, and returns how many are.
+-- it arms them and waits until one is ready, and returns how many are, or
+-- -1 where the sets must be read anew after the other coroutines' turn
+-- (stale: nothing is left parked then). turned: that turn was given
+-- already (a select read anew): one found ready answers at once.
 -- st: where the caller cannot yield, st.stok is the timeout's token while
 -- one is armed (released if an error cuts the wait short).
-local function waitsets(E, ndirty, t, st)
+local function waitsets(E, ndirty, t, st, turned)
   local deadline = t and t >= 0 and now() + t or nil
   local polled = E.polled
   local n, base, est = E.n, E.base, E.st
   local nready = arm(E)
-  if ndirty > 0 or nready > 0 then
+  if (ndirty > 0 or nready > 0) and not turned then
     -- ready at once: the other coroutines' turn first (a zero sleep: a
     -- yield, or in a thread that cannot yield a step of the reactor), then
     -- the answer as it is after it. A loop on a select whose socket stays
@@ -266,10 +282,18 @@ local function waitsets(E, ndirty, t, st)
     -- closed in its sleep, stay parked until reap or a delivery cancelled
     -- it. The retry below arms each anew: the sleep holds nothing that a
     -- close could leave behind.
+    -- A dirty object's answer is its buffer's after the turn too: one
+    -- that a receive emptied meanwhile is watched as any other (the sets
+    -- read anew; its entry, which it lacked, is armed), as socket.select
+    -- answers for the buffer as it is.
     release(E)
     local ptok = newtoken()
     csleep(loop, 0, ptok)
     while not park(ptok) do end
+    if ndirty > 0 and stale(E) then
+      for i = 1, n do est[i] = 0 end -- (nothing parked: released above)
+      return -1
+    end
     nready = arm(E)
   end
   while ndirty == 0 and nready == 0 do
@@ -323,15 +347,17 @@ end
 -- blockedsets is waitsets then the release of the entries' tokens, for a
 -- caller that cannot yield (selectsets runs it protected; st: as
 -- waitsets'). Returns how many entries are ready.
-local function blockedsets(E, ndirty, t, st)
-  local n = waitsets(E, ndirty, t, st)
+local function blockedsets(E, ndirty, t, st, turned)
+  local n = waitsets(E, ndirty, t, st, turned)
   release(E)
   return n
 end
 
 -- selectsets is asok.select with socket sets: socket.select's results for
 -- the calling thread while the reactor keeps the other coroutines running.
-local function selectsets(rset, wset, t)
+-- turned: the other coroutines had their turn in this select already, and
+-- the sets are read anew (waitsets' -1).
+local function selectsets(rset, wset, t, turned)
   local E = { objs = {}, hs = {}, fds = {}, st = {}, gens = {}, n = 0, nr = 0, rout = {}, ndirty = 0, polled = false }
   local bad = {}
   collect(rset, 1, E, bad)
@@ -360,8 +386,9 @@ local function selectsets(rset, wset, t)
   end
   E.base = newtokens(E.n)
   local nready
+  local start = t and t > 0 and now()
   if yieldable() then
-    nready = waitsets(E, ndirty, t, nil)
+    nready = waitsets(E, ndirty, t, nil, turned)
     release(E)
   else
     -- the caller cannot yield, so the wait runs the reactor here: the wait
@@ -374,7 +401,7 @@ local function selectsets(rset, wset, t)
     -- next allocation fails too (waiting[stok] = nil adds a key on Lua
     -- 5.1-5.3 where the timeout's token was not noted yet)
     local st = {}
-    local ok, n = pcall(blockedsets, E, ndirty, t, st)
+    local ok, n = pcall(blockedsets, E, ndirty, t, st, turned)
     if not ok then
       release(E)
       local stok = st.stok
@@ -385,6 +412,10 @@ local function selectsets(rset, wset, t)
       error(n, 0)
     end
     nready = n
+  end
+  if nready < 0 then -- read anew, the turn given (the timeout what is left of it)
+    if start then t = t - (now() - start); if t < 0 then t = 0 end end
+    return selectsets(rset, wset, t, true)
   end
   if ndirty == 0 and nready == 0 then return {}, {}, "timeout" end
   local r = readylist(E, 1, E.nr, false, nil, rout, ndirty)

@@ -13,6 +13,13 @@
 --    looks: before, the receive queued behind the select's turn);
 -- 3. a receive that takes everything leaves the select waiting, and the
 --    next data wakes it (edge-triggered: a new arrival, a new edge).
+-- 4. a select that finds the line buffered gives the other coroutines
+--    their turn first (as every select ready at once does), and one of
+--    them takes the line there: the select answers as the socket is after
+--    that turn, as socket.select would then: it waits on (a coroutine's),
+--    or times out (the main thread's, timeout 0), where it listed the
+--    socket readable with nothing there (on every build before this test:
+--    the buffered objects' answer was the one before the turn).
 -- Counted in steps of the reactor, not in time. For a raw LuaSocket
 -- object, a wrapper and a native client.
 local T = dofile("asoktest.lua")
@@ -98,6 +105,41 @@ for _, kind in ipairs(kinds) do
     readable(res.r, s, name .. " (next data, one step)")
     T.same(line(s, raw), T.pack("f", nil, nil), name .. ": the next line")
     T.eq(asok._debug.waits(), 0, name .. ": nothing waits (next data)")
+    s:close(); p:close()
+  end
+
+  -- 4. the buffered line taken in the turn a ready select gives: a
+  -- coroutine's select waits on, and the next data wakes it; the main
+  -- thread's, with timeout 0, times out
+  do
+    local s, p, raw = make()
+    local res = {}
+    p:send("g\nh\n")
+    arrived(s)
+    T.same(line(s, raw), T.pack("g", nil, nil), name .. ": the first line (turn)")
+    selecter(res, s)
+    T.same(line(s, raw), T.pack("h", nil, nil), name .. ": the buffered line, taken in the select's turn")
+    step()
+    T.eq(res.r, nil, name .. ": nothing buffered after the turn, the select waits on")
+    p:send("i\n")
+    arrived(s)
+    step()
+    readable(res.r, s, name .. " (after the turn, next data)")
+    T.same(line(s, raw), T.pack("i", nil, nil), name .. ": the next line (turn)")
+    -- the main thread: its turn is a step, where a coroutine takes the line
+    p:send("j\nk\n")
+    arrived(s)
+    T.same(line(s, raw), T.pack("j", nil, nil), name .. ": a first line (main thread's turn)")
+    local box = {}
+    asok.spawn(function()
+      asok.sleep(0)
+      if raw then box.line = T.pack(asok.receive(s, "*l")) else box.line = T.pack(s:receive("*l")) end
+    end)
+    local r = T.pack(asok.select({ s }, nil, 0))
+    T.check(r.n == 3 and #r[1] == 0 and #r[2] == 0 and r[3] == "timeout",
+      name .. ": the main thread's select after the turn timed out (got " .. T.showpack(r) .. ")")
+    T.same(box.line or T.pack(), T.pack("k", nil, nil), name .. ": the line taken in the main thread's turn")
+    T.eq(asok._debug.waits(), 0, name .. ": nothing waits (turn)")
     s:close(); p:close()
   end
 end
