@@ -243,6 +243,24 @@ local function innerof(root)
   return nil
 end
 
+-- snapshot returns a copy of set's entries, 1 up to its first nil (nil
+-- for nil): the sets as the select was given them, for its read anew
+-- after the other coroutines' turn (selectsets). socket.select reads them
+-- once, with no one running in between: a coroutine that empties or
+-- changes a set in the turn (it took the socket's line, and dropped the
+-- socket from the set) must not change what this select waits on (it
+-- waited on nothing then, for ever with no timeout).
+local function snapshot(set)
+  if set == nil then return nil end
+  local copy, i = {}, 1
+  while true do
+    local obj = set[i]
+    if obj == nil then return copy end
+    copy[i] = obj
+    i = i + 1
+  end
+end
+
 -- stale says whether an object of E's read set that was dirty (rout) is
 -- no longer, or no longer watchable: another coroutine took its buffered
 -- data (or closed it) in the turn a ready select gives them. It has no
@@ -386,7 +404,14 @@ local function selectsets(rset, wset, t, turned)
   end
   E.base = newtokens(E.n)
   local nready
-  local start = t and t > 0 and now()
+  -- only a dirty object can have the sets read anew (waitsets' -1): its
+  -- start, and the sets as given, are kept for that alone (the common
+  -- path makes no C call more)
+  local start
+  if ndirty > 0 and not turned then
+    start = t and t > 0 and now()
+    rset, wset = snapshot(rset), snapshot(wset)
+  end
   if yieldable() then
     nready = waitsets(E, ndirty, t, nil, turned)
     release(E)

@@ -20,6 +20,11 @@
 --    or times out (the main thread's, timeout 0), where it listed the
 --    socket readable with nothing there (on every build before this test:
 --    the buffered objects' answer was the one before the turn).
+-- 5. as 4, where the taker also changes the select's set (empties it, or
+--    puts a number in it): the select reads anew the sets as it was given
+--    them, as socket.select reads its sets once (on the build of 4 the
+--    coroutine's select waited on nothing, for ever, and the main
+--    thread's raised "socket expected in set").
 -- Counted in steps of the reactor, not in time. For a raw LuaSocket
 -- object, a wrapper and a native client.
 local T = dofile("asoktest.lua")
@@ -140,6 +145,53 @@ for _, kind in ipairs(kinds) do
       name .. ": the main thread's select after the turn timed out (got " .. T.showpack(r) .. ")")
     T.same(box.line or T.pack(), T.pack("k", nil, nil), name .. ": the line taken in the main thread's turn")
     T.eq(asok._debug.waits(), 0, name .. ": nothing waits (turn)")
+    s:close(); p:close()
+  end
+
+  -- 5. the sets changed in that turn too: the select reads anew the sets
+  -- as it was given them. A coroutine's select (no timeout) whose set the
+  -- taker empties waits on the socket, and the next data wakes it (it
+  -- waited on nothing, for ever: no socket could wake it); the main
+  -- thread's, whose set the taker gives a number, answers the data sent
+  -- in the turn (it raised "socket expected in set, got number")
+  do
+    local s, p, raw = make()
+    local res = {}
+    p:send("l\nm\n")
+    arrived(s)
+    T.same(line(s, raw), T.pack("l", nil, nil), name .. ": the first line (set)")
+    local rset = { s }
+    asok.spawn(function() res.r = T.pack(asok.select(rset, nil, nil)) end)
+    T.eq(res.r, nil, name .. ": the select waits (set)")
+    T.same(line(s, raw), T.pack("m", nil, nil), name .. ": the buffered line, taken in the turn (set)")
+    rset[1] = nil
+    step()
+    T.eq(res.r, nil, name .. ": nothing buffered after the turn, the select waits on (set emptied)")
+    T.eq(asok._debug.waits(), 1, name .. ": the select waits on its socket (set emptied)")
+    p:send("n\n")
+    arrived(s)
+    step()
+    readable(res.r, s, name .. " (set emptied in the turn, next data)")
+    T.same(line(s, raw), T.pack("n", nil, nil), name .. ": the next line (set)")
+    -- the main thread's
+    p:send("o\np\n")
+    arrived(s)
+    T.same(line(s, raw), T.pack("o", nil, nil), name .. ": a first line (main thread, set)")
+    rset = { s }
+    local box = {}
+    asok.spawn(function()
+      asok.sleep(0)
+      if raw then box.line = T.pack(asok.receive(s, "*l")) else box.line = T.pack(s:receive("*l")) end
+      rset[1] = 42
+      p:send("q\n")
+      arrived(s)
+    end)
+    local r = T.pack(pcall(asok.select, rset, nil, 0))
+    T.check(r[1] == true and r.n == 3 and type(r[2]) == "table" and #r[2] == 1 and r[2][1] == s and #r[3] == 0,
+      name .. ": the main thread's select answered the data sent in its turn (got " .. T.showpack(r) .. ")")
+    T.same(box.line or T.pack(), T.pack("p", nil, nil), name .. ": the line taken in the main thread's turn (set)")
+    T.same(line(s, raw), T.pack("q", nil, nil), name .. ": the line sent in the turn")
+    T.eq(asok._debug.waits(), 0, name .. ": nothing waits (set)")
     s:close(); p:close()
   end
 end
