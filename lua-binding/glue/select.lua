@@ -389,17 +389,31 @@ local function selectsets(rset, wset, t, turned)
     -- passed them, every object listed ready
     local b = bad[1]
     if ndirty == 0 then
-      argerror(b.argn, "select", "cannot watch " .. tostring(b.obj) .. ": " .. tostring(b.err), 3)
+      -- (turned: one level deeper, the select's first selectsets below)
+      argerror(b.argn, "select", "cannot watch " .. tostring(b.obj) .. ": " .. tostring(b.err), turned and 4 or 3)
     end
     local rbad, wbad = {}, {}
     for i = 1, #bad do
       local e = bad[i]
       if e.argn == 1 then rbad[#rbad + 1] = e else wbad[#wbad + 1] = e end
     end
-    -- ready at once: the other coroutines' turn first, as below
-    local ptok = newtoken()
-    csleep(loop, 0, ptok)
-    while not park(ptok) do end
+    -- ready at once: the other coroutines' turn first, as below, and the
+    -- answer as the buffers are after it: if a dirty object's was taken
+    -- meanwhile, the sets are read anew (then, without it, the error
+    -- above; with another object dirty, every one ready), as waitsets'
+    -- -1; once (turned: the turn was given already)
+    if not turned then
+      local start = t and t > 0 and now()
+      rset, wset = snapshot(rset), snapshot(wset)
+      local ptok = newtoken()
+      csleep(loop, 0, ptok)
+      while not park(ptok) do end
+      if stale(E) then
+        if start then t = t - (now() - start); if t < 0 then t = 0 end end
+        local r, w, e = selectsets(rset, wset, t, true) -- (not a tail call: below)
+        return r, w, e
+      end
+    end
     return readylist(E, 1, E.nr, true, rbad, rout, ndirty), readylist(E, E.nr + 1, E.n, true, wbad, {}, 0)
   end
   E.base = newtokens(E.n)
@@ -440,7 +454,11 @@ local function selectsets(rset, wset, t, turned)
   end
   if nready < 0 then -- read anew, the turn given (the timeout what is left of it)
     if start then t = t - (now() - start); if t < 0 then t = 0 end end
-    return selectsets(rset, wset, t, true)
+    -- not a tail call: Lua 5.1 counts a tail call's lost frame as a level,
+    -- and the error above (an object whose fd was closed, or moved by
+    -- setfd, in the turn) named select.lua's line there, not the caller's
+    local r, w, e = selectsets(rset, wset, t, true)
+    return r, w, e
   end
   if ndirty == 0 and nready == 0 then return {}, {}, "timeout" end
   local r = readylist(E, 1, E.nr, false, nil, rout, ndirty)

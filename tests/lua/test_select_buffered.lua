@@ -25,6 +25,12 @@
 --    them, as socket.select reads its sets once (on the build of 4 the
 --    coroutine's select waited on nothing, for ever, and the main
 --    thread's raised "socket expected in set").
+-- 6. as 4, with an object whose fd asok cannot watch in the read set too:
+--    the line taken in the turn, the select raises the error naming that
+--    object, as with nothing buffered (it returned every object ready,
+--    from before the turn; R6). One whose fd the taker moves to one not
+--    open raises that error too, naming the select's caller (on 5.1 it
+--    named select.lua's line).
 -- Counted in steps of the reactor, not in time. For a raw LuaSocket
 -- object, a wrapper and a native client.
 local T = dofile("asoktest.lua")
@@ -192,6 +198,69 @@ for _, kind in ipairs(kinds) do
     T.same(box.line or T.pack(), T.pack("p", nil, nil), name .. ": the line taken in the main thread's turn (set)")
     T.same(line(s, raw), T.pack("q", nil, nil), name .. ": the line sent in the turn")
     T.eq(asok._debug.waits(), 0, name .. ": nothing waits (set)")
+    s:close(); p:close()
+  end
+
+  -- 6. as 4, with an object whose fd asok cannot watch (not open) in the
+  -- read set too: the answer is the buffer's after the turn. Left dirty,
+  -- every object is ready (as socket.select's check_dirty makes them);
+  -- the line taken in the turn, the select raises the error naming the
+  -- object, as with nothing buffered (socket.select: "select failed"),
+  -- a coroutine's and the main thread's alike
+  do
+    local s, p, raw = make()
+    local bad = { getfd = function() return 1000 end }
+    p:send("r\ns\n")
+    arrived(s)
+    T.same(line(s, raw), T.pack("r", nil, nil), name .. ": the first line (unwatchable)")
+    local res = {}
+    asok.spawn(function() res.r = T.pack(asok.select({ s, bad }, nil, 10)) end)
+    T.eq(res.r, nil, name .. ": the select gives the others their turn (unwatchable, left dirty)")
+    step()
+    T.check(res.r and res.r.n == 2 and #res.r[1] == 2 and res.r[1][1] == s and res.r[1][2] == bad,
+      name .. ": left dirty in the turn: every object ready (got " .. (res.r and T.showpack(res.r) or "nothing") .. ")")
+    res = {}
+    asok.spawn(function() res.r = T.pack(asok.xpcall(asok.select, nil, { s, bad }, nil, 10)) end)
+    T.eq(res.r, nil, name .. ": the select gives the others their turn (unwatchable)")
+    T.same(line(s, raw), T.pack("s", nil, nil), name .. ": the buffered line, taken in the turn (unwatchable)")
+    step()
+    T.check(res.r and res.r[1] == false and tostring(res.r[2]):find("bad argument #1 to 'select' (cannot watch", 1, true),
+      name .. ": the line taken in the turn: the coroutine's select raised (got " .. (res.r and T.showpack(res.r) or "nothing") .. ")")
+    -- the main thread's
+    p:send("t\nu\n")
+    arrived(s)
+    T.same(line(s, raw), T.pack("t", nil, nil), name .. ": a first line (main thread, unwatchable)")
+    local box = {}
+    asok.spawn(function()
+      asok.sleep(0)
+      if raw then box.line = T.pack(asok.receive(s, "*l")) else box.line = T.pack(s:receive("*l")) end
+    end)
+    local r = T.pack(pcall(function() local r, w, e = asok.select({ s, bad }, nil, 0); return r, w, e end))
+    T.check(r[1] == false and tostring(r[2]):find("^[^:]*test_select_buffered%.lua:%d+: bad argument #1 to 'select' %(cannot watch table: "),
+      name .. ": the line taken in the main thread's turn: its select raised (got " .. T.showpack(r) .. ")")
+    T.same(box.line or T.pack(), T.pack("u", nil, nil), name .. ": the line taken in the main thread's turn (unwatchable)")
+    -- an object whose fd the taker moves to one not open: the error names
+    -- the select's caller (on Lua 5.1 it named select.lua, a tail call's
+    -- lost frame counted as a level)
+    local s2, p2 = T.pair()
+    local moved = {}
+    moved.fd = s2:getfd()
+    moved.getfd = function() return moved.fd end
+    p:send("v\nw\n")
+    arrived(s)
+    T.same(line(s, raw), T.pack("v", nil, nil), name .. ": a first line (moved)")
+    box = {}
+    asok.spawn(function()
+      asok.sleep(0)
+      if raw then box.line = T.pack(asok.receive(s, "*l")) else box.line = T.pack(s:receive("*l")) end
+      moved.fd = 1000
+    end)
+    r = T.pack(pcall(function() local r, w, e = asok.select({ s, moved }, nil, 0); return r, w, e end))
+    T.check(r[1] == false and tostring(r[2]):find("^[^:]*test_select_buffered%.lua:%d+: bad argument #1 to 'select' %(cannot watch table: "),
+      name .. ": an fd moved in the turn: the select's error names its caller (got " .. T.showpack(r) .. ")")
+    T.same(box.line or T.pack(), T.pack("w", nil, nil), name .. ": the line taken in the turn (moved)")
+    s2:close(); p2:close()
+    T.eq(asok._debug.waits(), 0, name .. ": nothing waits (unwatchable)")
     s:close(); p:close()
   end
 end
