@@ -7,6 +7,6 @@ rc=0
 for i in "$@"; do
   abi=${i#lua}; [ "$i" = luajit ] && abi=5.1
   printf '== %s %s: ' "$prog" "$i"
-  if (cd "$here" && LUA_CPATH="$build/$abi/?.so;;" timeout 120 "$i" "$prog"); then :; else echo "FAILED ($?)"; rc=1; fi
+  if (cd "$here" && LUA_CPATH="$build/$abi/?.so;;" timeout 120 "$i" "$prog" $ARGS); then :; else echo "FAILED ($?)"; rc=1; fi
 done
 exit $rc
