@@ -7,8 +7,10 @@ assert(c:connect("127.0.0.1", tonumber(arg[1])))
 c:settimeout(0)
 local got, i, sending, closed = {}, 1, true, false
 local why = "ok"
-while not closed do
-  local r, w = socket.select({ c }, sending and { c } or nil, 20)
+-- until both directions are done: the proxy may finish the stream down
+-- before this side has sent all of its own
+while not closed or sending do
+  local r, w = socket.select(not closed and { c } or nil, sending and { c } or nil, 20)
   if #r == 0 and #w == 0 then why = "stalled"; break end
   if #r > 0 then
     local data, err, part = c:receive(65536)
