@@ -243,6 +243,15 @@ local function innerof(root)
   return nil
 end
 
+-- left is what remains of a select's timeout t (seconds) after the time
+-- since start (now()'s; nil: t has no deadline to count, as it is), at
+-- least 0: the timeout of a select read anew after its turn.
+local function left(t, start)
+  if not start then return t end
+  local r = t - (now() - start)
+  return r > 0 and r or 0
+end
+
 -- snapshot returns a copy of set's entries, 1 up to its first nil (nil
 -- for nil): the sets as the select was given them, for its read anew
 -- after the other coroutines' turn (selectsets). socket.select reads them
@@ -409,8 +418,7 @@ local function selectsets(rset, wset, t, turned)
       csleep(loop, 0, ptok)
       while not park(ptok) do end
       if stale(E) then
-        if start then t = t - (now() - start); if t < 0 then t = 0 end end
-        local r, w, e = selectsets(rset, wset, t, true) -- (not a tail call: below)
+        local r, w, e = selectsets(rset, wset, left(t, start), true) -- (not a tail call: below)
         return r, w, e
       end
     end
@@ -453,11 +461,10 @@ local function selectsets(rset, wset, t, turned)
     nready = n
   end
   if nready < 0 then -- read anew, the turn given (the timeout what is left of it)
-    if start then t = t - (now() - start); if t < 0 then t = 0 end end
     -- not a tail call: Lua 5.1 counts a tail call's lost frame as a level,
     -- and the error above (an object whose fd was closed, or moved by
     -- setfd, in the turn) named select.lua's line there, not the caller's
-    local r, w, e = selectsets(rset, wset, t, true)
+    local r, w, e = selectsets(rset, wset, left(t, start), true)
     return r, w, e
   end
   if ndirty == 0 and nready == 0 then return {}, {}, "timeout" end
