@@ -91,9 +91,13 @@ func (s *Socket) Bind(ip string, port int) error {
 }
 
 // Listen starts listening; backlog <= 0 means 32 (LuaSocket's default).
+// A socket holding bytes Unread put back is ErrInvalid (see Unread).
 func (s *Socket) Listen(backlog int) error {
 	if s.closed {
 		return ErrClosed
+	}
+	if s.Buffered() > 0 {
+		return ErrInvalid // bytes Unread put back: a listener never reads them
 	}
 	if backlog <= 0 {
 		backlog = 32

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // A read look answers as socket.select does for a LuaSocket object with
@@ -171,5 +173,52 @@ func TestLookKeepsOffer(t *testing.T) {
 	}
 	if res, ok := pk.take(s, 3, PatLine, 0); !ok || res != "a" {
 		t.Fatalf("the armed retry after the look's: %q %v, want the line (still armed)", res, ok)
+	}
+}
+
+// TestUnreadListener checks that a listening socket takes no unread bytes
+// (nobody would read them, and a read look would call the listener ready
+// with no connection pending, for ever): Unread is ErrInvalid, whether it
+// listens by Listen or by a listen(2) of the fd's owner behind asok's
+// back; Listen refuses a socket holding unread bytes; a read look on the
+// listener still waits.
+func TestUnreadListener(t *testing.T) {
+	l, _ := newTestLoop(t)
+	ln, _ := listenTCP(t, l)
+	for _, p := range []string{"x", ""} {
+		if err := ln.Unread([]byte(p)); err != ErrInvalid {
+			t.Fatalf("Unread(%q) on a listener: %v, want ErrInvalid", p, err)
+		}
+	}
+	if n := ln.Buffered(); n != 0 {
+		t.Fatalf("listener buffers %d bytes", n)
+	}
+	if err := ln.Wait(DirRead|WaitLook, 1); err != ErrWait {
+		t.Fatalf("read look on the listener: %v, want ErrWait", err)
+	}
+	// listen(2) behind asok's back
+	raw, err := l.NewTCP(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.Bind("127.0.0.1", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(raw.Fd(), 4); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.Unread([]byte("x")); err != ErrInvalid {
+		t.Fatalf("Unread on a socket listen(2)ed by its owner: %v, want ErrInvalid", err)
+	}
+	// unread first, then Listen
+	s, err := l.NewTCP(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Unread([]byte("ab")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen(0); err != ErrInvalid {
+		t.Fatalf("Listen with unread bytes: %v, want ErrInvalid", err)
 	}
 }

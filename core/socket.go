@@ -328,12 +328,13 @@ func (s *Socket) Received() uint64 {
 
 // Unread copies p in front of s's receive buffer, to be read first; a
 // receive parked at the head of the queue is delivered (it retries).
-// Datagram sockets have no stream buffer: ErrInvalid.
+// Datagram sockets have no stream buffer and listening ones never read
+// theirs: ErrInvalid.
 func (s *Socket) Unread(p []byte) error {
 	if s.closed {
 		return ErrClosed
 	}
-	if s.isDgram() {
+	if s.isDgram() || s.isListener() {
 		return ErrInvalid
 	}
 	s.settled()
@@ -346,6 +347,17 @@ func (s *Socket) Unread(p []byte) error {
 	}
 	s.lookBuffered() // and so do the read looks (look.go)
 	return nil
+}
+
+// isListener reports whether s listens: by Listen, or as wrapped, or by
+// a listen(2) its owner made on the fd since (asked of the kernel then:
+// Unread, its only caller, is rare).
+func (s *Socket) isListener() bool {
+	if !s.listening && s.typ == unix.SOCK_STREAM {
+		acc, err := unix.GetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
+		s.listening = err == nil && acc != 0
+	}
+	return s.listening
 }
 
 // Wait parks tok until s is readable (DirRead) or writable (DirWrite), for
