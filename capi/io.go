@@ -50,7 +50,7 @@ func asokgo_send(h unsafe.Pointer, data *C.char, n C.size_t, tok C.asok_token, s
 	if !ok {
 		return C.ASOK_EBADHANDLE
 	}
-	if sent == nil || (data == nil && n > 0) || !sizeOK(n) {
+	if sent == nil || (data == nil && n > 0) || !bufOK(data, n) {
 		return C.ASOK_EINVAL
 	}
 	sh.lh.sched.op()
@@ -94,7 +94,7 @@ func asokgo_unread(h unsafe.Pointer, data *C.char, n C.size_t) (rc C.int) {
 	if !ok {
 		return C.ASOK_EBADHANDLE
 	}
-	if (data == nil && n > 0) || !sizeOK(n) {
+	if (data == nil && n > 0) || !bufOK(data, n) {
 		return C.ASOK_EINVAL
 	}
 	return code(sh.sock.Unread(bytesOf(data, n)))

@@ -131,7 +131,8 @@ func asokgo_select(h unsafe.Pointer, timeout C.double, tokens *C.asok_token, max
 		return C.ASOK_EBADHANDLE
 	}
 	d, ok := duration(float64(timeout), true)
-	if !ok || max < 0 || (tokens == nil && max > 0) {
+	if !ok || max < 0 || (tokens == nil && max > 0) ||
+		!spanOK(unsafe.Pointer(tokens), uint64(max), unsafe.Sizeof(*tokens)) {
 		return C.ASOK_EINVAL
 	}
 	var out []core.Token

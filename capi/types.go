@@ -127,7 +127,23 @@ func cstring(p *C.char) (string, bool) {
 	return C.GoString(p), true
 }
 
-// bytesOf views n bytes of C memory as a slice (borrowed for the call).
+// spanOK reports whether an array of n elements of size bytes at p ends
+// within the address space (p + n*size does not wrap): a length no C
+// array can have is the caller's ASOK_EINVAL, where unsafe.Slice would
+// panic and the call answer ASOK_EINTERNAL, "a bug in asok". n*size must
+// not overflow (the callers bound n first).
+func spanOK(p unsafe.Pointer, n uint64, size uintptr) bool {
+	return p == nil || n*uint64(size) <= -uint64(uintptr(p))
+}
+
+// bufOK reports whether n bytes of C memory at p can be borrowed as a
+// slice: n fits in a Go int and the bytes end within the address space.
+func bufOK(p *C.char, n C.size_t) bool {
+	return sizeOK(n) && spanOK(unsafe.Pointer(p), uint64(n), 1)
+}
+
+// bytesOf views n bytes of C memory as a slice (borrowed for the call);
+// bufOK(p, n) must hold.
 func bytesOf(p *C.char, n C.size_t) []byte {
 	if p == nil || n == 0 {
 		return nil

@@ -76,7 +76,7 @@ func asokgo_sendto(h unsafe.Pointer, data *C.char, n C.size_t, ip *C.char, port 
 	if !ok {
 		return C.ASOK_EBADHANDLE
 	}
-	if sent == nil || ip == nil || (data == nil && n > 0) || !sizeOK(n) {
+	if sent == nil || ip == nil || (data == nil && n > 0) || !bufOK(data, n) {
 		return C.ASOK_EINVAL
 	}
 	addr := unsafe.String((*byte)(unsafe.Pointer(ip)), C.strlen(ip))

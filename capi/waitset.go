@@ -6,14 +6,20 @@ package main
 import "C"
 
 import (
+	"math"
 	"unsafe"
 
 	"github.com/asok-lua/asok/core"
 )
 
-// maxWaitSet bounds asok_waitset's n: a C array that large cannot be
-// real (and unsafe.Slice must not overflow).
-const maxWaitSet = 1 << 40
+// maxWaitSet bounds asok_waitset's and asok_cancelset's n
+// (ASOK_WAITSET_MAX, INT_MAX): a set's distinct sockets are fds (ints
+// below fs.nr_open, itself at most INT_MAX), one asok_select hands back at
+// most INT_MAX tokens, core numbers a batch's pollfds in an int32 and the
+// Lua binding counts its waits in an int. A larger n is no real batch but
+// a bad value (a negative int or a 32-bit -1 cast to size_t, garbage),
+// which would read past the array.
+const maxWaitSet = math.MaxInt32
 
 // asokgo_waitset implements asok_waitset: the requests become core's
 // SetWaits in the loop's scratch array (reused: no allocation once grown),
@@ -26,7 +32,8 @@ func asokgo_waitset(h unsafe.Pointer, reqs *C.asok_waitreq, n C.size_t) (rc C.in
 	if !ok {
 		return C.ASOK_EBADHANDLE
 	}
-	if (reqs == nil && n > 0) || uint64(n) > maxWaitSet {
+	if (reqs == nil && n > 0) || uint64(n) > maxWaitSet ||
+		!spanOK(unsafe.Pointer(reqs), uint64(n), unsafe.Sizeof(*reqs)) {
 		return C.ASOK_EINVAL
 	}
 	if n == 0 {
@@ -72,7 +79,8 @@ func asokgo_cancelset(h unsafe.Pointer, toks *C.asok_token, n C.size_t) (rc C.in
 	if !ok {
 		return C.ASOK_EBADHANDLE
 	}
-	if (toks == nil && n > 0) || uint64(n) > maxWaitSet {
+	if (toks == nil && n > 0) || uint64(n) > maxWaitSet ||
+		!spanOK(unsafe.Pointer(toks), uint64(n), unsafe.Sizeof(*toks)) {
 		return C.ASOK_EINVAL
 	}
 	if n == 0 {

@@ -177,6 +177,15 @@ enum asok_pattern {
  * read s's fd, leaves bytes there. */
 enum asok_dir { ASOK_READ = 1, ASOK_WRITE = 2, ASOK_UNTIMED = 4, ASOK_LOOK = 8 };
 
+/* The largest n asok_waitset() and asok_cancelset() take (INT_MAX): a
+ * set's distinct sockets are fds, ints below the kernel's fs.nr_open
+ * (itself at most INT_MAX), and one asok_select() hands back at most
+ * INT_MAX tokens, so no real batch is larger; a larger n is a bad value
+ * (a negative int or a 32-bit -1 converted to size_t), refused before
+ * the array is read. An n within it is trusted, as any C length: the call
+ * reads and writes n entries. */
+#define ASOK_WAITSET_MAX 0x7fffffff
+
 /* asok_wrap() flags. */
 #define ASOK_OWNFD 1u /* asok closes the fd when the socket is closed */
 
@@ -319,7 +328,8 @@ ASOK_API int asok_loop_wake(asok_loop *loop);
  * loop has a 96 KiB table and a 128 KiB read buffer (a freed loop's are
  * kept for the next loop).
  * Returns: the number of tokens copied (>= 0); ASOK_EBADHANDLE;
- * ASOK_EINVAL (tokens_out NULL with max > 0, max < 0, or a NaN timeout);
+ * ASOK_EINVAL (tokens_out NULL with max > 0, max < 0, max entries past
+ * the end of the address space, or a NaN timeout);
  * -errno. */
 ASOK_API int asok_select(asok_loop *loop, double timeout, asok_token *tokens_out, int max);
 
@@ -340,7 +350,8 @@ ASOK_API int asok_cancel(asok_loop *loop, asok_token token);
  * asok_cancel would, in one call (the waits an asok_waitset parked).
  * Ownership: tokens is borrowed for the call. Threads: loop's thread.
  * Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (tokens NULL with n > 0, n
- * too large). */
+ * above ASOK_WAITSET_MAX, or an array that would run past the end of the
+ * address space; no token is cancelled then). */
 ASOK_API int asok_cancelset(asok_loop *loop, const asok_token *tokens, size_t n);
 
 /* ---- sockets ----------------------------------------------------------- */
@@ -368,7 +379,8 @@ ASOK_API int asok_tcp_new(asok_loop *loop, int family, asok_sock **sock_out);
 ASOK_API int asok_bind(asok_sock *s, const char *ip, int port);
 
 /* asok_listen starts listening (backlog <= 0: 32, as LuaSocket).
- * Returns: 0; ASOK_EBADHANDLE; ASOK_ECLOSED; -errno. */
+ * Returns: 0; ASOK_EBADHANDLE; ASOK_ECLOSED; ASOK_EINVAL (s holds bytes
+ * asok_unread put back, which a listener would never read); -errno. */
 ASOK_API int asok_listen(asok_sock *s, int backlog);
 
 /* asok_getsockname writes the local address of s: ip into ip_out (a caller
@@ -432,7 +444,8 @@ ASOK_API int asok_receive(asok_sock *s, int pattern, size_t n, asok_token token,
  * results.
  * Returns: 0 (all sent); ASOK_EWAIT; ASOK_ETIMEOUT; ASOK_ECLOSED (EPIPE);
  * -errno (e.g. -ECONNRESET); ASOK_EBADHANDLE; ASOK_EINVAL (sent NULL,
- * data NULL with len > 0, or len above INT64_MAX). */
+ * data NULL with len > 0, or len above INT64_MAX or past the end of the
+ * address space). */
 ASOK_API int asok_send(asok_sock *s, const char *data, size_t len, asok_token token,
                        size_t *sent);
 
@@ -478,7 +491,8 @@ typedef struct asok_waitreq {
  * wait polls its socket alone, as asok_wait.
  * Ownership: reqs is borrowed for the call. Threads: loop's thread.
  * Returns: 0 (every rc set); ASOK_EBADHANDLE (loop); ASOK_EINVAL (reqs
- * NULL with n > 0, n too large). */
+ * NULL with n > 0, n above ASOK_WAITSET_MAX, or an array that would run
+ * past the end of the address space; reqs is not read then, no rc set). */
 ASOK_API int asok_waitset(asok_loop *loop, asok_waitreq *reqs, size_t n);
 
 /* asok_settimeout sets how long operations on s may wait, LuaSocket's way:
@@ -510,9 +524,18 @@ ASOK_API int asok_settimeout(asok_sock *s, double block, double total);
  * before anything else (for bytes read by someone else before wrapping,
  * such as LuaSocket's own buffer). A receive parked at the head of s's
  * queue has its token delivered: its retry reads the data.
+ * After asok_shutdown (either direction) the data is still read first,
+ * as LuaSocket's buffer is after its shutdown. A listening socket (by
+ * asok_listen, as wrapped, or by a listen(2) of yours) never reads, and
+ * its bytes would make a read look (a select) call it ready for ever: it
+ * takes none, ASOK_EINVAL whatever len, as a datagram socket (the wrong
+ * kind of socket for the call: no syscall is made, so no -errno applies;
+ * recv(2) itself disagrees, -ENOTCONN on TCP, -EINVAL on unix); and
+ * asok_listen refuses a socket holding unread bytes.
  * data: borrowed, copied.
  * Returns: 0; ASOK_EBADHANDLE; ASOK_ECLOSED; ASOK_EINVAL (data NULL with
- * len > 0, len above INT64_MAX, a datagram socket). */
+ * len > 0, len above INT64_MAX or past the end of the address space, a
+ * datagram socket, a listening socket). */
 ASOK_API int asok_unread(asok_sock *s, const char *data, size_t len);
 
 /* asok_setlimit bounds what an ASOK_LINE or ASOK_ALL receive on s may
@@ -638,7 +661,8 @@ ASOK_API int asok_receivefrom(asok_sock *s, size_t n, asok_token token, const ch
  * Returns: 0; ASOK_EWAIT; ASOK_ETIMEOUT; ASOK_ECLOSED; -errno (-EMSGSIZE,
  * -ECONNREFUSED, -ENOENT for a unix path, -EINVAL for an empty one...);
  * ASOK_EBADHANDLE; ASOK_EINVAL (bad address, port or path, not a datagram
- * socket, sent or ip NULL, data NULL with len > 0, len above INT64_MAX). */
+ * socket, sent or ip NULL, data NULL with len > 0, len above INT64_MAX or
+ * past the end of the address space). */
 ASOK_API int asok_sendto(asok_sock *s, const char *data, size_t len, const char *ip, int port,
                          asok_token token, size_t *sent);
 

@@ -1,12 +1,17 @@
 /* test_badinput.c - hostile C callers: a forced Go panic comes back as
  * ASOK_EINTERNAL (the process lives on), handles and tokens of another
- * loop, zero and SIZE_MAX lengths, infinite and out-of-range numbers, and a
- * NULL out-pointer on every function that has one. */
+ * loop, zero and SIZE_MAX lengths, infinite and out-of-range numbers, a
+ * NULL out-pointer on every function that has one, set sizes past
+ * ASOK_WAITSET_MAX, arrays past the end of the address space, sockets of
+ * the wrong kind, direction flags out of range, and tokens in use. */
+#include <errno.h>
 #include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "asok.h"
@@ -196,6 +201,239 @@ static void test_null_outs(asok_loop *loop) {
   CHECK_EQ(asok_sock_free(b), 0);
 }
 
+/* TOP is an address 64 bytes below the end of the address space: an
+ * array there of more than 64 bytes would wrap. */
+#define TOP ((void *)(uintptr_t)-64)
+
+/* test_set_bounds: asok_waitset and asok_cancelset refuse an n above
+ * ASOK_WAITSET_MAX (a negative int or a 32-bit -1 converted to size_t)
+ * without reading the array: it is a PROT_NONE page here, whose first
+ * read would kill the process. An array that would wrap the address
+ * space is refused too (it was ASOK_EINTERNAL, a caught panic). */
+static void test_set_bounds(asok_loop *loop) {
+  long pg = sysconf(_SC_PAGESIZE);
+  void *p = mmap(NULL, (size_t)pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  size_t bad[] = {(size_t)ASOK_WAITSET_MAX + 1, (size_t)UINT32_MAX, (size_t)1 << 40,
+                  ((size_t)1 << 40) + 1, (size_t)INT64_MAX, SIZE_MAX};
+  size_t i;
+  CHECK(p != MAP_FAILED);
+  CHECK_EQ(ASOK_WAITSET_MAX, INT_MAX);
+  for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    CHECK_EQ(asok_waitset(loop, (asok_waitreq *)p, bad[i]), ASOK_EINVAL);
+    CHECK_EQ(asok_cancelset(loop, (asok_token *)p, bad[i]), ASOK_EINVAL);
+  }
+  CHECK_EQ(asok_waitset(loop, (asok_waitreq *)p, 0), 0);
+  CHECK_EQ(asok_cancelset(loop, (asok_token *)p, 0), 0);
+  CHECK_EQ(asok_waitset(loop, (asok_waitreq *)TOP, 3), ASOK_EINVAL);
+  CHECK_EQ(asok_cancelset(loop, (asok_token *)TOP, 9), ASOK_EINVAL);
+  CHECK_EQ(asok_waitset(NULL, (asok_waitreq *)p, SIZE_MAX), ASOK_EBADHANDLE);
+  CHECK_EQ(asok_cancelset(NULL, (asok_token *)p, SIZE_MAX), ASOK_EBADHANDLE);
+  CHECK_EQ(munmap(p, (size_t)pg), 0);
+}
+
+/* test_spans: a buffer whose length runs past the end of the address
+ * space is ASOK_EINVAL, not a panic caught as ASOK_EINTERNAL ("a bug in
+ * asok"); *sent is written all the same. */
+static void test_spans(asok_loop *loop) {
+  asok_sock *a, *b, *u;
+  size_t sent = 99;
+  pair(loop, &a, &b);
+  CHECK_EQ(asok_udp_new(loop, 4, &u), 0);
+  CHECK_EQ(asok_send(a, TOP, 65, 3, &sent), ASOK_EINVAL);
+  CHECK_EQ(sent, 0);
+  CHECK_EQ(asok_unread(b, TOP, 65), ASOK_EINVAL);
+  sent = 99;
+  CHECK_EQ(asok_sendto(u, TOP, 65, "127.0.0.1", 9, 3, &sent), ASOK_EINVAL);
+  CHECK_EQ(sent, 0);
+  CHECK_EQ(asok_select(loop, 0, (asok_token *)TOP, 9), ASOK_EINVAL);
+  CHECK_EQ(asok_buffered(b, &sent), 0);
+  CHECK_EQ(sent, 0);
+  CHECK_EQ(asok_sock_free(a), 0);
+  CHECK_EQ(asok_sock_free(b), 0);
+  CHECK_EQ(asok_sock_free(u), 0);
+}
+
+/* unixlistener wraps a listening AF_UNIX stream socket (abstract name). */
+static asok_sock *unixlistener(asok_loop *loop) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  asok_sock *s;
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  CHECK(fd >= 0);
+  snprintf(sa.sun_path + 1, sizeof sa.sun_path - 1, "asok-badinput-%d", (int)getpid());
+  CHECK_EQ(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  CHECK_EQ(listen(fd, 4), 0);
+  CHECK_EQ(asok_wrap(loop, fd, ASOK_OWNFD, &s), 0);
+  return s;
+}
+
+/* test_unread_kinds: asok_unread on each kind of socket. A listener
+ * (asok_listen's, a wrapped unix one, or one listen(2)ed by its owner
+ * after the wrap) never reads: ASOK_EINVAL whatever len, as a datagram
+ * socket, and a read look on it still waits (the bytes it took before
+ * called it ready for ever); asok_listen refuses a socket holding unread
+ * bytes. After a shutdown, in either direction, unread bytes are read
+ * first (LuaSocket's buffer outlives its shutdown too); closed: ECLOSED. */
+static void test_unread_kinds(asok_loop *loop) {
+  asok_sock *l, *a, *b, *u;
+  const char *d;
+  size_t n = 99;
+  int port, fd;
+  l = listener(loop, &port);
+  CHECK_EQ(asok_unread(l, "x", 1), ASOK_EINVAL);
+  CHECK_EQ(asok_unread(l, "", 0), ASOK_EINVAL);
+  CHECK_EQ(asok_buffered(l, &n), 0);
+  CHECK_EQ(n, 0);
+  CHECK_EQ(asok_wait(l, ASOK_READ | ASOK_LOOK, 70), ASOK_EWAIT);
+  CHECK_EQ(asok_cancel(loop, 70), 0);
+  CHECK_EQ(asok_sock_free(l), 0);
+  l = unixlistener(loop);
+  CHECK_EQ(asok_unread(l, "x", 1), ASOK_EINVAL);
+  CHECK_EQ(asok_sock_free(l), 0);
+  CHECK_EQ(asok_tcp_new(loop, 4, &l), 0);            /* listen(2) behind asok */
+  CHECK_EQ(asok_bind(l, "127.0.0.1", 0), 0);
+  CHECK_EQ(asok_sock_fd(l, &fd), 0);
+  CHECK_EQ(listen(fd, 4), 0);
+  CHECK_EQ(asok_unread(l, "x", 1), ASOK_EINVAL);
+  CHECK_EQ(asok_sock_free(l), 0);
+  CHECK_EQ(asok_tcp_new(loop, 4, &l), 0);            /* unread, then listen */
+  CHECK_EQ(asok_bind(l, "127.0.0.1", 0), 0);
+  CHECK_EQ(asok_unread(l, "ab", 2), 0);
+  CHECK_EQ(asok_listen(l, 0), ASOK_EINVAL);
+  CHECK_EQ(asok_buffered(l, &n), 0);
+  CHECK_EQ(n, 2);
+  CHECK_EQ(asok_sock_free(l), 0);
+  CHECK_EQ(asok_udp_new(loop, 4, &u), 0);
+  CHECK_EQ(asok_unread(u, "x", 1), ASOK_EINVAL);
+  CHECK_EQ(asok_unread(u, "", 0), ASOK_EINVAL);
+  CHECK_EQ(asok_sock_free(u), 0);
+  pair(loop, &a, &b);
+  CHECK_EQ(asok_shutdown(b, 0), 0);                  /* receive direction */
+  CHECK_EQ(asok_unread(b, "ab\ncd", 5), 0);
+  CHECK_EQ(asok_receive(b, ASOK_LINE, 0, 0, &d, &n), 0);
+  EXPECT(0, d, n, "ab");
+  CHECK_EQ(asok_receive(b, ASOK_LINE, 0, 0, &d, &n), ASOK_ECLOSED);
+  CHECK_EQ(n, 2);                                    /* the partial line */
+  CHECK(memcmp(d, "cd", 2) == 0);
+  CHECK_EQ(asok_shutdown(a, 1), 0);                  /* send direction */
+  CHECK_EQ(asok_unread(a, "ef\n", 3), 0);
+  CHECK_EQ(asok_receive(a, ASOK_LINE, 0, 0, &d, &n), 0);
+  EXPECT(0, d, n, "ef");
+  CHECK_EQ(asok_close(a), 0);
+  CHECK_EQ(asok_unread(a, "x", 1), ASOK_ECLOSED);
+  CHECK_EQ(asok_unread(a, "", 0), ASOK_ECLOSED);
+  CHECK_EQ(asok_sock_free(a), 0);
+  CHECK_EQ(asok_sock_free(b), 0);
+}
+
+/* test_kinds: the calls asok.h says a kind of socket does not have are
+ * ASOK_EINVAL; the kernel's answer where it decides (-errno). */
+static void test_kinds(asok_loop *loop) {
+  asok_sock *l, *a, *b, *u, *x = NULL;
+  const char *d;
+  size_t n;
+  char ip[64];
+  int port, peer;
+  l = listener(loop, &port);
+  pair(loop, &a, &b);
+  CHECK_EQ(asok_udp_new(loop, 4, &u), 0);
+  CHECK_EQ(asok_bind(u, "127.0.0.1", 0), 0);
+  /* SOCKS: a stream socket, not a listening one */
+  CHECK_EQ(asok_socks4_connect(l, "1.2.3.4", 1, NULL, 3), ASOK_EINVAL);
+  CHECK_EQ(asok_socks5_connect(l, "h", 1, NULL, NULL, 3), ASOK_EINVAL);
+  CHECK_EQ(asok_socks4_connect(u, "1.2.3.4", 1, NULL, 3), ASOK_EINVAL);
+  CHECK_EQ(asok_socks5_connect(u, "h", 1, NULL, NULL, 3), ASOK_EINVAL);
+  /* datagram calls on stream sockets, stream patterns on datagrams */
+  CHECK_EQ(asok_receivefrom(a, 1, 3, &d, &n, ip, sizeof ip, &port), ASOK_EINVAL);
+  CHECK_EQ(n, 0);
+  CHECK_EQ(asok_receivefrom(l, 1, 3, &d, &n, ip, sizeof ip, &port), ASOK_EINVAL);
+  CHECK_EQ(asok_sendto(a, "x", 1, "127.0.0.1", 9, 3, &n), ASOK_EINVAL);
+  CHECK_EQ(asok_sendto(l, "x", 1, "127.0.0.1", 9, 3, &n), ASOK_EINVAL);
+  CHECK_EQ(asok_receive(u, ASOK_LINE, 0, 3, &d, &n), ASOK_EINVAL);
+  CHECK_EQ(asok_receive(u, ASOK_ALL, 0, 3, &d, &n), ASOK_EINVAL);
+  /* a unix socket has no ip and port */
+  x = newpair(loop, &peer);
+  CHECK_EQ(asok_getsockname(x, ip, sizeof ip, &port), ASOK_EINVAL);
+  CHECK_EQ(asok_bind(x, "127.0.0.1", 0), ASOK_EINVAL);
+  CHECK_EQ(asok_connect(x, "127.0.0.1", 1, 3), ASOK_EINVAL);
+  CHECK_EQ(asok_sock_free(x), 0);
+  close(peer);
+  /* the kernel's answers: accept on a stream, a datagram socket; receive
+   * on a listener (no coroutine ever waits there) */
+  x = NULL;
+  CHECK_EQ(asok_accept(a, 3, &x), -EINVAL);
+  CHECK_EQ(asok_accept(u, 3, &x), -EOPNOTSUPP);
+  CHECK(x == NULL);
+  CHECK_EQ(asok_receive(l, ASOK_LINE, 0, 3, &d, &n), -ENOTCONN);
+  CHECK_EQ(n, 0);
+  CHECK_EQ(asok_listen(u, 0), -EOPNOTSUPP);
+  CHECK_EQ(asok_sock_free(l), 0);
+  CHECK_EQ(asok_sock_free(a), 0);
+  CHECK_EQ(asok_sock_free(b), 0);
+  CHECK_EQ(asok_sock_free(u), 0);
+}
+
+/* test_flags: directions out of range for asok_wait and asok_throttle. */
+static void test_flags(asok_loop *loop) {
+  asok_sock *a, *b;
+  int bad[] = {0, 16, ASOK_READ | 16, ASOK_READ | ASOK_WRITE, ASOK_LOOK,
+               ASOK_UNTIMED | ASOK_LOOK, -1, INT_MIN | ASOK_READ, INT_MAX};
+  size_t i;
+  pair(loop, &a, &b);
+  for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    CHECK_EQ(asok_wait(a, bad[i], 80), ASOK_EINVAL);
+    CHECK_EQ(asok_throttle(a, bad[i], 10), ASOK_EINVAL);
+  }
+  CHECK_EQ(asok_throttle(a, ASOK_READ | ASOK_LOOK, 10), ASOK_EINVAL);
+  CHECK_EQ(asok_throttle(a, ASOK_WRITE | ASOK_UNTIMED, 10), ASOK_EINVAL);
+  CHECK_EQ(asok_wait(a, ASOK_READ | ASOK_LOOK | ASOK_UNTIMED, 80), ASOK_EWAIT);
+  CHECK_EQ(asok_cancel(loop, 80), 0);
+  CHECK_EQ(asok_sock_free(a), 0);
+  CHECK_EQ(asok_sock_free(b), 0);
+}
+
+/* test_tokens: a parked token is ASOK_EBUSY anywhere else until its
+ * retry ends it, delivered or not; cancelled, it is free again (and a
+ * second cancel is 0); another loop's tokens are its own. */
+static void test_tokens(asok_loop *loop) {
+  asok_loop *other;
+  asok_sock *a, *b, *c;
+  asok_token t[4];
+  const char *d;
+  size_t n;
+  int peer;
+  pair(loop, &a, &b);
+  c = newpair(loop, &peer);
+  CHECK_EQ(asok_loop_new(&other), 0);
+  CHECK_EQ(asok_receive(a, ASOK_LINE, 0, 90, &d, &n), ASOK_EWAIT);
+  for (int delivered = 0; delivered < 2; delivered++) {
+    CHECK_EQ(asok_receive(c, ASOK_LINE, 0, 90, &d, &n), ASOK_EBUSY);
+    CHECK_EQ(asok_send(a, "x", 1, 90, &n), ASOK_EBUSY);
+    CHECK_EQ(n, 0);
+    CHECK_EQ(asok_sleep(loop, 0, 90), ASOK_EBUSY);
+    CHECK_EQ(asok_wait(c, ASOK_READ, 90), ASOK_EBUSY);
+    CHECK_EQ(asok_wait(c, ASOK_READ | ASOK_LOOK, 90), ASOK_EBUSY);
+    CHECK_EQ(asok_sleep(other, 0, 90), 0);          /* another loop's 90 */
+    CHECK_EQ(asok_cancel(other, 90), 0);
+    if (!delivered) {
+      CHECK_EQ(asok_send(b, "hi\n", 3, 0, &n), 0);
+      drive(loop, 90);
+    }
+  }
+  CHECK_EQ(asok_receive(a, ASOK_LINE, 0, 90, &d, &n), 0); /* the retry */
+  EXPECT(0, d, n, "hi");
+  CHECK_EQ(asok_sleep(loop, 0, 90), 0);             /* free again */
+  CHECK_EQ(asok_cancel(loop, 90), 0);
+  CHECK_EQ(asok_cancel(loop, 90), 0);
+  CHECK_EQ(asok_select(loop, 0, t, 4), 0);          /* cancelled: not delivered */
+  CHECK_EQ(asok_wait(c, ASOK_READ, 90), ASOK_EWAIT);
+  CHECK_EQ(asok_cancel(loop, 90), 0);
+  CHECK_EQ(asok_loop_free(other), 0);
+  CHECK_EQ(asok_sock_free(a), 0);
+  CHECK_EQ(asok_sock_free(b), 0);
+  CHECK_EQ(asok_sock_free(c), 0);
+  close(peer);
+}
+
 int main(void) {
   asok_loop *loop;
   int base = asok_debug_handles();
@@ -205,6 +443,12 @@ int main(void) {
   test_lengths(loop);
   test_null_outs(loop);
   test_limit(loop);
+  test_set_bounds(loop);
+  test_spans(loop);
+  test_unread_kinds(loop);
+  test_kinds(loop);
+  test_flags(loop);
+  test_tokens(loop);
   CHECK_EQ(asok_loop_free(loop), 0);
   CHECK_EQ(asok_debug_panic(), ASOK_EINTERNAL);
   CHECK_EQ(asok_debug_handles(), base);

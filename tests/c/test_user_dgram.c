@@ -376,7 +376,7 @@ static void errors(asok_loop *l) {
   asok_sock *lsn = listener(l, &port);
   CHECK_EQ(asok_accept(lsn, 1, NULL), ASOK_EINVAL);
   CHECK_EQ(asok_accept(lsn, 0, &x), ASOK_ETIMEOUT);
-  CHECK_EQ(asok_unread(lsn, "x", 1), 0); /* undocumented: accepted, never read */
+  CHECK_EQ(asok_unread(lsn, "x", 1), ASOK_EINVAL); /* a listener never reads */
   CHECK_EQ(asok_sock_free(lsn), 0);
   none(l);
 }
