@@ -434,6 +434,64 @@ static void test_tokens(asok_loop *loop) {
   close(peer);
 }
 
+/* test_socks_turn: a SOCKS handshake that returned ASOK_EWAIT is its
+ * token's until it ends: another token is ASOK_EBUSY, a retry with other
+ * arguments (or the other protocol) ASOK_EINVAL, and neither disturbs
+ * it: the right retry gets the proxy's grant. */
+static void test_socks_turn(asok_loop *loop) {
+  asok_sock *c;
+  const unsigned char grant[8] = {0, 90, 0, 80, 1, 2, 3, 4};
+  char req[64];
+  int peer, rc;
+  c = newpair(loop, &peer);
+  rc = asok_socks4_connect(c, "1.2.3.4", 80, "u", 95);
+  CHECK_EQ(rc, ASOK_EWAIT);                          /* the reply is not there */
+  CHECK_EQ(read(peer, req, sizeof req), 8 + 2);       /* the request went */
+  CHECK_EQ(asok_socks4_connect(c, "1.2.3.4", 80, "u", 96), ASOK_EBUSY);
+  CHECK_EQ(asok_socks4_connect(c, "1.2.3.5", 80, "u", 95), ASOK_EINVAL);
+  CHECK_EQ(asok_socks4_connect(c, "1.2.3.4", 81, "u", 95), ASOK_EINVAL);
+  CHECK_EQ(asok_socks4_connect(c, "1.2.3.4", 80, NULL, 95), ASOK_EINVAL);
+  CHECK_EQ(asok_socks5_connect(c, "1.2.3.4", 80, NULL, NULL, 95), ASOK_EINVAL);
+  CHECK_EQ(write(peer, grant, sizeof grant), (ssize_t)sizeof grant);
+  drive(loop, 95);
+  CHECK_EQ(asok_socks4_connect(c, "1.2.3.4", 80, "u", 95), 0);
+  CHECK_EQ(asok_sock_free(c), 0);
+  close(peer);
+}
+
+/* test_outs_on_error: the outputs asok.h says are always written are
+ * written on a bad handle too; a second wrap of an fd is -EEXIST; a
+ * handle of the wrong type on the calls the other tests leave out. */
+static void test_outs_on_error(asok_loop *loop) {
+  asok_sock *a, *w = NULL;
+  const char *d = "x";
+  size_t n = 99, sent = 99;
+  char ip[46];
+  int port = 7, fd, peer;
+  CHECK_EQ(asok_sendto(NULL, "x", 1, "127.0.0.1", 9, 0, &sent), ASOK_EBADHANDLE);
+  CHECK_EQ(sent, 0);
+  CHECK_EQ(asok_receivefrom(NULL, 1, 0, &d, &n, ip, sizeof ip, &port), ASOK_EBADHANDLE);
+  CHECK(d == NULL);
+  CHECK_EQ(n, 0);
+  CHECK_EQ(port, 7); /* on success only */
+  a = newpair(loop, &peer);
+  CHECK_EQ(asok_sock_fd(a, &fd), 0);
+  CHECK_EQ(asok_wrap(loop, fd, 0, &w), -EEXIST);
+  CHECK(w == NULL);
+  /* a socket where a loop goes and back, on the debug and count calls */
+  CHECK_EQ(asok_debug_polls((asok_loop *)a, NULL, NULL), ASOK_EBADHANDLE);
+  CHECK_EQ(asok_received((asok_sock *)loop, &(uint64_t){0}), ASOK_EBADHANDLE);
+  CHECK_EQ(asok_setlimit((asok_sock *)loop, 5), ASOK_EBADHANDLE);
+  CHECK_EQ(asok_throttle((asok_sock *)loop, ASOK_READ, 5), ASOK_EBADHANDLE);
+  CHECK_EQ(asok_cancelset((asok_loop *)a, NULL, 0), ASOK_EBADHANDLE);
+  CHECK_EQ(asok_waitset((asok_loop *)a, NULL, 0), ASOK_EBADHANDLE);
+  CHECK_EQ(asok_resolve((asok_loop *)a, "127.0.0.1", 0, 1, ip, sizeof ip, NULL), ASOK_EBADHANDLE);
+  CHECK_EQ(asok_udp_new((asok_loop *)a, 4, &w), ASOK_EBADHANDLE);
+  CHECK_EQ(asok_socks4_connect((asok_sock *)loop, "1.2.3.4", 1, NULL, 1), ASOK_EBADHANDLE);
+  CHECK_EQ(asok_sock_free(a), 0);
+  close(peer);
+}
+
 int main(void) {
   asok_loop *loop;
   int base = asok_debug_handles();
@@ -449,6 +507,8 @@ int main(void) {
   test_kinds(loop);
   test_flags(loop);
   test_tokens(loop);
+  test_socks_turn(loop);
+  test_outs_on_error(loop);
   CHECK_EQ(asok_loop_free(loop), 0);
   CHECK_EQ(asok_debug_panic(), ASOK_EINTERNAL);
   CHECK_EQ(asok_debug_handles(), base);
