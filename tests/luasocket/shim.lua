@@ -29,6 +29,9 @@ S.connect = function(host, port)
 end
 S.select = asok.select
 S.sleep = asok.sleep
+-- line by line: run.sh reads a server's output while it runs, and ends
+-- an echo server for ever waiting with a signal (a full buffer is lost)
+io.stdout:setvbuf("line")
 S._DEBUG = true -- testclnt.lua insists; the shim computes `elapsed` itself
 
 local unix = require "socket.unix"
