@@ -96,6 +96,12 @@ elseif name == "tcp-getoptions" then
     'local socket = require"socket"\nlocal unpack = unpack or table.unpack\n', 1)
   -- run.sh's port, not a fixed one, so that runs side by side do not collide
   edit("port = 8765", "port = port or 8765", 1)
+elseif name == "find-connect-limit" then
+  -- a local server (run.sh's holder.lua), not google.com:80: host and
+  -- port from run.sh's globals, not arg[1] and arg[2] (the script here)
+  edit('host = arg[1] or "google.com"', 'host = host or "google.com"', 1)
+  edit('port = arg[2] or 80', 'port = port or 80', 1)
+  edit("socket.connect(hostip or host, 80)", "socket.connect(hostip or host, port)", 1)
 elseif name == "udp-zero-length-send" or name == "udp-zero-length-send-recv" then
   -- run.sh's port, not a fixed one, so that runs side by side do not collide
   edit('r:setsockname("*", 5432)', 'r:setsockname("*", port)', 1)
