@@ -234,6 +234,11 @@ int asok_buffered(asok_sock *s, size_t *n_out) {
   return asokgo_buffered(s, n_out);
 }
 
+int asok_held(asok_sock *s, size_t *n_out) {
+  FORKED;
+  return asokgo_held(s, n_out);
+}
+
 int asok_received(asok_sock *s, uint64_t *n_out) {
   FORKED;
   return asokgo_received(s, n_out);

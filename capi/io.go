@@ -132,6 +132,22 @@ func asokgo_buffered(h unsafe.Pointer, n *C.size_t) (rc C.int) {
 	return C.ASOK_OK
 }
 
+// asokgo_held implements asok_held.
+//
+//export asokgo_held
+func asokgo_held(h unsafe.Pointer, n *C.size_t) (rc C.int) {
+	defer recoverTo(&rc)
+	sh, ok := lookup[*sockHandle](h)
+	if !ok {
+		return C.ASOK_EBADHANDLE
+	}
+	if n == nil {
+		return C.ASOK_EINVAL
+	}
+	*n = C.size_t(sh.sock.Held())
+	return C.ASOK_OK
+}
+
 // asokgo_received implements asok_received.
 //
 //export asokgo_received

@@ -27,6 +27,7 @@ func (s *Socket) SetLimit(n int) {
 		overLimit(h.pat, s.rb.data(), s.limit) {
 		s.l.timers.stop(h)
 		h.throttled, h.wake = false, 0
+		s.lookBuffered() // (it holds the bytes it cuts: the rest is a new receive's)
 		s.l.deliver(h)
 	}
 }

@@ -18,9 +18,9 @@ package core
 // operations never see its looks.
 //
 // A read look also counts what asok holds for the socket's next receive
-// (readable, below: data buffered, or an end of stream or an error read
-// ahead), as socket.select counts LuaSocket's buffer (check_dirty): a
-// receive would not wait. No event announces such data, and the read
+// (readable, below: data buffered that no waiting receive holds, or an
+// end of stream or an error read ahead), as socket.select counts
+// LuaSocket's buffer (check_dirty): a receive would not wait. No event announces such data, and the read
 // that put it there may have taken the edge of its arrival with it
 // (epoll reports an edge only if the fd still polls ready): a receive
 // made while a look waits, which left data buffered; the read of a
@@ -93,20 +93,55 @@ func (l *Loop) deliverLooks(q *queue) {
 	}
 }
 
-// readable reports whether a receive on s would find something without
-// reading its fd: data buffered, or an end of stream or an error that a
-// read ahead kept (offer.go, expire.go). A pending offer is settled
-// first: the retry it armed may have read the fd and kept the rest.
+// readable reports whether a new receive on s would find something
+// without reading its fd: data buffered that no waiting receive holds
+// (unclaimed), or an end of stream or an error that a read ahead kept
+// (offer.go, expire.go). A pending offer is settled first: the retry it
+// armed may have read the fd and kept the rest.
 func (s *Socket) readable() bool {
 	s.settled()
-	return len(s.rb.data()) > 0 || s.rerr != nil
+	return s.unclaimed() > 0 || s.rerr != nil
 }
 
 // lookBuffered delivers the read looks of s when it holds something for
 // its next receive (readable): for the reads and the Unread that put it
-// there, which no event announces (see the top of this file).
+// there, which no event announces (see the top of this file), and for a
+// waiting receive that let go of its partial (Cancel).
 func (s *Socket) lookBuffered() {
-	if s.rl.head != nil && (len(s.rb.data()) > 0 || s.rerr != nil) {
+	if s.rl.head != nil && (s.rerr != nil || s.unclaimed() > 0) {
 		s.l.deliverLooks(&s.rl)
 	}
+}
+
+// unclaimed returns how many of s's buffered bytes no waiting receive
+// holds: what a new receive would get at once. The receive parked at the
+// head of the read queue holds what its retry will take: its partial
+// result (a line not ended, a count not reached, "*a" before the end),
+// or, when bytes came since it parked (an offer's read, its last look,
+// Unread, a lowered limit), its result and the rest is unclaimed. A
+// LuaSocket receive keeps its partial in the call's own buffer
+// (luaL_Buffer), so socket.select and dirty() do not see it: a select
+// that counted it answered "readable" at once for as long as that
+// receive waited (a busy loop). A receive queued behind the head holds
+// nothing yet, as a LuaSocket call not made yet.
+func (s *Socket) unclaimed() int {
+	data := s.rb.data()
+	h := s.rq.head
+	if len(data) == 0 || h == nil || !h.receiving {
+		return len(data)
+	}
+	return len(data) - s.claim(h, data)
+}
+
+// claim returns how many bytes of data, s's buffer, the retry of the head
+// receive h would take: as Receive's retry, the limit's cut first, then a
+// complete result (with its line end), else everything (its partial).
+func (s *Socket) claim(h *waiter, data []byte) int {
+	if overLimit(h.pat, data, s.limit) {
+		return s.limit
+	}
+	if end, skip, ok, _ := matchEnd(h.pat, h.cnt, data, s.rb.scan); ok {
+		return end + skip
+	}
+	return len(data)
 }

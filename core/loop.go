@@ -236,10 +236,14 @@ func (l *Loop) Cancel(tok Token) {
 	if w == nil {
 		return
 	}
-	q := w.q
+	q, s := w.q, w.sock
 	wasHead := q != nil && q.head == w && !w.look // (looks take no turns)
 	l.release(w)
 	if wasHead {
+		if q == &s.rq {
+			// a receive's partial is a new receive's now (look.go)
+			s.lookBuffered()
+		}
 		l.deliver(q.head)
 	}
 }

@@ -273,8 +273,9 @@ func TestOfferPartialLineBuffered(t *testing.T) {
 		t.Fatalf("took %q", res)
 	}
 	parkReceive(t, s, PatLine, 0, 4) // the C half goes on in core: parks again
-	if s.Buffered() != 3 || s.Received() != 0 {
-		t.Fatalf("buffered %d, received %d", s.Buffered(), s.Received())
+	// the parked receive's partial: held, not a new receive's
+	if s.Held() != 3 || s.Buffered() != 0 || s.Received() != 0 {
+		t.Fatalf("held %d, buffered %d, received %d", s.Held(), s.Buffered(), s.Received())
 	}
 	peerWrite(t, peer, "tial\n")
 	waitFor(t, l, 4) // the buffer is not empty: not armed, core completes it

@@ -326,21 +326,36 @@ func (s *Socket) Receive(p Pattern, n int, tok Token) ([]byte, error) {
 		} else {
 			res = s.l.rx.partial(&s.rb, p)
 		}
-		s.done(&s.rq, w)
+		s.doneRecv(w)
 		return res, err
 	}
 	s.rdTok = tok != 0 && !s.polls()
 	res, err := s.l.rx.receiveLimit(s, &s.rb, p, n, s.limit)
-	s.lookBuffered() // (its read may have left data, and taken the edge: look.go)
 	if err == errAgain {
 		if w, err = s.block(&s.rq, w, tok, start); err == ErrWait {
 			w.receiving, w.pat, w.cnt = true, p, n
+			// (its read may have left data, and taken the edge: look.go;
+			// the partial it waits with is its own: unclaimed)
+			s.lookBuffered()
 			return nil, ErrWait
 		}
 		res = s.l.rx.partial(&s.rb, p)
 	}
-	s.done(&s.rq, w)
+	s.doneRecv(w)
 	return res, err
+}
+
+// doneRecv ends the receive of w (nil: it never parked) as done does, and
+// delivers the read looks if the bytes it left are a new receive's
+// (lookBuffered: its read may have left data, and taken the edge), ahead
+// of the next receive of the queue, as an event would. Before the head
+// is gone its partial counted as its own.
+func (s *Socket) doneRecv(w *waiter) {
+	if w != nil {
+		s.l.release(w)
+	}
+	s.lookBuffered()
+	s.l.deliver(s.rq.head)
 }
 
 // receiveClosed serves pattern p from what s had buffered when it was

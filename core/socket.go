@@ -311,9 +311,20 @@ func (s *Socket) sendShut() {
 	s.l.deliver(h)
 }
 
-// Buffered returns the number of received bytes buffered in s
-// (LuaSocket's dirty()).
+// Buffered returns the number of received bytes buffered in s that no
+// waiting receive holds (LuaSocket's dirty()): what a new receive would
+// get at once, without reading the fd. A receive waiting with a partial
+// result holds it (unclaimed, look.go), as LuaSocket's receive keeps it
+// in its own buffer.
 func (s *Socket) Buffered() int {
+	s.settled()
+	return s.unclaimed()
+}
+
+// Held returns the number of received bytes buffered in s, a waiting
+// receive's partial result included: what a close of s keeps for its
+// waiters (shares.go) and later receives.
+func (s *Socket) Held() int {
 	s.settled()
 	return len(s.rb.data())
 }
@@ -418,6 +429,11 @@ func (s *Socket) wait(q *queue, dir int, tok Token) (*waiter, error) {
 	}
 	if !s.pollReady(dir) {
 		if w, err = s.block(q, w, tok, start); err == ErrWait {
+			if q == &s.rq {
+				// a receive's token waiting here now: its partial is a
+				// new receive's (look.go)
+				s.lookBuffered()
+			}
 			return w, ErrWait
 		}
 	}

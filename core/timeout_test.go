@@ -619,8 +619,8 @@ func TestSetTimeoutThrottleHeld(t *testing.T) {
 	if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{1}) {
 		t.Fatalf("at the wake-up: got %v", got)
 	}
-	if _, err := s.Receive(PatCount, 50, 1); err != ErrWait || s.Buffered() == 0 {
-		t.Fatalf("retry: %v, buffered %d: want a grant and a new wait", err, s.Buffered())
+	if _, err := s.Receive(PatCount, 50, 1); err != ErrWait || s.Held() == 0 || s.Buffered() != 0 {
+		t.Fatalf("retry: %v, held %d, buffered %d: want a grant and a new wait", err, s.Held(), s.Buffered())
 	}
 }
 

@@ -172,9 +172,10 @@ enum asok_pattern {
  * else waits there, and no look ever holds back an operation or another
  * look. A look is untimed (ASOK_UNTIMED changes nothing). A read look
  * counts what asok holds for s's next asok_receive (asok_buffered's
- * bytes) as ready, as socket.select counts LuaSocket's buffer (dirty):
- * it answers 0 then, and is woken when a receive, or anything else that
- * read s's fd, leaves bytes there. */
+ * bytes: not the partial result a waiting receive holds) as ready, as
+ * socket.select counts LuaSocket's buffer (dirty): it answers 0 then,
+ * and is woken when a receive, or anything else that read s's fd, leaves
+ * bytes there, or a waiting receive lets its partial go. */
 enum asok_dir { ASOK_READ = 1, ASOK_WRITE = 2, ASOK_UNTIMED = 4, ASOK_LOOK = 8 };
 
 /* The largest n asok_waitset() and asok_cancelset() take (INT_MAX): a
@@ -459,7 +460,7 @@ ASOK_API int asok_send(asok_sock *s, const char *data, size_t len, asok_token to
  * (ASOK_READ | ASOK_LOOK, for a select): then it is woken with every
  * other look on s, waits untimed, and holds back no one (enum asok_dir).
  * Either way the retry after the token came back returns 0 if s polls
- * ready (a read look: or holds bytes asok buffered), else ASOK_EWAIT
+ * ready (a read look: or asok_buffered's bytes are there), else ASOK_EWAIT
  * again (parked anew: another waiter may have taken what was there); a
  * look's retry must use ASOK_LOOK too (a token
  * parked as a look is ASOK_EBUSY to anything else, and the reverse).
@@ -553,10 +554,30 @@ ASOK_API int asok_unread(asok_sock *s, const char *data, size_t len);
  * Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (n > INT64_MAX). */
 ASOK_API int asok_setlimit(asok_sock *s, size_t n);
 
-/* asok_buffered gives the number of received bytes buffered in asok
- * (LuaSocket's dirty()). Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (n_out
- * NULL). */
+/* asok_buffered gives the number of received bytes buffered in asok for
+ * s that no waiting asok_receive holds: what a new asok_receive would get
+ * at once, without reading the fd (LuaSocket's dirty(); a read look
+ * counts the same). A receive that returned ASOK_EWAIT with a partial
+ * result buffered (a line not ended yet, a count not reached, ASOK_ALL
+ * before the end) holds that partial, as LuaSocket's receive keeps it in
+ * the call's own buffer: it is not counted (0 while it waits), until the
+ * receive ends (its result, or ASOK_ETIMEOUT with the partial: nothing
+ * left) or lets it go (asok_cancel of its token, or the token waiting in
+ * asok_wait instead: then it is the next receive's, and counted). Only
+ * the receive at the head of s's queue holds anything; one queued behind
+ * it holds nothing until it is the head and has waited. Threads: the
+ * loop's, as every call on s.
+ * Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (n_out NULL). */
 ASOK_API int asok_buffered(asok_sock *s, size_t *n_out);
+
+/* asok_held gives the number of received bytes asok holds for s: those
+ * asok_buffered counts and a waiting receive's partial result. What an
+ * asok_close of s keeps, to be served to the receives waiting then and
+ * to later ones until asok_sock_free (a host that frees a closed handle
+ * at once when nothing is held loses nothing). Threads: the loop's, as
+ * every call on s.
+ * Returns: 0; ASOK_EBADHANDLE; ASOK_EINVAL (n_out NULL). */
+ASOK_API int asok_held(asok_sock *s, size_t *n_out);
 
 /* asok_received gives the number of bytes asok_receive has consumed on
  * stream socket s since it was wrapped (LuaSocket's getstats() count: the

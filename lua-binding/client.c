@@ -97,7 +97,9 @@ static void release(lsock *s) {
   if (s->h == NULL) return;
   bury(s);
   if (s->lp != NULL && s->lp->loop != NULL) {
-    if ((s->sending || (asok_buffered(s->h, &n) == ASOK_OK && n > 0)) && asok_close(s->h) == ASOK_OK) {
+    /* (asok_held: a waiting receive's partial counts, which asok_buffered
+     * leaves out; the close keeps it for that receive) */
+    if ((s->sending || (asok_held(s->h, &n) == ASOK_OK && n > 0)) && asok_close(s->h) == ASOK_OK) {
       s->closed_h = s->h; /* see lsock; asok__received goes on reading its count */
       s->closed_gen = s->hgen;
     } else {

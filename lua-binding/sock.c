@@ -29,6 +29,7 @@ static int sock_fd(lua_State *L);
 static int sock_gc(lua_State *L);
 static int sock_getstats(lua_State *L);
 static int sock_gettimeout(lua_State *L);
+static int sock_held(lua_State *L);
 static int sock_pause(lua_State *L);
 static int sock_receive(lua_State *L);
 static int sock_same(lua_State *L);
@@ -49,6 +50,7 @@ const luaL_Reg asok__sockfuncs[] = {
     {"fd",         sock_fd},
     {"getstats",   sock_getstats},
     {"gettimeout", sock_gettimeout},
+    {"held",       sock_held},
     {"pause",      sock_pause},
     {"receive",    sock_receive},
     {"same",       sock_same},
@@ -533,13 +535,28 @@ static int sock_setstats(lua_State *L) {
 }
 
 /*-------------------------------------------------------------------------*\
-* buffered(s): true if asok holds received bytes (LuaSocket's dirty())
+* buffered(s): true if asok holds received bytes that no waiting receive
+* holds as its partial result (LuaSocket's dirty(): asok_buffered)
 \*-------------------------------------------------------------------------*/
 static int sock_buffered(lua_State *L) {
   lsock *s = asok__checksock(L, 1);
   size_t n = 0;
   if (isopen(s) && asok_buffered(s->h, &n) != ASOK_OK) n = 0;
   lua_pushboolean(L, n > 0);
+  return 1;
+}
+
+/*-------------------------------------------------------------------------*\
+* held(s): how many received bytes asok holds for s, a waiting receive's
+* partial included (asok_held; on a native client's closed handle kept
+* for its data too): asok._debug.held, for tests
+\*-------------------------------------------------------------------------*/
+static int sock_held(lua_State *L) {
+  lsock *s = asok__checksock(L, 1);
+  asok_sock *h = asok__readh(s);
+  size_t n = 0;
+  if (h == NULL || asok_held(h, &n) != ASOK_OK) n = 0;
+  lua_pushinteger(L, (lua_Integer) n);
   return 1;
 }
 
