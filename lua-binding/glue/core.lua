@@ -923,9 +923,12 @@ local function attach(raw, st)
   st.done = true
   -- (not when the object was closed or has no fd yet: a handle without an
   -- fd cannot take them, and LuaSocket's own receive serves them there:
-  -- stream.lua's leftover)
+  -- stream.lua's leftover; nor when the fd is a listener, a setfd onto
+  -- one: asok_unread refuses any bytes there, "" included, and the data
+  -- would be lost between LuaSocket's buffer and asok's; it stays in
+  -- LuaSocket's, whose own receive serves it: stream.lua's leftover too)
   local dirty = own(raw, "dirty")
-  if dirty and raw:getfd() >= 0 and dirty(raw) then
+  if dirty and raw:getfd() >= 0 and dirty(raw) and unread(h, "") then
     local data, _, partial = ownzero(raw, "receive", "*a")
     data = data or partial
     if data and #data > 0 then

@@ -198,12 +198,15 @@ local function unregistered(raw, err, sending, data, i, j)
   return nil, err, start
 end
 
--- leftover says whether a receive on raw that asok answered 'closed'
--- should be LuaSocket's own: raw has no fd (closed before asok first used
--- it, or never opened) and LuaSocket still buffers data for it, which its
--- receive serves (register leaves such a buffer where it is).
-local function leftover(raw)
-  if rawmeta(raw) == CLIENT or raw:getfd() >= 0 then return false end
+-- leftover says whether a receive on raw that asok answered with an
+-- error should be LuaSocket's own: LuaSocket still buffers data for raw,
+-- which its receive serves first, and register left it there: raw has no
+-- fd ('closed': closed before asok first used it, or never opened), or its
+-- fd is a listener (a setfd onto one; asok_unread takes no bytes there,
+-- and asok's receive fails at once: ENOTCONN, EINVAL on a unix one, which
+-- LuaSocket's own then meets after its buffer, never waiting).
+local function leftover(raw, b)
+  if rawmeta(raw) == CLIENT or (b == "closed") ~= (raw:getfd() < 0) then return false end
   local dirty = P.own(raw, "dirty")
   return dirty and dirty(raw) or false
 end
@@ -223,9 +226,11 @@ local function streamreceive(raw, pattern, prefix)
       h, err = handle(raw, true)
       if not h then return unregistered(raw, err, false, pattern, prefix) end
       a, b, c = creceiveh(h, pattern, prefix)
-    elseif leftover(raw) then
+    elseif leftover(raw, b) then
       return P.ownzero(raw, "receive", pattern, c)
     end
+  elseif a == nil and b ~= "timeout" and c == (prefix or "") and leftover(raw, b) then
+    return P.ownzero(raw, "receive", pattern, prefix) -- (a listener's: asok read nothing)
   end
   return a, b, c
 end
