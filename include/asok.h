@@ -36,9 +36,9 @@
  *    another closed socket gets ASOK_ECLOSED and leaves the delivery be).
  *    Token 0 means "do not wait": an operation that would block
  *    behaves like LuaSocket with a zero timeout (ASOK_ETIMEOUT, partial
- *    result consumed). Small tokens (below 65,536) are found by index, the
+ *    result consumed). Small tokens (below 131,072) are found by index, the
  *    fastest: a loop then keeps 8 bytes per value up to the largest small
- *    token it has parked (512 KiB at most); reusing the tokens of finished
+ *    token it has parked (1 MiB at most); reusing the tokens of finished
  *    operations keeps that small. Larger tokens go to a hash table.
  *  - Timeouts are in seconds (double). A negative value means no limit.
  *  - fork(): the Go runtime runs threads, and a child created by fork()
