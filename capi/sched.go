@@ -23,8 +23,9 @@ const schedCheck = 16
 // that for a goroutine running too long and, on every one of its cycles
 // from then on (every 20 µs, since each retake resets its back-off),
 // preempts it and retakes the P (retake → handoffp → startm): measured at
-// 5,000-7,000 context switches a second on the echo server's one CPU, 10-15 %
-// of its time per round trip at 1,000 connections. One runtime.Gosched()
+// 5,000-7,000 context switches a second on the echo server's one CPU,
+// 12-17 % of its CPU per round trip in A/B runs at 1,000 connections
+// (bench/README.md, "The scheduler storm"). One runtime.Gosched()
 // every schedEvery advances schedtick (the locked callback goroutine is
 // handed to another M and back: about four context switches), and sysmon
 // then backs off to its 10 ms sleep.
