@@ -1,0 +1,46 @@
+package core
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestPartialWaitTimedOut checks a receive's token that moves to Wait
+// (asok_wait) once its receive's time is up: the Wait ends with
+// ErrTimeout and lets go of the receive's partial, which is a new
+// receive's then (Buffered), so the read looks are woken as by Cancel.
+// They were not (Wait's done, not doneRecv): a select on the socket
+// waited for an event that no byte would bring, with 3 bytes unclaimed.
+// Two ways: the receive expired (its timer fired, it was delivered), or
+// its deadline passed before any Select (Wait's block finds it gone).
+func TestPartialWaitTimedOut(t *testing.T) {
+	for _, expired := range []bool{true, false} {
+		l, clk := newTestLoop(t)
+		s, peer := socketPair(t, l)
+		s.SetTimeout(time.Second, -1)
+		parkWithPartial(t, l, s, peer, PatLine, 0, 1, "abc")
+		look(t, s, DirRead, 3)
+		clk.t += 2 * time.Second
+		if expired {
+			if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{1}) {
+				t.Fatalf("expiry: got %v, want [1]", got)
+			}
+		}
+		if err := s.Wait(DirRead, 1); err != ErrTimeout {
+			t.Fatalf("expired %v: Wait: %v, want ErrTimeout", expired, err)
+		}
+		if s.Held() != 3 || s.Buffered() != 3 {
+			t.Fatalf("expired %v: held %d, buffered %d, want 3, 3", expired, s.Held(), s.Buffered())
+		}
+		if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{3}) {
+			t.Fatalf("expired %v: got %v, want [3] (the look)", expired, got)
+		}
+		if err := s.Wait(DirRead|WaitLook, 3); err != nil {
+			t.Fatalf("expired %v: the look's retry: %v, want ready", expired, err)
+		}
+		if res, err := s.Receive(PatLine, 0, 4); err != ErrWait || s.Buffered() != 0 {
+			t.Fatalf("expired %v: a new receive: %q %v, buffered %d, want ErrWait with the partial", expired, res, err, s.Buffered())
+		}
+	}
+}
