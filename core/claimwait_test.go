@@ -10,12 +10,22 @@ import (
 // (asok_wait) once its receive's time is up: the Wait ends with
 // ErrTimeout and lets go of the receive's partial, which is a new
 // receive's then (Buffered), so the read looks are woken as by Cancel.
-// They were not (Wait's done, not doneRecv): a select on the socket
+// They were not (Wait's done, unlike Receive's): a select on the socket
 // waited for an event that no byte would bring, with 3 bytes unclaimed.
 // Two ways: the receive expired (its timer fired, it was delivered), or
 // its deadline passed before any Select (Wait's block finds it gone).
+// The same for the expired token moved to Accept (asok_accept on the
+// connected socket: ErrTimeout, as any expired head of the read queue).
 func TestPartialWaitTimedOut(t *testing.T) {
-	for _, expired := range []bool{true, false} {
+	for _, c := range []struct {
+		expired bool
+		op      func(s *Socket) error
+	}{
+		{true, func(s *Socket) error { return s.Wait(DirRead, 1) }},
+		{false, func(s *Socket) error { return s.Wait(DirRead, 1) }},
+		{true, func(s *Socket) error { _, err := s.Accept(1); return err }},
+	} {
+		expired := c.expired
 		l, clk := newTestLoop(t)
 		s, peer := socketPair(t, l)
 		s.SetTimeout(time.Second, -1)
@@ -27,7 +37,7 @@ func TestPartialWaitTimedOut(t *testing.T) {
 				t.Fatalf("expiry: got %v, want [1]", got)
 			}
 		}
-		if err := s.Wait(DirRead, 1); err != ErrTimeout {
+		if err := c.op(s); err != ErrTimeout {
 			t.Fatalf("expired %v: Wait: %v, want ErrTimeout", expired, err)
 		}
 		if s.Held() != 3 || s.Buffered() != 3 {

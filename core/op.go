@@ -139,10 +139,18 @@ func (s *Socket) block(q *queue, w *waiter, tok Token, start time.Duration) (*wa
 }
 
 // done ends the operation of w (nil: it never parked): pops it and, if
-// the queue is still non-empty, delivers the new head so it retries.
+// the queue is still non-empty, delivers the new head so it retries. On
+// the read queue it first delivers the read looks if what is buffered is
+// a new receive's now (lookBuffered): w's read may have left data and
+// taken the edge, and w may have held a partial (a receive's; its token
+// may end in another call: an expired one in Wait or Accept), which
+// unclaimed counted as its own until now (look.go).
 func (s *Socket) done(q *queue, w *waiter) {
 	if w != nil {
 		s.l.release(w)
+	}
+	if q == &s.rq {
+		s.lookBuffered()
 	}
 	s.l.deliver(q.head)
 }

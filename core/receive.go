@@ -326,7 +326,7 @@ func (s *Socket) Receive(p Pattern, n int, tok Token) ([]byte, error) {
 		} else {
 			res = s.l.rx.partial(&s.rb, p)
 		}
-		s.doneRecv(w)
+		s.done(&s.rq, w)
 		return res, err
 	}
 	s.rdTok = tok != 0 && !s.polls()
@@ -341,21 +341,8 @@ func (s *Socket) Receive(p Pattern, n int, tok Token) ([]byte, error) {
 		}
 		res = s.l.rx.partial(&s.rb, p)
 	}
-	s.doneRecv(w)
+	s.done(&s.rq, w)
 	return res, err
-}
-
-// doneRecv ends the receive of w (nil: it never parked) as done does, and
-// delivers the read looks if the bytes it left are a new receive's
-// (lookBuffered: its read may have left data, and taken the edge), ahead
-// of the next receive of the queue, as an event would. Before the head
-// is gone its partial counted as its own.
-func (s *Socket) doneRecv(w *waiter) {
-	if w != nil {
-		s.l.release(w)
-	}
-	s.lookBuffered()
-	s.l.deliver(s.rq.head)
 }
 
 // receiveClosed serves pattern p from what s had buffered when it was

@@ -423,7 +423,7 @@ func (s *Socket) wait(q *queue, dir int, tok Token) (*waiter, error) {
 	w, start, err := s.begin(q, tok)
 	if err != nil {
 		if w != nil { // expired head
-			s.waitDone(q, w)
+			s.done(q, w)
 		}
 		return nil, err
 	}
@@ -437,21 +437,8 @@ func (s *Socket) wait(q *queue, dir int, tok Token) (*waiter, error) {
 			return w, ErrWait
 		}
 	}
-	s.waitDone(q, w)
-	return nil, err
-}
-
-// waitDone ends the wait of w on q as done does; on the read queue as a
-// receive ends (doneRecv): w may be a receive's waiter whose token came
-// to Wait, ending here with its partial (expired, its deadline passed,
-// the fd ready), which is a new receive's now: the read looks are woken,
-// as Cancel wakes them.
-func (s *Socket) waitDone(q *queue, w *waiter) {
-	if q == &s.rq {
-		s.doneRecv(w)
-		return
-	}
 	s.done(q, w)
+	return nil, err
 }
 
 // pollReady polls s's fd without waiting for direction dir (within a
