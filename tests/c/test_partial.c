@@ -4,8 +4,9 @@
  * a read look waits, where both counted it (the look answered 0 at once,
  * and every asok_select delivered it again, for as long as the receive
  * waited). asok_held counts it. The rest arriving wakes the look and the
- * receive; a receive that lets its partial go (asok_cancel) makes it the
- * next receive's: counted, and the look woken. */
+ * receive; a receive that lets its partial go (asok_cancel, or its token
+ * ending in asok_wait once its time is up) makes it the next receive's:
+ * counted, and the look woken. */
 #include <string.h>
 #include <unistd.h>
 
@@ -91,6 +92,27 @@ int main(void) {
   counts(s, 0, 2); /* (its own now) */
   drive(loop, 4);
   EXPECT(asok_receive(s, ASOK_LINE, 0, 4, &d, &len), d, len, "xyz");
+  counts(s, 0, 0);
+
+  /* a receive whose time is up, its token then moved to asok_wait: the
+   * wait answers ASOK_ETIMEOUT, and the partial is the next receive's:
+   * counted, and the look woken (it was not: no event would come) */
+  partial(loop, s, peer, ASOK_LINE, 0, 5, "abc");
+  CHECK_EQ(asok_wait(s, ASOK_READ | ASOK_LOOK, 2), ASOK_EWAIT);
+  CHECK_EQ(asok_settimeout(s, 0.01, -1), 0); /* (the waiting receive's too) */
+  drive(loop, 5);                            /* expired */
+  CHECK_EQ(asok_settimeout(s, -1, -1), 0);
+  counts(s, 0, 3);
+  CHECK_EQ(asok_wait(s, ASOK_READ, 5), ASOK_ETIMEOUT);
+  counts(s, 3, 3);
+  CHECK_EQ(asok_select(loop, 0, t, 8), 1);
+  CHECK_EQ(t[0], 2);
+  CHECK_EQ(asok_wait(s, ASOK_READ | ASOK_LOOK, 2), 0);
+  CHECK_EQ(asok_receive(s, ASOK_LINE, 0, 6, &d, &len), ASOK_EWAIT);
+  counts(s, 0, 3);
+  CHECK_EQ(write(peer, "\n", 1), 1);
+  drive(loop, 6);
+  EXPECT(asok_receive(s, ASOK_LINE, 0, 6, &d, &len), d, len, "abc");
   counts(s, 0, 0);
 
   /* asok_held's argument errors */
