@@ -96,7 +96,7 @@ func (s *Socket) Listen(backlog int) error {
 	if s.closed {
 		return ErrClosed
 	}
-	if s.Buffered() > 0 {
+	if s.Held() > 0 { // (not Buffered: a waiting receive may hold them)
 		return ErrInvalid // bytes Unread put back: a listener never reads them
 	}
 	if backlog <= 0 {

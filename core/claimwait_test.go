@@ -54,3 +54,30 @@ func TestPartialWaitTimedOut(t *testing.T) {
 		}
 	}
 }
+
+// TestListenHeldPartial checks that Listen refuses a socket holding bytes
+// Unread put back when a waiting receive holds them as its partial (a
+// throttled receive on a socket not connected yet: its empty bucket parks
+// it before any read): Held counts them, Buffered (unclaimed) does not,
+// and Listen asked Buffered, so the socket listened with "ab" kept and
+// the receive still queued at the head of the listener's read queue.
+func TestListenHeldPartial(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, err := l.NewTCP(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Unread([]byte("ab")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Throttle(DirRead, 1000); err != nil {
+		t.Fatal(err)
+	}
+	parkReceive(t, s, PatLine, 0, 1)
+	if s.Held() != 2 || s.Buffered() != 0 {
+		t.Fatalf("held %d, buffered %d, want 2, 0", s.Held(), s.Buffered())
+	}
+	if err := s.Listen(0); err != ErrInvalid {
+		t.Fatalf("Listen with a receive holding unread bytes: %v, want ErrInvalid", err)
+	}
+}
