@@ -563,7 +563,9 @@ ASOK_API int asok_setlimit(asok_sock *s, size_t n);
  * the call's own buffer: it is not counted (0 while it waits), until the
  * receive ends (its result, or ASOK_ETIMEOUT with the partial: nothing
  * left) or lets it go (asok_cancel of its token, or the token waiting in
- * asok_wait instead: then it is the next receive's, and counted). Only
+ * asok_wait instead, or ending there, or in asok_accept, with
+ * ASOK_ETIMEOUT once its time is up: then it is the next receive's,
+ * counted, and the read looks on s are woken). Only
  * the receive at the head of s's queue holds anything; one queued behind
  * it holds nothing until it is the head and has waited. Threads: the
  * loop's, as every call on s.
