@@ -121,15 +121,7 @@ func asokgo_setlimit(h unsafe.Pointer, n C.size_t) (rc C.int) {
 //export asokgo_buffered
 func asokgo_buffered(h unsafe.Pointer, n *C.size_t) (rc C.int) {
 	defer recoverTo(&rc)
-	sh, ok := lookup[*sockHandle](h)
-	if !ok {
-		return C.ASOK_EBADHANDLE
-	}
-	if n == nil {
-		return C.ASOK_EINVAL
-	}
-	*n = C.size_t(sh.sock.Buffered())
-	return C.ASOK_OK
+	return byteCount(h, n, (*core.Socket).Buffered)
 }
 
 // asokgo_held implements asok_held.
@@ -137,6 +129,12 @@ func asokgo_buffered(h unsafe.Pointer, n *C.size_t) (rc C.int) {
 //export asokgo_held
 func asokgo_held(h unsafe.Pointer, n *C.size_t) (rc C.int) {
 	defer recoverTo(&rc)
+	return byteCount(h, n, (*core.Socket).Held)
+}
+
+// byteCount writes count(the socket of h) to *n: asok_buffered's and
+// asok_held's shared checks.
+func byteCount(h unsafe.Pointer, n *C.size_t, count func(*core.Socket) int) C.int {
 	sh, ok := lookup[*sockHandle](h)
 	if !ok {
 		return C.ASOK_EBADHANDLE
@@ -144,7 +142,7 @@ func asokgo_held(h unsafe.Pointer, n *C.size_t) (rc C.int) {
 	if n == nil {
 		return C.ASOK_EINVAL
 	}
-	*n = C.size_t(sh.sock.Held())
+	*n = C.size_t(count(sh.sock))
 	return C.ASOK_OK
 }
 
