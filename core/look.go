@@ -20,9 +20,10 @@ package core
 // A read look also counts what asok holds for the socket's next receive
 // (readable, below: data buffered that no waiting receive holds, or an
 // end of stream or an error read ahead), as socket.select counts
-// LuaSocket's buffer (check_dirty): a receive would not wait. No event announces such data, and the read
-// that put it there may have taken the edge of its arrival with it
-// (epoll reports an edge only if the fd still polls ready): a receive
+// LuaSocket's buffer (check_dirty): a receive would not wait. No event
+// announces such data, and the read that put it there may have taken the
+// edge of its arrival with it (epoll reports an edge only if the fd
+// still polls ready): a receive
 // made while a look waits, which left data buffered; the read of a
 // receive's retry armed by Select (offer.go), made before the look's
 // retry; a receive's last look at its deadline (expire.go), made before
