@@ -64,6 +64,7 @@ func FuzzTokens(f *testing.F) {
 		defer m.l.Close()
 		for len(ops) >= 3 {
 			m.step(ops[0], ops[1], ops[2])
+			m.checkWakes()
 			ops = ops[3:]
 		}
 		m.c.t += time.Hour
@@ -86,6 +87,7 @@ func FuzzTokensLooks(f *testing.F) {
 		defer m.l.Close()
 		for len(ops) >= 3 {
 			m.step(ops[0], ops[1], ops[2])
+			m.checkWakes()
 			ops = ops[3:]
 		}
 		m.c.t += time.Hour
@@ -161,6 +163,14 @@ func (m *tokenModel) step(op, a, b byte) {
 		}
 	case 6: // a look on an idle socket
 		m.look(tok, int(b)%len(m.socks))
+	}
+}
+
+// checkWakes checks that no look or receive on the open sockets missed
+// its wake-up (lookwake_fuzz_test.go).
+func (m *tokenModel) checkWakes() {
+	for _, s := range m.socks {
+		checkWakes(m.t, s, "tokens")
 	}
 }
 

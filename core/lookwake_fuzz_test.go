@@ -1,0 +1,430 @@
+package core
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// FuzzLookWake drives read looks next to receives that wait with partial
+// results (a line, a count, "*a"), on sockets that get data, Unread
+// bytes, limits, throttles, cancels, closes, the peer's end, a receive's
+// token moved to Wait or Accept, and (with a pickup) armed retries, and
+// checks after every step what P1 (a waiting receive's partial is its
+// own: unclaimed, look.go) must keep (checkWakes):
+//   - no lost wake-up: a read look not delivered while its socket is
+//     readable (a new receive would get bytes or an end without reading
+//     the fd), or while its fd has bytes no pending epoll edge announces;
+//     the same for a receive at the head of the read queue (neither
+//     throttled nor held by its throttle) whose result is buffered whole;
+//   - no spin: a look whose retry parks again is not delivered again, in
+//     the next Selects, unless something else than a Select happened;
+//   - every receive result is the next bytes of its stream (peer writes,
+//     Unread bytes in front), and, once the peers end their streams and
+//     the clock runs, every token comes back (nobody waits for ever).
+//
+// The model plays each token's owner: a delivered token retries its call.
+func FuzzLookWake(f *testing.F) {
+	// a line receive waits with "ab", a look on it, the rest, Select
+	f.Add([]byte{0, 1, 0, 0, 0, 0, 0, 3, 0, 0, 2, 1, 0, 0, 1, 0, 3, 0, 0, 3, 0, 0})
+	// the same with a Cancel of the receive, then an Unread
+	f.Add([]byte{0, 1, 0, 0, 0, 0, 0, 3, 0, 0, 2, 1, 0, 5, 0, 0, 3, 0, 0, 7, 3, 0, 3, 0, 0})
+	// a count receive, a limit, a throttle, more data, the clock
+	f.Add([]byte{0, 1, 12, 3, 0, 0, 0, 3, 0, 0, 2, 1, 0, 6, 1, 0, 8, 1, 0, 0, 5, 0, 3, 0, 0, 4, 0, 200, 3, 0, 0})
+	// a receive's token, its deadline passed, moved to Wait; another
+	// one's, delivered expired and left due, to Accept
+	f.Add([]byte{0, 1, 0, 1, 0, 0, 1, 3, 0, 0, 2, 2, 1, 4, 0, 255, 9, 0, 0,
+		1, 0, 1, 0, 0, 1, 3, 0, 0, 2, 2, 1, 4, 0, 255, 3, 1, 0, 9, 0, 1, 3, 0, 0})
+	// "*a" with two queued receives, a look, the peer's end, a close
+	f.Add([]byte{0, 1, 0, 6, 1, 1, 6, 2, 2, 0, 0, 0, 0, 3, 0, 0, 11, 0, 0, 3, 0, 0, 10, 0, 0, 3, 0, 0})
+	// with a pickup: lines taken by armed retries, one parked after
+	f.Add([]byte{1, 1, 0, 0, 2, 1, 0, 3, 0, 0, 0, 1, 0, 3, 0, 0, 0, 6, 0, 3, 0, 0, 0, 1, 0, 3, 0, 0})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		if len(ops) == 0 {
+			return
+		}
+		m := newWakeModel(t, ops[0]&1 != 0)
+		defer m.l.Close()
+		ops = ops[1:]
+		for len(ops) >= 3 {
+			m.step(ops[0], ops[1], ops[2])
+			m.checkWakes(fmt.Sprintf("after op %d %d %d", ops[0], ops[1], ops[2]))
+			ops = ops[3:]
+		}
+		m.finish()
+	})
+}
+
+// Token kinds of the wake model.
+const (
+	wkFree = iota
+	wkRecv
+	wkLook
+	wkWait   // a receive's token moved to Wait(DirRead)
+	wkAccept // a receive's token moved to Accept
+)
+
+// wakeTok is the model of one token: its call, retried at delivery.
+type wakeTok struct {
+	kind  int
+	ws    *wakeSock
+	pat   Pattern
+	n     int
+	spins int  // a look's deliveries since the last non-Select op whose retry parked again
+	due   bool // delivered, its retry not made yet (a receive's: op 9 may move it)
+}
+
+// wakeSock is one socket of the model and its stream.
+type wakeSock struct {
+	s      *Socket
+	peer   int
+	stream []byte // bytes not received yet, in order (buffered, then the kernel's)
+	eof    bool   // the peer shut its side down
+}
+
+// wakeModel drives a loop and checks wake-ups.
+type wakeModel struct {
+	t     *testing.T
+	l     *Loop
+	c     *fakeClock
+	pk    *fakePick
+	socks [3]*wakeSock
+	toks  [7]wakeTok // tokens 1..6
+}
+
+// wakeData are the peer's writes and Unread's bytes (no CR: a line's CRs
+// are dropped, which the stream check does not model).
+var wakeData = []string{"ab", "c\n", "defg", "\n", "hi\njk", "0123456789", "l\nm\nn", "x"}
+
+// newWakeModel makes a loop on a fake clock with three socket pairs whose
+// receives have no timeout, a 20 ms block, and a 30 ms block with a 50 ms
+// total; with a fake pickup if pick.
+func newWakeModel(t *testing.T, pick bool) *wakeModel {
+	l, c := newTestLoop(t)
+	m := &wakeModel{t: t, l: l, c: c}
+	if pick {
+		m.pk = newFakePick(t, l)
+	}
+	for i := range m.socks {
+		m.reopen(i)
+	}
+	return m
+}
+
+// reopen puts a fresh socket pair in slot i.
+func (m *wakeModel) reopen(i int) {
+	s, peer := socketPair(m.t, m.l)
+	switch i {
+	case 1:
+		s.SetTimeout(20*time.Millisecond, -1)
+	case 2:
+		s.SetTimeout(30*time.Millisecond, 50*time.Millisecond)
+	}
+	m.socks[i] = &wakeSock{s: s, peer: peer}
+}
+
+// step runs one operation chosen by op with arguments a and b.
+func (m *wakeModel) step(op, a, b byte) {
+	tok := Token(a%6) + 1
+	mt := &m.toks[tok]
+	ws := m.socks[int(b)%len(m.socks)]
+	s := ws.s
+	if op%13 != 3 {
+		for i := range m.toks {
+			m.toks[i].spins = 0
+		}
+	}
+	switch op % 13 {
+	case 0: // the peer writes
+		if !ws.eof && !s.closed {
+			d := wakeData[int(a)%len(wakeData)]
+			peerWrite(m.t, ws.peer, d)
+			ws.stream = append(ws.stream, d...)
+		}
+	case 1: // a receive with a free token: "*l", a count or "*a"
+		if mt.due {
+			m.retry(tok)
+			return
+		}
+		if mt.kind != wkFree {
+			return
+		}
+		pat, n := PatLine, 0
+		switch b / 3 % 3 {
+		case 1:
+			pat, n = PatCount, int(a/6%8)+1
+		case 2:
+			pat = PatAll
+		}
+		*mt = wakeTok{kind: wkRecv, ws: ws, pat: pat, n: n}
+		m.receive(tok)
+	case 2: // a look with a free token
+		if mt.kind != wkFree {
+			return
+		}
+		*mt = wakeTok{kind: wkLook, ws: ws}
+		m.retry(tok)
+	case 3: // Select; with a odd, the receives delivered are left due
+		m.selectOnce(int(b)%6+1, a%2 == 1)
+	case 4: // the clock
+		m.c.t += time.Duration(b) * time.Millisecond / 4
+	case 5: // Cancel
+		m.l.Cancel(tok)
+		*mt = wakeTok{}
+	case 6: // a receive limit
+		if !s.closed {
+			s.SetLimit([]int{0, 3, 5, 16}[a%4])
+		}
+	case 7: // Unread
+		if !s.closed {
+			d := wakeData[int(a)%len(wakeData)]
+			if err := s.Unread([]byte(d)); err != nil {
+				m.t.Fatalf("Unread: %v", err)
+			}
+			ws.stream = append([]byte(d), ws.stream...)
+		}
+	case 8: // a read throttle, or none
+		if !s.closed {
+			s.Throttle(DirRead, []int64{0, 1000, 200}[a%3])
+		}
+	case 9: // a receive's token moved to Wait or Accept (its partial let go)
+		if mt.kind != wkRecv {
+			return
+		}
+		mt.kind = wkWait
+		if b%2 == 1 {
+			mt.kind = wkAccept
+		}
+		m.retry(tok)
+	case 10: // Close (or a fresh pair if closed)
+		i := int(b) % len(m.socks)
+		if s.closed {
+			m.reopen(i)
+			return
+		}
+		s.Close()
+	case 11: // the peer's end of stream
+		if !ws.eof && !s.closed {
+			ws.eof = true
+			unix.Shutdown(ws.peer, unix.SHUT_WR)
+		}
+	case 12: // the receives left due retry
+		m.retryDue()
+	}
+}
+
+// retryDue retries the tokens delivered and left due.
+func (m *wakeModel) retryDue() {
+	for tok := Token(1); tok <= 6; tok++ {
+		if m.toks[tok].due {
+			m.retry(tok)
+		}
+	}
+}
+
+// selectOnce runs Select(0) with room for n tokens and retries each one
+// (a receive's left due if leave); it returns how many came.
+func (m *wakeModel) selectOnce(n int, leave bool) int {
+	out := make([]Token, n)
+	got, err := m.l.Select(0, out)
+	if err != nil {
+		m.t.Fatalf("select: %v", err)
+	}
+	for _, tok := range out[:got] {
+		if tok < 1 || tok > 6 || m.toks[tok].kind == wkFree || m.toks[tok].due {
+			m.t.Fatalf("token %d delivered, not parked", tok)
+		}
+		if leave && m.toks[tok].kind == wkRecv {
+			m.toks[tok].due = true
+			continue
+		}
+		m.retry(tok)
+	}
+	return got
+}
+
+// retry makes tok's call again (its first call for a look, Wait, Accept).
+func (m *wakeModel) retry(tok Token) {
+	mt := &m.toks[tok]
+	mt.due = false
+	s := mt.ws.s
+	var err error
+	switch mt.kind {
+	case wkRecv:
+		m.receive(tok)
+		return
+	case wkLook:
+		err = s.Wait(DirRead|WaitLook, tok)
+		if err == ErrWait {
+			mt.spins++
+			if mt.spins > 3 {
+				m.t.Fatalf("look %d delivered %d times with nothing to see (a spin)", tok, mt.spins)
+			}
+			return
+		}
+	case wkWait:
+		err = s.Wait(DirRead, tok)
+	case wkAccept:
+		var c *Socket
+		c, err = s.Accept(tok)
+		if c != nil {
+			c.Close()
+		}
+	}
+	if err != ErrWait {
+		*mt = wakeTok{}
+	}
+}
+
+// receive makes tok's receive (first call or retry), through the armed
+// retry first when there is one (the C half's), and checks its result
+// against the stream.
+func (m *wakeModel) receive(tok Token) {
+	mt := &m.toks[tok]
+	ws := mt.ws
+	if m.pk != nil {
+		if res, ok := m.pk.take(ws.s, tok, mt.pat, mt.n); ok {
+			m.taken(ws, mt.pat, mt.n, []byte(res), nil)
+			if m.pk.park(ws.s, tok, mt.pat, mt.n) {
+				return // parked as the C half parks it: core's at the settle
+			}
+			*mt = wakeTok{}
+			return
+		}
+	}
+	res, err := ws.s.Receive(mt.pat, mt.n, tok)
+	if err == ErrWait {
+		return
+	}
+	m.taken(ws, mt.pat, mt.n, res, err)
+	*mt = wakeTok{}
+}
+
+// taken checks a receive's result against ws's stream and consumes it.
+// A closed socket's results are not checked (the shares of its close).
+func (m *wakeModel) taken(ws *wakeSock, p Pattern, n int, res []byte, err error) {
+	if err == ErrBusy || err == ErrInvalid {
+		m.t.Fatalf("receive: %v", err)
+	}
+	if ws.s.closed { // (its close's shares: not modelled)
+		return
+	}
+	want := res
+	if p == PatLine && err == nil {
+		want = append(append([]byte(nil), res...), '\n')
+	}
+	if !bytes.HasPrefix(ws.stream, want) {
+		m.t.Fatalf("receive %v %d: %q %v, the stream has %q", p, n, res, err, ws.stream)
+	}
+	if p == PatCount && err == nil && len(res) != n {
+		m.t.Fatalf("receive of %d: %q", n, res)
+	}
+	ws.stream = ws.stream[len(want):]
+}
+
+// checkWakes fails on a lost wake-up: a read look, or the head receive,
+// not delivered while what it waits for is there (see FuzzLookWake).
+func (m *wakeModel) checkWakes(when string) {
+	for i, ws := range m.socks {
+		checkWakes(m.t, ws.s, fmt.Sprintf("%s: socket %d", when, i))
+	}
+}
+
+// checkWakes fails on a lost wake-up on open socket s (see FuzzLookWake):
+// a read look parked, not delivered, while s is readable (unclaimed
+// bytes, an end or an error read ahead) or its fd has bytes that no
+// pending epoll event announces; the head of its read queue (not held by
+// its throttle) parked, not delivered, while its fd has such bytes or,
+// a receive, while its result is buffered whole.
+func checkWakes(t *testing.T, s *Socket, when string) {
+	t.Helper()
+	if s.closed || s.offer != 0 { // (an armed retry's read is C's until settled)
+		return
+	}
+	fdNews := fdReadable(s.fd) && !fdReadable(s.l.p.epfd)
+	for w := s.rl.head; w != nil; w = w.next {
+		if w.notified {
+			continue
+		}
+		if s.unclaimed() > 0 || s.rerr != nil {
+			t.Fatalf("%s: look %d parked with %d bytes unclaimed (held %d), rerr %v: a lost wake-up",
+				when, w.tok, s.unclaimed(), len(s.rb.data()), s.rerr)
+		}
+		if fdNews {
+			t.Fatalf("%s: look %d parked, its fd readable with no event pending: a lost wake-up", when, w.tok)
+		}
+	}
+	h := s.rq.head
+	if h == nil || h.notified || h.throttled || h.wake != 0 {
+		return
+	}
+	if fdNews {
+		t.Fatalf("%s: head %d parked, its fd readable with no event pending: a lost wake-up", when, h.tok)
+	}
+	if h.receiving {
+		data := s.rb.data()
+		_, _, ok, _ := matchEnd(h.pat, h.cnt, data, 0)
+		if ok || overLimit(h.pat, data, s.limit) {
+			t.Fatalf("%s: receive %d parked with its result buffered (%q): a lost wake-up", when, h.tok, data)
+		}
+	}
+}
+
+// fdReadable polls fd for input without waiting.
+func fdReadable(fd int) bool {
+	fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds[:], 0)
+		if err == unix.EINTR {
+			continue
+		}
+		return err == nil && n > 0 && fds[0].Revents != 0
+	}
+}
+
+// finish ends every stream (a line end, the peer's end), lifts the
+// throttles, runs the clock and the loop, and checks that every token
+// came back: nobody waits for ever.
+func (m *wakeModel) finish() {
+	for _, ws := range m.socks {
+		if ws.s.closed {
+			continue
+		}
+		if !ws.eof {
+			peerWrite(m.t, ws.peer, "\n")
+			ws.stream = append(ws.stream, '\n')
+			ws.eof = true
+			unix.Shutdown(ws.peer, unix.SHUT_WR)
+		}
+		ws.s.Throttle(DirRead, 0)
+	}
+	for round := 0; ; round++ {
+		m.c.t += time.Second
+		for i := range m.toks {
+			m.toks[i].spins = 0
+		}
+		m.retryDue()
+		for k := 0; m.selectOnce(6, false) > 0; k++ {
+			m.checkWakes("finishing")
+			if k > 1000 {
+				m.t.Fatal("finishing: Select never runs dry")
+			}
+		}
+		m.checkWakes("finished")
+		left := 0
+		for tok := range m.toks {
+			if m.toks[tok].kind != wkFree {
+				left++
+			}
+		}
+		if left == 0 {
+			break
+		}
+		if round > 100 {
+			m.t.Fatalf("finishing: %d tokens never came back: %+v", left, m.toks)
+		}
+	}
+}
