@@ -18,7 +18,15 @@
 -- 3. a receive that times out returns its partial: nothing is left;
 -- 4. a receive whose coroutine is closed while it waits (5.4) leaves its
 --    partial to the next receive: the socket is readable then, and a
---    select waiting on it (no timeout) is woken.
+--    select waiting on it (no timeout) is woken;
+-- 5. a select that finds the socket dirty (bytes a count receive left)
+--    gives the other coroutines their turn first (select.lua's stale): a
+--    receive made in that turn takes the bytes as its partial and waits,
+--    so the socket is clean after the turn only because of that partial:
+--    the select reads its sets anew and waits on (socket.select: nothing
+--    readable, the partial is the receive's), with and without a
+--    timeout, until the rest comes; a receive in the turn that leaves
+--    some of the bytes keeps the socket readable.
 -- Counted in steps of the reactor and answers of the select, not in time.
 -- For a raw LuaSocket object, a wrapper and a native client.
 local T = dofile("asoktest.lua")
@@ -219,6 +227,67 @@ for _, kind in ipairs(T.KINDS) do
     end)
     T.run(function() return r end, 5)
     T.same(r or T.pack(), T.pack("abcdef", nil, nil), what .. ": the next receive's line")
+    s:close(); p:close()
+  end
+
+  -- 5. dirty before the turn, clean after it only by a waiting partial
+  for _, t in ipairs({ false, 0.05 }) do
+    local what = name .. " stale by a partial, timeout " .. tostring(t)
+    local s, p, raw = make()
+    local function recv(pat)
+      if raw then return asok.receive(s, pat) else return s:receive(pat) end
+    end
+    p:send("xabc")
+    local first
+    asok.spawn(function() first = T.pack(recv(1)) end)
+    T.check(T.run(function() return first end, 5), what .. ": the count receive ended")
+    T.same(first or T.pack(), T.pack("x", nil, nil), what .. ": its byte")
+    T.eq(s:dirty(), true, what .. ": dirty() before the select")
+    local res
+    T.spawn(function() res = T.pack(asok.select({ s }, nil, t or nil)) end)
+    T.eq(res, nil, what .. ": the select gives the turn first")
+    local box = {}
+    receiver(box, s, raw, "*l") -- runs now: "abc" is its partial
+    T.eq(box.r, nil, what .. ": the receive waits")
+    T.eq(asok._debug.held(s), 3, what .. ": its partial held")
+    T.eq(s:dirty(), false, what .. ": dirty() after the turn")
+    if t then
+      T.check(T.run(function() return res end, 5), what .. ": the select ended")
+      T.same(res and T.pack(#res[1], #res[2], res[3]) or T.pack(), T.pack(0, 0, "timeout"), what .. ": the select's answer")
+    else
+      for _ = 1, 20 do step() end
+      T.eq(res, nil, what .. ": the select waits on (20 steps)")
+    end
+    p:send("def\n")
+    T.check(T.run(function() return box.r end, 5), what .. ": the receive ended")
+    T.same(box.r or T.pack(), T.pack("abcdef", nil, nil), what .. ": its line, whole")
+    if not t then
+      -- the rest came through the kernel: the select saw it there
+      T.check(T.run(function() return res end, 5), what .. ": the select ended")
+      T.check(res and res[1][1] == s, what .. ": the select lists the socket")
+    end
+    s:close(); p:close()
+  end
+
+  -- 5b. a receive in the turn that leaves some bytes: still readable
+  do
+    local what = name .. " turn leaves bytes"
+    local s, p, raw = make()
+    local function recv(pat)
+      if raw then return asok.receive(s, pat) else return s:receive(pat) end
+    end
+    p:send("xabc")
+    local first
+    asok.spawn(function() first = T.pack(recv(1)) end)
+    T.check(T.run(function() return first end, 5), what .. ": the count receive ended")
+    local res
+    T.spawn(function() res = T.pack(asok.select({ s }, nil, nil)) end)
+    local second
+    asok.spawn(function() second = T.pack(recv(2)) end)
+    T.same(second or T.pack(), T.pack("ab", nil, nil), what .. ": the turn's receive")
+    T.check(T.run(function() return res end, 5), what .. ": the select ended")
+    T.check(res and res[1][1] == s, what .. ": the select lists the socket")
+    T.same(T.pack(recv(1)), T.pack("c", nil, nil), what .. ": the byte left")
     s:close(); p:close()
   end
 end
