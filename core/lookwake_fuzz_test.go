@@ -138,8 +138,8 @@ func (m *wakeModel) step(op, a, b byte) {
 		}
 	}
 	switch op % 13 {
-	case 0: // the peer writes
-		if !ws.eof && !s.closed {
+	case 0: // the peer writes (its blocking write never fills the socket)
+		if !ws.eof && !s.closed && len(ws.stream) < 4096 {
 			d := wakeData[int(a)%len(wakeData)]
 			peerWrite(m.t, ws.peer, d)
 			ws.stream = append(ws.stream, d...)
@@ -345,11 +345,29 @@ func checkWakes(t *testing.T, s *Socket, when string) {
 		return
 	}
 	fdNews := fdReadable(s.fd) && !fdReadable(s.l.p.epfd)
+	// a receive at the head, delivered, whose retry is to come: its end
+	// (done), its parking again (Receive), its token's Cancel or move to
+	// Wait or Accept, or the close, each delivers the looks if what it
+	// leaves is a new receive's (an Unread or a SetLimit may have changed
+	// its claim meanwhile); until then what it will take is not known
+	h := s.rq.head
+	pending := h != nil && h.receiving && h.notified
+	if h != nil && h.receiving { // (unclaimed's line scan against a fresh one)
+		data, claim := s.rb.data(), len(s.rb.data())
+		if overLimit(h.pat, data, s.limit) {
+			claim = s.limit
+		} else if end, skip, ok, _ := matchEnd(h.pat, h.cnt, data, 0); ok {
+			claim = end + skip
+		}
+		if got := s.unclaimed(); got != len(data)-claim {
+			t.Fatalf("%s: unclaimed %d, want %d (%q, head %v %d)", when, got, len(data)-claim, data, h.pat, h.cnt)
+		}
+	}
 	for w := s.rl.head; w != nil; w = w.next {
 		if w.notified {
 			continue
 		}
-		if s.unclaimed() > 0 || s.rerr != nil {
+		if !pending && (s.unclaimed() > 0 || s.rerr != nil) {
 			t.Fatalf("%s: look %d parked with %d bytes unclaimed (held %d), rerr %v: a lost wake-up",
 				when, w.tok, s.unclaimed(), len(s.rb.data()), s.rerr)
 		}
@@ -357,7 +375,6 @@ func checkWakes(t *testing.T, s *Socket, when string) {
 			t.Fatalf("%s: look %d parked, its fd readable with no event pending: a lost wake-up", when, w.tok)
 		}
 	}
-	h := s.rq.head
 	if h == nil || h.notified || h.throttled || h.wake != 0 {
 		return
 	}
