@@ -230,9 +230,9 @@ for _, kind in ipairs(T.KINDS) do
     s:close(); p:close()
   end
 
-  -- 5. dirty before the turn, clean after it only by a waiting partial
-  for _, t in ipairs({ false, 0.05 }) do
-    local what = name .. " stale by a partial, timeout " .. tostring(t)
+  -- xabc makes a pair whose peer sent "xabc" and a count receive took
+  -- "x": "abc" is left, unclaimed (s dirty); recv(pat) receives on s.
+  local function xabc(what)
     local s, p, raw = make()
     local function recv(pat)
       if raw then return asok.receive(s, pat) else return s:receive(pat) end
@@ -242,6 +242,13 @@ for _, kind in ipairs(T.KINDS) do
     asok.spawn(function() first = T.pack(recv(1)) end)
     T.check(T.run(function() return first end, 5), what .. ": the count receive ended")
     T.same(first or T.pack(), T.pack("x", nil, nil), what .. ": its byte")
+    return s, p, raw, recv
+  end
+
+  -- 5. dirty before the turn, clean after it only by a waiting partial
+  for _, t in ipairs({ false, 0.05 }) do
+    local what = name .. " stale by a partial, timeout " .. tostring(t)
+    local s, p, raw, recv = xabc(what)
     T.eq(s:dirty(), true, what .. ": dirty() before the select")
     local res
     T.spawn(function() res = T.pack(asok.select({ s }, nil, t or nil)) end)
@@ -272,14 +279,7 @@ for _, kind in ipairs(T.KINDS) do
   -- 5b. a receive in the turn that leaves some bytes: still readable
   do
     local what = name .. " turn leaves bytes"
-    local s, p, raw = make()
-    local function recv(pat)
-      if raw then return asok.receive(s, pat) else return s:receive(pat) end
-    end
-    p:send("xabc")
-    local first
-    asok.spawn(function() first = T.pack(recv(1)) end)
-    T.check(T.run(function() return first end, 5), what .. ": the count receive ended")
+    local s, p, _, recv = xabc(what)
     local res
     T.spawn(function() res = T.pack(asok.select({ s }, nil, nil)) end)
     local second
