@@ -14,6 +14,20 @@ local asok = require "asok"
 local socket = require "socket"
 local unix = (pcall(require, "socket.unix")) and require "socket.unix" or nil
 
+-- primed has a (c's peer) send "one\ntwo\nthree", LuaSocket's own receive
+-- on c take "one" (the rest buffered in LuaSocket), then c:setfd onto
+-- lst's fd; it returns c, c's own fd and what must stay open (a, lst).
+-- tag names the family in the checks.
+local function primed(c, a, lst, tag)
+  assert(a:send("one\ntwo\nthree") == 13)
+  c:settimeout(5)
+  T.eq(c:receive(), "one", "LuaSocket's own receive, before the setfd" .. tag)
+  T.eq(c:dirty(), true, "LuaSocket buffers the rest" .. tag)
+  local fd = c:getfd()
+  c:setfd(lst:getfd())
+  return c, fd, { a, lst }
+end
+
 -- tcpsetup returns a client c whose LuaSocket buffer holds "two\nthree",
 -- c's own fd and a TCP listener, with c:setfd onto the listener's fd done;
 -- keep: what must stay open meanwhile.
@@ -23,13 +37,7 @@ local function tcpsetup()
   local c = assert(socket.connect("127.0.0.1", port))
   local a = assert(srv:accept())
   srv:close()
-  assert(a:send("one\ntwo\nthree") == 13)
-  c:settimeout(5)
-  T.eq(c:receive(), "one", "LuaSocket's own receive, before the setfd")
-  T.eq(c:dirty(), true, "LuaSocket buffers the rest")
-  local fd = c:getfd()
-  c:setfd(lst:getfd())
-  return c, fd, { a, lst }
+  return primed(c, a, lst, "")
 end
 
 -- unixsetup: the same on a socket.unix stream client and listener.
@@ -45,13 +53,7 @@ local function unixsetup()
   assert(c:connect(path))
   local a = assert(srv:accept())
   srv:close(); os.remove(path); os.remove(lpath)
-  assert(a:send("one\ntwo\nthree") == 13)
-  c:settimeout(5)
-  T.eq(c:receive(), "one", "LuaSocket's own receive, before the setfd (unix)")
-  T.eq(c:dirty(), true, "LuaSocket buffers the rest (unix)")
-  local fd = c:getfd()
-  c:setfd(lst:getfd())
-  return c, fd, { a, lst }
+  return primed(c, a, lst, " (unix)")
 end
 
 -- steps runs the calls on c (recv and sel: LuaSocket's or asok's) and
