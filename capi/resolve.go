@@ -33,7 +33,7 @@ func asokgo_resolve(h unsafe.Pointer, host *C.char, family C.int, tok C.asok_tok
 		return C.ASOK_EBADHANDLE
 	}
 	name, ok := cstring(host)
-	if !ok || (out == nil && outlen > 0) {
+	if !ok || (out == nil && outlen > 0) || !bufOK(out, outlen) { // before any lookup
 		return C.ASOK_EINVAL
 	}
 	list, held := lh.held[tok]

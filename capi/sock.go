@@ -91,7 +91,7 @@ func asokgo_getsockname(h unsafe.Pointer, ipOut *C.char, iplen C.size_t, port *C
 	if !ok {
 		return C.ASOK_EBADHANDLE
 	}
-	if ipOut == nil || port == nil || iplen == 0 {
+	if ipOut == nil || port == nil || iplen == 0 || !bufOK(ipOut, iplen) {
 		return C.ASOK_EINVAL
 	}
 	ip, p, err := sh.sock.LocalAddr()

@@ -138,6 +138,11 @@ func spanOK(p unsafe.Pointer, n uint64, size uintptr) bool {
 
 // bufOK reports whether n bytes of C memory at p can be borrowed as a
 // slice: n fits in a Go int and the bytes end within the address space.
+// It checks the buffers asok reads and those it writes alike (ip_out,
+// resolve's out): an output buffer is checked for its whole capacity,
+// before the operation starts, though asok writes only what it needs,
+// since what it needs is known only after (a datagram taken, a lookup
+// done) and a capacity no C object can have is the caller's bug.
 func bufOK(p *C.char, n C.size_t) bool {
 	return sizeOK(n) && spanOK(unsafe.Pointer(p), uint64(n), 1)
 }

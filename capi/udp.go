@@ -45,7 +45,9 @@ func asokgo_receivefrom(h unsafe.Pointer, n C.size_t, tok C.asok_token, data **C
 	if !ok {
 		return C.ASOK_EBADHANDLE
 	}
-	if data == nil || length == nil || ipOut == nil || port == nil || iplen < minIPLen || !sizeOK(n) {
+	// ipOut's span is checked before the datagram is taken (bufOK)
+	if data == nil || length == nil || ipOut == nil || port == nil || iplen < minIPLen ||
+		!bufOK(ipOut, iplen) || !sizeOK(n) {
 		return C.ASOK_EINVAL
 	}
 	b, ip, p, err := sh.sock.ReceiveFrom(int(n), uint64(tok))

@@ -386,9 +386,13 @@ ASOK_API int asok_listen(asok_sock *s, int backlog);
 
 /* asok_getsockname writes the local address of s: ip into ip_out (a caller
  * buffer of iplen bytes, 46 is always enough; always NUL-terminated) and the
- * port into *port_out. Returns: 0; ASOK_EBADHANDLE; ASOK_ECLOSED;
- * ASOK_EINVAL (buffer too small, or s is not an IPv4 or IPv6 socket: a
- * unix socket has no ip and port; nothing is written); -errno. */
+ * port into *port_out. Only what the address needs is written, but the
+ * whole of iplen must be a buffer C can have (as every length asok takes).
+ * Returns: 0; ASOK_EBADHANDLE; ASOK_ECLOSED;
+ * ASOK_EINVAL (ip_out or port_out NULL, buffer too small, iplen above
+ * INT64_MAX or past the end of the address space, or s is not an IPv4 or
+ * IPv6 socket: a unix socket has no ip and port; nothing is written);
+ * -errno. */
 ASOK_API int asok_getsockname(asok_sock *s, char *ip_out, size_t iplen, int *port_out);
 
 /* asok_connect connects s to a numeric ip and port without blocking.
@@ -661,7 +665,10 @@ ASOK_API int asok_udp_new(asok_loop *loop, int family, asok_sock **sock_out);
  * Returns: 0; ASOK_EWAIT (token parked until a datagram arrives);
  * ASOK_ETIMEOUT; ASOK_ECLOSED; -errno (-ECONNREFUSED on a connected socket);
  * ASOK_EBADHANDLE; ASOK_EINVAL (not a datagram socket, NULL output, iplen
- * < 46, n above INT64_MAX: ask for INT64_MAX to get any datagram whole). */
+ * < 46, iplen above INT64_MAX or past the end of the address space, n
+ * above INT64_MAX: ask for INT64_MAX to get any datagram whole; checked
+ * before a datagram is taken, so it stays queued; ip_out and *port_out
+ * are not written). */
 ASOK_API int asok_receivefrom(asok_sock *s, size_t n, asok_token token, const char **data,
                               size_t *len, char *ip_out, size_t iplen, int *port_out);
 
@@ -740,8 +747,11 @@ ASOK_API int asok_throttle(asok_sock *s, int dir, double bps);
  * temporary failure); ASOK_EAI_FAIL (other resolver failure);
  * ASOK_EAI_ADDRFAMILY (a numeric host of the other family); -ERANGE;
  * ASOK_EBUSY (token parked elsewhere, or resolving another host/family);
- * ASOK_EINVAL (host NULL, out NULL with outlen > 0, bad family);
- * ASOK_EBADHANDLE. The ASOK_EAI_* strings are LuaSocket's. */
+ * ASOK_EINVAL (host NULL, out NULL with outlen > 0, outlen above
+ * INT64_MAX or past the end of the address space, bad family; checked
+ * before any lookup starts: the token is not parked, out and *len_out are
+ * not written, a kept answer stays kept); ASOK_EBADHANDLE. The
+ * ASOK_EAI_* strings are LuaSocket's. */
 ASOK_API int asok_resolve(asok_loop *loop, const char *host, int family, asok_token token,
                           char *out, size_t outlen, size_t *len_out);
 

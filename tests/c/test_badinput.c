@@ -2,8 +2,9 @@
  * ASOK_EINTERNAL (the process lives on), handles and tokens of another
  * loop, zero and SIZE_MAX lengths, infinite and out-of-range numbers, a
  * NULL out-pointer on every function that has one, set sizes past
- * ASOK_WAITSET_MAX, arrays past the end of the address space, sockets of
- * the wrong kind, direction flags out of range, and tokens in use. */
+ * ASOK_WAITSET_MAX, arrays and output buffers past the end of the
+ * address space, sockets of the wrong kind, direction flags out of range,
+ * and tokens in use. */
 #include <errno.h>
 #include <float.h>
 #include <limits.h>
@@ -94,8 +95,9 @@ static void test_lengths(asok_loop *loop) {
   CHECK_EQ(n, 3);
   CHECK(memcmp(d, "abc", 3) == 0);
   CHECK_EQ(asok_getsockname(a, ip, 0, &port), ASOK_EINVAL);
-  CHECK_EQ(asok_getsockname(a, ip, SIZE_MAX, &port), 0); /* writes only what it needs */
-  CHECK_STREQ(ip, "127.0.0.1");
+  /* a capacity above INT64_MAX, which no buffer at ip can have
+   * (test_out_spans: INT64_MAX is taken, asok writes only what it needs) */
+  CHECK_EQ(asok_getsockname(a, ip, SIZE_MAX, &port), ASOK_EINVAL);
   CHECK_EQ(asok_settimeout(a, INFINITY, -INFINITY), 0);
   CHECK_EQ(asok_settimeout(a, 1e300, DBL_MAX), 0);
   CHECK_EQ(asok_sleep(loop, INFINITY, 50), 0);
@@ -251,6 +253,77 @@ static void test_spans(asok_loop *loop) {
   CHECK_EQ(asok_sock_free(a), 0);
   CHECK_EQ(asok_sock_free(b), 0);
   CHECK_EQ(asok_sock_free(u), 0);
+}
+
+/* NEARTOP is an address 4 bytes below the end of the address space: an
+ * output buffer there of more than 4 bytes would wrap. */
+#define NEARTOP ((char *)(uintptr_t)-4)
+
+/* test_out_spans: the buffers asok writes (asok_getsockname's and
+ * asok_receivefrom's ip_out, asok_resolve's out) are refused as the
+ * arrays it reads are: a length above INT64_MAX or past the end of the
+ * address space is ASOK_EINVAL before the operation starts and before
+ * anything is written (it was ASOK_EINTERNAL, a caught panic, and
+ * asok_receivefrom had consumed the datagram by then). asok_select's
+ * tokens_out and asok_waitset's reqs are test_spans' and test_set_bounds'. */
+static void test_out_spans(asok_loop *loop) {
+  asok_sock *a, *b, *u, *v;
+  const char *d = "x";
+  char ip[64];
+  size_t n = 99, need = 99;
+  int port = 7, uport, rc;
+  pair(loop, &a, &b);
+  CHECK_EQ(asok_getsockname(a, NEARTOP, 46, &port), ASOK_EINVAL);
+  CHECK_EQ(asok_getsockname(a, TOP, 65, &port), ASOK_EINVAL);
+  CHECK_EQ(asok_getsockname(a, ip, (size_t)INT64_MAX + 1, &port), ASOK_EINVAL);
+  CHECK_EQ(port, 7);                                 /* nothing written */
+  /* the largest length asok takes, INT64_MAX, ends within the address
+   * space from ip (user space is far below 2^63): taken, and asok writes
+   * only what it needs */
+  CHECK_EQ(asok_getsockname(a, ip, (size_t)INT64_MAX, &port), 0);
+  CHECK_STREQ(ip, "127.0.0.1");
+  /* receivefrom: refused before it takes the datagram, which stays */
+  CHECK_EQ(asok_udp_new(loop, 4, &u), 0);
+  CHECK_EQ(asok_bind(u, "127.0.0.1", 0), 0);
+  CHECK_EQ(asok_getsockname(u, ip, sizeof ip, &uport), 0);
+  CHECK_EQ(asok_udp_new(loop, 4, &v), 0);
+  CHECK_EQ(asok_sendto(v, "dg", 2, "127.0.0.1", uport, 0, &n), 0);
+  rc = asok_wait(u, ASOK_READ, 100);
+  if (rc == ASOK_EWAIT) {
+    drive(loop, 100);
+    rc = asok_wait(u, ASOK_READ, 100);
+  }
+  CHECK_EQ(rc, 0);
+  port = 7;
+  CHECK_EQ(asok_receivefrom(u, 9, 0, &d, &n, NEARTOP, 46, &port), ASOK_EINVAL);
+  CHECK(d == NULL);                                  /* always written */
+  CHECK_EQ(n, 0);
+  CHECK_EQ(asok_receivefrom(u, 9, 0, &d, &n, ip, (size_t)INT64_MAX + 6, &port), ASOK_EINVAL);
+  CHECK_EQ(asok_receivefrom(u, 9, 0, &d, &n, ip, SIZE_MAX, &port), ASOK_EINVAL);
+  CHECK_EQ(asok_receivefrom(u, 9, 101, &d, &n, TOP, 65, &port), ASOK_EINVAL);
+  CHECK_EQ(port, 7);
+  CHECK_EQ(asok_sleep(loop, 0, 101), 0);             /* 101 was not parked */
+  drive(loop, 101);
+  CHECK_EQ(asok_receivefrom(u, 9, 0, &d, &n, ip, sizeof ip, &port), 0);
+  EXPECT(0, d, n, "dg");                             /* still there */
+  CHECK_STREQ(ip, "127.0.0.1");
+  /* resolve: a numeric host answers at once, a name would park */
+  need = 99;
+  CHECK_EQ(asok_resolve(loop, "127.0.0.1", 0, 0, NEARTOP, 46, &need), ASOK_EINVAL);
+  CHECK_EQ(need, 99);
+  CHECK_EQ(asok_resolve(loop, "127.0.0.1", 0, 0, ip, (size_t)INT64_MAX + 1, &need), ASOK_EINVAL);
+  CHECK_EQ(asok_resolve(loop, "localhost", 0, 102, TOP, 65, &need), ASOK_EINVAL);
+  CHECK_EQ(need, 99);
+  CHECK_EQ(asok_sleep(loop, 0, 102), 0);             /* no lookup parked it */
+  drive(loop, 102);
+  CHECK_EQ(asok_resolve(loop, "127.0.0.1", 0, 0, ip, (size_t)INT64_MAX, &need), 0);
+  CHECK_EQ(need, 11);
+  CHECK_STREQ(ip, "127.0.0.1");
+  CHECK_EQ(asok_resolve(loop, "127.0.0.1", 0, 0, TOP, 0, &need), -ERANGE); /* no buffer */
+  CHECK_EQ(asok_sock_free(a), 0);
+  CHECK_EQ(asok_sock_free(b), 0);
+  CHECK_EQ(asok_sock_free(u), 0);
+  CHECK_EQ(asok_sock_free(v), 0);
 }
 
 /* unixlistener wraps a listening AF_UNIX stream socket (abstract name). */
@@ -503,6 +576,7 @@ int main(void) {
   test_limit(loop);
   test_set_bounds(loop);
   test_spans(loop);
+  test_out_spans(loop);
   test_unread_kinds(loop);
   test_kinds(loop);
   test_flags(loop);
