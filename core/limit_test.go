@@ -147,3 +147,80 @@ func TestSetLimitWakesParked(t *testing.T) {
 		t.Fatalf("count: %d bytes %v", len(res), err)
 	}
 }
+
+// TestSetLimitWakesLooks: a read look's answer depends on the limit
+// (unclaimed: the head receive's claim is cut at the limit, the rest is a
+// new receive's), so a lowered limit that leaves bytes to a new receive
+// wakes the read looks at once, whatever the head receive's state: parked
+// (SetLimit delivers it too), delivered and not retried yet (by Unread,
+// by its deadline, by its throttle's wake-up). They were woken only at
+// the head's retry (R10's finding, FuzzLookWake 9157c415dfa14ef2). No
+// head receive, or a limit the data stays within, wakes no look.
+func TestSetLimitWakesLooks(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		deliver func(t *testing.T, l *Loop, clk *fakeClock, s *Socket) // the head's token out
+	}{
+		{"parked", nil},
+		{"unread", func(t *testing.T, l *Loop, clk *fakeClock, s *Socket) {
+			if err := s.Unread([]byte("x")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"expired", func(t *testing.T, l *Loop, clk *fakeClock, s *Socket) {
+			s.SetTimeout(time.Second, -1)
+			clk.t += 2 * time.Second
+		}},
+		{"throttled", func(t *testing.T, l *Loop, clk *fakeClock, s *Socket) {
+			s.Throttle(DirRead, 1000) // the bucket starts empty: parked on its timer
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l, clk := newTestLoop(t)
+			s, peer := socketPair(t, l)
+			parkWithPartial(t, l, s, peer, PatLine, 0, 1, "abcdef")
+			if c.deliver != nil {
+				c.deliver(t, l, clk, s)
+				if c.name == "throttled" { // a retry parks it on the empty bucket
+					parkReceive(t, s, PatLine, 0, 1)
+					clk.t += time.Second
+				}
+				if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{1}) {
+					t.Fatalf("the head's delivery: %v, want [1]", got)
+				}
+			}
+			held := s.Held()
+			look(t, s, DirRead, 2) // the head holds every byte: nothing for a new receive
+			s.SetLimit(held + 1)   // still within: no change
+			if got := selectTokens(t, l, 0); len(got) != 0 {
+				t.Fatalf("a limit above the data: %v", got)
+			}
+			s.SetLimit(4)
+			if s.Buffered() != held-4 {
+				t.Fatalf("buffered %d, want %d", s.Buffered(), held-4)
+			}
+			want := []Token{2}
+			if c.deliver == nil {
+				want = []Token{2, 1} // the parked head too, after the looks
+			}
+			if got := selectTokens(t, l, 0); !slices.Equal(got, want) {
+				t.Fatalf("lowered limit: got %v, want %v (the look at once)", got, want)
+			}
+			if err := s.Wait(DirRead|WaitLook, 2); err != nil {
+				t.Fatalf("the look's retry: %v, want ready", err)
+			}
+			res, err := s.Receive(PatLine, 0, 1)
+			if err != ErrLimit || len(res) != 4 {
+				t.Fatalf("the head's retry: %q %v, want 4 bytes ErrLimit", res, err)
+			}
+		})
+	}
+	// no head receive: the limit changes nothing a look sees
+	l, _ := newTestLoop(t)
+	s, _ := socketPair(t, l)
+	look(t, s, DirRead, 2)
+	s.SetLimit(1)
+	if got := selectTokens(t, l, 0); len(got) != 0 {
+		t.Fatalf("no receive: %v", got)
+	}
+}

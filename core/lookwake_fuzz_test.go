@@ -357,13 +357,11 @@ func checkWakes(t *testing.T, s *Socket, when string) {
 		return
 	}
 	fdNews := fdReadable(s.fd) && !fdReadable(s.l.p.epfd)
-	// a receive at the head, delivered, whose retry is to come: its end
-	// (done), its parking again (Receive), its token's Cancel or move to
-	// Wait or Accept, or the close, each delivers the looks if what it
-	// leaves is a new receive's (an Unread or a SetLimit may have changed
-	// its claim meanwhile); until then what it will take is not known
+	// (a receive at the head, delivered, whose retry is to come, is held
+	// to it too: what it leaves a new receive changes only where the
+	// looks are delivered: an Unread, a SetLimit, its retry, its token's
+	// Cancel or move, the close)
 	h := s.rq.head
-	pending := h != nil && h.receiving && h.notified
 	if h != nil && h.receiving { // (unclaimed's line scan against a fresh one)
 		data, claim := s.rb.data(), len(s.rb.data())
 		if overLimit(h.pat, data, s.limit) {
@@ -379,7 +377,7 @@ func checkWakes(t *testing.T, s *Socket, when string) {
 		if w.notified {
 			continue
 		}
-		if !pending && (s.unclaimed() > 0 || s.rerr != nil) {
+		if s.unclaimed() > 0 || s.rerr != nil {
 			t.Fatalf("%s: look %d parked with %d bytes unclaimed (held %d), rerr %v: a lost wake-up",
 				when, w.tok, s.unclaimed(), len(s.rb.data()), s.rerr)
 		}
