@@ -80,22 +80,71 @@ func (s *Socket) serve(claims []share) {
 
 // resultAtClose returns, once, the share kept for the receive of tok with
 // pattern p and count n (false if none, or none was left for it). A call
-// of tok with another pattern or count is another operation: the share is
-// given back (dropShare) and the call reads the buffer as any other.
+// of tok with another pattern or count is the same call, as a retry on an
+// open socket is (asok.h, asok_receive): its share is worked out again
+// under them, in its place (reshare). It was another operation: the share
+// given back (dropShare), so the waiters after it took its bytes first,
+// and once a call after the close had read the rest they were dropped.
 func (s *Socket) resultAtClose(tok Token, p Pattern, n int) ([]byte, bool, error) {
 	for i, c := range s.closedRecv {
 		if c.tok != tok {
 			continue
 		}
 		if c.pat != p || (p == PatCount && c.cnt != n) {
-			s.dropShare(tok)
-			return nil, false, nil
+			c = s.reshare(i, p, n)
+			if c.tok != tok { // nothing was left to share: read as any call
+				return nil, false, nil
+			}
 		}
 		s.closedRecv = append(s.closedRecv[:i], s.closedRecv[i+1:]...)
 		delete(s.l.shares, tok)
 		return c.res, !c.none, c.err
 	}
 	return nil, false, nil
+}
+
+// reshare works the shares from the i-th on out again, the i-th under
+// pattern p and count n (its retry's), and returns the i-th share anew
+// (another token's, or none, if nothing was kept). Their bytes go back in
+// front of the buffer and are shared again in call order, so the i-th
+// reads its own bytes first and no byte is lost or served twice. Once a
+// call after the close read what the shares left (restRead), only their
+// own bytes are shared again (the buffer's are past bytes already read),
+// and what the last of them leaves goes in front of the buffer: read
+// next, after bytes that came after it in the stream (dropping it would
+// lose it; a call that changes its pattern after the close is C's only).
+func (s *Socket) reshare(i int, p Pattern, n int) share {
+	l := s.l
+	claims := append([]share(nil), s.closedRecv[i:]...)
+	var raw []byte
+	for _, c := range claims {
+		raw = append(raw, c.raw...)
+		delete(l.shares, c.tok)
+	}
+	s.closedRecv = s.closedRecv[:i]
+	claims[0].pat, claims[0].cnt = p, n
+	for j := range claims {
+		claims[j].none, claims[j].raw, claims[j].res, claims[j].err = false, nil, nil, nil
+	}
+	var rest rxbuf
+	if s.restRead { // share raw alone: the buffer waits aside
+		rest, s.rb = s.rb, rxbuf{}
+	}
+	if len(raw) > 0 {
+		s.rb.unread(&l.rx, raw)
+		l.keepBuf(s)
+	}
+	s.serve(claims)
+	if s.restRead {
+		left := append([]byte(nil), s.rb.data()...)
+		s.rb.release(&l.rx)
+		s.rb = rest
+		s.rb.unread(&l.rx, left)
+	}
+	if i < len(s.closedRecv) {
+		return s.closedRecv[i]
+	}
+	return share{}
 }
 
 // dropShare gives back the share of tok (cancelled: its caller is gone):

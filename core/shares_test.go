@@ -118,3 +118,65 @@ func TestSharesCancelAfterRest(t *testing.T) {
 	receiveIs(t, s, PatLine, 0, 2, "B", nil) // its own share, not "A"
 	receiveIs(t, s, PatLine, 0, 4, "", ErrClosed)
 }
+
+// TestSharesRetryOtherPattern checks that a waiter's retry after the
+// close with another pattern or count is the same call, as on an open
+// socket (its pattern and count from then on): its share is worked out
+// again in its place, the waiters after it too, so it reads its own
+// bytes first, and none is lost, also once a call after the close read
+// what the shares left. Before, the share was given back (another
+// operation): the waiter after it got those bytes first, and once the
+// rest was read they were dropped (tok 1 got "" closed, "A\n" lost).
+func TestSharesRetryOtherPattern(t *testing.T) {
+	for _, restRead := range []bool{false, true} {
+		l, _ := newTestLoop(t)
+		s, _ := socketPair(t, l)
+		parkReceive(t, s, PatLine, 0, 1)
+		parkReceive(t, s, PatLine, 0, 2)
+		if err := s.Unread([]byte("A\nB\nC\n")); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if restRead {
+			receiveIs(t, s, PatLine, 0, 3, "C", nil) // what the shares left
+		}
+		receiveIs(t, s, PatCount, 2, 1, "A\n", nil) // its own bytes, as a count
+		receiveIs(t, s, PatLine, 0, 2, "B", nil)
+		if !restRead {
+			receiveIs(t, s, PatLine, 0, 3, "C", nil)
+		}
+		receiveIs(t, s, PatLine, 0, 4, "", ErrClosed)
+	}
+
+	// a count smaller than the share: the rest of its bytes is the next
+	// reader's, in stream order while nothing after them was read
+	l, _ := newTestLoop(t)
+	s, _ := socketPair(t, l)
+	parkReceive(t, s, PatLine, 0, 1)
+	parkReceive(t, s, PatLine, 0, 2)
+	if err := s.Unread([]byte("AA\nB\n")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	receiveIs(t, s, PatCount, 1, 1, "A", nil)
+	receiveIs(t, s, PatLine, 0, 2, "A", nil) // the line's rest: its share worked out again
+	receiveIs(t, s, PatCount, 2, 3, "B\n", nil)
+	receiveIs(t, s, PatLine, 0, 4, "", ErrClosed)
+
+	// the same once the rest was read: the shares' bytes are re-cut among
+	// them; what the last leaves is read next (the only bytes that come
+	// after ones read before them: dropping them would lose them)
+	l, _ = newTestLoop(t)
+	s, _ = socketPair(t, l)
+	parkReceive(t, s, PatLine, 0, 1)
+	parkReceive(t, s, PatLine, 0, 2)
+	if err := s.Unread([]byte("A\nB\nC\n")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	receiveIs(t, s, PatLine, 0, 3, "C", nil)
+	receiveIs(t, s, PatCount, 1, 1, "A", nil)
+	receiveIs(t, s, PatLine, 0, 2, "", nil) // "\n": tok 2's share is now A's line end
+	receiveIs(t, s, PatAll, 0, 4, "B\n", nil)
+	receiveIs(t, s, PatLine, 0, 5, "", ErrClosed)
+}
