@@ -88,9 +88,9 @@ func TestSetTimeoutZeroDelivered(t *testing.T) {
 }
 
 // TestSharesOtherPattern checks that a call of a waiter's token with
-// another pattern or count (another operation, C API) does not get the
-// share worked out for the first: it is given back, and the call reads
-// the buffer as any other.
+// another pattern or count (C API) does not get the share worked out for
+// the first: its share is worked out again under them (reshare;
+// TestSharesRetryOtherPattern has the waiters after it).
 func TestSharesOtherPattern(t *testing.T) {
 	l, _ := newTestLoop(t)
 	s, peer := socketPair(t, l)

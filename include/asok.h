@@ -425,6 +425,19 @@ ASOK_API int asok_accept(asok_sock *s, asok_token token, asok_sock **client_out)
  * (on ASOK_ETIMEOUT, ASOK_ECLOSED or -errno), which is consumed. The bytes
  * live in asok-owned memory, valid until the next call on the same loop.
  * On ASOK_EWAIT, *len is 0 and nothing is consumed.
+ * A retry may give another pattern or n than the call it retries: it is
+ * the same call, under the retry's pattern and n from then on. It keeps
+ * its place in s's queue and its start (its timeouts count from the first
+ * call), and the bytes it waited with (its partial result) are read under
+ * the new pattern, each byte returned once, in stream order: a line's
+ * partial "abc" retried as ASOK_COUNT 2 returns "ab" at once and leaves
+ * "c" to the next receive; retried as ASOK_COUNT 5 it waits for two more
+ * bytes. A retry asok_select armed goes through Go then. After
+ * asok_close, such a retry's share of what s had buffered (asok_close)
+ * is worked out again under the new pattern, in its place (the shares
+ * of the receives after it too); once a call made after the close has
+ * read past the shares, what the new pattern leaves of them is read
+ * next, after those later bytes (rather than lost).
  * Returns: 0; ASOK_EWAIT; ASOK_ETIMEOUT; ASOK_ECLOSED; -errno;
  * ASOK_EBADHANDLE; ASOK_EINVAL (bad pattern, NULL output, n above
  * INT64_MAX). */
@@ -616,7 +629,8 @@ ASOK_API int asok_shutdown(asok_sock *s, int how);
  * result; ASOK_ALL returns the rest), the receives waiting at the close
  * first, in call order (each one's retry gets its share, whenever it
  * comes; one whose timeout had passed gets ASOK_ETIMEOUT with what it
- * had), and a send the close cut short reports what it had sent (with
+ * had; a retry with another pattern or n, its share worked out again
+ * under them: asok_receive), and a send the close cut short reports what it had sent (with
  * ASOK_ETIMEOUT if its timeout had passed before the close).
  * Idempotent. Returns: 0; ASOK_EBADHANDLE. */
 ASOK_API int asok_close(asok_sock *s);
