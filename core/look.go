@@ -58,7 +58,7 @@ func (s *Socket) look(dir int, tok Token) error {
 	}
 	// (the fd first: an offer armed on s is settled only when the fd is
 	// empty, and its retry, which has not read yet, keeps its way in C)
-	if s.pollReady(dir) || (dir == DirRead && s.readable()) {
+	if s.selectReady(dir) || (dir == DirRead && s.readable()) {
 		if w != nil {
 			l.release(w)
 		}

@@ -442,10 +442,33 @@ func (s *Socket) wait(q *queue, dir int, tok Token) (*waiter, error) {
 }
 
 // pollReady polls s's fd without waiting for direction dir (within a
-// WaitSet, the batch's poll answers).
+// WaitSet, the batch's poll answers): its event, or a hang-up, an error,
+// an fd not open, as LuaSocket's wait (socket_waitfd: poll(2)) counts
+// them: the operation that waited then meets the error.
 func (s *Socket) pollReady(dir int) bool {
-	if ready, ok := s.l.batchReady(s, dir); ok {
-		return ready
+	return s.pollRevents(dir)&(pollEvents(dir)|unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0
+}
+
+// selectReady is pollReady as select(2) answers it, for a select's look:
+// a hang-up counts for reading only (its POLLIN_SET), not for writing (its
+// POLLOUT_SET: POLLOUT and POLLERR): a unix socket shut down both ways
+// (POLLHUP) whose send buffer is full is readable, not writable. An fd
+// not open still ends the look (the select answers for the close).
+func (s *Socket) selectReady(dir int) bool {
+	mask := pollEvents(dir) | unix.POLLERR | unix.POLLNVAL
+	if dir == DirRead {
+		mask |= unix.POLLHUP
+	}
+	return s.pollRevents(dir)&mask != 0
+}
+
+// pollRevents polls s's fd without waiting for direction dir (within a
+// WaitSet, the batch's poll answers: it may hold the other direction's
+// event too, which the callers' masks leave aside) and returns its
+// revents.
+func (s *Socket) pollRevents(dir int) int16 {
+	if revents, ok := s.l.batchRevents(s); ok {
+		return revents
 	}
 	ev := int16(unix.POLLIN)
 	if dir == DirWrite {
@@ -458,6 +481,9 @@ func (s *Socket) pollReady(dir int) bool {
 		if err == unix.EINTR {
 			continue
 		}
-		return err == nil && n > 0 && fds[0].Revents != 0
+		if err != nil || n <= 0 {
+			return 0
+		}
+		return fds[0].Revents
 	}
 }

@@ -114,13 +114,13 @@ func pollEvents(dir int) int16 {
 	return 0
 }
 
-// batchReady answers pollReady for s from the running WaitSet's poll:
-// made now if it was not yet. ok is false if s is not in the batch or
-// the poll failed (the caller then polls s alone).
-func (l *Loop) batchReady(s *Socket, dir int) (ready, ok bool) {
+// batchRevents answers pollRevents for s from the running WaitSet's
+// poll: made now if it was not yet. ok is false if s is not in the batch
+// or the poll failed (the caller then polls s alone).
+func (l *Loop) batchRevents(s *Socket) (revents int16, ok bool) {
 	b := &l.pb
 	if !b.active || s.pslot == 0 {
-		return false, false
+		return 0, false
 	}
 	if !b.made {
 		b.made = true
@@ -130,12 +130,9 @@ func (l *Loop) batchReady(s *Socket, dir int) (ready, ok bool) {
 		}
 	}
 	if !b.ok {
-		return false, false
+		return 0, false
 	}
-	// what a poll of dir alone returns: its event, or a hang-up, an
-	// error, an fd not open (the events of the other direction aside)
-	mask := pollEvents(dir) | unix.POLLHUP | unix.POLLERR | unix.POLLNVAL
-	return b.fds[s.pslot-1].Revents&mask != 0, true
+	return b.fds[s.pslot-1].Revents, true
 }
 
 // pollMany polls fds once without waiting (ppoll(2), as pollNow: arm64 has
