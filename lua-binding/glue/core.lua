@@ -887,6 +887,31 @@ local function patchall()
 end
 P.patchall = patchall
 
+local EXISTS = "File exists" -- asok_strerror(-EEXIST): epoll has the fd under another handle
+
+-- adopt returns the select watcher (probe) another object holds on raw's
+-- fd, made raw's handle (st.h), or nil if the fd's handle is no probe. A
+-- select over an object that only shares raw's fd (a table whose getfd
+-- gives it, another library's object on the socket) registered the fd
+-- first; raw's own operations must not fail with "File exists" for that
+-- (LuaSocket's do not know of it). The other object's next select shares
+-- raw's handle, as a watcher of an fd already watched does (select.lua),
+-- and a select waiting on it meanwhile keeps waiting: the handle is the
+-- same.
+local function adopt(raw, st)
+  local fd = raw:getfd()
+  local h = fdowners[fd]
+  if not h or fdof(h) ~= fd then return nil end
+  for o, p in pairs(probes) do
+    if p == h and o ~= raw then
+      st.h = h
+      probes[o] = nil
+      return h
+    end
+  end
+  return nil
+end
+
 -- attach creates the asok handle of LuaSocket object raw: fd registered
 -- (not owned), raw's own positive timeouts made asok's (LuaSocket's stay
 -- as they are: asok's calls into LuaSocket run at a zero one, ownzero),
@@ -902,6 +927,7 @@ local function attach(raw, st)
     probes[raw] = nil -- asok.select's watcher becomes the full handle
   else
     h, err = newsock(loop, raw:getfd(), st, "h")
+    if not h and err == EXISTS then h = adopt(raw, st) or nil end
   end
   if not h then return nil, err end -- (kept's timeouts stay for the next try)
   local block, total, exact = owntimeout(raw)

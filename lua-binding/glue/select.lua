@@ -101,7 +101,9 @@ local function watcher(obj, argn)
       else -- the fd is watched already, under another object: share its handle
         local other = fdowners[fd]
         if not (other and fdof(other) == fd) then return unwatchable(raw, argn), true, fd, err end
-        h = other
+        -- (what asok buffered there is the other object's: raw's own
+        -- dirty() answers for raw, as socket.select asks it)
+        h, probe = other, true
       end
     end
   end
@@ -141,6 +143,7 @@ local function collect(set, argn, E, bad)
       if dirty then
         ndirty = ndirty + 1
         rout[ndirty] = obj
+        E.dfds[fd] = true
       else
         n = n + 1
         objs[n], hs[n], fds[n] = obj, h, fd
@@ -155,6 +158,32 @@ local function collect(set, argn, E, bad)
     i = i + 1
   end
   E.n, E.ndirty = n, ndirty
+end
+
+-- hide drops the read set's entries, and its objects asok cannot watch
+-- (bad), on the fd of an object of the read set found dirty (E.dfds): as
+-- socket.select's check_dirty clears that fd from select(2)'s read set
+-- (FD_CLR), only the dirty objects are listed for it, whatever another
+-- object on that fd (a table whose getfd gives it) would poll. The write
+-- set keeps it.
+local function hide(E, bad)
+  if not next(E.dfds) then return end
+  local dfds, objs, hs, fds, gens = E.dfds, E.objs, E.hs, E.fds, E.gens
+  local n, j = E.n, 0
+  for i = 1, n do
+    if not dfds[fds[i]] then
+      j = j + 1
+      objs[j], hs[j], fds[j] = objs[i], hs[i], fds[i]
+    end
+  end
+  for i = j + 1, n do objs[i], hs[i], fds[i], gens[i] = nil, nil, nil, nil end
+  E.n = j
+  local k = 0
+  for i = 1, #bad do
+    local b = bad[i]
+    bad[i] = nil
+    if not (b.argn == 1 and dfds[b.fd]) then k = k + 1; bad[k] = b end
+  end
 end
 
 -- arm asks asok whether each entry of E is ready now (st[i] 1) or parks
@@ -385,9 +414,10 @@ end
 -- turned: the other coroutines had their turn in this select already, and
 -- the sets are read anew (waitsets' -1).
 local function selectsets(rset, wset, t, turned)
-  local E = { objs = {}, hs = {}, fds = {}, st = {}, gens = {}, n = 0, nr = 0, rout = {}, ndirty = 0, polled = false }
+  local E = { objs = {}, hs = {}, fds = {}, st = {}, gens = {}, n = 0, nr = 0, rout = {}, ndirty = 0, polled = false, dfds = {} }
   local bad = {}
   collect(rset, 1, E, bad)
+  hide(E, bad)
   E.nr = E.n
   collect(wset, 2, E, bad)
   local ndirty, rout = E.ndirty, E.rout

@@ -1,0 +1,96 @@
+-- test_select_fdshare.lua: asok.select and asok's operations where the
+-- differential select fuzzer (test_diffsel.lua) found them apart from
+-- LuaSocket's, each minimised:
+--  1. a table whose getfd gives a socket's fd, selected first, made the
+--     socket's own asok.accept fail with "File exists" (the select's
+--     watcher held the fd);
+--  2. an object of the read set found dirty hides its fd from the rest of
+--     the read set (socket.select's FD_CLR): another object on that fd is
+--     not listed, however the fd polls;
+--  3. a unix socket shut down both ways with a full send buffer (POLLHUP,
+--     no POLLOUT) is readable, not writable, as select(2) says.
+local T = dofile("asoktest.lua")
+local asok = require "asok"
+local socket = require "socket"
+local unix = require "socket.unix"
+
+-- names renders a select result's array part through names.
+local function names(t, nm)
+  local out = {}
+  for i = 1, #t do out[i] = nm[t[i]] or "?" end
+  return table.concat(out, ",")
+end
+
+-- both runs socket.select and asok.select (in a coroutine and from the
+-- main thread) on the same sets and compares the lists.
+local function both(what, r, w, nm)
+  local wr, ww, we = socket.select(r, w, 0)
+  local want = names(wr, nm) .. "|" .. names(ww, nm) .. "|" .. tostring(we)
+  local gr, gw, ge = asok.select(r, w, 0)
+  T.eq(names(gr, nm) .. "|" .. names(gw, nm) .. "|" .. tostring(ge), want, what .. " (main thread)")
+  local got
+  asok.spawn(function()
+    local a, b, c = asok.select(r, w, 0)
+    got = names(a, nm) .. "|" .. names(b, nm) .. "|" .. tostring(c)
+  end)
+  T.run(function() return got end, 5)
+  T.eq(got, want, what .. " (coroutine)")
+end
+
+-- 1. the alias's select, then the listener's own accept
+do
+  local l = assert(socket.bind("127.0.0.1", 0))
+  local _, port = l:getsockname()
+  local c = assert(socket.connect("127.0.0.1", port))
+  local fd = l:getfd()
+  local alias = { getfd = function() return fd end }
+  both("alias of a listener with a connection", { alias }, nil, { [alias] = "alias" })
+  T.eq(asok.settimeout(l, 0), 1, "settimeout")
+  local a, err = asok.accept(l)
+  T.check(a and not err, "accept after the alias's select: got", a, err)
+  -- the alias is watched through the listener's handle now
+  both("alias of the listener after the accept", { alias }, nil, { [alias] = "alias" })
+  if a then a:close() end
+  l:close(); c:close()
+end
+
+-- 2. a dirty object hides its fd from the rest of the read set
+do
+  local s, p = T.pair()
+  p:send("ab")
+  T.arrived(s)
+  s:settimeout(1)
+  T.eq(s:receive(1), "a", "one byte")
+  T.check(s:dirty(), "LuaSocket buffered the other")
+  p:send("cd") -- the kernel has data too: the fd polls readable
+  T.arrived(s)
+  local fd = s:getfd()
+  local plain = { getfd = function() return fd end, dirty = function() return false end }
+  local dirty = { getfd = function() return fd end, dirty = function() return true end }
+  local nm = { [plain] = "plain", [dirty] = "dirty", [s] = "sock" }
+  both("plain alias, then a dirty one", { plain, dirty }, nil, nm)
+  both("dirty alias, then a plain one", { dirty, plain }, nil, nm)
+  both("the dirty socket and a plain alias", { s, plain }, { plain }, nm)
+  s:close(); p:close()
+end
+
+-- 3. unix, full send buffer, shut down both ways
+do
+  local path = os.tmpname(); os.remove(path); path = path .. ".hup"
+  local l = assert(unix.stream()); assert(l:bind(path)); assert(l:listen(4))
+  local a = assert(unix.stream()); assert(a:connect(path))
+  local b = assert(l:accept())
+  a:settimeout(0)
+  local chunk = string.rep("x", 65536)
+  repeat local last = a:send(chunk) until not last
+  assert(a:shutdown("both"))
+  local nm = { [a] = "a" }
+  both("hung up, send buffer full", { a }, { a }, nm)
+  both("hung up, send buffer full, write set only", nil, { a }, nm)
+  -- a select waiting to write on it waits (its timeout), as socket.select
+  local wr, ww, we = asok.select(nil, { a }, 0.05)
+  T.eq(names(ww, nm) .. "|" .. tostring(we), "|timeout", "a wait to write times out")
+  a:close(); b:close(); l:close(); os.remove(path)
+end
+
+T.done("select_fdshare")
