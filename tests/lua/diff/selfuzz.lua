@@ -120,6 +120,8 @@ end
 -- one, and one that finds something with none (it returns at once).
 function F.plan_select(r)
   local c = { op = "select", r = plan_set(r), w = plan_set(r) }
+  -- (both sets nil: asok.select runs the reactor, nil, 'timeout', by design)
+  if c.r.kind == "nil" and c.w.kind == "nil" then c.w = { kind = "empty" } end
   local t = r.int(20)
   if t <= 14 then c.t = 0
   elseif t == 15 then c.t = "0"
@@ -460,7 +462,8 @@ local function crossfix(rset, wset)
     local o = rset[i]
     if type(o) == "table" or type(o) == "userdata" then
       local ok, f = pcall(function() return o:getfd() end)
-      if ok and type(f) == "number" and f >= 0 then rfd[math.floor(f)] = rfd[math.floor(f)] or {}; rfd[math.floor(f)][o] = true end
+      f = ok and tonumber(f) -- (a numeric string, a float: as select reads them)
+      if f and f >= 0 and f < 2 ^ 31 then rfd[math.floor(f)] = rfd[math.floor(f)] or {}; rfd[math.floor(f)][o] = true end
     end
     i = i + 1
   end
@@ -470,7 +473,8 @@ local function crossfix(rset, wset)
     local keep = true
     if type(o) == "table" or type(o) == "userdata" then
       local ok, f = pcall(function() return o:getfd() end)
-      if ok and type(f) == "number" and f >= 0 then
+      f = ok and tonumber(f)
+      if f and f >= 0 and f < 2 ^ 31 then
         local objs = rfd[math.floor(f)]
         if objs then
           for x in pairs(objs) do if x ~= o then keep = false end end
