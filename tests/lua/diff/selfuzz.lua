@@ -218,9 +218,13 @@ function F.build(p, S)
   W.upath = newunixpath(W)
   W.lu = assert(unix.stream())
   assert(W.lu:bind(W.upath)); assert(W.lu:listen(64))
-  local d = assert(socket.bind(LOCAL, 0)) -- a port nothing listens on
+  -- a port nothing listens on: bound (not listening) until teardown, so
+  -- that no other process (the other reference run, other tests) takes it
+  -- meanwhile; a connect there is refused
+  local d = assert(socket.tcp())
+  assert(d:bind(LOCAL, 0))
   W.dead = select(2, d:getsockname())
-  d:close()
+  W.hidden[#W.hidden + 1] = d
   for i, k in ipairs(p.world) do
     local nm = "w" .. i
     if k.kind == "pair" then
