@@ -180,3 +180,60 @@ func TestSharesRetryOtherPattern(t *testing.T) {
 	receiveIs(t, s, PatAll, 0, 4, "B\n", nil)
 	receiveIs(t, s, PatLine, 0, 5, "", ErrClosed)
 }
+
+// TestSharesRetryAfterTaken checks that a waiter's share worked out again
+// (a retry with another pattern) or given back (a cancel) after a share
+// behind it was taken moves no byte across that share: the retry re-cuts
+// its own bytes (and those of the untaken shares between, none here),
+// what it leaves is read next (item 47's case), and a cancelled share
+// goes with its operation. Before, the three shares were one run: tok 1
+// as "*a" got "A\nC\n" (B, tok 2's, cut out of its middle) and tok 3 got
+// nothing; as a 1-byte count, tok 3 got "" (tok 1's line end) and "C\n"
+// went to a later call; cancelled, tok 3 got "A", before tok 2's "B".
+func TestSharesRetryAfterTaken(t *testing.T) {
+	closed3 := func() *Socket {
+		l, _ := newTestLoop(t)
+		s, _ := socketPair(t, l)
+		for tok := Token(1); tok <= 3; tok++ {
+			parkReceive(t, s, PatLine, 0, tok)
+		}
+		if err := s.Unread([]byte("A\nB\nC\n")); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		receiveIs(t, s, PatLine, 0, 2, "B", nil) // the middle share taken first
+		return s
+	}
+	s := closed3()
+	receiveIs(t, s, PatAll, 0, 1, "A\n", nil) // its own bytes only
+	receiveIs(t, s, PatLine, 0, 3, "C", nil)
+	receiveIs(t, s, PatAll, 0, 4, "", ErrClosed)
+
+	s = closed3()
+	receiveIs(t, s, PatCount, 1, 1, "A", nil)
+	receiveIs(t, s, PatLine, 0, 3, "C", nil) // its share kept
+	receiveIs(t, s, PatAll, 0, 4, "\n", nil) // tok 1's rest: read next
+	receiveIs(t, s, PatAll, 0, 5, "", ErrClosed)
+
+	s = closed3()
+	s.l.Cancel(1)
+	receiveIs(t, s, PatLine, 0, 3, "C", nil) // not "A", ahead of "B"
+	receiveIs(t, s, PatAll, 0, 4, "", ErrClosed)
+
+	// the last share taken: the buffer's front no longer follows the
+	// first two, which are still one run between themselves
+	l, _ := newTestLoop(t)
+	s, _ = socketPair(t, l)
+	for tok := Token(1); tok <= 3; tok++ {
+		parkReceive(t, s, PatLine, 0, tok)
+	}
+	if err := s.Unread([]byte("A\nB\nC\nD")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	receiveIs(t, s, PatLine, 0, 3, "C", nil)
+	receiveIs(t, s, PatCount, 3, 1, "A\nB", nil) // tok 2's B with it
+	receiveIs(t, s, PatLine, 0, 2, "", nil)      // what is left of the run: "\n"
+	receiveIs(t, s, PatAll, 0, 4, "D", nil)
+	receiveIs(t, s, PatAll, 0, 5, "", ErrClosed)
+}

@@ -64,6 +64,7 @@ type Socket struct {
 	// each gets of the data buffered then (shares.go).
 	closedRecv []share
 	restRead   bool // a call after the close read what the shares left
+	restAt     int  // where the buffer's front is in the stream buffered at the close (shares.go)
 	// pslot: 1 + index of s's pollfd in the running WaitSet's poll, 0:
 	// none (waitset.go)
 	pslot int32
