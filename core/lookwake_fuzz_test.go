@@ -42,6 +42,13 @@ func FuzzLookWake(f *testing.F) {
 	f.Add([]byte{0, 1, 0, 6, 1, 1, 6, 2, 2, 0, 0, 0, 0, 3, 0, 0, 11, 0, 0, 3, 0, 0, 10, 0, 0, 3, 0, 0})
 	// with a pickup: lines taken by armed retries, one parked after
 	f.Add([]byte{1, 1, 0, 0, 2, 1, 0, 3, 0, 0, 0, 1, 0, 3, 0, 0, 0, 6, 0, 3, 0, 0, 0, 1, 0, 3, 0, 0})
+	// three line receives, "l\nm\nn" unread, the close; the second's
+	// retry, then the first's as "*a" (its share worked out again: not
+	// the second's bytes too, nor the third's after them)
+	f.Add([]byte{0, 1, 0, 0, 1, 1, 0, 1, 2, 0, 7, 6, 0, 10, 0, 0, 1, 1, 0, 1, 0, 6})
+	// the same with the first cancelled instead (its bytes are not the
+	// third's, ahead of the second's)
+	f.Add([]byte{0, 1, 0, 0, 1, 1, 0, 1, 2, 0, 7, 6, 0, 10, 0, 0, 1, 1, 0, 5, 0, 0})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		if len(ops) == 0 {
 			return
@@ -81,22 +88,26 @@ type wakeTok struct {
 type wakeSock struct {
 	s      *Socket
 	peer   int
-	stream []byte // bytes not received yet, in order (buffered, then the kernel's)
-	eof    bool   // the peer shut its side down
+	stream []byte       // bytes not received yet, in order (buffered, then the kernel's)
+	eof    bool         // the peer shut its side down
+	cl     *closedModel // once closed: its stream's shares (sharemodel_test.go)
 }
 
 // wakeModel drives a loop and checks wake-ups.
 type wakeModel struct {
-	t     *testing.T
-	l     *Loop
-	c     *fakeClock
-	pk    *fakePick
-	socks [3]*wakeSock
-	toks  [7]wakeTok // tokens 1..6
+	t      *testing.T
+	l      *Loop
+	c      *fakeClock
+	pk     *fakePick
+	socks  [3]*wakeSock
+	toks   [7]wakeTok  // tokens 1..6
+	closed []*wakeSock // every socket closed so far
+	fresh  byte        // the last byte value unique handed out
 }
 
 // wakeData are the peer's writes and Unread's bytes (no CR: a line's CRs
-// are dropped, which the stream check does not model).
+// are dropped, which the stream check does not model), as templates:
+// unique makes each byte but the line ends a new value.
 var wakeData = []string{"ab", "c\n", "defg", "\n", "hi\njk", "0123456789", "l\nm\nn", "x"}
 
 // newWakeModel makes a loop on a fake clock with three socket pairs whose
@@ -112,6 +123,22 @@ func newWakeModel(t *testing.T, pick bool) *wakeModel {
 		m.reopen(i)
 	}
 	return m
+}
+
+// unique returns template d with each byte but the line ends replaced by
+// the next of 253 values (no CR, no line end), so that a closed socket's
+// results can be placed in its stream (closedModel).
+func (m *wakeModel) unique(d string) string {
+	b := []byte(d)
+	for i := range b {
+		if b[i] == '\n' {
+			continue
+		}
+		for m.fresh++; m.fresh == 0 || m.fresh == '\n' || m.fresh == '\r'; m.fresh++ {
+		}
+		b[i] = m.fresh
+	}
+	return string(b)
 }
 
 // reopen puts a fresh socket pair in slot i.
@@ -154,22 +181,29 @@ func (m *wakeModel) step(op, a, b byte) {
 	switch op % 13 {
 	case 0: // the peer writes (what the socket takes: its fd does not block)
 		if !ws.eof && !s.closed {
-			m.peerWrite(ws, wakeData[int(a)%len(wakeData)])
+			m.peerWrite(ws, m.unique(wakeData[int(a)%len(wakeData)]))
 		}
-	case 1: // a receive with a free token: "*l", a count or "*a"
-		if mt.due {
-			m.retry(tok)
-			return
-		}
-		if mt.kind != wkFree {
-			return
-		}
+	case 1: // a receive with a free token: "*l", a count or "*a"; a
+		// waiting one's retry with that pattern (another one: the same
+		// call, item 47), before its delivery or after
 		pat, n := PatLine, 0
 		switch b / 3 % 3 {
 		case 1:
 			pat, n = PatCount, int(a/6%8)+1
 		case 2:
 			pat = PatAll
+		}
+		if mt.kind == wkRecv {
+			mt.pat, mt.n, mt.due = pat, n, false
+			m.receive(tok)
+			return
+		}
+		if mt.due {
+			m.retry(tok)
+			return
+		}
+		if mt.kind != wkFree {
+			return
 		}
 		*mt = wakeTok{kind: wkRecv, ws: ws, pat: pat, n: n}
 		m.receive(tok)
@@ -186,13 +220,16 @@ func (m *wakeModel) step(op, a, b byte) {
 	case 5: // Cancel
 		m.l.Cancel(tok)
 		*mt = wakeTok{}
+		for _, cs := range m.closed {
+			cs.cl.gone(tok)
+		}
 	case 6: // a receive limit
 		if !s.closed {
 			s.SetLimit([]int{0, 3, 5, 16}[a%4])
 		}
 	case 7: // Unread
 		if !s.closed {
-			d := wakeData[int(a)%len(wakeData)]
+			d := m.unique(wakeData[int(a)%len(wakeData)])
 			if err := s.Unread([]byte(d)); err != nil {
 				m.t.Fatalf("Unread: %v", err)
 			}
@@ -210,6 +247,12 @@ func (m *wakeModel) step(op, a, b byte) {
 		if b%2 == 1 {
 			mt.kind = wkAccept
 		}
+		if cl := mt.ws.cl; cl != nil && cl.waiter(tok) >= 0 {
+			// its share stays for tok's next receive there (shares.go),
+			// which the model takes for a call after the close
+			cl.gone(tok)
+			cl.reordered = true
+		}
 		m.retry(tok)
 	case 10: // Close (or a fresh pair if closed)
 		i := int(b) % len(m.socks)
@@ -217,6 +260,8 @@ func (m *wakeModel) step(op, a, b byte) {
 			m.reopen(i)
 			return
 		}
+		ws.cl = newClosedModel(s)
+		m.closed = append(m.closed, ws)
 		s.Close()
 	case 11: // the peer's end of stream
 		if !ws.eof && !s.closed {
@@ -299,7 +344,7 @@ func (m *wakeModel) receive(tok Token) {
 	ws := mt.ws
 	if m.pk != nil {
 		if res, ok := m.pk.take(ws.s, tok, mt.pat, mt.n); ok {
-			m.taken(ws, mt.pat, mt.n, []byte(res), nil)
+			m.taken(ws, tok, mt.pat, mt.n, []byte(res), nil)
 			if m.pk.park(ws.s, tok, mt.pat, mt.n) {
 				return // parked as the C half parks it: core's at the settle
 			}
@@ -311,17 +356,18 @@ func (m *wakeModel) receive(tok Token) {
 	if err == ErrWait {
 		return
 	}
-	m.taken(ws, mt.pat, mt.n, res, err)
+	m.taken(ws, tok, mt.pat, mt.n, res, err)
 	*mt = wakeTok{}
 }
 
-// taken checks a receive's result against ws's stream and consumes it.
-// A closed socket's results are not checked (the shares of its close).
-func (m *wakeModel) taken(ws *wakeSock, p Pattern, n int, res []byte, err error) {
+// taken checks a receive's result (tok's) against ws's stream and
+// consumes it; a closed socket's against the model of its close's shares.
+func (m *wakeModel) taken(ws *wakeSock, tok Token, p Pattern, n int, res []byte, err error) {
 	if err == ErrBusy || err == ErrInvalid {
 		m.t.Fatalf("receive: %v", err)
 	}
-	if ws.s.closed { // (its close's shares: not modelled)
+	if ws.s.closed {
+		ws.cl.result(m.t, tok, p, n, res, err)
 		return
 	}
 	want := res
@@ -452,5 +498,19 @@ func (m *wakeModel) finish() {
 		if round > 100 {
 			m.t.Fatalf("finishing: %d tokens never came back: %+v", left, m.toks)
 		}
+	}
+	// the closed sockets' rest, read by calls after their close
+	for _, ws := range m.closed {
+		for k := 0; ; k++ {
+			res, err := ws.s.Receive(PatAll, 0, 0)
+			ws.cl.result(m.t, 0, PatAll, 0, res, err)
+			if err != nil || len(res) == 0 {
+				break
+			}
+			if k > 100 {
+				m.t.Fatal("finishing: a closed socket's rest never ends")
+			}
+		}
+		ws.cl.finish(m.t)
 	}
 }
