@@ -224,3 +224,69 @@ func TestSetLimitWakesLooks(t *testing.T) {
 		t.Fatalf("no receive: %v", got)
 	}
 }
+
+// TestSetLimitNoSpin checks that the looks SetLimit wakes (item 46: at
+// once, whatever the head receive's state) are woken only when their
+// retry finds the socket readable: over a run of limits raised and
+// lowered around what the head receive holds (parked, delivered by
+// Unread, by its deadline, by its throttle, and left so), every look
+// delivered finds it readable at its retry (none parks again: no spin),
+// and it is delivered exactly at the limits that leave a new receive
+// bytes while it was parked.
+func TestSetLimitNoSpin(t *testing.T) {
+	for _, state := range []string{"parked", "unread", "expired", "throttled"} {
+		t.Run(state, func(t *testing.T) {
+			l, clk := newTestLoop(t)
+			s, peer := socketPair(t, l)
+			parkWithPartial(t, l, s, peer, PatLine, 0, 1, "abcdef")
+			switch state {
+			case "unread":
+				if err := s.Unread([]byte("x")); err != nil {
+					t.Fatal(err)
+				}
+			case "expired":
+				s.SetTimeout(time.Second, -1)
+				clk.t += 2 * time.Second
+			case "throttled":
+				s.Throttle(DirRead, 1000)
+				parkReceive(t, s, PatLine, 0, 1)
+				clk.t += time.Second
+			}
+			if state != "parked" {
+				if got := selectTokens(t, l, 0); !slices.Equal(got, []Token{1}) {
+					t.Fatalf("the head's delivery: %v, want [1]", got)
+				}
+			}
+			held := s.Held()
+			parked, wakes, want := false, 0, 0
+			for step, limit := range []int{held + 1, 4, 0, 2, 10, 3, 3, 0, 1, held, held - 1, 0} {
+				if !parked {
+					switch err := s.Wait(DirRead|WaitLook, 2); err {
+					case ErrWait:
+						parked = true
+					case nil: // readable: not parked
+					default:
+						t.Fatalf("step %d: look: %v", step, err)
+					}
+				}
+				s.SetLimit(limit)
+				if parked && s.unclaimed() > 0 {
+					want++
+				}
+				for _, tok := range selectTokens(t, l, 0) {
+					if tok != 2 {
+						continue // the head, delivered by a cut: left due
+					}
+					wakes++
+					if err := s.Wait(DirRead|WaitLook, 2); err != nil {
+						t.Fatalf("step %d (limit %d): the look woken, its retry %v: a spin", step, limit, err)
+					}
+					parked = false
+				}
+			}
+			if wakes != want || want < 3 {
+				t.Fatalf("looks woken %d times, want %d (at least 3)", wakes, want)
+			}
+		})
+	}
+}
