@@ -343,7 +343,9 @@ ASOK_API int asok_sleep(asok_loop *loop, double seconds, asok_token token);
  * queue, a sleep); it will not be delivered. An operation it was part of is
  * abandoned (a partially sent buffer stays partially sent; the share of a
  * closed socket's buffered data a receive was owed goes back to the
- * receives after it, see asok_close).
+ * receives after it, see asok_close, unless one of theirs has come out
+ * or a call after the close has read past them: then it goes with the
+ * operation, as bytes given back then would come out of stream order).
  * Returns: 0 (removed or not parked); ASOK_EBADHANDLE. */
 ASOK_API int asok_cancel(asok_loop *loop, asok_token token);
 
@@ -435,9 +437,11 @@ ASOK_API int asok_accept(asok_sock *s, asok_token token, asok_sock **client_out)
  * bytes. A retry asok_select armed goes through Go then. After
  * asok_close, such a retry's share of what s had buffered (asok_close)
  * is worked out again under the new pattern, in its place (the shares
- * of the receives after it too); once a call made after the close has
- * read past the shares, what the new pattern leaves of them is read
- * next, after those later bytes (rather than lost).
+ * of the receives after it too, up to the first one already taken: no
+ * byte moves across a share that came out); once a share after it has
+ * come out, or a call made after the close has read past the shares,
+ * what the new pattern leaves of them is read next, after those later
+ * bytes (rather than lost).
  * Returns: 0; ASOK_EWAIT; ASOK_ETIMEOUT; ASOK_ECLOSED; -errno;
  * ASOK_EBADHANDLE; ASOK_EINVAL (bad pattern, NULL output, n above
  * INT64_MAX). */
