@@ -24,7 +24,11 @@ import (
 //     the next Selects, unless something else than a Select happened;
 //   - every receive result is the next bytes of its stream (peer writes,
 //     Unread bytes in front), and, once the peers end their streams and
-//     the clock runs, every token comes back (nobody waits for ever).
+//     the clock runs, every token comes back (nobody waits for ever);
+//   - a waiting receive may be retried with another pattern or count
+//     (the same call, item 47), and a closed socket's results are checked
+//     against the model of its close's shares (sharemodel_test.go: one
+//     run of the stream each, no byte twice, stream order, every byte).
 //
 // The model plays each token's owner: a delivered token retries its call.
 func FuzzLookWake(f *testing.F) {
