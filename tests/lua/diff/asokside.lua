@@ -48,6 +48,10 @@ local function api(asok, style, inco)
   return a
 end
 
+-- A.api(asok, style, inco) is api, for the differential fuzzer too
+-- (test_diffuzz.lua)
+A.api = api
+
 -- A.styles returns the asok styles scenario s runs in: its own list (fn
 -- and wrap by default), plus "native" for TCP scenarios run as wrappers:
 -- the same calls on a native client (what wrapper:accept() returns).
