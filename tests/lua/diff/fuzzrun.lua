@@ -80,6 +80,12 @@ function F.stream_pair(kind, accept)
     ctx.subst[accept and accept.path or addr] = "$PEERPATH"
   end
   ctx.peer:settimeout(0)
+  if kind == "tcp" then
+    -- no Nagle on either end: each small send is in the other's buffer
+    -- when it returns (fuzzgen.lua keeps the client's on)
+    assert(ctx.peer:setoption("tcp-nodelay", true))
+    assert(ctx.client:setoption("tcp-nodelay", true))
+  end
   return ctx
 end
 
@@ -112,12 +118,30 @@ function F.dgram_pair(kind)
   return ctx
 end
 
--- record packs results with the context's addresses replaced.
-local function record(ctx, vary, ...)
+-- port names a port in a record: "$PEERPORT", "$SELFPORT", or
+-- "$OTHERPORT" for one of neither (a UDP object LuaSocket's setpeername
+-- made anew after close binds a port of its own, a different one in every
+-- run).
+local function port(ctx, x)
+  if ctx.subst[x] then return ctx.subst[x] end
+  if tonumber(x) then return "$OTHERPORT" end
+  return x
+end
+
+-- ADDRESS: the calls that return a port (UDP and TCP), and where
+local ADDRESS = { getsockname = 2, getpeername = 2, receivefrom = 3 }
+
+-- record packs results with the context's addresses replaced (m: the
+-- method called, nil for a peer step).
+local function record(ctx, vary, m, ...)
   local v = H.pack(...)
   for i = 1, v.n do
     local x = v[i]
     if (type(x) == "string" or type(x) == "number") and ctx.subst[x] then v[i] = ctx.subst[x] end
+  end
+  local at = ADDRESS[m]
+  if at and (ctx.kind == "tcp" or ctx.kind == "udp") and v.n >= at and v[1] ~= nil then
+    v[at] = port(ctx, v[at])
   end
   return H.record(vary, unpack(v, 1, v.n))
 end
@@ -132,7 +156,7 @@ local function drain(ctx)
   for _ = 1, 20 do
     local d, a, b = p:receivefrom()
     if not d then got[#got + 1] = tostring(a); break end
-    got[#got + 1] = d .. "@" .. tostring(ctx.subst[a] or a) .. ":" .. tostring(ctx.subst[b] or b)
+    got[#got + 1] = d .. "@" .. tostring(ctx.subst[a] or a) .. ":" .. tostring(b and port(ctx, b))
   end
   return table.concat(got, "|")
 end
@@ -196,14 +220,14 @@ function F.run(seq, ctx, api, obj, recs)
   for i, st in ipairs(seq) do
     if st[1] == "P" then
       local ok, res = pcall(function() return H.pack(peer(ctx, st)) end)
-      if ok then recs[i] = record(ctx, nil, unpack(res, 1, res.n))
+      if ok then recs[i] = record(ctx, nil, nil, unpack(res, 1, res.n))
       else recs[i] = { err = tostring(res) } end
     else
       local status, res = api.call(obj, st[2], args(ctx, st))
       if status == "lacks" and F.lacks(ctx.kind, st[2]) then recs[i] = { err = res[1] }
       elseif status == "lacks" then recs[i] = { err = res[1], lacks = true }
       elseif not status then recs[i] = { err = tostring(res[1]) }
-      else recs[i] = record(ctx, VARY[st[2]], unpack(res, 1, res.n)) end
+      else recs[i] = record(ctx, VARY[st[2]], st[2], unpack(res, 1, res.n)) end
     end
   end
   return recs
