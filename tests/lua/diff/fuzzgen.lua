@@ -40,9 +40,9 @@ local TOKENS = { "a", "bc", "xyz", "hello", "\r\n", "\n", "\r", "\0", "\n\n", "\
 -- over LuaSocket's 8,192-byte buffer when pieces add up).
 local function chunk(r)
   if r.chance(8) then return "" end
-  if r.chance(7) then
+  if r.chance(12) then
     local unit = r.pick({ "0123456789abcdef", "x\n", "ab\r\n", "\0" })
-    local s = string.rep(unit, math.floor(r.pick({ 100, 1000, 3000, 5000 }) / #unit))
+    local s = string.rep(unit, math.floor(r.pick({ 100, 1000, 3000, 5000, 9000 }) / #unit))
     return s
   end
   local parts = {}
@@ -94,6 +94,28 @@ local function stream_receive(r)
   return step("C", "receive", pat)
 end
 
+-- odd returns a stream call with unusual arguments (most raise, as
+-- LuaSocket's; a number where a string goes is taken as a string).
+local function odd(r, m)
+  local k = r.int(10)
+  if k == 1 then return step("C", "receive", -1)
+  elseif k == 2 then return step("C", "receive", true)
+  elseif k == 3 then return step("C", "receive", {})
+  elseif k == 4 then
+    -- (a prefix of 2 bytes: it waits for the third)
+    if not m.eof and not m.cclosed and not bounded(m) then m.tb = 0; return step("C", "settimeout", 0) end
+    return step("C", "receive", 3, 42)
+  elseif k == 5 then return step("C", "send", 12.5)
+  elseif k == 6 then return step("C", "send", nil)
+  elseif k == 7 then return step("C", "shutdown", "x")
+  elseif k == 8 then return step("C", "setstats", r.int(100), nil, nil)
+  elseif k == 9 then
+    -- a timeout given as a string: "0" keeps the model's limit finite
+    m.tb = 0; return step("C", "settimeout", "0")
+  end
+  return step("C", "settimeout", 0.01, "x")
+end
+
 -- stream returns the steps of a TCP or unix stream sequence of n steps.
 local function stream(r, n, unix)
   local out = {}
@@ -140,6 +162,7 @@ local function stream(r, n, unix)
         local opt = r.pick({ "tcp-nodelay", "keepalive" })
         if r.chance(50) then add(step("C", "setoption", opt, opt == "tcp-nodelay" or r.chance(50)))
         else add(step("C", "getoption", opt)) end
+      elseif k == 20 and r.chance(50) then add(odd(r, m))
       else add(step("C", "gettimeout")) end
     end
   end

@@ -89,4 +89,22 @@ S("prefix", "prefix_number_prefix", { { "send", "abc\n" }, { "close" } },
 S("prefix", "prefix_with_closed", { { "send", "ab" }, { "close" } },
   { { "receive", 5, "12" }, { "receive", "*l", "z" } })
 
+-- LuaSocket's buffer reads 8,192 bytes at a time (BUF_SIZE), and only when
+-- it is empty: what it holds after a call (dirty(), what a receive after
+-- close still returns, the bytes left in the kernel, which make close send
+-- a reset) is the rest of the last such read (found by test_diffuzz.lua)
+local big9000 = { { "big", 9000 }, { "pause", 1000 }, { "close" } }
+S("chunk", "chunk_count_then_close", big9000,
+  { { "sleep", 0.3 }, { "receive", 2 }, { "close" }, { "receive", 100000 }, { "getstats" },
+    { "dirty" } }, { vary = { [5] = { [3] = true } }, main = true })
+S("chunk", "chunk_line_then_close", big9000,
+  { { "sleep", 0.3 }, { "receive", "*l" }, { "close" }, { "receive", "*a" } })
+S("chunk", "chunk_count_exact_not_dirty", big9000,
+  { { "sleep", 0.3 }, { "receive", 8192 }, { "dirty" }, { "receive", 10 }, { "dirty" },
+    { "close" }, { "receive", 10000 } })
+S("chunk", "chunk_count_zero", big9000,
+  { { "sleep", 0.3 }, { "receive", 0 }, { "dirty" }, { "close" }, { "receive", "*a" } })
+S("chunk", "chunk_count_rounds_up", { { "big", 30000 }, { "pause", 1000 }, { "close" } },
+  { { "sleep", 0.3 }, { "receive", 16385 }, { "close" }, { "receive", 100000 } })
+
 return L
