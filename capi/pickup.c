@@ -112,7 +112,15 @@ int asok__pick_receive(const asok_sock *s, int pattern, size_t n,
     return 0;
   room = ASOK__BUF - t->off;
   if (room < ASOK__MINROOM) return 0; /* still armed: Go reads instead */
-  size = room < ASOK__MAXREAD ? room : ASOK__MAXREAD;
+  /* as much as LuaSocket's 8,192-byte reads add up to (core's readSize):
+   * a line one of them, a count n rounded up to them; a read of less
+   * would leave in the kernel what LuaSocket's buffer holds (dirty(),
+   * a receive after close) */
+  size = ASOK__LSBUF;
+  if (pattern == ASOK_COUNT && n > ASOK__LSBUF)
+    size = n >= ASOK__MAXREAD ? ASOK__MAXREAD : (n + ASOK__LSBUF - 1) / ASOK__LSBUF * ASOK__LSBUF;
+  if (size > room) size = room / ASOK__LSBUF * ASOK__LSBUF;
+  if (size == 0) return 0; /* still armed: Go reads instead */
   buf = t->buf + t->off;
   t->armed--;
   e->state = ASOK__READ;

@@ -37,6 +37,9 @@
 #define ASOK__BUF (128 * 1024)
 #define ASOK__MAXREAD (64 * 1024)
 #define ASOK__MINROOM (4 * 1024)
+/* LuaSocket's BUF_SIZE: a receive reads what its reads of this size would
+ * (pickup.c; core/receive.go's readSize). ASOK__MAXREAD is a multiple. */
+#define ASOK__LSBUF (8 * 1024)
 
 /* Sends longer than LuaSocket's step (core's stepSize) go to Go, which
  * checks first whether the peer has closed (core/send.go, firstStep). */

@@ -98,7 +98,7 @@ func (s *Socket) drain(w *waiter) bool {
 			return false
 		}
 		s.rb.scan = sc
-		k, err := s.readRaw(e.scratch)
+		k, err := s.readRaw(e.scratch[:readSize(w.pat, w.cnt, len(data), len(e.scratch))])
 		switch {
 		case err == errAgain:
 			return got > 0 && s.waitsAgain(w)

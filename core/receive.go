@@ -18,6 +18,36 @@ const (
 	maxPool    = 32
 )
 
+// bufSize is LuaSocket's BUF_SIZE (buffer.c): its buffer reads at most
+// this much per recv, and only once it is empty. What it holds after a
+// call (the rest of its last read) shows: in dirty(), in what a receive
+// after close still returns, and in the bytes left in the kernel (a close
+// with unread bytes sends a reset). A stream receive reads as much as
+// LuaSocket's reads would add up to (readSize), never more.
+const bufSize = 8192
+
+// readSize returns how many bytes a stream receive of pattern p (count n),
+// with have bytes buffered, asks the kernel for next, at most room (a
+// multiple of bufSize, or less than one: then room), as LuaSocket's
+// buffer reads would add up to: a line reads bufSize (its end may be in
+// the first bytes), a count the rest of n rounded up to bufSize (LuaSocket
+// reads bufSize after bufSize until it has n; none after a count of 0 or
+// n already there: one read, as its recvraw makes), '*a' any amount (it
+// keeps nothing: everything up to EOF is the result, or the partial).
+func readSize(p Pattern, n, have, room int) int {
+	size := bufSize
+	switch {
+	case p == PatAll:
+		size = room
+	case p == PatCount && n-have > bufSize:
+		size = (n - have + bufSize - 1) / bufSize * bufSize
+	}
+	if size > room {
+		size = max(room/bufSize*bufSize, min(room, bufSize))
+	}
+	return size
+}
+
 // errAgain is the internal "would block" of a raw read.
 const errAgain = unix.EAGAIN
 
@@ -181,6 +211,7 @@ func (e *rxEngine) receiveLimit(rd rawReader, b *rxbuf, p Pattern, n, limit int)
 		if direct {
 			into = b.tail(e, scratchSize)
 		}
+		into = into[:readSize(p, n, len(data), len(into))]
 		k, err := rd.readRaw(into)
 		if err == errAgain {
 			return nil, errAgain
