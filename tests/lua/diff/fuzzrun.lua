@@ -12,6 +12,11 @@ local H = require("harness")
 local F = {}
 local unpack = table.unpack or unpack
 
+-- LOOP is the loopback address every TCP and UDP socket here binds to:
+-- not 127.0.0.1, where other tests (of this suite or run beside it) send
+-- datagrams to ports they believe closed, which a client here may hold
+F.LOOP = "127.0.0.2"
+
 -- tmppath returns a fresh socket path (removed by F.cleanup).
 local made = {}
 local function tmppath(tag)
@@ -37,7 +42,7 @@ local function listener(kind)
   if l then return l[1], l[2] end
   local raw, addr
   if kind == "tcp" then
-    raw = assert(socket.bind("127.0.0.1", 0, 64))
+    raw = assert(socket.bind(F.LOOP, 0, 64))
     local _, port = raw:getsockname()
     addr = tonumber(port)
   else
@@ -63,12 +68,13 @@ function F.stream_pair(kind, accept)
   local l, addr = listener(kind)
   local ctx = { kind = kind, subst = {} }
   local c
-  if kind == "tcp" then c = assert(socket.tcp()) else c = assert(unix.stream and unix.stream() or unix()) end
+  -- (bound first: both ends on F.LOOP, whichever connects)
+  if kind == "tcp" then c = assert(socket.tcp()); assert(c:bind(F.LOOP, 0)) else c = assert(unix.stream and unix.stream() or unix()) end
   if accept then
-    if kind == "tcp" then assert(c:connect("127.0.0.1", accept.port)) else assert(c:connect(accept.path)) end
+    if kind == "tcp" then assert(c:connect(F.LOOP, accept.port)) else assert(c:connect(accept.path)) end
     ctx.peer, ctx.client = c, assert(accept.accept())
   else
-    if kind == "tcp" then assert(c:connect("127.0.0.1", addr)) else assert(c:connect(addr)) end
+    if kind == "tcp" then assert(c:connect(F.LOOP, addr)) else assert(c:connect(addr)) end
     ctx.client, ctx.peer = c, assert(l:accept())
   end
   if kind == "tcp" then
@@ -90,21 +96,21 @@ function F.stream_pair(kind, accept)
 end
 
 -- dgram_pair returns a datagram pair for kind ("udp"/"unixdg"): both bound
--- (UDP on 127.0.0.1), not connected.
+-- (UDP on F.LOOP), not connected.
 function F.dgram_pair(kind)
   local ctx = { kind = kind, subst = {} }
   if kind == "udp" then
-    ctx.peer = assert(socket.udp()); assert(ctx.peer:setsockname("127.0.0.1", 0))
+    ctx.peer = assert(socket.udp()); assert(ctx.peer:setsockname(F.LOOP, 0))
     -- the client is bound to a port asked for by number: bound to port 0,
     -- setpeername("*") would let it go (Linux's udp_disconnect) and the
     -- next send would take another, a different one in every run
-    local probe = assert(socket.udp()); assert(probe:setsockname("127.0.0.1", 0))
+    local probe = assert(socket.udp()); assert(probe:setsockname(F.LOOP, 0))
     local _, cport = probe:getsockname()
     probe:close()
-    ctx.client = assert(socket.udp()); assert(ctx.client:setsockname("127.0.0.1", cport))
+    ctx.client = assert(socket.udp()); assert(ctx.client:setsockname(F.LOOP, cport))
     local _, pport = ctx.peer:getsockname()
-    ctx.peeraddr = { "127.0.0.1", tonumber(pport) }
-    ctx.selfaddr = { "127.0.0.1", tonumber(cport) }
+    ctx.peeraddr = { F.LOOP, tonumber(pport) }
+    ctx.selfaddr = { F.LOOP, tonumber(cport) }
     ctx.subst[tonumber(pport)] = "$PEERPORT"; ctx.subst[tostring(pport)] = "$PEERPORT"
     ctx.subst[tonumber(cport)] = "$SELFPORT"; ctx.subst[tostring(cport)] = "$SELFPORT"
   else
