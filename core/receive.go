@@ -31,9 +31,9 @@ const bufSize = 8192
 // multiple of bufSize, or less than one: then room), as LuaSocket's
 // buffer reads would add up to: a line reads bufSize (its end may be in
 // the first bytes), a count the rest of n rounded up to bufSize (LuaSocket
-// reads bufSize after bufSize until it has n; none after a count of 0 or
-// n already there: one read, as its recvraw makes), '*a' any amount (it
-// keeps nothing: everything up to EOF is the result, or the partial).
+// reads bufSize after bufSize until it has n; a count of 0 makes one such
+// read), '*a' any amount (it keeps nothing: everything up to EOF is the
+// result, or the partial).
 func readSize(p Pattern, n, have, room int) int {
 	size := bufSize
 	switch {
