@@ -645,6 +645,25 @@ end
 
 local chook = C.hook
 
+-- sharedgone closes the handle asok watches raw's fd with when it is
+-- not raw's own (h, p): another object's on the same fd, which LuaSocket's
+-- close of raw (or its __gc) is about to close under it. That handle may
+-- be a socket's that adopted raw's select watcher (adopt, below: raw a
+-- LuaSocket object given the socket's fd by setfd), or a watcher raw's
+-- selects shared. epoll drops a closed fd without an event: the waiters
+-- on that handle (a receive, a select) would wait for ever; they wake
+-- with 'closed'. getfd: raw's class's (nil: nothing to do). A native
+-- client's handle is left alone: it owns its fd, which C.close closes
+-- (twice with LuaSocket's, maybe a new socket's by then).
+local function sharedgone(raw, getfd, h, p)
+  if type(getfd) ~= "function" then return end
+  local ok, fd = pcall(getfd, raw)
+  fd = ok and tonumber(fd)
+  if not fd or fd < 0 then return end
+  local o = fdowners[fd]
+  if o and o ~= h and o ~= p and rawmeta(o) ~= CLIENT and fdof(o) == fd then close(o) end
+end
+
 -- patchstate hooks the state methods of LuaSocket metatable mt's methods
 -- idx (hook.c: LuaSocket's own C function runs first, on the caller's
 -- frame, so its results and errors are LuaSocket's): for an object asok
@@ -736,10 +755,12 @@ local function patch(mt)
     end
   end
   local rawclose = type(idx) == "table" and rawget(idx, "close")
+  local getfd = type(idx) == "table" and rawget(idx, "getfd") or nil
   if type(rawclose) == "function" and not ours[rawclose] then
     install(idx, "close", function(raw, ...)
       checkgroup(raw, "close")
       local h, p = handles[raw], probes[raw]
+      sharedgone(raw, getfd, h, p)
       if h then close(h) end
       if p then close(p) end
       if watchers[raw] then closewatch(raw) end
@@ -766,6 +787,7 @@ local function patch(mt)
   if type(gc) == "function" and not ours[gc] then
     install(mt, "__gc", function(raw)
       local h, p = handles[raw], probes[raw]
+      sharedgone(raw, getfd, h, p)
       if h then close(h) end
       if p then close(p) end
       return gc(raw)

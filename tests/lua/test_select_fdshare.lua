@@ -8,7 +8,13 @@
 --     the read set (socket.select's FD_CLR): another object on that fd is
 --     not listed, however the fd polls;
 --  3. a unix socket shut down both ways with a full send buffer (POLLHUP,
---     no POLLOUT) is readable, not writable, as select(2) says.
+--     no POLLOUT) is readable, not writable, as select(2) says;
+--  4. a LuaSocket object given a socket's fd by setfd, selected first
+--     (its watcher then adopted by the socket's own calls), closed or
+--     collected while the socket's receive or select waits: its close
+--     closes the fd, and the waits end (the receive as LuaSocket's own
+--     on that fd, a select listing it) instead of waiting on an fd epoll
+--     dropped.
 local T = dofile("asoktest.lua")
 local asok = require "asok"
 local socket = require "socket"
@@ -91,6 +97,56 @@ do
   local wr, ww, we = asok.select(nil, { a }, 0.05)
   T.eq(names(ww, nm) .. "|" .. tostring(we), "|timeout", "a wait to write times out")
   a:close(); b:close(); l:close(); os.remove(path)
+end
+
+-- 4. sharer returns a LuaSocket object on fd (setfd; its own fd closed)
+local function sharer(fd)
+  local o = assert(socket.tcp())
+  local own = o:getfd()
+  T.eq(o:setfd(fd), nil, "setfd")
+  local j = assert(socket.tcp())
+  j:close(); j:setfd(own); j:close()
+  return o
+end
+
+for _, how in ipairs { "close", "collect" } do
+  -- the socket's receive waits on the adopted watcher
+  do
+    local a, p = T.pair()
+    local o = sharer(a:getfd())
+    local r, w, e = asok.select({ o }, nil, 0)
+    T.eq(e, "timeout", how .. ": the sharer's select (its watcher on the fd)")
+    local res
+    asok.spawn(function() res = T.pack(asok.receive(a, "*l")) end)
+    T.run(function() return res end, 0.05)
+    T.eq(res, nil, how .. ": the receive waits (the watcher adopted)")
+    if how == "close" then o:close() else o = nil; T.handles() end
+    T.run(function() return res end, 5)
+    -- (as LuaSocket's own receive on the fd closed under it)
+    local want = T.showpack(T.pack(a:receive("*l")))
+    T.eq(want, '(3) nil, "Bad file descriptor", ""', how .. ": LuaSocket's receive")
+    T.eq(res and T.showpack(res), want, how .. ": the receive after the sharer's " .. how)
+    a:setfd(-1) -- (its fd is closed: its __gc must not close the number again)
+    p:close()
+  end
+  -- the socket's select waits on it
+  do
+    local a, p = T.pair()
+    local o = sharer(a:getfd())
+    local r, w, e = asok.select({ o }, nil, 0)
+    T.eq(e, "timeout", how .. ": the sharer's select")
+    T.eq(asok.settimeout(a, 5), 1, how .. ": settimeout (the watcher adopted)")
+    local res
+    asok.spawn(function() res = T.pack(asok.select({ a }, nil)) end)
+    T.run(function() return res end, 0.05)
+    T.eq(res, nil, how .. ": the select waits")
+    if how == "close" then o:close() else o = nil; T.handles() end
+    T.run(function() return res end, 5)
+    T.eq(res and res.n, 2, how .. ": the select after the sharer's " .. how)
+    T.eq(res and res[1][1], a, how .. ": a is listed (closed: its receive answers at once)")
+    a:setfd(-1)
+    p:close()
+  end
 end
 
 T.done("select_fdshare")
