@@ -2,6 +2,7 @@ package core
 
 import (
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,10 +15,10 @@ import (
 // LuaSocket's own wait does (its operation then meets the error).
 
 // fullHungUp returns a unix stream socket whose send buffer is full (the
-// peer does not read) and which is shut down both ways.
-func fullHungUp(t *testing.T, l *Loop) *Socket {
+// peer does not read) and which is shut down both ways, and its peer's fd.
+func fullHungUp(t *testing.T, l *Loop) (*Socket, int) {
 	t.Helper()
-	s, _ := socketPair(t, l)
+	s, peer := socketPair(t, l)
 	if err := unix.SetsockoptInt(s.Fd(), unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func fullHungUp(t *testing.T, l *Loop) *Socket {
 	if got := fds[0].Revents; got&unix.POLLHUP == 0 || got&unix.POLLOUT != 0 {
 		t.Fatalf("set-up: revents %#x, want POLLHUP without POLLOUT", got)
 	}
-	return s
+	return s, peer
 }
 
 // TestLookHangUpNotWritable checks a write look on such a socket parks (a
@@ -51,7 +52,7 @@ func fullHungUp(t *testing.T, l *Loop) *Socket {
 // and that a plain write Wait counts the hang-up as ready.
 func TestLookHangUpNotWritable(t *testing.T) {
 	l, _ := newTestLoop(t)
-	s := fullHungUp(t, l)
+	s, _ := fullHungUp(t, l)
 	if err := s.Wait(DirWrite|WaitLook, 1); err != ErrWait {
 		t.Fatalf("write look: %v, want ErrWait (select(2): not writable)", err)
 	}
@@ -67,5 +68,43 @@ func TestLookHangUpNotWritable(t *testing.T) {
 	l.Cancel(4)
 	if err := s.Wait(DirWrite, 5); err != nil {
 		t.Fatalf("write Wait: %v, want ready (a send meets the hang-up)", err)
+	}
+}
+
+// TestLookHangUpNoWake checks a write look parked on such a socket is not
+// delivered by the hang-up's events (the first epoll_wait after the
+// socket's registration reports the hang-up: a delivery then was a wake
+// whose retry parked again), and is delivered once the peer reads and
+// the send buffer frees.
+func TestLookHangUpNoWake(t *testing.T) {
+	l, _ := newTestLoop(t)
+	s, peer := fullHungUp(t, l)
+	if err := s.Wait(DirWrite|WaitLook, 1); err != ErrWait {
+		t.Fatalf("write look: %v, want ErrWait", err)
+	}
+	out := make([]Token, 4)
+	for i := 0; i < 3; i++ {
+		if n, err := l.Select(10*time.Millisecond, out); n != 0 || err != nil {
+			t.Fatalf("step %d: %d tokens (%v), err %v; want none (nothing changed)", i, n, out[:n], err)
+		}
+	}
+	if err := s.Wait(DirWrite|WaitLook, 1); err != ErrWait {
+		t.Fatalf("write look's retry: %v, want ErrWait", err)
+	}
+	// the peer reads everything: the send buffer frees
+	if err := unix.SetNonblock(peer, true); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 65536)
+	for {
+		if n, err := unix.Read(peer, buf); n <= 0 || err != nil {
+			break
+		}
+	}
+	if n, err := l.Select(10*time.Second, out); n != 1 || err != nil || out[0] != 1 {
+		t.Fatalf("after the peer read: %d tokens (%v), err %v; want the look's", n, out[:n], err)
+	}
+	if err := s.Wait(DirWrite|WaitLook, 1); err != nil {
+		t.Fatalf("write look's retry: %v, want ready", err)
 	}
 }

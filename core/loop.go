@@ -345,7 +345,14 @@ func (l *Loop) dispatch(evs []unix.EpollEvent) bool {
 			}
 		}
 		if ev.Events&writeEvent != 0 {
-			l.deliverLooks(&s.wl)
+			// a look answers as select(2) (selectReady), for which a
+			// hang-up alone is not writable: its retry would park again
+			// (a unix stream socket shut down both ways with its send
+			// buffer full: every event of it carries the hang-up, its
+			// registration's first). The queue's head counts it.
+			if ev.Events&(unix.EPOLLOUT|unix.EPOLLERR) != 0 {
+				l.deliverLooks(&s.wl)
+			}
 			if !throttledHead(s.wq.head) {
 				l.deliver(s.wq.head)
 			}

@@ -170,7 +170,12 @@ enum asok_pattern {
  * every look on a socket is woken when it becomes ready in the look's
  * direction (or is closed), before the first queued operation, whatever
  * else waits there, and no look ever holds back an operation or another
- * look. A look is untimed (ASOK_UNTIMED changes nothing). A read look
+ * look. A look is untimed (ASOK_UNTIMED changes nothing). A look's
+ * readiness is select(2)'s: a hang-up (POLLHUP) makes s readable, not
+ * writable (a unix stream socket shut down both ways whose send buffer
+ * is full: a write look waits until the peer reads; a plain write wait
+ * counts the hang-up, as the send it is for then fails); an error
+ * (POLLERR) is both. A read look
  * counts what asok holds for s's next asok_receive (asok_buffered's
  * bytes: not the partial result a waiting receive holds) as ready, as
  * socket.select counts LuaSocket's buffer (dirty): it answers 0 then,
