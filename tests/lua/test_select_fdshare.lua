@@ -14,7 +14,8 @@
 --     collected while the socket's receive or select waits: its close
 --     closes the fd, and the waits end (the receive as LuaSocket's own
 --     on that fd, a select listing it) instead of waiting on an fd epoll
---     dropped.
+--     dropped; and an alias's select waiting on its own watcher when the
+--     socket, never used through asok, is closed.
 local T = dofile("asoktest.lua")
 local asok = require "asok"
 local socket = require "socket"
@@ -147,6 +148,24 @@ for _, how in ipairs { "close", "collect" } do
     a:setfd(-1)
     p:close()
   end
+end
+
+-- 4b. the other way: an alias's select waits on its own watcher, and
+-- the socket (never used through asok) is closed: the watcher goes with
+-- the fd, and the select lists the alias (a closed socket is ready)
+do
+  local a, p = T.pair()
+  local fd = a:getfd()
+  local alias = { getfd = function() return fd end }
+  local res
+  asok.spawn(function() res = T.pack(asok.select({ alias }, nil)) end)
+  T.run(function() return res end, 0.05)
+  T.eq(res, nil, "the alias's select waits")
+  a:close()
+  T.run(function() return res end, 5)
+  T.eq(res and res.n, 2, "the alias's select after the socket's close")
+  T.eq(res and res[1][1], alias, "the alias is listed")
+  p:close()
 end
 
 T.done("select_fdshare")
