@@ -136,7 +136,7 @@ func (s *Socket) Connect(ip string, port int, tok Token) error {
 	if err != nil && !s.closed {
 		return err
 	}
-	w, start, err := s.begin(&s.wq, tok)
+	w, start, err := s.begin(&s.wq, tok, false)
 	if err != nil {
 		if w != nil { // expired head; the kernel connect goes on
 			s.done(&s.wq, w)
@@ -177,7 +177,7 @@ func (s *Socket) Connect(ip string, port int, tok Token) error {
 // close-on-exec and registered on s's loop. ECONNABORTED and EINTR are
 // retried at once (parking needs EAGAIN); EMFILE etc. are returned.
 func (s *Socket) Accept(tok Token) (*Socket, error) {
-	w, start, err := s.begin(&s.rq, tok)
+	w, start, err := s.begin(&s.rq, tok, false)
 	if err != nil {
 		if w != nil { // expired head
 			s.done(&s.rq, w)

@@ -43,6 +43,9 @@ func (s *Socket) look(dir int, tok Token) error {
 		if l.owed > 0 {
 			l.dropReleased(tok, s)
 		}
+		if len(l.shares) > 0 { // another operation than a receive (shares.go)
+			l.leaveShare(tok, nil)
+		}
 		return ErrClosed
 	}
 	var w *waiter
@@ -54,6 +57,9 @@ func (s *Socket) look(dir int, tok Token) error {
 		}
 		if w == nil && l.owes(tok) { // delivered after a close, not handed out yet
 			return ErrBusy
+		}
+		if w == nil && len(l.shares) > 0 { // a new operation of tok (shares.go)
+			l.leaveShare(tok, nil)
 		}
 	}
 	// (the fd first: an offer armed on s is settled only when the fd is

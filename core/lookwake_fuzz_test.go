@@ -53,6 +53,16 @@ func FuzzLookWake(f *testing.F) {
 	// the same with the first cancelled instead (its bytes are not the
 	// third's, ahead of the second's)
 	f.Add([]byte{0, 1, 0, 0, 1, 1, 0, 1, 2, 0, 7, 6, 0, 10, 0, 0, 1, 1, 0, 5, 0, 0})
+	// two line receives, "l\nm\nn" unread, the close, the first's token
+	// handed out and moved to Wait (its share goes back: the second's
+	// is "l"), the rest
+	f.Add([]byte{0, 1, 0, 0, 1, 1, 0, 7, 6, 0, 10, 0, 0, 3, 1, 0, 9, 0, 0, 3, 0, 5})
+	// the same moved to a Sleep
+	f.Add([]byte{0, 1, 0, 0, 1, 1, 0, 7, 6, 0, 10, 0, 0, 3, 1, 0, 9, 0, 129, 3, 0, 5})
+	// a line receive's token, handed out after the close, moved to a
+	// receive on another socket, which closes with a share for it too;
+	// then cancelled (one share per token: the first went back at the move)
+	f.Add([]byte{0, 1, 0, 0, 7, 6, 0, 10, 0, 0, 3, 1, 0, 9, 0, 130, 7, 0, 1, 10, 0, 1, 5, 0, 0})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		if len(ops) == 0 {
 			return
@@ -76,6 +86,7 @@ const (
 	wkLook
 	wkWait   // a receive's token moved to Wait(DirRead)
 	wkAccept // a receive's token moved to Accept
+	wkSleep  // a closed socket's receive's token moved to a Sleep
 )
 
 // wakeTok is the model of one token: its call, retried at delivery.
@@ -243,19 +254,23 @@ func (m *wakeModel) step(op, a, b byte) {
 		if !s.closed {
 			s.Throttle(DirRead, []int64{0, 1000, 200}[a%3])
 		}
-	case 9: // a receive's token moved to Wait or Accept (its partial let go)
+	case 9: // a receive's token moved to Wait or Accept (its partial let
+		// go; its share of a close given back: another operation,
+		// shares.go); with b >= 128, once its socket closed, to a receive
+		// on another socket or a Sleep (move)
 		if mt.kind != wkRecv {
+			return
+		}
+		if b >= 128 {
+			m.move(tok, ws, a)
 			return
 		}
 		mt.kind = wkWait
 		if b%2 == 1 {
 			mt.kind = wkAccept
 		}
-		if cl := mt.ws.cl; cl != nil && cl.waiter(tok) >= 0 {
-			// its share stays for tok's next receive there (shares.go),
-			// which the model takes for a call after the close
+		if cl := mt.ws.cl; cl != nil {
 			cl.gone(tok)
-			cl.reordered = true
 		}
 		m.retry(tok)
 	case 10: // Close (or a fresh pair if closed)
@@ -275,6 +290,45 @@ func (m *wakeModel) step(op, a, b byte) {
 	case 12: // the receives left due retry
 		m.retryDue()
 	}
+}
+
+// move takes tok, whose receive its socket's close cut short, up for
+// another operation: a receive (a line) on ws, or a Sleep of a/4 ms if ws
+// is its own socket. Once the close's delivery was handed out (due), the
+// receive is abandoned: its share goes back (gone). Before, tok is still
+// that receive's: the call is refused (ErrBusy) on an open socket and,
+// on another closed one, answered as a call after that close, the share
+// left be.
+func (m *wakeModel) move(tok Token, ws *wakeSock, a byte) {
+	mt := &m.toks[tok]
+	x := mt.ws
+	if !x.s.closed {
+		return
+	}
+	if !mt.due {
+		if ws == x {
+			return
+		}
+		res, err := ws.s.Receive(PatLine, 0, tok)
+		if !ws.s.closed {
+			if err != ErrBusy {
+				m.t.Fatalf("move: token %d, owed its close's delivery: %q %v, want ErrBusy", tok, res, err)
+			}
+			return
+		}
+		ws.cl.result(m.t, tok, PatLine, 0, res, err)
+		return
+	}
+	x.cl.gone(tok)
+	if ws == x {
+		if err := m.l.Sleep(time.Duration(a)*time.Millisecond/4, tok); err != nil {
+			m.t.Fatalf("move: sleep of token %d: %v", tok, err)
+		}
+		*mt = wakeTok{kind: wkSleep}
+		return
+	}
+	*mt = wakeTok{kind: wkRecv, ws: ws, pat: PatLine}
+	m.receive(tok)
 }
 
 // retryDue retries the tokens delivered and left due.
@@ -311,6 +365,10 @@ func (m *wakeModel) selectOnce(n int, leave bool) int {
 func (m *wakeModel) retry(tok Token) {
 	mt := &m.toks[tok]
 	mt.due = false
+	if mt.kind == wkSleep { // (delivered: done)
+		*mt = wakeTok{}
+		return
+	}
 	s := mt.ws.s
 	var err error
 	switch mt.kind {
@@ -392,6 +450,29 @@ func (m *wakeModel) taken(ws *wakeSock, tok Token, p Pattern, n int, res []byte,
 func (m *wakeModel) checkWakes(when string) {
 	for i, ws := range m.socks {
 		checkWakes(m.t, ws.s, fmt.Sprintf("%s: socket %d", when, i))
+	}
+	m.checkShares(when)
+}
+
+// checkShares fails unless every share of a closed socket's data is
+// found by its token (l.shares) and each token has at most one, parked
+// nowhere: a token taken up by another operation gave its share back
+// (shares.go leaveShare).
+func (m *wakeModel) checkShares(when string) {
+	n := 0
+	for _, ws := range m.closed {
+		for _, c := range ws.s.closedRecv {
+			n++
+			if m.l.shares[c.tok] != ws.s {
+				m.t.Fatalf("%s: token %d's share not found by its token (%v)", when, c.tok, m.l.shares[c.tok])
+			}
+			if w := m.l.byTok.get(c.tok); w != nil {
+				m.t.Fatalf("%s: token %d has a share and is parked (%+v)", when, c.tok, m.toks[c.tok])
+			}
+		}
+	}
+	if n != len(m.l.shares) {
+		m.t.Fatalf("%s: %d shares, %d tokens with one (a token with two, or one left)", when, n, len(m.l.shares))
 	}
 }
 
@@ -502,6 +583,9 @@ func (m *wakeModel) finish() {
 		if round > 100 {
 			m.t.Fatalf("finishing: %d tokens never came back: %+v", left, m.toks)
 		}
+	}
+	if len(m.l.shares) != 0 { // (every token retried, cancelled or moved)
+		m.t.Fatalf("finished: shares left for tokens %v", m.l.shares)
 	}
 	// the closed sockets' rest, read by calls after their close
 	for _, ws := range m.closed {

@@ -213,6 +213,9 @@ func (l *Loop) Sleep(d time.Duration, tok Token) error {
 	if l.parked(tok) != nil || l.owes(tok) {
 		return ErrBusy
 	}
+	if len(l.shares) > 0 { // a new operation of tok (shares.go)
+		l.leaveShare(tok, nil)
+	}
 	now := l.now()
 	w := l.newWaiter(tok, nil, now)
 	l.timers.set(w, addClamp(now, d))

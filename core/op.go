@@ -20,14 +20,23 @@ const startLater = time.Duration(-1)
 // doing I/O: ErrClosed, ErrBusy, ErrTimeout (token 0 behind others, or an
 // expired waiter) or ErrWait (parked behind the head). ErrTimeout with a
 // non-nil waiter is an expired head: the caller returns its partial result
-// and calls done.
-func (s *Socket) begin(q *queue, tok Token) (*waiter, time.Duration, error) {
+// and calls done. recv says the call is a stream Receive: a share of s's
+// data kept for tok at s's close is its own (shares.go); any other call
+// that takes tok up gives such a share back (leaveShare).
+func (s *Socket) begin(q *queue, tok Token, recv bool) (*waiter, time.Duration, error) {
 	l := s.l
 	if s.closed {
 		// the owner of tok learns of the close now: a delivery still owed
 		// for it (its waiter released by the close) is not handed out too
 		if l.owed > 0 {
 			l.dropReleased(tok, s)
+		}
+		if len(l.shares) > 0 {
+			keep := s // a Receive's retry: resultAtClose
+			if !recv {
+				keep = nil
+			}
+			l.leaveShare(tok, keep)
 		}
 		return nil, startLater, ErrClosed
 	}
@@ -65,6 +74,9 @@ func (s *Socket) begin(q *queue, tok Token) (*waiter, time.Duration, error) {
 	}
 	if l.owes(tok) { // delivered after a close, not handed out yet
 		return nil, startLater, ErrBusy
+	}
+	if len(l.shares) > 0 { // a new operation of tok (s is open: not its share's)
+		l.leaveShare(tok, nil)
 	}
 	if q.head == nil {
 		return nil, startLater, nil

@@ -326,7 +326,7 @@ func (s *Socket) Receive(p Pattern, n int, tok Token) ([]byte, error) {
 	if s.isDgram() {
 		return s.receiveDgram(n, tok, false)
 	}
-	w, start, err := s.begin(&s.rq, tok)
+	w, start, err := s.begin(&s.rq, tok, true)
 	if err == ErrWait { // queued behind the head: what it waits for, for a close
 		if qw := s.l.parked(tok); qw != nil {
 			qw.recvq, qw.pat, qw.cnt = true, p, n

@@ -130,6 +130,9 @@ func (l *Loop) Resolve(host string, family int, tok Token) ([]netip.Addr, error)
 	if l.parked(tok) != nil || l.owes(tok) {
 		return nil, ErrBusy
 	}
+	if len(l.shares) > 0 { // a new operation of tok (shares.go)
+		l.leaveShare(tok, nil)
+	}
 	l.startLookup(host, family, network, tok)
 	return nil, ErrWait
 }

@@ -41,7 +41,7 @@ func (s *Socket) SendAfter(data []byte, tok Token, pre int, errno unix.Errno) (i
 	if s.isDgram() {
 		return s.sendDgram(data, nil, nil, tok)
 	}
-	w, start, err := s.begin(&s.wq, tok)
+	w, start, err := s.begin(&s.wq, tok, false)
 	if err == ErrClosed && len(s.closedSent) > 0 { // cut short by Close: what it had sent
 		return s.sentAtClose(tok)
 	}

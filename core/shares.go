@@ -224,6 +224,24 @@ func (s *Socket) dropShare(tok Token) {
 	}
 }
 
+// leaveShare gives back the share of tok on a closed socket, if it has
+// one, as Cancel does (dropShare), unless that socket is keep (the socket
+// of a Receive of tok: the share is that receive's retry's). A share is
+// the receive's that waited at the close, not the token's: a call that
+// takes tok up for another operation (on another socket, a Sleep, a
+// lookup, or another kind of call on the closed socket) abandons that
+// receive, whose retry would be tok's next receive there. So a token has
+// at most one share (l.shares), and its later receive on the closed
+// socket is a new call. While a close still owes tok its delivery (not
+// handed out, and tok's call here is on another closed socket), tok is
+// its operation's still: the call, answered without taking tok up (as
+// begin leaves that delivery be), leaves the share be too.
+func (l *Loop) leaveShare(tok Token, keep *Socket) {
+	if x := l.shares[tok]; x != nil && x != keep && !l.owes(tok) {
+		x.dropShare(tok)
+	}
+}
+
 // dropShares forgets every share of s (freed: nobody retries any more).
 func (s *Socket) dropShares() {
 	for _, c := range s.closedRecv {

@@ -421,7 +421,7 @@ func (s *Socket) markUntimed(tok Token, parked *waiter, err error, untimed bool)
 // it parked tok with (nil if it did not park, or parked it behind the
 // head) and Wait's error.
 func (s *Socket) wait(q *queue, dir int, tok Token) (*waiter, error) {
-	w, start, err := s.begin(q, tok)
+	w, start, err := s.begin(q, tok, false)
 	if err != nil {
 		if w != nil { // expired head
 			s.done(q, w)

@@ -223,6 +223,13 @@ func (s *Socket) socks5Step(st *socksState, greet, auth, req []byte, hasUser boo
 // socksBegin starts or resumes the handshake identified by key under tok.
 func (s *Socket) socksBegin(key string, tok Token) (*socksState, error) {
 	if s.closed {
+		// as begin: the owner of tok learns of the close now, and a share
+		// of s's data kept for tok is given back (another operation than
+		// its receive: shares.go)
+		if l := s.l; l.owed > 0 || len(l.shares) > 0 {
+			l.dropReleased(tok, s)
+			l.leaveShare(tok, nil)
+		}
 		return nil, ErrClosed
 	}
 	if s.typ != unix.SOCK_STREAM || s.listening {

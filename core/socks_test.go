@@ -238,6 +238,12 @@ func TestSocksArgs(t *testing.T) {
 	if err := s.Socks5Connect("h", 80, "", "", 1); err != ErrClosed {
 		t.Fatalf("closed: %v", err)
 	}
+	// its retry learned of the close: the token is free (asok.h, Tokens),
+	// as after any operation's (it stayed in use until Select handed the
+	// close's delivery out)
+	if err := l.Sleep(0, 1); err != nil {
+		t.Fatalf("token 1 after its retry on the closed socket: %v", err)
+	}
 }
 
 // TestSocksErrorText checks the messages the C API's strings copy.

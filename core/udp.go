@@ -147,7 +147,7 @@ func (s *Socket) ReceiveFrom(n int, tok Token) ([]byte, string, int, error) {
 // socket: one datagram truncated to n, through the read queue. If from is
 // set, the sender is left in the loop's dgramLoop.
 func (s *Socket) receiveDgram(n int, tok Token, from bool) ([]byte, error) {
-	w, start, err := s.begin(&s.rq, tok)
+	w, start, err := s.begin(&s.rq, tok, false)
 	if err != nil {
 		if w != nil { // expired head
 			s.done(&s.rq, w)
@@ -355,7 +355,7 @@ func (s *Socket) sendtoUnix(data []byte, ua *unixAddr) (int, error) {
 // sendDgram sends data as one datagram (to and ua nil: to the connected
 // peer; ua: to a unix path) through the write queue: all of it or nothing.
 func (s *Socket) sendDgram(data []byte, to unix.Sockaddr, ua *unixAddr, tok Token) (int, error) {
-	w, start, err := s.begin(&s.wq, tok)
+	w, start, err := s.begin(&s.wq, tok, false)
 	if err != nil {
 		if w != nil { // expired head
 			s.done(&s.wq, w)
