@@ -34,6 +34,16 @@
  *    delivery, its retry on that socket gets ASOK_ECLOSED, or asok_cancel()
  *    drops it: parking it elsewhere meanwhile gives ASOK_EBUSY (a call on
  *    another closed socket gets ASOK_ECLOSED and leaves the delivery be).
+ *    A receive's share of what the closed socket had buffered (asok_close)
+ *    is kept for that receive's retry, the token's next asok_receive on
+ *    that socket. A token taken up by another operation first (once it is
+ *    free again: any call with it on another socket, asok_sleep, a name
+ *    lookup, or a call on the closed socket other than asok_receive, such
+ *    as asok_wait or asok_accept) abandons that receive: its share goes
+ *    back as asok_cancel gives it back, and its next receive there is a
+ *    new call. A token thus has at most one share. A call refused (bad
+ *    arguments, ASOK_EBUSY) leaves the share be, and so does one on
+ *    another closed socket while the close's delivery is still owed.
  *    Token 0 means "do not wait": an operation that would block
  *    behaves like LuaSocket with a zero timeout (ASOK_ETIMEOUT, partial
  *    result consumed). Small tokens (below 131,072) are found by index, the
@@ -350,7 +360,9 @@ ASOK_API int asok_sleep(asok_loop *loop, double seconds, asok_token token);
  * closed socket's buffered data a receive was owed goes back to the
  * receives after it, see asok_close, unless one of theirs has come out
  * or a call after the close has read past them: then it goes with the
- * operation, as bytes given back then would come out of stream order).
+ * operation, as bytes given back then would come out of stream order;
+ * a token taken up by another operation gives its share back the same
+ * way: Tokens, above).
  * Returns: 0 (removed or not parked); ASOK_EBADHANDLE. */
 ASOK_API int asok_cancel(asok_loop *loop, asok_token token);
 
@@ -639,7 +651,9 @@ ASOK_API int asok_shutdown(asok_sock *s, int how);
  * first, in call order (each one's retry gets its share, whenever it
  * comes; one whose timeout had passed gets ASOK_ETIMEOUT with what it
  * had; a retry with another pattern or n, its share worked out again
- * under them: asok_receive), and a send the close cut short reports what it had sent (with
+ * under them: asok_receive; its token taken up by another operation
+ * before its retry, on s or elsewhere, abandons it, the share given back
+ * as asok_cancel's: Tokens, above), and a send the close cut short reports what it had sent (with
  * ASOK_ETIMEOUT if its timeout had passed before the close).
  * Idempotent. Returns: 0; ASOK_EBADHANDLE. */
 ASOK_API int asok_close(asok_sock *s);
