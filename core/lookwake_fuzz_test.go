@@ -12,7 +12,8 @@ import (
 // FuzzLookWake drives read looks next to receives that wait with partial
 // results (a line, a count, "*a"), on sockets that get data, Unread
 // bytes, limits, throttles, cancels, closes, the peer's end, a receive's
-// token moved to Wait or Accept, and (with a pickup) armed retries, and
+// token moved to Wait or Accept (or, once its socket closed, to a receive
+// on another socket or a Sleep), and (with a pickup) armed retries, and
 // checks after every step what P1 (a waiting receive's partial is its
 // own: unclaimed, look.go) must keep (checkWakes):
 //   - no lost wake-up: a read look not delivered while its socket is
@@ -28,7 +29,10 @@ import (
 //   - a waiting receive may be retried with another pattern or count
 //     (the same call, item 47), and a closed socket's results are checked
 //     against the model of its close's shares (sharemodel_test.go: one
-//     run of the stream each, no byte twice, stream order, every byte).
+//     run of the stream each, no byte twice, stream order, every byte);
+//     every share is found by its token, a token has at most one and is
+//     parked nowhere, and none is left at the end (checkShares: a token
+//     taken up by another operation gave its share back, item 55).
 //
 // The model plays each token's owner: a delivered token retries its call.
 func FuzzLookWake(f *testing.F) {

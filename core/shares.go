@@ -9,8 +9,9 @@ import "slices"
 // that comes, so that a receive called after the close, or a later waiter
 // resumed first, does not take what an earlier one was owed. A waiter
 // whose deadline had passed gets its timeout with what it had. A share
-// whose token is cancelled (its caller gone) goes back to the waiters
-// after it and to later calls.
+// whose token is cancelled (its caller gone), or taken up by another
+// operation before its retry (leaveShare), goes back to the waiters after
+// it and to later calls.
 //
 // Each share knows where its bytes were in that stream (at), and the
 // socket where its buffer's front is (restAt), so that a share given back
