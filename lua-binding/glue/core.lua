@@ -612,9 +612,25 @@ local function foldstats(raw, h)
 end
 
 -- letgone: handles asok let go of (letgo) while raw lives on: a call that
--- was waiting on one ends with 'closed' (stream.lua's reborn), it does not
+-- was waiting on one ends with 'closed' (reborn, below), it does not
 -- go on with raw's next fd
 local letgone = setmetatable({}, { __mode = "k" })
+
+-- reborn says whether handle h of raw answered 'closed' only because it
+-- predates raw's socket: asok saw the object before LuaSocket created its
+-- fd (socket.tcp() before a connect of LuaSocket's own), or LuaSocket
+-- replaced it. Such a handle did nothing: the call goes again on a fresh
+-- one (handle carries timeouts and throttles over). Only on 'closed'; not
+-- for a handle asok let go of (setfd, a socket LuaSocket destroyed or
+-- replaced) while the call waited on it: that call ends with 'closed'.
+-- Also a handle closed under raw by another object's close of its fd
+-- (sharedgone, below): raw's call goes on as LuaSocket's own on that fd
+-- would (a new handle, or the fd gone: "Bad file descriptor").
+local function reborn(raw, h)
+  if rawmeta(raw) == CLIENT or letgone[h] then return false end
+  local fd = raw:getfd()
+  return fd >= 0 and fdof(h) ~= fd
+end
 
 -- letgo closes raw's handle h and select watcher p (either may be nil;
 -- their waiters wake with 'closed'), keeping asok's timeouts and byte
@@ -1127,7 +1143,7 @@ end
 -- the private state and helpers the other chunks use
 P.WAIT, P.loop, P.MAIN, P.ONE, P.RAW, P.FAST = WAIT, loop, MAIN, ONE, RAW, FAST
 P.handles, P.throttles, P.probes, P.parents = handles, throttles, probes, parents
-P.letgone = letgone
+P.letgone, P.reborn = letgone, reborn
 P.unborn = unborn
 P.waiting, P.STREAM, P.UDP, P.Wrapper = waiting, STREAM, UDP, Wrapper
 P.argerror, P.margerror, P.newtoken, P.wake, P.step, P.yieldable = argerror, margerror, newtoken, wake, step, yieldable

@@ -152,19 +152,7 @@ if creceive then
   end
 end
 
--- reborn says whether handle h of raw answered 'closed' only because it
--- predates raw's socket: asok saw the object before LuaSocket created its
--- fd (socket.tcp() before a connect of LuaSocket's own), or LuaSocket
--- replaced it. Such a handle did nothing: the call goes again on a fresh
--- one (handle carries timeouts and throttles over). Only on 'closed'; not
--- for a handle asok let go of (setfd, a socket LuaSocket destroyed or
--- replaced) while the call waited on it: that call ends with 'closed'.
-local letgone = P.letgone
-local function reborn(raw, h)
-  if rawmeta(raw) == CLIENT or letgone[h] then return false end
-  local fd = raw:getfd()
-  return fd >= 0 and fdof(h) ~= fd
-end
+local letgone, reborn = P.letgone, P.reborn
 
 -- clong is C's (long) cast of a double on x86-64: truncation, and
 -- LONG_MIN for NaN and what does not fit.
@@ -376,6 +364,15 @@ function M.accept(sok)
     if not turn then
       err = "timeout" -- others wait for a connection: wait behind them (FIFO)
     elseif native and h then client, err = caccept(h) else client, err = P.ownzero(raw, "accept") end
+    -- the handle closed under raw, whose fd stays (another object's close
+    -- of that fd: core.lua's sharedgone): the call goes on as receive's
+    -- does, on a new handle, or fails as at its start (the fd gone: EBADF,
+    -- LuaSocket's own "Bad file descriptor" there)
+    if err == "closed" and native and reborn(raw, h) then
+      h, herr = handle(raw, true)
+      if not h then return nil, herr end
+      client, err = caccept(h)
+    end
     if native and client then
       fdowners[client:getfd()] = client
       return client
@@ -394,7 +391,11 @@ function M.accept(sok)
     acceptq[raw] = (acceptq[raw] or 0) + 1
     local ok, werr = waitfor(h, "r", tok) -- asok's wait queue is FIFO
     acceptq[raw] = acceptq[raw] - 1
-    if not ok then return nil, werr end
+    if not ok then
+      if werr ~= "closed" or not reborn(raw, h) then return nil, werr end
+      h, herr = handle(raw, true) -- (as above: the fd closed under the wait)
+      if not h then return nil, herr end
+    end
     turn = true
   end
 end

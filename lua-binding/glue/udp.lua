@@ -5,7 +5,7 @@ local M, P, C = ...
 
 local WAIT = P.WAIT
 local handles, handle, checkraw, margerror = P.handles, P.handle, P.checkraw, P.margerror
-local newtoken, park = P.newtoken, P.park
+local newtoken, park, reborn = P.newtoken, P.park, P.reborn
 local fdof, udp_receivefrom, udp_sendto = C.fd, C.udp_receivefrom, C.udp_sendto
 local unix_receivefrom, unix_sendto = C.unix_receivefrom, C.unix_sendto
 local type, tonumber, select = type, tonumber, select
@@ -40,7 +40,8 @@ end
 -- parking while it answers WAIT; without a handle it is LuaSocket's method
 -- m. Returns LuaSocket's values (1 on success of receive/send, 3 for a UDP
 -- receivefrom, 2 for a unix one, nil and an error otherwise).
-local function udpcall(raw, m, f, a, b, c)
+local udpcall
+function udpcall(raw, m, f, a, b, c)
   local h, err = udphandle(raw)
   if not h then
     if err then return nil, err end
@@ -54,6 +55,12 @@ local function udpcall(raw, m, f, a, b, c)
     elseif b ~= nil then x, y, z = f(h, a, b, tok)
     else x, y, z = f(h, a, tok) end
   until x ~= WAIT
+  -- the handle closed under raw by another object's close of its fd
+  -- (core.lua's sharedgone; raw's fd number stays): not raw's own close,
+  -- whose answer this was (a receive's "", LuaSocket's on a closed
+  -- object), but the call again, as LuaSocket's own on that fd (a new
+  -- handle, or the fd gone: "Bad file descriptor")
+  if reborn(raw, h) then return udpcall(raw, m, f, a, b, c) end
   if x == nil then return nil, y end
   if z ~= nil then return x, y, z end
   if y ~= nil then return x, y end

@@ -168,4 +168,59 @@ do
   p:close()
 end
 
+-- 4c. the other calls waiting on a socket whose fd a sharer closes (an
+-- accept on a TCP listener, a wrapper's and a unix one; a UDP receive and
+-- receivefrom, raw and wrapped): each ends as LuaSocket's own call on the
+-- object then does ("Bad file descriptor": its fd number is closed), not
+-- with 'closed' or, for a UDP receive, an empty datagram (LuaSocket's
+-- answer on an object closed by its own close); and a wrapper's accept
+-- made after the close
+local unixpath = os.tmpname()
+local waits = {
+  { "accept", "tcp listener", function() return (T.listener()) end },
+  { "accept", "wrapped tcp listener", function() return (T.listener()) end, true },
+  { "accept", "unix listener", function()
+    os.remove(unixpath)
+    local l = assert(unix.stream())
+    assert(l:bind(unixpath)); assert(l:listen())
+    return l
+  end },
+  { "receive", "udp", function()
+    local u = assert(socket.udp()); assert(u:setsockname("127.0.0.1", 0)); return u
+  end },
+  { "receive", "wrapped udp", function()
+    local u = assert(socket.udp()); assert(u:setsockname("127.0.0.1", 0)); return u
+  end, true },
+  { "receivefrom", "udp", function()
+    local u = assert(socket.udp()); assert(u:setsockname("127.0.0.1", 0)); return u
+  end },
+}
+for _, c in ipairs(waits) do
+  local m, what, make, wrapped = c[1], c[2], c[3], c[4]
+  for _, when in ipairs { "waiting", "after" } do
+    local raw = make()
+    local obj = wrapped and asok.wrap(raw) or raw
+    local o = sharer(raw:getfd())
+    local res
+    if when == "waiting" then
+      asok.spawn(function() res = T.pack(asok[m](obj)) end)
+      T.run(function() return res end, 0.05)
+      T.eq(res, nil, what .. ": the " .. m .. " waits")
+      o:close()
+      T.run(function() return res end, 5)
+    else
+      T.eq(asok.settimeout(obj, 0), 1, what .. ": settimeout")
+      T.eq(T.showpack(T.pack(asok[m](obj))), T.showpack(T.pack(raw[m](raw))), what .. ": " .. m .. " before")
+      T.eq(asok.settimeout(obj, nil), 1, what .. ": settimeout nil")
+      o:close()
+      res = T.pack(asok[m](obj))
+    end
+    local want = T.showpack(T.pack(raw[m](raw)))
+    T.eq(want, '(2) nil, "Bad file descriptor"', what .. ": LuaSocket's " .. m)
+    T.eq(res and T.showpack(res), want, what .. ": the " .. m .. " " .. when .. " at the sharer's close")
+    raw:setfd(-1) -- (its fd is closed: its __gc must not close the number again)
+  end
+end
+os.remove(unixpath)
+
 T.done("select_fdshare")
