@@ -52,12 +52,7 @@ local function reference()
     procs[#procs + 1] = assert(io.popen(interp .. " diff/selref.lua " .. table.concat(part, " "), "r"))
   end
   return function()
-    local all = {}
-    for _, p in ipairs(procs) do
-      for name, recs in pairs(H.decode(p)) do all[name] = recs end
-      p:close()
-    end
-    return all
+    return H.gather(procs)
   end
 end
 

@@ -47,7 +47,7 @@ end
 
 -- reference runs every sequence with plain LuaSocket in 2 child processes.
 local function reference()
-  local parts, procs, all = { {}, {} }, {}, {}
+  local parts, procs = { {}, {} }, {}
   for i, s in ipairs(list) do table.insert(parts[i % 2 + 1], s.seed .. ":" .. s.kind) end
   for _, p in ipairs(parts) do
     if #p > 0 then
@@ -57,11 +57,7 @@ local function reference()
         table.concat(p, " ")), "r"))
     end
   end
-  for _, p in ipairs(procs) do
-    for name, recs in pairs(H.decode(p)) do all[name] = recs end
-    p:close()
-  end
-  return all
+  return H.gather(procs)
 end
 
 local ref1, ref2 = reference(), reference()

@@ -148,6 +148,18 @@ function H.decode(inp)
   return all
 end
 
+-- gather decodes the output of each reference process of procs (popen
+-- handles), closes them, and returns all their scenarios' records merged
+-- into one {name = records}.
+function H.gather(procs)
+  local all = {}
+  for _, p in ipairs(procs) do
+    for name, recs in pairs(H.decode(p)) do all[name] = recs end
+    p:close()
+  end
+  return all
+end
+
 -- H.made: the unix datagram client paths H.open bound; H.cleanup removes them.
 H.made = {}
 

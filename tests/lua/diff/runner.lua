@@ -60,12 +60,7 @@ function R.reference(list, env)
       env.tcp6, env.udp, env.unix, env.dead, table.concat(names, " "))
     procs[#procs + 1] = assert(io.popen(cmd, "r"))
   end
-  local all = {}
-  for _, p in ipairs(procs) do
-    for name, recs in pairs(H.decode(p)) do all[name] = recs end
-    p:close()
-  end
-  return all
+  return H.gather(procs)
 end
 
 -- report prints the differences and a per-family summary; returns the
