@@ -1,8 +1,9 @@
 /* pair.h - connected asok sockets for the C tests: drive() waits for one
  * token, newpair() wraps a socketpair, listener() listens on 127.0.0.1,
- * pair() connects two sockets. */
+ * pair() connects two sockets, recv_is() checks one receive. */
 #ifndef ASOK_PAIR_H
 #define ASOK_PAIR_H
+#include <string.h>
 #include <sys/socket.h>
 
 #include "asok.h"
@@ -56,5 +57,15 @@ static inline void pair(asok_loop *loop, asok_sock **a, asok_sock **b) {
   }
   CHECK_EQ(rc, 0);
   CHECK_EQ(asok_sock_free(lsn), 0);
+}
+
+/* recv_is checks one asok_receive's code and bytes. */
+static inline void recv_is(asok_sock *s, int pattern, size_t n, asok_token tok, int rc,
+                           const char *want) {
+  const char *d = NULL;
+  size_t len = 99;
+  CHECK_EQ(asok_receive(s, pattern, n, tok, &d, &len), rc);
+  CHECK_EQ(len, strlen(want));
+  CHECK(len == 0 || memcmp(d, want, len) == 0);
 }
 #endif

@@ -36,16 +36,6 @@ static void held(asok_sock *s, size_t h, size_t buffered) {
   CHECK_EQ(n, buffered);
 }
 
-/* recv checks one asok_receive's code and bytes. */
-static void recv_is(asok_sock *s, int pattern, size_t n, asok_token tok, int rc,
-                    const char *want) {
-  const char *d = NULL;
-  size_t len = 99;
-  CHECK_EQ(asok_receive(s, pattern, n, tok, &d, &len), rc);
-  CHECK_EQ(len, strlen(want));
-  CHECK(len == 0 || memcmp(d, want, len) == 0);
-}
-
 /* test_open: on an open socket, a partial taken under one pattern is
  * read under the retry's: a smaller count at once (the rest is the next
  * receive's), a larger count, a line or "*a" waiting on with it. */

@@ -15,16 +15,6 @@
 
 #include "pair.h"
 
-/* recv_is checks one asok_receive's code and bytes. */
-static void recv_is(asok_sock *s, int pattern, size_t n, asok_token tok, int rc,
-                    const char *want) {
-  const char *d = NULL;
-  size_t len = 99;
-  CHECK_EQ(asok_receive(s, pattern, n, tok, &d, &len), rc);
-  CHECK_EQ(len, strlen(want));
-  CHECK(len == 0 || memcmp(d, want, len) == 0);
-}
-
 /* closed_lines parks line receives of tokens 1 and 2 on a new socket,
  * unreads data in front and closes it; with handout, asok_select hands
  * the close's deliveries out. */
