@@ -143,7 +143,8 @@ local function collect(set, argn, E, bad)
       if dirty then
         ndirty = ndirty + 1
         rout[ndirty] = obj
-        E.dfds[fd] = true
+        local dfds = E.dfds or {} -- (made only when an object is dirty)
+        dfds[fd], E.dfds = true, dfds
       else
         n = n + 1
         objs[n], hs[n], fds[n] = obj, h, fd
@@ -167,7 +168,7 @@ end
 -- object on that fd (a table whose getfd gives it) would poll. The write
 -- set keeps it.
 local function hide(E, bad)
-  if not next(E.dfds) then return end
+  if not E.dfds then return end
   local dfds, objs, hs, fds, gens = E.dfds, E.objs, E.hs, E.fds, E.gens
   local n, j = E.n, 0
   for i = 1, n do
@@ -414,7 +415,7 @@ end
 -- turned: the other coroutines had their turn in this select already, and
 -- the sets are read anew (waitsets' -1).
 local function selectsets(rset, wset, t, turned)
-  local E = { objs = {}, hs = {}, fds = {}, st = {}, gens = {}, n = 0, nr = 0, rout = {}, ndirty = 0, polled = false, dfds = {} }
+  local E = { objs = {}, hs = {}, fds = {}, st = {}, gens = {}, n = 0, nr = 0, rout = {}, ndirty = 0, polled = false }
   local bad = {}
   collect(rset, 1, E, bad)
   hide(E, bad)

@@ -59,8 +59,12 @@ function udpcall(raw, m, f, a, b, c)
   -- (core.lua's sharedgone; raw's fd number stays): not raw's own close,
   -- whose answer this was (a receive's "", LuaSocket's on a closed
   -- object), but the call again, as LuaSocket's own on that fd (a new
-  -- handle, or the fd gone: "Bad file descriptor")
-  if reborn(raw, h) then return udpcall(raw, m, f, a, b, c) end
+  -- handle, or the fd gone: "Bad file descriptor"). Asked only of the
+  -- answers a closed handle gives ('closed', a receive's ""): no syscall
+  -- or C call more on the common path.
+  if (x == "" or (x == nil and y == "closed")) and reborn(raw, h) then
+    return udpcall(raw, m, f, a, b, c)
+  end
   if x == nil then return nil, y end
   if z ~= nil then return x, y, z end
   if y ~= nil then return x, y end
