@@ -220,6 +220,8 @@ static int prim_newsock(lua_State *L) {
   s->family = 0;
   s->closed_h = NULL;
   s->hgen = s->closed_gen = 0;
+  s->fdgone = 0;
+  s->gonegen = 0;
   s->sending = 0;
   s->paused = NULL;
   s->npaused = s->cpaused = 0;

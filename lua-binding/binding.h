@@ -154,6 +154,17 @@ typedef struct lsock {
                                   * asok.client has had (each release
                                   * counts one), for asok__cutshort */
   unsigned long long closed_gen; /* that of closed_h */
+  int fdgone;          /* an asok.client whose fd another LuaSocket object
+                        * (given it by setfd) closed (client.c's fdgone),
+                        * until its setfd or close: the number is not its
+                        * own any more (maybe another socket's by then),
+                        * so its close and shutdown leave it alone; its
+                        * new calls fail as LuaSocket's on the closed fd
+                        * (wraperr: EBADF) */
+  unsigned long long gonegen;    /* with fdgone: 1 + the number of the
+                                  * handle that close cut short (0: none),
+                                  * whose waiters end as LuaSocket's retry
+                                  * on the closed fd (asok__cutrc) */
 } lsock;
 
 /* A native client's operation that waits through the glue (sock.c's
@@ -174,9 +185,10 @@ typedef struct lsock {
  * given the number of the handle its last WAIT answer named (argument i:
  * nil for a new operation; a number that asok__pushwaited pushed; raises
  * on anything else): s's (asok__readh), unless s is a native client and
- * the operation waited: then asok__cutshort's for that number, and
- * *waited is 1 (else 0). */
-asok_sock *asok__handlefor(lua_State *L, lsock *s, int i, int *waited);
+ * the operation waited: then asok__cutshort's for that number, which
+ * goes to *gen (for asok__cutrc), and *waited is 1 (else 0). */
+asok_sock *asok__handlefor(lua_State *L, lsock *s, int i, int *waited,
+                           unsigned long long *gen);
 /* asok__genof returns the number of handle h of s (asok__readh's: its
  * live one or the closed one it kept), for asok__cutshort. */
 unsigned long long asok__genof(lsock *s, asok_sock *h);
@@ -184,6 +196,14 @@ unsigned long long asok__genof(lsock *s, asok_sock *h);
  * handle an operation on it waits on (for asok__handlefor), and returns
  * 1; nothing for another socket (0). */
 int asok__pushwaited(lua_State *L, lsock *s, unsigned long long gen);
+/* asok__cutrc returns the code an operation of s that waited on the
+ * handle numbered gen ends with, given rc, its retry's (all: an ASOK_ALL
+ * receive): rc, unless that handle was closed because another object
+ * closed s's fd (lsock's fdgone, gonegen) and rc is that close's
+ * (ASOK_ECLOSED; for all, the rest a closed handle ends '*a' with): then
+ * LuaSocket's error for its retry on the closed fd, -EBADF ("Bad file
+ * descriptor", what it had received or sent kept, as LuaSocket's). */
+int asok__cutrc(lsock *s, unsigned long long gen, int rc, int all);
 /* asok__cutshort: the handle an operation of s that waited on the handle
  * numbered was goes on with: s's live one if that is still it; else the
  * closed one a native client kept with its buffered data (closed_h) if

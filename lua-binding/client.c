@@ -31,6 +31,7 @@ static int client_close(lua_State *L);
 static int client_classerror(lua_State *L);
 static int client_dirty(lua_State *L);
 static int client_family(lua_State *L);
+static int client_fdgone(lua_State *L);
 static int client_getfd(lua_State *L);
 static int client_setfd(lua_State *L);
 static int client_shutdown(lua_State *L);
@@ -40,6 +41,7 @@ static int client_tostring(lua_State *L);
 const luaL_Reg asok__clientfuncs[] = {
     {"accept",        client_accept},
     {"client_family", client_family},
+    {"client_fdgone", client_fdgone},
     {NULL,            NULL}
 };
 
@@ -124,11 +126,16 @@ static void bury(lsock *s) {
   s->closed_h = NULL;
 }
 
-/* shut releases s's handle and closes its fd, once (close and __gc). */
+/* shut releases s's handle and closes its fd, once (close and __gc); not
+ * an fd another object closed (fdgone): that number may be another
+ * socket's by now, maybe one asok watches or the resolver's threads made.
+ * (LuaSocket's close would close the number again.) */
 static void shut(lsock *s) {
   release(s);
-  if (s->owns && s->fd >= 0) close(s->fd);
+  if (s->owns && s->fd >= 0 && !s->fdgone) close(s->fd);
   s->fd = -1;
+  s->fdgone = 0;
+  s->gonegen = 0;
 }
 
 /*-------------------------------------------------------------------------*\
@@ -197,6 +204,29 @@ static int client_family(lua_State *L) {
 }
 
 /*-------------------------------------------------------------------------*\
+* client_fdgone(c): another LuaSocket object, given c's fd by setfd, is
+* about to close it (glue/core.lua's sharedgone, from that object's close
+* or __gc, before LuaSocket's own closes the fd). epoll drops a closed fd
+* without an event, so c's handle is closed now (release: not the fd, asok
+* did not wrap it with ASOK_OWNFD): every coroutine parked on c wakes, and
+* its retry ends as LuaSocket's own call on the closed fd would ("Bad file
+* descriptor", with what it had received or sent: asok__cutrc); c's later
+* calls fail so too (wraperr), its getfd still answers the number, as
+* LuaSocket's. The number is no longer c's: its close and shutdown leave it
+* alone (fdgone; setfd gives c an fd of its own again). Returns nothing.
+\*-------------------------------------------------------------------------*/
+static int client_fdgone(lua_State *L) {
+  lsock *s = checkclient(L, 1);
+  if (s->fd < 0) return 0;
+  s->gonegen = 0;
+  if (s->h != NULL) s->gonegen = s->hgen + 1; /* before release numbers the next */
+  release(s);
+  s->wraperr = -EBADF;
+  s->fdgone = 1;
+  return 0;
+}
+
+/*-------------------------------------------------------------------------*\
 * close / __gc: wakes every coroutine parked on c ('closed'), closes the
 * fd (once). LuaSocket's meth_close: returns 1.
 \*-------------------------------------------------------------------------*/
@@ -225,6 +255,8 @@ static int client_setfd(lua_State *L) {
   release(s);
   s->fd = fd < 0 ? -1 : fd;
   s->wraperr = 0;
+  s->fdgone = 0; /* (an fd of its own again, which its close closes) */
+  s->gonegen = 0;
   if (s->fd >= 0 && s->lp != NULL && s->lp->loop != NULL &&
       (rc = asok__wrapfd(s->lp->loop, s->fd, &s->h)) != ASOK_OK) {
     s->h = NULL;                        /* an fd asok cannot watch: */
@@ -258,7 +290,7 @@ static int client_shutdown(lua_State *L) {
   lsock *s = checkclient(L, 1);
   int h = luaL_checkoption(L, 2, "both", how);
   if (s->h != NULL && s->lp != NULL && s->lp->loop != NULL) asok_shutdown(s->h, h);
-  else if (s->fd >= 0) shutdown(s->fd, h);
+  else if (s->fd >= 0 && !s->fdgone) shutdown(s->fd, h); /* (not a number another object closed) */
   lua_pushnumber(L, 1);
   return 1;
 }

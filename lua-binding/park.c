@@ -499,10 +499,12 @@ int asok__finishop(lua_State *L, lloop *lp, asok_token t, lua_State *co) {
   f.start = r->start;
   if (f.receive) {
     f.rc = h != NULL ? asok_receive(h, r->pattern, r->n, t, &f.data, &f.len) : asok__gone(r->s, t);
+    f.rc = asok__cutrc(r->s, r->gen, f.rc, r->pattern == ASOK_ALL); /* its fd closed under it */
     if (f.rc == ASOK_EWAIT) return -1;
   } else {
     lsock *s = r->s;
     f.rc = h != NULL ? asok_send(h, r->data, r->n, t, &f.len) : asok__gone(s, t);
+    f.rc = asok__cutrc(s, r->gen, f.rc, 0);
     s->sending = f.rc == ASOK_EWAIT;
     if (f.rc == ASOK_EWAIT) return -1;
     s->sent += f.len;
@@ -570,6 +572,7 @@ static int fast_receive(lua_State *L) {
     if (b < 0) return lua_error(L);      /* abandoned: record i given back */
     h = asok__cutshort(s, gen);          /* the retry's handle, as step's (finishop) */
     rc = h != NULL ? asok_receive(h, pattern, n, tokof(i), &data, &len) : asok__gone(s, tokof(i));
+    rc = asok__cutrc(s, gen, rc, pattern == ASOK_ALL);
   }
   if (rc != ASOK_EWAIT) {
     puttok(lp, i);
@@ -624,6 +627,7 @@ static int fast_send(lua_State *L) {
     if (b < 0) return lua_error(L);      /* abandoned: record i given back */
     h = asok__cutshort(s, gen);          /* the retry's handle, as step's (finishop) */
     rc = h != NULL ? asok_send(h, data, size, tokof(i), &sent) : asok__gone(s, tokof(i));
+    rc = asok__cutrc(s, gen, rc, 0);
     s->sending = rc == ASOK_EWAIT;
   }
   if (rc != ASOK_EWAIT) {

@@ -152,6 +152,14 @@ int asok__onkept(lsock *s, asok_sock *h, int rc, int all) {
   return rc;
 }
 
+/* asok__cutrc (binding.h). */
+int asok__cutrc(lsock *s, unsigned long long gen, int rc, int all) {
+  if (s->fdgone && s->gonegen != 0 && s->gonegen == gen + 1 &&
+      (rc == ASOK_ECLOSED || (all && rc == ASOK_OK)))
+    return -EBADF;
+  return rc;
+}
+
 /* asok__cutshort (binding.h). */
 asok_sock *asok__cutshort(lsock *s, unsigned long long was) {
   if (isopen(s) && s->hgen == was) return s->h;
@@ -166,16 +174,19 @@ unsigned long long asok__genof(lsock *s, asok_sock *h) {
 }
 
 /* asok__handlefor (binding.h). */
-asok_sock *asok__handlefor(lua_State *L, lsock *s, int i, int *waited) {
+asok_sock *asok__handlefor(lua_State *L, lsock *s, int i, int *waited,
+                           unsigned long long *gen) {
   lua_Number was;
   *waited = 0;
+  *gen = ~0ULL; /* none of s's (asok__cutrc: never cut by fdgone) */
   if (lua_isnoneornil(L, i)) return asok__readh(s);
   luaL_argcheck(L, lua_type(L, i) == LUA_TNUMBER, i, "invalid handle");
   if (!s->owns) return asok__readh(s); /* (a wrapper's: asok__pushwaited gives none) */
   *waited = 1;
   was = lua_tonumber(L, i);
   if (!(was >= 0 && was < 18446744073709551616.0)) return NULL; /* none of s's */
-  return asok__cutshort(s, (unsigned long long) was);
+  *gen = (unsigned long long) was;
+  return asok__cutshort(s, *gen);
 }
 
 /* asok__pushwaited (binding.h): a number, exact up to 2^53 handles. */
@@ -269,7 +280,8 @@ static int sock_receive(lua_State *L) {
     /* a closed native client's: what it had buffered; a native client's
      * operation that waited on its handle before a setfd: that one's */
     int waited, b;
-    asok_sock *h = asok__handlefor(L, s, 5, &waited);
+    unsigned long long wgen; /* the handle it waited on (waited) */
+    asok_sock *h = asok__handlefor(L, s, 5, &waited, &wgen);
     for (;;) {
       unsigned long long gen;
       if (h == NULL) {
@@ -279,6 +291,7 @@ static int sock_receive(lua_State *L) {
         rc = asok_receive(h, pattern, n, tok, &data, &len);
         if (!waited) rc = asok__onkept(s, h, rc, pattern == ASOK_ALL);
       }
+      if (waited) rc = asok__cutrc(s, wgen, rc, pattern == ASOK_ALL); /* its fd closed under it */
       if (rc != ASOK_EWAIT) break;
       gen = asok__genof(s, h);
       /* a caller that cannot yield waits here, and retries (block.c) on
@@ -286,6 +299,7 @@ static int sock_receive(lua_State *L) {
       if ((b = asok__block(L, s->lp, tok)) == 0) return asok__pushwait(L) + asok__pushwaited(L, s, gen);
       if (b < 0) return lua_error(L);
       h = reblocked(s, gen, &waited);
+      wgen = gen;
     }
   }
   /* one copy: asok's buffer -> string (pushdata.c), then the prefix (an
@@ -328,7 +342,8 @@ static int sock_send(lua_State *L) {
     /* a closed native client's: what a cut-short send had sent (and as
      * receive's, the handle a send waited on before a setfd) */
     int waited, b;
-    asok_sock *h = asok__handlefor(L, s, 6, &waited);
+    unsigned long long wgen; /* (as receive's) */
+    asok_sock *h = asok__handlefor(L, s, 6, &waited, &wgen);
     for (;;) {
       unsigned long long gen;
       if (!waited && asok__keptonly(s, h)) h = NULL; /* kept for a waiter's count only */
@@ -338,6 +353,7 @@ static int sock_send(lua_State *L) {
       } else {
         rc = asok_send(h, data + start - 1, (size_t) (end - start + 1), tok, &sent);
       }
+      if (waited) rc = asok__cutrc(s, wgen, rc, 0);
       s->sending = rc == ASOK_EWAIT;
       if (rc != ASOK_EWAIT) break;
       gen = asok__genof(s, h);
@@ -346,6 +362,7 @@ static int sock_send(lua_State *L) {
       if ((b = asok__block(L, s->lp, tok)) == 0) return asok__pushwait(L) + asok__pushwaited(L, s, gen);
       if (b < 0) return lua_error(L);
       h = reblocked(s, gen, &waited);
+      wgen = gen;
     }
     s->sent += sent;
   }

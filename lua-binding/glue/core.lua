@@ -19,6 +19,7 @@ local wait, close = C.wait, C.close
 local cthrottle = C.throttle
 local settimeout, gettimeout = C.settimeout, C.gettimeout
 local newsock, fdof, unread, same = C.newsock, C.fd, C.unread, C.same
+local cfdgone = C.client_fdgone -- (client.c: sharedgone)
 local cstep, classmeta, now, note = C.step, C.meta, C.now, C.note
 local buffered, cgetstats, csetstats = C.buffered, C.getstats, C.setstats
 local cshutdown = C.shutdown
@@ -669,15 +670,20 @@ local chook = C.hook
 -- selects shared. epoll drops a closed fd without an event: the waiters
 -- on that handle (a receive, a select) would wait for ever; they wake
 -- with 'closed'. getfd: raw's class's (nil: nothing to do). A native
--- client's handle is left alone: it owns its fd, which C.close closes
--- (twice with LuaSocket's, maybe a new socket's by then).
+-- client's handle is not closed so (C.close would close its fd, which
+-- LuaSocket's close of raw closes): C.client_fdgone closes its handle
+-- alone, its waiters waking to LuaSocket's answer on the closed fd ("Bad
+-- file descriptor"), and the client no longer closes the number (maybe
+-- another socket's by then: client.c's fdgone).
 local function sharedgone(raw, getfd, h, p)
   if type(getfd) ~= "function" then return end
   local ok, fd = pcall(getfd, raw)
   fd = ok and tonumber(fd)
   if not fd or fd < 0 then return end
   local o = fdowners[fd]
-  if o and o ~= h and o ~= p and rawmeta(o) ~= CLIENT and fdof(o) == fd then close(o) end
+  if o and o ~= h and o ~= p and fdof(o) == fd then
+    if rawmeta(o) == CLIENT then cfdgone(o) else close(o) end
+  end
 end
 
 -- patchstate hooks the state methods of LuaSocket metatable mt's methods
