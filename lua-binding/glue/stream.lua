@@ -209,12 +209,18 @@ local function streamreceive(raw, pattern, prefix)
     if not h then return unregistered(raw, err, false, pattern, prefix) end
   end
   local a, b, c = creceiveh(h, pattern, prefix)
-  if b == "closed" then
+  -- (a closed handle ends '*a' with its rest, as at EOF: a success)
+  if b == "closed" or (b == nil and pattern ~= nil and pattern ~= "*l" and type(pattern) == "string"
+      and pattern:sub(1, 2) == "*a") then
     if reborn(raw, h) then
+      -- what the closed handle gave back (the partial this call had
+      -- received) is the retry's prefix, as LuaSocket's buffer serves it
+      -- before its recv meets the closed fd
+      local part = b == "closed" and c or a
       h, err = handle(raw, true)
-      if not h then return unregistered(raw, err, false, pattern, prefix) end
-      a, b, c = creceiveh(h, pattern, prefix)
-    elseif leftover(raw, b) then
+      if not h then return unregistered(raw, err, false, pattern, part) end
+      a, b, c = creceiveh(h, pattern, part)
+    elseif b == "closed" and leftover(raw, b) then
       return P.ownzero(raw, "receive", pattern, c)
     end
   elseif a == nil and b ~= "timeout" and c == (prefix or "") and leftover(raw, b) then

@@ -15,7 +15,8 @@
 --     closes the fd, and the waits end (the receive as LuaSocket's own
 --     on that fd, a select listing it) instead of waiting on an fd epoll
 --     dropped; and an alias's select waiting on its own watcher when the
---     socket, never used through asok, is closed.
+--     socket, never used through asok, is closed; a receive waiting with
+--     a partial result keeps it (4d).
 local T = dofile("asoktest.lua")
 local asok = require "asok"
 local socket = require "socket"
@@ -222,5 +223,49 @@ for _, c in ipairs(waits) do
   end
 end
 os.remove(unixpath)
+
+-- 4d. a receive of a LuaSocket object (raw and wrapped) waiting with a
+-- partial result ("ab", prefix "P") when a sharer closes its fd: the
+-- retry keeps the partial, and '*a' fails too, as LuaSocket's own receive
+-- with "ab" buffered does on the closed fd (it lost the partial, and '*a'
+-- took the closed handle's end for the stream's: "Pab", nil, nil)
+for _, pattern in ipairs { "*l", "*a", 10 } do
+  -- LuaSocket's answer: "ab" in its buffer (one byte of "xab" taken)
+  local want
+  do
+    local a, p = T.pair()
+    assert(p:send("xab"))
+    T.arrived(a)
+    a:settimeout(5)
+    T.eq(a:receive(1), "x", "one byte")
+    local o = sharer(a:getfd())
+    o:close()
+    want = T.showpack(T.pack(a:receive(pattern, "P")))
+    T.eq(want, '(3) nil, "Bad file descriptor", "Pab"', "LuaSocket's receive " .. pattern .. " on the closed fd")
+    a:setfd(-1)
+    p:close()
+  end
+  for _, wrapped in ipairs { false, true } do
+    local what = (wrapped and "wrapped " or "raw ") .. pattern
+    local a, p = T.pair()
+    local obj = wrapped and asok.wrap(a) or a
+    assert(p:send("ab"))
+    T.arrived(a)
+    local o = sharer(a:getfd())
+    T.eq(asok.select({ o }, nil, 0)[1], o, what .. ": the sharer's select (its watcher; \"ab\" there)")
+    local res
+    asok.spawn(function() res = T.pack(asok.receive(obj, pattern, "P")) end)
+    T.run(function() return res end, 0.05)
+    T.eq(res, nil, what .. ": the receive waits with \"ab\"")
+    o:close()
+    for _ = 1, 20 do -- (reactor steps: one is enough)
+      if res then break end
+      asok.select(nil, nil, 0)
+    end
+    T.eq(res and T.showpack(res), want, what .. ": the receive after the sharer's close")
+    a:setfd(-1)
+    p:close()
+  end
+end
 
 T.done("select_fdshare")
