@@ -151,6 +151,7 @@ static int prim_loop(lua_State *L) {
   lp->cwait = 0;
   lp->fdpolls = 0;
   lp->blockref = lp->unblockref = LUA_NOREF;
+  lp->ownersref = LUA_NOREF;
   luaL_getmetatable(L, ASOK_LOOP_MT);
   lua_setmetatable(L, -2);
   rc = asok_loop_new(&lp->loop);

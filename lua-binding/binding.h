@@ -103,6 +103,11 @@ typedef struct lloop {
   /* registry references of the glue's blockwait and unblock (block.c),
    * LUA_NOREF until the glue hands them over */
   int blockref, unblockref;
+  /* registry reference of the glue's fdowners (fd -> the asok.sock or
+   * native client watching it; core.lua), LUA_NOREF until the glue hands
+   * it over: client.c records a client setfd wrapped there, and a
+   * client's close finds there the other object's handle on its fd */
+  int ownersref;
 } lloop;
 
 /* ASOK_SETMAX bounds the entries of one asok.select (waitset.c) */
@@ -204,6 +209,10 @@ int asok__pushwaited(lua_State *L, lsock *s, unsigned long long gen);
  * LuaSocket's error for its retry on the closed fd, -EBADF ("Bad file
  * descriptor", what it had received or sent kept, as LuaSocket's). */
 int asok__cutrc(lsock *s, unsigned long long gen, int rc, int all);
+/* asok__sockclose closes s's handle (asok_close: every token parked on
+ * it wakes, its pauses end at once), if it is still open; forget (an
+ * asok.sock's): s answers fd -1 from now on (sock.c's close). */
+void asok__sockclose(lsock *s, int forget);
 /* asok__cutshort: the handle an operation of s that waited on the handle
  * numbered was goes on with: s's live one if that is still it; else the
  * closed one a native client kept with its buffered data (closed_h) if

@@ -23,15 +23,19 @@
 static lsock *checkclient(lua_State *L, int i);
 static lsock *checkany(lua_State *L, int i);
 static lsock *checkclass(lua_State *L, int i, const char *expected);
-static void shut(lsock *s);
+static void shut(lua_State *L, lsock *s);
 static void release(lsock *s);
 static void bury(lsock *s);
+static void fdgone(lsock *s);
+static void othersgone(lua_State *L, lsock *s);
+static int pushowners(lua_State *L, lsock *s);
 static int client_accept(lua_State *L);
 static int client_close(lua_State *L);
 static int client_classerror(lua_State *L);
 static int client_dirty(lua_State *L);
 static int client_family(lua_State *L);
 static int client_fdgone(lua_State *L);
+static int client_owners(lua_State *L);
 static int client_getfd(lua_State *L);
 static int client_setfd(lua_State *L);
 static int client_shutdown(lua_State *L);
@@ -42,6 +46,7 @@ const luaL_Reg asok__clientfuncs[] = {
     {"accept",        client_accept},
     {"client_family", client_family},
     {"client_fdgone", client_fdgone},
+    {"client_owners", client_owners},
     {NULL,            NULL}
 };
 
@@ -129,13 +134,76 @@ static void bury(lsock *s) {
 /* shut releases s's handle and closes its fd, once (close and __gc); not
  * an fd another object closed (fdgone): that number may be another
  * socket's by now, maybe one asok watches or the resolver's threads made.
- * (LuaSocket's close would close the number again.) */
-static void shut(lsock *s) {
+ * (LuaSocket's close would close the number again.) Another object's
+ * handle on the fd is closed first (othersgone). */
+static void shut(lua_State *L, lsock *s) {
+  if (s->owns && s->fd >= 0 && !s->fdgone) othersgone(L, s);
   release(s);
   if (s->owns && s->fd >= 0 && !s->fdgone) close(s->fd);
   s->fd = -1;
   s->fdgone = 0;
   s->gonegen = 0;
+}
+
+/* fdgone closes s's handle alone, its fd closed by another object (see
+ * client_fdgone), once: a second close of the number (another sharer's)
+ * leaves the number of the handle it cut short (gonegen) as it was, for
+ * the waiters that have not retried yet. */
+static void fdgone(lsock *s) {
+  if (s->fd < 0 || s->fdgone) return;
+  s->gonegen = 0;
+  if (s->h != NULL) s->gonegen = s->hgen + 1; /* before release numbers the next */
+  release(s);
+  s->wraperr = -EBADF;
+  s->fdgone = 1;
+}
+
+/* pushowners pushes the glue's fdowners table (client_owners) and returns
+ * 1, or pushes nothing and returns 0 (not handed over yet, the loop gone).
+ * Allocates nothing. */
+static int pushowners(lua_State *L, lsock *s) {
+  if (s->lp == NULL || s->lp->loop == NULL || s->lp->ownersref == LUA_NOREF) return 0;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, s->lp->ownersref);
+  if (lua_istable(L, -1)) return 1;
+  lua_pop(L, 1);
+  return 0;
+}
+
+/* othersgone: s is about to close its fd, which another object's handle
+ * may watch (fdowners: a LuaSocket object's or a native client's that had
+ * the fd before s was given it by setfd, when asok could not wrap it for
+ * s: "File exists"). epoll drops a closed fd without an event, so that
+ * handle is closed now, as glue/core.lua's sharedgone does for a LuaSocket
+ * object's close: an asok.sock's as C.close does (its waiters wake
+ * 'closed' and the glue's retry meets the closed fd: "Bad file
+ * descriptor"), a native client's by fdgone. Allocates nothing (it runs
+ * in __gc too). */
+static void othersgone(lua_State *L, lsock *s) {
+  int top = lua_gettop(L);
+  lsock *o;
+  if (!pushowners(L, s)) return;
+  lua_rawgeti(L, -1, s->fd);
+  o = (lsock *) lua_touserdata(L, -1);
+  if (o != NULL && o != s && o->fd == s->fd) {
+    int tag = asok__udtag(L, -1);
+    if (tag == ASOK_TAG_CLIENT) fdgone(o);
+    else if (tag == ASOK_TAG_SOCK) asok__sockclose(o, 1);
+  }
+  lua_settop(L, top);
+}
+
+/*-------------------------------------------------------------------------*\
+* client_owners(loop, fdowners): the glue's table of the objects watching
+* each fd (core.lua), kept for setfd and close (othersgone). Returns
+* nothing.
+\*-------------------------------------------------------------------------*/
+static int client_owners(lua_State *L) {
+  lloop *lp = (lloop *) luaL_checkudata(L, 1, ASOK_LOOP_MT);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  luaL_unref(L, LUA_REGISTRYINDEX, lp->ownersref);
+  lp->ownersref = luaL_ref(L, LUA_REGISTRYINDEX);
+  return 0;
 }
 
 /*-------------------------------------------------------------------------*\
@@ -206,7 +274,8 @@ static int client_family(lua_State *L) {
 /*-------------------------------------------------------------------------*\
 * client_fdgone(c): another LuaSocket object, given c's fd by setfd, is
 * about to close it (glue/core.lua's sharedgone, from that object's close
-* or __gc, before LuaSocket's own closes the fd). epoll drops a closed fd
+* or __gc, before LuaSocket's own closes the fd; another native client's
+* close does the same here: othersgone). epoll drops a closed fd
 * without an event, so c's handle is closed now (release: not the fd, asok
 * did not wrap it with ASOK_OWNFD): every coroutine parked on c wakes, and
 * its retry ends as LuaSocket's own call on the closed fd would ("Bad file
@@ -216,22 +285,17 @@ static int client_family(lua_State *L) {
 * alone (fdgone; setfd gives c an fd of its own again). Returns nothing.
 \*-------------------------------------------------------------------------*/
 static int client_fdgone(lua_State *L) {
-  lsock *s = checkclient(L, 1);
-  if (s->fd < 0) return 0;
-  s->gonegen = 0;
-  if (s->h != NULL) s->gonegen = s->hgen + 1; /* before release numbers the next */
-  release(s);
-  s->wraperr = -EBADF;
-  s->fdgone = 1;
+  fdgone(checkclient(L, 1));
   return 0;
 }
 
 /*-------------------------------------------------------------------------*\
 * close / __gc: wakes every coroutine parked on c ('closed'), closes the
-* fd (once). LuaSocket's meth_close: returns 1.
+* fd (once), and another object's handle on it (othersgone). LuaSocket's
+* meth_close: returns 1.
 \*-------------------------------------------------------------------------*/
 static int client_close(lua_State *L) {
-  shut(checkclient(L, 1));
+  shut(L, checkclient(L, 1));
   lua_pushnumber(L, 1);
   return 1;
 }
@@ -247,11 +311,24 @@ static int client_getfd(lua_State *L) {
 /* setfd(n): LuaSocket's "very dangerous" setfd: c now answers for fd n and
  * neither closes nor watches the old one (LuaSec's ssl.wrap does
  * setfd(-1) after taking the fd). Parked coroutines wake with 'closed'.
- * The timeouts and throttles stay, for the new fd. */
+ * The timeouts and throttles stay, for the new fd. The glue's fdowners
+ * records c as n's watcher when asok wraps n for it (as accept's), so
+ * that another object's close of n reaches c's waiters (sharedgone). */
 static int client_setfd(lua_State *L) {
   lsock *s = checkany(L, 1);
   int fd = (int) luaL_checknumber(L, 2);
-  int rc;
+  int rc, owners = 0;
+  /* the key first (a memory error here changes nothing): recording c
+   * once its handle exists must not allocate */
+  if (fd >= 0 && pushowners(L, s)) {
+    owners = lua_gettop(L);
+    lua_rawgeti(L, owners, fd);
+    if (lua_isnil(L, -1)) {
+      lua_pushboolean(L, 0);
+      lua_rawseti(L, owners, fd);
+    }
+    lua_pop(L, 1);
+  }
   release(s);
   s->fd = fd < 0 ? -1 : fd;
   s->wraperr = 0;
@@ -266,6 +343,10 @@ static int client_setfd(lua_State *L) {
     asok__settimeout(s);
     if (s->rates[0] > 0) asok_throttle(s->h, ASOK_READ, s->rates[0]);
     if (s->rates[1] > 0) asok_throttle(s->h, ASOK_WRITE, s->rates[1]);
+    if (owners) {
+      lua_pushvalue(L, 1);
+      lua_rawseti(L, owners, fd);
+    }
   }
   return 0;
 }
@@ -312,7 +393,7 @@ static int client_tostring(lua_State *L) {
 /* __gc: as close, without a result */
 static int client_gc(lua_State *L) {
   lsock *s = checkclient(L, 1);
-  shut(s);
+  shut(L, s);
   bury(s);
   return 0;
 }

@@ -455,6 +455,15 @@ static void unpause(lsock *s, asok_token tok) {
 \*-------------------------------------------------------------------------*/
 static int sock_close(lua_State *L) {
   lsock *s = asok__checksock(L, 1);
+  /* the LuaSocket object's fd number can come back at once (its next
+   * socket after a close, a connect to another family): fd() must not
+   * match it. A native client's fd is its own (client.c closes it). */
+  asok__sockclose(s, asok__udtag(L, 1) == ASOK_TAG_SOCK);
+  return 0;
+}
+
+/* asok__sockclose (binding.h). */
+void asok__sockclose(lsock *s, int forget) {
   if (isopen(s)) {
     int i;
     asok_close(s->h);
@@ -464,11 +473,7 @@ static int sock_close(lua_State *L) {
     }
   }
   s->npaused = 0;
-  /* the LuaSocket object's fd number can come back at once (its next
-   * socket after a close, a connect to another family): fd() must not
-   * match it. A native client's fd is its own (client.c closes it). */
-  if (asok__udtag(L, 1) == ASOK_TAG_SOCK) s->fd = -1;
-  return 0;
+  if (forget) s->fd = -1;
 }
 
 /*-------------------------------------------------------------------------*\

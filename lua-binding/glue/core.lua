@@ -79,6 +79,9 @@ local deputed = setmetatable({}, { __mode = "k" }) -- coroutine parked through a
 -- gives it back
 local lent = setmetatable({}, { __mode = "v" })
 local fdowners = setmetatable({}, { __mode = "v" }) -- fd -> the asok.sock or native client watching it
+-- (client.c keeps it too: a native client's setfd records the client there,
+-- and its close closes another object's handle on its fd, as sharedgone)
+C.client_owners(loop, fdowners)
 local MAIN = {}     -- parents[] value: the driver cannot yield (main thread)
 local waiting = {}  -- token -> coroutine parked on it
 local blocking = {} -- token -> true while a blocked caller waits, false once delivered
