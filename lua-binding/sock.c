@@ -26,6 +26,7 @@ static int patnumber(lua_State *L, int i);
 static int sock_buffered(lua_State *L);
 static int sock_close(lua_State *L);
 static int sock_fd(lua_State *L);
+static int sock_free(lua_State *L);
 static int sock_gc(lua_State *L);
 static int sock_getstats(lua_State *L);
 static int sock_gettimeout(lua_State *L);
@@ -42,12 +43,14 @@ static int sock_tostring(lua_State *L);
 static int sock_unread(lua_State *L);
 static int sock_wait(lua_State *L);
 static void unpause(lsock *s, asok_token tok);
+static void freesock(lsock *s);
 
 /* socket primitives, handed to the glue (WAIT marker as upvalue 1) */
 const luaL_Reg asok__sockfuncs[] = {
     {"buffered",   sock_buffered},
     {"close",      sock_close},
     {"fd",         sock_fd},
+    {"free",       sock_free},
     {"getstats",   sock_getstats},
     {"gettimeout", sock_gettimeout},
     {"held",       sock_held},
@@ -640,17 +643,38 @@ static int sock_same(lua_State *L) {
   return 1;
 }
 
-/*-------------------------------------------------------------------------*\
-* __gc: asok_sock_free (closes and wakes first); skipped once the loop is
-* gone, since asok_loop_free already released every socket of the loop.
-\*-------------------------------------------------------------------------*/
-static int sock_gc(lua_State *L) {
-  lsock *s = asok__checksock(L, 1);
+/* freesock releases s's handle (asok_sock_free: closes and wakes first)
+ * and its paused tokens' list, once; skipped once the loop is gone, since
+ * asok_loop_free already released every socket of the loop. */
+static void freesock(lsock *s) {
   if (isopen(s)) asok_sock_free(s->h);
   s->h = NULL;
   free(s->paused);
   s->paused = NULL;
   s->npaused = s->cpaused = 0;
+}
+
+/*-------------------------------------------------------------------------*\
+* free(s): what s's __gc does, now, for the patched __gc of the LuaSocket
+* object s is the handle of (glue/core.lua's patch), which runs a
+* collection before s's own. Lua 5.1 drops a finalizer whose call meets a
+* memory error (lgc.c's GCTM marks the userdata finalized, then calls it
+* unprotected: growing the stack or the CallInfo array for the call
+* fails), and s's was then never run: its handle stayed in asok for good
+* (tests/oom). Either finalizer now frees it. An asok.sock only, anything
+* else is left alone (no error from a finalizer): a native client's __gc,
+* its only one, also closes the fd it owns.
+\*-------------------------------------------------------------------------*/
+static int sock_free(lua_State *L) {
+  if (asok__udtag(L, 1) == ASOK_TAG_SOCK) freesock((lsock *) lua_touserdata(L, 1));
+  return 0;
+}
+
+/*-------------------------------------------------------------------------*\
+* __gc: freesock
+\*-------------------------------------------------------------------------*/
+static int sock_gc(lua_State *L) {
+  freesock(asok__checksock(L, 1));
   return 0;
 }
 
