@@ -656,8 +656,8 @@ static void freesock(lsock *s) {
 
 /*-------------------------------------------------------------------------*\
 * free(s): what s's __gc does, now, for the patched __gc of the LuaSocket
-* object s is the handle of (glue/core.lua's patch), which runs a
-* collection before s's own. Lua 5.1 drops a finalizer whose call meets a
+* object s is the handle of (glue/core.lua's patch, after its close of s),
+* which runs a collection before s's own. Lua 5.1 drops a finalizer whose call meets a
 * memory error (lgc.c's GCTM marks the userdata finalized, then calls it
 * unprotected: growing the stack or the CallInfo array for the call
 * fails), and s's was then never run: its handle stayed in asok for good

@@ -809,17 +809,17 @@ local function patch(mt)
     end)
   end
   if type(idx) == "table" then patchstate(mt, idx) end
-  -- the object's handle and watcher are freed here, not left to their own
-  -- __gc a collection later: Lua 5.1 drops a finalizer whose call meets a
-  -- memory error, and a handle whose __gc was dropped stayed in asok for
-  -- good (sock.c's free); with both, either one is enough
+  -- the object's handle and watcher are closed, then freed here, not left
+  -- to their own __gc a collection later: Lua drops a finalizer whose call
+  -- meets a memory error, and a handle whose __gc was dropped stayed in
+  -- asok for good (sock.c's free); with both, either one is enough
   local gc = rawget(mt, "__gc")
   if type(gc) == "function" and not ours[gc] then
     install(mt, "__gc", function(raw)
       local h, p = handles[raw], probes[raw]
       sharedgone(raw, getfd, h, p)
-      if h then cfreesock(h) end
-      if p then cfreesock(p) end
+      if h then close(h); cfreesock(h) end
+      if p then close(p); cfreesock(p) end
       return gc(raw)
     end)
   end
