@@ -348,6 +348,22 @@ local function leftbehind(co, owner)
   end
   return false
 end
+-- retired: handles asok closed for good while their object lives on or
+-- is gone (letgo: setfd, a socket LuaSocket replaced; a registration cut
+-- short; a stale select watcher) -> true once a reap has seen them. Such a
+-- handle has one finalizer, its own __gc, which Lua drops when its call
+-- meets a memory error: the handle then stayed in asok for good. The
+-- second reap after its close frees it (sock.c's free): the calls that
+-- waited on it woke at the close and took their answers from it at their
+-- retry, in the step after; nothing uses it a reap later. (An object's
+-- own handle and watcher are freed by the object's patched __gc too.)
+local retired = {}
+local function retire(h)
+  close(h)
+  retired[h] = false
+end
+P.retire = retire
+
 local function reap()
   local seen = nil
   local drivers = nil -- woken after the walks: they may park anew
@@ -377,6 +393,9 @@ local function reap()
     end
   end
   early = seen or {}
+  for h, old in pairs(retired) do
+    if old then retired[h] = nil; cfreesock(h) else retired[h] = true end
+  end
   for t, co in pairs(glueheld) do
     if costatus(co) == "dead" and not lent[t] then abandon(t) end -- (its note goes with the token: cfree)
   end
@@ -459,6 +478,10 @@ end
 
 -- asok._debug.blocked() is the number of blocked calls' marks (blocking):
 -- 0 once no call waits blocked (tests: none is left behind by an error)
+-- asok._debug.reap() runs the once-a-second reap now (tests: the
+-- retired handles are freed by the second one after their close)
+function M._debug.reap() reap() end
+
 function M._debug.blocked()
   local n = 0
   for _ in pairs(blocking) do n = n + 1 end
@@ -641,8 +664,9 @@ end
 -- their waiters wake with 'closed'), keeping asok's timeouts and byte
 -- counts for raw's next fd (setfd, a socket LuaSocket replaced).
 local function letgo(raw, h, p)
-  if h then keepasok(raw, h); foldstats(raw, h); close(h); handles[raw] = nil; letgone[h] = true end
-  if p then close(p); probes[raw] = nil end
+  -- (retired last: a memory error noting it leaves the rest done)
+  if h then keepasok(raw, h); foldstats(raw, h); close(h); handles[raw] = nil; letgone[h] = true; retired[h] = false end
+  if p then close(p); probes[raw] = nil; retired[p] = false end
 end
 
 -- watchers: LuaSocket object -> the watch of a call on it that waits on
@@ -973,7 +997,7 @@ end
 -- move of LuaSocket's buffer, which takes the data out of LuaSocket).
 local function attach(raw, st)
   local h, err = probes[raw], nil
-  if h and fdof(h) ~= raw:getfd() then close(h); h = nil end
+  if h and fdof(h) ~= raw:getfd() then retire(h); h = nil end
   if h then
     st.h = h
     probes[raw] = nil -- asok.select's watcher becomes the full handle
@@ -1037,7 +1061,7 @@ local function register(raw)
     if handles[raw] == made then handles[raw] = nil end
     if probes[raw] == made then probes[raw] = nil end
     if fdowners[fd] == made then fdowners[fd] = nil end
-    close(made)
+    retire(made)
   end
   error(h, 0)
 end

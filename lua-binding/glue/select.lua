@@ -80,7 +80,7 @@ local function watcher(obj, argn)
     end
   else
     h = probes[raw]
-    if h and fdof(h) ~= fd then close(h); h = nil end
+    if h and fdof(h) ~= fd then P.retire(h); h = nil end
     probe = h and true or false
     if not h then
       local err

@@ -34,6 +34,19 @@ local KINDS = {
     local s = asok.wrap(assert(socket.bind("127.0.0.1", 0)))
     s:close()
   end,
+  -- a handle asok let go of (setfd) while its object lives on: its own
+  -- __gc is its only finalizer; the reap frees it
+  letgo = function()
+    local a, b = assert(socket.bind("127.0.0.1", 0)), assert(socket.bind("127.0.0.1", 0))
+    asok.select({ a }, nil, 0) -- a watcher
+    asok.settimeout(b, 1)      -- a handle
+    for _, raw in ipairs { a, b } do
+      local fd = raw:getfd()
+      raw:setfd(-1) -- asok lets go of it
+      raw:setfd(fd)
+      raw:close()
+    end
+  end,
   watcher = function()
     local s = assert(socket.bind("127.0.0.1", 0))
     asok.select({ s }, nil, 0)
@@ -58,13 +71,16 @@ end
 
 local base = asok._debug.handles()
 local errors = 0 -- armed collections that met the memory error
-for _, name in ipairs { "handle", "watcher" } do
+for _, name in ipairs { "handle", "watcher", "letgo" } do
   for cycle = 1, 3 do -- the object's finalizer, then its freeing, then its handle's
     for d = 1, 70 do
       KINDS[name]()
       for _ = 1, cycle - 1 do collectgarbage() end
       if not atdepth(d, armedgc) then errors = errors + 1 end
       for _ = 1, 6 do collectgarbage() end
+      if asok._debug.reap then -- (the retired handles: freed by the second reap)
+        asok._debug.reap(); asok._debug.reap(); collectgarbage()
+      end
       local left = asok._debug.handles() - base
       check(left == 0, name, "collection", cycle, "armed at depth", d, ": handles left", left)
       base = asok._debug.handles() -- (one failure is counted once)
