@@ -214,6 +214,11 @@ int asok_debug_polls(asok_loop *loop, uint64_t *polls, uint64_t *epoll_waits) {
   return asokgo_debug_polls(loop, polls, epoll_waits);
 }
 
+int asok_debug_reads(asok_loop *loop, uint64_t *reads) {
+  FORKED;
+  return asokgo_debug_reads(loop, reads);
+}
+
 int asok_settimeout(asok_sock *s, double block, double total) {
   FORKED;
   return asokgo_settimeout(s, block, total);

@@ -126,7 +126,7 @@ int asok__pick_receive(const asok_sock *s, int pattern, size_t n,
   e->state = ASOK__READ;
   e->size = size;
   do
-    k = recv(e->fd, buf, size, MSG_DONTWAIT);
+    t->reads++, k = recv(e->fd, buf, size, MSG_DONTWAIT);
   while (k < 0 && errno == EINTR);
   if (k < 0) {
     e->err = errno ? errno : EIO;

@@ -93,3 +93,19 @@ func (p cPickup) NoSend(tok core.Token) {
 func (p cPickup) Reset() {
 	p.t.off = 0
 }
+
+// asokgo_debug_reads implements asok_debug_reads: core's reads and those
+// of the loop's pickup table (pickup.c).
+//
+//export asokgo_debug_reads
+func asokgo_debug_reads(h unsafe.Pointer, reads *C.uint64_t) (rc C.int) {
+	defer recoverTo(&rc)
+	lh, ok := lookup[*loopHandle](h)
+	if !ok {
+		return C.ASOK_EBADHANDLE
+	}
+	if reads != nil {
+		*reads = C.uint64_t(lh.loop.Reads() + uint64(lh.picks.reads))
+	}
+	return C.ASOK_OK
+}

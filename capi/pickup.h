@@ -77,6 +77,7 @@ struct asok__picks {
   struct asok__picks *spare;   /* next table of the reuse list */
   char *buf;                   /* ASOK__BUF bytes */
   size_t off;                  /* buf bytes holding reads Go has not settled */
+  uint64_t reads;              /* recv(2) calls made (asok_debug_reads) */
   struct asok__pick e[ASOK__PICKS];
 };
 

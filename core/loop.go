@@ -60,6 +60,7 @@ type Loop struct {
 	of     offers    // retries armed by Select (offer.go)
 	pb     pollBatch // the poll a WaitSet shares (waitset.go)
 	polls  uint64    // poll(2) calls made for readiness (Polls)
+	reads  uint64    // recv(2) calls of stream receives (Reads)
 	// woken: Wake was called (by the host) since Select last looked. A
 	// lookup's result wakes the poller too, but only the host's Wake
 	// ends a Select early with nothing: a cancelled lookup's late result

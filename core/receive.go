@@ -289,6 +289,7 @@ func (s *Socket) readRaw(p []byte) (int, error) {
 		return 0, errAgain
 	}
 	for {
+		s.l.reads++
 		n, err := recv(s.fd, p)
 		switch {
 		case err == nil:

@@ -163,3 +163,10 @@ func (l *Loop) pollMany(fds []unix.PollFd) bool {
 func (l *Loop) Polls() (polls, epollWaits uint64) {
 	return l.polls, l.p.waits
 }
+
+// Reads returns how many recv(2) calls the loop's stream receives made
+// (each call counts, one made again after a signal too): for tests that
+// count the syscalls of a receive.
+func (l *Loop) Reads() uint64 {
+	return l.reads
+}

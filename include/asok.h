@@ -263,6 +263,13 @@ ASOK_API void asok_debug_in_c(uint64_t *takes, uint64_t *sends,
  * Returns: 0; ASOK_EBADHANDLE. */
 ASOK_API int asok_debug_polls(asok_loop *loop, uint64_t *polls, uint64_t *epoll_waits);
 
+/* asok_debug_reads gives the recv(2) calls loop's stream receives made, in
+ * Go and in C (the retries asok_select armed): every call, one made again
+ * after a signal too. A NULL pointer is skipped. For tests that count the
+ * syscalls of a receive. Threads: loop's thread.
+ * Returns: 0; ASOK_EBADHANDLE. */
+ASOK_API int asok_debug_reads(asok_loop *loop, uint64_t *reads);
+
 /* ---- loop -------------------------------------------------------------- */
 
 /* asok_loop_new creates a loop (an epoll instance, an eventfd for wake-ups,
