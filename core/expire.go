@@ -98,7 +98,13 @@ func (s *Socket) drain(w *waiter) bool {
 			return false
 		}
 		s.rb.scan = sc
-		k, err := s.readRaw(e.scratch[:readSize(w.pat, w.cnt, len(data), len(e.scratch))])
+		var k int
+		var err error
+		if longLine(w.pat, len(data), s.limit, s.rb.long) {
+			k, err = s.readLine(e.scratch[:lineRoom(len(e.scratch))])
+		} else {
+			k, err = s.readRaw(e.scratch[:readSize(w.pat, w.cnt, len(data), len(e.scratch))])
+		}
 		switch {
 		case err == errAgain:
 			return got > 0 && s.waitsAgain(w)

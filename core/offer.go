@@ -168,6 +168,9 @@ func (l *Loop) settle(s *Socket) bool {
 		if rest := r.Data[r.Used:]; len(rest) > 0 {
 			s.rb.add(&l.rx, rest)
 		}
+		if w.pat == PatLine { // longLine's hint, as a line taken in core sets it
+			s.rb.long = r.Used > 2*bufSize
+		}
 		tok := w.tok
 		s.done(&s.rq, w)
 		if r.Parked {

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
@@ -30,6 +31,34 @@ func (r *chunkReader) readRaw(p []byte) (int, error) {
 		r.chunks = r.chunks[1:]
 	}
 	return n, nil
+}
+
+// readLine implements rawReader: LuaSocket's own reads, bufSize at a
+// time (readLineSteps).
+func (r *chunkReader) readLine(p []byte) (int, error) {
+	return readLineSteps(r, p)
+}
+
+// readLineSteps is readLine made of rd's bufSize reads, as LuaSocket
+// makes them: until one holds a '\n', comes back short or p is full. An
+// error or EOF after the first ends it with what was read (the transport
+// answers it again at the next read).
+func readLineSteps(rd rawReader, p []byte) (int, error) {
+	got := 0
+	for got < len(p) {
+		k, err := rd.readRaw(p[got:min(len(p), got+bufSize)])
+		if err != nil || k == 0 {
+			if got > 0 {
+				return got, nil
+			}
+			return k, err
+		}
+		got += k
+		if k < bufSize || bytes.IndexByte(p[got-k:got], '\n') >= 0 {
+			break
+		}
+	}
+	return got, nil
 }
 
 // recvTok0 receives like a token-0 call: would-block is a timeout with the

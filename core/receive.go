@@ -1,6 +1,10 @@
 package core
 
-import "golang.org/x/sys/unix"
+import (
+	"bytes"
+
+	"golang.org/x/sys/unix"
+)
 
 // scratchSize is the size of the per-loop read buffer.
 const scratchSize = 64 << 10
@@ -48,13 +52,39 @@ func readSize(p Pattern, n, have, room int) int {
 	return size
 }
 
+// longLine reports whether a receive of pattern p, under receive limit
+// limit, whose have buffered bytes hold no complete result, reads the
+// rest of its line with readLine: a line already longer than two of
+// LuaSocket's reads, or than one when the last line taken from the socket
+// was longer than two (hinted: rxbuf.long). A short line still costs one
+// recv and a line of up to two reads two, as LuaSocket's; a stream of
+// long lines three for up to 72 KiB (a read, a peek, a discard). Not
+// under a limit: its reads stay bufSize (what a cut leaves buffered is
+// asok's own answer, kept as it was).
+func longLine(p Pattern, have, limit int, hinted bool) bool {
+	return p == PatLine && limit == 0 && (have >= 2*bufSize || (hinted && have >= bufSize))
+}
+
+// lineRoom is the most a readLine asks for in room bytes: scratchSize at
+// most (a peek copies all it finds up to its size, whatever the line
+// takes), a multiple of bufSize (where LuaSocket's reads end); 0 if room
+// holds no bufSize.
+func lineRoom(room int) int {
+	return min(room, scratchSize) / bufSize * bufSize
+}
+
 // errAgain is the internal "would block" of a raw read.
 const errAgain = unix.EAGAIN
 
 // rawReader is a transport the receive engine reads from: n > 0 bytes,
 // (0, nil) at EOF, errAgain when it would block, or another error.
+// readLine is readRaw for a line past LuaSocket's first read (longLine):
+// it takes what LuaSocket's bufSize reads would, one after another, until
+// one holds a '\n' or comes back short, at most len(p) (a multiple of
+// bufSize); it may take less (one bufSize read).
 type rawReader interface {
 	readRaw(p []byte) (int, error)
+	readLine(p []byte) (int, error)
 }
 
 // rxEngine holds the per-loop scratch buffer all reads go into, a pool of
@@ -69,11 +99,14 @@ type rxEngine struct {
 }
 
 // rxbuf is one socket's receive buffer: its data is buf[r:]; scan counts
-// leading data bytes known to hold no '\n'.
+// leading data bytes known to hold no '\n'; long: the last line taken from
+// it was longer than two bufSize reads (longLine's hint; kept when the
+// buffer is released).
 type rxbuf struct {
 	buf  []byte
 	r    int
 	scan int
+	long bool
 }
 
 // newRxEngine makes an engine on Go memory; the scratch buffer is
@@ -133,7 +166,7 @@ func (b *rxbuf) consume(e *rxEngine, k int) {
 // release drops all buffered data and gives the buffer back.
 func (b *rxbuf) release(e *rxEngine) {
 	e.put(b.buf)
-	*b = rxbuf{}
+	*b = rxbuf{long: b.long}
 }
 
 // add appends p to the buffered data, compacting or growing as needed.
@@ -207,12 +240,20 @@ func (e *rxEngine) receiveLimit(rd rawReader, b *rxbuf, p Pattern, n, limit int)
 		}
 		data := b.data()
 		into := scratch
-		direct := limit == 0 && len(data) >= directRead // a long result under way: read in place
+		long := longLine(p, len(data), limit, b.long)
+		// a long result under way: read in place (a long line's readLine
+		// too: up to scratchSize at once)
+		direct := limit == 0 && (len(data) >= directRead || long)
 		if direct {
 			into = b.tail(e, scratchSize)
 		}
-		into = into[:readSize(p, n, len(data), len(into))]
-		k, err := rd.readRaw(into)
+		var k int
+		var err error
+		if size := lineRoom(len(into)); long && size > 0 {
+			k, err = rd.readLine(into[:size])
+		} else {
+			k, err = rd.readRaw(into[:readSize(p, n, len(data), len(into))])
+		}
 		if err == errAgain {
 			return nil, errAgain
 		}
@@ -235,6 +276,7 @@ func (e *rxEngine) receiveLimit(rd rawReader, b *rxbuf, p Pattern, n, limit int)
 				if rest := chunk[end+skip:]; len(rest) > 0 {
 					b.add(e, rest)
 				}
+				b.long = false // (one read's line)
 				return res, nil
 			} else {
 				b.add(e, chunk)
@@ -256,6 +298,9 @@ func (e *rxEngine) buffered(b *rxbuf, p Pattern, n int) ([]byte, bool) {
 	}
 	res := result(p, data[:end])
 	b.consume(e, end+skip)
+	if p == PatLine {
+		b.long = end >= 2*bufSize
+	}
 	return res, true
 }
 
@@ -310,6 +355,96 @@ func (s *Socket) readRaw(p []byte) (int, error) {
 		}
 		return 0, sysErr("recv", err)
 	}
+}
+
+// readLine implements rawReader's readLine. On TCP it is two syscalls and
+// one copy for up to len(p) bytes, where LuaSocket's reads are len(p) /
+// bufSize syscalls (eight for 64 KiB: the kernel's cost per call made a
+// 64 KiB line cost 1.5-2 times the CPU, docs/reliability.md item 59):
+// recv(MSG_PEEK) of len(p) copies what the kernel holds, up to len(p),
+// without consuming it; the line's end in it, if any, gives what
+// LuaSocket's reads would take, the peeked bytes up to the end of the
+// bufSize read holding the '\n' (or all of them: its reads take
+// min(bufSize, what is there) until the queue is empty); recv(MSG_TRUNC)
+// of that many consumes them: TCP discards them without copying
+// (tcp(7); the peek's copy is theirs), and the bytes peeked past them stay
+// in the kernel, as LuaSocket leaves them. Other sockets make one bufSize
+// read (readRaw): a unix stream socket's MSG_TRUNC copies (and the same
+// bytes would only be copied twice), a throttled socket's budget is
+// taken read by read, a shortcut or a kept error answers first.
+func (s *Socket) readLine(p []byte) (int, error) {
+	if len(p) <= bufSize || s.thr[0] != nil || s.rerr != nil || !s.peeksLines() {
+		return s.readRaw(p[:min(len(p), bufSize)])
+	}
+	if s.rdrained && s.rdTok {
+		return 0, errAgain
+	}
+	n, err := s.recvFlags(p, unix.MSG_PEEK)
+	if err != nil || n == 0 {
+		if n == 0 && err == nil {
+			s.rdrained = false // EOF (as readRaw)
+		}
+		return 0, err
+	}
+	k := n
+	if i := bytes.IndexByte(p[:n], '\n'); i >= 0 {
+		k = min(n, (i+bufSize)/bufSize*bufSize)
+	}
+	// (p, not NULL: a protocol that ignores MSG_TRUNC copies the bytes
+	// just peeked over themselves instead of failing with EFAULT)
+	m, err := s.recvFlags(p[:k], unix.MSG_TRUNC)
+	if err != nil || m == 0 {
+		return 0, err // (another reader of the fd took the bytes)
+	}
+	s.rxTotal += uint64(m)
+	// the queue was empty only if the peek saw less than it asked and all
+	// of it was taken
+	s.rdrained = n < len(p) && m == n && !s.noShort
+	return m, nil
+}
+
+// recvFlags is one recv(2) on s's fd with flags (EINTR retried, EAGAIN as
+// errAgain, which marks s drained; another error as sysErr).
+func (s *Socket) recvFlags(p []byte, flags int) (int, error) {
+	for {
+		s.l.reads++
+		n, err := recvWith(s.fd, p, flags)
+		switch {
+		case err == nil:
+			return n, nil
+		case err == unix.EINTR:
+			continue
+		case isAgain(err):
+			s.rdrained = true
+			return 0, errAgain
+		}
+		return 0, sysErr("recv", err)
+	}
+}
+
+// peeksLines reports whether s reads long lines with readLine's peek: a
+// TCP socket (SO_PROTOCOL asked once, at its first long line: a stream
+// socket of another protocol, SCTP or MPTCP, may not discard with
+// MSG_TRUNC).
+func (s *Socket) peeksLines() bool {
+	if s.peek == 0 {
+		s.peek = -1
+		if s.typ == unix.SOCK_STREAM && (s.family == unix.AF_INET || s.family == unix.AF_INET6) {
+			if proto, err := unix.GetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_PROTOCOL); err == nil && proto == unix.IPPROTO_TCP {
+				s.peek = 1
+			}
+		}
+	}
+	return s.peek > 0
+}
+
+// PeeksLines reports whether an armed retry (offer.go) of a line receive
+// may read the rest of a line its first bufSize read did not end as
+// readLine does: s is a TCP socket without a receive throttle or limit,
+// and the last line it received was long (longLine's hint: the retry has
+// nothing buffered, its first read is all it has).
+func (s *Socket) PeeksLines() bool {
+	return s.rb.long && s.thr[0] == nil && s.limit == 0 && s.peeksLines()
 }
 
 // Receive reads one LuaSocket pattern from s (buffer.c semantics): see

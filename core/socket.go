@@ -51,6 +51,7 @@ type Socket struct {
 	// the sends queued behind it. Cleared if the byte goes.
 	broken  bool
 	rdTok   bool           // the running receive has a token (may park)
+	peek    int8           // readLine peeks (receive.go peeksLines): 1 yes, -1 no, 0 not asked yet
 	rxTotal uint64         // bytes read from the fd or unread into rb (Received)
 	socks   *socksState    // a SOCKS handshake that returned ErrWait (socks.go)
 	offer   int            // 1 + index of its pending offer in l.of.list, 0: none (offer.go)

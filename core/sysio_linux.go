@@ -28,7 +28,12 @@ func bufPtr(p []byte) unsafe.Pointer {
 
 // recv reads into p from socket fd: recvfrom(fd, p, len(p), 0, NULL, NULL).
 func recv(fd int, p []byte) (int, error) {
-	n, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(bufPtr(p)), uintptr(len(p)), 0, 0, 0)
+	return recvWith(fd, p, 0)
+}
+
+// recvWith is recv with flags (MSG_PEEK, MSG_TRUNC).
+func recvWith(fd int, p []byte, flags int) (int, error) {
+	n, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(bufPtr(p)), uintptr(len(p)), uintptr(flags), 0, 0)
 	if errno != 0 {
 		return 0, errno
 	}
