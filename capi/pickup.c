@@ -93,6 +93,55 @@ static int asok__pick_park(struct asok__picks *t, struct asok__pick *e,
   return 1;
 }
 
+/* asok__pick_peek reads on for a line whose first read, got bytes at buf
+ * (a full ASOK__LSBUF, no '\n'), did not end it, as core's readLine does
+ * (core/receive.go): what LuaSocket's next 8 KiB reads would take, in two
+ * syscalls and one copy. A recv(MSG_PEEK) of up to ASOK__MAXREAD bytes
+ * (a multiple of ASOK__LSBUF) into the buffer after them; then a
+ * recv(MSG_TRUNC), which on TCP consumes without copying (the peek's copy
+ * is theirs), of the peeked bytes up to the end of the 8 KiB read holding
+ * the '\n', or of all of them if none holds one (the bytes peeked past
+ * stay in the kernel, as LuaSocket leaves them). It returns the bytes the
+ * entry holds now, and sets e->size so that fewer than e->size still
+ * means the queue was emptied (pick_park, core's settle): the peek saw
+ * less than it asked for and all of it was taken, or found nothing
+ * (EAGAIN). A peek's error is the entry's error (it may have been
+ * consumed: a reset's is reported once); the end of the stream, or no
+ * room, leave the entry as its first read made it (Go's next read meets
+ * the end again). */
+static size_t asok__pick_peek(struct asok__picks *t, struct asok__pick *e,
+                              char *buf, size_t got) {
+  size_t room = ASOK__BUF - t->off - got, ask, take;
+  const char *nl;
+  ssize_t k, m;
+  ask = (room < ASOK__MAXREAD ? room : ASOK__MAXREAD) / ASOK__LSBUF * ASOK__LSBUF;
+  if (ask == 0) return got;
+  do
+    t->reads++, k = recv(e->fd, buf + got, ask, MSG_PEEK | MSG_DONTWAIT);
+  while (k < 0 && errno == EINTR);
+  if (k < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      e->size = got + ask; /* the queue is empty: as a short read */
+    else
+      e->err = errno ? errno : EIO;
+    return got;
+  }
+  if (k == 0) return got;
+  take = (size_t)k;
+  nl = memchr(buf + got, '\n', take);
+  if (nl) {
+    size_t end = ((size_t)(nl - (buf + got)) + ASOK__LSBUF) / ASOK__LSBUF * ASOK__LSBUF;
+    if (end < take) take = end;
+  }
+  /* (buf, not NULL: MSG_TRUNC's copy, were there one, is of the same bytes) */
+  do
+    t->reads++, m = recv(e->fd, buf + got, take, MSG_TRUNC | MSG_DONTWAIT);
+  while (m < 0 && errno == EINTR);
+  if (m <= 0) return got; /* (another reader of the fd took them) */
+  e->size = (size_t)k < ask && (size_t)m == (size_t)k ? got + ask : got + (size_t)m;
+  return got + (size_t)m;
+}
+
 int asok__pick_receive(const asok_sock *s, int pattern, size_t n,
                        asok_token token, const char **data, size_t *len,
                        int *rc) {
@@ -133,6 +182,9 @@ int asok__pick_receive(const asok_sock *s, int pattern, size_t n,
     return 0;
   }
   got = (size_t)k;
+  if (pattern == ASOK_LINE && e->peek && got == size && size == ASOK__LSBUF &&
+      !memchr(buf, '\n', got))
+    got = asok__pick_peek(t, e, buf, got);
   e->data = buf;
   e->len = got;
   if (got == 0) return 0;

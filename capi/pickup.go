@@ -48,6 +48,9 @@ func (p cPickup) Arm(s *core.Socket, tok core.Token, fd int, pat core.Pattern, n
 		state:   C.ASOK__ARMED,
 		follow:  C.int(f),
 	}
+	if pat == core.PatLine && s.PeeksLines() {
+		e.peek = 1
+	}
 	p.t.armed++
 	return true
 }

@@ -32,8 +32,9 @@
  * token & (ASOK__PICKS - 1); a retry whose entry is in use is not armed. */
 #define ASOK__PICKS 1024
 
-/* The table's read buffer: one read asks for at most ASOK__MAXREAD bytes,
- * and none is made with less than ASOK__MINROOM left (core reads then). */
+/* The table's read buffer: one read asks for at most ASOK__MAXREAD bytes
+ * (a line's first read and its peek, ASOK__LSBUF + ASOK__MAXREAD), and
+ * none is made with less than ASOK__MINROOM left (core reads then). */
 #define ASOK__BUF (128 * 1024)
 #define ASOK__MAXREAD (64 * 1024)
 #define ASOK__MINROOM (4 * 1024)
@@ -66,6 +67,9 @@ struct asok__pick {
   int state;         /* ASOK__* */
   int err;           /* the read's errno, 0 if none */
   int follow;        /* ASOK__FOLLOW_* still allowed */
+  int peek;          /* a line its first read did not end is read on by
+                        peek (core's Socket.PeeksLines: a TCP socket whose
+                        last line was long) */
   int ppattern;      /* PARKED: the receive that parked */
   size_t pn;
   int64_t pat_ns;    /* PARKED with ASOK__FOLLOW_CLOCK: when (asok__now_ns) */

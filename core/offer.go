@@ -168,7 +168,7 @@ func (l *Loop) settle(s *Socket) bool {
 		if rest := r.Data[r.Used:]; len(rest) > 0 {
 			s.rb.add(&l.rx, rest)
 		}
-		if w.pat == PatLine { // longLine's hint, as a line taken in core sets it
+		if w.pat == PatLine && r.Used > bufSize { // longLine's hint, as core's buffered sets it
 			s.rb.long = r.Used > 2*bufSize
 		}
 		tok := w.tok

@@ -56,9 +56,11 @@ func readSize(p Pattern, n, have, room int) int {
 // limit, whose have buffered bytes hold no complete result, reads the
 // rest of its line with readLine: a line already longer than two of
 // LuaSocket's reads, or than one when the last line taken from the socket
-// was longer than two (hinted: rxbuf.long). A short line still costs one
-// recv and a line of up to two reads two, as LuaSocket's; a stream of
-// long lines three for up to 72 KiB (a read, a peek, a discard). Not
+// that was longer than one was longer than two (hinted: rxbuf.long). A
+// short line still costs one recv and a line of up to two reads two, as
+// LuaSocket's (but for one after a long line: three); a stream of long
+// lines three for up to 72 KiB (a read, a peek, a discard), short lines
+// between them or not. Not
 // under a limit: its reads stay bufSize (what a cut leaves buffered is
 // asok's own answer, kept as it was).
 func longLine(p Pattern, have, limit int, hinted bool) bool {
@@ -100,8 +102,8 @@ type rxEngine struct {
 
 // rxbuf is one socket's receive buffer: its data is buf[r:]; scan counts
 // leading data bytes known to hold no '\n'; long: the last line taken from
-// it was longer than two bufSize reads (longLine's hint; kept when the
-// buffer is released).
+// it of those longer than one bufSize read was longer than two (longLine's
+// hint; kept when the buffer is released).
 type rxbuf struct {
 	buf  []byte
 	r    int
@@ -276,7 +278,6 @@ func (e *rxEngine) receiveLimit(rd rawReader, b *rxbuf, p Pattern, n, limit int)
 				if rest := chunk[end+skip:]; len(rest) > 0 {
 					b.add(e, rest)
 				}
-				b.long = false // (one read's line)
 				return res, nil
 			} else {
 				b.add(e, chunk)
@@ -298,7 +299,7 @@ func (e *rxEngine) buffered(b *rxbuf, p Pattern, n int) ([]byte, bool) {
 	}
 	res := result(p, data[:end])
 	b.consume(e, end+skip)
-	if p == PatLine {
+	if p == PatLine && end >= bufSize { // (a shorter line costs the hint nothing)
 		b.long = end >= 2*bufSize
 	}
 	return res, true
