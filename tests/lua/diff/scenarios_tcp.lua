@@ -107,4 +107,50 @@ S("chunk", "chunk_count_zero", big9000,
 S("chunk", "chunk_count_rounds_up", { { "big", 30000 }, { "pause", 1000 }, { "close" } },
   { { "sleep", 0.3 }, { "receive", 16385 }, { "close" }, { "receive", 100000 } })
 
+-- long lines (docs/reliability.md item 59: on TCP a line past its first
+-- read is read by a peek and a discard of what LuaSocket's 8 KiB reads
+-- would take): lines ending just before, at and after 8,192*k, up to
+-- 70,000 bytes; what stays buffered (dirty(), getstats' received, a
+-- receive after close or after the peer's reset) is LuaSocket's.
+-- (Each scenario's bytes, at most about 100 KiB, are all in the client's
+-- queue when it starts reading: its reads never find it empty early.)
+local function lines(...)
+  local t = {}
+  for i, n in ipairs({ ... }) do t[i] = string.rep(string.char(96 + i), n) .. "\n" end
+  return table.concat(t)
+end
+local function recvdirty(k)
+  local c = { { "sleep", 0.3 } }
+  for _ = 1, k do c[#c + 1] = { "receive" }; c[#c + 1] = { "dirty" } end
+  return c
+end
+local function finish(c, ...)
+  for _, x in ipairs({ ... }) do c[#c + 1] = x end
+  return c
+end
+S("chunk", "chunk_longline_ends",
+  { { "send", lines(8191, 8192, 8193, 16383, 16384, 16385) .. "rest" }, { "pause", 1000 }, { "close" } },
+  finish(recvdirty(6), { "getstats" }, { "close" }, { "receive", "*a" }),
+  { vary = { [14] = { [3] = true } } })
+S("chunk", "chunk_longline_24k_64k",
+  { { "send", lines(24575, 65535) .. string.rep("z", 5000) }, { "pause", 1000 }, { "close" } },
+  finish(recvdirty(2), { "getstats" }, { "receive", 10 }, { "dirty" }, { "close" }, { "receive", "*a" }),
+  { vary = { [6] = { [3] = true } } })
+S("chunk", "chunk_longline_64k_exact",
+  { { "send", lines(16384, 65535, 8191) }, { "pause", 1000 }, { "close" } },
+  finish(recvdirty(3), { "getstats" }, { "receive" }),
+  { vary = { [8] = { [3] = true } } })
+S("chunk", "chunk_longline_70k_then_reset",
+  { { "send", lines(70000) .. string.rep("t", 9000) }, { "pause", 1000 }, { "reset" } },
+  finish(recvdirty(1), { "getstats" }, { "sleep", 1.2 }, { "receive", 100 }, { "receive" }, { "receive" }),
+  { vary = { [4] = { [3] = true } } })
+S("chunk", "chunk_longline_close_unread",
+  { { "send", lines(40000, 30000) }, { "pause", 1000 }, { "close" } },
+  finish(recvdirty(1), { "close" }, { "receive", "*a" }, { "receive" }))
+S("chunk", "chunk_longline_pieces",
+  { { "send", string.rep("p", 20000) }, { "pause", 600 }, { "send", lines(3, 20000) }, { "pause", 1000 }, { "close" } },
+  { { "settimeout", 3 }, { "receive" }, { "dirty" }, { "receive" }, { "dirty" }, { "receive" }, { "getstats" },
+    { "receive" } },
+  { vary = { [7] = { [3] = true } } })
+
 return L
