@@ -8,9 +8,11 @@
  * its loop's table the calling thread's current one; asok_receive (C)
  * takes an armed entry of the current table whose socket, token, pattern
  * and count are its own: it reads the socket once into the table's buffer
- * and returns the result if that read holds it whole, else it leaves what
- * it read in the entry and goes on in Go. Go disarms every entry before
- * the socket or the token is used again, accounting what the retry read.
+ * (a line its read does not end, on a socket whose lines are long: then a
+ * peek and a discard, pickup.c) and returns the result if that read holds
+ * it whole, else it leaves what it read in the entry and goes on in Go.
+ * Go disarms every entry before the socket or the token is used again,
+ * accounting what the retry read.
  * What may follow a taken entry before Go settles it (its follow bits, set
  * by Go when arming, core.Follow): asok_send with the entry's socket and
  * token sends in C and returns if the kernel takes it all, else Go goes on

@@ -188,3 +188,43 @@ func BenchmarkSelectManyReadySockets(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReceiveLongLineTCP reads one 64 KiB line per op over loopback
+// TCP (the stream cell's receive side: docs/reliability.md items 40 and
+// 59), four lines written at a time, all in the kernel's queue before
+// they are read (one thread: the time is the receive's CPU, plus the
+// writes'); reads/op is the recv calls.
+func BenchmarkReceiveLongLineTCP(b *testing.B) {
+	l, _ := newTestLoop(b)
+	c, s := tcpPair(b, l)
+	defer c.Close()
+	defer s.Close()
+	unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 1<<20)
+	unix.SetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 1<<20)
+	line := append(bytes.Repeat([]byte("0123456789abcdef"), 4096), '\n')
+	batch := bytes.Repeat(line, 4)
+	b.ReportAllocs()
+	r0, n, sent := l.Reads(), 0, 0
+	for b.Loop() {
+		if n%4 == 0 {
+			for rest := batch; len(rest) > 0; {
+				k, err := unix.Write(c.fd, rest)
+				if err == unix.EAGAIN {
+					pollNowWait(c.fd, unix.POLLOUT)
+					continue
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				rest = rest[k:]
+			}
+			sent += len(batch)
+			waitQueued(b, s.fd, sent-int(s.Received()))
+		}
+		n++
+		if res, err := s.Receive(PatLine, 0, 0); err != nil || len(res) != 65536 {
+			b.Fatalf("%d bytes, %v", len(res), err)
+		}
+	}
+	b.ReportMetric(float64(l.Reads()-r0)/float64(n), "reads/op")
+}

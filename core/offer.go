@@ -81,7 +81,7 @@ const (
 type Read struct {
 	Done  bool       // it read (false: the rest is zero)
 	Data  []byte     // the bytes it read
-	Size  int        // how many it asked for (a shorter read drained the socket)
+	Size  int        // how many it asked for: a shorter read drained the socket (a line read on by a peek, capi/pickup.c, sets it so)
 	Errno unix.Errno // the read's error (EAGAIN included), 0 if none
 	Taken bool       // it returned its result: Data[:Used] consumed
 	Used  int

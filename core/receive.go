@@ -268,6 +268,9 @@ func (e *rxEngine) receiveLimit(rd rawReader, b *rxbuf, p Pattern, n, limit int)
 			return res, err
 		}
 		if direct {
+			if long { // a '\n' readLine took is in its last bufSize bytes: not scanned twice
+				b.scan = len(data) + (k-1)/bufSize*bufSize
+			}
 			b.buf = b.buf[:len(b.buf)+k]
 			continue
 		}
