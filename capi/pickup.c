@@ -97,7 +97,8 @@ static int asok__pick_park(struct asok__picks *t, struct asok__pick *e,
  * (a full ASOK__LSBUF, no '\n'), did not end it, as core's readLine does
  * (core/receive.go): what LuaSocket's next 8 KiB reads would take, in two
  * syscalls and one copy. A recv(MSG_PEEK) of up to ASOK__MAXREAD bytes
- * (a multiple of ASOK__LSBUF) into the buffer after them; then a
+ * (a multiple of ASOK__LSBUF; no more than a line of e->longlen bytes
+ * needs, as core's lineAsk) into the buffer after them; then a
  * recv(MSG_TRUNC), which on TCP consumes without copying (the peek's copy
  * is theirs), of the peeked bytes up to the end of the 8 KiB read holding
  * the '\n', or of all of them if none holds one (the bytes peeked past
@@ -116,6 +117,10 @@ static size_t asok__pick_peek(struct asok__picks *t, struct asok__pick *e,
   ssize_t k, m;
   ask = (room < ASOK__MAXREAD ? room : ASOK__MAXREAD) / ASOK__LSBUF * ASOK__LSBUF;
   if (ask == 0) return got;
+  /* no more than a line as long as the last needs (core's lineAsk: a
+   * stream of lines of one length peeks only what is taken) */
+  if (e->longlen + 1 > got && e->longlen + 1 - got < ask)
+    ask = (e->longlen + 1 - got + ASOK__LSBUF - 1) / ASOK__LSBUF * ASOK__LSBUF;
   do
     t->reads++, k = recv(e->fd, buf + got, ask, MSG_PEEK | MSG_DONTWAIT);
   while (k < 0 && errno == EINTR);
@@ -182,7 +187,7 @@ int asok__pick_receive(const asok_sock *s, int pattern, size_t n,
     return 0;
   }
   got = (size_t)k;
-  if (pattern == ASOK_LINE && e->peek && got == size && size == ASOK__LSBUF &&
+  if (pattern == ASOK_LINE && e->longlen && got == size && size == ASOK__LSBUF &&
       !memchr(buf, '\n', got))
     got = asok__pick_peek(t, e, buf, got);
   e->data = buf;

@@ -48,8 +48,8 @@ func (p cPickup) Arm(s *core.Socket, tok core.Token, fd int, pat core.Pattern, n
 		state:   C.ASOK__ARMED,
 		follow:  C.int(f),
 	}
-	if pat == core.PatLine && s.PeeksLines() {
-		e.peek = 1
+	if pat == core.PatLine {
+		e.longlen = C.size_t(s.PeekLine())
 	}
 	p.t.armed++
 	return true

@@ -69,9 +69,10 @@ struct asok__pick {
   int state;         /* ASOK__* */
   int err;           /* the read's errno, 0 if none */
   int follow;        /* ASOK__FOLLOW_* still allowed */
-  int peek;          /* a line its first read did not end is read on by
-                        peek (core's Socket.PeeksLines: a TCP socket whose
-                        last line was long) */
+  size_t longlen;    /* not 0: a line its first read did not end is read
+                        on by peek, asking no more than a line of longlen
+                        bytes needs (core's Socket.PeekLine: a TCP socket
+                        whose last line was long, its length) */
   int ppattern;      /* PARKED: the receive that parked */
   size_t pn;
   int64_t pat_ns;    /* PARKED with ASOK__FOLLOW_CLOCK: when (asok__now_ns) */

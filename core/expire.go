@@ -100,8 +100,8 @@ func (s *Socket) drain(w *waiter) bool {
 		s.rb.scan = sc
 		var k int
 		var err error
-		if longLine(w.pat, len(data), s.limit, s.rb.long) {
-			k, err = s.readLine(e.scratch[:lineRoom(len(e.scratch))])
+		if longLine(w.pat, len(data), s.limit, s.rb.long > 0) {
+			k, err = s.readLine(e.scratch[:lineAsk(len(e.scratch), len(data), s.rb.long)])
 		} else {
 			k, err = s.readRaw(e.scratch[:readSize(w.pat, w.cnt, len(data), len(e.scratch))])
 		}

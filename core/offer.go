@@ -169,7 +169,7 @@ func (l *Loop) settle(s *Socket) bool {
 			s.rb.add(&l.rx, rest)
 		}
 		if w.pat == PatLine && r.Used > bufSize { // longLine's hint, as core's buffered sets it
-			s.rb.long = r.Used > 2*bufSize
+			s.rb.long = longHint(r.Used - 1)
 		}
 		tok := w.tok
 		s.done(&s.rq, w)

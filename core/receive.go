@@ -67,6 +67,20 @@ func longLine(p Pattern, have, limit int, hinted bool) bool {
 	return p == PatLine && limit == 0 && (have >= 2*bufSize || (hinted && have >= bufSize))
 }
 
+// lineAsk is what a readLine asks for in room bytes for a line with have
+// bytes buffered, last the length of the socket's last long line
+// (rxbuf.long; 0: none): while the line is no longer than that, what it
+// still needs if it is as long, rounded up to bufSize (a peek copies all
+// it finds up to its size: a stream of lines of one length copies no
+// byte LuaSocket's reads would not take), else lineRoom.
+func lineAsk(room, have, last int) int {
+	size := lineRoom(room)
+	if need := last + 1 - have; need > 0 && need < size {
+		size = (need + bufSize - 1) / bufSize * bufSize
+	}
+	return size
+}
+
 // lineRoom is the most a readLine asks for in room bytes: scratchSize at
 // most (a peek copies all it finds up to its size, whatever the line
 // takes), a multiple of bufSize (where LuaSocket's reads end); 0 if room
@@ -101,14 +115,15 @@ type rxEngine struct {
 }
 
 // rxbuf is one socket's receive buffer: its data is buf[r:]; scan counts
-// leading data bytes known to hold no '\n'; long: the last line taken from
-// it of those longer than one bufSize read was longer than two (longLine's
-// hint; kept when the buffer is released).
+// leading data bytes known to hold no '\n'; long: the length of the last
+// line taken from it of those longer than one bufSize read if it was
+// longer than two, else 0 (longLine's hint, lineAsk's size; kept when the
+// buffer is released).
 type rxbuf struct {
 	buf  []byte
 	r    int
 	scan int
-	long bool
+	long int
 }
 
 // newRxEngine makes an engine on Go memory; the scratch buffer is
@@ -242,7 +257,7 @@ func (e *rxEngine) receiveLimit(rd rawReader, b *rxbuf, p Pattern, n, limit int)
 		}
 		data := b.data()
 		into := scratch
-		long := longLine(p, len(data), limit, b.long)
+		long := longLine(p, len(data), limit, b.long > 0)
 		// a long result under way: read in place (a long line's readLine
 		// too: up to scratchSize at once)
 		direct := limit == 0 && (len(data) >= directRead || long)
@@ -251,7 +266,7 @@ func (e *rxEngine) receiveLimit(rd rawReader, b *rxbuf, p Pattern, n, limit int)
 		}
 		var k int
 		var err error
-		if size := lineRoom(len(into)); long && size > 0 {
+		if size := lineAsk(len(into), len(data), b.long); long && size > 0 {
 			k, err = rd.readLine(into[:size])
 		} else {
 			k, err = rd.readRaw(into[:readSize(p, n, len(data), len(into))])
@@ -303,7 +318,7 @@ func (e *rxEngine) buffered(b *rxbuf, p Pattern, n int) ([]byte, bool) {
 	res := result(p, data[:end])
 	b.consume(e, end+skip)
 	if p == PatLine && end >= bufSize { // (a shorter line costs the hint nothing)
-		b.long = end >= 2*bufSize
+		b.long = longHint(end)
 	}
 	return res, true
 }
@@ -442,13 +457,26 @@ func (s *Socket) peeksLines() bool {
 	return s.peek > 0
 }
 
-// PeeksLines reports whether an armed retry (offer.go) of a line receive
-// may read the rest of a line its first bufSize read did not end as
-// readLine does: s is a TCP socket without a receive throttle or limit,
-// and the last line it received was long (longLine's hint: the retry has
-// nothing buffered, its first read is all it has).
-func (s *Socket) PeeksLines() bool {
-	return s.rb.long && s.thr[0] == nil && s.limit == 0 && s.peeksLines()
+// longHint is rxbuf.long after a line of n bytes longer than bufSize.
+func longHint(n int) int {
+	if n < 2*bufSize {
+		return 0
+	}
+	return n
+}
+
+// PeekLine is, for an armed retry (offer.go) of a line receive, the
+// length of s's last long line if the retry may read on a line its first
+// bufSize read did not end as readLine does (lineAsk's size for that
+// length: the retry has nothing buffered, its first read is all it has),
+// else 0: s is a TCP socket without a receive throttle or limit, and the
+// last line it received that was longer than bufSize was longer than two
+// (longLine's hint).
+func (s *Socket) PeekLine() int {
+	if s.rb.long == 0 || s.thr[0] != nil || s.limit != 0 || !s.peeksLines() {
+		return 0
+	}
+	return s.rb.long
 }
 
 // Receive reads one LuaSocket pattern from s (buffer.c semantics): see
