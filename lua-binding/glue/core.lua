@@ -357,6 +357,13 @@ end
 -- waited on it woke at the close and took their answers from it at their
 -- retry, in the step after; nothing uses it a reap later. (An object's
 -- own handle and watcher are freed by the object's patched __gc too.)
+-- A blocked call (blocking[t]) whose token came back while it waits under
+-- another run of the reactor (a call blocked where its coroutine cannot
+-- yield, nested inside its step: a gsub callback, pcall on 5.1) retries
+-- only once that run returns, seconds later maybe: its retry on a retired
+-- handle takes the share the close kept for it (a receive's partial
+-- result), which a free drops. So no retired handle goes while such a
+-- call waits (heldback); they go by the reaps after it retried.
 local retired = {}
 local function retire(h)
   close(h)
@@ -364,7 +371,17 @@ local function retire(h)
 end
 P.retire = retire
 
-local function reap()
+-- heldback says whether a blocked call has its token back but has not
+-- retried yet, other than token mine's (the blocked call whose own loop
+-- runs this reap: it retries next, nothing runs in between).
+local function heldback(mine)
+  for t, b in pairs(blocking) do
+    if b == false and t ~= mine then return true end
+  end
+  return false
+end
+
+local function reap(mine)
   local seen = nil
   local drivers = nil -- woken after the walks: they may park anew
   for t, w in pairs(waiting) do
@@ -393,8 +410,10 @@ local function reap()
     end
   end
   early = seen or {}
-  for h, old in pairs(retired) do
-    if old then retired[h] = nil; cfreesock(h) else retired[h] = true end
+  if next(retired) and not heldback(mine) then
+    for h, old in pairs(retired) do
+      if old then retired[h] = nil; cfreesock(h) else retired[h] = true end
+    end
   end
   for t, co in pairs(glueheld) do
     if costatus(co) == "dead" and not lent[t] then abandon(t) end -- (its note goes with the token: cfree)
@@ -432,13 +451,14 @@ end
 
 -- reapdue runs reap when REAP_EVERY seconds have passed since the last
 -- one, busy or idle (a walk per second, not per poll), and returns now().
+-- mine: the token of the blocked call whose wait calls it (blockwait).
 local REAP_EVERY = 1
 local lastreap = 0
-local function reapdue()
+local function reapdue(mine)
   local t = now()
   if t - lastreap >= REAP_EVERY then
     lastreap = t
-    reap()
+    reap(mine)
   end
   return t
 end
@@ -496,7 +516,7 @@ end
 -- wait and here: step.c marks it waiting[tok] = false) returns at once.
 local function blockwait(tok)
   if not note(waiting, tok, blocking, true) then return end
-  while blocking[tok] do step(-1); reapdue() end
+  while blocking[tok] do step(-1); reapdue(tok) end
   blocking[tok] = nil
 end
 
