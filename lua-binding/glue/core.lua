@@ -1201,7 +1201,7 @@ end
 -- the private state and helpers the other chunks use
 P.WAIT, P.loop, P.MAIN, P.ONE, P.RAW, P.FAST = WAIT, loop, MAIN, ONE, RAW, FAST
 P.handles, P.throttles, P.probes, P.parents = handles, throttles, probes, parents
-P.letgone, P.reborn = letgone, reborn
+P.letgone, P.reborn, P.foldstats = letgone, reborn, foldstats
 P.unborn = unborn
 P.waiting, P.STREAM, P.UDP, P.Wrapper = waiting, STREAM, UDP, Wrapper
 P.argerror, P.margerror, P.newtoken, P.wake, P.step, P.yieldable = argerror, margerror, newtoken, wake, step, yieldable

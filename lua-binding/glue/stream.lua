@@ -152,7 +152,7 @@ if creceive then
   end
 end
 
-local letgone, reborn = P.letgone, P.reborn
+local letgone, reborn, foldstats = P.letgone, P.reborn, P.foldstats
 
 -- clong is C's (long) cast of a double on x86-64: truncation, and
 -- LONG_MIN for NaN and what does not fit.
@@ -209,6 +209,9 @@ local function streamreceive(raw, pattern, prefix)
     if not h then return unregistered(raw, err, false, pattern, prefix) end
   end
   local a, b, c = creceiveh(h, pattern, prefix)
+  -- a call that waited on a handle let go meanwhile (setfd) took its
+  -- bytes there after letgo folded the handle's counts: folded too
+  if letgone[h] then foldstats(raw, h) end
   -- (a closed handle ends '*a' with its rest, as at EOF: a success)
   if b == "closed" or (b == nil and pattern ~= nil and pattern ~= "*l" and type(pattern) == "string"
       and pattern:sub(1, 2) == "*a") then
@@ -238,6 +241,7 @@ local function streamsend(raw, data, i, j)
     if not h then return unregistered(raw, err, true, data, i, j) end
   end
   local a, b, c = csendh(h, data, i, j)
+  if letgone[h] then foldstats(raw, h) end -- (as streamreceive's)
   if b == "closed" and reborn(raw, h) then
     h, err = handle(raw, true)
     if not h then return unregistered(raw, err, true, data, i, j) end
