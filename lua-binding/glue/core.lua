@@ -499,7 +499,8 @@ end
 -- asok._debug.blocked() is the number of blocked calls' marks (blocking):
 -- 0 once no call waits blocked (tests: none is left behind by an error)
 -- asok._debug.reap() runs the once-a-second reap now (tests: the
--- retired handles are freed by the second one after their close)
+-- retired handles are freed by the second one after their close, unless
+-- a blocked call is held back: heldback)
 function M._debug.reap() reap() end
 
 function M._debug.blocked()
