@@ -154,6 +154,40 @@ function T.spawn(f, ...)
   return co
 end
 
+-- steps runs the reactor without waiting (zero-time selects) until pred()
+-- or n steps (20 by default: a woken wait takes one); returns whether
+-- pred() came true. A bound in steps, not in time.
+function T.steps(pred, n)
+  for _ = 1, n or 20 do
+    if pred() then return true end
+    asok.select(nil, nil, 0)
+  end
+  return pred() and true or false
+end
+
+-- collect drops LuaJIT's compiled traces (they may anchor objects) and
+-- runs full GC cycles, so that unreferenced objects' __gc have run.
+function T.collect()
+  if jit then jit.flush() end
+  for _ = 1, 4 do collectgarbage("collect") end
+end
+
+-- closefd closes fd number fd through a LuaSocket object (setfd, close).
+function T.closefd(fd)
+  local j = assert(socket.tcp())
+  j:close(); j:setfd(fd); j:close()
+end
+
+-- sharer returns a LuaSocket object given fd by setfd (the fd sharing of
+-- docs/reliability.md items 52-63), its own fd closed first.
+function T.sharer(fd)
+  local o = assert(socket.tcp())
+  local own = o:getfd()
+  T.eq(o:setfd(fd), nil, "setfd")
+  if own >= 0 then T.closefd(own) end
+  return o
+end
+
 -- handles lets the reactor finish what closes woke, drops LuaJIT's
 -- compiled traces (they may anchor objects), runs full GC cycles (5.1:
 -- finalized keys leave weak tables a cycle later), then returns how many
@@ -164,8 +198,7 @@ function T.handles()
   -- a socket LuaSocket replaced) are freed by the second reap after
   -- (core.lua's retired), not only by their own __gc
   asok._debug.reap(); asok._debug.reap()
-  if jit then jit.flush() end
-  for _ = 1, 4 do collectgarbage("collect") end
+  T.collect()
   return asok._debug.handles()
 end
 

@@ -7,40 +7,14 @@
 -- LuaSocket's own call on the closed fd does ("Bad file descriptor", with
 -- the partial result), later calls too, and the client's close and
 -- shutdown leave the number alone. Waits are bounded by reactor steps
--- (STEPS), never by the clock.
+-- (T.steps), never by the clock.
 local T = dofile("asoktest.lua")
 local asok = require "asok"
 local socket = require "socket"
 
-local STEPS = 20 -- reactor steps a woken wait may take (one is enough)
 local EBADF = "Bad file descriptor"
 
--- steps runs the reactor without waiting until pred() or n steps; returns
--- whether pred() came true.
-local function steps(pred, n)
-  for _ = 1, n or STEPS do
-    if pred() then return true end
-    asok.select(nil, nil, 0)
-  end
-  return pred() and true or false
-end
-
--- sharer returns a LuaSocket object on fd (setfd; its own fd closed).
-local function sharer(fd)
-  local o = assert(socket.tcp())
-  local own = o:getfd()
-  T.eq(o:setfd(fd), nil, "setfd")
-  local j = assert(socket.tcp())
-  j:close(); j:setfd(own); j:close()
-  return o
-end
-
--- collect runs full GC cycles (LuaJIT's traces dropped first: they may
--- anchor objects), so that an unreferenced sharer's __gc closes its fd.
-local function collect()
-  if jit then jit.flush() end
-  for _ = 1, 4 do collectgarbage("collect") end
-end
+local steps, sharer, collect = T.steps, T.sharer, T.collect
 
 -- reference: what LuaSocket's own receive(pattern, "P") answers on a
 -- client whose fd a sharer closed, "ab" in its buffer (received, not yet

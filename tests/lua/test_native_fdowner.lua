@@ -15,38 +15,9 @@ local T = dofile("asoktest.lua")
 local asok = require "asok"
 local socket = require "socket"
 
-local STEPS = 20 -- reactor steps a woken wait may take (one is enough)
 local EBADF = '(3) nil, "Bad file descriptor", '
 
--- steps runs the reactor without waiting until pred() or n steps; returns
--- whether pred() came true.
-local function steps(pred, n)
-  for _ = 1, n or STEPS do
-    if pred() then return true end
-    asok.select(nil, nil, 0)
-  end
-  return pred() and true or false
-end
-
--- closefd closes fd number fd through a LuaSocket object.
-local function closefd(fd)
-  local j = assert(socket.tcp())
-  j:close(); j:setfd(fd); j:close()
-end
-
--- sharer returns a LuaSocket object on fd (setfd; its own fd closed).
-local function sharer(fd)
-  local o = assert(socket.tcp())
-  local own = o:getfd()
-  o:setfd(fd)
-  if own >= 0 then closefd(own) end
-  return o
-end
-
-local function collect()
-  if jit then jit.flush() end
-  for _ = 1, 4 do collectgarbage("collect") end
-end
+local steps, sharer, collect, closefd = T.steps, T.sharer, T.collect, T.closefd
 
 -- receiver starts a receive of pattern, prefix on obj (asok.receive for a
 -- raw LuaSocket object); returns a function giving its results once done.

@@ -101,15 +101,8 @@ do
   a:close(); b:close(); l:close(); os.remove(path)
 end
 
--- 4. sharer returns a LuaSocket object on fd (setfd; its own fd closed)
-local function sharer(fd)
-  local o = assert(socket.tcp())
-  local own = o:getfd()
-  T.eq(o:setfd(fd), nil, "setfd")
-  local j = assert(socket.tcp())
-  j:close(); j:setfd(own); j:close()
-  return o
-end
+-- 4. a socket whose fd another object (T.sharer) closes
+local sharer = T.sharer
 
 for _, how in ipairs { "close", "collect" } do
   -- the socket's receive waits on the adopted watcher
