@@ -15,6 +15,7 @@
 --        ASOK_DIFFUZZ_STEPS=n  steps per sequence (default 80)
 --        ASOK_DIFFUZZ_KINDS=tcp,unix,udp,unixdg  (default: all four)
 --        ASOK_DIFFUZZ_SHOW=1  print each differing sequence's steps
+--        ASOK_DIFFUZZ_LONG=k  runs of one unit k times as long (8, the most: 72 KiB lines)
 package.path = "diff/?.lua;" .. package.path
 local H = require("harness")
 local G = require("fuzzgen")

@@ -36,13 +36,24 @@ local function step(...) return { n = select("#", ...), ... } end
 local TOKENS = { "a", "bc", "xyz", "hello", "\r\n", "\n", "\r", "\0", "\n\n", "\r\r\n",
   " ", "0123456789", "\0\n", "line\r\n" }
 
+-- LONG (ASOK_DIFFUZZ_LONG=k, default 1) multiplies the size of chunk's
+-- runs of one unit: with 8 they go to 72,000 bytes, lines past LuaSocket's
+-- first two reads (core's readLine, its peek and discard: reliability.md
+-- item 59). The random draws stay the same: a seed's steps are the
+-- default's with longer runs. (Past 8 the sequences stop being
+-- deterministic: a run of 100 KiB or more outgrows what loopback holds
+-- in the client's queue when the peer's send returns, and the rest comes
+-- as the client reads, in time or not for a 10 ms timeout, with asok's
+-- hundreds of sequences at once.)
+local LONG = tonumber(os.getenv("ASOK_DIFFUZZ_LONG") or "") or 1
+
 -- chunk returns small stream data (sometimes empty, sometimes a few KiB:
 -- over LuaSocket's 8,192-byte buffer when pieces add up).
 local function chunk(r)
   if r.chance(8) then return "" end
   if r.chance(12) then
     local unit = r.pick({ "0123456789abcdef", "x\n", "ab\r\n", "\0" })
-    local s = string.rep(unit, math.floor(r.pick({ 100, 1000, 3000, 5000, 9000 }) / #unit))
+    local s = string.rep(unit, math.floor(r.pick({ 100, 1000, 3000, 5000, 9000 }) * LONG / #unit))
     return s
   end
   local parts = {}
