@@ -37,30 +37,39 @@ type lsBuffer struct {
 	eof bool
 }
 
-// get returns what the buffer holds, reading bufSize if it holds nothing
-// (nil at EOF).
-func (m *lsBuffer) get() []byte {
-	if len(m.buf) == 0 && !m.eof {
+// get returns what the buffer holds, reading bufSize if it holds nothing;
+// nothing with ErrClosed at EOF (or an error), ErrTimeout when the read
+// would wait (a timeout of 0).
+func (m *lsBuffer) get() ([]byte, error) {
+	if len(m.buf) == 0 {
+		if m.eof {
+			return nil, ErrClosed
+		}
 		p := make([]byte, bufSize)
 		k, err := m.rd.readRaw(p)
+		if err == errAgain {
+			return nil, ErrTimeout
+		}
 		if err != nil || k == 0 {
 			m.eof = true
+			return nil, ErrClosed
 		}
 		m.buf = p[:k]
 	}
-	return m.buf
+	return m.buf, nil
 }
 
-// receive is buffer.c's receive of pattern p (count n) to EOF: the result,
-// or the partial one with ErrClosed ("*a": its result unless empty).
+// receive is buffer.c's receive of pattern p (count n): the result, or the
+// partial one with ErrClosed at EOF ("*a": its result unless empty) or
+// ErrTimeout.
 func (m *lsBuffer) receive(p Pattern, n int) ([]byte, error) {
 	var res []byte
 	switch p {
 	case PatLine:
 		for {
-			d := m.get()
-			if len(d) == 0 {
-				return res, ErrClosed
+			d, err := m.get()
+			if err != nil {
+				return res, err
 			}
 			if i := bytes.IndexByte(d, '\n'); i >= 0 {
 				res = append(res, bytes.ReplaceAll(d[:i], []byte("\r"), nil)...)
@@ -72,9 +81,9 @@ func (m *lsBuffer) receive(p Pattern, n int) ([]byte, error) {
 		}
 	case PatCount:
 		for {
-			d := m.get()
-			if len(d) == 0 {
-				return res, ErrClosed
+			d, err := m.get()
+			if err != nil {
+				return res, err
 			}
 			k := min(len(d), n-len(res))
 			res = append(res, d[:k]...)
@@ -85,12 +94,15 @@ func (m *lsBuffer) receive(p Pattern, n int) ([]byte, error) {
 		}
 	}
 	for {
-		d := m.get()
-		if len(d) == 0 {
+		d, err := m.get()
+		if err == ErrClosed {
 			if len(res) == 0 {
 				return nil, ErrClosed
 			}
 			return res, nil
+		}
+		if err != nil {
+			return res, err
 		}
 		res = append(res, d...)
 		m.buf = nil
