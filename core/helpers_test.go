@@ -134,11 +134,18 @@ func listenTCP(t testing.TB, l *Loop) (*Socket, int) {
 func tcpPair(t testing.TB, l *Loop) (client, server *Socket) {
 	t.Helper()
 	ln, port := listenTCP(t, l)
-	c, err := l.NewTCP(4)
+	return acceptPair(t, l, ln, 4, "127.0.0.1", port)
+}
+
+// acceptPair connects a new TCP socket of family (4 or 6) to listener
+// ln at host:port, accepts it, closes ln and returns both ends.
+func acceptPair(t testing.TB, l *Loop, ln *Socket, family int, host string, port int) (client, server *Socket) {
+	t.Helper()
+	c, err := l.NewTCP(family)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := drive(t, l, 901, func() error { return c.Connect("127.0.0.1", port, 901) }); err != nil {
+	if err := drive(t, l, 901, func() error { return c.Connect(host, port, 901) }); err != nil {
 		t.Fatalf("connect: %v", err)
 	}
 	err = drive(t, l, 902, func() (e error) { server, e = ln.Accept(902); return e })

@@ -51,19 +51,7 @@ func tcpPair6(t testing.TB, l *Loop) (client, server *Socket) {
 		t.Fatal(err)
 	}
 	_, port, _ := ln.LocalAddr()
-	c, err := l.NewTCP(6)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := drive(t, l, 901, func() error { return c.Connect("::1", port, 901) }); err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	err = drive(t, l, 902, func() (e error) { server, e = ln.Accept(902); return e })
-	if err != nil {
-		t.Fatalf("accept: %v", err)
-	}
-	ln.Close()
-	return c, server
+	return acceptPair(t, l, ln, 6, "::1", port)
 }
 
 // lineLen draws a line length: short, about LuaSocket's reads (8 KiB,

@@ -11,11 +11,7 @@ local T = dofile("asoktest.lua")
 local asok = require "asok"
 local socket = require "socket"
 
--- closefd closes fd number fd through a LuaSocket object.
-local function closefd(fd)
-  local j = assert(socket.tcp())
-  j:close(); j:setfd(fd); j:close()
-end
+local closefd = T.closefd
 
 -- the count plain LuaSocket keeps for a receive of 10 that returns
 -- nil, 'closed', "abc" after a receive of "hello"

@@ -15,11 +15,7 @@ local T = dofile("asoktest.lua")
 local asok = require "asok"
 local socket = require "socket"
 
--- closefd closes fd number fd through a LuaSocket object.
-local function closefd(fd)
-  local j = assert(socket.tcp())
-  j:close(); j:setfd(fd); j:close()
-end
+local closefd = T.closefd
 
 -- the nested waits the coroutine that lets go of the handle makes right
 -- after it, where it cannot yield: the reactor runs inside (the blocked
