@@ -352,28 +352,19 @@ func (s *Socket) readRaw(p []byte) (int, error) {
 	if s.rdrained && s.rdTok {
 		return 0, errAgain
 	}
-	for {
-		s.l.reads++
-		n, err := recv(s.fd, p)
-		switch {
-		case err == nil:
-			s.rxTotal += uint64(n)
-			if b != nil {
-				b.take(n)
-			}
-			// A short read on a stream socket emptied the kernel queue:
-			// the next read would say EAGAIN and the next arrival raises
-			// an edge (unless noShort: urgent mark, EOF or error pending).
-			s.rdrained = n > 0 && n < len(p) && s.typ == unix.SOCK_STREAM && !s.noShort
-			return n, nil
-		case err == unix.EINTR:
-			continue
-		case isAgain(err):
-			s.rdrained = true
-			return 0, errAgain
-		}
-		return 0, sysErr("recv", err)
+	n, err := s.recvFlags(p, 0)
+	if err != nil {
+		return 0, err
 	}
+	s.rxTotal += uint64(n)
+	if b != nil {
+		b.take(n)
+	}
+	// A short read on a stream socket emptied the kernel queue: the next
+	// read would say EAGAIN and the next arrival raises an edge (unless
+	// noShort: urgent mark, EOF or error pending).
+	s.rdrained = n > 0 && n < len(p) && s.typ == unix.SOCK_STREAM && !s.noShort
+	return n, nil
 }
 
 // readLine implements rawReader's readLine. On TCP it is two syscalls and
