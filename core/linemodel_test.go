@@ -239,14 +239,7 @@ func longLineModel(t *testing.T, seed int64, v6 bool) {
 	if err := unix.SetsockoptInt(srv.fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 4<<20); err != nil {
 		t.Fatal(err)
 	}
-	var stream []byte
-	for len(stream) < 600000 {
-		line := bytes.Repeat([]byte{byte('a' + r.Intn(26))}, lineLen(r))
-		if len(line) > 0 && r.Intn(5) == 0 {
-			line[r.Intn(len(line))] = '\r'
-		}
-		stream = append(append(stream, line...), '\n')
-	}
+	stream := lineStream(r)
 	q := &queueReader{stream: stream}
 	ls := &lsBuffer{rd: q}
 	counts := []int{0, 1, 100, bufSize, bufSize + 1, 20000, 70000}
