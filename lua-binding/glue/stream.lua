@@ -213,7 +213,7 @@ local function streamreceive(raw, pattern, prefix)
   -- bytes there after letgo folded the handle's counts: folded too
   if letgone[h] then foldstats(raw, h) end
   -- (a closed handle ends '*a' with its rest, as at EOF: a success)
-  if b == "closed" or (b == nil and pattern ~= nil and pattern ~= "*l" and type(pattern) == "string"
+  if b == "closed" or (b == nil and type(pattern) == "string" and pattern ~= "*l"
       and pattern:sub(1, 2) == "*a") then
     if reborn(raw, h) then
       -- what the closed handle gave back (the partial this call had
