@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
+#include <limits.h>
 #include <unistd.h>
 #include <sys/socket.h>
 
@@ -35,6 +36,7 @@ static int client_classerror(lua_State *L);
 static int client_dirty(lua_State *L);
 static int client_family(lua_State *L);
 static int client_fdgone(lua_State *L);
+static int client_lendfd(lua_State *L);
 static int client_owners(lua_State *L);
 static int client_getfd(lua_State *L);
 static int client_setfd(lua_State *L);
@@ -46,6 +48,7 @@ const luaL_Reg asok__clientfuncs[] = {
     {"accept",        client_accept},
     {"client_family", client_family},
     {"client_fdgone", client_fdgone},
+    {"client_lendfd", client_lendfd},
     {"client_owners", client_owners},
     {NULL,            NULL}
 };
@@ -287,6 +290,28 @@ static int client_family(lua_State *L) {
 static int client_fdgone(lua_State *L) {
   fdgone(checkclient(L, 1));
   return 0;
+}
+
+/*-------------------------------------------------------------------------*\
+* client_lendfd(c): the fd number glue/client.lua's lend gives the shadow
+* LuaSocket object that runs c's getpeername, getsockname, getoption,
+* setoption and connect: c's fd (-1 once closed), or, once another object
+* closed it (fdgone), NEVERFD, a number no socket ever has. The kernel
+* hands out no fd at or above RLIMIT_NOFILE, which it caps at fs.nr_open,
+* which it caps at INT_MAX rounded down to a multiple of BITS_PER_LONG
+* (sysctl_nr_open_max, fs/file.c): INT_MAX is out of reach, whatever a
+* root process raises (the two limits are not: setrlimit and the sysctl
+* move them). LuaSocket's own calls then answer as on any closed fd (EBADF:
+* "Bad file descriptor", "getsockopt failed"...), never for or on the
+* socket that took c's old number since (which its receive, send, select,
+* shutdown and close already leave alone). Returns that number.
+\*-------------------------------------------------------------------------*/
+#define NEVERFD INT_MAX
+
+static int client_lendfd(lua_State *L) {
+  lsock *s = checkclient(L, 1);
+  lua_pushnumber(L, (lua_Number) (s->fdgone ? NEVERFD : s->fd));
+  return 1;
 }
 
 /*-------------------------------------------------------------------------*\

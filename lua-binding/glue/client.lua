@@ -11,6 +11,7 @@ local argerror, hreceive, hsend = P.argerror, P.hreceive, P.hsend
 local checkreceive, checksend, checkstats = P.checkreceive, P.checksend, P.checkstats
 local gettimeout = C.gettimeout
 local getstats, setstats, family = C.getstats, C.setstats, C.client_family
+local lendfd = C.client_lendfd
 local rawmeta, pcall, error, ipairs, type = P.rawmeta, pcall, error, ipairs, type
 local select, tonumber = select, tonumber
 local unpack = table.unpack or unpack
@@ -135,7 +136,10 @@ local function packed(...)
 end
 
 -- lend returns a method that runs LuaSocket's method name on the client's
--- fd. It is compiled as s:name(...), so that LuaSocket's argument errors
+-- fd: the number C.client_lendfd gives, which for an fd another object
+-- closed (client.c's fdgone) is one no socket ever has, so that LuaSocket
+-- answers as on a closed fd, not for a socket that took the number since
+-- (nor sets its options, nor connects it). It is compiled as s:name(...), so that LuaSocket's argument errors
 -- name the method and count arguments as on a LuaSocket object; an error
 -- is raised again at the user's call, without asok's position.
 local reconnect -- below: a closed client's connect
@@ -150,7 +154,7 @@ local function lend(name, redirect)
     checkself(self, name)
     if redirect and redirect(self, ...) then return reconnect(self, ...) end
     local s = shadow(family(self))
-    local fd = self:getfd()
+    local fd = lendfd(self)
     s:setfd(fd)
     local r = packed(pcall(call, s, ...))
     local nfd = s:getfd()
