@@ -5,13 +5,13 @@ local M, P, C = ...
 
 local WAIT, loop, ONE, RAW, UDP, Wrapper = P.WAIT, P.loop, P.ONE, P.RAW, P.UDP, P.Wrapper
 local FAST, STREAM, CLIENT = P.FAST, P.STREAM, P.CLIENT
-local caccept = C.accept
+local caccept, cwait = C.accept, C.wait
 local checkreceive, checksend, checktimeout = P.checkreceive, P.checksend, P.checktimeout
 local fdowners = P.fdowners
 local select = select
 local handles, throttles, handle, checkraw = P.handles, P.throttles, P.handle, P.checkraw
 local unborn, margerror = P.unborn, P.margerror
-local argerror, newtoken, park, waitfor = P.argerror, P.newtoken, P.park, P.waitfor
+local argerror, newtoken, park = P.argerror, P.newtoken, P.park
 local udpcall, checkudparg = P.udpcall, P.checkudparg
 local receive, send, close, now = C.receive, C.send, C.close, C.now
 local udp_receive, udp_send, cthrottle = C.udp_receive, C.udp_send, C.throttle
@@ -343,7 +343,8 @@ end
 
 -- acceptq: listening object -> how many accepts wait for a connection. A
 -- new accept does not try the kernel before them: it would take the
--- connection the first waiter was woken for.
+-- connection the first waiter was woken for. A count an error left too
+-- high is put right by the next wait that finds no one queued (accept).
 local acceptq = setmetatable({}, { __mode = "k" })
 
 -- the other listening class accept takes (socket.unix's stream servers)
@@ -398,9 +399,22 @@ function M.accept(sok)
       return nil, err
     end
     tok = tok or newtoken()
-    acceptq[raw] = (acceptq[raw] or 0) + 1
-    local ok, werr = waitfor(h, "r", tok) -- asok's wait queue is FIFO
-    acceptq[raw] = acceptq[raw] - 1
+    -- asok's wait queue is FIFO, and a waiter stays in it until its
+    -- retry: a wait ready at once had no one before it, so a count that
+    -- said otherwise is stale (an error raised inside a wait, a debug
+    -- hook's or a memory error, skipped its decrement): put right here,
+    -- else every later accept would poll first
+    local ok, werr = cwait(h, "r", tok)
+    if ok == WAIT then
+      acceptq[raw] = (acceptq[raw] or 0) + 1
+      repeat -- (waitfor's loop)
+        park(tok)
+        ok, werr = cwait(h, "r", tok)
+      until ok ~= WAIT
+      acceptq[raw] = acceptq[raw] - 1
+    elseif ok then
+      acceptq[raw] = nil
+    end
     if not ok then
       if werr ~= "closed" or not reborn(raw, h) then return nil, werr end
       h, herr = handle(raw, true) -- (as above: the fd closed under the wait)
