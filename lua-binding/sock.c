@@ -385,23 +385,27 @@ static int sock_send(lua_State *L) {
 * wait(s, "r"|"w", token): readiness for I/O done by LuaSocket itself
 * (accept, connect), in its turn among s's operations, timed as they are
 * (asok.select's looks go through waitset.c).
-* Returns true, WAIT, or nil, err.
+* Returns true and whether it waited here (a caller that cannot yield
+* blocks in this call, block.c: false means s was ready at once, no one
+* queued before it), WAIT, or nil, err.
 \*-------------------------------------------------------------------------*/
 static int sock_wait(lua_State *L) {
   static const char *const dirs[] = {"r", "w", NULL};
   lsock *s = asok__checksock(L, 1);
   int dir = luaL_checkoption(L, 2, NULL, dirs) == 0 ? ASOK_READ : ASOK_WRITE;
   asok_token tok = asok__checktoken(L, 3);
-  int rc, b;
+  int rc, b, waited = 0;
   for (;;) {
     rc = isopen(s) ? asok_wait(s->h, dir, tok) : asok__gone(s, tok);
     if (rc != ASOK_EWAIT) break;
     if ((b = asok__block(L, s->lp, tok)) == 0) return asok__pushwait(L);
     if (b < 0) return lua_error(L);
+    waited = 1;
   }
   if (rc != ASOK_OK) return pusherror(L, rc);
   lua_pushboolean(L, 1);
-  return 1;
+  lua_pushboolean(L, waited);
+  return 2;
 }
 
 /*-------------------------------------------------------------------------*\

@@ -11,7 +11,8 @@ local fdowners = P.fdowners
 local select = select
 local handles, throttles, handle, checkraw = P.handles, P.throttles, P.handle, P.checkraw
 local unborn, margerror = P.unborn, P.margerror
-local argerror, newtoken, park = P.argerror, P.newtoken, P.park
+local argerror, newtoken, park, yieldable = P.argerror, P.newtoken, P.park, P.yieldable
+local pcall, error = pcall, error
 local udpcall, checkudparg = P.udpcall, P.checkudparg
 local receive, send, close, now = C.receive, C.send, C.close, C.now
 local udp_receive, udp_send, cthrottle = C.udp_receive, C.udp_send, C.throttle
@@ -347,6 +348,13 @@ end
 -- high is put right by the next wait that finds no one queued (accept).
 local acceptq = setmetatable({}, { __mode = "k" })
 
+-- uncount ends one accept's wait in listener raw's count (a count put
+-- right meanwhile stays at 0: never below, never an arithmetic error)
+local function uncount(raw)
+  local n = (acceptq[raw] or 0) - 1
+  if n > 0 then acceptq[raw] = n else acceptq[raw] = nil end
+end
+
 -- the other listening class accept takes (socket.unix's stream servers)
 local SERVERS = { ["unixstream{server}"] = true }
 
@@ -404,15 +412,30 @@ function M.accept(sok)
     -- said otherwise is stale (an error raised inside a wait, a debug
     -- hook's or a memory error, skipped its decrement): put right here,
     -- else every later accept would poll first
-    local ok, werr = cwait(h, "r", tok)
+    local ok, werr, waited
+    if yieldable() then
+      ok, werr = cwait(h, "r", tok)
+    else
+      -- the caller cannot yield (the main thread): C.wait waits itself,
+      -- running the reactor (block.c), and coroutines accept meanwhile;
+      -- this accept waits before them as a parked one does, so it counts
+      -- until the wait ends, an error's included (no yield: pcall is
+      -- safe on 5.1); its wait's end says nothing of the accepts queued
+      -- behind it (waited: the count is theirs)
+      acceptq[raw] = (acceptq[raw] or 0) + 1
+      local done
+      done, ok, werr, waited = pcall(cwait, h, "r", tok)
+      uncount(raw)
+      if not done then error(ok, 0) end
+    end
     if ok == WAIT then
       acceptq[raw] = (acceptq[raw] or 0) + 1
       repeat -- (waitfor's loop)
         park(tok)
         ok, werr = cwait(h, "r", tok)
       until ok ~= WAIT
-      acceptq[raw] = acceptq[raw] - 1
-    elseif ok then
+      uncount(raw)
+    elseif ok and not waited then
       acceptq[raw] = nil
     end
     if not ok then
