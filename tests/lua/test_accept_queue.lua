@@ -172,5 +172,61 @@ do
   finish("5", w, port)
 end
 
+-- 6. case 1 on a raw LuaSocket listener (asok.accept) and on a unix
+-- stream one (raw and wrapped): each connection sends its number, which
+-- the accepted end reads
+local ok, sunix = pcall(require, "socket.unix")
+local kinds = {
+  { "raw tcp", function()
+      local server, port = T.listener()
+      return server, function() return assert(socket.connect("127.0.0.1", port)) end, true
+    end },
+}
+if ok and type(sunix) == "table" and sunix.stream then
+  for _, wrapped in ipairs { false, true } do
+    kinds[#kinds + 1] = { wrapped and "wrapped unix" or "raw unix", function()
+      local path = os.tmpname(); os.remove(path)
+      local srv = assert(sunix.stream()); assert(srv:bind(path)); assert(srv:listen(8))
+      local function connect()
+        local c = assert(sunix.stream()); assert(c:connect(path)); return c
+      end
+      return wrapped and asok.wrap(srv) or srv, connect, not wrapped, path
+    end }
+  end
+end
+for _, kind in ipairs(kinds) do
+  local what = "6 (" .. kind[1] .. ")"
+  local l, connect, raw, path = kind[2]()
+  local function accept()
+    if raw then return asok.accept(l) end
+    return l:accept()
+  end
+  local got, cs = {}, {}
+  asok.spawn(function() asok.sleep(0.02); got.co = T.pack(accept()) end)
+  asok.spawn(function()
+    for i = 1, 2 do
+      asok.sleep(0.05)
+      cs[i] = connect()
+      cs[i]:send(tostring(i))
+    end
+  end)
+  local a, err = accept()
+  T.check(a, what, ": the main thread's accept:", err)
+  T.check(T.run(function() return got.co end, 5), what, ": the coroutine's accept returned")
+  local b = got.co and got.co[1]
+  T.check(b, what, ": the coroutine's accept:", got.co and got.co[2])
+  for i, c in ipairs { a or nil, b or nil } do
+    if raw then c = asok.wrap(c) end
+    c:settimeout(5)
+    T.eq(c:receive(1), tostring(i), what .. ": accept " .. i .. "'s connection")
+    c:close()
+  end
+  for _, c in pairs(cs) do c:close() end
+  T.eq(#errs, 0, what .. ": coroutine errors (" .. tostring(errs[1]) .. ")")
+  errs = {}
+  asok.close(l)
+  if path then os.remove(path) end
+end
+
 asok.seterrorhandler(nil)
 T.done("accept_queue")
