@@ -414,7 +414,7 @@ function M.accept(sok)
     -- else every later accept would poll first
     local ok, werr, waited
     if yieldable() then
-      ok, werr = cwait(h, "r", tok)
+      ok, werr, waited = cwait(h, "r", tok) -- (C blocks where it finds it cannot yield)
     else
       -- the caller cannot yield (the main thread): C.wait waits itself,
       -- running the reactor (block.c), and coroutines accept meanwhile;
