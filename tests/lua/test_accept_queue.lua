@@ -172,6 +172,28 @@ do
   finish("5", w, port)
 end
 
+-- 7. a coroutine's accept parked; a connection queued in the kernel
+-- before the reactor saw it; the main thread's accept with timeout zero
+-- waits behind the coroutine's (FIFO): 'timeout', and the coroutine gets
+-- the connection (plain LuaSocket, without coroutines, has no such turn)
+do
+  local server, port = T.listener()
+  local w = asok.wrap(server)
+  local got
+  asok.spawn(function() got = T.pack(w:accept()) end)
+  for _ = 1, 3 do asok.select(nil, nil, 0) end
+  local c = assert(socket.connect("127.0.0.1", port))
+  w:settimeout(0)
+  T.same(T.pack(w:accept()), T.pack(nil, "timeout"), "7: the main thread's accept behind the coroutine's")
+  w:settimeout(nil)
+  T.steps(function() return got end)
+  local a = got and got[1]
+  T.check(a, "7: the coroutine's accept:", got and got[2])
+  if a then T.eq(pport(a), lport(c), "7: its connection"); a:close() end
+  c:close()
+  finish("7", w, port)
+end
+
 -- 6. case 1 on a raw LuaSocket listener (asok.accept) and on a unix
 -- stream one (raw and wrapped): each connection sends its number, which
 -- the accepted end reads
