@@ -64,6 +64,7 @@ static const luaL_Reg loopfuncs[] = {
     {"polls",   asok__prim_polls},
     {"step",    asok__prim_step},
     {"note",    asok__prim_note},
+    {"noteself", asok__prim_noteself},
     {"sleep",   prim_sleep},
     {NULL,      NULL}
 };

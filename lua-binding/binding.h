@@ -365,6 +365,11 @@ void asok__unqueue(lloop *lp, asok_token t);
  * delivery and its note of the wait, with no hook between them. */
 int asok__prim_note(lua_State *L);
 
+/* asok__prim_noteself is the glue's C.noteself (step.c): park's common
+ * case (the running coroutine, yieldable, no driver) and its note in one
+ * call. */
+int asok__prim_noteself(lua_State *L);
+
 /* asok__familyfuncs: unspec(), the family reset of a LuaSocket TCP
  * object that asok.connect uses between families (tcpfamily.c). */
 extern const luaL_Reg asok__familyfuncs[];
@@ -399,6 +404,14 @@ void asok__freeparked(lloop *lp);
 /* asok__canyield says whether L can certainly yield here (lua_yield's own
  * test); 0 when it cannot or it is unknown (yieldable.c). */
 int asok__canyield(lua_State *L);
+
+/* asok__parkable says whether the glue's park would yield in L by its
+ * own rule (a coroutine, not the main thread, that coroutine.isyieldable,
+ * or on PUC 5.1 and 5.2 C.isyieldable, says can yield); 0 when it cannot
+ * or when the glue asks no function (PUC 5.1 or 5.2 whose layout the
+ * probe does not know, a LuaJIT without lua_isyieldable): park's general
+ * way decides then (yieldable.c). */
+int asok__parkable(lua_State *L);
 
 /* asok__cannotyield says whether L certainly cannot yield here: the main
  * thread, or a coroutine inside a C boundary that yields do not cross (a

@@ -157,6 +157,42 @@ int asok__prim_note(lua_State *L) {
   return 1;
 }
 
+/*-------------------------------------------------------------------------*\
+* noteself(waiting, t, parents): the glue's park in its common case, in
+* one call: the running coroutine co is not the main thread, can yield by
+* the glue's rule (asok__parkable) and runs on its own (parents[co] is
+* nil: no driver waits on its behalf). Then what note(waiting, t, waiting,
+* co) does: false if step delivered t before (waiting[t] is cleared),
+* else waiting[t] = co and co. Nothing (nil) in any other case, with
+* nothing changed: park goes its general way. Under LuaJIT this saves
+* park's coroutine.running and coroutine.isyieldable, neither of which
+* its JIT compiles: each was a trace exit and a stitch per park.
+\*-------------------------------------------------------------------------*/
+int asok__prim_noteself(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  lua_settop(L, 3);
+  if (lua_pushthread(L) || !asok__parkable(L)) return 0; /* 4: co */
+  lua_pushvalue(L, 4);
+  lua_rawget(L, 3);
+  if (!lua_isnil(L, -1)) return 0; /* a driver's: park's general way */
+  lua_pop(L, 1);
+  lua_pushvalue(L, 2);
+  lua_rawget(L, 1);
+  if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
+    lua_pushvalue(L, 2);
+    lua_pushnil(L);
+    lua_rawset(L, 1);
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  lua_pop(L, 1);
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 4);
+  lua_rawset(L, 1);
+  return 1; /* co */
+}
+
 /* grouptoken reads field k of the select group at 7 as a token into *t:
  * 0 if it is not one (absent, false). */
 static int grouptoken(lua_State *L, const char *k, asok_token *t) {

@@ -150,6 +150,20 @@ static isyieldable_fn jityieldable(void) {
   return f;
 }
 
+/* asok__parkable (binding.h): on LuaJIT its lua_isyieldable (what
+ * coroutine.isyieldable says), on PUC 5.1 and 5.2 the probe (what
+ * C.isyieldable says where the glue has it); 0 where neither is known. */
+int asok__parkable(lua_State *L) {
+  int ismain = lua_pushthread(L);
+  lua_pop(L, 1);
+  if (ismain) return 0;
+  if (asok__isjit()) {
+    isyieldable_fn f = jityieldable();
+    return f != NULL && f(L);
+  }
+  return asok__canyield(L);
+}
+
 /* asok__cannotyield (binding.h): the main thread; on LuaJIT its own
  * lua_isyieldable (coroutine.isyieldable's), on PUC 5.1 and 5.2 the probe
  * where the layout checks out. */
@@ -187,6 +201,10 @@ void asok__addyieldable(lua_State *L) { (void) L; }
 
 /* asok__canyield (binding.h): lua_isyieldable. */
 int asok__canyield(lua_State *L) { return lua_isyieldable(L); }
+
+/* asok__parkable (binding.h): lua_isyieldable (coroutine.isyieldable's
+ * answer; false in the main thread). */
+int asok__parkable(lua_State *L) { return lua_isyieldable(L); }
 
 /* asok__cannotyield (binding.h): lua_isyieldable, false in the main
  * thread too. */

@@ -540,8 +540,24 @@ C.blocker(loop, blockwait, unblock)
 -- false) returns at once.
 -- Returns false if someone else resumed the coroutine first (tok still
 -- parked), else true.
+local noteself = C.noteself
 local function park(tok)
-  local co, ismain = running() -- yieldable(), inlined: park runs per wait
+  -- the common case (a coroutine that can yield, no driver) and its note
+  -- in one C call (step.c's noteself): under LuaJIT, coroutine.running
+  -- and coroutine.isyieldable are not compiled (a trace exit each)
+  local co = noteself(waiting, tok, parents)
+  if co then
+    yield(WAIT)
+    if waiting[tok] == co then -- resumed by someone else: not delivered
+      waiting[tok] = nil
+      return false
+    end
+    return true
+  elseif co == false then
+    return true -- delivered before its park
+  end
+  local ismain
+  co, ismain = running() -- yieldable(), inlined: park runs per wait
   local root = nil
   if co and not ismain and (isyieldable == nil or isyieldable()) then
     root = co
