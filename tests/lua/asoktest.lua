@@ -188,6 +188,31 @@ function T.sharer(fd)
   return o
 end
 
+-- INTERRUPTED is the message of the error T.interrupt's hook raises.
+T.INTERRUPTED = "interrupted!"
+
+-- interrupt calls f() in the main thread under a hook that raises
+-- T.INTERRUPTED at the k-th instruction the main thread runs in asok's
+-- glue (LuaJIT's hooks are global: those of coroutines are not counted).
+-- Returns pcall's results, packed.
+function T.interrupt(k, f)
+  local n = 0
+  local function hook()
+    local co, ismain = coroutine.running()
+    if co and not ismain then return end
+    local info = debug.getinfo(2, "S")
+    if not (info and info.short_src:sub(1, 5) == "asok/") then return end
+    n = n + 1
+    if n == k then debug.sethook(); error(T.INTERRUPTED) end
+  end
+  local r = T.pack(pcall(function()
+    debug.sethook(hook, "", 1)
+    return f()
+  end))
+  debug.sethook()
+  return r
+end
+
 -- handles lets the reactor finish what closes woke, drops LuaJIT's
 -- compiled traces (they may anchor objects), runs full GC cycles (5.1:
 -- finalized keys leave weak tables a cycle later), then returns how many

@@ -20,29 +20,10 @@ local socket = require "socket"
 if not (debug and debug.sethook and debug.getinfo) then T.done("accept_turn") end
 if jit then jit.off(); jit.flush() end -- (hooks do not fire in compiled code)
 
-local INTERRUPTED = "interrupted!"
+local INTERRUPTED = T.INTERRUPTED
 local polls = asok._debug.polls
 
--- interrupt calls f() in the main thread under a hook that raises at the
--- k-th instruction the main thread runs in asok's glue. Returns pcall's
--- results.
-local function interrupt(k, f)
-  local n = 0
-  local function hook()
-    local co, ismain = coroutine.running()
-    if co and not ismain then return end
-    local info = debug.getinfo(2, "S")
-    if not (info and info.short_src:sub(1, 5) == "asok/") then return end
-    n = n + 1
-    if n == k then debug.sethook(); error(INTERRUPTED) end
-  end
-  local r = T.pack(pcall(function()
-    debug.sethook(hook, "", 1)
-    return f()
-  end))
-  debug.sethook()
-  return r
-end
+local interrupt = T.interrupt
 
 -- queued accepts one connection already queued on wrapper w (port: its
 -- listener's), its timeout zero; returns whether it got a client and the

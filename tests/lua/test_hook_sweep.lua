@@ -17,31 +17,12 @@ local socket = require "socket"
 if not (debug and debug.sethook and debug.getinfo) then T.done("test_hook_sweep") end
 if jit then jit.off(); jit.flush() end
 
-local INTERRUPTED = "interrupted!"
+local INTERRUPTED = T.INTERRUPTED
 -- the blocked calls' marks (0 where asok has no such count)
 local blocked = asok._debug.blocked or function() return 0 end
 local GUARD = 2 -- seconds: the timeout that stops a check whose socket is stuck
 
--- interrupt calls f() in the main thread under a hook that raises at the
--- k-th instruction the main thread runs in asok's glue (LuaJIT's hooks are
--- global: those of coroutines are not counted). Returns pcall's results.
-local function interrupt(k, f)
-  local n = 0
-  local function hook()
-    local co, ismain = coroutine.running()
-    if co and not ismain then return end
-    local info = debug.getinfo(2, "S")
-    if not (info and info.short_src:sub(1, 5) == "asok/") then return end
-    n = n + 1
-    if n == k then debug.sethook(); error(INTERRUPTED) end
-  end
-  local r = T.pack(pcall(function()
-    debug.sethook(hook, "", 1)
-    return f()
-  end))
-  debug.sethook()
-  return r
-end
+local interrupt = T.interrupt
 
 -- sweep interrupts a blocked call at its 1st, 2nd, ... instruction in
 -- asok's glue until it runs to its end without the hook's error: each time
