@@ -13,7 +13,9 @@
 -- way, and no wait may be left noted (asok._debug.waits) or marked blocked.
 -- Then: a parked coroutine resumed by someone else parks again (sleep) and
 -- leaves no wait behind; a coroutine that ran under asok.coroutine.wrap
--- and then runs on its own takes the common case.
+-- and then runs on its own takes the common case; a parked coroutine
+-- closed or collected leaves no wait; a hook that runs the reactor right
+-- after the note loses no delivery.
 local T = dofile("asoktest.lua")
 local socket = require "socket"
 local asok = require "asok"
@@ -181,6 +183,43 @@ do
   T.check(T.run(function() return phase == 2 end, 5), "own phase: co's sleep did not end")
   T.eq(coroutine.status(co), "dead", "own phase: co ended")
   T.eq(asok._debug.waits(), waits0, "drivers: waits noted after")
+end
+
+-- a parked coroutine closed (5.4) or dropped and collected: its wait is
+-- gone once the reactor has stepped
+do
+  local co = coroutine.create(function() asok.sleep(0.01) end)
+  assert(coroutine.resume(co))
+  T.eq(asok._debug.waits(), waits0 + 1, "closed: parked")
+  if coroutine.close then
+    T.eq(coroutine.close(co), true, "closed: coroutine.close")
+  end
+  co = nil
+  T.collect()
+  T.run(function() return false end, 0.05)
+  T.eq(asok._debug.waits(), waits0, "closed or collected: waits noted after")
+end
+
+-- a return hook that runs the reactor as noteself returns (note before
+-- it), between the note and the yield (the sleep's timer is due by then):
+-- the delivery is kept for a later step (step.c, defer), the coroutine
+-- ends. LuaJIT fires
+-- no return hook for its C functions: nothing to hook there.
+if not JIT then
+  local hits = 0
+  local co = coroutine.create(function() asok.sleep(0.001); return "done" end)
+  debug.sethook(co, function()
+    local i = debug.getinfo(2, "n")
+    if hits == 0 and i and (i.name == "noteself" or i.name == "note") then
+      hits = hits + 1
+      asok.select(nil, nil, 0.01)
+    end
+  end, "r")
+  assert(coroutine.resume(co))
+  T.eq(hits, 1, "hook: ran the reactor after noteself")
+  T.eq(coroutine.status(co), "suspended", "hook: parked")
+  T.check(T.run(function() return coroutine.status(co) == "dead" end, 5), "hook: the sleep did not end")
+  T.eq(asok._debug.waits(), waits0, "hook: waits noted after")
 end
 
 T.done("test_park_cases")
