@@ -39,8 +39,11 @@ var rxmem atomic.Int64
 const alignFrom = 32 << 10
 
 // Alloc returns n bytes of C memory viewed as a slice, on a page from
-// alignFrom bytes (cgo's C.malloc never returns NULL: it aborts when out
-// of memory, as Go's make does; so does Alloc when posix_memalign fails).
+// alignFrom bytes. cgo's C.malloc never returns NULL: it ends the process
+// when out of memory, as Go's make does. Where posix_memalign fails, the
+// block comes from C.malloc, unaligned (slower to fill, not wrong), so
+// that running out of memory ends the process here too, as before, rather
+// than panicking into an ASOK_EINTERNAL in the middle of an operation.
 func (cAllocator) Alloc(n int) []byte {
 	if n == 0 {
 		return []byte{}
@@ -48,7 +51,7 @@ func (cAllocator) Alloc(n int) []byte {
 	var p unsafe.Pointer
 	if n >= alignFrom {
 		if C.posix_memalign(&p, 4096, C.size_t(n)) != 0 {
-			panic("asok: out of memory")
+			p = C.malloc(C.size_t(n))
 		}
 	} else {
 		p = C.malloc(C.size_t(n))
