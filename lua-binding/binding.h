@@ -116,7 +116,8 @@ typedef struct lloop {
 /* pushcopy: a copy buffer of cap bytes at p, held by the push whose C
  * stack address is frame (0: free) */
 struct pushcopy {
-  char *p;
+  char *p;      /* where the bytes go: base plus half a page (pushdata.c) */
+  void *base;   /* what free(3) takes */
   size_t cap;
   uintptr_t frame;
 };

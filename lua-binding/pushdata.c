@@ -30,6 +30,16 @@
 /* ONSTACK: results up to this size are copied on the C stack */
 #define ONSTACK 4096
 
+/* OFFPAGE: a copy buffer starts this far past a page. What it copies from
+ * (a long result in asok's buffers) starts on a page (capi/alloc.go,
+ * alignFrom), and a memcpy whose destination lies a few bytes to a few
+ * dozen past its source modulo 4096 runs several times slower on x86 (4
+ * KiB aliasing: the stores and the loads after them look alike): half a
+ * page keeps this copy, and the next one into the Lua string (wherever
+ * the host's allocator put it), far from that (bench/README.md, "Where
+ * the stream cell's extra CPU went"). */
+#define OFFPAGE 2048
+
 /* bigcopy returns the index of a copy buffer of lp's of at least n bytes
  * for the push whose C stack address is frame, noted as held by it, or -1
  * if out of memory. An index: a push inside this one may move the array. */
@@ -48,13 +58,16 @@ static int bigcopy(lloop *lp, size_t n, uintptr_t frame) {
     lp->copies = more;
     c = &lp->copies[lp->ncopies++];
     c->p = NULL;
+    c->base = NULL;
     c->cap = 0;
     c->frame = 0;
   }
-  if (c->cap < n) {
-    char *p = (char *) realloc(c->p, n);
-    if (p == NULL) return -1;
-    c->p = p;
+  if (c->cap < n) { /* (its bytes are scratch: nothing to keep) */
+    void *base;
+    if (posix_memalign(&base, 4096, n + OFFPAGE) != 0) return -1;
+    free(c->base);
+    c->base = base;
+    c->p = (char *) base + OFFPAGE;
     c->cap = n;
   }
   c->frame = frame;
@@ -103,7 +116,7 @@ int asok__prim_copies(lua_State *L) {
 \*-------------------------------------------------------------------------*/
 void asok__freecopies(lloop *lp) {
   int i;
-  for (i = 0; i < lp->ncopies; i++) free(lp->copies[i].p);
+  for (i = 0; i < lp->ncopies; i++) free(lp->copies[i].base);
   free(lp->copies);
   lp->copies = NULL;
   lp->ncopies = lp->ccopies = 0;
