@@ -129,31 +129,40 @@ static void undefer(lua_State *L, lloop *lp) {
   lp->ndeferred = kept;
 }
 
+/* notewait: with waiting at 1 and token t at 2, the note both note and
+ * noteself make: 0 if step delivered t before (waiting[t] is false: a
+ * hook or finalizer ran the reactor between the operation's wait and
+ * here; waiting[t] is cleared), else tbl[t] = v (tbl, v: the stack
+ * indexes into and v) and 1. Leaves the stack as it found it. */
+static int notewait(lua_State *L, int into, int v) {
+  int delivered;
+  lua_pushvalue(L, 2);
+  lua_rawget(L, 1);
+  delivered = lua_isboolean(L, -1) && !lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  lua_pushvalue(L, 2);
+  if (delivered) {
+    lua_pushnil(L);
+    lua_rawset(L, 1);
+    return 0;
+  }
+  lua_pushvalue(L, v);
+  lua_rawset(L, into);
+  return 1;
+}
+
 /*-------------------------------------------------------------------------*\
 * note(waiting, t, tbl, v): the glue's park notes its wait for token t:
 * tbl[t] = v (waiting[t] = the coroutine, or blocking[t] = true) and true,
-* unless step delivered t before (waiting[t] is false: a hook or finalizer
-* ran the reactor between the operation's wait and here): then waiting[t]
-* is cleared and it returns false (no wait). One C function, so that no
-* hook runs between the look and the note (a delivery there was lost).
+* unless step delivered t before: then waiting[t] is cleared and it
+* returns false (no wait). One C function, so that no hook runs between
+* the look and the note (a delivery there was lost).
 \*-------------------------------------------------------------------------*/
 int asok__prim_note(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checktype(L, 3, LUA_TTABLE);
   lua_settop(L, 4);
-  lua_pushvalue(L, 2);
-  lua_rawget(L, 1);
-  if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
-    lua_pushvalue(L, 2);
-    lua_pushnil(L);
-    lua_rawset(L, 1);
-    lua_pushboolean(L, 0);
-    return 1;
-  }
-  lua_pushvalue(L, 2);
-  lua_pushvalue(L, 4);
-  lua_rawset(L, 3);
-  lua_pushboolean(L, 1);
+  lua_pushboolean(L, notewait(L, 3, 4));
   return 1;
 }
 
@@ -177,20 +186,11 @@ int asok__prim_noteself(lua_State *L) {
   lua_rawget(L, 3);
   if (!lua_isnil(L, -1)) return 0; /* a driver's: park's general way */
   lua_pop(L, 1);
-  lua_pushvalue(L, 2);
-  lua_rawget(L, 1);
-  if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
-    lua_pushvalue(L, 2);
-    lua_pushnil(L);
-    lua_rawset(L, 1);
+  if (!notewait(L, 1, 4)) {
     lua_pushboolean(L, 0);
     return 1;
   }
-  lua_pop(L, 1);
-  lua_pushvalue(L, 2);
-  lua_pushvalue(L, 4);
-  lua_rawset(L, 1);
-  return 1; /* co */
+  return 1; /* co, at 4 */
 }
 
 /* grouptoken reads field k of the select group at 7 as a token into *t:
