@@ -47,16 +47,26 @@ end
 -- the program's socket table.
 local SHARED = { "ltn12", "mime", "socket.url", "socket.headers" }
 
+-- The modules asok.require loads: LuaSocket's that make sockets. Any
+-- other name is an argument error (a module of the program's own is not
+-- known to take asok's sockets for LuaSocket's).
+local MODULES = { ["socket.ftp"] = true, ["socket.smtp"] = true, ["socket.http"] = true, ["socket.tp"] = true }
+
 --- asok.require(name): loads module name (a LuaSocket protocol module:
 -- "socket.ftp", "socket.smtp", "socket.http", "socket.tp") afresh, with
 -- require("socket") giving asok's socket table (tcp and bind make
 -- wrappers) and require("coroutine") giving asok.coroutine, and returns
--- it. package.loaded is left as it was: require(name) still gives the
--- plain module. A module that cannot be loaded raises require's error.
+-- it: a new copy at each call. package.loaded is left as it was:
+-- require(name) still gives the plain module. Another name is an
+-- argument error; a module that cannot be loaded (LuaSocket without it)
+-- raises require's error.
 function M.require(...)
   local name = ...
   if type(name) ~= "string" then
     argerror(1, "require", "string expected, got " .. typename(name, 1, select("#", ...)), 2)
+  end
+  if not MODULES[name] then
+    argerror(1, "require", "'socket.ftp', 'socket.smtp', 'socket.http' or 'socket.tp' expected", 2)
   end
   local socket = getasocket()
   for _, dep in ipairs(SHARED) do pcall(require, dep) end

@@ -55,6 +55,16 @@ function C.ftpcases(env)
   res.get_empty, res.get_empty_data = r, pack(data)
   data, r = get(env, { path = "/" .. dir .. "/small" })
   res.get_small, res.get_small_data = r, pack(data)
+  -- 8 MiB: more than the kernel's buffers on loopback hold, so the
+  -- transfer needs the server to run meanwhile (DELE frees it)
+  local huge = C.BIG:rep(8)
+  res.put_huge = pack(ftp.put(ftpt(env, { path = "/" .. dir .. "/huge", type = "i",
+    source = ltn12.source.string(huge) })))
+  data, r = get(env, { path = "/" .. dir .. "/huge", type = "i" })
+  res.get_huge, res.get_huge_data = r, pack(C.digest(data, huge))
+  huge, data = nil, nil
+  res.dele = pack(ftp.command(ftpt(env, { command = "dele", argument = dir .. "/huge", check = 250 })))
+  res.dele_missing = pack(ftp.command(ftpt(env, { command = "dele", argument = dir .. "/huge", check = 250 })))
   -- the URL forms: no create; the module's own socket.tcp (asok's, loaded
   -- as README says) opens the control connection
   res.get_url = pack(ftp.get("ftp://u:p@" .. env.host .. ":" .. env.ftpport .. "/" .. dir .. "/small;type=i"))

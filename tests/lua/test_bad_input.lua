@@ -75,6 +75,7 @@ local TEMPLATES = {
   close = function(f) return { f.client } end,
   connect = function(f) return { f.master, "127.0.0.1", f.port } end,
   receive = function(f) return { f.client, "*l", "p" } end,
+  require = function() return { "socket.tp" } end,
   select = function(f) return { { f.client }, nil, 0 } end,
   send = function(f) return { f.client, "data", 1, 2 } end,
   seterrorhandler = function() return { function() end } end,

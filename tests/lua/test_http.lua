@@ -156,6 +156,29 @@ if T.check(redirected, "redirected request finished") then
   T.eq(redirected[2][1], 1, "redirected result"); T.eq(redirected[2][2], 200, "redirected code")
 end
 
+-- asok.require("socket.http"): a copy whose socket.tcp makes wrappers,
+-- so every hop, a followed redirect included, yields with no create and
+-- no scheme default (a blocking hop would wait for this process's server
+-- until its TIMEOUT and fail)
+do
+  local ahttp = asok.require("socket.http")
+  T.check(ahttp ~= http and package.loaded["socket.http"] == http, "asok.require leaves require's module alone")
+  ahttp.TIMEOUT = 2
+  local got
+  asok.spawn(function()
+    local parts = {}
+    local r = T.pack(ahttp.request { url = base .. "/redirect", sink = ltn12.sink.table(parts) })
+    local body = T.pack(ahttp.request(base .. "/string-form"))
+    got = { table.concat(parts), r, body }
+  end)
+  T.run(function() return got ~= nil end, 10)
+  if T.check(got, "asok.require'd socket.http finished") then
+    T.eq(got[1], "GET /get-redirected ", "redirected body (asok.require)")
+    T.eq(got[2][1], 1, "redirected result (asok.require)"); T.eq(got[2][2], 200, "redirected code (asok.require)")
+    T.eq(got[3][1], "GET /string-form ", "string-form body (asok.require)"); T.eq(got[3][2], 200, "string-form code")
+  end
+end
+
 -- socket.smtp (socket.tp over an asok wrapper) against an asok server
 local smtpd = asok.wrap(assert(socket.bind("127.0.0.1", 0)))
 local _, smtpport = smtpd:getsockname()

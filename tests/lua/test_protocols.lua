@@ -159,6 +159,8 @@ local function ftpsession(c)
         d:send(table.concat(out, "\r\n") .. (#out > 0 and "\r\n" or "")); d:close()
         reply("226 Listing sent")
       else reply("425 No data connection") end
+    elseif verb == "DELE" then
+      if files[path(arg)] then files[path(arg)] = nil; reply("250 Deleted") else reply("550 No such file") end
     elseif verb == "QUIT" then reply("221 Goodbye"); break
     else reply("502 Command not implemented") end
   end
@@ -370,9 +372,41 @@ for i = 1, N do
       T.eq(a.auth, p.auth, "auth " .. k .. " " .. i)
     end
   end
-  T.eq(mail["<2@" .. dir .. ">"].data, "Subject: x\r\n\r\n..a\r\nb\r\n...c\r\n..\r\n.\r\n", "dot-stuffed " .. i)
-  T.eq(mail["<4@" .. dir .. ">"].auth, "alice:secret", "AUTH LOGIN " .. i)
+  T.eq(mail["<2@" .. dir .. ">"] and mail["<2@" .. dir .. ">"].data,
+    "Subject: x\r\n\r\n..a\r\nb\r\n...c\r\n..\r\n.\r\n", "dot-stuffed " .. i)
+  T.eq(mail["<4@" .. dir .. ">"] and mail["<4@" .. dir .. ">"].auth, "alice:secret", "AUTH LOGIN " .. i)
 end
+
+-- smtp.message's parts run in asok.require's module on asok.coroutine: a
+-- body source that waits in asok (here: sleeps) gives its chunks, and
+-- the mail arrives whole
+local waited
+asok.spawn(function()
+  local n = 0
+  local body = function()
+    if n < 3 then n = n + 1; asok.sleep(0.01); return "slow line " .. n .. "\r\n" end
+  end
+  waited = T.pack(smtp.send { server = HOST, port = smtpport, from = "<slow@x>", rcpt = "<b@x>",
+    create = function() return asok.wrap(socket.tcp()) end,
+    source = smtp.message { headers = { date = "d" }, body = body } })
+end)
+T.run(function() return waited ~= nil end, 20)
+T.same(waited or T.pack(), T.pack(1), "smtp.send with a body source that waits")
+T.eq(mail["<slow@x>"] and mail["<slow@x>"].data:match("\r\n\r\n(.*)$"),
+  "slow line 1\r\nslow line 2\r\nslow line 3\r\n\r\n.\r\n", "the waiting source's body")
+
+-- asok.require: a copy at each call, require's own module left alone, and
+-- only LuaSocket's protocol modules
+T.check(asok.require("socket.ftp") ~= ftp, "asok.require makes a new copy")
+T.check(package.loaded["socket.ftp"] == nil or package.loaded["socket.ftp"] ~= ftp, "require's socket.ftp left alone")
+T.check(package.loaded.socket == socket and package.loaded.coroutine == coroutine, "socket and coroutine left alone")
+T.check(socket.ftp == nil or socket.ftp ~= ftp, "socket.ftp of the program's socket table left alone")
+T.same(T.pack(pcall(asok.require)), T.pack(false, "bad argument #1 to 'require' (string expected, got no value)"),
+  "asok.require()")
+local ok, err = pcall(asok.require, "socket.url")
+T.same(T.pack(ok, err and err:match("bad argument.*")), T.pack(false,
+  "bad argument #1 to 'require' ('socket.ftp', 'socket.smtp', 'socket.http' or 'socket.tp' expected)"),
+  "asok.require of another module")
 
 ------------------------------------------------------------------------
 -- the timeout phase: the modules' TIMEOUT is the wrappers' timeout
