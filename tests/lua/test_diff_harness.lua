@@ -97,6 +97,42 @@ if math.type then
   expect(not H.same(a, i), "a varying index still checks the subtype")
 end
 
+-- the peer's datagram sessions on a reused port: a client (plain
+-- LuaSocket) takes a port, announces a scenario and closes before its
+-- session is done; the next client bound to that very port must get its
+-- own scenario's datagrams, none of the gone client's session (the
+-- peer's "ip:port" keys once gave it the old session, a one-off
+-- difference in the thirtieth round). gone: the gone client's scenario;
+-- the new client runs udp_receive (one reply, "hello") and must then
+-- get nothing more in wait seconds (the gone session's late reply).
+do
+  local R = require("runner")
+  local env, stop = R.start_peer()
+  local function reused(gone, wait)
+    local a = assert(socket.udp())
+    assert(a:setsockname("127.0.0.1", 0))
+    local _, port = a:getsockname()
+    assert(a:sendto(H.announce({ name = gone }), "127.0.0.1", env.udp))
+    socket.sleep(0.05) -- the peer has started the session
+    a:close()
+    local b = assert(socket.udp())
+    assert(b:setsockname("127.0.0.1", port))
+    assert(b:sendto(H.announce({ name = "udp_receive" }), "127.0.0.1", env.udp))
+    b:settimeout(2)
+    local first = b:receive()
+    b:settimeout(wait)
+    local second, err = b:receive()
+    b:close()
+    expect(first == "hello", gone .. "'s port reused: the new client got " .. tostring(first)
+      .. ", want hello")
+    expect(second == nil and err == "timeout", gone .. "'s port reused: then got "
+      .. tostring(second or err) .. ", want a timeout")
+  end
+  reused("udp_sendto_echo", 0.3)         -- its session waits for a datagram to echo
+  reused("udp_timeout_then_data", 0.8)   -- its session replies "late" after 0.5 s
+  stop()
+end
+
 -- end to end: the whole suite (reference against a second reference run)
 -- reports 0 differences, and exactly the tampered result when one is altered
 -- run executes test_differential.lua with env settings; returns its output.

@@ -168,6 +168,18 @@ function H.cleanup()
   for i, path in ipairs(H.made) do os.remove(path); H.made[i] = nil end
 end
 
+-- announce returns the first datagram of a datagram client of scenario s:
+-- "<name> <nonce>", the nonce unique to this client (the process's start
+-- time and a table address, and a count), so that the peer tells a new
+-- client on a reused port from the gone one it served (peer.lua).
+local nonces = 0
+local noncebase = string.format("%x%s", math.floor(socket.gettime() * 1e6),
+  tostring({}):match("0x(%x+)") or "")
+function H.announce(s)
+  nonces = nonces + 1
+  return s.name .. " " .. noncebase .. "-" .. nonces
+end
+
 -- open connects a raw LuaSocket object for scenario s and announces it to
 -- the peer (setup, not compared). env holds the peer's ports and path.
 -- connect defaults to LuaSocket's blocking connect (the reference side);
@@ -185,11 +197,13 @@ function H.open(s, env, connect)
     c = assert(unix.stream and unix.stream() or unix()); assert(c:connect(env.unix))
   elseif proto == "master" then return assert(socket.tcp())
   elseif proto == "master6" then return assert(socket.tcp6())
-  elseif proto == "udp" then
-    c = assert(socket.udp()); assert(c:sendto(s.name, "127.0.0.1", env.udp)); return c
-  elseif proto == "udpc" then
-    c = assert(socket.udp()); assert(c:setpeername("127.0.0.1", env.udp))
-    assert(c:send(s.name)); return c
+  elseif proto == "udp" or proto == "udpc" then
+    -- the announce's sendto binds the port (no datagram can reach it
+    -- before the peer has the announce queued: see peer.lua's sessions);
+    -- setpeername keeps that port
+    c = assert(socket.udp()); assert(c:sendto(H.announce(s), "127.0.0.1", env.udp))
+    if proto == "udpc" then assert(c:setpeername("127.0.0.1", env.udp)) end
+    return c
   elseif proto == "unixdg" or proto == "unixdgc" then
     -- bound to a path of its own (the peer answers there), removed by H.cleanup
     local unix = require("socket.unix")
@@ -198,8 +212,8 @@ function H.open(s, env, connect)
     path = path .. ".dgc"
     H.made[#H.made + 1] = path
     c = assert(unix.dgram()); assert(c:bind(path))
-    if proto == "unixdg" then assert(c:sendto(s.name, env.unix .. ".dg"))
-    else assert(c:connect(env.unix .. ".dg")); assert(c:send(s.name)) end
+    if proto == "unixdg" then assert(c:sendto(H.announce(s), env.unix .. ".dg"))
+    else assert(c:connect(env.unix .. ".dg")); assert(c:send(H.announce(s))) end
     return c
   else error("unknown proto " .. proto) end
   assert(c:send(s.name .. "\n"))

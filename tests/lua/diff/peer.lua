@@ -3,9 +3,12 @@
 -- driven by socket.select). It listens on TCP 127.0.0.1, TCP ::1, a unix
 -- stream socket, UDP 127.0.0.1 and a unix datagram socket (<unixpath>.dg),
 -- prints "PORTS <tcp4> <tcp6> <udp4> <unixpath>"
--- on stdout, then serves. A TCP client first sends "<scenario name>\n", a UDP
--- client first sends the datagram "<scenario name>"; the peer then runs that
--- scenario's `peer` steps (see diff/scenarios.lua). The name "QUIT" stops it.
+-- on stdout, then serves. A TCP client first sends "<scenario name>\n", a
+-- datagram client first sends the datagram "<scenario name> <nonce>" (the
+-- nonce: unique per client, see H.open); the peer then runs that scenario's
+-- `peer` steps (see diff/scenarios.lua). The name "QUIT" stops it.
+-- ASOK_DIFF_PEER_LOG=<file>: the datagram sessions' starts, replacements,
+-- replies and ends are appended there (runner.lua shows them on a difference).
 -- Usage: lua diff/peer.lua <unix socket path>
 package.path = "diff/?.lua;" .. package.path
 local socket = require("socket")
@@ -124,34 +127,107 @@ local function acceptor(server)
   end
 end
 
-local udp_sessions = {}  -- "ip:port" -> {queue = {...}}
+-- Datagram sessions are keyed by the sender's "ip:port" (or path): every
+-- later datagram of the client comes from there. An ephemeral port is
+-- reused once its client closed, so a session whose client is gone must
+-- never serve the next owner of its key: a new announce (another nonce)
+-- from a key ends the session there, and a session sends nothing once
+-- replaced (it first reads what is queued, see current). Without the
+-- nonce, a new owner's announce went to the old session's queue (an echo
+-- session sent it back as data) and the old session's replies went on.
+local udp_sessions = {}  -- key -> {queue = {...}, co = task, nonce = s, name = s}
+local peerlog = os.getenv("ASOK_DIFF_PEER_LOG")
+peerlog = peerlog and peerlog ~= "" and assert(io.open(peerlog, "a")) or nil
+
+-- logev appends one session event to ASOK_DIFF_PEER_LOG, if set.
+local function logev(what, key, sess, extra)
+  if not peerlog then return end
+  peerlog:write(string.format("%.6f udp %s %s %s %s%s\n", socket.gettime(), what, key,
+    sess.name, sess.nonce, extra and (" " .. extra) or ""))
+  peerlog:flush()
+end
+
+local drain -- drain(u): handles every datagram queued on u (set below)
 
 -- serve_udp runs a UDP scenario for the client at ip, port (a unix
 -- datagram client: at path ip, port nil).
 local function serve_udp(u, key, s, ip, port)
   local sess = udp_sessions[key]
+  -- current tells whether sess still serves key: what is queued on u is
+  -- read first, so that a new owner's announce, sent before any datagram
+  -- could reach it (H.open), ends sess before sess sends it anything
+  local function current()
+    drain(u)
+    return udp_sessions[key] == sess
+  end
   -- reply sends d, retrying while the socket answers "timeout": a unix
   -- datagram send finds the peer's queue (net.unix.max_dgram_qlen, often
   -- 10) or its own send buffer full when many scenarios run at once
   local function reply(d)
-    while true do
+    while current() do
       local ok, err
       if port then ok, err = u:sendto(d, ip, port) else ok, err = u:sendto(d, ip) end
-      if ok or err ~= "timeout" then return end
+      if ok or err ~= "timeout" then logev("sent", key, sess, #d .. " bytes"); return true end
       sleep(0.002)
     end
   end
   for _, st in ipairs(s.peer or {}) do
     local op = st[1]
-    if op == "reply" then reply(st[2])
-    elseif op == "replybig" then reply(big(st[2]))
+    if op == "reply" then if not reply(st[2]) then return end
+    elseif op == "replybig" then if not reply(big(st[2])) then return end
     elseif op == "pause" then sleep(st[2] / 1000)
     elseif op == "echo" then
-      while #sess.queue == 0 do sess.waiting = true; coroutine.yield("t", math.huge) end
-      reply(table.remove(sess.queue, 1))
+      while #sess.queue == 0 do
+        if udp_sessions[key] ~= sess then return end
+        sess.waiting = true; coroutine.yield("t", math.huge)
+      end
+      if not reply(table.remove(sess.queue, 1)) then return end
     else error("peer: unknown udp step " .. tostring(op)) end
   end
-  udp_sessions[key] = nil
+  if udp_sessions[key] == sess then udp_sessions[key] = nil; logev("end", key, sess) end
+end
+
+-- announce parses a datagram client's first datagram: its scenario and nonce.
+local function announce(d)
+  local name, nonce = d:match("^(%S+) (%S+)$")
+  if name and scen.byname[name] then return scen.byname[name], nonce end
+end
+
+-- handle takes one datagram d from ip, port: a new client's announce
+-- starts a session (ending one a gone client left on that key), anything
+-- else goes to the key's session.
+local function handle(u, d, ip, port)
+  local key = ip .. ":" .. tostring(port)
+  local sess = udp_sessions[key]
+  local s, nonce = announce(d)
+  if d == "QUIT" then running = false; return end
+  if s and sess and sess.nonce ~= nonce then
+    -- the port's former client is gone: its session ends here, waking it
+    -- if it waits for data so that its task finishes
+    logev("replaced", key, sess, "by " .. s.name .. " " .. nonce)
+    udp_sessions[key] = nil
+    if sess.waiting then sess.waiting = false; tasks[sess.co].at = 0 end
+    sess = nil
+  end
+  if sess then
+    sess.queue[#sess.queue + 1] = d
+    if sess.waiting then sess.waiting = false; tasks[sess.co].at = 0 end
+  elseif s then
+    local co = coroutine.create(serve_udp)
+    sess = { queue = {}, co = co, nonce = nonce, name = s.name }
+    udp_sessions[key] = sess
+    logev("start", key, sess)
+    tasks[co] = { what = "t", at = 0, args = { n = 5, u, key, s, ip, port } }
+  end
+end
+
+-- drain handles every datagram queued on u; returns without waiting.
+function drain(u)
+  while true do
+    local d, ip, port = u:receivefrom()
+    if not d then return end
+    handle(u, d, ip, port)
+  end
 end
 
 -- udp_loop receives datagrams (UDP, or unix datagrams: sender path and no
@@ -159,20 +235,8 @@ end
 local function udp_loop(u)
   u:settimeout(0)
   while true do
-    local d, ip, port = u:receivefrom()
-    if d then
-      local key = ip .. ":" .. tostring(port)
-      local sess = udp_sessions[key]
-      if sess then
-        sess.queue[#sess.queue + 1] = d
-        if sess.waiting then sess.waiting = false; tasks[sess.co].at = 0 end
-      elseif d == "QUIT" then running = false
-      elseif scen.byname[d] then
-        local co = coroutine.create(serve_udp)
-        udp_sessions[key] = { queue = {}, co = co }
-        tasks[co] = { what = "t", at = 0, args = { n = 5, u, key, scen.byname[d], ip, port } }
-      end
-    else wait("r", u) end
+    drain(u)
+    wait("r", u)
   end
 end
 
