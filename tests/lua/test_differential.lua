@@ -20,7 +20,8 @@ local scen = require("scenarios")
 local list = R.select_scenarios(scen)
 assert(#list > 0, "ASOK_DIFF_ONLY selected no scenario")
 local env, stop = R.start_peer()
-local ref = R.reference(list, env)
+-- the reference runs in its worker processes while this one runs asok
+local reference = R.start_reference(list, env)
 
 local got, styles
 local leftover -- asok run: the live asok handles left over, if not the baseline
@@ -30,7 +31,7 @@ if os.getenv("ASOK_DIFF_SELFCHECK") == "1" then
 else
   local ok, asok = pcall(require, "asok")
   if not ok then
-    stop()
+    reference(); stop()
     print("asok module not loadable: " .. tostring(asok))
     os.exit(1)
   end
@@ -52,6 +53,7 @@ else
     return st
   end
 end
+local ref = reference()
 stop()
 if os.getenv("ASOK_DIFF_TAMPER") == "1" then
   for _, byname in pairs(got) do

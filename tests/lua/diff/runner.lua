@@ -44,9 +44,12 @@ function R.start_peer()
   return env, stop
 end
 
--- reference runs the scenarios with plain LuaSocket in ASOK_DIFF_WORKERS
--- (default 8) child processes and returns {name = records}.
-function R.reference(list, env)
+-- start_reference starts the reference: the scenarios with plain LuaSocket
+-- in ASOK_DIFF_WORKERS (default 8) child processes; returns a function that
+-- waits for them and returns {name = records}. The workers keep their
+-- records until they are done, so the caller may run the asok side
+-- meanwhile (the two are independent clients of the one peer).
+function R.start_reference(list, env)
   local nw = tonumber(os.getenv("ASOK_DIFF_WORKERS") or "") or 8
   local parts = {}
   for i, s in ipairs(list) do
@@ -60,7 +63,12 @@ function R.reference(list, env)
       env.tcp6, env.udp, env.unix, env.dead, table.concat(names, " "))
     procs[#procs + 1] = assert(io.popen(cmd, "r"))
   end
-  return H.gather(procs)
+  return function() return H.gather(procs) end
+end
+
+-- reference runs the reference and returns {name = records}.
+function R.reference(list, env)
+  return R.start_reference(list, env)()
 end
 
 -- report prints the differences and a per-family summary; returns the
