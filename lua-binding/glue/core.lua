@@ -381,7 +381,9 @@ local function heldback(mine)
   return false
 end
 
+local nreaps = 0 -- reaps run so far (asok._debug.reaps)
 local function reap(mine)
+  nreaps = nreaps + 1
   local seen = nil
   local drivers = nil -- woken after the walks: they may park anew
   for t, w in pairs(waiting) do
@@ -502,6 +504,21 @@ end
 -- retired handles are freed by the second one after their close, unless
 -- a blocked call is held back: heldback)
 function M._debug.reap() reap() end
+
+-- asok._debug.reaps() is the number of reaps run so far, the loops' and
+-- asok._debug.reap()'s (tests wait for the loop's own reaps by it, not for
+-- a fixed time). asok._debug.reapevery(s) sets how many seconds the loops
+-- leave between their reaps (REAP_EVERY, 1 s), s > 0, and returns the old
+-- value (tests that wait for the loop's own reaps shorten it)
+function M._debug.reaps() return nreaps end
+function M._debug.reapevery(s)
+  if type(s) ~= "number" or not (s > 0) then
+    argerror(1, "reapevery", "positive number expected, got " .. (type(s) == "number" and tostring(s) or type(s)), 2)
+  end
+  local old = REAP_EVERY
+  REAP_EVERY = s
+  return old
+end
 
 function M._debug.blocked()
   local n = 0

@@ -165,6 +165,19 @@ function T.steps(pred, n)
   return pred() and true or false
 end
 
+-- reaped runs the reactor (asok.select, as T.run) until the loop has run n
+-- reaps of its own (core.lua's reap, once a second by default: its
+-- period shortened meanwhile, asok._debug.reapevery, and restored after)
+-- or seconds have passed; returns whether it has. A bound in reaps, not
+-- in time: a wait for "a reap" is not a sleep of more than a second.
+function T.reaped(n, seconds)
+  local want = asok._debug.reaps() + (n or 1)
+  local every = asok._debug.reapevery(0.05)
+  local ok = T.run(function() return asok._debug.reaps() >= want end, seconds or 5)
+  asok._debug.reapevery(every)
+  return ok
+end
+
 -- collect drops LuaJIT's compiled traces (they may anchor objects) and
 -- runs full GC cycles, so that unreferenced objects' __gc have run.
 function T.collect()

@@ -476,7 +476,7 @@ if coroutine.close then
     T.check(inc == 0 or inc == 10, "the closed readers' tokens all in C or none:", inc)
     local lua = 10 - inc
     T.eq(upvalue(hreceive, "nfree"), math.max(before - lua, 0), lua .. " small tokens taken")
-    for _ = 1, 15 do asok.select(nil, nil, 0.1) end -- a reap is due within a second
+    T.check(T.reaped(2), "the loop reaped") -- (a reap gives them back)
     T.eq(upvalue(hreceive, "nfree"), math.max(before - lua, 0) + lua, lua .. " small tokens given back")
     T.eq(asok._debug.cparked(), cbefore, inc .. " C tokens given back")
     -- a driver closed while its child waits through it in a receive with a
@@ -490,7 +490,7 @@ if coroutine.close then
     end
     local taken = x0 - upvalue(hreceive, "nfree") -- (fewer when the free list ran short)
     collectgarbage(); collectgarbage()
-    for _ = 1, 15 do asok.select(nil, nil, 0.1) end -- a reap is due within a second
+    T.check(T.reaped(2), "the loop reaped") -- (a reap gives them back)
     T.eq(upvalue(hreceive, "nfree"), x0 - taken + 10, "the collected children's small tokens given back")
   end
   asok.seterrorhandler(nil)
@@ -611,7 +611,7 @@ if coroutine.close then
       coroutine.close(child)
       T.run(function() return fin end, 5)
     end
-    T.run(function() return false end, 1.3) -- a reap
+    T.check(T.reaped(2), mode, ": the loop reaped")
     T.eq(#answers, 50, mode .. ": every driver returned")
     T.same(answers[1] or T.pack(), T.pack(false, "cannot resume dead coroutine"), mode .. ": the driver's answer")
     T.eq(asok._debug.cparked(), c0, mode .. ": no C record left by the closed children")
@@ -643,7 +643,7 @@ if coroutine.close then
       if i == 1 then kept = child end
       T.eq(coroutine.close(drv), true, mode .. ": driver closed")
     end
-    T.run(function() return false end, 1.3) -- a reap: the receives give up their turn
+    T.check(T.reaped(2), mode, ": the loop reaped") -- the receives give up their turn
     local other
     asok.spawn(function() other = T.pack(obj:receive("*l")) end)
     peer:send("first\n")
@@ -657,7 +657,7 @@ if coroutine.close then
     kept = nil
     collectgarbage()
     collectgarbage()
-    T.run(function() return false end, 1.3) -- a reap: collected orphans give their tokens back
+    T.check(T.reaped(2), mode, ": the loop reaped") -- collected orphans give their tokens back
     T.eq(next(weak), nil, mode .. ": the orphans are collected")
     T.eq(asok._debug.cparked(), c0, mode .. ": no C record left by the orphans")
     obj:close()
@@ -676,7 +676,7 @@ if coroutine.close then
     end)
     coroutine.resume(drv)
     coroutine.close(drv)
-    T.run(function() return false end, 1.3) -- a reap: child is an orphan
+    T.check(T.reaped(2), "the loop reaped") -- child is an orphan
     local ok = coroutine.resume(child)
     T.check(ok, "plain resume of an orphan")
     peer:send("hello\n")

@@ -257,7 +257,9 @@ end, closeall)
 -- the reactor then runs for REAPS reaps (an operation that never came to
 -- its park is cancelled once its delivery has waited a whole reap).
 do
-  local REAPS = 2.2 -- seconds: reap runs once a second
+  -- the loop's own reaps to wait for: 2.2 s of them once a second (two,
+  -- or three), now counted (T.reaped: the period shortened meanwhile)
+  local REAPS = 3
   local cases, byco = {}, {}
   local errors = 0
   asok.seterrorhandler(function(msg)
@@ -295,8 +297,7 @@ do
     start(c)
   end
   for k = 1, total do cases[k].peer:send("hello\n") end
-  local t0 = socket.gettime()
-  while socket.gettime() - t0 < REAPS do asok.select(nil, nil, 0.05) end
+  T.check(T.reaped(REAPS), "a coroutine's receive: the loop reaped")
   if jit then debug.sethook() end
   -- each socket: a coroutine's receive gets what comes (hello, if the dead
   -- one did not take it, then after)
@@ -343,7 +344,9 @@ end
 -- and each B gets its line after two reaps. glueheld is found through the
 -- glue's upvalues (only PUC Lua uses it: LuaJIT has no C methods).
 do
-  local REAPS = 2.2 -- seconds: reap runs once a second
+  -- the loop's own reaps to wait for: 2.2 s of them once a second (two,
+  -- or three), now counted (T.reaped: the period shortened meanwhile)
+  local REAPS = 3
   local glueheld
   local seen = {}
   local function walk(f, depth)
@@ -456,13 +459,12 @@ do
       -- B takes the next free C token
       local b = {}
       b.sock, b.peer = T.nativepair()
-      b.sock:settimeout(GUARD + REAPS)
+      b.sock:settimeout(GUARD + 2.2) -- (the 2.2 s the reaps took once)
       asok.spawn(function() b.got = T.pack(b.sock:receive("*l")) end)
       bs[#bs + 1] = b
       closeall(st)
     end
-    local t0 = socket.gettime()
-    while socket.gettime() - t0 < REAPS do asok.select(nil, nil, 0.05) end
+    T.check(T.reaped(REAPS), name .. ": the loop reaped")
     for i = 1, #bs do bs[i].peer:send("after\n") end
     drive(function()
       for i = 1, #bs do if not bs[i].got then return false end end
