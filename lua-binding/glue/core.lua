@@ -1027,15 +1027,21 @@ local EXISTS = "File exists" -- asok_strerror(-EEXIST): epoll has the fd under a
 -- (LuaSocket's do not know of it). The other object's next select shares
 -- raw's handle, as a watcher of an fd already watched does (select.lua),
 -- and a select waiting on it meanwhile keeps waiting: the handle is the
--- same.
+-- same. The other object's selects poll the fd from then on (select.lua's
+-- watcher: SHARED), and a select waiting on the watcher meanwhile turns
+-- to that at its next wake (adopted, P.adoptions: select.lua's unshare).
+local adopted = setmetatable({}, { __mode = "k" }) -- handle adopted from another object's watcher -> true
+P.adopted, P.adoptions = adopted, 0
 local function adopt(raw, st)
   local fd = raw:getfd()
   local h = fdowners[fd]
   if not h or fdof(h) ~= fd then return nil end
   for o, p in pairs(probes) do
     if p == h and o ~= raw then
+      adopted[h] = true -- (first: the one allocation, before any change)
       st.h = h
       probes[o] = nil
+      P.adoptions = P.adoptions + 1
       return h
     end
   end

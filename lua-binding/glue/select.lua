@@ -28,6 +28,10 @@ local REAP_AFTER = 1
 -- there).
 local NOTSOCK = "Socket operation on non-socket" -- asok_strerror(-ENOTSOCK), glibc's text
 local EXISTS = "File exists" -- asok_strerror(-EEXIST): epoll has the fd under another handle
+-- SHARED: watcher's answer for an object that only shares the fd of a
+-- socket asok handles (its handle is that socket's: it counts what asok
+-- buffered there, and it ends with the socket's setfd): polled as NOTSOCK's
+local SHARED = {}
 local POLL_TICK = 0.01 -- how often asok.select looks at fds it polls
 local INTMAX = 2 ^ 31 -- past the largest fd: C's int (LuaSocket's t_socket)
 
@@ -42,7 +46,13 @@ end
 -- without a valid fd (LuaSocket's select skips those); for one whose fd
 -- asok cannot watch (unwatchable), true (no handle) if dirty, else false
 -- and the error. An object asok does not handle yet gets a watcher only:
--- its LuaSocket timeout and buffer are left alone.
+-- its LuaSocket timeout and buffer are left alone. An object whose fd
+-- another object's handle has (a table whose getfd gives a socket's fd, a
+-- LuaSocket object or native client given it by setfd) is not watched
+-- through that handle: its read look would count what asok buffered for
+-- the other (the fd empty), and a setfd of the other (LuaSec's wrap) would
+-- end it with the fd open; socket.select asks the object's own dirty()
+-- and polls the fd. It is polled (unwatchable, error SHARED), as a pipe.
 local function watcher(obj, argn)
   local raw = obj
   if rawmeta(obj) == Wrapper then raw = rawget(obj, RAW) end
@@ -64,14 +74,11 @@ local function watcher(obj, argn)
     local hfd, err = fdof(h)
     -- a native client setfd gave an fd asok cannot register: as a
     -- wrapper's (collect: one that is not a socket is polled); one that
-    -- another object's handle has: watched through that one
+    -- another object's handle has: polled too (SHARED)
     if err then
       local other = fdowners[fd]
-      if err == EXISTS and other and other ~= h and fdof(other) == fd then
-        h, hfd = other, fd
-      else
-        return unwatchable(raw, argn), true, fd, err
-      end
+      if err == EXISTS and other and other ~= h and fdof(other) == fd then err = SHARED end
+      return unwatchable(raw, argn), true, fd, err
     end
     if hfd ~= fd then
       local err
@@ -98,12 +105,10 @@ local function watcher(obj, argn)
         -- it would never wake. LuaSocket's classes, and other userdata
         -- such as LuaSec's connections (whose close closes the fd)
         if classof(raw) or type(raw) == "userdata" then patch(rawmeta(raw)) end
-      else -- the fd is watched already, under another object: share its handle
+      else -- the fd is watched already, under another object: polled
         local other = fdowners[fd]
-        if not (other and fdof(other) == fd) then return unwatchable(raw, argn), true, fd, err end
-        -- (what asok buffered there is the other object's: raw's own
-        -- dirty() answers for raw, as socket.select asks it)
-        h, probe = other, true
+        if other and fdof(other) == fd then err = SHARED end
+        return unwatchable(raw, argn), true, fd, err
       end
     end
   end
@@ -149,7 +154,7 @@ local function collect(set, argn, E, bad)
         n = n + 1
         objs[n], hs[n], fds[n] = obj, h, fd
       end
-    elseif h == false and err == NOTSOCK then -- a pipe, a tty, a file: polled (waitset.c)
+    elseif h == false and (err == NOTSOCK or err == SHARED) then -- a pipe, a tty, a file: polled (waitset.c)
       n = n + 1
       objs[n], hs[n], fds[n] = obj, false, fd
       E.polled = true
@@ -313,6 +318,31 @@ local function stale(E)
   return false
 end
 
+-- unshare turns the entries of E watched through a watcher another
+-- socket adopted while the select waited (core.lua's adopt: the watcher
+-- is that socket's handle now) into polled ones, as watcher makes them
+-- for a select begun after the adoption (SHARED): its look would count
+-- what asok buffers for that socket, and end with its setfd. A parked
+-- token is cancelled (nothing else would: its state is not parked any
+-- more). Returns whether any entry turned.
+local function unshare(E)
+  local objs, hs, st, base, any = E.objs, E.hs, E.st, E.base, false
+  local adopted = P.adopted
+  for i = 1, E.n do
+    local h = hs[i]
+    if h and adopted[h] then
+      local raw = objs[i]
+      if rawmeta(raw) == Wrapper then raw = rawget(raw, RAW) end
+      if handles[raw] ~= h then
+        if st[i] == 2 then cancel(loop, base + i - 1) end
+        hs[i], st[i], any = false, 0, true
+      end
+    end
+  end
+  if any then E.polled = true end
+  return any
+end
+
 -- waitsets is the wait of selectsets for the entries of E (ndirty objects
 -- of the read set buffered), up to t seconds (nil or negative: no limit):
 -- it arms them and waits until one is ready, and returns how many are, or
@@ -325,6 +355,7 @@ local function waitsets(E, ndirty, t, st, turned)
   local deadline = t and t >= 0 and now() + t or nil
   local polled = E.polled
   local n, base, est = E.n, E.base, E.st
+  local adoptions = P.adoptions
   local nready = arm(E)
   if (ndirty > 0 or nready > 0) and not turned then
     -- ready at once: the other coroutines' turn first (a zero sleep: a
@@ -350,6 +381,10 @@ local function waitsets(E, ndirty, t, st, turned)
     if ndirty > 0 and stale(E) then
       for i = 1, n do est[i] = 0 end -- (nothing parked: released above)
       return -1
+    end
+    if P.adoptions ~= adoptions then -- (adopted in the turn)
+      adoptions = P.adoptions
+      if unshare(E) then polled = true end
     end
     nready = arm(E)
   end
@@ -394,6 +429,10 @@ local function waitsets(E, ndirty, t, st, turned)
     for i = 1, n do
       local tok = base + i - 1
       if waiting[tok] ~= nil then waiting[tok] = nil end -- (5.1-5.3 add a key for nil)
+    end
+    if P.adoptions ~= adoptions then -- (rare: one field read a wake)
+      adoptions = P.adoptions
+      if unshare(E) then polled = true end
     end
     nready = arm(E)
     if deadline and now() >= deadline then break end
