@@ -876,6 +876,9 @@ local function patch(mt)
   -- never reads or polls an fd it no longer answers for
   local rawsetfd = type(idx) == "table" and rawget(idx, "setfd")
   if type(rawsetfd) == "function" and not ours[rawsetfd] then
+    local o = origs[mt] or {} -- (own's: attach's takebuffer sets the fd aside with it)
+    origs[mt] = o
+    o.setfd = rawsetfd
     install(idx, "setfd", function(raw, ...)
       checkgroup(raw, "setfd")
       local fd = ...
@@ -1048,6 +1051,31 @@ local function adopt(raw, st)
   return nil
 end
 
+-- takebuffer takes what LuaSocket buffered for raw (dirty) and nothing
+-- from the kernel: LuaSocket's own receive '*a' with raw's fd set aside
+-- (-1: its socket_recv answers IO_CLOSED without a syscall, and recvall
+-- returns what it took by then). A '*a' on the fd read the kernel's bytes
+-- too, into asok's buffer: the fd then polled empty, and a select of
+-- another object on that fd (a table whose getfd gives it: polled,
+-- select.lua) missed them, where socket.select sees them (the fuzzer's
+-- seed 109). The fd comes back whatever the receive raised. Only through
+-- LuaSocket's own setfd (the hooked one lets go of the handle being
+-- made); without it (not patched), the '*a' on the fd, as before.
+local function takebuffer(raw)
+  local fd = raw:getfd()
+  local o = origs[rawmeta(raw)]
+  local setfd = o and o.setfd
+  if not setfd then
+    local data, _, partial = ownzero(raw, "receive", "*a")
+    return data or partial
+  end
+  setfd(raw, -1)
+  local ok, data, _, partial = pcall(ownzero, raw, "receive", "*a")
+  setfd(raw, fd)
+  if not ok then error(data, 0) end
+  return data or partial
+end
+
 -- attach creates the asok handle of LuaSocket object raw: fd registered
 -- (not owned), raw's own positive timeouts made asok's (LuaSocket's stay
 -- as they are: asok's calls into LuaSocket run at a zero one, ownzero),
@@ -1091,8 +1119,7 @@ local function attach(raw, st)
   -- LuaSocket's, whose own receive serves it: stream.lua's leftover too)
   local dirty = own(raw, "dirty")
   if dirty and raw:getfd() >= 0 and dirty(raw) and unread(h, "") then
-    local data, _, partial = ownzero(raw, "receive", "*a")
-    data = data or partial
+    local data = takebuffer(raw)
     if data and #data > 0 then
       unread(h, data)
       -- LuaSocket counted these bytes; asok counts them when it hands them out

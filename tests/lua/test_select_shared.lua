@@ -10,6 +10,8 @@
 --     (setfd(-1): LuaSec's wrap) keeps waiting, the fd being open, and
 --     returns the alias when data comes; the same when the socket adopted
 --     the alias's own watcher while the select waited;
+--  1b. asok takes a LuaSocket object's buffered bytes at its first use,
+--     not the kernel's too (the alias's fd still polls readable);
 --  3. the common path (a select over wrappers and raw objects that own
 --     their handles) makes no more poll(2) calls than before.
 local T = dofile("asoktest.lua")
@@ -122,6 +124,41 @@ for _, kind in ipairs { "wrapper", "raw", "adopted" } do
   T.eq(res and res.n, 2, what .. ": the select returns")
   T.eq(res and res[1][1], conn, what .. ": the alias is readable")
   T.closefd(fd)
+  a:close(); p:close()
+end
+
+-- 1b. a LuaSocket object with data in LuaSocket's buffer ("b") and more
+-- in the kernel ("cd"), made asok's (wrapped and used, or asok.receive):
+-- asok takes LuaSocket's buffer only, the kernel keeps "cd", and an
+-- alias's select lists it as before (its fd polls readable)
+for _, kind in ipairs { "wrapper", "raw" } do
+  local what = "buffered " .. kind
+  local a, p = T.pair()
+  T.eq(p:send("ab"), 2, what .. ": send")
+  T.arrived(a)
+  a:settimeout(1)
+  T.eq(a:receive(1), "a", what .. ": one byte (LuaSocket buffers \"b\")")
+  T.check(a:dirty(), what .. ": dirty")
+  T.eq(p:send("cd"), 2, what .. ": send more")
+  T.arrived(a)
+  local fd = a:getfd()
+  local o = alias(fd)
+  local nm = { [o] = "alias" }
+  T.eq(names(socket.select({ o }, nil, 0), nm), "alias", what .. ": the alias readable before")
+  local obj, take
+  if kind == "wrapper" then
+    obj = asok.wrap(a)
+    take = function(n) return obj:receive(n) end
+  else
+    obj = a
+    take = function(n) return asok.receive(a, n) end
+  end
+  T.eq(asok.settimeout(obj, 0), 1, what .. ": settimeout (asok's handle)")
+  T.eq(take(0), "", what .. ": a receive of 0 (the buffer moved to asok)")
+  T.eq(asok._debug.held(obj), 1, what .. ": asok holds LuaSocket's \"b\" only")
+  T.eq(names(socket.select({ o }, nil, 0), nm), "alias", what .. ": the kernel keeps \"cd\"")
+  both(what .. ": the alias", { o }, nil, nm)
+  T.eq(take(3), "bcd", what .. ": the bytes in order")
   a:close(); p:close()
 end
 
