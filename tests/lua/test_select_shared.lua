@@ -1,6 +1,7 @@
 -- test_select_shared.lua: asok.select on an object that shares the fd of
 -- a socket asok handles (a table whose getfd gives it, a LuaSocket object
--- given it by setfd, a LuaSec-like object that took it from a wrapper)
+-- or a native client given it by setfd, a LuaSec-like object that took it
+-- from a wrapper)
 -- answers as socket.select does, which asks the object's own dirty() and
 -- polls the fd:
 --  1. what asok buffered for the socket is the socket's: the alias is not
@@ -65,11 +66,16 @@ local owners = {
 
 -- 1. asok's buffer is the socket's, not the alias's
 for _, kind in ipairs { "wrapper", "raw", "adopted" } do
-  for _, aka in ipairs { "table", "sharer" } do
+  -- (a native client given the fd by setfd before a's first call would
+  -- have the handle, and a's calls "File exists": given it after)
+  for _, aka in ipairs(kind == "adopted" and { "table", "sharer" } or { "table", "sharer", "native" }) do
     local what = kind .. "/" .. aka
     local a, p = T.pair()
     local fd = a:getfd()
-    local o = aka == "table" and alias(fd) or T.sharer(fd)
+    local o, np
+    if aka == "table" then o = alias(fd)
+    elseif aka == "sharer" then o = T.sharer(fd)
+    else o, np = T.nativepair() end
     if kind == "adopted" then
       -- the alias's select first: its watcher, adopted by a's own calls
       T.eq(select(3, asok.select({ o }, nil, 0)), "timeout", what .. ": the alias's first select")
@@ -78,6 +84,11 @@ for _, kind in ipairs { "wrapper", "raw", "adopted" } do
     T.eq(p:send("x\ny\n"), 4, what .. ": send")
     T.eq(readline(), "x", what .. ": the first line (asok holds the second)")
     T.eq(asok._debug.held(obj), 2, what .. ": asok holds \"y\\n\"")
+    if np then -- the native client takes a's fd ("File exists": no handle of its own)
+      local own = o:getfd()
+      o:setfd(fd)
+      T.closefd(own)
+    end
     local nm = { [o] = "alias", [obj] = "sock", [a] = "sock" }
     T.eq(both(what .. ": the alias alone", { o }, nil, nm), "||timeout", what .. ": socket.select's answer")
     both(what .. ": the alias and the socket", { o, obj }, nil, nm)
@@ -87,7 +98,8 @@ for _, kind in ipairs { "wrapper", "raw", "adopted" } do
     T.arrived(a)
     T.eq(both(what .. ": the alias, the fd readable", { o }, nil, nm), "alias||nil", what .. ": readable")
     T.eq(readline(), "y", what .. ": the second line")
-    if aka == "sharer" then o:setfd(-1) end -- (a's fd: a closes it)
+    if aka ~= "table" then o:setfd(-1) end -- (a's fd: a closes it)
+    if np then np:close() end
     a:close(); p:close()
   end
 end
