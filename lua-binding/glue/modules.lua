@@ -15,10 +15,64 @@ local M, P = ...
 local argerror, typename = P.argerror, P.typename
 local type, pcall, error, setmetatable, select, ipairs = type, pcall, error, setmetatable, select, ipairs
 local require, loaded = require, package.loaded
+local getmeta = debug and debug.getmetatable or getmetatable
+
+-- yprotect gives socket.protect for the modules' copies. Their every
+-- entry point (ftp.get, http.request, smtp.send...) runs inside
+-- LuaSocket's protect, a C function that Lua 5.1 and LuaJIT cannot yield
+-- across: each call there would block (nested runs of the reactor, one
+-- per coroutine inside such a call, until PUC 5.1's C stack overflows at
+-- about 65 of them). Where LuaSocket's protect lets its function yield
+-- (5.2+), it is kept; elsewhere the same function over asok.xpcall:
+-- results as they are, a socket.try exception (a table with LuaSocket's
+-- exception metatable) as nil and its message, any other error raised
+-- again as it is.
+local function yprotect(socket)
+  local create, resume, yield = coroutine.create, coroutine.resume, coroutine.yield
+  local guarded = socket.protect(function() yield(true) end)
+  local ok, yielded = resume(create(function() return guarded() end))
+  if ok and yielded == true then return socket.protect end
+  local _, probe = pcall(socket.newtry(), nil, "probe")
+  local exception = type(probe) == "table" and getmeta(probe) or nil
+  local xpcall = M.xpcall
+  local function finish(ok, ...)
+    if ok then return ... end
+    local e = ...
+    if exception ~= nil and type(e) == "table" and getmeta(e) == exception then return nil, e[1] end
+    error(e, 0)
+  end
+  return function(f)
+    return function(...) return finish(xpcall(f, nil, ...)) end
+  end
+end
+
+-- bigselect gives select for the modules' copies: socket.select, but
+-- asok.select for the sets socket.select refuses because an fd is past
+-- FD_SETSIZE ("descriptor too large for set size", from fd 1,024).
+-- socket.ftp's one select, its check of the control connection at each
+-- step of a STOR (timeout 0, its result unused), would end an upload
+-- with that error in a process of more than 1,024 sockets. socket.select
+-- stays the common case: asok.select at every step of a transfer would
+-- double its CPU time.
+local function bigselect(sselect)
+  local find, aselect = string.find, M.select
+  return function(r, w, timeout)
+    local ok, a, b, c = pcall(sselect, r, w, timeout)
+    if ok then return a, b, c end
+    if type(a) == "string" and find(a, "descriptor too large for set size", 1, true) then
+      return aselect(r, w, timeout)
+    end
+    error(a, 0)
+  end
+end
 
 -- asocket returns LuaSocket's socket table seen through asok: tcp, tcp4,
--- tcp6 and bind return wrappers (their errors as LuaSocket's), everything
--- else (try, protect, skip, sink, source, select, _VERSION...) is
+-- tcp6 and bind return wrappers (their errors as LuaSocket's); protect
+-- lets the guarded function wait in asok on every version (yprotect);
+-- select takes fds from 1,024 too (bigselect); sourcet and sinkt are tables of their own over
+-- LuaSocket's, with source and sink choosing from them (socket.http adds
+-- its "http-chunked" kinds there, not to the program's socket.sourcet).
+-- Everything else (try, newtry, skip, choose, BLOCKSIZE, _VERSION...) is
 -- LuaSocket's own. A module's `socket.ftp = {}` lands here, not on the
 -- program's socket table. Made once, at the first asok.require.
 local asocket
@@ -35,6 +89,13 @@ local function getasocket()
   end
   for _, name in ipairs { "tcp", "tcp4", "tcp6", "bind" } do
     if type(socket[name]) == "function" then t[name] = maker(socket[name]) end
+  end
+  t.protect = yprotect(socket)
+  t.select = bigselect(socket.select)
+  if type(socket.choose) == "function" and type(socket.sourcet) == "table" and type(socket.sinkt) == "table" then
+    t.sourcet = setmetatable({}, { __index = socket.sourcet })
+    t.sinkt = setmetatable({}, { __index = socket.sinkt })
+    t.source, t.sink = socket.choose(t.sourcet), socket.choose(t.sinkt)
   end
   asocket = t
   return t
