@@ -254,4 +254,33 @@ function T.done(name)
   os.exit(T.failures == 0 and 0 or 1)
 end
 
+
+-- selnames renders a select result's array part through nm (object ->
+-- name), joined by commas ("?" for an object nm does not name).
+function T.selnames(t, nm)
+  local out = {}
+  for i = 1, #t do out[i] = nm[t[i]] or "?" end
+  return table.concat(out, ",")
+end
+
+-- selboth runs socket.select and asok.select (from the main thread and in
+-- a coroutine) on the same sets r, w with a zero timeout, checks that
+-- asok's lists equal socket.select's (named through nm), and returns
+-- socket.select's as "reads|writes|err".
+function T.selboth(what, r, w, nm)
+  local names = T.selnames
+  local wr, ww, we = socket.select(r, w, 0)
+  local want = names(wr, nm) .. "|" .. names(ww, nm) .. "|" .. tostring(we)
+  local gr, gw, ge = asok.select(r, w, 0)
+  T.eq(names(gr, nm) .. "|" .. names(gw, nm) .. "|" .. tostring(ge), want, what .. " (main thread)")
+  local got
+  asok.spawn(function()
+    local a, b, c = asok.select(r, w, 0)
+    got = names(a, nm) .. "|" .. names(b, nm) .. "|" .. tostring(c)
+  end)
+  T.run(function() return got end, 5)
+  T.eq(got, want, what .. " (coroutine)")
+  return want
+end
+
 return T

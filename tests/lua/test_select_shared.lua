@@ -19,29 +19,7 @@ local T = dofile("asoktest.lua")
 local asok = require "asok"
 local socket = require "socket"
 
--- names renders a select result's array part through nm.
-local function names(t, nm)
-  local out = {}
-  for i = 1, #t do out[i] = nm[t[i]] or "?" end
-  return table.concat(out, ",")
-end
-
--- both runs socket.select and asok.select (from the main thread and in a
--- coroutine) on the same sets with a zero timeout and compares the lists.
-local function both(what, r, w, nm)
-  local wr, ww, we = socket.select(r, w, 0)
-  local want = names(wr, nm) .. "|" .. names(ww, nm) .. "|" .. tostring(we)
-  local gr, gw, ge = asok.select(r, w, 0)
-  T.eq(names(gr, nm) .. "|" .. names(gw, nm) .. "|" .. tostring(ge), want, what .. " (main thread)")
-  local got
-  asok.spawn(function()
-    local a, b, c = asok.select(r, w, 0)
-    got = names(a, nm) .. "|" .. names(b, nm) .. "|" .. tostring(c)
-  end)
-  T.run(function() return got end, 5)
-  T.eq(got, want, what .. " (coroutine)")
-  return want
-end
+local names, both = T.selnames, T.selboth
 
 -- alias returns a table whose getfd gives fd and whose dirty says false
 -- (LuaSec's connection as socket.select sees it: settimeout too).
