@@ -383,6 +383,10 @@ extern const luaL_Reg asok__owntimeoutfuncs[];
  * extends, with LuaSocket's own results and errors (hook.c). */
 extern const luaL_Reg asok__hookfuncs[];
 
+/* asok__fdasidefuncs: fdaside(), a function run with a LuaSocket object's
+ * fd set aside (-1) and put back, whatever it raised (fdaside.c). */
+extern const luaL_Reg asok__fdasidefuncs[];
+
 /* asok__addyieldable sets C.isyieldable (the table on top of the stack)
  * on PUC Lua 5.1 and 5.2, which lack coroutine.isyieldable (yieldable.c). */
 void asok__addyieldable(lua_State *L);

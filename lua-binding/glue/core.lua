@@ -876,9 +876,6 @@ local function patch(mt)
   -- never reads or polls an fd it no longer answers for
   local rawsetfd = type(idx) == "table" and rawget(idx, "setfd")
   if type(rawsetfd) == "function" and not ours[rawsetfd] then
-    local o = origs[mt] or {} -- (own's: attach's takebuffer sets the fd aside with it)
-    origs[mt] = o
-    o.setfd = rawsetfd
     install(idx, "setfd", function(raw, ...)
       checkgroup(raw, "setfd")
       local fd = ...
@@ -1051,29 +1048,35 @@ local function adopt(raw, st)
   return nil
 end
 
--- takebuffer takes what LuaSocket buffered for raw (dirty) and nothing
--- from the kernel: LuaSocket's own receive '*a' with raw's fd set aside
--- (-1: its socket_recv answers IO_CLOSED without a syscall, and recvall
--- returns what it took by then). A '*a' on the fd read the kernel's bytes
--- too, into asok's buffer: the fd then polled empty, and a select of
--- another object on that fd (a table whose getfd gives it: polled,
--- select.lua) missed them, where socket.select sees them (the fuzzer's
--- seed 109). The fd comes back whatever the receive raised. Only through
--- LuaSocket's own setfd (the hooked one lets go of the handle being
--- made); without it (not patched), the '*a' on the fd, as before.
-local function takebuffer(raw)
-  local fd = raw:getfd()
-  local o = origs[rawmeta(raw)]
-  local setfd = o and o.setfd
-  if not setfd then
-    local data, _, partial = ownzero(raw, "receive", "*a")
-    return data or partial
+-- movebuffer moves what LuaSocket buffered for raw (dirty) into h: its
+-- own receive '*a' at a zero timeout, the bytes unread into h, LuaSocket's
+-- count of them taken back (asok counts them when it hands them out).
+local function movebuffer(raw, h)
+  local data, _, partial = ownzero(raw, "receive", "*a")
+  data = data or partial
+  if data and #data > 0 then
+    unread(h, data)
+    local r, s, age = own(raw, "getstats")(raw)
+    own(raw, "setstats")(raw, r - #data, s, age)
   end
-  setfd(raw, -1)
-  local ok, data, _, partial = pcall(ownzero, raw, "receive", "*a")
-  setfd(raw, fd)
-  if not ok then error(data, 0) end
-  return data or partial
+end
+
+-- takebuffer moves what LuaSocket buffered for raw into h and takes
+-- nothing from the kernel: movebuffer with raw's fd set aside (C.fdaside:
+-- -1, where LuaSocket's socket_recv answers IO_CLOSED without a syscall,
+-- so recvall returns the buffer alone). A '*a' on the fd read the
+-- kernel's bytes too, into asok's buffer: the fd then polled empty, and a
+-- select of another object on that fd (a table whose getfd gives it:
+-- polled, select.lua) missed them, where socket.select sees them (the
+-- fuzzer's seed 109). fdaside puts the fd back in C, whatever the move
+-- raised, with the debug hook off meanwhile: set aside and put back by
+-- LuaSocket's setfd from here, a hook's or memory error on an instruction
+-- in between left raw at -1 for good (its fd open, unreachable).
+-- An object whose first int is not its fd (not LuaSocket's layout): the
+-- '*a' on the fd, as before.
+local fdaside = C.fdaside
+local function takebuffer(raw, h)
+  if not fdaside(raw, raw:getfd(), movebuffer, raw, h) then movebuffer(raw, h) end
 end
 
 -- attach creates the asok handle of LuaSocket object raw: fd registered
@@ -1119,13 +1122,7 @@ local function attach(raw, st)
   -- LuaSocket's, whose own receive serves it: stream.lua's leftover too)
   local dirty = own(raw, "dirty")
   if dirty and raw:getfd() >= 0 and dirty(raw) and unread(h, "") then
-    local data = takebuffer(raw)
-    if data and #data > 0 then
-      unread(h, data)
-      -- LuaSocket counted these bytes; asok counts them when it hands them out
-      local r, s, age = own(raw, "getstats")(raw)
-      own(raw, "setstats")(raw, r - #data, s, age)
-    end
+    takebuffer(raw, h)
   end
   return h
 end
