@@ -38,7 +38,7 @@ if nseeds then
   for i = 1, nseeds do seeds[i] = base + i end
 else
   -- (seed 11: an alias of a wrapper whose asok buffer holds data, listed
-  -- readable until the thirty-first round: docs/reliability.md item 70)
+  -- readable until the thirty-first round: docs/reliability.md item 71)
   seeds = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21 }
 end
 
