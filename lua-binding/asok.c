@@ -401,6 +401,7 @@ LUALIB_API int luaopen_asok(lua_State *L) {
   luaL_setfuncs(L, asok__owntimeoutfuncs, 0);
   luaL_setfuncs(L, asok__hookfuncs, 0);
   luaL_setfuncs(L, asok__fdasidefuncs, 0);
+  luaL_setfuncs(L, asok__ownzerofuncs, 0);
   luaL_setfuncs(L, asok__parkfuncs, 0);
   luaL_setfuncs(L, asok__blockfuncs, 0);
   asok__addyieldable(L);

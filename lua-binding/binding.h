@@ -386,6 +386,10 @@ extern const luaL_Reg asok__hookfuncs[];
 /* asok__fdasidefuncs: fdaside(), a function run with a LuaSocket object's
  * fd set aside (-1) and put back, whatever it raised (fdaside.c). */
 extern const luaL_Reg asok__fdasidefuncs[];
+/* asok__ownzerofuncs: ownzero(), one of LuaSocket's own methods of an
+ * object run at a zero block timeout, the object's own given back
+ * whatever it raised (ownzero.c). */
+extern const luaL_Reg asok__ownzerofuncs[];
 
 /* asok__addyieldable sets C.isyieldable (the table on top of the stack)
  * on PUC Lua 5.1 and 5.2, which lack coroutine.isyieldable (yieldable.c). */

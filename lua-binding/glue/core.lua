@@ -991,20 +991,17 @@ local function peektimeout(raw)
 end
 P.peektimeout = peektimeout
 
-local pack = table.pack or function(...) return { n = select("#", ...), ... } end
-local unpack = table.unpack or unpack
-
 -- ownzero calls LuaSocket's own method name of raw with the arguments at a
 -- zero block timeout (a call of the glue into LuaSocket must not block:
 -- asok does the waiting), then gives raw its own block timeout back (the
 -- program's, which LuaSocket's own calls keep using). Returns its results.
+-- The set, the call and the restore are one C call (C.ownzero), with the
+-- debug hook off: done here, a hook's or memory error between them left
+-- raw's own timeout at 0 for good (test_ownzero.lua).
+local cownzero = C.ownzero
 local function ownzero(raw, name, ...)
   local b = ltimeouts(raw)
-  local set = own(raw, "settimeout")
-  set(raw, 0, "b")
-  local r = pack(raw[name](raw, ...))
-  set(raw, b or -1, "b")
-  return unpack(r, 1, r.n)
+  return cownzero(raw, own(raw, "settimeout"), tonumber(b) or -1, "b", raw[name], ...)
 end
 
 -- patchall patches the LuaSocket classes that exist: when asok loads, so
