@@ -1058,8 +1058,9 @@ local function movebuffer(raw, h)
   end
 end
 
--- takebuffer moves what LuaSocket buffered for raw into h and takes
--- nothing from the kernel: movebuffer with raw's fd set aside (C.fdaside:
+-- attach's move of LuaSocket's buffer (settle below) takes what LuaSocket
+-- buffered for raw and nothing from the kernel: movebuffer runs with
+-- raw's fd set aside (C.fdaside:
 -- -1, where LuaSocket's socket_recv answers IO_CLOSED without a syscall,
 -- so recvall returns the buffer alone). A '*a' on the fd read the
 -- kernel's bytes too, into asok's buffer: the fd then polled empty, and a
@@ -1072,8 +1073,26 @@ end
 -- An object whose first int is not its fd (not LuaSocket's layout): the
 -- '*a' on the fd, as before.
 local fdaside = C.fdaside
-local function takebuffer(raw, h)
-  if not fdaside(raw, raw:getfd(), movebuffer, raw, h) then movebuffer(raw, h) end
+
+-- settle ends attach: raw's handle h recorded as made for good (st.done,
+-- kept's timeouts dropped) and, if move and LuaSocket buffers data for
+-- raw, that data moved into h (movebuffer). Run under C.fdaside, with the
+-- hook off: recorded first and moved after by the glue, a hook's error in
+-- between left the data in LuaSocket's buffer, which asok's reads then
+-- skipped (38 of 483 positions of test_takebuffer's sweep 1b on 5.4);
+-- moved first, an error before the recording retired h with the data.
+-- (not moved when the object was closed or has no fd yet: a handle
+-- without an fd cannot take them, and LuaSocket's own receive serves them
+-- there: stream.lua's leftover; nor when the fd is a listener, a setfd
+-- onto one: asok_unread refuses any bytes there, "" included, and the
+-- data would be lost between LuaSocket's buffer and asok's; it stays in
+-- LuaSocket's, whose own receive serves it: stream.lua's leftover too)
+local function settle(raw, h, st, move)
+  local dirty = move and own(raw, "dirty")
+  local full = dirty and dirty(raw) and unread(h, "")
+  kept[raw] = nil
+  st.done = true
+  if full then movebuffer(raw, h) end
 end
 
 -- attach creates the asok handle of LuaSocket object raw: fd registered
@@ -1081,8 +1100,9 @@ end
 -- as they are: asok's calls into LuaSocket run at a zero one, ownzero),
 -- LuaSocket's buffer moved to asok. It is register's work, run protected:
 -- st.h gets the handle as soon as it exists (C.newsock stores it there:
--- no hook runs in between), st.done is set once nothing is undone (the
--- move of LuaSocket's buffer, which takes the data out of LuaSocket).
+-- no hook runs in between), st.done is set once nothing is undone, in
+-- the one step with the move of LuaSocket's buffer, which takes the data
+-- out of LuaSocket (settle).
 local function attach(raw, st)
   local h, err = probes[raw], nil
   if h and fdof(h) ~= raw:getfd() then retire(h); h = nil end
@@ -1109,18 +1129,11 @@ local function attach(raw, st)
     if tr.r then cthrottle(h, "r", tr.r) end
     if tr.w then cthrottle(h, "w", tr.w) end
   end
-  kept[raw] = nil
-  st.done = true
-  -- (not when the object was closed or has no fd yet: a handle without an
-  -- fd cannot take them, and LuaSocket's own receive serves them there:
-  -- stream.lua's leftover; nor when the fd is a listener, a setfd onto
-  -- one: asok_unread refuses any bytes there, "" included, and the data
-  -- would be lost between LuaSocket's buffer and asok's; it stays in
-  -- LuaSocket's, whose own receive serves it: stream.lua's leftover too)
-  local dirty = own(raw, "dirty")
-  if dirty and raw:getfd() >= 0 and dirty(raw) and unread(h, "") then
-    takebuffer(raw, h)
-  end
+  -- the rest in one step (settle): the move takes nothing from the
+  -- kernel with the fd set aside (C.fdaside; an object whose first int is
+  -- not its fd, not LuaSocket's layout: the '*a' on the fd, as before)
+  local fd = raw:getfd()
+  if fd < 0 or not fdaside(raw, fd, settle, raw, h, st, true) then settle(raw, h, st, fd >= 0) end
   return h
 end
 
