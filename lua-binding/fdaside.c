@@ -2,7 +2,7 @@
 * fdaside.c - runs a function with a LuaSocket object's fd set aside.
 *
 * The first use of a LuaSocket object by asok moves what LuaSocket
-* buffered for it into asok (glue/core.lua attach, takebuffer). A '*a'
+* buffered for it into asok (glue/core.lua attach, settle). A '*a'
 * receive on the object reads the kernel's bytes too; with the object's
 * socket set to -1 (SOCKET_INVALID) it reads the buffer alone: usocket.c's
 * socket_recv answers IO_CLOSED without a syscall once the buffer is
