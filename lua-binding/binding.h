@@ -383,6 +383,15 @@ extern const luaL_Reg asok__owntimeoutfuncs[];
  * extends, with LuaSocket's own results and errors (hook.c). */
 extern const luaL_Reg asok__hookfuncs[];
 
+/* asok__hookoff turns L's debug hook off, saved in *h; asok__hookon puts
+ * it back unless a hook was set meanwhile (kept). For steps of asok's own
+ * that a hook's error must not cut short (hookoff.c). No allocation. */
+typedef struct {
+  lua_Hook hook;
+  int mask, count;
+} asok_savedhook;
+void asok__hookoff(lua_State *L, asok_savedhook *h);
+void asok__hookon(lua_State *L, const asok_savedhook *h);
 /* asok__fdasidefuncs: fdaside(), a function run with a LuaSocket object's
  * fd set aside (-1) and put back, whatever it raised (fdaside.c). */
 extern const luaL_Reg asok__fdasidefuncs[];

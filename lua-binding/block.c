@@ -41,15 +41,14 @@ const luaL_Reg asok__blockfuncs[] = {
  * caller raises. A hook set meanwhile (lua.c's SIGINT handler sets one)
  * is kept. */
 static void abandon(lua_State *L, lloop *lp, asok_token t) {
-  lua_Hook hook = lua_gethook(L);
-  int mask = lua_gethookmask(L), count = lua_gethookcount(L);
+  asok_savedhook hk;
   asok__cancel(lp, t);
   if (lp->unblockref == LUA_NOREF) return;
-  if (hook != NULL) lua_sethook(L, NULL, 0, 0);
+  asok__hookoff(L, &hk);
   lua_rawgeti(L, LUA_REGISTRYINDEX, lp->unblockref);
   asok__pushtoken(L, t);
   if (lua_pcall(L, 1, 0, 0) != 0) lua_pop(L, 1);
-  if (hook != NULL && lua_gethook(L) == NULL) lua_sethook(L, hook, mask, count);
+  asok__hookon(L, &hk);
 }
 
 /* asok__block (binding.h). Two stack slots, within the LUA_MINSTACK a C

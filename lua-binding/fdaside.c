@@ -33,8 +33,8 @@
 static int prim_fdaside(lua_State *L) {
   void *u = lua_touserdata(L, 1);
   lua_Integer fd = luaL_checkinteger(L, 2);
-  int cur, mask = 0, count = 0, rc;
-  lua_Hook hook;
+  int cur, rc;
+  asok_savedhook hk;
   luaL_checktype(L, 3, LUA_TFUNCTION);
   if (u == NULL || lua_rawlen(L, 1) < sizeof(int) || fd < 0 || fd > INT_MAX) {
     lua_pushboolean(L, 0);
@@ -47,18 +47,13 @@ static int prim_fdaside(lua_State *L) {
   }
   lua_pushboolean(L, 1);
   lua_replace(L, 2); /* obj, true, f, ... (no allocation) */
-  hook = lua_gethook(L);
-  if (hook != NULL) {
-    mask = lua_gethookmask(L);
-    count = lua_gethookcount(L);
-    lua_sethook(L, NULL, 0, 0);
-  }
+  asok__hookoff(L, &hk);
   cur = -1;
   memcpy(u, &cur, sizeof cur);
   rc = lua_pcall(L, lua_gettop(L) - 3, LUA_MULTRET, 0);
   cur = (int) fd;
   memcpy(u, &cur, sizeof cur);
-  if (hook != NULL && lua_gethook(L) == NULL) lua_sethook(L, hook, mask, count);
+  asok__hookon(L, &hk);
   if (rc != 0) return lua_error(L);
   return lua_gettop(L) - 1;
 }

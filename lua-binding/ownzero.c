@@ -36,8 +36,8 @@ static int settle(lua_State *L, int ti) {
  * timeout then 0: no other way is left). Any thread; obj stays the
  * caller's. */
 static int prim_ownzero(lua_State *L) {
-  int n = lua_gettop(L), i, rc, rc2, mask = 0, count = 0, base;
-  lua_Hook hook;
+  int n = lua_gettop(L), i, rc, rc2, base;
+  asok_savedhook hk;
   luaL_checktype(L, 2, LUA_TFUNCTION);
   luaL_checknumber(L, 3);
   luaL_checktype(L, 4, LUA_TSTRING);
@@ -47,12 +47,7 @@ static int prim_ownzero(lua_State *L) {
   luaL_checkstack(L, n + 16, "ownzero");
   lua_pushnumber(L, 0);                 /* the zero, at n + 1 */
   base = n + 1;
-  hook = lua_gethook(L);
-  if (hook != NULL) {
-    mask = lua_gethookmask(L);
-    count = lua_gethookcount(L);
-    lua_sethook(L, NULL, 0, 0);
-  }
+  asok__hookoff(L, &hk);
   rc = settle(L, base);
   if (rc == 0) {
     lua_pushvalue(L, 5);
@@ -77,7 +72,7 @@ static int prim_ownzero(lua_State *L) {
       else lua_pop(L, 1);     /* f's error stands */
     }
   }
-  if (hook != NULL && lua_gethook(L) == NULL) lua_sethook(L, hook, mask, count);
+  asok__hookon(L, &hk);
   if (rc != 0) return lua_error(L);
   return lua_gettop(L) - base;
 }

@@ -290,25 +290,20 @@ static int setheld(lua_State *L) {
  * as block.c's abandon keeps it. Four stack slots, within the
  * LUA_MINSTACK a C function is given. */
 static void hold(lua_State *L, lloop *lp, int i, int held) {
-  lua_Hook hook;
-  int mask = 0, count = 0, rc;
+  asok_savedhook hk;
+  int rc;
   if (lua_pushthread(L)) {               /* the main thread: not noted */
     lua_pop(L, 1);
     return;
   }
   lua_pop(L, 1);
-  hook = lua_gethook(L);
-  if (hook != NULL) {
-    mask = lua_gethookmask(L);
-    count = lua_gethookcount(L);
-    lua_sethook(L, NULL, 0, 0);
-  }
+  asok__hookoff(L, &hk);
   lua_rawgeti(L, LUA_REGISTRYINDEX, lp->holdref); /* made once: 5.1's pushcfunction allocates */
   lua_pushvalue(L, held);
   asok__pushtoken(L, tokof(i));
   lua_pushthread(L);
   rc = lua_pcall(L, 3, 0, 0);
-  if (hook != NULL && lua_gethook(L) == NULL) lua_sethook(L, hook, mask, count);
+  asok__hookon(L, &hk);
   if (rc == 0) return;
   asok__cancel(lp, tokof(i));
   puttok(lp, i);
@@ -484,8 +479,8 @@ int asok__finishop(lua_State *L, lloop *lp, asok_token t, lua_State *co) {
   crec *r;
   asok_sock *h;
   finished f;
-  lua_Hook hook;
-  int mask = 0, count = 0, rc;
+  asok_savedhook hk;
+  int rc;
   if (i < 0) return 0;
   r = &lp->rec[i];
   if ((r->kind != CREC_RECEIVE && r->kind != CREC_SEND) || r->co != co) return 0;
@@ -512,14 +507,9 @@ int asok__finishop(lua_State *L, lloop *lp, asok_token t, lua_State *co) {
   puttok(lp, i);
   lua_rawgeti(L, LUA_REGISTRYINDEX, lp->pushref); /* made once: 5.1's pushcfunction allocates */
   lua_pushlightuserdata(L, &f);
-  hook = lua_gethook(L);
-  if (hook != NULL) {                    /* the call's hook events are L's own */
-    mask = lua_gethookmask(L);
-    count = lua_gethookcount(L);
-    lua_sethook(L, NULL, 0, 0);
-  }
+  asok__hookoff(L, &hk);                 /* the call's hook events are L's own */
   rc = lua_pcall(L, 1, 4, 0);
-  if (hook != NULL) lua_sethook(L, hook, mask, count);
+  asok__hookon(L, &hk);
   if (rc != 0) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, lp->errref);
     lua_insert(L, -2);                   /* ERR, the error */
