@@ -113,6 +113,19 @@ local SHARED = { "ltn12", "mime", "socket.url", "socket.headers" }
 -- known to take asok's sockets for LuaSocket's).
 local MODULES = { ["socket.ftp"] = true, ["socket.smtp"] = true, ["socket.http"] = true, ["socket.tp"] = true }
 
+-- ownerror(e, name): whether e is one of require's own errors, which
+-- require raises at its caller's line ("module 'x' not found", 5.1-5.3's
+-- "loop or previous error loading module"); anything else (the module's
+-- chunk's error, a searcher's "error loading module") is passed on as
+-- require passes it.
+local function ownerror(e, name)
+  if type(e) ~= "string" then return false end
+  for _, prefix in ipairs({ "module '" .. name .. "' not found:", "loop or previous error loading module '" .. name .. "'" }) do
+    if e:sub(1, #prefix) == prefix then return true end
+  end
+  return false
+end
+
 --- asok.require(name): loads module name (a LuaSocket protocol module:
 -- "socket.ftp", "socket.smtp", "socket.http", "socket.tp") afresh, with
 -- require("socket") giving asok's socket table (tcp and bind make
@@ -120,7 +133,7 @@ local MODULES = { ["socket.ftp"] = true, ["socket.smtp"] = true, ["socket.http"]
 -- it: a new copy at each call. package.loaded is left as it was:
 -- require(name) still gives the plain module. Another name is an
 -- argument error; a module that cannot be loaded (LuaSocket without it)
--- raises require's error.
+-- raises what require raises.
 function M.require(...)
   local name = ...
   if type(name) ~= "string" then
@@ -137,6 +150,6 @@ function M.require(...)
   loaded.socket, loaded.coroutine, loaded["socket.tp"], loaded[name] = socket, M.coroutine, nil, nil
   local ok, mod = pcall(require, name)
   for i, k in ipairs(keys) do loaded[k] = saved[i] end
-  if not ok then error(mod, 2) end
+  if not ok then error(mod, ownerror(mod, name) and 2 or 0) end
   return mod
 end

@@ -408,6 +408,48 @@ T.same(T.pack(ok, err and err:match("bad argument.*")), T.pack(false,
   "bad argument #1 to 'require' ('socket.ftp', 'socket.smtp', 'socket.http' or 'socket.tp' expected)"),
   "asok.require of another module")
 
+-- a module that fails to load raises what require raises: its chunk's
+-- error as it is (a string with its own position, a table), require's
+-- own "not found" and "error loading module" at the caller's line
+local dir = os.tmpname()
+os.remove(dir)
+assert(os.execute("mkdir -p " .. dir .. "/socket"))
+local function loadvia(f, name)
+  return T.pack(pcall(function() local m = f(name) return m end))
+end
+local function failing(body)
+  local fh = assert(io.open(dir .. "/socket/tp.lua", "w"))
+  fh:write(body)
+  fh:close()
+  local path, saved = package.path, package.loaded["socket.tp"]
+  package.path = dir .. "/?.lua;" .. path
+  package.loaded["socket.tp"] = nil
+  local p = loadvia(require, "socket.tp")
+  package.loaded["socket.tp"] = nil
+  local a = loadvia(asok.require, "socket.tp")
+  package.path, package.loaded["socket.tp"] = path, saved
+  return p, a
+end
+local want, got = failing('error("boom")\n')
+T.check(type(want[2]) == "string" and want[2]:find("tp.lua:1: boom", 1, true), "plain require's chunk error", want[2])
+T.same(got, want, "asok.require: a string raised by the module's chunk")
+want, got = failing('error(setmetatable({}, { __name = "E" }))\n')
+T.eq(type(got[2]), "table", "asok.require: a table raised by the module's chunk")
+want, got = failing("x = = 1\n")
+T.same(got, want, "asok.require: the module's syntax error")
+os.remove(dir .. "/socket/tp.lua")
+do
+  local path, cpath, saved = package.path, package.cpath, package.loaded["socket.tp"]
+  package.path, package.cpath = dir .. "/?.lua", dir .. "/?.so"
+  package.loaded["socket.tp"] = nil
+  want = loadvia(require, "socket.tp")
+  got = loadvia(asok.require, "socket.tp")
+  package.path, package.cpath, package.loaded["socket.tp"] = path, cpath, saved
+end
+T.same(got, want, "asok.require: a module not found")
+os.remove(dir .. "/socket")
+os.remove(dir)
+
 ------------------------------------------------------------------------
 -- the timeout phase: the modules' TIMEOUT is the wrappers' timeout
 ------------------------------------------------------------------------
