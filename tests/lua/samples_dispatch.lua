@@ -9,14 +9,20 @@
 -- select and the tcp constructor given by the caller (asok.select and
 -- asok.wrap(socket.tcp4()); socket.tcp() makes no socket before its
 -- connect or bind in LuaSocket 3.x, so the sample's setoption("reuseaddr")
--- on it fails there, with or without asok), and its 5.1 socket.protect
--- hack left out (nothing here uses protect).
+-- on it fails there, with or without asok), and asok.coroutine for its
+-- coroutine library. Its 5.1 socket.protect hack is kept: on 5.1 and
+-- LuaJIT it replaces socket.protect for every module loaded after it
+-- (socket.http for check-links, samples_tftp.lua); with plain coroutines
+-- its resume of a protected function that waits in asok loses that
+-- function's results (README, "Coroutines inside asok coroutines": asok
+-- resumes the function's coroutine itself, its error or return goes to
+-- asok), with asok.coroutine the waits pass up to the caller's.
 --   local dispatch = dofile("samples_dispatch.lua")(sockselect, newtcp)
 local base = _G
 local table = require("table")
 local string = require("string")
 local socket = require("socket")
-local coroutine = require("coroutine")
+local coroutine = require("asok").coroutine -- asok: see below
 return function(sockselect, newtcp) -- asok: the caller's select and tcp
 local _M = {} -- asok: module("dispatch")
 
@@ -49,6 +55,38 @@ function handlert.sequential()
         tcp = socket.tcp,
         start = seqstart
     }
+end
+
+-----------------------------------------------------------------------------
+-- Mega hack. Don't try to do this at home.
+-----------------------------------------------------------------------------
+-- we can't yield across calls to protect on Lua 5.1, so we rewrite it with
+-- coroutines
+-- make sure you don't require any module that uses socket.protect before
+-- loading our hack
+if string.sub(base._VERSION, -3) == "5.1" then
+  local function _protect(co, status, ...)
+    if not status then
+      local msg = ...
+      if base.type(msg) == 'table' then
+        return nil, msg[1]
+      else
+        base.error(msg, 0)
+      end
+    end
+    if coroutine.status(co) == "suspended" then
+      return _protect(co, coroutine.resume(co, coroutine.yield(...)))
+    else
+      return ...
+    end
+  end
+
+  function socket.protect(f)
+    return function(...)
+      local co = coroutine.create(f)
+      return _protect(co, coroutine.resume(co, ...))
+    end
+  end
 end
 
 -----------------------------------------------------------------------------

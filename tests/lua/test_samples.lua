@@ -21,6 +21,9 @@
 --   tftp.lua     (samples_tftp.lua) receivefrom, setpeername, send,
 --                receive, retries after a lost packet, an ERROR packet;
 --                many transfers at once against a plain child's results
+--   check-links.lua  HEAD requests through dispatch.lua's -n mode
+--                (socket.http with the dispatcher's create) and through
+--                asok.require("socket.http") in asok.spawn'ed coroutines
 -- The original samples' output on plain LuaSocket, each run against the
 -- same peers, is what the expected values below were taken from.
 local T = dofile("asoktest.lua")
@@ -531,6 +534,119 @@ do
   T.check(plain:find("\nmissing: nil, error code 1: File not found", 1, true), "tftp: the ERROR packet", plain)
   T.eq(plain:match("dropbig: [^\n]*"), "dropbig: 5000 same, nil", "tftp: a lost packet retried")
   server:close()
+end
+
+------------------------------------------------------------------------
+-- check-links.lua: HEAD requests to every link of a page, through
+-- dispatch.lua (its -n mode: http.request's create is the dispatcher's
+-- tcp, asok wrappers at a zero timeout) and through asok.require's
+-- socket.http in asok.spawn'ed coroutines, against an HTTP server of
+-- asok coroutines
+------------------------------------------------------------------------
+
+local function httpd()
+  local s = asok.wrap(assert(socket.bind(HOST, 0, 64)))
+  local _, port = s:getsockname()
+  local codes = { ok = "200 OK", missing = "404 Not Found", moved = "301 Moved", err = "500 Internal" }
+  asok.spawn(function()
+    while true do
+      local c = s:accept()
+      if not c then break end
+      asok.spawn(function()
+        c:settimeout(DEADLINE)
+        local req = c:receive()
+        local path = req and req:match("^%u+ /(%a+)")
+        repeat local l = c:receive() until not l or l == ""
+        if path == "drop" then c:close() return end
+        local extra = path == "moved" and ("Location: http://127.0.0.1:" .. port .. "/ok\r\n") or ""
+        c:send("HTTP/1.1 " .. (codes[path] or "404 Not Found") .. "\r\n" .. extra ..
+          "Content-Length: 0\r\nConnection: close\r\n\r\n")
+        c:close()
+      end)
+    end
+  end)
+  return s, port
+end
+
+-- the sample's getlinks, verbatim (url is socket.url)
+local url = require("socket.url")
+local function getlinks(body, base)
+  -- get rid of comments
+  body = string.gsub(body, "%<%!%-%-.-%-%-%>", "")
+  local links = {}
+  -- extract links
+  body = string.gsub(body, '[Hh][Rr][Ee][Ff]%s*=%s*"([^"]*)"', function(href)
+    table.insert(links, url.absolute(base, href))
+  end)
+  body = string.gsub(body, "[Hh][Rr][Ee][Ff]%s*=%s*'([^']*)'", function(href)
+    table.insert(links, url.absolute(base, href))
+  end)
+  string.gsub(body, "[Hh][Rr][Ee][Ff]%s*=%s*(.-)>", function(href)
+    table.insert(links, url.absolute(base, href))
+  end)
+  return links
+end
+
+-- checklinks runs the sample's getstatus over a page's links with start
+-- (starts a coroutine), request (socket.http's) and create, until every
+-- request has ended (drive steps the loop); returns the lines it wrote,
+-- and the expected ones (the sample's on plain LuaSocket).
+local function checklinks(start, request, create, drive, refused, moved)
+  local server, port = httpd()
+  local probe = assert(socket.bind(HOST, 0))
+  local _, closed = probe:getsockname()
+  probe:close()
+  local lines, want = {}, {}
+  local html = { "<html><body>" }
+  local function link(href, result)
+    want[#want + 1] = "\t" .. href .. (result and (": " .. result) or "")
+    return href
+  end
+  for i = 1, 3 do
+    local p = "http://127.0.0.1:" .. port .. "/"
+    html[#html + 1] = '<a href="' .. link(p .. "ok" .. i) .. '">ok</a>'
+    html[#html + 1] = "<a href='" .. link(p .. "missing" .. i, "404") .. "'>m</a>"
+    html[#html + 1] = '<a href="' .. link(p .. "err" .. i, "500") .. '">e</a>'
+    html[#html + 1] = '<a href=' .. link(p .. "drop" .. i, "closed") .. '>d</a>'
+    html[#html + 1] = '<a href="' .. link("http://127.0.0.1:" .. closed .. "/c" .. i, refused) .. '">c</a>'
+    if moved then html[#html + 1] = '<a href="' .. link(p .. "moved" .. i) .. '">mv</a>' end
+  end
+  html[#html + 1] = '<!-- <a href="http://127.0.0.1:' .. port .. '/commented">x</a> --><a href="relative.html">r</a></body></html>'
+  local nthreads = 0
+  for _, l in ipairs(getlinks(table.concat(html, "\n"), "file:///page.html")) do
+    local parsed = url.parse(l, { scheme = "file" })
+    if parsed.scheme == "http" then
+      nthreads = nthreads + 1
+      start(function()
+        local r, c, h, s = request { method = "HEAD", url = l, create = create }
+        if r and c == 200 then lines[#lines + 1] = "\t" .. l
+        else lines[#lines + 1] = "\t" .. l .. ": " .. tostring(c) end
+        nthreads = nthreads - 1
+      end)
+    end
+  end
+  await(function() return nthreads == 0 or nil end, drive, "check-links")
+  server:close()
+  return lines, want
+end
+
+do
+  -- -n: the dispatcher (its connect's refusal is its own "non-blocking
+  -- connect failed"); no redirect: socket.http follows one on a plain
+  -- socket.tcp(), which would block this process's server
+  local dispatch = dofile("samples_dispatch.lua")(asok.select,
+    function() return asok.wrap(socket.tcp4()) end)
+  dispatch.TIMEOUT = 10
+  local handler = dispatch.newhandler("coroutine")
+  local http = require("socket.http")
+  local got, want = checklinks(function(f) handler:start(f) end, http.request, handler.tcp,
+    function() handler:step() end, "non-blocking connect failed", false)
+  sameset(got, want, "check-links -n over dispatch.lua")
+  -- asok.require's socket.http: every connection yields, redirects too
+  local ahttp = asok.require("socket.http")
+  ahttp.TIMEOUT = 10
+  got, want = checklinks(asok.spawn, ahttp.request, nil, idle, "connection refused", true)
+  sameset(got, want, "check-links over asok.require('socket.http')")
 end
 
 T.steps(function() return asok._debug.waits() == 0 end, 50)
