@@ -22,7 +22,7 @@ local base = _G
 local table = require("table")
 local string = require("string")
 local socket = require("socket")
-local coroutine = require("asok").coroutine -- asok: see below
+local coroutine = require("asok").coroutine -- asok: asok.coroutine (above)
 return function(sockselect, newtcp) -- asok: the caller's select and tcp
 local _M = {} -- asok: module("dispatch")
 
