@@ -7,7 +7,8 @@
 -- so their values and errors are LuaSocket's.
 local M, P, C = ...
 
-local argerror, hreceive, hsend = P.argerror, P.hreceive, P.hsend
+local margerror, hreceive, hsend = P.margerror, P.hreceive, P.hsend
+local method, methodof = P.method, P.methodof
 local checkreceive, checksend, checkstats = P.checkreceive, P.checksend, P.checkstats
 local gettimeout = C.gettimeout
 local getstats, setstats, family = C.getstats, C.setstats, C.client_family
@@ -25,10 +26,10 @@ local ANY = { close = true, getpeername = true, getsockname = true, getfamily = 
   getoption = true, setoption = true, connect = true, setpeername = true, gettimeout = true }
 
 -- checkself raises LuaSocket's class error for a method called on
--- something that is not a native client.
+-- something that is not a native client (named from the call: margerror).
 local function checkself(self, fname)
   if rawmeta(self) ~= CLIENT then
-    argerror(1, fname, (ANY[fname] and "tcp{any}" or "tcp{client}") .. " expected", 3)
+    margerror(1, fname, (ANY[fname] and "tcp{any}" or "tcp{client}") .. " expected", 3)
   end
 end
 
@@ -37,7 +38,7 @@ local creceive, csend, OK, ERR, tokenof = P.creceive, P.csend, P.OK, P.ERR, P.to
 
 if creceive then
   --- client:receive([pattern [, prefix]]): LuaSocket's receive, yielding.
-  function methods.receive(self, pattern, prefix)
+  methods.receive = method(function(self, pattern, prefix)
     local k, a, b, c = creceive(self, pattern, prefix)
     if k == OK then return a, b, c end
     if k == ERR then error(a, 0) end -- step could not make the results (park.c)
@@ -46,10 +47,10 @@ if creceive then
       checkreceive(pattern, prefix) -- a nil prefix is never checked: no "no value" case
     end
     return hreceive(self, pattern, prefix, tokenof(k, a, b))
-  end
+  end)
 
   --- client:send(data [, i [, j]]): LuaSocket's send, atomic and yielding.
-  function methods.send(self, ...)
+  methods.send = method(function(self, ...)
     local k, a, b, c = csend(self, ...)
     if k == OK then return a, b, c end
     if k == ERR then error(a, 0) end
@@ -57,53 +58,53 @@ if creceive then
     if rawmeta(self) ~= CLIENT then checkself(self, "send") end
     if type(data) ~= "string" or i ~= nil or j ~= nil then checksend(select("#", ...) + 1, data, i, j) end
     return hsend(self, data, i, j, tokenof(k, a, b))
-  end
+  end)
 else
   -- the same through the glue alone
-  function methods.receive(self, pattern, prefix)
+  methods.receive = method(function(self, pattern, prefix)
     if rawmeta(self) ~= CLIENT then checkself(self, "receive") end
     if prefix ~= nil or (pattern ~= nil and pattern ~= "*l" and pattern ~= "*a") then
       checkreceive(pattern, prefix)
     end
     return hreceive(self, pattern, prefix)
-  end
+  end)
 
-  function methods.send(self, ...)
+  methods.send = method(function(self, ...)
     local data, i, j = ...
     if rawmeta(self) ~= CLIENT then checkself(self, "send") end
     if type(data) ~= "string" or i ~= nil or j ~= nil then checksend(select("#", ...) + 1, data, i, j) end
     return hsend(self, data, i, j)
-  end
+  end)
 end
 
 --- client:settimeout(t [, mode]) / gettimeout(): asok's asynchronous
 --- timeouts, as on a wrapper.
-methods.settimeout = M.settimeout -- its argument errors are LuaSocket's
+methods.settimeout = methodof.settimeout -- its argument errors are LuaSocket's
 
-function methods.gettimeout(self)
+methods.gettimeout = method(function(self)
   checkself(self, "gettimeout")
   local b, t = gettimeout(self)
   return b, t
-end
+end)
 
 --- client:getstats() / setstats(received, sent, age): LuaSocket's counters
 --- (bytes handed out and sent, age in seconds).
-function methods.getstats(self)
+methods.getstats = method(function(self)
   checkself(self, "getstats")
   local r, s, age = getstats(self)
   return r, s, age
-end
+end)
 
-function methods.setstats(self, received, sent, age)
+methods.setstats = method(function(self, received, sent, age)
   checkself(self, "setstats")
   checkstats(received, sent)
   local one = setstats(self, received, sent, age)
   return one
-end
+end)
 
-methods.setlimit = M.setlimit
-methods.throttle_receive, methods.throttle_send = M.throttle_receive, M.throttle_send
-methods.socks4_connect, methods.socks5_connect = M.socks4_connect, M.socks5_connect
+methods.setlimit = methodof.setlimit
+methods.throttle_receive, methods.throttle_send = methodof.throttle_receive, methodof.throttle_send
+methods.socks4_connect, methods.socks5_connect = methodof.socks4_connect, methodof.socks5_connect
 
 -- shadows: family ("inet", "inet6") -> a closed LuaSocket tcp object that
 -- lends its methods to native clients for one call at a time
@@ -144,13 +145,27 @@ end
 -- is raised again at the user's call, without asok's position.
 local reconnect -- below: a closed client's connect
 
+-- raise raises error msg of the shadow's call s:name(...) again at the
+-- user's call (level 3: raise, the lent method, its caller), without
+-- asok's position; an argument error is worded for the call the user made
+-- (margerror: the numbers of LuaSocket's method call, the call's name).
+local function raise(msg)
+  if type(msg) ~= "string" then error(msg, 3) end
+  msg = msg:gsub("^asok/client%.lua:%d+: ", "")
+  local n, k, what = msg:match("^bad argument #(%d+) to '([^']*)' %((.*)%)$")
+  if n then margerror(tonumber(n) + 1, k, what, 3) end
+  k, what = msg:match("^calling '([^']*)' on bad self %((.*)%)$")
+  if k then margerror(1, k, what, 3) end
+  error(msg, 3)
+end
+
 -- With redirect, a call for which redirect(self, ...) is true goes to
 -- reconnect instead (the error level stays the user's call on every
 -- version: no frame in between).
 local function lend(name, redirect)
   local call = (loadstring or load)(("local function id(...) return ... end\n"
     .. "return function(s, ...) return id(s:%s(...)) end"):format(name), "=asok/client.lua")()
-  return function(self, ...)
+  return method(function(self, ...)
     checkself(self, name)
     if redirect and redirect(self, ...) then return reconnect(self, ...) end
     local s = shadow(family(self))
@@ -162,13 +177,9 @@ local function lend(name, redirect)
     -- connect on a closed client creates a socket, as LuaSocket's does:
     -- the client owns it from now on
     if nfd ~= fd then self:setfd(nfd) end
-    if not r[1] then
-      local msg = r[2]
-      if type(msg) == "string" then msg = msg:gsub("^asok/client%.lua:%d+: ", "") end
-      error(msg, 2)
-    end
+    if not r[1] then raise(r[2]) end
     return unpack(r, 2, r.n)
-  end
+  end)
 end
 
 for _, name in ipairs { "getpeername", "getsockname", "getfamily", "getoption", "setoption" } do
@@ -219,12 +230,12 @@ end
 
 --- client:close(): LuaSocket's close; a reconnect waiting ends with 'closed'.
 local cclose = methods.close
-function methods.close(self, ...)
+methods.close = method(function(self, ...)
   if rawmeta(self) ~= CLIENT then checkself(self, "close") end
   local s = reconnecting[self]
   if s then reconnecting[self] = nil; s:close() end
   return cclose(self, ...)
-end
+end)
 
 -- connect and setpeername (LuaSocket's alias): on a closed client with
 -- valid arguments, reconnect; else LuaSocket's own (its argument errors,

@@ -4,6 +4,7 @@ local M, P, C = ...
 
 local WAIT, loop, ONE = P.WAIT, P.loop, P.ONE
 local margerror, checkraw, handle = P.margerror, P.checkraw, P.handle
+local twins = P.twins
 local newtoken, park, waitfor, yieldable = P.newtoken, P.park, P.waitfor, P.yieldable
 local ownzero = P.ownzero
 local watch, unwatch, ccancel = P.watch, P.unwatch, C.cancel
@@ -296,21 +297,21 @@ local function connectto(fname, raw, class, ...)
   return nil, err
 end
 
-function M.connect(sok, ...)
-  local raw, _, class = checkraw(sok, "connect", "tcp{any}", UNIX)
+twins("connect", function(fname) return function(sok, ...)
+  local raw, _, class = checkraw(sok, fname, "tcp{any}", UNIX)
   local ok, err = connectto("connect", raw, class, ...) -- not a tail call
   if ok then return ok end
   return nil, err
-end
+end end)
 
 -- the classes whose setpeername is connect's alias besides TCP's
 local UNIXSTREAM = { ["unixstream{master}"] = true }
 
 --- wrapper:setpeername(host, port) on a TCP wrapper: LuaSocket's alias of
 --- connect, yielding as asok.connect does.
-function P.setpeername(sok, ...)
+P.setpeername = P.method(function(sok, ...)
   local raw, _, class = checkraw(sok, "setpeername", "tcp{any}", UNIXSTREAM)
   local ok, err = connectto("setpeername", raw, class, ...) -- not a tail call
   if ok then return ok end
   return nil, err
-end
+end)

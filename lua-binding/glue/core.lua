@@ -140,25 +140,66 @@ local function tailcalled(level)
   return up and up.what == "tail" or false
 end
 
+-- METHODS: the glue's functions that are methods of objects (wrappers',
+-- native clients', and the close and setfd asok puts on LuaSocket's
+-- classes), as opposed to asok's own functions (asok.receive...): their
+-- argument errors name them as luaL_argerror names LuaSocket's C methods.
+local METHODS = setmetatable({}, { __mode = "k" })
+local classof -- below: the LuaSocket class of an object, or nil
+
+-- findfield is lauxlib's findfield: the name ("k" or "k.k2") under which
+-- table t holds f, to depth level, through string keys in next's order.
+local function findfield(t, f, level)
+  if level == 0 or type(t) ~= "table" then return nil end
+  for k, v in next, t do
+    if type(k) == "string" then
+      if rawequal(v, f) then return k end
+      local sub = findfield(v, f, level - 1)
+      if sub then return k .. "." .. sub end
+    end
+  end
+  return nil
+end
+
+-- globalname is lauxlib's pushglobalfuncname, luaL_argerror's name for a
+-- function its call does not name (pcall's, a coroutine's body): f's name
+-- among the globals (5.2) or the loaded modules, "_G." left out (5.3,
+-- 5.4); nil on 5.1 and LuaJIT, which say '?'.
+local VERSION = not ISJIT and tonumber(_VERSION:match("%d+%.%d+")) or 5.1
+local registry = debug and debug.getregistry and debug.getregistry()
+local function globalname(f)
+  if VERSION < 5.2 or not registry then return nil end
+  if VERSION == 5.2 then return findfield(registry[2], f, 2) end -- LUA_RIDX_GLOBALS
+  local name = findfield(registry._LOADED, f, 2)
+  if name and name:sub(1, 3) == "_G." then name = name:sub(4) end
+  return name
+end
+
 -- margerror is argerror worded as luaL_argerror words it: when the
 -- function the user called (the one below level) was called as a method,
 -- self does not count, and a bad self is "calling 'fname' on bad self".
 -- fmsg, if given, replaces msg when it was not a method call (asok.f(sok)).
--- The function keeps its own name (luaL_argerror would take the call's:
--- "?" for pcall(obj.m, obj)).
+-- asok's own functions keep their name; a method (METHODS) takes the
+-- call's, as LuaSocket's C methods do: the method's, a local's, a
+-- global's, "?" for pcall(obj.m, obj) (or globalname's).
 local function margerror(n, fname, msg, level, fmsg)
-  local info = getinfo and getinfo(level, "n")
+  local info = getinfo and getinfo(level, "nf")
   local method = info and info.namewhat == "method"
   if info and info.namewhat == "" and not ISJIT and tailcalled(level) then
     -- a tail call (`return w:receive(x)`) leaves no trace of how it was
     -- made, where PUC Lua names LuaSocket's own C method from the calling
     -- instruction: taken as a method call when the first argument is one
     -- of asok's objects with methods, a wrapper or a native client (a raw
-    -- LuaSocket object is asok.receive(sok, x)'s). LuaJIT names none
-    -- ("#2 to '?'"): left as a function call there.
+    -- LuaSocket object is asok.receive(sok, x)'s), or a LuaSocket object
+    -- for the methods asok puts on them (close, setfd). LuaJIT names the
+    -- function from its tail-caller's call, as it names LuaSocket's.
     local _, self = getlocal(level, 1)
     local mt = rawmeta(self)
-    method = mt == Wrapper or mt == CLIENT
+    method = mt == Wrapper or mt == CLIENT or (METHODS[info.func] and classof(self) ~= nil)
+  elseif info and METHODS[info.func] then
+    -- (LuaJIT names a tail-called function from its caller's call, as it
+    -- names LuaSocket's C functions)
+    fname = info.name or globalname(info.func) or "?"
   end
   if method then
     n = n - 1
@@ -167,6 +208,26 @@ local function margerror(n, fname, msg, level, fmsg)
   end
   if n == 0 then error(("calling '%s' on bad self (%s)"):format(fname, msg), level + 1) end
   error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), level + 1)
+end
+
+-- method marks f as a method (METHODS) and returns it.
+local function method(f)
+  METHODS[f] = true
+  return f
+end
+
+-- twins makes asok's function name and the objects' method of that name,
+-- one code in two closures: make(name) twice, M[name] the first, the
+-- second a method, kept in P.methodof[name] for the wrappers' and native
+-- clients' method tables. make's closure must keep its name argument as
+-- an upvalue: Lua 5.2 and 5.3 hand out a closure made again with the same
+-- upvalues from their cache.
+local methodof = {}
+local function twins(name, make)
+  local f, m = make(name), make(name)
+  assert(f ~= m, "twins: one closure")
+  M[name], methodof[name] = f, method(m)
+  return f
 end
 
 -- newtoken returns a fresh token, from NEWBASE up, below CBASE.
@@ -618,7 +679,7 @@ local function normclass(class)
 end
 
 -- classof returns the LuaSocket class name of v (normclass), or nil.
-local function classof(v)
+function classof(v)
   if type(v) ~= "userdata" then return nil end
   local mt = getmetatable(v)
   local class = classes[mt]
@@ -861,7 +922,7 @@ local function patch(mt)
   local rawclose = type(idx) == "table" and rawget(idx, "close")
   local getfd = type(idx) == "table" and rawget(idx, "getfd") or nil
   if type(rawclose) == "function" and not ours[rawclose] then
-    install(idx, "close", function(raw, ...)
+    install(idx, "close", method(function(raw, ...)
       checkgroup(raw, "close")
       local h, p = handles[raw], probes[raw]
       sharedgone(raw, getfd, h, p)
@@ -869,14 +930,14 @@ local function patch(mt)
       if p then close(p) end
       if watchers[raw] then closewatch(raw) end
       return rawclose(raw, ...)
-    end)
+    end))
   end
   -- setfd hands the fd to someone else (LuaSec's ssl.wrap does setfd(-1)):
   -- asok lets go of it first, waking its waiters with 'closed', so it
   -- never reads or polls an fd it no longer answers for
   local rawsetfd = type(idx) == "table" and rawget(idx, "setfd")
   if type(rawsetfd) == "function" and not ours[rawsetfd] then
-    install(idx, "setfd", function(raw, ...)
+    install(idx, "setfd", method(function(raw, ...)
       checkgroup(raw, "setfd")
       local fd = ...
       if not tonumber(fd) then -- LuaSocket's luaL_checknumber, at the caller
@@ -884,7 +945,7 @@ local function patch(mt)
       end
       letgo(raw, handles[raw], probes[raw])
       return rawsetfd(raw, ...)
-    end)
+    end))
   end
   if type(idx) == "table" then patchstate(mt, idx) end
   -- the object's handle and watcher are closed, then freed here, not left
@@ -1182,7 +1243,7 @@ local function checkraw(sok, fname, want, also)
   if not class then
     -- auxiliar_checkclass's words for a class (no type: LuaSocket adds none)
     if want then margerror(1, fname, want .. " expected", 3) end
-    argerror(1, fname, "LuaSocket object expected, got " .. type(sok), 3)
+    margerror(1, fname, "LuaSocket object expected, got " .. type(sok), 3)
   end
   if want and class ~= want and not (want == "tcp{any}" and class:sub(1, 4) == "tcp{")
       and not (want == "tcp{client}" and STREAM[class]) and not (also and also[class]) then
@@ -1278,6 +1339,7 @@ P.handles, P.throttles, P.probes, P.parents = handles, throttles, probes, parent
 P.letgone, P.reborn, P.foldstats = letgone, reborn, foldstats
 P.unborn = unborn
 P.waiting, P.STREAM, P.UDP, P.Wrapper = waiting, STREAM, UDP, Wrapper
+P.method, P.twins, P.methodof = method, twins, methodof
 P.argerror, P.margerror, P.newtoken, P.wake, P.step, P.yieldable = argerror, margerror, newtoken, wake, step, yieldable
 P.park, P.classof, P.patch, P.handle = park, classof, patch, handle
 P.checkraw, P.waitfor, P.CLIENT = checkraw, waitfor, CLIENT

@@ -4,6 +4,7 @@
 local M, P = ...
 
 local ONE, margerror, checkraw = P.ONE, P.margerror, P.checkraw
+local twins = P.twins
 local type, tostring, tonumber = type, tostring, tonumber
 
 -- ipv4bytes returns the 4 bytes of a dotted IPv4 literal, or nil.
@@ -95,8 +96,8 @@ local SOCKS4_ERRORS = {
 -- (already connected to it) to CONNECT to ip:port (IPv4 literal). Returns
 -- 1, or nil and LuaSocket's error ('closed', 'timeout') or a "socks4: ..."
 -- message.
-function M.socks4_connect(sok, ip, port, user)
-  checkraw(sok, "socks4_connect", "tcp{client}")
+twins("socks4_connect", function(fname) return function(sok, ip, port, user)
+  checkraw(sok, fname, "tcp{client}")
   local addr = type(ip) == "string" and ipv4bytes(ip)
   if not addr then
     margerror(2, "socks4_connect", "IPv4 address expected, got " .. (type(ip) == "string" and ("'" .. ip .. "'") or type(ip)), 2)
@@ -109,7 +110,7 @@ function M.socks4_connect(sok, ip, port, user)
   if vn ~= 0 then return nil, "socks4: invalid reply (not a SOCKS4 proxy?)" end
   if cd == 90 then return ONE end
   return nil, SOCKS4_ERRORS[cd] or ("socks4: request failed (reply code %d)"):format(cd)
-end
+end end)
 
 local SOCKS5_ERRORS = {
   [1] = "socks5: general SOCKS server failure",
@@ -145,8 +146,8 @@ end
 -- proxy sok (already connected to it) to CONNECT to host:port (IPv4/IPv6
 -- literal or a name the proxy resolves). Returns 1, or nil and LuaSocket's
 -- error ('closed', 'timeout') or a "socks5: ..." message.
-function M.socks5_connect(sok, host, port, user, password)
-  checkraw(sok, "socks5_connect", "tcp{client}")
+twins("socks5_connect", function(fname) return function(sok, host, port, user, password)
+  checkraw(sok, fname, "tcp{client}")
   checkname(host, 2, "socks5_connect", false, 1)
   local p = checkport(port, 3, "socks5_connect")
   user = checkname(user, 4, "socks5_connect", true, 1)
@@ -181,4 +182,4 @@ function M.socks5_connect(sok, host, port, user, password)
   bound, err = M.receive(sok, rest) -- the bound address: not needed
   if not bound then return nil, err end
   return ONE
-end
+end end)

@@ -19,6 +19,7 @@ local udp_receive, udp_send, cthrottle = C.udp_receive, C.udp_send, C.throttle
 local settimeout, setlimit, csleep, fdof = C.settimeout, C.setlimit, C.sleep, C.fd
 local type, tostring, tonumber = type, tostring, tonumber
 local rawmeta, setmetatable = P.rawmeta, setmetatable
+local twins, methodof = P.twins, P.methodof
 
 -- fast makes wrapper w of stream client raw (a class that never changes)
 -- a fast one: raw under the private key FAST, asok's receive and send as
@@ -26,7 +27,7 @@ local rawmeta, setmetatable = P.rawmeta, setmetatable
 -- nor checkraw. Other wrappers hold FAST = false (never nil: reading it
 -- must not reach __index).
 local function fast(w, raw)
-  w[FAST], w.receive, w.send = raw, M.receive, M.send
+  w[FAST], w.receive, w.send = raw, methodof.receive, methodof.send
   return w
 end
 
@@ -253,7 +254,10 @@ end
 
 --- asok.receive(sok [, pattern [, prefix]]): LuaSocket's receive, yielding.
 -- On UDP and unix datagram sockets: asok.receive(sok [, size]), one datagram.
-function M.receive(sok, pattern, prefix)
+-- (Made twice, as the entry points below that are methods too: asok's
+-- function and the objects' method, whose argument errors name it from
+-- the call, as LuaSocket's C methods; core.lua's twins.)
+twins("receive", function(fname) return function(sok, pattern, prefix)
   local raw = rawmeta(sok) == Wrapper and sok[FAST]
   if raw then -- a fast wrapper: a stream client, no checks needed
     if prefix ~= nil or (pattern ~= nil and pattern ~= "*l" and pattern ~= "*a") then
@@ -262,7 +266,7 @@ function M.receive(sok, pattern, prefix)
     return streamreceive(raw, pattern, prefix)
   end
   local w, class
-  raw, w, class = checkraw(sok, "receive", "tcp{client}", UDP)
+  raw, w, class = checkraw(sok, fname, "tcp{client}", UDP)
   if w and STREAM[class] then fast(sok, raw) end -- a tcp{master} connected since
   if UDP[class] then
     checkudparg(pattern, 2, "receive", "number")
@@ -272,11 +276,11 @@ function M.receive(sok, pattern, prefix)
     checkreceive(pattern, prefix)
   end
   return streamreceive(raw, pattern, prefix)
-end
+end end)
 
 --- asok.send(sok, data [, i [, j]]): LuaSocket's send, atomic and yielding.
 -- On a udp{connected} or unixdgram{connected} socket: asok.send(sok, datagram).
-function M.send(sok, ...)
+twins("send", function(fname) return function(sok, ...)
   local data, i, j = ...
   local raw = rawmeta(sok) == Wrapper and sok[FAST]
   if raw then -- a fast wrapper: a stream client, no checks needed
@@ -284,7 +288,7 @@ function M.send(sok, ...)
     return streamsend(raw, data, i, j)
   end
   local w, class
-  raw, w, class = checkraw(sok, "send", "tcp{client}", UDP)
+  raw, w, class = checkraw(sok, fname, "tcp{client}", UDP)
   if w and STREAM[class] then fast(sok, raw) end -- a tcp{master} connected since
   if class == "udp{unconnected}" or class == "unixdgram{unconnected}" then
     local want = class:gsub("unconnected", "connected")
@@ -295,7 +299,7 @@ function M.send(sok, ...)
   end
   if type(data) ~= "string" or i ~= nil or j ~= nil then checksend(select("#", ...) + 1, data, i, j) end
   return streamsend(raw, data, i, j)
-end
+end end)
 
 --- asok.wrap(sok [, timeout]): an asok wrapper around a LuaSocket object.
 function M.wrap(sok, timeout)
@@ -361,8 +365,8 @@ local SERVERS = { ["unixstream{server}"] = true }
 --- asok.accept(sok): LuaSocket's accept, yielding until a client arrives.
 -- Returns the raw client (a wrapper if sok is a wrapper; a native client
 -- for a wrapper of a TCP server), or nil, err.
-function M.accept(sok)
-  local raw, w, class = checkraw(sok, "accept", "tcp{server}", SERVERS)
+twins("accept", function(fname) return function(sok)
+  local raw, w, class = checkraw(sok, fname, "tcp{server}", SERVERS)
   -- a handle asok made before LuaSocket made the fd (socket.tcp()
   -- wrapped before its bind) is made anew on it
   local h, herr = handle(raw, unborn[raw])
@@ -445,20 +449,20 @@ function M.accept(sok)
     end
     turn = true
   end
-end
+end end)
 
 --- asok.close(sok): wakes every coroutine parked on sok, then closes it.
-function M.close(sok)
-  local raw = checkraw(sok, "close")
+twins("close", function(fname) return function(sok)
+  local raw = checkraw(sok, fname)
   local h = handles[raw]
   if h then close(h) end
   return raw:close()
-end
+end end)
 
 --- asok.settimeout(sok, seconds [, mode]): the asynchronous timeout
 -- ('b' per wait, 't' for the whole call; nil or negative: no limit).
-function M.settimeout(sok, t, mode)
-  local raw = checkraw(sok, "settimeout")
+twins("settimeout", function(fname) return function(sok, t, mode)
+  local raw = checkraw(sok, fname)
   if t ~= nil or mode ~= nil then checktimeout(t, mode) end -- LuaSocket's errors, at the caller
   local h = handles[raw] or handle(raw)
   if not h then
@@ -471,15 +475,15 @@ function M.settimeout(sok, t, mode)
   -- one timeout per object: LuaSocket's own follows (not a native client's)
   if rawmeta(raw) ~= CLIENT then P.own(raw, "settimeout")(raw, t, mode) end
   return one -- LuaJIT would name the function '?' in argument errors
-end
+end end)
 
 --- asok.setlimit(sok, n): bounds what one line ('*l') or '*a' receive on
 -- sok may buffer (not LuaSocket's: off by default). A longer line, or more
 -- than n bytes before close, returns nil, 'receive limit exceeded' and its
 -- first n bytes as the partial result; the rest stays for the next
 -- receive. n nil or 0: no limit. Returns 1.
-function M.setlimit(sok, n)
-  local raw = checkraw(sok, "setlimit", "tcp{client}")
+twins("setlimit", function(fname) return function(sok, n)
+  local raw = checkraw(sok, fname, "tcp{client}")
   local v = n
   if v ~= nil then
     v = tonumber(v)
@@ -494,7 +498,7 @@ function M.setlimit(sok, n)
   end
   local one = setlimit(h, v or 0) -- no tail call
   return one
-end
+end end)
 
 -- throttle limits direction dir ("r" or "w") of raw to bps bytes per
 -- second (nil or 0: no limit) for asok.throttle_receive/throttle_send.
@@ -525,19 +529,19 @@ end
 -- bps bytes per second, measured on a monotonic clock (nil or 0: no limit).
 -- A throttled receive waits on a timer, so other sockets are not slowed.
 -- Returns 1, or nil and 'closed'.
-function M.throttle_receive(sok, bps)
-  local one, err = throttle(checkraw(sok, "throttle_receive"), "throttle_receive", "r", bps) -- no tail call
+twins("throttle_receive", function(fname) return function(sok, bps)
+  local one, err = throttle(checkraw(sok, fname), "throttle_receive", "r", bps) -- no tail call
   if one then return one end
   return nil, err
-end
+end end)
 
 --- asok.throttle_send(sok, bps): limits what asok sends on sok to bps
 -- bytes per second (nil or 0: no limit). Returns 1, or nil and 'closed'.
-function M.throttle_send(sok, bps)
-  local one, err = throttle(checkraw(sok, "throttle_send"), "throttle_send", "w", bps)
+twins("throttle_send", function(fname) return function(sok, bps)
+  local one, err = throttle(checkraw(sok, fname), "throttle_send", "w", bps)
   if one then return one end
   return nil, err
-end
+end end)
 
 --- asok.sleep(seconds): lets other coroutines run for seconds.
 function M.sleep(...)

@@ -5,6 +5,7 @@ local M, P, C = ...
 
 local WAIT = P.WAIT
 local handles, handle, checkraw, margerror = P.handles, P.handle, P.checkraw, P.margerror
+local twins = P.twins
 local newtoken, park, reborn = P.newtoken, P.park, P.reborn
 local fdof, udp_receivefrom, udp_sendto = C.fd, C.udp_receivefrom, C.udp_sendto
 local unix_receivefrom, unix_sendto = C.unix_receivefrom, C.unix_sendto
@@ -84,22 +85,22 @@ end
 --- asok.receivefrom(sok [, size]): LuaSocket's receivefrom on a
 -- udp{unconnected} socket, yielding: datagram, ip, port or nil, err; on a
 -- unixdgram{unconnected} socket: datagram, the sender's path.
-function M.receivefrom(sok, size)
-  local raw, _, class = checkraw(sok, "receivefrom")
+twins("receivefrom", function(fname) return function(sok, size)
+  local raw, _, class = checkraw(sok, fname)
   local want = unconnected(class)
   if class ~= want then margerror(1, "receivefrom", want .. " expected", 2) end
   local isunix = want == "unixdgram{unconnected}"
   checkudparg(size, 2, "receivefrom", "number")
   return udpcall(raw, "receivefrom", isunix and unix_receivefrom or udp_receivefrom, size)
-end
+end end)
 
 --- asok.sendto(sok, datagram, ip, port): LuaSocket's sendto on a
 -- udp{unconnected} socket, yielding while the send buffer is full; on a
 -- unixdgram{unconnected} socket: asok.sendto(sok, datagram, path).
-function M.sendto(sok, ...)
+twins("sendto", function(fname) return function(sok, ...)
   local data, ip, port = ...
   local nargs = select("#", ...)
-  local raw, _, class = checkraw(sok, "sendto")
+  local raw, _, class = checkraw(sok, fname)
   local want = unconnected(class)
   if class ~= want then margerror(1, "sendto", want .. " expected", 2) end
   local isunix = want == "unixdgram{unconnected}"
@@ -108,6 +109,6 @@ function M.sendto(sok, ...)
   if isunix then return udpcall(raw, "sendto", unix_sendto, data, ip) end
   checkudparg(port, 4, "sendto", "string", nargs < 3)
   return udpcall(raw, "sendto", udp_sendto, data, ip, port)
-end
+end end)
 
 P.udpcall, P.checkudparg = udpcall, checkudparg

@@ -10,10 +10,12 @@ local statsof, setstatsof = P.statsof, P.setstatsof
 local type, tostring, tonumber, rawget = type, tostring, tonumber, rawget
 
 -- wrapper methods: asok's own, everything else forwarded to the raw object
+-- (the methods twinned with asok's functions: core.lua's twins)
+local methodof, method = P.methodof, P.method
 local methods = {
-  receive = M.receive, send = M.send, accept = M.accept, connect = M.connect,
-  close = M.close, settimeout = M.settimeout, receivefrom = M.receivefrom,
-  sendto = M.sendto, setlimit = M.setlimit,
+  receive = methodof.receive, send = methodof.send, accept = methodof.accept, connect = methodof.connect,
+  close = methodof.close, settimeout = methodof.settimeout, receivefrom = methodof.receivefrom,
+  sendto = methodof.sendto, setlimit = methodof.setlimit,
 }
 
 -- ASOKONLY: wrapper methods that exist whatever the class; every other
@@ -23,16 +25,16 @@ local ASOKONLY = { setlimit = true }
 
 -- wrapper:throttle_receive(bps), wrapper:throttle_send(bps): asok's own
 -- methods, on every class
-methods.throttle_receive, methods.throttle_send = M.throttle_receive, M.throttle_send
+methods.throttle_receive, methods.throttle_send = methodof.throttle_receive, methodof.throttle_send
 ASOKONLY.throttle_receive, ASOKONLY.throttle_send = true, true
 
 -- wrapper:socks4_connect(...), wrapper:socks5_connect(...): asok's own
 -- methods of stream clients (a connected TCP or unix stream socket)
 local CLIENTONLY = { socks4_connect = true, socks5_connect = true }
-methods.socks4_connect, methods.socks5_connect = M.socks4_connect, M.socks5_connect
+methods.socks4_connect, methods.socks5_connect = methodof.socks4_connect, methodof.socks5_connect
 
 --- wrapper:dirty(): true if asok holds received data not yet read.
-function methods.dirty(self)
+methods.dirty = method(function(self)
   local raw = checkraw(self, "dirty")
   local h = handles[raw]
   if h ~= nil and buffered(h) then return true end
@@ -40,28 +42,28 @@ function methods.dirty(self)
   -- (stream.lua's leftover: served by LuaSocket's own receive)
   local own = P.own(raw, "dirty")
   return own ~= nil and own(raw) and true or false
-end
+end)
 
 --- wrapper:gettimeout(): the asynchronous timeouts (block, total).
-function methods.gettimeout(self)
+methods.gettimeout = method(function(self)
   local raw = checkraw(self, "gettimeout")
   local h = handles[raw] or handle(raw)
   if not h then return P.peektimeout(raw) end -- asok cannot register the fd (yet)
   return gettimeout(h)
-end
+end)
 
 --- wrapper:getstats(): received, sent, age: every byte through the socket,
 --- whether asok or LuaSocket itself moved it (LuaSocket's counters + asok's).
-function methods.getstats(self)
+methods.getstats = method(function(self)
   local raw = checkraw(self, "getstats", "tcp{client}")
   local h = handles[raw] or handle(raw)
   if not h then return P.own(raw, "getstats")(raw) end -- asok cannot register the fd: LuaSocket's
   return statsof(raw, h)
-end
+end)
 
 --- wrapper:setstats(received, sent, age): LuaSocket's setstats; asok's own
 --- counters restart from 0 so that getstats reports exactly these values.
-function methods.setstats(self, received, sent, age)
+methods.setstats = method(function(self, received, sent, age)
   local raw = checkraw(self, "setstats", "tcp{client}")
   -- LuaSocket's luaL_optnumber (not for age: buffer.c ignores a bad one)
   if received ~= nil and not tonumber(received) then
@@ -72,7 +74,7 @@ function methods.setstats(self, received, sent, age)
   if not h then return P.own(raw, "setstats")(raw, received, sent, age) end -- LuaSocket's alone
   local one = setstatsof(raw, h, received, sent, age)
   return one
-end
+end)
 
 local forwarders = {}
 
@@ -122,7 +124,7 @@ local function forwarder(k)
       return raw[k](raw, ...)
     end
   end
-  forwarders[k] = f
+  forwarders[k] = method(f)
   return f
 end
 
