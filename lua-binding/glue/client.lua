@@ -142,16 +142,20 @@ end
 -- answers as on a closed fd, not for a socket that took the number since
 -- (nor sets its options, nor connects it). It is compiled as s:name(...), so that LuaSocket's argument errors
 -- name the method and count arguments as on a LuaSocket object; an error
--- is raised again at the user's call, without asok's position.
+-- of LuaSocket's is raised again at the user's call, without asok's position
+-- (any other passes on unchanged: raise).
 local reconnect -- below: a closed client's connect
 
 -- raise raises error msg of the shadow's call s:name(...) again at the
 -- user's call (level 3: raise, the lent method, its caller), without
 -- asok's position; an argument error is worded for the call the user made
 -- (margerror: the numbers of LuaSocket's method call, the call's name).
-local function raise(msg)
-  if type(msg) ~= "string" then error(msg, 3) end
-  msg = msg:gsub("^asok/client%.lua:%d+: ", "")
+-- Only LuaSocket's own errors carry the call's position, asok/client.lua's:
+-- any other (a program's own, raised from an argument's __index while
+-- LuaSocket reads it) passes on unchanged, as LuaSocket passes it on.
+local function raise(e)
+  local msg = type(e) == "string" and e:match("^asok/client%.lua:%d+: (.*)$")
+  if not msg then error(e, 0) end
   local n, k, what = msg:match("^bad argument #(%d+) to '([^']*)' %((.*)%)$")
   if n then margerror(tonumber(n) + 1, k, what, 3) end
   k, what = msg:match("^calling '([^']*)' on bad self %((.*)%)$")
