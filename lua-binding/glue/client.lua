@@ -14,6 +14,9 @@ local gettimeout = C.gettimeout
 local getstats, setstats, family = C.getstats, C.setstats, C.client_family
 local lendfd = C.client_lendfd
 local rawmeta, pcall, error, ipairs, type = P.rawmeta, pcall, error, ipairs, type
+-- loadstring on 5.1 and LuaJIT, load after (no global read of a name the
+-- interpreter lacks: strict.lua raises on it)
+local loadchunk = _VERSION == "Lua 5.1" and loadstring or load
 local select, tonumber = select, tonumber
 local unpack = table.unpack or unpack
 
@@ -167,7 +170,7 @@ end
 -- reconnect instead (the error level stays the user's call on every
 -- version: no frame in between).
 local function lend(name, redirect)
-  local call = (loadstring or load)(("local function id(...) return ... end\n"
+  local call = loadchunk(("local function id(...) return ... end\n"
     .. "return function(s, ...) return id(s:%s(...)) end"):format(name), "=asok/client.lua")()
   return method(function(self, ...)
     checkself(self, name)

@@ -8,6 +8,9 @@ local STREAM = P.STREAM
 local buffered, gettimeout = C.buffered, C.gettimeout
 local statsof, setstatsof = P.statsof, P.setstatsof
 local type, tostring, tonumber, rawget = type, tostring, tonumber, rawget
+-- loadstring on 5.1 and LuaJIT, load after (no global read of a name the
+-- interpreter lacks: strict.lua raises on it)
+local loadchunk = _VERSION == "Lua 5.1" and loadstring or load
 
 -- wrapper methods: asok's own, everything else forwarded to the raw object
 -- (the methods twinned with asok's functions: core.lua's twins)
@@ -113,7 +116,7 @@ end
 local function forwarder(k)
   local f = forwarders[k]
   if not f and type(k) == "string" and k:match("^[%a_][%w_]*$") then
-    f = (loadstring or load)(("local wrapped, rethrow, pcall = ...\n"
+    f = loadchunk(("local wrapped, rethrow, pcall = ...\n"
       .. "local function id(...) return ... end\n"
       .. "local function call(raw, ...) return id(raw:%s(...)) end\n"
       .. "return function(self, ...) local raw = wrapped(self, %q); return id(rethrow(pcall(call, raw, ...))) end")
