@@ -7,7 +7,7 @@
 -- so their values and errors are LuaSocket's.
 local M, P, C = ...
 
-local margerror, hreceive, hsend = P.margerror, P.hreceive, P.hsend
+local margerror, reraise, hreceive, hsend = P.margerror, P.reraise, P.hreceive, P.hsend
 local method, methodof = P.method, P.methodof
 local checkreceive, checksend, checkstats = P.checkreceive, P.checksend, P.checkstats
 local gettimeout = C.gettimeout
@@ -146,25 +146,8 @@ end
 -- (nor sets its options, nor connects it). It is compiled as s:name(...), so that LuaSocket's argument errors
 -- name the method and count arguments as on a LuaSocket object; an error
 -- of LuaSocket's is raised again at the user's call, without asok's position
--- (any other passes on unchanged: raise).
+-- (any other passes on unchanged: reraise in core.lua).
 local reconnect -- below: a closed client's connect
-
--- raise raises error msg of the shadow's call s:name(...) again at the
--- user's call (level 3: raise, the lent method, its caller), without
--- asok's position; an argument error is worded for the call the user made
--- (margerror: the numbers of LuaSocket's method call, the call's name).
--- Only LuaSocket's own errors carry the call's position, asok/client.lua's:
--- any other (a program's own, raised from an argument's __index while
--- LuaSocket reads it) passes on unchanged, as LuaSocket passes it on.
-local function raise(e)
-  local msg = type(e) == "string" and e:match("^asok/client%.lua:%d+: (.*)$")
-  if not msg then error(e, 0) end
-  local n, k, what = msg:match("^bad argument #(%d+) to '([^']*)' %((.*)%)$")
-  if n then margerror(tonumber(n) + 1, k, what, 3) end
-  k, what = msg:match("^calling '([^']*)' on bad self %((.*)%)$")
-  if k then margerror(1, k, what, 3) end
-  error(msg, 3)
-end
 
 -- With redirect, a call for which redirect(self, ...) is true goes to
 -- reconnect instead (the error level stays the user's call on every
@@ -184,7 +167,7 @@ local function lend(name, redirect)
     -- connect on a closed client creates a socket, as LuaSocket's does:
     -- the client owns it from now on
     if nfd ~= fd then self:setfd(nfd) end
-    if not r[1] then raise(r[2]) end
+    if not r[1] then reraise(r[2], "^asok/client%.lua:%d+: (.*)$", 1) end
     return unpack(r, 2, r.n)
   end)
 end

@@ -210,6 +210,25 @@ local function margerror(n, fname, msg, level, fmsg)
   error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), level + 1)
 end
 
+-- reraise raises error e of a LuaSocket method that asok called for the
+-- method the user called (a wrapper's forwarder, a native client's lent
+-- method; level: that method counted from reraise's caller, 1 being the
+-- caller itself; reraise must not be tail-called) again at the user's
+-- call. Only LuaSocket's own errors carry the position pattern captures
+-- the rest of: their argument errors are reworded for the call the user
+-- made (margerror), the others lose that position; any other error (a
+-- program's own, raised from an argument's __index while LuaSocket read
+-- it) passes on unchanged, as LuaSocket passes it on.
+local function reraise(e, pattern, level)
+  local msg = type(e) == "string" and e:match(pattern)
+  if not msg then error(e, 0) end
+  local n, k, what = msg:match("^bad argument #(%d+) to '([^']*)' %((.*)%)$")
+  if n then margerror(tonumber(n) + 1, k, what, level + 2) end
+  k, what = msg:match("^calling '([^']*)' on bad self %((.*)%)$")
+  if k then margerror(1, k, what, level + 2) end
+  error(msg, level + 2)
+end
+
 -- method marks f as a method (METHODS) and returns it.
 local function method(f)
   METHODS[f] = true
@@ -1340,7 +1359,7 @@ P.letgone, P.reborn, P.foldstats = letgone, reborn, foldstats
 P.unborn = unborn
 P.waiting, P.STREAM, P.UDP, P.Wrapper = waiting, STREAM, UDP, Wrapper
 P.method, P.twins, P.methodof = method, twins, methodof
-P.argerror, P.margerror, P.newtoken, P.wake, P.step, P.yieldable = argerror, margerror, newtoken, wake, step, yieldable
+P.argerror, P.margerror, P.reraise, P.newtoken, P.wake, P.step, P.yieldable = argerror, margerror, reraise, newtoken, wake, step, yieldable
 P.park, P.classof, P.patch, P.handle = park, classof, patch, handle
 P.checkraw, P.waitfor, P.CLIENT = checkraw, waitfor, CLIENT
 

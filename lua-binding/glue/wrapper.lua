@@ -3,7 +3,7 @@
 local M, P, C = ...
 
 local RAW, Wrapper, handles, rawmeta = P.RAW, P.Wrapper, P.handles, P.rawmeta
-local margerror, checkraw, handle, classof = P.margerror, P.checkraw, P.handle, P.classof
+local margerror, reraise, checkraw, handle, classof = P.margerror, P.reraise, P.checkraw, P.handle, P.classof
 local STREAM = P.STREAM
 local buffered, gettimeout = C.buffered, C.gettimeout
 local statsof, setstatsof = P.statsof, P.setstatsof
@@ -99,14 +99,7 @@ end
 -- reworded for the call the user made (margerror), e.g. pcall(w.k, w, x).
 local function rethrow(ok, ...)
   if ok then return ... end
-  local e = ...
-  local msg = type(e) == "string" and e:match("^asok%.forwarder:%d+: (.*)$")
-  if not msg then error(e, 0) end
-  local n, k, what = msg:match("^bad argument #(%d+) to '([^']*)' %((.*)%)$")
-  if n then margerror(tonumber(n) + 1, k, what, 3) end
-  k, what = msg:match("^calling '([^']*)' on bad self %((.*)%)$")
-  if k then margerror(1, k, what, 3) end
-  error(msg, 3)
+  reraise((...), "^asok%.forwarder:%d+: (.*)$", 2)
 end
 
 -- forwarder returns a method calling raw[k] with the raw object as self.
