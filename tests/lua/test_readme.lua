@@ -7,6 +7,7 @@
 -- (ports 21 and 25, fixed in its URL) is only compiled here: it was run by
 -- hand against local servers, and tests/lua/test_protocols.lua runs the
 -- same calls. The table's example column is not extracted (fragments).
+-- The C block is built as README says and run against a peer (Lua 5.4 only).
 local T = dofile("asoktest.lua")
 local socket = require "socket"
 
@@ -150,5 +151,36 @@ local peer = socket.udp(); peer:setsockname("127.0.0.1", 0); peer:settimeout(5)
 peer:sendto("ping", u:getsockname())
 asok.select()
 print(peer:receive())]]), "ping\n", "block 8: UDP echo")
+
+-- README's C block, built with the command README gives (cc, -I and -L
+-- beside this interpreter's module: build/lib/lua/<abi>/ -> build/), its
+-- port made a free one, once (on Lua 5.4); a LuaSocket peer sends a line.
+local cblock = readme:match("\n```c\n(.-)\n```")
+T.check(cblock ~= nil, "README has a C block")
+local libdir = (os.getenv("LUA_CPATH") or ""):match("^(.-)/lua/[%d.]+/%?%.so")
+if cblock and libdir and _VERSION == "Lua 5.4" and not jit then
+  port = freeport()
+  local src, exe = os.tmpname() .. ".c", os.tmpname()
+  local out = assert(io.open(src, "w"))
+  out:write((cblock:gsub("8080", port)))
+  out:close()
+  local cc = string.format("cc %s -o %s -I%s/../include -L%s -lasok -Wl,-rpath,%s 2>&1",
+    src, exe, libdir, libdir, libdir)
+  local p = assert(io.popen(cc))
+  T.eq(p:read("*a"), "", "the C block compiles without a warning")
+  p:close()
+  p = assert(io.popen("timeout 30 " .. exe))
+  local peer
+  for _ = 1, 200 do -- until the program listens
+    peer = socket.connect("127.0.0.1", port)
+    if peer then break end
+    socket.sleep(0.05)
+  end
+  T.check(peer ~= nil, "the C block's server accepts")
+  if peer then peer:send("hello C\n"); peer:close() end
+  T.eq(p:read("*a"), "success: hello C\n", "the C block's output")
+  p:close()
+  os.remove(src); os.remove(src:sub(1, -3)); os.remove(exe)
+end
 
 T.done("readme")
